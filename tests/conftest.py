@@ -1,0 +1,231 @@
+"""Shared test fixtures: real services on 127.0.0.1 and a way to run the CLI like a user.
+
+- ``moto_server``: moto's server over real HTTP (session-wide; state reset per test by
+  ``aws_env``). boto3 reaches it through ``AWS_ENDPOINT_URL`` exactly as a user's would.
+- ``kinesis_local``: LocalStack's kinesis-mock for Node (npm ``kinesis-local``), for the things
+  moto gets wrong (resharding, iterator expiry, ListShards paging).
+- ``cli``: runs ``twilio-es`` in-process with a clean environment and captured stdout/stderr;
+  ``cli_subprocess`` runs the installed console script in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+REGION = "us-east-1"
+
+# Variables a developer's shell may carry that would leak into tests.
+_SCRUB_PREFIXES = ("AWS_", "TWILIO_")
+
+
+@dataclass
+class Result:
+    """What a user would see: exit code, stdout and stderr."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.stdout)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every test starts without the developer's AWS/Twilio settings and with a private HOME."""
+    for name in list(os.environ):
+        if name.startswith(_SCRUB_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's server on 127.0.0.1 over real HTTP; yields its base URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def reset_moto(url: str) -> None:
+    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+@pytest.fixture
+def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point boto3 (ours and the test's) at a freshly reset moto server; yields its URL."""
+    reset_moto(moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return moto_server
+
+
+def boto_client(service: str, endpoint_url: str) -> object:
+    """A plain boto3 client for arranging and checking state behind the CLI's back."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture(scope="session")
+def kinesis_local() -> Iterator[str]:
+    """kinesis-local (npm, pinned 0.6.2) bound to 127.0.0.1; yields its plain-HTTP URL."""
+    main_js = ROOT / "node_modules" / "kinesis-local" / "main.js"
+    node = shutil.which("node")
+    if node is None or not main_js.exists():
+        pytest.fail("kinesis-local is not installed: run `npm ci` (the .ci/run script does)")
+    plain, tls = _free_port(), _free_port()
+    env = dict(os.environ)
+    env.update(
+        KINESIS_MOCK_PLAIN_PORT=str(plain),
+        KINESIS_MOCK_TLS_PORT=str(tls),
+        KINESIS_MOCK_CERT_PATH=str(main_js.parent / "server.json"),
+        LOG_LEVEL="WARN",
+        CREATE_STREAM_DURATION="10ms",
+        DELETE_STREAM_DURATION="10ms",
+        UPDATE_SHARD_COUNT_DURATION="10ms",
+        SPLIT_SHARD_DURATION="10ms",
+        MERGE_SHARDS_DURATION="10ms",
+        REGISTER_STREAM_CONSUMER_DURATION="10ms",
+        DEREGISTER_STREAM_CONSUMER_DURATION="10ms",
+        START_STREAM_ENCRYPTION_DURATION="10ms",
+        STOP_STREAM_ENCRYPTION_DURATION="10ms",
+    )
+    preload = ROOT / "tests" / "support" / "bind_loopback.js"
+    proc = subprocess.Popen(
+        [node, "-r", str(preload), str(main_js)],
+        env=env,
+        cwd=str(ROOT),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kinesis-local exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        try:
+            with socket.create_connection(("127.0.0.1", plain), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError("kinesis-local did not start within 60 s")
+    yield f"http://127.0.0.1:{plain}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def kinesis_local_env(kinesis_local: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point boto3 at kinesis-local (Kinesis only: it has no IAM/STS)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", kinesis_local)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return kinesis_local
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A stream name no other test uses (kinesis-local state lives for the whole session)."""
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+def run_cli(args: list[str], *, stdin: str = "") -> Result:
+    """Run ``twilio-es ARGS`` in-process against the current environment."""
+    from twilio_es_cli.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    old_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = run(args)
+    finally:
+        sys.stdin = old_stdin
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli() -> object:
+    """``cli("stream", "list", "--json")`` -> :class:`Result` (in-process, clean env)."""
+
+    def invoke(*args: str, stdin: str = "") -> Result:
+        return run_cli(list(args), stdin=stdin)
+
+    return invoke
+
+
+def run_subprocess(
+    args: list[str], *, env: Mapping[str, str] | None = None, timeout: float = 120, stdin: str = ""
+) -> Result:
+    """Run ``python -m twilio_es_cli ARGS`` in a fresh interpreter."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "twilio_es_cli", *args],
+        env=dict(os.environ if env is None else env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        cwd=os.getcwd(),
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli_subprocess() -> object:
+    """Like ``cli`` but in a fresh interpreter (start-up, signals, pipes, real exit codes)."""
+
+    def invoke(*args: str, **kwargs: object) -> Result:
+        return run_subprocess(list(args), **kwargs)  # type: ignore[arg-type]
+
+    return invoke

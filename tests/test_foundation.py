@@ -1,0 +1,116 @@
+"""The ground floor: help, version, global options, error rendering and start-up imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import Result
+
+
+def test_help_lists_every_group_and_example(cli) -> None:  # type: ignore[no-untyped-def]
+    result: Result = cli("--help")
+    assert result.exit_code == 0
+    for group in ("stream", "sink", "subscription", "types", "schema", "local", "version"):
+        assert group in result.stdout
+    assert "twilio-es stream create twilio-events 1 > twilio-sink.json" in result.stdout
+
+
+def test_version_plain_and_json(cli) -> None:  # type: ignore[no-untyped-def]
+    from twilio_es_cli import __version__
+
+    assert cli("version").stdout.strip() == f"twilio-es {__version__}"
+    assert cli("version", "--json").json() == {"version": __version__}
+
+
+def test_unknown_command_is_usage_error(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("no-such-command")
+    assert result.exit_code == 2
+    assert "No such command" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_twilio_api_url_is_config_error(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--twilio-api-url", "ftp://x", "version")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("error: Twilio API URL")
+    assert "hint:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "allowed"),
+    [
+        (["--help"], ()),
+        # typer 0.29 coerces option values through pydantic, so any sub-command (even its
+        # --help) imports pydantic via typer itself; the SDKs must still stay out.
+        (["stream", "--help"], ("pydantic",)),
+        (["sink", "--help"], ("pydantic",)),
+    ],
+)
+def test_help_does_not_import_heavy_libraries(argv: list[str], allowed: tuple[str, ...]) -> None:
+    """Start-up budget: --help in a fresh interpreter must not import the SDKs."""
+    program = (
+        "import sys, runpy\n"
+        f"sys.argv = ['twilio-es', *{argv!r}]\n"
+        "try:\n"
+        "    runpy.run_module('twilio_es_cli', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted(m for m in ('boto3', 'botocore', 'twilio', 'pydantic', 'moto', 'rich')"
+        f" if m in sys.modules and m not in {allowed!r})\n"
+        "sys.stderr.write('HEAVY=' + repr(heavy))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert "Usage" in proc.stdout
+    assert proc.stderr.strip().endswith("HEAVY=[]"), proc.stderr[-500:]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, None),
+        ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, ("AC1", "AC1")),
+        (
+            {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_API_KEY": "SK1", "TWILIO_API_SECRET": "s"},
+            ("AC1", "SK1"),
+        ),
+        ({"TWILIO_API_KEY": "SK1", "TWILIO_API_SECRET": "s"}, None),
+    ],
+)
+def test_twilio_credentials_resolution(env: dict[str, str], expected: object) -> None:
+    from twilio_es_cli.config import twilio_credentials_from_env
+    from twilio_es_cli.errors import ConfigError, ExitCode
+
+    if expected is None:
+        with pytest.raises(ConfigError) as info:
+            twilio_credentials_from_env(env)
+        assert info.value.exit_code == ExitCode.CONFIG
+    else:
+        creds = twilio_credentials_from_env(env)
+        assert (creds.account_sid, creds.username) == expected
+        assert "secret" not in repr(creds) or env.get("TWILIO_AUTH_TOKEN", "s") not in repr(creds)
+
+
+def test_settings_precedence_flags_over_env() -> None:
+    from twilio_es_cli.config import DEFAULT_TWILIO_API_URL, resolve_settings
+
+    env = {"AWS_REGION": "eu-west-1", "TWILIO_ES_API_URL": "http://127.0.0.1:9/"}
+    assert resolve_settings(env=env).region == "eu-west-1"
+    assert resolve_settings(env=env).twilio_api_url == "http://127.0.0.1:9"
+    assert resolve_settings(region="us-west-2", env=env).region == "us-west-2"
+    assert resolve_settings(env={}).twilio_api_url == DEFAULT_TWILIO_API_URL
+    assert resolve_settings(env={"AWS_DEFAULT_REGION": "ap-south-1"}).region == "ap-south-1"
+
+
+def test_json_renderer_handles_dates_and_models() -> None:
+    from datetime import datetime, timezone
+
+    from twilio_es_cli.output import to_json
+
+    value = {"when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "n": 1}
+    assert json.loads(to_json(value)) == {"when": "2026-01-02T03:04:05+00:00", "n": 1}

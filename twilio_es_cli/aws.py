@@ -1,0 +1,190 @@
+"""The only module that imports boto3/botocore: client factory and error translation.
+
+Everything else asks :class:`AwsClients` for a client and wraps calls in :func:`aws_errors`, so
+credentials, region, endpoint override (``--endpoint-url`` / ``AWS_ENDPOINT_URL``), timeouts and
+retry policy are decided in one place, and every botocore failure becomes a one-line
+:class:`~twilio_es_cli.errors.TwilioEsError` with the right exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from twilio_es_cli.config import Settings
+from twilio_es_cli.errors import ApiError, ConfigError, NotFoundError, TwilioEsError, UsageError
+
+if TYPE_CHECKING:
+    import boto3
+
+# Error codes that mean "it is not there" across Kinesis, IAM and STS.
+_NOT_FOUND_CODES = {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException"}
+_AUTH_CODES = {
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidSignatureException",
+    "AccessDenied",
+    "AccessDeniedException",
+}
+_USAGE_CODES = {"ValidationException", "InvalidArgumentException", "ValidationError"}
+
+
+class AwsClients:
+    """Lazily built, profile/region/endpoint-aware boto3 clients (one session per command).
+
+    Tests point it at moto's server with ``endpoint_url``; the Events emulator reuses it to
+    assume a sink's role and put records, exactly as Twilio would.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        credentials: dict[str, str] | None = None,
+        max_attempts: int = 5,
+    ) -> None:
+        self.settings = settings
+        self._credentials = credentials
+        self._max_attempts = max_attempts
+        self._session: boto3.Session | None = None
+        self._clients: dict[str, Any] = {}
+
+    @property
+    def session(self) -> boto3.Session:
+        """The boto3 session; built on first use so ``--help`` never imports boto3."""
+        if self._session is None:
+            import boto3
+            from botocore.exceptions import ProfileNotFound
+
+            creds = self._credentials or {}
+            try:
+                self._session = boto3.Session(
+                    profile_name=None if creds else self.settings.profile,
+                    region_name=self.settings.region,
+                    aws_access_key_id=creds.get("AccessKeyId"),
+                    aws_secret_access_key=creds.get("SecretAccessKey"),
+                    aws_session_token=creds.get("SessionToken"),
+                )
+            except ProfileNotFound as exc:
+                raise ConfigError(
+                    f"AWS profile {self.settings.profile!r} was not found",
+                    hint="Check --profile / AWS_PROFILE against `aws configure list-profiles`.",
+                ) from exc
+        return self._session
+
+    @property
+    def region(self) -> str:
+        """The region every client uses; missing region is a configuration error (exit 3)."""
+        region = self.session.region_name
+        if not region:
+            raise ConfigError(
+                "No AWS region is configured",
+                hint="Pass --region, or export AWS_REGION (e.g. us-east-1).",
+            )
+        return region
+
+    def client(self, service: str) -> Any:
+        """A cached client for ``service`` honouring region, endpoint override and retries."""
+        if service not in self._clients:
+            from botocore.config import Config
+
+            config = Config(
+                connect_timeout=5,
+                read_timeout=30,
+                retries={"max_attempts": self._max_attempts, "mode": "standard"},
+                user_agent_extra="twilio-es",
+            )
+            kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
+            if self.settings.endpoint_url:
+                kwargs["endpoint_url"] = self.settings.endpoint_url
+            self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+        return self._clients[service]
+
+    def kinesis(self) -> Any:
+        return self.client("kinesis")
+
+    def iam(self) -> Any:
+        return self.client("iam")
+
+    def sts(self) -> Any:
+        return self.client("sts")
+
+    def assume_role(
+        self, role_arn: str, external_id: str | None, session_name: str = "twilio-es"
+    ) -> AwsClients:
+        """Clients acting as ``role_arn`` (what Twilio does when it writes to a sink's stream)."""
+        with aws_errors(f"assume role {role_arn}"):
+            kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+            if external_id:
+                kwargs["ExternalId"] = external_id
+            creds = self.sts().assume_role(**kwargs)["Credentials"]
+        return AwsClients(
+            self.settings,
+            credentials={k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")},
+            max_attempts=self._max_attempts,
+        )
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (None for anything else)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def translate(exc: BaseException, action: str) -> TwilioEsError:
+    """Turn a botocore/boto3 exception into a user-facing error with a hint."""
+    from botocore import exceptions as bce
+
+    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
+        return ConfigError(
+            "No AWS credentials were found",
+            hint="Configure credentials (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID/"
+            "AWS_SECRET_ACCESS_KEY); for the offline sandbox run `twilio-es local up`.",
+        )
+    if isinstance(exc, bce.NoRegionError):
+        return ConfigError(
+            "No AWS region is configured", hint="Pass --region, or export AWS_REGION."
+        )
+    if isinstance(exc, bce.ProfileNotFound):
+        return ConfigError(str(exc), hint="Check --profile / AWS_PROFILE.")
+    if isinstance(exc, bce.EndpointConnectionError | bce.ConnectionClosedError):
+        return ApiError(
+            f"Could not reach AWS to {action}: {exc}",
+            hint="Check your network, --region and --endpoint-url / AWS_ENDPOINT_URL.",
+        )
+    if isinstance(exc, bce.ClientError):
+        code = error_code(exc) or "Error"
+        message = exc.response.get("Error", {}).get("Message") or code
+        text = f"AWS refused to {action}: {code}: {message}"
+        if code in _NOT_FOUND_CODES:
+            return NotFoundError(text)
+        if code in _AUTH_CODES:
+            return ConfigError(
+                text,
+                hint="Check that your AWS credentials are valid and allowed to do this "
+                "(Kinesis, IAM and STS permissions).",
+            )
+        if code in _USAGE_CODES:
+            return UsageError(text)
+        return ApiError(text)
+    if isinstance(exc, bce.BotoCoreError):
+        return ApiError(f"AWS call failed while trying to {action}: {exc}")
+    return ApiError(f"Failed to {action}: {exc}")
+
+
+@contextmanager
+def aws_errors(action: str) -> Iterator[None]:
+    """Translate botocore exceptions raised inside the block (``action`` says what we tried)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(exc, action) from exc

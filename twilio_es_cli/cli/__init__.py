@@ -1,0 +1,170 @@
+"""The command-line entry point: root app, global options, command groups, and ``main()``.
+
+This layer is THIN: parse -> call the core -> render. It imports typer, the stdlib and our
+light modules only; boto3, twilio, pydantic and rich are imported inside the functions that
+need them so ``twilio-es --help`` starts fast (a test guards this).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+
+from twilio_es_cli import __version__
+from twilio_es_cli.cli import (
+    catalog,
+    doctor,
+    local,
+    quickstart,
+    sink,
+    stream,
+    subscription,
+    tail,
+)
+from twilio_es_cli.errors import ExitCode, TwilioEsError
+
+app = typer.Typer(
+    name="twilio-es",
+    help=(
+        "Twilio Event Streams on Amazon Kinesis: create the stream and role, create and "
+        "validate sinks, subscribe to event types, and tail the events.\n\n"
+        "Quick start, no accounts needed: twilio-es quickstart --local"
+    ),
+    epilog=(
+        "\b\nExamples:\n"
+        "  twilio-es stream create twilio-events 1 > twilio-sink.json\n"
+        "  twilio-es sink create kinesis --config twilio-sink.json\n"
+        "  twilio-es sink validate DGxxxxxxxx\n"
+        "  twilio-es subscribe --sink DGxxxxxxxx --type com.twilio.messaging.message.delivered\n"
+        "  twilio-es tail --output jsonl | jq .data"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="AWS profile (default: AWS_PROFILE).")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region (default: AWS_REGION).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint-url", help="AWS endpoint override, e.g. a local Kinesis (AWS_ENDPOINT_URL)."
+        ),
+    ] = None,
+    twilio_api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--twilio-api-url",
+            help="Events API base URL (TWILIO_ES_API_URL; default https://events.twilio.com).",
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks and SDK debug logs on errors.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only data, warnings and errors; no progress.")
+    ] = False,
+) -> None:
+    """Resolve settings once; every command reads them from the context."""
+    from twilio_es_cli import output
+    from twilio_es_cli.config import resolve_settings
+
+    output.set_quiet(quiet)
+    ctx.obj = resolve_settings(
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        twilio_api_url=twilio_api_url,
+        debug=debug,
+    )
+    if ctx.obj.debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+
+
+@app.command("version")
+def version(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show the twilio-es version."""
+    if as_json:
+        from twilio_es_cli.output import print_json
+
+        print_json({"version": __version__})
+    else:
+        sys.stdout.write(f"twilio-es {__version__}\n")
+
+
+for _module in (stream, sink, subscription, catalog, tail, quickstart, local, doctor):
+    _module.register(app)
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("TWILIO_ES_DEBUG", "") not in ("", "0")
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the exit code; errors are rendered, never raised (unless --debug)."""
+    from twilio_es_cli import output
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="twilio-es", standalone_mode=False)
+    except TwilioEsError as exc:
+        if debug:
+            raise
+        output.error(exc.message, exc.hint)
+        return int(exc.exit_code)
+    except typer.TyperException as exc:  # click's usage errors (bad option, missing argument)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            output.error(str(exc))
+        return int(getattr(exc, "exit_code", ExitCode.USAGE))
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("\nInterrupted.\n")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # `twilio-es ... | head`: the reader went away; stop quietly like other Unix tools.
+        _silence_stdout()
+        return int(ExitCode.OK)
+    except Exception as exc:
+        if debug:
+            raise
+        output.error(
+            f"unexpected {type(exc).__name__}: {exc}",
+            hint="Re-run with --debug for a traceback, and please report it.",
+        )
+        return int(ExitCode.FAILURE)
+    return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise EPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

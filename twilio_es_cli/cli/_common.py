@@ -1,0 +1,41 @@
+"""Small helpers shared by the command modules: settings access, common options, confirmation.
+
+Light imports only (typer, stdlib, our light modules): this module is loaded for ``--help``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from twilio_es_cli.config import Settings
+from twilio_es_cli.errors import UsageError
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout (for scripts and jq).")
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """The :class:`Settings` the root callback resolved for this invocation."""
+    root = ctx.find_root()
+    obj = root.obj
+    if not isinstance(obj, Settings):  # a sub-app invoked on its own (tests): resolve now
+        from twilio_es_cli.config import resolve_settings
+
+        obj = resolve_settings()
+        root.obj = obj
+    return obj
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Ask before a destructive step; refuse (exit 2) when no one can answer and no --yes."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question} Refusing without confirmation", hint="Pass --yes to confirm.")
+    if not typer.confirm(question, default=False, err=True):
+        raise typer.Abort()
