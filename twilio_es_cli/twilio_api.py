@@ -1,0 +1,119 @@
+"""The only module that imports the twilio SDK: client factory, endpoint override, errors.
+
+- :func:`make_client` builds a ``twilio.rest.Client`` from :class:`Settings` (credentials from
+  the environment) whose HTTP client rewrites scheme and host of every request to
+  ``--twilio-api-url`` / ``TWILIO_ES_API_URL``. That is how the offline sandbox and the tests
+  reach the Events v1 emulator; pagination keeps working because the SDK follows the absolute
+  ``next_page_url`` and we rewrite that too.
+- Requests have explicit timeouts; idempotent calls (GET, DELETE) are retried on 429/5xx with
+  backoff. POSTs are not retried on status: creating a sink twice is worse than an error.
+- :func:`twilio_errors` turns SDK exceptions into one-line :class:`TwilioEsError`s:
+  401 -> exit 3 with a credentials hint, 404 -> exit 4, other API errors -> exit 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from twilio_es_cli.config import DEFAULT_TWILIO_API_URL, Settings
+from twilio_es_cli.errors import ApiError, ConfigError, NotFoundError, TwilioEsError
+
+if TYPE_CHECKING:
+    from twilio.rest import Client
+
+REQUEST_TIMEOUT_SECONDS = 30.0
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+def rewrite_url(url: str, base_url: str) -> str:
+    """Move ``url`` onto ``base_url``'s scheme, host and path prefix; keep path and query."""
+    target = urlsplit(base_url)
+    parts = urlsplit(url)
+    path = target.path.rstrip("/") + parts.path
+    return urlunsplit((target.scheme, target.netloc, path, parts.query, parts.fragment))
+
+
+def _http_client(base_url: str | None) -> Any:
+    """A ``TwilioHttpClient`` with timeouts, retries for idempotent calls, optional rewrite."""
+    from requests.adapters import HTTPAdapter
+    from twilio.http.http_client import TwilioHttpClient
+    from urllib3.util.retry import Retry
+
+    class _Client(TwilioHttpClient):  # type: ignore[misc]
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if base_url is not None:
+                url = rewrite_url(url, base_url)
+            return super().request(method, url, *args, **kwargs)
+
+    client = _Client(timeout=REQUEST_TIMEOUT_SECONDS)
+    retry = Retry(
+        total=4,
+        backoff_factor=0.5,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "DELETE", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    for prefix in ("https://", "http://"):
+        client.session.mount(prefix, HTTPAdapter(max_retries=retry))
+    return client
+
+
+def make_client(settings: Settings) -> Client:
+    """A twilio ``Client`` for the Events API named by ``settings``."""
+    from twilio.rest import Client
+
+    creds = settings.twilio_credentials()
+    override = (
+        None if settings.twilio_api_url == DEFAULT_TWILIO_API_URL else settings.twilio_api_url
+    )
+    return Client(
+        username=creds.username,
+        password=creds.secret,
+        account_sid=creds.account_sid,
+        http_client=_http_client(override),
+        environment={},  # ignore TWILIO_REGION / TWILIO_EDGE: the endpoint is ours to choose
+    )
+
+
+def translate(exc: BaseException, action: str) -> TwilioEsError:
+    """Turn a twilio SDK / transport exception into a user-facing error."""
+    from requests import RequestException
+    from twilio.base.exceptions import TwilioException, TwilioRestException
+
+    if isinstance(exc, TwilioRestException):
+        detail = exc.msg or f"HTTP {exc.status}"
+        code = f" (Twilio error {exc.code})" if exc.code else ""
+        text = f"Twilio refused to {action}: {detail}{code}"
+        if exc.status == 401:
+            return ConfigError(
+                text,
+                hint="Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY/"
+                "TWILIO_API_SECRET) and that --twilio-api-url points at the right service.",
+            )
+        if exc.status == 404:
+            return NotFoundError(text)
+        return ApiError(text)
+    if isinstance(exc, RequestException):
+        return ApiError(
+            f"Could not reach the Twilio Events API to {action}: {type(exc).__name__}",
+            hint="Check your network and --twilio-api-url / TWILIO_ES_API_URL.",
+        )
+    if isinstance(exc, TwilioException):
+        return ApiError(f"Twilio SDK error while trying to {action}: {exc}")
+    return ApiError(f"Failed to {action}: {exc}")
+
+
+@contextmanager
+def twilio_errors(action: str) -> Iterator[None]:
+    """Translate SDK exceptions raised inside the block (``action`` says what we tried)."""
+    from requests import RequestException
+    from twilio.base.exceptions import TwilioException
+
+    try:
+        yield
+    except (TwilioException, RequestException) as exc:
+        raise translate(exc, action) from exc
