@@ -1,8 +1,21 @@
-"""`twilio-es sink` command group."""
+"""`twilio-es sink` command group: thin parse -> core (sinks.py, validation.py) -> render.
+
+Inputs are validated (pydantic models, SID shapes) before a client is even built, so a bad
+value is exit 2 with the field named, never a round trip. Heavy modules load inside commands.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from twilio_es_cli.cli._common import JsonOption, YesOption, confirm, settings
+
+if TYPE_CHECKING:
+    from twilio_es_cli.models import Sink
+    from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.validation import ReadFn
 
 app = typer.Typer(
     name="sink",
@@ -10,6 +23,385 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+SidArgument = Annotated[str, typer.Argument(help="The sink SID (DG...).", show_default=False)]
+DescriptionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--description",
+        "-d",
+        help="Human-readable description, no PII (default: derived from the target).",
+    ),
+]
+ShowSecretsOption = Annotated[
+    bool,
+    typer.Option("--show-secrets", help="Show external ids and write keys in full."),
+]
+
+
+def _service(ctx: typer.Context) -> SinkService:
+    """The core service on a twilio client; built only after the input has been checked."""
+    from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.twilio_api import make_client
+
+    return SinkService(make_client(settings(ctx)))
+
+
+def _check_sid(sid: str) -> str:
+    from twilio_es_cli.sinks import check_sid
+
+    return check_sid(sid)
+
+
+def _render(sink: Sink, *, as_json: bool, show_secrets: bool = False) -> None:
+    from twilio_es_cli import output
+
+    output.emit(
+        sink.view(show_secrets=show_secrets),
+        as_json=as_json,
+        fields=sink.fields(show_secrets=show_secrets),
+    )
+
+
+def _kinesis_config(
+    config_file: str | None, arn: str | None, role_arn: str | None, external_id: str | None
+) -> Any:
+    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.models import (
+        KinesisSinkConfig,
+        load_kinesis_config,
+        parse_config,
+        read_config_file,
+    )
+
+    flags = {"arn": arn, "role_arn": role_arn, "external_id": external_id}
+    given = {k: v for k, v in flags.items() if v is not None}
+    if config_file is not None:
+        if given:
+            raise UsageError("use either --config or --arn/--role-arn/--external-id, not both")
+        text, source = read_config_file(config_file)
+        return load_kinesis_config(text, source=source)
+    if given:
+        return parse_config(KinesisSinkConfig, given)
+    raise UsageError(
+        "a kinesis sink needs --config FILE (or --arn, --role-arn and --external-id)",
+        hint="Create the stream and role first: "
+        "`twilio-es stream create twilio-events 1 > twilio-sink.json`.",
+    )
+
+
+_OPTIONS_OF = {
+    "kinesis": {"--config", "--arn", "--role-arn", "--external-id"},
+    "webhook": {"--destination", "--method", "--batch-events"},
+    "segment": {"--write-key"},
+}
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    sink_type: Annotated[
+        str,
+        typer.Argument(metavar="TYPE", help="kinesis, webhook or segment.", show_default=False),
+    ],
+    config_file: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="kinesis: twilio-sink.json from `stream create` or the quickstart script "
+            "(- reads stdin).",
+        ),
+    ] = None,
+    arn: Annotated[str | None, typer.Option("--arn", help="kinesis: stream ARN.")] = None,
+    role_arn: Annotated[
+        str | None, typer.Option("--role-arn", help="kinesis: IAM role ARN Twilio assumes.")
+    ] = None,
+    external_id: Annotated[
+        str | None, typer.Option("--external-id", help="kinesis: the role's sts:ExternalId.")
+    ] = None,
+    destination: Annotated[
+        str | None,
+        typer.Option("--destination", help="webhook: http(s) URL Twilio delivers events to."),
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", help="webhook: POST (default) or GET.")
+    ] = None,
+    batch_events: Annotated[
+        bool | None,
+        typer.Option(
+            "--batch-events/--no-batch-events",
+            help="webhook: deliver events in batches (default: one per request).",
+            show_default=False,
+        ),
+    ] = None,
+    write_key: Annotated[
+        str | None, typer.Option("--write-key", help="segment: your source's write key.")
+    ] = None,
+    description: DescriptionOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a kinesis, webhook or segment sink; then make it active with `sink validate`.
+
+    Everything is checked before any call: a malformed ARN, URL or empty key is exit 2 naming
+    the field. Without --description one is derived from the target.
+
+    \b
+    Examples:
+      twilio-es stream create twilio-events 1 > twilio-sink.json
+      twilio-es sink create kinesis --config twilio-sink.json
+      twilio-es stream create twilio-events 1 | twilio-es sink create kinesis --config -
+      twilio-es sink create webhook --destination https://example.com/events --batch-events
+      twilio-es sink create segment --write-key "$SEGMENT_WRITE_KEY"
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.models import SegmentSinkConfig, WebhookSinkConfig, parse_config
+    from twilio_es_cli.sinks import check_description
+
+    kind = sink_type.strip().lower()
+    if kind not in _OPTIONS_OF:
+        raise UsageError(f"TYPE must be kinesis, webhook or segment (got {sink_type!r})")
+    given = {
+        "--config": config_file,
+        "--arn": arn,
+        "--role-arn": role_arn,
+        "--external-id": external_id,
+        "--destination": destination,
+        "--method": method,
+        "--batch-events": batch_events,
+        "--write-key": write_key,
+    }
+    stray = [flag for flag, v in given.items() if v is not None and flag not in _OPTIONS_OF[kind]]
+    if stray:
+        raise UsageError(f"{', '.join(stray)} does not apply to a {kind} sink")
+    config: Any
+    if kind == "kinesis":
+        config = _kinesis_config(config_file, arn, role_arn, external_id)
+    elif kind == "webhook":
+        if destination is None:
+            raise UsageError("a webhook sink needs --destination URL")
+        values: dict[str, Any] = {"destination": destination, "method": method or "POST"}
+        values["batch_events"] = bool(batch_events)
+        config = parse_config(WebhookSinkConfig, values)
+    else:
+        if write_key is None:
+            raise UsageError("a segment sink needs --write-key KEY")
+        config = parse_config(SegmentSinkConfig, {"write_key": write_key})
+    description = check_description(description)
+
+    sink = _service(ctx).create(config, description)
+    output.success(f"created {sink.sink_type} sink {sink.sid} ({sink.status})")
+    _render(sink, as_json=as_json)
+    if sink.status != "active":
+        output.info(f"Next: twilio-es sink validate {sink.sid}")
+
+
+@app.command("list")
+def list_sinks(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", help="Only sinks in this status: initialized, validating, active or failed."
+        ),
+    ] = None,
+    in_use: Annotated[
+        bool | None,
+        typer.Option(
+            "--in-use/--not-in-use",
+            help="Only sinks used (or not used) by a subscription.",
+            show_default=False,
+        ),
+    ] = None,
+    show_secrets: ShowSecretsOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List sinks (secrets in their configuration are redacted).
+
+    \b
+    Examples:
+      twilio-es sink list
+      twilio-es sink list --status active --not-in-use --json | jq -r '.[].sid'
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.models import SINK_COLUMNS, sink_row
+    from twilio_es_cli.sinks import check_status
+
+    status = check_status(status)
+    sinks = _service(ctx).list(status=status, in_use=in_use)
+    output.emit(
+        [s.view(show_secrets=show_secrets) for s in sinks],
+        as_json=as_json,
+        columns=SINK_COLUMNS,
+        rows=[sink_row(s) for s in sinks],
+        title="Sinks",
+    )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    sid: SidArgument,
+    show_secrets: ShowSecretsOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one sink; the external id / write key are redacted unless --show-secrets.
+
+    \b
+    Example:
+      twilio-es sink show DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --json | jq -r .status
+    """
+    sid = _check_sid(sid)
+    _render(_service(ctx).get(sid), as_json=as_json, show_secrets=show_secrets)
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    sid: SidArgument,
+    description: Annotated[
+        str, typer.Option("--description", "-d", help="The new description (no PII).")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Change a sink's description (the only mutable field: other changes need a new sink).
+
+    \b
+    Example:
+      twilio-es sink update DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --description "prod events"
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.sinks import check_description
+
+    sid = _check_sid(sid)
+    text = check_description(description) or ""
+    sink = _service(ctx).update(sid, text)
+    output.success(f"updated sink {sink.sid}")
+    _render(sink, as_json=as_json)
+
+
+@app.command("delete")
+def delete(ctx: typer.Context, sid: SidArgument, yes: YesOption = False) -> None:
+    """Delete a sink (asks first unless --yes; a sink used by a subscription cannot go).
+
+    \b
+    Example:
+      twilio-es sink delete DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --yes
+    """
+    from twilio_es_cli import output
+
+    sid = _check_sid(sid)
+    confirm(f"Delete sink {sid}?", yes=yes)
+    _service(ctx).delete(sid)
+    output.success(f"deleted sink {sid}")
+
+
+@app.command("test")
+def test(ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False) -> None:
+    """Ask Twilio to send a test event to the sink, and say how to validate with it.
+
+    \b
+    Example:
+      twilio-es sink test DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+    """
+    from twilio_es_cli import output
+
+    sid = _check_sid(sid)
+    service = _service(ctx)
+    sink = service.get(sid)
+    result = service.test(sid)
+    output.emit(
+        {"sid": sid, "result": result}, as_json=as_json, fields={"sid": sid, "result": result}
+    )
+    if sink.sink_type == "kinesis":
+        output.info(
+            f"Next: `twilio-es sink validate {sid}` sends its own test, reads it from the "
+            f"stream and validates; or read data.test_id with `twilio-es tail` and run "
+            f"`twilio-es sink validate {sid} --test-id ID`. A newer test invalidates this one."
+        )
+    else:
+        target = sink.sink_configuration.get("destination") or "the sink's destination"
+        output.info(
+            f"The test event goes to {target}: read data.test_id from it, then run "
+            f"`twilio-es sink validate {sid} --test-id ID`."
+        )
+
+
+class _Reporter:
+    """Validation steps as stderr lines (✓ for finished steps)."""
+
+    def step(self, text: str) -> None:
+        from twilio_es_cli import output
+
+        output.success(text)
+
+    def note(self, text: str) -> None:
+        from twilio_es_cli import output
+
+        output.info(text)
+
+
+@app.command("validate")
+def validate(
+    ctx: typer.Context,
+    sid: SidArgument,
+    test_id: Annotated[
+        str | None,
+        typer.Option("--test-id", help="Validate with this test id (read it yourself)."),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", help="Seconds to wait for the test event in the stream."),
+    ] = 120.0,
+    force: Annotated[
+        bool, typer.Option("--force", help="Test and validate even if already active.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Make a sink active: Test -> find the event in your stream -> Validate -> wait.
+
+    For a kinesis sink this sends a test event, reads the sink's stream (with your AWS
+    credentials, in the region of the stream ARN) across all shards until the event arrives,
+    validates with its test_id and waits until the sink is active. For webhook sinks read the
+    test_id at your endpoint and pass --test-id. Exit 5 names the failed step and its cause.
+
+    \b
+    Examples:
+      twilio-es sink validate DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+      twilio-es sink validate DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --test-id 95001c1e-...
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.sinks import check_test_id
+    from twilio_es_cli.validation import Validator
+
+    sid = _check_sid(sid)
+    if test_id is not None:
+        test_id = check_test_id(test_id)
+    if not timeout > 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    validator = Validator(_service(ctx), _Reporter())
+    outcome = validator.run(
+        sid,
+        lambda stream: _stream_reader(ctx, stream),
+        test_id=test_id,
+        force=force,
+        timeout=timeout,
+    )
+    data = outcome.as_dict()
+    output.emit(data, as_json=as_json, fields={k: v for k, v in data.items() if v is not None})
+
+
+def _stream_reader(ctx: typer.Context, stream: Any) -> ReadFn:
+    """Read the sink's stream with the user's AWS credentials, in the stream's region."""
+    from twilio_es_cli import output
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.validation import reader_settings, stream_reader
+
+    aws_settings, note = reader_settings(settings(ctx), stream)
+    if note:
+        output.warn(note)
+    return stream_reader(AwsClients(aws_settings).kinesis(), stream.arn)
 
 
 def register(root: typer.Typer) -> None:

@@ -1,0 +1,314 @@
+"""One-step sink validation: Test -> read the test event out of the stream -> Validate -> active.
+
+The quickstart never calls Validate, so sinks stay ``initialized`` and subscribing fails. This
+module does what people otherwise script by hand, and says which step failed and why:
+
+1. note a start time ``t0`` a little in the past (clock skew between us and Kinesis),
+2. ask Twilio for a test event (this invalidates every earlier test id),
+3. read the sink's stream from ``AT_TIMESTAMP t0`` across all shards, one pass to the tip at a
+   time, until a ``com.twilio.eventstreams.test-event`` shows up; the NEWEST one seen once a pass
+   is caught up is ours (an older test inside the skew window would carry a dead id),
+4. Validate with its ``test_id``, then poll the sink until it is ``active``.
+
+It is written against :class:`SinkService` and a ``ReadFn`` (start time, deadline, follow) ->
+records, so the stream reader and the clock are injected; the CLI binds ``ReadFn`` to
+:func:`twilio_es_cli.reader.read_stream` on a Kinesis client built with the user's AWS
+credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from twilio_es_cli.config import Settings
+from twilio_es_cli.errors import CheckFailed, ConfigError, TwilioEsError, UsageError
+from twilio_es_cli.models import Sink, StreamRef
+from twilio_es_cli.sinks import SinkService
+
+TEST_EVENT_TYPE = "com.twilio.eventstreams.test-event"
+CLOCK_SKEW = timedelta(seconds=30)
+DEFAULT_TIMEOUT = 120.0
+ACTIVE_WAIT = 30.0  # after Validate, how long the sink may take to turn active
+
+
+class Record(Protocol):
+    """What we need from a Kinesis record (``twilio_es_cli.reader.KinesisRecord`` fits)."""
+
+    @property
+    def shard_id(self) -> str: ...
+    @property
+    def arrival(self) -> datetime: ...
+    @property
+    def data(self) -> bytes: ...
+
+
+# (start time, deadline on time.monotonic(), follow) -> records; follow=False ends at the tip.
+ReadFn = Callable[[datetime, float, bool], Iterable[Record]]
+
+
+class Reporter(Protocol):
+    def step(self, text: str) -> None: ...  # a finished step ("✓ ...")
+    def note(self, text: str) -> None: ...  # context while working
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``sink validate`` reports (also its ``--json`` document)."""
+
+    sid: str
+    status: str | None
+    already_active: bool = False
+    test_id: str | None = None
+    shard_id: str | None = None
+    seconds_to_event: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sid": self.sid,
+            "status": self.status,
+            "already_active": self.already_active,
+            "test_id": self.test_id,
+            "shard_id": self.shard_id,
+            "seconds_to_event": self.seconds_to_event,
+        }
+
+
+def test_id_of(data: bytes) -> str | None:
+    """The ``test_id`` of a test-event CloudEvent record, else None.
+
+    ``data`` of the CloudEvent may be a JSON string (as in Kinesis) or an object: accept both.
+    """
+    try:
+        event = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(event, dict) or event.get("type") != TEST_EVENT_TYPE:
+        return None
+    payload = event.get("data")
+    if isinstance(payload, str | bytes):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return None
+    if isinstance(payload, dict) and payload.get("test_id"):
+        return str(payload["test_id"])
+    return None
+
+
+def reader_settings(settings: Settings, stream: StreamRef) -> tuple[Settings, str | None]:
+    """Settings to read the sink's stream: the region comes from its ARN.
+
+    Returns the settings and, when they differ from the user's configured region, a note to
+    show (reading the wrong region is the commonest "stream not found").
+    """
+    if settings.region == stream.region:
+        return settings, None
+    note = None
+    if settings.region is not None:
+        note = (
+            f"reading stream {stream.name} in {stream.region} (from the sink's ARN), "
+            f"not in your configured region {settings.region}"
+        )
+    return replace(settings, region=stream.region), note
+
+
+def _likely_causes(sid: str) -> str:
+    return (
+        "Likely causes: the role's trust policy does not name Twilio's principal or its "
+        "sts:ExternalId differs from the sink's external id (Twilio error 93102); the stream "
+        "name or region in the sink's ARN is wrong (93104); the role may not put records on "
+        f"the stream (93101). Run `twilio-es doctor --sink {sid}`."
+    )
+
+
+def _step_failed(number: int, name: str, exc: TwilioEsError, hint: str | None) -> TwilioEsError:
+    """Keep credential problems as exit 3; everything else is a failed check (exit 5)."""
+    if isinstance(exc, ConfigError | UsageError):
+        return exc
+    return CheckFailed(f"step {number} ({name}) failed: {exc.message}", hint=hint or exc.hint)
+
+
+def explain_unreadable(sink: Sink) -> UsageError:
+    """Why a webhook/segment sink cannot be validated in one step."""
+    if sink.sink_type == "webhook":
+        where = sink.sink_configuration.get("destination") or "its destination"
+        return UsageError(
+            f"sink {sink.sid} is a webhook sink: its test event is sent to {where}, and the "
+            "test_id must be read there (if the destination is unreachable there is nothing "
+            "to read)",
+            hint=f"Run `twilio-es sink test {sink.sid}`, read data.test_id from the request "
+            f"your endpoint received, then `twilio-es sink validate {sink.sid} --test-id ID`.",
+        )
+    return UsageError(
+        f"sink {sink.sid} is a {sink.sink_type} sink: twilio-es cannot read its test event",
+        hint=f"Read the test_id where the event arrived, then "
+        f"`twilio-es sink validate {sink.sid} --test-id ID`.",
+    )
+
+
+class Validator:
+    """Runs the one-step flow; ``clock``/``now``/``sleep`` are injectable for tests."""
+
+    def __init__(
+        self,
+        service: SinkService,
+        reporter: Reporter,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        sleep: Callable[[float], None] = time.sleep,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.service = service
+        self.report = reporter
+        self.clock, self.now, self.sleep = clock, now, sleep
+        self.poll_interval = poll_interval
+
+    def with_test_id(self, sid: str, test_id: str) -> Outcome:
+        """Just Validate with a test id the user read themselves, then show the status."""
+        result = self.service.validate(sid, test_id)
+        self.report.step(f"validated sink {sid} with test id {test_id} ({result})")
+        sink = self.service.get(sid)
+        return Outcome(sid=sid, status=sink.status, test_id=test_id)
+
+    def run(
+        self,
+        sid: str,
+        reader_for: Callable[[StreamRef], ReadFn],
+        *,
+        test_id: str | None = None,
+        force: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Outcome:
+        """``sink validate``: with a test id just Validate; else the one-step flow."""
+        if test_id is not None:
+            return self.with_test_id(sid, test_id)
+        sink = self.service.get(sid)
+        if sink.status == "active" and not force:
+            self.report.step(f"sink {sink.sid} is already active; nothing to do")
+            return Outcome(sid=sink.sid, status=sink.status, already_active=True)
+        if sink.sink_type != "kinesis":
+            raise explain_unreadable(sink)
+        stream = sink.kinesis_stream()
+        if stream is None:
+            raise CheckFailed(
+                f"sink {sink.sid} has no valid Kinesis stream ARN in its configuration",
+                hint="Create a new sink with `twilio-es sink create kinesis --config FILE`.",
+            )
+        return self.kinesis(sink, stream, reader_for(stream), timeout=timeout)
+
+    def kinesis(
+        self,
+        sink: Sink,
+        stream: StreamRef,
+        read: ReadFn,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Outcome:
+        """Test -> find the event in the stream -> Validate -> wait for ``active``."""
+        sid = sink.sid
+        started = self.clock()
+        deadline = started + timeout
+        t0 = self.now() - CLOCK_SKEW
+
+        try:
+            result = self.service.test(sid)
+        except TwilioEsError as exc:
+            raise _step_failed(1, "send test event", exc, None) from exc
+        self.report.step(f"sent test event to sink {sid} ({result})")
+
+        self.report.note(
+            f"reading stream {stream.name} ({stream.region}) from "
+            f"{t0.isoformat(timespec='seconds')} for up to {timeout:g} s ..."
+        )
+        try:
+            found = self._find_test_event(read, t0, deadline)
+        except TwilioEsError as exc:
+            hint = (
+                f"twilio-es reads the stream with YOUR AWS credentials: check they can "
+                f"ListShards/GetShardIterator/GetRecords on {stream.arn}. " + _likely_causes(sid)
+            )
+            raise _step_failed(2, "read the test event from the stream", exc, hint) from exc
+        if found is None:
+            raise CheckFailed(
+                f"step 2 (read the test event from the stream) failed: no {TEST_EVENT_TYPE} "
+                f"arrived in stream {stream.name} within {timeout:g} s",
+                hint=_likely_causes(sid),
+            )
+        test_id, shard_id = found
+        waited = round(self.clock() - started, 1)
+        self.report.step(f"found test event in shard {shard_id} after {waited:g} s")
+
+        try:
+            self.service.validate(sid, test_id)
+        except TwilioEsError as exc:
+            raise _step_failed(3, "validate", exc, None) from exc
+        self.report.step(f"validated with test id {test_id}")
+
+        status = self._wait_active(sid, max(deadline, self.clock() + ACTIVE_WAIT))
+        self.report.step(f"sink {sid} is active")
+        return Outcome(
+            sid=sid, status=status, test_id=test_id, shard_id=shard_id, seconds_to_event=waited
+        )
+
+    def _find_test_event(
+        self, read: ReadFn, t0: datetime, deadline: float
+    ) -> tuple[str, str] | None:
+        """Pass after pass to the tip of every shard; the newest test event once caught up."""
+        while True:
+            newest: tuple[datetime, str, str] | None = None
+            for record in read(t0, deadline, False):
+                test_id = test_id_of(record.data)
+                if test_id is None:
+                    continue
+                if newest is None or record.arrival >= newest[0]:
+                    newest = (record.arrival, test_id, record.shard_id)
+            if newest is not None:
+                return newest[1], newest[2]
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                return None
+            self.sleep(min(self.poll_interval, remaining))
+
+    def _wait_active(self, sid: str, deadline: float) -> str | None:
+        while True:
+            try:
+                sink = self.service.get(sid)
+            except TwilioEsError as exc:
+                raise _step_failed(4, "wait for active", exc, None) from exc
+            if sink.status == "active":
+                return sink.status
+            if sink.status == "failed":
+                raise CheckFailed(
+                    f"step 4 (wait for active) failed: sink {sid} is failed after Validate",
+                    hint=_likely_causes(sid),
+                )
+            if self.clock() >= deadline:
+                raise CheckFailed(
+                    f"step 4 (wait for active) failed: sink {sid} is still {sink.status}",
+                    hint=f"Check again later with `twilio-es sink show {sid}`.",
+                )
+            self.sleep(self.poll_interval)
+
+
+def stream_reader(kinesis_client: Any, stream_arn: str) -> ReadFn:
+    """Bind :func:`twilio_es_cli.reader.read_stream` to one stream as a :data:`ReadFn`."""
+    from twilio_es_cli.aws import aws_errors
+    from twilio_es_cli.reader import StartPosition, read_stream
+
+    def read(start: datetime, deadline: float, follow: bool) -> Iterator[Record]:
+        with aws_errors(f"read stream {stream_arn}"):
+            yield from read_stream(
+                kinesis_client,
+                stream_arn,
+                StartPosition.at(start),
+                follow=follow,
+                deadline=deadline,
+            )
+
+    return read
