@@ -188,3 +188,22 @@ def aws_errors(action: str) -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as exc:
         raise translate(exc, action) from exc
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True for network-level failures worth retrying: unreachable, dropped, timed out.
+
+    Used by long-running readers (``tail``) that retry on their own instead of failing.
+    """
+    from botocore import exceptions as bce
+
+    return isinstance(exc, bce.ConnectionError | bce.HTTPClientError)
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a botocore ``ClientError`` (None for anything else)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(status) if status else None
+    return None

@@ -1,0 +1,597 @@
+"""The multi-shard Kinesis reader behind ``tail`` and ``sink validate``.
+
+What the quickstart's ``cat_kinesis.sh`` gets wrong, and how this does it instead:
+
+- every shard is read concurrently (one thread per shard, at most 5 GetRecords/s each, polling
+  fast while ``MillisBehindLatest`` > 0 and about once a second when idle);
+- ``ListShards`` is paged the AWS way (``NextToken`` alone; moto wants the stream name with
+  it, so that is retried once when the server refuses);
+- resharding: a shard's children start only after the parent is drained (every record handed
+  to the consumer), so records of one partition key come out in order; children are learned
+  from ``ChildShards`` on the parent's last GetRecords and, while following, from re-listing;
+- faults: throttling backs off with jitter, an expired iterator is renewed
+  ``AFTER_SEQUENCE_NUMBER`` of the last record read, a lost connection is retried with backoff
+  (and a message), a deleted stream ends the read with :class:`NotFoundError`.
+
+Records flow from shard threads to the consumer through one bounded queue of batches, so memory
+stays flat when the consumer is slow (e.g. a paused terminal) and per-shard order is kept.
+The consumer-side generator owns all bookkeeping (which shard runs, which is done), so no locks
+are needed beyond the queue. Stopping (generator closed, ``stop`` set, ``deadline`` reached,
+``| head`` closing the pipe) tells every thread to end; they are daemons besides.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from twilio_es_cli.aws import error_code, http_status, is_connection_error, translate
+from twilio_es_cli.errors import NotFoundError, TwilioEsError
+
+#: Checkpoint value meaning "this shard was closed and fully drained": skip it on resume.
+SHARD_END = "SHARD_END"
+
+MIN_POLL_INTERVAL = 0.2  # Kinesis allows 5 GetRecords per second per shard
+IDLE_POLL_INTERVAL = 1.0  # caught up: ask about once a second
+RELIST_INTERVAL = 30.0  # following: look for shards we cannot learn about from ChildShards
+BATCH_LIMIT = 2000  # records per GetRecords; with QUEUE_BATCHES bounds memory
+QUEUE_BATCHES = 8
+MAX_BACKOFF = 10.0
+MAX_OUTAGE = 300.0  # give up after this long without a single successful call to AWS
+
+_THROTTLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+    "ThrottlingException",
+    "Throttling",
+    "KMSThrottlingException",
+    "RequestLimitExceeded",
+}
+_TRANSIENT_CODES = {"InternalFailure", "InternalFailureException", "ServiceUnavailable"}
+
+
+@dataclass(frozen=True)
+class StartPosition:
+    """Where to start reading: the Kinesis ShardIteratorType plus its argument."""
+
+    kind: str  # "LATEST" | "TRIM_HORIZON" | "AT_TIMESTAMP" | "AFTER_SEQUENCE_NUMBER"
+    timestamp: datetime | None = None
+    sequence_number: str | None = None
+
+    @classmethod
+    def latest(cls) -> StartPosition:
+        return cls("LATEST")
+
+    @classmethod
+    def trim_horizon(cls) -> StartPosition:
+        return cls("TRIM_HORIZON")
+
+    @classmethod
+    def at(cls, when: datetime) -> StartPosition:
+        return cls("AT_TIMESTAMP", timestamp=when)
+
+    @classmethod
+    def after(cls, sequence_number: str) -> StartPosition:
+        """Right after one record of one shard (used per shard, for checkpoints and expiry)."""
+        return cls("AFTER_SEQUENCE_NUMBER", sequence_number=sequence_number)
+
+    def iterator_args(self) -> dict[str, Any]:
+        """The GetShardIterator arguments for this position."""
+        args: dict[str, Any] = {"ShardIteratorType": self.kind}
+        if self.kind == "AT_TIMESTAMP":
+            args["Timestamp"] = self.timestamp
+        elif self.kind == "AFTER_SEQUENCE_NUMBER":
+            args["StartingSequenceNumber"] = self.sequence_number
+        return args
+
+
+@dataclass(frozen=True, slots=True)
+class KinesisRecord:
+    """One record as read from a shard (``data`` already base64-decoded by boto3)."""
+
+    shard_id: str
+    sequence_number: str
+    partition_key: str
+    arrival: datetime  # ApproximateArrivalTimestamp
+    data: bytes
+
+
+def stream_kwargs(stream: str) -> dict[str, str]:
+    """``StreamARN`` for an ARN (``arn:aws:kinesis:REGION:ACCT:stream/NAME``), else StreamName."""
+    if stream.startswith("arn:"):
+        return {"StreamARN": stream}
+    return {"StreamName": stream}
+
+
+def stream_name(stream: str) -> str:
+    """The bare stream name of a name or ARN (for messages)."""
+    return stream.rsplit("/", 1)[-1] if stream.startswith("arn:") else stream
+
+
+# --- messages from shard threads to the consumer -------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Batch:
+    shard_id: str
+    records: list[KinesisRecord]
+
+
+@dataclass(frozen=True)
+class _ShardEnded:
+    shard_id: str
+    children: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _CaughtUp:
+    shard_id: str
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: TwilioEsError
+
+
+@dataclass(frozen=True)
+class _Listing:
+    shards: list[dict[str, Any]]
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    parents: tuple[str, ...]
+    closed: bool
+    position: StartPosition | None  # None: nothing to read (skipped)
+    state: str = "pending"  # pending | running | done
+
+
+@dataclass
+class _Context:
+    """What every shard thread shares: client, stream, stop flag and the outbox."""
+
+    kinesis: Any
+    stream: str
+    follow: bool
+    halt: threading.Event
+    outbox: queue.Queue[object]
+    notify: Callable[[str], None]
+    limit: int = BATCH_LIMIT
+    stream_args: dict[str, str] = field(default_factory=dict)  # GetShardIterator
+    records_args: dict[str, str] = field(default_factory=dict)  # GetRecords
+
+    def put(self, item: object) -> bool:
+        """Hand ``item`` to the consumer, waiting while the queue is full; False if halted."""
+        while not self.halt.is_set():
+            try:
+                self.outbox.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+
+def _backoff(attempt: int, base: float = 0.2) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog), capped."""
+    return random.uniform(0, min(MAX_BACKOFF, base * (2**attempt)))
+
+
+class _Retry:
+    """Retry policy for one call site: throttling, connection loss and 5xx are transient."""
+
+    def __init__(self, ctx: _Context, what: str) -> None:
+        self.ctx = ctx
+        self.what = what
+        self.attempt = 0
+        self.outage_since: float | None = None
+        self.announced = False
+
+    def transient(self, exc: BaseException) -> bool:
+        """Handle a failure: True (after sleeping) if worth retrying, False otherwise."""
+        code = error_code(exc)
+        status = http_status(exc)
+        throttled = code in _THROTTLE_CODES
+        network = is_connection_error(exc) or code in _TRANSIENT_CODES or (status or 0) >= 500
+        if not (throttled or network):
+            return False
+        now = time.monotonic()
+        if network:
+            if self.outage_since is None:
+                self.outage_since = now
+            elif now - self.outage_since > MAX_OUTAGE:
+                return False
+            if not self.announced:
+                self.ctx.notify(f"lost connection to Kinesis while {self.what} ({exc}); retrying")
+                self.announced = True
+        self.ctx.halt.wait(_backoff(self.attempt))
+        self.attempt += 1
+        return True
+
+    def succeeded(self) -> None:
+        if self.announced:
+            self.ctx.notify(f"reconnected to Kinesis ({self.what})")
+        self.attempt = 0
+        self.outage_since = None
+        self.announced = False
+
+
+def _fatal(exc: BaseException, ctx: _Context, action: str) -> TwilioEsError:
+    if error_code(exc) == "ResourceNotFoundException":
+        return NotFoundError(
+            f"Kinesis stream {stream_name(ctx.stream)!r} was not found (deleted while reading?)",
+            hint="Check the name/ARN and region: `twilio-es stream list`.",
+        )
+    if isinstance(exc, TwilioEsError):
+        return exc
+    return translate(exc, action)
+
+
+def _get_iterator(ctx: _Context, shard_id: str, position: StartPosition) -> str | None:
+    retry = _Retry(ctx, f"opening shard {shard_id}")
+    while not ctx.halt.is_set():
+        try:
+            response = ctx.kinesis.get_shard_iterator(
+                ShardId=shard_id, **position.iterator_args(), **ctx.stream_args
+            )
+        except Exception as exc:
+            if retry.transient(exc):
+                continue
+            raise _fatal(exc, ctx, f"open shard {shard_id}") from exc
+        retry.succeeded()
+        iterator = response.get("ShardIterator")
+        return str(iterator) if iterator else None
+    return None
+
+
+def _read_shard(ctx: _Context, shard_id: str, start: StartPosition) -> None:
+    """Thread body: read one shard from ``start`` until it closes, catches up or we halt."""
+    try:
+        _read_shard_inner(ctx, shard_id, start)
+    except TwilioEsError as exc:
+        ctx.put(_Failed(exc))
+    except Exception as exc:  # never die silently: the consumer would wait forever
+        ctx.put(_Failed(_fatal(exc, ctx, f"read shard {shard_id}")))
+
+
+def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> None:
+    iterator = _get_iterator(ctx, shard_id, start)
+    last_seq: str | None = None
+    retry = _Retry(ctx, f"reading shard {shard_id}")
+    next_call = 0.0
+    while iterator is not None and not ctx.halt.is_set():
+        wait = next_call - time.monotonic()
+        if wait > 0 and ctx.halt.wait(wait):
+            return
+        started = time.monotonic()
+        try:
+            response = ctx.kinesis.get_records(
+                ShardIterator=iterator, Limit=ctx.limit, **ctx.records_args
+            )
+        except Exception as exc:
+            if error_code(exc) == "ExpiredIteratorException":
+                # Renew right after the last record we read (or where we started): no gap,
+                # no repeat.
+                position = StartPosition.after(last_seq) if last_seq else start
+                iterator = _get_iterator(ctx, shard_id, position)
+                continue
+            if retry.transient(exc):
+                continue
+            raise _fatal(exc, ctx, f"read shard {shard_id}") from exc
+        retry.succeeded()
+        raw = response.get("Records") or []
+        if raw:
+            records = [
+                KinesisRecord(
+                    shard_id,
+                    r["SequenceNumber"],
+                    r.get("PartitionKey", ""),
+                    r["ApproximateArrivalTimestamp"],
+                    r["Data"],
+                )
+                for r in raw
+            ]
+            last_seq = records[-1].sequence_number
+            if not ctx.put(_Batch(shard_id, records)):
+                return
+        iterator = response.get("NextShardIterator")
+        if iterator is None:  # closed and drained
+            ctx.put(_ShardEnded(shard_id, list(response.get("ChildShards") or [])))
+            return
+        behind = response.get("MillisBehindLatest") or 0
+        if not raw and behind == 0:
+            if not ctx.follow:
+                ctx.put(_CaughtUp(shard_id))
+                return
+            next_call = started + IDLE_POLL_INTERVAL
+        else:
+            next_call = started + MIN_POLL_INTERVAL
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+def list_shards(kinesis: Any, stream: str) -> list[dict[str, Any]]:
+    """Every shard of ``stream`` (open and closed within retention), paged the AWS way.
+
+    Pages after the first send ``NextToken`` alone, as AWS requires. moto instead wants the
+    stream with the token and refuses the lone token (``InvalidToken``/invalid argument): then
+    the same page is asked again with the stream, and so on for later pages.
+    """
+    args = stream_kwargs(stream)
+    shards: list[dict[str, Any]] = []
+    response = _call_retrying(kinesis.list_shards, f"list the shards of {stream}", **args)
+    token_with_stream = False
+    while True:
+        shards.extend(response.get("Shards") or [])
+        token = response.get("NextToken")
+        if not token:
+            return shards
+        if token_with_stream:
+            response = _call_retrying(kinesis.list_shards, "list shards", NextToken=token, **args)
+            continue
+        try:
+            response = _call_retrying(kinesis.list_shards, "list shards", NextToken=token)
+        except _Refused as exc:
+            if error_code(exc.cause) not in {
+                "InvalidToken",
+                "InvalidArgumentException",
+                "ValidationException",
+                "ResourceNotFoundException",
+            }:
+                raise exc.error from exc.cause
+            token_with_stream = True
+            response = _call_retrying(kinesis.list_shards, "list shards", NextToken=token, **args)
+
+
+class _Refused(Exception):
+    """A non-transient failure of a listing call (carries the translated error)."""
+
+    def __init__(self, cause: BaseException, error: TwilioEsError) -> None:
+        super().__init__(str(error))
+        self.cause = cause
+        self.error = error
+
+
+def _call_retrying(fn: Callable[..., Any], action: str, **kwargs: Any) -> Any:
+    """Call ``fn`` retrying throttling/5xx a few times (listing is rare and cheap to repeat)."""
+    for attempt in range(6):
+        try:
+            return fn(**kwargs)
+        except Exception as exc:
+            code, status = error_code(exc), http_status(exc)
+            transient = (
+                code in _THROTTLE_CODES
+                or code in _TRANSIENT_CODES
+                or (status or 0) >= 500
+                or is_connection_error(exc)
+            )
+            if transient and attempt < 5:
+                time.sleep(_backoff(attempt, base=0.3))
+                continue
+            error = translate(exc, action)
+            if code == "ResourceNotFoundException":
+                error = NotFoundError(
+                    f"Kinesis stream {stream_name(kwargs.get('StreamARN') or kwargs.get('StreamName') or '?')!r} was not found",  # noqa: E501
+                    hint="Check the name/ARN and --region: `twilio-es stream list`.",
+                )
+            raise _Refused(exc, error) from exc
+    raise AssertionError("unreachable")
+
+
+def _list_or_raise(kinesis: Any, stream: str) -> list[dict[str, Any]]:
+    try:
+        return list_shards(kinesis, stream)
+    except _Refused as exc:
+        raise exc.error from exc.cause
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+def _parents_of(shard: Mapping[str, Any]) -> tuple[str, ...]:
+    if "ParentShards" in shard:  # ChildShards entries
+        return tuple(shard.get("ParentShards") or ())
+    return tuple(p for p in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")) if p)
+
+
+def plan(
+    listing: list[dict[str, Any]], start: StartPosition, checkpoint: Mapping[str, str]
+) -> dict[str, _Shard]:
+    """Decide each listed shard's first position (or that it is skipped).
+
+    - in the checkpoint: right after its sequence number (``SHARD_END``: skipped);
+    - an ancestor of a checkpointed shard: already drained earlier, skipped;
+    - a descendant of a checkpointed shard: from its first record (TRIM_HORIZON);
+    - otherwise ``start``; at LATEST, closed shards hold nothing new and are skipped.
+    """
+    parents = {s["ShardId"]: _parents_of(s) for s in listing}
+    children: dict[str, list[str]] = {}
+    for sid, ps in parents.items():
+        for p in ps:
+            children.setdefault(p, []).append(sid)
+
+    def related(sid: str, edges: Mapping[str, Any]) -> bool:
+        seen: set[str] = set()
+        todo = list(edges.get(sid, ()))
+        while todo:
+            cur = todo.pop()
+            if cur in seen:
+                continue
+            seen.add(cur)
+            if cur in checkpoint:
+                return True
+            todo.extend(edges.get(cur, ()))
+        return False
+
+    shards: dict[str, _Shard] = {}
+    for s in listing:
+        sid = s["ShardId"]
+        closed = bool(s.get("SequenceNumberRange", {}).get("EndingSequenceNumber"))
+        seq = checkpoint.get(sid)
+        position: StartPosition | None
+        if seq == SHARD_END or (seq is None and related(sid, children)):
+            position = None
+        elif seq:
+            position = StartPosition.after(seq)
+        elif related(sid, parents):
+            position = StartPosition.trim_horizon()
+        elif start.kind == "LATEST" and closed:
+            position = None
+        else:
+            position = start
+        shards[sid] = _Shard(sid, parents[sid], closed, position)
+        if position is None:
+            shards[sid].state = "done"
+    return shards
+
+
+# --- the consumer side -----------------------------------------------------------------------
+
+
+def read_stream(
+    kinesis: Any,
+    stream_name: str,
+    start: StartPosition,
+    *,
+    follow: bool = True,
+    deadline: float | None = None,
+    stop: threading.Event | None = None,
+    checkpoint: Mapping[str, str] | None = None,
+    on_shard_end: Callable[[str], None] | None = None,
+    notify: Callable[[str], None] | None = None,
+    batch_limit: int = BATCH_LIMIT,
+) -> Iterator[KinesisRecord]:
+    """Yield every record of every shard of ``stream_name`` (a name or an ARN) from ``start``.
+
+    Per shard, records come in sequence order; a shard's children come after all of its
+    records. ``follow=False`` ends once every shard is caught up (or closed and drained).
+    ``deadline`` (a ``time.monotonic()`` value) and ``stop`` end it early. ``checkpoint``
+    (shard id -> last sequence number handled) resumes right after those records; it is read,
+    never changed: ``on_shard_end(shard_id)`` reports a shard drained to its end (in the
+    consumer's thread, after its last record), so callers can store :data:`SHARD_END`.
+    Connection-loss messages go to ``notify`` (default: a warning on stderr).
+
+    ``kinesis`` is a boto3 Kinesis client; for exact fault handling give it few botocore
+    retries (``AwsClients(settings, max_attempts=1)``): this reader does its own backoff.
+    """
+    if notify is None:
+        from twilio_es_cli.output import warn
+
+        notify = warn
+    halt = threading.Event()
+    outbox: queue.Queue[object] = queue.Queue(maxsize=QUEUE_BATCHES)
+    ctx = _Context(
+        kinesis=kinesis,
+        stream=stream_name,
+        follow=follow,
+        halt=halt,
+        outbox=outbox,
+        notify=notify,
+        limit=batch_limit,
+        stream_args=stream_kwargs(stream_name),
+        records_args=_records_args(stream_name),
+    )
+    shards = plan(_list_or_raise(kinesis, stream_name), start, checkpoint or {})
+    listing_in_flight = False
+    next_listing = time.monotonic() + RELIST_INTERVAL
+
+    def launch() -> None:
+        """Start every pending shard whose parents are all done (unknown parents count)."""
+        for shard in shards.values():
+            if shard.state != "pending" or shard.position is None:
+                continue
+            if all(shards[p].state == "done" for p in shard.parents if p in shards):
+                shard.state = "running"
+                thread = threading.Thread(
+                    target=_read_shard,
+                    args=(ctx, shard.shard_id, shard.position),
+                    name=f"kinesis-{shard.shard_id}",
+                    daemon=True,
+                )
+                thread.start()
+
+    def relist() -> None:
+        nonlocal listing_in_flight
+        if listing_in_flight:
+            return
+        listing_in_flight = True
+
+        def work() -> None:
+            try:
+                ctx.put(_Listing(list_shards(kinesis, stream_name)))
+            except _Refused as exc:
+                if error_code(exc.cause) == "ResourceNotFoundException":
+                    ctx.put(_Failed(exc.error))
+                else:
+                    ctx.put(_Listing([]))
+
+        threading.Thread(target=work, name="kinesis-list-shards", daemon=True).start()
+
+    def learn(found: list[dict[str, Any]]) -> None:
+        """Add shards we did not know: new since we started, so read from their start."""
+        for s in found:
+            sid = s["ShardId"]
+            if sid not in shards:
+                closed = bool(s.get("SequenceNumberRange", {}).get("EndingSequenceNumber"))
+                shards[sid] = _Shard(sid, _parents_of(s), closed, StartPosition.trim_horizon())
+
+    try:
+        launch()
+        while True:
+            if stop is not None and stop.is_set():
+                return
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return
+            if (
+                not follow
+                and not listing_in_flight
+                and all(s.state == "done" for s in shards.values())
+            ):
+                return
+            if follow and now >= next_listing:
+                next_listing = now + RELIST_INTERVAL
+                relist()
+            wait = 0.2 if deadline is None else max(0.0, min(0.2, deadline - now))
+            try:
+                item = outbox.get(timeout=wait)
+            except queue.Empty:
+                continue
+            if isinstance(item, _Batch):
+                yield from item.records
+            elif isinstance(item, _ShardEnded):
+                shards[item.shard_id].state = "done"
+                if on_shard_end is not None:
+                    on_shard_end(item.shard_id)
+                learn(item.children)
+                if not item.children:
+                    relist()
+                launch()
+            elif isinstance(item, _CaughtUp):
+                shards[item.shard_id].state = "done"
+                launch()
+            elif isinstance(item, _Listing):
+                listing_in_flight = False
+                learn(item.shards)
+                launch()
+            elif isinstance(item, _Failed):
+                raise item.error
+    finally:
+        halt.set()
+
+
+def _records_args(stream: str) -> dict[str, str]:
+    """Extra GetRecords arguments: the ARN when the stream was named by ARN.
+
+    GetRecords only needs the iterator, but an iterator obtained through ``StreamARN`` must be
+    read with it again on some servers (moto), and AWS accepts it. GetRecords has no
+    StreamName parameter, so names need nothing.
+    """
+    return {"StreamARN": stream} if stream.startswith("arn:") else {}
