@@ -229,3 +229,27 @@ def cli_subprocess() -> object:
         return run_subprocess(list(args), **kwargs)  # type: ignore[arg-type]
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def events_emulator(moto_server: str) -> Iterator[object]:
+    """The project's Events v1 emulator (session-wide), writing into ``moto_server``."""
+    from twilio_es_cli.local.emulator import EventsEmulator
+
+    emulator = EventsEmulator(aws_endpoint_url=moto_server, region=REGION)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def twilio_env(aws_env: str, events_emulator: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    """Fresh emulator state and TWILIO_* pointing the CLI/SDK at it; returns the emulator."""
+    from twilio_es_cli.local.emulator import EventsEmulator
+
+    assert isinstance(events_emulator, EventsEmulator)
+    events_emulator.reset()
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", events_emulator.account_sid)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", events_emulator.auth_token)
+    monkeypatch.setenv("TWILIO_ES_API_URL", events_emulator.url)
+    return events_emulator
