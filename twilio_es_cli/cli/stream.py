@@ -1,8 +1,20 @@
-"""`twilio-es stream` command group."""
+"""`twilio-es stream` command group: parse -> call twilio_es_cli.streams -> render.
+
+The core (and with it boto3) is imported inside each command so `twilio-es --help` stays fast.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from twilio_es_cli.cli._common import JsonOption, YesOption, confirm, settings
+
+if TYPE_CHECKING:
+    from twilio_es_cli.aws import AwsClients
 
 app = typer.Typer(
     name="stream",
@@ -10,6 +22,304 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+
+NoWaitOption = Annotated[
+    bool, typer.Option("--no-wait", help="Return once AWS accepted the change; do not wait.")
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Give up waiting after this many seconds.")
+]
+RoleNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--role-name",
+        help="IAM role name (default: twilio-es-STREAM-REGION, shortened to 64 characters).",
+    ),
+]
+
+
+def _clients(ctx: typer.Context) -> AwsClients:
+    """One AwsClients per command; looked up at call time so tests can substitute it."""
+    from twilio_es_cli import aws
+
+    return aws.AwsClients(settings(ctx))
+
+
+def _check_out_path(out: Path) -> None:
+    """Reject an unwritable --out before any AWS call, so nothing is created for nothing."""
+    from twilio_es_cli.errors import UsageError
+
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory", hint="Name a file, e.g. twilio-sink.json.")
+    if not parent.is_dir():
+        raise UsageError(f"--out {out}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"--out {out}: directory {parent} is not writable")
+
+
+def _write_private(out: Path, text: str) -> None:
+    """Write ``text`` so that no moment exists where others could read it (mode 0600).
+
+    A temporary file is created with 0600 from the start and renamed over ``out``: an
+    existing file with looser permissions is replaced, not reused.
+    """
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Stream name (letters, digits, _ . -).")],
+    shards: Annotated[
+        int | None,
+        typer.Argument(help="Shard count for a provisioned stream (omit with --on-demand)."),
+    ] = None,
+    on_demand: Annotated[
+        bool, typer.Option("--on-demand", help="Create an on-demand stream (no SHARDS).")
+    ] = False,
+    role_name: RoleNameOption = None,
+    policy_name: Annotated[
+        str | None,
+        typer.Option("--policy-name", help="Inline policy name (default: twilio-es-put-STREAM)."),
+    ] = None,
+    twilio_principal: Annotated[
+        str | None,
+        typer.Option(
+            "--twilio-principal",
+            help="AWS principal allowed to assume the role (TWILIO_ES_TWILIO_PRINCIPAL; "
+            "default: Twilio's account arn:aws:iam::177261743968:root).",
+        ),
+    ] = None,
+    retention_hours: Annotated[
+        int | None,
+        typer.Option("--retention-hours", help="Keep records this many hours (24-8760)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write the sink configuration to FILE (mode 0600) instead of stdout.",
+            dir_okay=False,
+        ),
+    ] = None,
+    no_wait: NoWaitOption = False,
+    timeout: TimeoutOption = 600.0,
+) -> None:
+    """Create a stream plus the IAM role Twilio assumes to write into it.
+
+    Prints the sink configuration {"arn", "role_arn", "external_id"} on stdout: it is what
+    `twilio-es sink create kinesis --config FILE` takes. Safe to re-run: an existing stream
+    and the role made for it are checked and the same configuration is printed; a failure
+    part-way deletes what the run created.
+
+    \b
+    Examples:
+      twilio-es stream create twilio-events 1 > twilio-sink.json
+      twilio-es stream create twilio-events --on-demand --out twilio-sink.json
+    """
+    from twilio_es_cli import output, streams
+
+    base = settings(ctx)
+    request = streams.create_request(
+        name,
+        shards,
+        on_demand=on_demand,
+        principal=twilio_principal or base.twilio_principal,
+        role_name=role_name,
+        policy_name=policy_name,
+        retention_hours=retention_hours,
+        wait=not no_wait,
+        timeout=timeout,
+    )
+    if out is not None:
+        _check_out_path(out)
+    outcome = streams.create(_clients(ctx), request)
+    document = output.to_json(outcome.config.as_dict()) + "\n"
+    if not outcome.created:
+        output.info(f"Stream {name} and its role already exist, unchanged")
+    if out is not None:
+        _write_private(out, document)
+        output.success(f"Sink configuration written to {out} (mode 0600)")
+        output.info(f"Next: twilio-es sink create kinesis --config {out}")
+    else:
+        output.print_json(outcome.config.as_dict())
+        output.info(
+            "Next: save this as twilio-sink.json, then run "
+            "`twilio-es sink create kinesis --config twilio-sink.json`"
+        )
+
+
+@app.command("scale")
+def scale(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Stream name.")],
+    count: Annotated[int, typer.Argument(help="Target number of open shards.")],
+    scaling_type: Annotated[
+        str,
+        typer.Option("--scaling-type", help="AWS scaling type (only UNIFORM_SCALING exists)."),
+    ] = "UNIFORM_SCALING",
+    no_wait: NoWaitOption = False,
+    timeout: TimeoutOption = 600.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Change the shard count (AWS allows half to double the open shards per step).
+
+    The rule is checked before calling AWS; the command waits until the stream is ACTIVE
+    again and prints old -> new.
+
+    \b
+    Examples:
+      twilio-es stream scale twilio-events 2
+      twilio-es stream scale twilio-events 4 --no-wait --json
+    """
+    from twilio_es_cli import output, streams
+    from twilio_es_cli.errors import UsageError
+
+    streams.validate_stream_name(name)
+    streams.validate_shard_count(count, "COUNT")
+    streams.validate_timeout(timeout)
+    if scaling_type not in streams.SCALING_TYPES:
+        raise UsageError(
+            f"--scaling-type {scaling_type!r} is not supported",
+            hint="Use " + ", ".join(streams.SCALING_TYPES) + ".",
+        )
+    result = streams.scale(
+        _clients(ctx),
+        name,
+        count,
+        scaling_type=scaling_type,
+        wait=not no_wait,
+        timeout=timeout,
+    )
+    if as_json:
+        output.print_json(result)
+    else:
+        typer.echo(f"{name}: {result['old']} -> {result['new']} shards ({result['status']})")
+
+
+def _describe_fields(view: dict[str, Any]) -> dict[str, Any]:
+    role = view.get("role")
+    fields: dict[str, Any] = {
+        "Name": view["name"],
+        "ARN": view["arn"],
+        "Status": view["status"],
+        "Mode": view["mode"],
+        "Open shards": view["open_shards"],
+        "Closed shards": view["closed_shards"],
+        "Retention": f"{view['retention_hours']} h",
+        "Encryption": view["encryption"],
+        "Created": view["created"],
+    }
+    if role:
+        fields["Role"] = role["arn"]
+        fields["Trusted principal"] = role["principals"]
+        fields["Policy"] = role["policy"]
+        if "external_id" in role:
+            fields["External id"] = role["external_id"]
+        else:
+            fields["External id"] = "set (hidden; --show-secrets shows it)"
+    else:
+        fields["Role"] = view.get("role_error") or "none made by twilio-es found"
+    return fields
+
+
+@app.command("describe")
+def describe(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Stream name.")],
+    role_name: RoleNameOption = None,
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="Also show the role's external id.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show status, mode, open and closed shards, retention, ARN and the role for Twilio.
+
+    \b
+    Examples:
+      twilio-es stream describe twilio-events
+      twilio-es stream describe twilio-events --json | jq .open_shards
+    """
+    from twilio_es_cli import output, streams
+
+    streams.validate_stream_name(name)
+    if role_name is not None:
+        from twilio_es_cli import iam
+
+        iam.validate_role_name(role_name)
+    view = streams.describe(_clients(ctx), name, role_name=role_name, show_secrets=show_secrets)
+    output.emit(view, as_json=as_json, fields=_describe_fields(view), title=f"Stream {name}")
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the Kinesis streams in the region.
+
+    \b
+    Examples:
+      twilio-es stream list
+      twilio-es --region eu-west-1 stream list --json | jq -r '.[].name'
+    """
+    from twilio_es_cli import output, streams
+
+    rows = streams.list_streams(_clients(ctx))
+    output.emit(
+        rows,
+        as_json=as_json,
+        columns=["Name", "Status", "Mode", "Open shards", "Created"],
+        rows=[[r["name"], r["status"], r["mode"], r["open_shards"], r["created"]] for r in rows],
+        title="Streams",
+    )
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Stream name.")],
+    yes: YesOption = False,
+    keep_role: Annotated[
+        bool, typer.Option("--keep-role", help="Keep the IAM role made for the stream.")
+    ] = False,
+    role_name: RoleNameOption = None,
+    no_wait: NoWaitOption = False,
+    timeout: TimeoutOption = 600.0,
+) -> None:
+    """Delete a stream (and all its records) and the IAM role `stream create` made for it.
+
+    Only a role tagged by twilio-es for this stream is deleted, and only if no one attached
+    other policies to it. Twilio sinks pointing at the stream stop working.
+
+    \b
+    Examples:
+      twilio-es stream delete twilio-events
+      twilio-es stream delete twilio-events --yes --keep-role
+    """
+    from twilio_es_cli import output, streams
+
+    streams.validate_stream_name(name)
+    streams.validate_timeout(timeout)
+    if role_name is not None:
+        from twilio_es_cli import iam
+
+        iam.validate_role_name(role_name)
+    clients = _clients(ctx)
+    plan = streams.plan_delete(clients, name, keep_role=keep_role, role_name=role_name)
+    what = f"stream {name} and all its records"
+    if plan.role is not None:
+        what += f", and IAM role {plan.role['RoleName']}"
+    confirm(f"Delete {what}?", yes=yes)
+    result = streams.delete(clients, plan, wait=not no_wait, timeout=timeout)
+    if result["role"] is None and plan.role is None and not keep_role:
+        output.info("No IAM role made by twilio-es for this stream was found")
 
 
 def register(root: typer.Typer) -> None:

@@ -1,0 +1,847 @@
+"""The Kinesis stream Twilio writes to, and the IAM role that lets it: the core of `stream`.
+
+Written against a small :class:`Clients` protocol (what :class:`~twilio_es_cli.aws.AwsClients`
+provides), so it runs unchanged against AWS, moto's server or kinesis-local. Every AWS call is
+wrapped in :func:`~twilio_es_cli.aws.aws_errors`; progress goes to stderr via ``output``.
+
+``create`` is re-runnable: it recognises the stream and the role it made before (by tag),
+checks them and prints the same configuration, and undoes what *this* run created when a later
+step fails, because a half-made role/stream pair is what makes the quickstart scripts painful.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from twilio_es_cli import iam as iamdoc
+from twilio_es_cli import output
+from twilio_es_cli.aws import aws_errors, error_code
+from twilio_es_cli.errors import ApiError, CheckFailed, NotFoundError, TwilioEsError, UsageError
+
+STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
+MAX_SHARDS = 10_000  # far above default quotas (200/500), low enough to catch typos
+MIN_RETENTION_HOURS, MAX_RETENTION_HOURS = 24, 8760
+SCALING_TYPES = ("UNIFORM_SCALING",)
+DEFAULT_TIMEOUT = 600.0
+_ROLE_VISIBLE_TIMEOUT = 15.0  # IAM is eventually consistent; GetRole right after create may 404
+_SHARD_SUMMARY_LIMIT = 25  # `list` asks each stream for its shard count only up to this many
+
+
+class Clients(Protocol):
+    """What the stream core needs from :class:`~twilio_es_cli.aws.AwsClients`."""
+
+    @property
+    def region(self) -> str: ...
+
+    def kinesis(self) -> Any: ...
+
+    def iam(self) -> Any: ...
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def validate_stream_name(name: str) -> str:
+    """Kinesis's rule: 1-128 characters from letters, digits, ``_ . -``."""
+    if not STREAM_NAME.match(name):
+        raise UsageError(
+            f"stream name {name!r} is not valid",
+            hint="Use 1-128 characters from letters, digits, underscore, period and hyphen.",
+        )
+    return name
+
+
+def validate_shard_count(count: int, what: str = "SHARDS") -> int:
+    if not 1 <= count <= MAX_SHARDS:
+        raise UsageError(
+            f"{what} must be between 1 and {MAX_SHARDS}, got {count}",
+            hint="One shard takes 1 MB/s or 1,000 records/s; most Twilio accounts need 1.",
+        )
+    return count
+
+
+def validate_retention(hours: int) -> int:
+    if not MIN_RETENTION_HOURS <= hours <= MAX_RETENTION_HOURS:
+        raise UsageError(
+            f"--retention-hours must be between {MIN_RETENTION_HOURS} and "
+            f"{MAX_RETENTION_HOURS}, got {hours}"
+        )
+    return hours
+
+
+def validate_timeout(seconds: float) -> float:
+    if not seconds > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {seconds}")
+    return seconds
+
+
+def scale_bounds(open_shards: int) -> tuple[int, int]:
+    """AWS's UpdateShardCount rule: at least half, at most double the open shards."""
+    low = max(1, math.ceil(open_shards / 2))
+    high = min(MAX_SHARDS, open_shards * 2)
+    return low, high
+
+
+def check_scale(name: str, current: int, target: int) -> None:
+    """Refuse a target AWS would reject, naming the range it would accept."""
+    low, high = scale_bounds(current)
+    if target == current:
+        raise UsageError(
+            f"stream {name} already has {current} open shard(s)",
+            hint=f"Pick a count from {low} to {high} other than {current}.",
+        )
+    if not low <= target <= high:
+        raise UsageError(
+            f"cannot scale stream {name} from {current} to {target} shards in one step",
+            hint=f"AWS allows {low} to {high} (half to double the open shards); "
+            "scale in several steps.",
+        )
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+def stream_summary(kinesis: Any, name: str) -> dict[str, Any] | None:
+    """DescribeStreamSummary, or None when the stream does not exist."""
+    try:
+        with aws_errors(f"describe stream {name}"):
+            summary: dict[str, Any] = kinesis.describe_stream_summary(StreamName=name)[
+                "StreamDescriptionSummary"
+            ]
+            return summary
+    except NotFoundError:
+        return None
+
+
+def _polls(timeout: float, sleep: Callable[[float], None]) -> Iterator[float]:
+    """Yield the time left before each poll; back off from 0.2 s to 5 s between polls."""
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        left = deadline - time.monotonic()
+        yield left
+        if left <= 0:
+            return
+        sleep(min(delay, left))
+        delay = min(delay * 1.6, 5.0)
+
+
+def wait_for_active(
+    kinesis: Any,
+    name: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    open_shards: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Poll until the stream is ACTIVE (with ``open_shards`` open shards, when given)."""
+    status = "unknown"
+    for left in _polls(timeout, sleep):
+        summary = stream_summary(kinesis, name)
+        if summary is None:
+            raise NotFoundError(f"stream {name} disappeared while waiting for it")
+        status = summary["StreamStatus"]
+        count = summary.get("OpenShardCount")
+        if status == "ACTIVE" and (open_shards is None or count in (None, open_shards)):
+            return summary
+        if status == "DELETING":
+            raise ApiError(f"stream {name} is being deleted")
+        if left <= 0:
+            break
+    raise ApiError(
+        f"stream {name} is still {status} after {timeout:.0f} s",
+        hint=f"It may finish later: check with `twilio-es stream describe {name}`.",
+    )
+
+
+def wait_for_deleted(
+    kinesis: Any, name: str, *, timeout: float = DEFAULT_TIMEOUT, sleep: Callable[[float], None]
+) -> None:
+    for left in _polls(timeout, sleep):
+        if stream_summary(kinesis, name) is None:
+            return
+        if left <= 0:
+            break
+    raise ApiError(
+        f"stream {name} is still being deleted after {timeout:.0f} s",
+        hint=f"It may finish later: check with `twilio-es stream describe {name}`.",
+    )
+
+
+# --------------------------------------------------------------------------- shards
+
+
+def list_shards(kinesis: Any, name: str, *, page_size: int = 1000) -> list[dict[str, Any]]:
+    """Every shard, paged the way AWS wants: after the first page, NextToken goes alone."""
+    shards: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"StreamName": name, "MaxResults": page_size}
+    while True:
+        with aws_errors(f"list the shards of stream {name}"):
+            page = kinesis.list_shards(**kwargs)
+        shards.extend(page.get("Shards", []))
+        token = page.get("NextToken")
+        if not token:
+            return shards
+        kwargs = {"NextToken": token, "MaxResults": page_size}
+
+
+def is_closed(shard: dict[str, Any]) -> bool:
+    """A shard is closed once it has an ending sequence number (a parent after resharding)."""
+    return "EndingSequenceNumber" in shard.get("SequenceNumberRange", {})
+
+
+# --------------------------------------------------------------------------- IAM helpers
+
+
+def get_role(iam: Any, role_name: str) -> dict[str, Any] | None:
+    try:
+        with aws_errors(f"read IAM role {role_name}"):
+            role: dict[str, Any] = iam.get_role(RoleName=role_name)["Role"]
+            return role
+    except NotFoundError:
+        return None
+
+
+def get_role_policy(iam: Any, role_name: str, policy_name: str) -> dict[str, Any] | None:
+    try:
+        with aws_errors(f"read policy {policy_name} of IAM role {role_name}"):
+            document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)
+    except NotFoundError:
+        return None
+    return iamdoc.parse_document(document["PolicyDocument"])
+
+
+def _role_tags(iam: Any, role: dict[str, Any]) -> list[dict[str, str]]:
+    if "Tags" in role:
+        return list(role["Tags"])
+    with aws_errors(f"read the tags of IAM role {role['RoleName']}"):
+        return list(iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", []))
+
+
+def find_role(
+    iam: Any, stream_arn: str, candidate: str, *, search: bool = True
+) -> dict[str, Any] | None:
+    """The role twilio-es made for ``stream_arn``: by name first, else under our IAM path."""
+    role = get_role(iam, candidate)
+    if role is not None and iamdoc.made_for(_role_tags(iam, role), stream_arn):
+        return role
+    if not search:
+        return None
+    kwargs: dict[str, Any] = {"PathPrefix": iamdoc.ROLE_PATH}
+    while True:
+        with aws_errors("list twilio-es IAM roles"):
+            page = iam.list_roles(**kwargs)
+        for listed in page.get("Roles", []):
+            with aws_errors(f"read the tags of IAM role {listed['RoleName']}"):
+                tags = iam.list_role_tags(RoleName=listed["RoleName"]).get("Tags", [])
+            if iamdoc.made_for(tags, stream_arn):
+                return get_role(iam, listed["RoleName"])
+        if not page.get("IsTruncated") or not page.get("Marker"):
+            return None
+        kwargs = {"PathPrefix": iamdoc.ROLE_PATH, "Marker": page["Marker"]}
+
+
+def _policy_name_of(role: dict[str, Any], requested: str | None, stream_name: str) -> str:
+    return (
+        requested
+        or iamdoc.tag_map(role.get("Tags")).get(iamdoc.POLICY_TAG)
+        or iamdoc.default_policy_name(stream_name)
+    )
+
+
+def _delete_role_command(role_name: str, policy_name: str | None) -> str:
+    steps = []
+    if policy_name:
+        steps.append(
+            f"aws iam delete-role-policy --role-name {role_name} --policy-name {policy_name}"
+        )
+    steps.append(f"aws iam delete-role --role-name {role_name}")
+    return " && ".join(steps)
+
+
+# --------------------------------------------------------------------------- rollback
+
+
+@dataclass
+class _Step:
+    what: str
+    undo: Callable[[], object]
+    manual: str  # the command that removes it by hand if undo fails
+
+
+@dataclass
+class Rollback:
+    """What this run created, undone newest first when a later step fails."""
+
+    steps: list[_Step] = field(default_factory=list)
+
+    def add(self, what: str, undo: Callable[[], object], manual: str) -> None:
+        self.steps.append(_Step(what, undo, manual))
+
+    @property
+    def created(self) -> list[str]:
+        return [step.what for step in self.steps]
+
+    def run(self) -> list[str]:
+        """Undo every step; return 'left behind' lines for the ones that could not be undone."""
+        if not self.steps:
+            return []
+        output.warn("rolling back what this run created")
+        left: list[str] = []
+        for step in reversed(self.steps):
+            try:
+                with aws_errors(f"delete {step.what}"):
+                    step.undo()
+            except TwilioEsError as exc:
+                left.append(f"{step.what} ({exc.message}); remove it with: {step.manual}")
+            else:
+                output.info(f"rolled back: deleted {step.what}")
+        for line in left:
+            output.warn(f"left behind: {line}")
+        self.steps.clear()
+        return left
+
+
+# --------------------------------------------------------------------------- create
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    """What a Twilio kinesis sink needs (the `sink create kinesis --config` file)."""
+
+    arn: str
+    role_arn: str
+    external_id: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"arn": self.arn, "role_arn": self.role_arn, "external_id": self.external_id}
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """Validated input of `stream create` (see :func:`create_request`)."""
+
+    name: str
+    shards: int | None  # None: on-demand
+    principal: str
+    role_name: str | None = None
+    policy_name: str | None = None
+    retention_hours: int | None = None
+    wait: bool = True
+    timeout: float = DEFAULT_TIMEOUT
+
+
+@dataclass
+class CreateOutcome:
+    config: SinkConfig
+    created: list[str]  # empty: everything already existed and matched
+
+
+def create_request(
+    name: str,
+    shards: int | None,
+    *,
+    on_demand: bool,
+    principal: str,
+    role_name: str | None = None,
+    policy_name: str | None = None,
+    retention_hours: int | None = None,
+    wait: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> CreateRequest:
+    """Check every input before any AWS call (exit 2 on the first problem)."""
+    validate_stream_name(name)
+    if on_demand and shards is not None:
+        raise UsageError(
+            "SHARDS and --on-demand exclude each other",
+            hint="On-demand streams size themselves: drop SHARDS, or drop --on-demand.",
+        )
+    if not on_demand:
+        if shards is None:
+            raise UsageError(
+                "SHARDS is required for a provisioned stream",
+                hint="e.g. `twilio-es stream create twilio-events 1`, or pass --on-demand.",
+            )
+        validate_shard_count(shards)
+    if role_name is not None:
+        iamdoc.validate_role_name(role_name)
+    if policy_name is not None:
+        iamdoc.validate_policy_name(policy_name)
+    if retention_hours is not None:
+        validate_retention(retention_hours)
+    return CreateRequest(
+        name=name,
+        shards=None if on_demand else shards,
+        principal=iamdoc.normalize_principal(principal),
+        role_name=role_name,
+        policy_name=policy_name,
+        retention_hours=retention_hours,
+        wait=wait or retention_hours is not None,  # retention can only change when ACTIVE
+        timeout=validate_timeout(timeout),
+    )
+
+
+def create(
+    clients: Clients, req: CreateRequest, *, sleep: Callable[[float], None] = time.sleep
+) -> CreateOutcome:
+    """Make (or recognise) the stream and its role; roll back this run's work on failure."""
+    kinesis, iam = clients.kinesis(), clients.iam()
+    role_name = req.role_name or iamdoc.default_role_name(req.name, clients.region)
+    rollback = Rollback()
+    try:
+        summary = _ensure_stream(kinesis, req, rollback, sleep)
+        config = _ensure_role(iam, req, summary["StreamARN"], role_name, rollback, sleep)
+    except BaseException as exc:
+        left = rollback.run()
+        if left and isinstance(exc, TwilioEsError):
+            exc.hint = "Rollback was incomplete: remove what is listed as 'left behind' above."
+        raise
+    return CreateOutcome(config=config, created=rollback.created)
+
+
+def _mode(summary: dict[str, Any]) -> str:
+    return str(summary.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED"))
+
+
+def _ensure_stream(
+    kinesis: Any, req: CreateRequest, rollback: Rollback, sleep: Callable[[float], None]
+) -> dict[str, Any]:
+    name = req.name
+    summary = stream_summary(kinesis, name)
+    created = summary is None
+    if summary is None:
+        kwargs: dict[str, Any] = {"StreamName": name}
+        if req.shards is None:
+            kwargs["StreamModeDetails"] = {"StreamMode": "ON_DEMAND"}
+            what = "on-demand"
+        else:
+            kwargs["ShardCount"] = req.shards
+            kwargs["StreamModeDetails"] = {"StreamMode": "PROVISIONED"}
+            what = f"{req.shards} shard(s)"
+        with aws_errors(f"create stream {name}"):
+            kinesis.create_stream(**kwargs)
+        rollback.add(
+            f"stream {name}",
+            lambda: kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True),
+            f"aws kinesis delete-stream --stream-name {name} --enforce-consumer-deletion",
+        )
+        output.info(f"Creating stream {name} ({what})")
+        summary = stream_summary(kinesis, name)
+        if summary is None:  # eventual consistency right after CreateStream
+            summary = {"StreamStatus": "CREATING"}
+    else:
+        _check_existing_stream(summary, req)
+
+    if req.wait and summary.get("StreamStatus") != "ACTIVE":
+        with output.progress(f"Waiting for stream {name} to become ACTIVE"):
+            summary = wait_for_active(kinesis, name, timeout=req.timeout, sleep=sleep)
+        output.success(f"Stream {name} is ACTIVE")
+    if (
+        created
+        and req.retention_hours
+        and req.retention_hours != summary.get("RetentionPeriodHours", MIN_RETENTION_HOURS)
+    ):
+        with aws_errors(f"set the retention of stream {name}"):
+            kinesis.increase_stream_retention_period(
+                StreamName=name, RetentionPeriodHours=req.retention_hours
+            )
+        output.info(f"Retention set to {req.retention_hours} h")
+    if "StreamARN" not in summary:
+        summary = stream_summary(kinesis, name) or summary
+    if "StreamARN" not in summary:
+        raise ApiError(f"stream {name} was created but cannot be described yet")
+    return summary
+
+
+def _check_existing_stream(summary: dict[str, Any], req: CreateRequest) -> None:
+    """An existing stream is reused as is; say where it differs from what was asked."""
+    name, status = req.name, summary.get("StreamStatus")
+    if status == "DELETING":
+        raise ApiError(
+            f"stream {name} is being deleted",
+            hint="Wait until `twilio-es stream describe` says it is gone, then re-run.",
+        )
+    output.info(f"Stream {name} already exists ({status}); reusing it")
+    mode = _mode(summary)
+    wanted = "ON_DEMAND" if req.shards is None else "PROVISIONED"
+    if mode != wanted:
+        output.warn(f"stream {name} is {mode}, not {wanted}; left unchanged")
+    elif req.shards is not None and summary.get("OpenShardCount") not in (None, req.shards):
+        output.warn(
+            f"stream {name} has {summary.get('OpenShardCount')} open shard(s), not "
+            f"{req.shards}; change it with `twilio-es stream scale {name} {req.shards}`"
+        )
+    retention = summary.get("RetentionPeriodHours")
+    if req.retention_hours and retention != req.retention_hours:
+        output.warn(f"stream {name} keeps data {retention} h, not {req.retention_hours} h")
+
+
+def _ensure_role(
+    iam: Any,
+    req: CreateRequest,
+    stream_arn: str,
+    role_name: str,
+    rollback: Rollback,
+    sleep: Callable[[float], None],
+) -> SinkConfig:
+    role = get_role(iam, role_name)
+    if role is None:
+        return _create_role(iam, req, stream_arn, role_name, rollback, sleep)
+    if not iamdoc.made_for(_role_tags(iam, role), stream_arn):
+        raise ApiError(
+            f"IAM role {role_name} already exists and was not made by twilio-es for {stream_arn}",
+            hint="Pass --role-name with a name of your own; twilio-es leaves that role alone.",
+        )
+    return _check_role(iam, req, stream_arn, role, rollback)
+
+
+def _create_role(
+    iam: Any,
+    req: CreateRequest,
+    stream_arn: str,
+    role_name: str,
+    rollback: Rollback,
+    sleep: Callable[[float], None],
+) -> SinkConfig:
+    policy_name = req.policy_name or iamdoc.default_policy_name(req.name)
+    external_id = iamdoc.new_external_id()
+    with aws_errors(f"create IAM role {role_name}"):
+        role = iam.create_role(
+            RoleName=role_name,
+            Path=iamdoc.ROLE_PATH,
+            AssumeRolePolicyDocument=json.dumps(iamdoc.trust_policy(req.principal, external_id)),
+            Description=f"Lets Twilio Event Streams put records into Kinesis stream {req.name}"[
+                :1000
+            ],
+            Tags=iamdoc.role_tags(stream_arn, policy_name),
+        )["Role"]
+    rollback.add(
+        f"IAM role {role_name}",
+        lambda: iam.delete_role(RoleName=role_name),
+        _delete_role_command(role_name, None),
+    )
+    with aws_errors(f"put permissions policy {policy_name} on IAM role {role_name}"):
+        iam.put_role_policy(
+            RoleName=role_name,
+            PolicyName=policy_name,
+            PolicyDocument=json.dumps(iamdoc.permissions_policy(stream_arn)),
+        )
+    rollback.add(
+        f"policy {policy_name} of IAM role {role_name}",
+        lambda: iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name),
+        _delete_role_command(role_name, policy_name),
+    )
+    _wait_role_visible(iam, role_name, sleep)
+    output.success(f"IAM role {role_name} created for Twilio ({req.principal})")
+    output.info(
+        "IAM changes take a few seconds to reach every AWS region: Twilio's first "
+        "AssumeRole may fail briefly; `twilio-es sink validate` retries."
+    )
+    return SinkConfig(arn=stream_arn, role_arn=role["Arn"], external_id=external_id)
+
+
+def _wait_role_visible(iam: Any, role_name: str, sleep: Callable[[float], None]) -> None:
+    """A bounded check that the new role can be read back (IAM is eventually consistent)."""
+    for left in _polls(_ROLE_VISIBLE_TIMEOUT, sleep):
+        if get_role(iam, role_name) is not None:
+            return
+        if left <= 0:
+            break
+    raise ApiError(
+        f"IAM role {role_name} was created but is still not readable after "
+        f"{_ROLE_VISIBLE_TIMEOUT:.0f} s"
+    )
+
+
+def _check_role(
+    iam: Any, req: CreateRequest, stream_arn: str, role: dict[str, Any], rollback: Rollback
+) -> SinkConfig:
+    """Compare a role we made earlier with what Twilio needs now; name every difference."""
+    role_name = role["RoleName"]
+    policy_name = _policy_name_of(role, req.policy_name, req.name)
+    trust = role.get("AssumeRolePolicyDocument") or {}
+    problems = iamdoc.trust_differences(trust, req.principal)
+    principals, external_ids = iamdoc.read_trust(trust)
+    policy = get_role_policy(iam, role_name, policy_name)
+    if policy is None and not problems:
+        with aws_errors(f"put permissions policy {policy_name} on IAM role {role_name}"):
+            iam.put_role_policy(
+                RoleName=role_name,
+                PolicyName=policy_name,
+                PolicyDocument=json.dumps(iamdoc.permissions_policy(stream_arn)),
+            )
+        rollback.add(
+            f"policy {policy_name} of IAM role {role_name}",
+            lambda: iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name),
+            _delete_role_command(role_name, policy_name),
+        )
+        output.warn(f"IAM role {role_name} had no policy {policy_name}; added it")
+    elif policy is None:
+        problems.append(f"role has no permissions policy {policy_name}")
+    else:
+        problems.extend(iamdoc.permission_differences(policy, stream_arn))
+    if problems:
+        hint = (
+            "Fix the role in IAM, or delete it and re-run to make a fresh one (new external id:"
+            f" recreate the Twilio sink): {_delete_role_command(role_name, policy_name)}"
+        )
+        if len(principals) == 1 and principals[0] != req.principal:
+            hint = f"If {principals[0]} is intended, re-run with --twilio-principal. " + hint
+        raise CheckFailed(
+            f"IAM role {role_name} (made for {req.name}) differs from what Twilio needs: "
+            + "; ".join(problems),
+            hint=hint,
+        )
+    output.info(f"IAM role {role_name} already exists and matches; unchanged")
+    return SinkConfig(arn=stream_arn, role_arn=role["Arn"], external_id=external_ids[0])
+
+
+# --------------------------------------------------------------------------- scale
+
+
+def scale(
+    clients: Clients,
+    name: str,
+    target: int,
+    *,
+    scaling_type: str = "UNIFORM_SCALING",
+    wait: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """UpdateShardCount within AWS's half-to-double rule, then wait for ACTIVE."""
+    kinesis = clients.kinesis()
+    summary = _require_stream(kinesis, name, clients.region)
+    if _mode(summary) == "ON_DEMAND":
+        raise UsageError(
+            f"stream {name} is on-demand and sizes itself",
+            hint="Switch it to provisioned first (aws kinesis update-stream-mode).",
+        )
+    if summary["StreamStatus"] != "ACTIVE":
+        raise ApiError(
+            f"stream {name} is {summary['StreamStatus']}; it can be scaled only when ACTIVE",
+            hint=f"Wait for it (`twilio-es stream describe {name}`), then retry.",
+        )
+    current = summary.get("OpenShardCount")
+    if current is None:
+        current = sum(not is_closed(s) for s in list_shards(kinesis, name))
+    check_scale(name, current, target)
+    with aws_errors(f"update the shard count of stream {name}"):
+        kinesis.update_shard_count(
+            StreamName=name, TargetShardCount=target, ScalingType=scaling_type
+        )
+    status = "UPDATING"
+    if wait:
+        with output.progress(f"Resharding {name} from {current} to {target} shards"):
+            status = wait_for_active(
+                kinesis, name, timeout=timeout, open_shards=target, sleep=sleep
+            )["StreamStatus"]
+    return {"stream": name, "old": current, "new": target, "status": status}
+
+
+# --------------------------------------------------------------------------- describe / list
+
+
+def _require_stream(kinesis: Any, name: str, region: str) -> dict[str, Any]:
+    summary = stream_summary(kinesis, name)
+    if summary is None:
+        raise NotFoundError(
+            f"stream {name} does not exist in {region}",
+            hint="See `twilio-es stream list`, or check --region.",
+        )
+    return summary
+
+
+def role_view(
+    iam: Any, role: dict[str, Any], stream_name: str, *, show_secrets: bool
+) -> dict[str, Any]:
+    principals, external_ids = iamdoc.read_trust(role.get("AssumeRolePolicyDocument") or {})
+    view: dict[str, Any] = {
+        "name": role["RoleName"],
+        "arn": role["Arn"],
+        "principals": principals,
+        "policy": _policy_name_of(role, None, stream_name),
+        "external_id_set": bool(external_ids),
+    }
+    if show_secrets:
+        view["external_id"] = external_ids[0] if external_ids else None
+    return view
+
+
+def describe(
+    clients: Clients, name: str, *, role_name: str | None = None, show_secrets: bool = False
+) -> dict[str, Any]:
+    """Status, mode, shards (open/closed), retention, ARN and the role made for the stream."""
+    kinesis = clients.kinesis()
+    summary = _require_stream(kinesis, name, clients.region)
+    shards = list_shards(kinesis, name)
+    closed = [s["ShardId"] for s in shards if is_closed(s)]
+    opened = [s["ShardId"] for s in shards if not is_closed(s)]
+    view: dict[str, Any] = {
+        "name": name,
+        "arn": summary["StreamARN"],
+        "status": summary["StreamStatus"],
+        "mode": _mode(summary),
+        "open_shards": len(opened),
+        "closed_shards": len(closed),
+        "shards": [
+            {
+                "id": s["ShardId"],
+                "parent": s.get("ParentShardId"),
+                "adjacent_parent": s.get("AdjacentParentShardId"),
+                "open": not is_closed(s),
+            }
+            for s in shards
+        ],
+        "retention_hours": summary.get("RetentionPeriodHours"),
+        "encryption": summary.get("EncryptionType", "NONE"),
+        "created": summary.get("StreamCreationTimestamp"),
+        "role": None,
+    }
+    candidate = role_name or iamdoc.default_role_name(name, clients.region)
+    try:
+        iam = clients.iam()
+        role = find_role(iam, summary["StreamARN"], candidate, search=role_name is None)
+        if role is not None:
+            view["role"] = role_view(iam, role, name, show_secrets=show_secrets)
+    except TwilioEsError as exc:  # e.g. an endpoint with Kinesis but no IAM (kinesis-local)
+        output.warn(f"could not look up the IAM role: {exc.message}")
+        view["role_error"] = exc.message
+    return view
+
+
+def list_streams(clients: Clients) -> list[dict[str, Any]]:
+    """Every stream in the region with status and mode (and shard counts when few)."""
+    kinesis = clients.kinesis()
+    names: list[str] = []
+    summaries: dict[str, dict[str, Any]] = {}
+    kwargs: dict[str, Any] = {"Limit": 100}
+    last_start: str | None = None
+    while True:
+        with aws_errors("list streams"):
+            page = kinesis.list_streams(**kwargs)
+        for entry in page.get("StreamSummaries", []):
+            summaries[entry["StreamName"]] = entry
+        for stream_name in [*page.get("StreamNames", []), *summaries]:
+            if stream_name not in names:
+                names.append(stream_name)
+        if not page.get("HasMoreStreams") or not names:
+            break
+        if page.get("NextToken"):
+            kwargs = {"NextToken": page["NextToken"], "Limit": 100}
+        else:  # older endpoints page by name; stop if that makes no progress
+            if names[-1] == last_start:
+                break
+            last_start = names[-1]
+            kwargs = {"ExclusiveStartStreamName": last_start, "Limit": 100}
+    rows = []
+    few = len(names) <= _SHARD_SUMMARY_LIMIT
+    for stream_name in sorted(names):
+        entry = summaries.get(stream_name)
+        full = stream_summary(kinesis, stream_name) if few or entry is None else None
+        source = full or entry or {}
+        rows.append(
+            {
+                "name": stream_name,
+                "arn": source.get("StreamARN"),
+                "status": source.get("StreamStatus"),
+                "mode": _mode(source) if source else None,
+                "open_shards": full.get("OpenShardCount") if full else None,
+                "created": source.get("StreamCreationTimestamp"),
+            }
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- delete
+
+
+@dataclass
+class DeletePlan:
+    """What `delete` will remove, shown to the user before asking."""
+
+    name: str
+    arn: str
+    open_shards: int | None
+    role: dict[str, Any] | None
+    policy_name: str | None
+
+
+def plan_delete(
+    clients: Clients, name: str, *, keep_role: bool, role_name: str | None = None
+) -> DeletePlan:
+    kinesis = clients.kinesis()
+    summary = _require_stream(kinesis, name, clients.region)
+    role = None
+    if not keep_role:
+        iam = clients.iam()
+        candidate = role_name or iamdoc.default_role_name(name, clients.region)
+        role = find_role(iam, summary["StreamARN"], candidate, search=role_name is None)
+        if role is None and role_name is not None:
+            output.warn(f"IAM role {role_name} was not made by twilio-es for {name}; keeping it")
+    return DeletePlan(
+        name=name,
+        arn=summary["StreamARN"],
+        open_shards=summary.get("OpenShardCount"),
+        role=role,
+        policy_name=_policy_name_of(role, None, name) if role else None,
+    )
+
+
+def delete(
+    clients: Clients,
+    plan: DeletePlan,
+    *,
+    wait: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Delete the stream, then the role made for it (the role only if nothing else uses it)."""
+    kinesis = clients.kinesis()
+    name = plan.name
+    try:
+        with aws_errors(f"delete stream {name}"):
+            kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+    except NotFoundError:
+        output.info(f"Stream {name} was already gone")
+    except ApiError as exc:
+        if error_code(exc.__cause__ or exc) != "ResourceInUseException":
+            raise
+        output.info(f"Stream {name} is already being deleted")
+    else:
+        output.info(f"Deleting stream {name}")
+    deleted_role = None
+    if plan.role is not None:
+        deleted_role = _delete_role(clients.iam(), plan.role["RoleName"], plan.policy_name)
+    if wait:
+        with output.progress(f"Waiting for stream {name} to be deleted"):
+            wait_for_deleted(kinesis, name, timeout=timeout, sleep=sleep)
+    output.success(f"Stream {name} deleted" if wait else f"Stream {name} is being deleted")
+    return {"stream": name, "role": deleted_role}
+
+
+def _delete_role(iam: Any, role_name: str, policy_name: str | None) -> str | None:
+    """Remove our inline policy, then the role, unless someone attached more policies to it."""
+    with aws_errors(f"list the policies of IAM role {role_name}"):
+        inline = list(iam.list_role_policies(RoleName=role_name).get("PolicyNames", []))
+        attached = iam.list_attached_role_policies(RoleName=role_name).get("AttachedPolicies", [])
+    others = [p for p in inline if p != policy_name] + [p["PolicyName"] for p in attached]
+    if others:
+        output.warn(
+            f"keeping IAM role {role_name}: it also has policies {', '.join(others)} "
+            "that twilio-es did not add"
+        )
+        return None
+    if policy_name in inline:
+        with aws_errors(f"delete policy {policy_name} of IAM role {role_name}"):
+            iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name)
+    with aws_errors(f"delete IAM role {role_name}"):
+        iam.delete_role(RoleName=role_name)
+    output.info(f"Deleted IAM role {role_name}")
+    return role_name
