@@ -1,9 +1,132 @@
-"""`twilio-es doctor` (top-level command)."""
+"""`twilio-es doctor` (top-level command): why are events not arriving?
+
+Thin: pick the diagnosis from the options, run it (:mod:`twilio_es_cli.doctor`), render one row
+per check, exit 5 when any check failed.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+
+from twilio_es_cli.cli._common import JsonOption, settings
+
+_STATUS_LABEL = {"ok": "ok", "fail": "FAIL", "skip": "skip", "warn": "warn"}
+
+
+def doctor(
+    ctx: typer.Context,
+    sink: Annotated[
+        str | None, typer.Option("--sink", help="Check everything one sink depends on (DG...).")
+    ] = None,
+    stream: Annotated[
+        str | None,
+        typer.Option("--stream", help="Check a stream and the role twilio-es made for it."),
+    ] = None,
+    role_arn: Annotated[
+        str | None,
+        typer.Option("--role-arn", help="With --stream: the role to check (default: find it)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Diagnose "events are not arriving": one line per check, with a fix.
+
+    With --sink: Twilio and AWS credentials, the stream in the sink's ARN exists and is ACTIVE
+    (in the ARN's region), the role exists, its trust policy names Twilio's principal and the
+    sink's external id (compared, never printed), its policies allow PutRecord/PutRecords on
+    the stream and ListShards/DescribeLimits, and the sink is active. Each failure names the
+    Twilio Debugger error it causes: 93101 write failed, 93102 assume-role failed, 93103 shard
+    count failed, 93104 stream not found (events dropped).
+
+    With --stream: the stream and its role, before any sink exists. With neither: both
+    credentials and a list of your sinks with their status.
+
+    Exit codes: 0 every check passed, 5 a check failed, 2 bad options.
+
+    \b
+    Examples:
+      twilio-es doctor --sink DGxxxxxxxx
+      twilio-es doctor --stream twilio-events --json
+      twilio-es doctor
+    """
+    from twilio_es_cli import doctor as core
+    from twilio_es_cli.errors import CheckFailed, UsageError
+
+    if sink and stream:
+        raise UsageError("Give --sink or --stream, not both", hint="A sink names its stream.")
+    if role_arn and not stream:
+        raise UsageError("--role-arn goes with --stream", hint="A sink names its own role.")
+    if sink:
+        from twilio_es_cli.subscriptions import check_sink_sid
+
+        check_sink_sid(sink)
+    if role_arn and core.role_name_from_arn(role_arn) is None:
+        raise UsageError(f"{role_arn!r} is not an IAM role ARN")
+
+    current = settings(ctx)
+
+    def client_factory() -> Any:
+        from twilio_es_cli.twilio_api import make_client
+
+        return make_client(current)
+
+    def aws_for(region: str | None) -> Any:
+        import dataclasses
+
+        from twilio_es_cli.aws import AwsClients
+
+        chosen = current if region is None else dataclasses.replace(current, region=region)
+        return AwsClients(chosen)
+
+    principal = current.twilio_principal
+    if sink:
+        report = core.diagnose_sink(client_factory, aws_for, sink, principal)
+    elif stream:
+        report = core.diagnose_stream(aws_for, stream, principal, role_arn)
+    else:
+        report = core.diagnose_credentials(client_factory, aws_for)
+    _render(report, as_json=as_json)
+    failed = report.failed
+    if failed:
+        first = failed[0]
+        code = f" (Twilio error {first.code})" if first.code else ""
+        raise CheckFailed(
+            f"{len(failed)} of {len(report.checks)} checks failed; first: {first.name}{code}",
+            hint=first.fix,
+        )
+
+
+def _render(report: Any, *, as_json: bool) -> None:
+    from twilio_es_cli import output
+
+    if as_json:
+        output.print_json(report.to_dict())
+        return
+    output.print_table(
+        ["STATUS", "CHECK", "ERROR", "DETAIL", "FIX"],
+        [
+            (
+                _STATUS_LABEL.get(c.status, c.status),
+                c.name,
+                c.code,
+                c.detail,
+                c.fix if c.status in ("fail", "warn") else None,
+            )
+            for c in report.checks
+        ],
+        title="Checks",
+    )
+    if report.sinks is not None:
+        output.print_table(
+            ["SID", "TYPE", "STATUS", "DESCRIPTION"],
+            [(s["sid"], s["sink_type"], s["status"], s["description"]) for s in report.sinks],
+            title="Sinks",
+        )
+    if report.ok:
+        output.success("All checks passed")
 
 
 def register(root: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach `doctor` to the root app."""
+    root.command("doctor")(doctor)

@@ -1,0 +1,450 @@
+"""The Event Streams catalogue: event types, schemas, schema versions, and type-spec resolution.
+
+Two halves, on purpose:
+
+- :class:`Catalog` is the only place that reads ``/v1/Types`` and ``/v1/Schemas`` through the
+  twilio SDK client (from :func:`twilio_es_cli.twilio_api.make_client`); every SDK call sits in
+  :func:`~twilio_es_cli.twilio_api.twilio_errors`.
+- Everything else here is pure: parsing ``TYPE[:VERSION]``, expanding globs, "did you mean"
+  suggestions, and :func:`resolve_specs`, which turns what a user typed into exact
+  ``(type, schema_version)`` pairs. Pure code is where the rules live (unknown -> error with
+  close matches, discontinued -> error, glob -> matching usable types, no version -> latest,
+  stated explicitly), so they are unit-tested without any server.
+
+Why resolve "latest" ourselves instead of omitting the version: the API then tracks the latest
+silently, and a later schema release changes the payload under a consumer (USERS.md). We pin the
+version that is latest *now* and say so.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from twilio_es_cli.errors import ApiError, NotFoundError, UsageError
+
+# Statuses the catalogue uses (spec: available, deprecated, restricted, discontinued).
+AVAILABLE = "available"
+DEPRECATED = "deprecated"
+RESTRICTED = "restricted"
+DISCONTINUED = "discontinued"
+# What a glob may pick: types one can still subscribe to without special access.
+GLOB_STATUSES = frozenset({AVAILABLE, DEPRECATED})
+_GLOB_CHARS = frozenset("*?[")
+RAW_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One catalogue entry (``GET /v1/Types``)."""
+
+    type: str
+    schema_id: str | None
+    status: str | None
+    description: str | None = None
+    documentation_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SchemaVersion:
+    """One version of a schema (``GET /v1/Schemas/{Id}/Versions``); ``raw`` is the document URL."""
+
+    id: str
+    schema_version: int
+    date_created: str | None
+    raw: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    """What a user typed: a type name or glob, and an optional schema version."""
+
+    pattern: str
+    version: int | None = None
+
+    @property
+    def is_glob(self) -> bool:
+        return any(ch in _GLOB_CHARS for ch in self.pattern)
+
+
+@dataclass(frozen=True)
+class ResolvedType:
+    """An exact type and the schema version to subscribe it with.
+
+    ``latest`` says the version was not given and we picked the latest one; ``from_pattern`` is
+    the glob that produced it (None for an exact name), for telling the user what happened.
+    """
+
+    type: str
+    schema_version: int
+    latest: bool = False
+    from_pattern: str | None = None
+    status: str | None = None
+
+    def form_value(self) -> dict[str, Any]:
+        """The JSON object the API expects in one ``Types`` form field."""
+        return {"type": self.type, "schema_version": self.schema_version}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "schema_version": self.schema_version,
+            "version_source": "latest" if self.latest else "requested",
+        }
+
+
+@dataclass
+class Resolution:
+    """The outcome of :func:`resolve_specs`: the pairs plus warnings worth showing a person."""
+
+    types: list[ResolvedType] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_type_spec(text: str) -> TypeSpec:
+    """Parse ``TYPE[:VERSION]``; reject empty names and non-positive or non-numeric versions.
+
+    >>> parse_type_spec("com.twilio.messaging.message.delivered:3")
+    TypeSpec(pattern='com.twilio.messaging.message.delivered', version=3)
+    """
+    raw = text.strip()
+    name, sep, version_text = raw.partition(":")
+    name = name.strip()
+    if not name:
+        raise UsageError(
+            f"Event type {text!r} is empty",
+            hint="Give a type such as com.twilio.messaging.message.delivered[:VERSION].",
+        )
+    if any(ch.isspace() for ch in name):
+        raise UsageError(f"Event type {name!r} contains whitespace", hint=_spec_hint())
+    if not sep:
+        return TypeSpec(name)
+    version_text = version_text.strip()
+    if not version_text.isdigit() or int(version_text) < 1:
+        raise UsageError(
+            f"Schema version {version_text!r} in {text!r} is not a positive whole number",
+            hint=_spec_hint(),
+        )
+    return TypeSpec(name, int(version_text))
+
+
+def _spec_hint() -> str:
+    return (
+        "Write TYPE or TYPE:VERSION, e.g. com.twilio.messaging.message.delivered:4; "
+        "see `twilio-es types list`."
+    )
+
+
+def parse_version(text: str) -> int:
+    """A schema version given on its own (``set-version``, ``schema show --version``)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise UsageError(
+            f"Schema version {text!r} is not a positive whole number",
+            hint="See the versions with `twilio-es schema versions SCHEMA_ID`.",
+        )
+    return int(text)
+
+
+def suggest(name: str, candidates: Iterable[str], *, limit: int = 3) -> list[str]:
+    """Close matches for a mistyped type name (difflib ratio, then shared-suffix fallback)."""
+    pool = sorted(set(candidates))
+    matches = difflib.get_close_matches(name, pool, n=limit, cutoff=0.6)
+    if matches:
+        return matches
+    # "message.delivered" or "delivered" alone: suggest full names that end with it.
+    tail = name.lower().strip(".")
+    return [c for c in pool if c.lower().endswith("." + tail)][:limit]
+
+
+def expand_glob(pattern: str, types: Sequence[EventType]) -> list[EventType]:
+    """Usable types (available or deprecated) whose name matches ``pattern`` (case-sensitive)."""
+    return [t for t in types if t.status in GLOB_STATUSES and fnmatch.fnmatchcase(t.type, pattern)]
+
+
+def same_schema_alternatives(entry: EventType, types: Sequence[EventType]) -> list[str]:
+    """Usable types sharing ``entry``'s schema: what to look at instead of a discontinued one.
+
+    The catalogue has no "replaced by" field, so we do not claim a replacement; we list the
+    living siblings, closest name first.
+    """
+    siblings = [
+        t.type
+        for t in types
+        if t.schema_id == entry.schema_id and t.type != entry.type and t.status in GLOB_STATUSES
+    ]
+    return sorted(
+        siblings,
+        key=lambda s: -difflib.SequenceMatcher(None, s, entry.type).ratio(),
+    )[:3]
+
+
+def filter_types(
+    types: Sequence[EventType], *, search: str | None = None, schema_id: str | None = None
+) -> list[EventType]:
+    """Types whose name, description or schema id contains ``search`` (case-insensitive)."""
+    result = list(types)
+    if schema_id:
+        result = [t for t in result if t.schema_id == schema_id]
+    if search:
+        needle = search.lower()
+        result = [
+            t
+            for t in result
+            if needle in t.type.lower()
+            or needle in (t.description or "").lower()
+            or needle in (t.schema_id or "").lower()
+        ]
+    return result
+
+
+def resolve_specs(
+    specs: Sequence[TypeSpec],
+    types: Sequence[EventType],
+    latest_version: Callable[[str], int],
+) -> Resolution:
+    """Turn user specs into exact ``(type, version)`` pairs, or raise :class:`UsageError`.
+
+    ``latest_version(schema_id)`` is asked once per schema. Rules: a version above the latest is
+    an error; an unknown name is an error
+    with close matches; a discontinued one is an error naming usable types of the same schema;
+    a glob expands to usable types (none -> error); a restricted or deprecated type is allowed
+    with a warning; a type named twice is kept once (an explicit version wins over a glob's
+    latest; two different explicit versions are an error).
+    """
+    by_name = {t.type: t for t in types}
+    latest_cache: dict[str, int] = {}
+    resolution = Resolution()
+    chosen: dict[str, ResolvedType] = {}
+
+    def version_for(entry: EventType, spec: TypeSpec) -> tuple[int, bool]:
+        if not entry.schema_id:
+            raise ApiError(f"The catalogue gives no schema for {entry.type}")
+        if entry.schema_id not in latest_cache:
+            latest_cache[entry.schema_id] = latest_version(entry.schema_id)
+        latest = latest_cache[entry.schema_id]
+        if spec.version is None:
+            return latest, True
+        if spec.version > latest:
+            raise UsageError(
+                f"{entry.type} has no schema version {spec.version} "
+                f"(schema {entry.schema_id} has versions 1 to {latest})",
+                hint=f"See `twilio-es schema versions {entry.schema_id}`.",
+            )
+        return spec.version, False
+
+    for spec in specs:
+        if spec.is_glob:
+            matched = expand_glob(spec.pattern, types)
+            if not matched:
+                close = suggest(spec.pattern.rstrip("*?.[]"), by_name, limit=3)
+                raise UsageError(
+                    f"No subscribable event type matches {spec.pattern!r}",
+                    hint=(f"Did you mean {', '.join(close)}? " if close else "")
+                    + "See `twilio-es types list --search TEXT`.",
+                )
+            entries: list[tuple[EventType, str | None]] = [(e, spec.pattern) for e in matched]
+            names = ", ".join(e.type for e in matched)
+            resolution.notes.append(f"{spec.pattern} matched {len(matched)} type(s): {names}")
+        else:
+            entry = by_name.get(spec.pattern)
+            if entry is None:
+                close = suggest(spec.pattern, by_name)
+                raise UsageError(
+                    f"Unknown event type {spec.pattern!r}",
+                    hint=(f"Did you mean {' or '.join(close)}? " if close else "")
+                    + "See `twilio-es types list --search TEXT`.",
+                )
+            if entry.status == DISCONTINUED:
+                others = same_schema_alternatives(entry, types)
+                raise UsageError(
+                    f"Event type {entry.type!r} is discontinued and cannot be subscribed to",
+                    hint=(
+                        f"Types of the same schema ({entry.schema_id}) still available: "
+                        f"{', '.join(others)}."
+                        if others
+                        else "See `twilio-es types list` for available types."
+                    ),
+                )
+            entries = [(entry, None)]
+        for entry, pattern in entries:
+            version, latest = version_for(entry, spec)
+            candidate = ResolvedType(entry.type, version, latest, pattern, entry.status)
+            previous = chosen.get(entry.type)
+            if previous is not None:
+                if previous.latest and not candidate.latest:
+                    chosen[entry.type] = candidate
+                elif (
+                    not previous.latest
+                    and not candidate.latest
+                    and previous.schema_version != candidate.schema_version
+                ):
+                    raise UsageError(
+                        f"{entry.type} is given with two schema versions "
+                        f"({previous.schema_version} and {candidate.schema_version})",
+                        hint="Name each type once.",
+                    )
+                continue
+            chosen[entry.type] = candidate
+
+    for resolved in chosen.values():
+        if resolved.status == DEPRECATED:
+            resolution.warnings.append(f"{resolved.type} is deprecated; it still works for now")
+        elif resolved.status == RESTRICTED:
+            resolution.warnings.append(
+                f"{resolved.type} is restricted; your account may need access to it"
+            )
+    resolution.types = list(chosen.values())
+    for resolved in resolution.types:
+        if resolved.latest:
+            resolution.notes.append(
+                f"{resolved.type}: no version given, using the latest schema version "
+                f"{resolved.schema_version} (pin it with {resolved.type}:{resolved.schema_version})"
+            )
+    return resolution
+
+
+def _event_type(instance: Any) -> EventType:
+    return EventType(
+        type=str(instance.type),
+        schema_id=instance.schema_id,
+        status=instance.status,
+        description=instance.description,
+        documentation_url=instance.documentation_url,
+    )
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    iso = getattr(value, "isoformat", None)
+    return str(iso()) if callable(iso) else str(value)
+
+
+def _schema_version(instance: Any) -> SchemaVersion:
+    return SchemaVersion(
+        id=str(instance.id),
+        schema_version=int(instance.schema_version),
+        date_created=_iso(instance.date_created),
+        raw=instance.raw,
+    )
+
+
+class Catalog:
+    """Reads the catalogue through a twilio ``Client``; one instance caches the type list."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._types: list[EventType] | None = None
+
+    @property
+    def _v1(self) -> Any:
+        return self._client.events.v1
+
+    def types(self, schema_id: str | None = None) -> list[EventType]:
+        """Every event type (all pages), optionally only those of ``schema_id``."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        if schema_id:
+            with twilio_errors(f"list event types of schema {schema_id}"):
+                return [_event_type(i) for i in self._v1.event_types.stream(schema_id=schema_id)]
+        if self._types is None:
+            with twilio_errors("list event types"):
+                self._types = [_event_type(i) for i in self._v1.event_types.stream(page_size=1000)]
+        return self._types
+
+    def type(self, name: str) -> EventType:
+        """One event type; an unknown name is exit 4 with close matches."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        try:
+            with twilio_errors(f"fetch event type {name}"):
+                return _event_type(self._v1.event_types(name).fetch())
+        except NotFoundError as exc:
+            close = suggest(name, (t.type for t in self.types()))
+            raise NotFoundError(
+                f"Unknown event type {name!r}",
+                hint=(f"Did you mean {' or '.join(close)}? " if close else "")
+                + "See `twilio-es types list --search TEXT`.",
+            ) from exc
+
+    def latest_version(self, schema_id: str) -> int:
+        """The schema's latest version number (``GET /v1/Schemas/{Id}``)."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        with _schema_not_found(schema_id), twilio_errors(f"fetch schema {schema_id}"):
+            schema = self._v1.schemas(schema_id).fetch()
+        if schema.latest_version is None:
+            raise ApiError(f"Schema {schema_id} reports no latest version")
+        return int(schema.latest_version)
+
+    def versions(self, schema_id: str) -> list[SchemaVersion]:
+        """All versions of a schema, oldest first; an unknown schema id is exit 4."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        with _schema_not_found(schema_id), twilio_errors(f"list versions of schema {schema_id}"):
+            found = [_schema_version(v) for v in self._v1.schemas(schema_id).versions.stream()]
+        return sorted(found, key=lambda v: v.schema_version)
+
+    def version(self, schema_id: str, version: int | None = None) -> SchemaVersion:
+        """One schema version (the latest when ``version`` is None)."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        number = self.latest_version(schema_id) if version is None else version
+        with (
+            _schema_not_found(schema_id, number),
+            twilio_errors(f"fetch version {number} of schema {schema_id}"),
+        ):
+            return _schema_version(self._v1.schemas(schema_id).versions(number).fetch())
+
+    def raw_schema(self, schema_version: SchemaVersion) -> Any:
+        """The JSON Schema document behind a version's ``raw`` URL, parsed.
+
+        Fetched with the SDK client's ``request`` so the same host rewrite (emulator, tests),
+        timeouts and credentials apply as to every other call.
+        """
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        if not schema_version.raw:
+            raise ApiError(
+                f"Version {schema_version.schema_version} of {schema_version.id} has no raw URL"
+            )
+        action = f"download schema {schema_version.id} version {schema_version.schema_version}"
+        with twilio_errors(action):
+            response = self._client.request("GET", schema_version.raw, timeout=RAW_TIMEOUT_SECONDS)
+        status = int(response.status_code)
+        if status == 404:
+            raise NotFoundError(f"The schema document at {schema_version.raw} does not exist")
+        if not 200 <= status < 300:
+            raise ApiError(f"Could not {action}: HTTP {status}")
+        try:
+            return json.loads(response.text)
+        except ValueError as exc:
+            raise ApiError(f"The schema document at {schema_version.raw} is not JSON") from exc
+
+
+@contextmanager
+def _schema_not_found(schema_id: str, version: int | None = None) -> Iterator[None]:
+    """Re-word a 404 from the schema endpoints so it names the schema and points at the list."""
+    try:
+        yield
+    except NotFoundError as exc:
+        what = f"Schema {schema_id!r}" + (
+            f" has no version {version}" if version is not None else " is unknown"
+        )
+        raise NotFoundError(
+            what,
+            hint="Schema ids are listed by `twilio-es types list` (column SCHEMA); "
+            f"versions by `twilio-es schema versions {schema_id}`.",
+        ) from exc

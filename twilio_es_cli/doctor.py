@@ -1,0 +1,651 @@
+"""`doctor`: find out why events are not arriving, one check at a time, mapped to 93101-93104.
+
+Twilio reports a broken Kinesis sink only as Debugger errors: 93101 (write failed: the role may
+not put records), 93102 (assume-role failed: role missing, wrong trust principal or external
+id), 93103 (shard discovery failed: ListShards/DescribeLimits) and 93104 (stream name or region
+not found: events are *dropped*). Each check below reproduces one cause from the AWS side and
+says which error it explains and how to fix it.
+
+The checks run against clients passed in (a twilio ``Client`` factory and an
+:class:`~twilio_es_cli.aws.AwsClients` factory per region) so tests run them against moto and
+the Events emulator. The sink's external id is compared, never shown: the output says only
+"matches" or "differs".
+
+Policy evaluation is deliberately simple: Allow/Deny statements with ``Action``/``NotAction``
+and ``Resource``/``NotResource`` wildcards, conditions ignored, inline and attached managed
+policies of the role. It catches the mistakes people make (missing action, wrong stream ARN)
+without pretending to be IAM's policy simulator.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hmac
+import json
+import re
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from twilio_es_cli.errors import TwilioEsError
+
+OK, FAIL, SKIP, WARN = "ok", "fail", "skip", "warn"
+
+# Twilio Debugger errors for Kinesis sinks.
+WRITE_FAILED = 93101
+ASSUME_ROLE_FAILED = 93102
+SHARD_COUNT_FAILED = 93103
+STREAM_NOT_FOUND = 93104
+
+PUT_ACTIONS = ("kinesis:PutRecord", "kinesis:PutRecords")
+# Twilio's documented policy grants these on "*": DescribeLimits has no resource-level scope.
+DISCOVERY_ACTIONS = (("kinesis:ListShards", None), ("kinesis:DescribeLimits", "*"))
+# Streams keep accepting writes while resharding (UPDATING).
+WRITABLE_STREAM_STATUSES = frozenset({"ACTIVE", "UPDATING"})
+ROLE_PATH = "/twilio-es/"  # where `stream create` puts the roles it makes (see iam.py)
+STREAM_TAG = "twilio-es:stream"  # the tag naming the stream ARN a role was made for
+
+_STREAM_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):kinesis:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"stream/(?P<name>[A-Za-z0-9_.-]{1,128})$"
+)
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[^\s]*/)?(?P<name>[\w+=,.@-]{1,64})$")
+
+
+@dataclass
+class Check:
+    """One line of the report: what was checked, the result, the fix, and the Twilio error."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str | None = None
+    code: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    """Every check in order, plus the sinks found when no sink or stream was named."""
+
+    checks: list[Check] = field(default_factory=list)
+    sinks: list[dict[str, Any]] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.status == FAIL for c in self.checks)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.status == FAIL]
+
+    def add(self, check: Check) -> Check:
+        self.checks.append(check)
+        return check
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"ok": self.ok, "checks": [c.to_dict() for c in self.checks]}
+        if self.sinks is not None:
+            data["sinks"] = self.sinks
+        return data
+
+
+# -- pure helpers ------------------------------------------------------------------------------
+def parse_stream_arn(arn: str) -> dict[str, str] | None:
+    """``{"region", "account", "name"}`` of a Kinesis stream ARN, or None if it is not one."""
+    match = _STREAM_ARN.match(arn.strip())
+    return match.groupdict() if match else None
+
+
+def role_name_from_arn(arn: str) -> str | None:
+    match = _ROLE_ARN.match(arn.strip())
+    return match.group("name") if match else None
+
+
+def parse_document(document: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A policy document as a dict (boto3 decodes it; raw IAM responses are URL-encoded)."""
+    if isinstance(document, Mapping):
+        return dict(document)
+    text = document.strip()
+    if not text.startswith("{"):
+        text = urllib.parse.unquote(text)
+    value = json.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
+
+
+def trust_of(document: str | Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """AWS principals allowed to ``sts:AssumeRole``, and the external ids they must present."""
+    principals: list[str] = []
+    external_ids: list[str] = []
+    for statement in _statements(parse_document(document)):
+        actions = [str(a).lower() for a in _as_list(statement.get("Action"))]
+        if statement.get("Effect") != "Allow" or not any(
+            fnmatch.fnmatchcase("sts:assumerole", a) for a in actions
+        ):
+            continue
+        principal = statement.get("Principal")
+        if isinstance(principal, Mapping):
+            principals.extend(str(p) for p in _as_list(principal.get("AWS")))
+        elif principal is not None:
+            principals.append(str(principal))
+        condition = statement.get("Condition")
+        if isinstance(condition, Mapping):
+            for operator in ("StringEquals", "StringLike"):
+                values = condition.get(operator)
+                if isinstance(values, Mapping):
+                    for key, value in values.items():
+                        if key.lower() == "sts:externalid":
+                            external_ids.extend(str(v) for v in _as_list(value))
+    return principals, external_ids
+
+
+def principal_matches(allowed: Iterable[str], principal: str) -> bool:
+    """True when ``principal`` (an account root ARN) is among ``allowed`` (ids or ARNs, ``*``)."""
+    account = principal.split(":")[4] if principal.count(":") >= 5 else principal
+    return any(entry in ("*", principal, account) for entry in allowed)
+
+
+def _matches(patterns: Iterable[Any], value: str, *, case_insensitive: bool) -> bool:
+    for pattern in patterns:
+        text = str(pattern)
+        if case_insensitive:
+            if fnmatch.fnmatchcase(value.lower(), text.lower()):
+                return True
+        elif fnmatch.fnmatchcase(value, text):
+            return True
+    return False
+
+
+def _statement_applies(statement: Mapping[str, Any], action: str, resource: str) -> bool:
+    if "Action" in statement:
+        action_ok = _matches(_as_list(statement["Action"]), action, case_insensitive=True)
+    elif "NotAction" in statement:
+        action_ok = not _matches(_as_list(statement["NotAction"]), action, case_insensitive=True)
+    else:
+        action_ok = False
+    if "Resource" in statement:
+        resource_ok = _matches(_as_list(statement["Resource"]), resource, case_insensitive=False)
+    elif "NotResource" in statement:
+        resource_ok = not _matches(
+            _as_list(statement["NotResource"]), resource, case_insensitive=False
+        )
+    else:
+        resource_ok = False
+    return action_ok and resource_ok
+
+
+def allows(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
+    """True when some statement allows ``action`` on ``resource`` and none denies it."""
+    allowed = False
+    for document in documents:
+        for statement in _statements(document):
+            if not _statement_applies(statement, action, resource):
+                continue
+            if statement.get("Effect") == "Deny":
+                return False
+            if statement.get("Effect") == "Allow":
+                allowed = True
+    return allowed
+
+
+# -- checks against real services --------------------------------------------------------------
+AwsFactory = Callable[[str | None], Any]  # region (None: the configured one) -> AwsClients
+
+
+def _fail_from(name: str, exc: TwilioEsError, code: int | None = None) -> Check:
+    return Check(name, FAIL, exc.message, exc.hint, code)
+
+
+def check_twilio(report: Report, client_factory: Callable[[], Any]) -> Any | None:
+    """Twilio credentials work (one cheap authenticated call); returns the client or None."""
+    from twilio_es_cli.twilio_api import twilio_errors
+
+    name = "Twilio credentials"
+    try:
+        client = client_factory()
+        with twilio_errors("list sinks"):
+            client.events.v1.sinks.list(limit=1)
+    except TwilioEsError as exc:
+        report.add(_fail_from(name, exc))
+        return None
+    report.add(Check(name, OK, "the Events API accepted them"))
+    return client
+
+
+def check_aws(report: Report, aws: Any) -> str | None:
+    """AWS credentials work (``sts get-caller-identity``); returns the account id or None."""
+    from twilio_es_cli.aws import aws_errors
+
+    name = "AWS credentials"
+    try:
+        with aws_errors("get the caller identity"):
+            identity = aws.sts().get_caller_identity()
+    except TwilioEsError as exc:
+        report.add(_fail_from(name, exc))
+        return None
+    account = str(identity.get("Account", "?"))
+    report.add(Check(name, OK, f"account {account} ({identity.get('Arn', '?')})"))
+    return account
+
+
+def check_stream(report: Report, aws: Any, stream_name: str, region: str) -> str | None:
+    """The stream exists in ``region`` and accepts writes; returns its ARN or None (93104)."""
+    from twilio_es_cli.aws import aws_errors
+    from twilio_es_cli.errors import NotFoundError
+
+    name = "stream exists and is ACTIVE"
+    try:
+        with aws_errors(f"describe stream {stream_name}"):
+            summary = aws.kinesis().describe_stream_summary(StreamName=stream_name)
+    except NotFoundError:
+        report.add(
+            Check(
+                name,
+                FAIL,
+                f"stream {stream_name} does not exist in {region}: Twilio drops the events",
+                f"create it in {region} (twilio-es --region {region} stream create "
+                f"{stream_name} 1), or make a new sink with the right stream ARN",
+                STREAM_NOT_FOUND,
+            )
+        )
+        return None
+    except TwilioEsError as exc:
+        report.add(_fail_from(name, exc, STREAM_NOT_FOUND))
+        return None
+    description = summary["StreamDescriptionSummary"]
+    status = str(description.get("StreamStatus"))
+    arn = str(description.get("StreamARN"))
+    shards = description.get("OpenShardCount")
+    if status not in WRITABLE_STREAM_STATUSES:
+        report.add(
+            Check(
+                name,
+                FAIL,
+                f"stream {stream_name} in {region} is {status}",
+                "wait for it to become ACTIVE (or recreate it if it is being deleted)",
+                STREAM_NOT_FOUND,
+            )
+        )
+        return None
+    report.add(Check(name, OK, f"{stream_name} in {region} is {status}, {shards} open shard(s)"))
+    return arn
+
+
+def check_role(report: Report, aws: Any, role_arn: str) -> dict[str, Any] | None:
+    """The sink's role exists (93102 otherwise); returns the IAM role."""
+    from twilio_es_cli.aws import aws_errors
+    from twilio_es_cli.errors import NotFoundError
+
+    name = "role exists"
+    role_name = role_name_from_arn(role_arn)
+    if role_name is None:
+        report.add(
+            Check(name, FAIL, f"{role_arn!r} is not an IAM role ARN", _new_sink_fix(), 93102)
+        )
+        return None
+    try:
+        with aws_errors(f"get role {role_name}"):
+            role = dict(aws.iam().get_role(RoleName=role_name)["Role"])
+    except NotFoundError:
+        report.add(
+            Check(
+                name,
+                FAIL,
+                f"role {role_name} does not exist: Twilio cannot assume it",
+                "re-run `twilio-es stream create NAME SHARDS` and create a new sink "
+                "from its output",
+                ASSUME_ROLE_FAILED,
+            )
+        )
+        return None
+    except TwilioEsError as exc:
+        report.add(_fail_from(name, exc, ASSUME_ROLE_FAILED))
+        return None
+    if str(role.get("Arn")) != role_arn:
+        report.add(
+            Check(
+                name,
+                FAIL,
+                f"a role named {role_name} exists but its ARN is {role.get('Arn')}, not {role_arn}",
+                _new_sink_fix(),
+                ASSUME_ROLE_FAILED,
+            )
+        )
+        return None
+    report.add(Check(name, OK, role_arn))
+    return role
+
+
+def _new_sink_fix() -> str:
+    return (
+        "sinks are immutable: create a new sink from the stream's twilio-sink.json, "
+        "validate it and move the subscriptions"
+    )
+
+
+def check_trust(
+    report: Report, role: Mapping[str, Any], principal: str, external_id: str | None
+) -> None:
+    """The trust policy lets Twilio's principal assume the role with the sink's external id."""
+    document = role.get("AssumeRolePolicyDocument") or {}
+    principals, external_ids = trust_of(document)
+    role_name = role.get("RoleName", "the role")
+    if principal_matches(principals, principal):
+        report.add(Check("trust principal is Twilio's", OK, f"{principal} may assume the role"))
+    else:
+        report.add(
+            Check(
+                "trust principal is Twilio's",
+                FAIL,
+                f"the trust policy allows {', '.join(principals) or 'no AWS principal'}, "
+                f"not {principal}",
+                f"set the Principal of {role_name}'s trust policy to {principal} "
+                "(aws iam update-assume-role-policy)",
+                ASSUME_ROLE_FAILED,
+            )
+        )
+    name = "trust external id matches the sink"
+    if external_id is None:
+        if external_ids:
+            report.add(
+                Check(
+                    "trust requires an external id",
+                    OK,
+                    "an sts:ExternalId condition is present (no sink given to compare with)",
+                )
+            )
+        else:
+            report.add(
+                Check(
+                    "trust requires an external id",
+                    FAIL,
+                    "the trust policy has no sts:ExternalId condition",
+                    "add Condition StringEquals sts:ExternalId to the trust policy",
+                    ASSUME_ROLE_FAILED,
+                )
+            )
+        return
+    if not external_ids:
+        report.add(
+            Check(
+                name,
+                FAIL,
+                "the trust policy has no sts:ExternalId condition",
+                "add Condition StringEquals sts:ExternalId with the sink's external id",
+                ASSUME_ROLE_FAILED,
+            )
+        )
+    elif any(hmac.compare_digest(e.encode(), external_id.encode()) for e in external_ids):
+        report.add(Check(name, OK, "matches"))
+    else:
+        report.add(
+            Check(
+                name,
+                FAIL,
+                "differs: the trust policy expects another external id than the sink sends",
+                "create a new sink with the external id from the stream's twilio-sink.json "
+                "(or put the sink's external id into the trust policy)",
+                ASSUME_ROLE_FAILED,
+            )
+        )
+
+
+def role_policies(aws: Any, role_name: str) -> list[dict[str, Any]]:
+    """The role's inline and attached managed policy documents."""
+    from twilio_es_cli.aws import aws_errors
+
+    iam = aws.iam()
+    documents: list[dict[str, Any]] = []
+    with aws_errors(f"read the policies of role {role_name}"):
+        for page in iam.get_paginator("list_role_policies").paginate(RoleName=role_name):
+            for policy_name in page["PolicyNames"]:
+                got = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)
+                documents.append(parse_document(got["PolicyDocument"]))
+        paginator = iam.get_paginator("list_attached_role_policies")
+        for page in paginator.paginate(RoleName=role_name):
+            for attached in page["AttachedPolicies"]:
+                policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+                version = iam.get_policy_version(
+                    PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
+                )
+                documents.append(parse_document(version["PolicyVersion"]["Document"]))
+    return documents
+
+
+def check_permissions(report: Report, aws: Any, role_name: str, stream_arn: str) -> None:
+    """The role may put records into the stream (93101) and discover its shards (93103)."""
+    try:
+        documents = role_policies(aws, role_name)
+    except TwilioEsError as exc:
+        report.add(_fail_from("role policies readable", exc))
+        return
+    missing_puts = [a for a in PUT_ACTIONS if not allows(documents, a, stream_arn)]
+    if missing_puts:
+        report.add(
+            Check(
+                "role may put records",
+                FAIL,
+                f"the role's policies do not allow {', '.join(missing_puts)} on {stream_arn}",
+                f"allow {', '.join(PUT_ACTIONS)} on {stream_arn} in {role_name}'s policy",
+                WRITE_FAILED,
+            )
+        )
+    else:
+        report.add(Check("role may put records", OK, f"PutRecord and PutRecords on {stream_arn}"))
+    missing = [
+        action
+        for action, resource in DISCOVERY_ACTIONS
+        if not allows(documents, action, resource or stream_arn)
+    ]
+    if missing:
+        report.add(
+            Check(
+                "role may list shards and limits",
+                FAIL,
+                f"the role's policies do not allow {', '.join(missing)}",
+                f"allow {', '.join(a for a, _ in DISCOVERY_ACTIONS)} on * in {role_name}'s policy",
+                SHARD_COUNT_FAILED,
+            )
+        )
+    else:
+        report.add(Check("role may list shards and limits", OK, "ListShards and DescribeLimits"))
+
+
+def _sink_status_check(sink: Any) -> Check:
+    status = str(sink.status)
+    if status == "active":
+        return Check("sink is active", OK, f"{sink.sid} ({sink.sink_type}) is active")
+    return Check(
+        "sink is active",
+        FAIL,
+        f"{sink.sid} is {status}: subscriptions cannot use it until it is active",
+        f"twilio-es sink validate {sink.sid}",
+    )
+
+
+def _skip(report: Report, *names: str, why: str) -> None:
+    for name in names:
+        report.add(Check(name, SKIP, why))
+
+
+def diagnose_sink(
+    client_factory: Callable[[], Any], aws_for: AwsFactory, sink_sid: str, principal: str
+) -> Report:
+    """Every check for one sink: Twilio side, AWS side, and the links between them."""
+    from twilio_es_cli.errors import NotFoundError
+    from twilio_es_cli.twilio_api import twilio_errors
+
+    report = Report()
+    client = check_twilio(report, client_factory)
+    if client is None:
+        return report
+    try:
+        with twilio_errors(f"fetch sink {sink_sid}"):
+            sink = client.events.v1.sinks(sink_sid).fetch()
+    except NotFoundError:
+        report.add(
+            Check(
+                "sink exists",
+                FAIL,
+                f"sink {sink_sid} does not exist",
+                "see your sinks with `twilio-es sink list`",
+            )
+        )
+        return report
+    except TwilioEsError as exc:
+        report.add(_fail_from("sink exists", exc))
+        return report
+    config = dict(sink.sink_configuration or {})
+    if sink.sink_type != "kinesis":
+        report.add(Check("sink exists", OK, f"{sink_sid} is a {sink.sink_type} sink"))
+        report.add(_sink_status_check(sink))
+        return report
+    arn = str(config.get("arn") or "")
+    role_arn = str(config.get("role_arn") or "")
+    external_id = config.get("external_id")
+    parsed = parse_stream_arn(arn)
+    if parsed is None:
+        report.add(
+            Check(
+                "sink's stream ARN",
+                FAIL,
+                f"{arn!r} is not a Kinesis stream ARN: Twilio drops the events",
+                _new_sink_fix(),
+                STREAM_NOT_FOUND,
+            )
+        )
+    else:
+        report.add(Check("sink exists", OK, f"{sink_sid} writes to {arn}"))
+    region = parsed["region"] if parsed else None
+    aws = aws_for(region)
+    account = check_aws(report, aws)
+    if account is None:
+        _skip(
+            report,
+            "stream exists and is ACTIVE",
+            "role exists",
+            "trust",
+            "role policies",
+            why="AWS credentials do not work",
+        )
+        report.add(_sink_status_check(sink))
+        return report
+    stream_arn = None
+    if parsed is not None:
+        if parsed["account"] != account:
+            report.add(
+                Check(
+                    "stream is in this AWS account",
+                    WARN,
+                    f"the sink's stream is in account {parsed['account']}, your credentials "
+                    f"are for {account}: the AWS checks below look at your account",
+                )
+            )
+        stream_arn = check_stream(report, aws, parsed["name"], parsed["region"])
+    role = check_role(report, aws, role_arn)
+    if role is not None:
+        check_trust(report, role, principal, str(external_id) if external_id else None)
+        if external_id is None:
+            report.add(
+                Check(
+                    "trust external id matches the sink",
+                    WARN,
+                    "the sink's configuration does not show its external id",
+                )
+            )
+        check_permissions(report, aws, str(role["RoleName"]), stream_arn or arn)
+    else:
+        _skip(report, "trust", "role policies", why="the role is missing")
+    report.add(_sink_status_check(sink))
+    return report
+
+
+def find_stream_role(aws: Any, stream_arn: str) -> str | None:
+    """The role `stream create` made for ``stream_arn`` (tagged under /twilio-es/), if any."""
+    from twilio_es_cli.aws import aws_errors
+
+    iam = aws.iam()
+    with aws_errors("list the roles twilio-es made"):
+        for page in iam.get_paginator("list_roles").paginate(PathPrefix=ROLE_PATH):
+            for role in page["Roles"]:
+                tags = iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])
+                if any(t["Key"] == STREAM_TAG and t["Value"] == stream_arn for t in tags):
+                    return str(role["Arn"])
+    return None
+
+
+def diagnose_stream(
+    aws_for: AwsFactory, stream_name: str, principal: str, role_arn: str | None = None
+) -> Report:
+    """Checks for a stream and its role when there is no sink yet (no external id to compare)."""
+    report = Report()
+    aws = aws_for(None)
+    if check_aws(report, aws) is None:
+        return report
+    region = str(aws.region)
+    stream_arn = check_stream(report, aws, stream_name, region)
+    if stream_arn is None:
+        _skip(report, "role exists", "trust", "role policies", why="the stream is missing")
+        return report
+    if role_arn is None:
+        try:
+            role_arn = find_stream_role(aws, stream_arn)
+        except TwilioEsError as exc:
+            report.add(_fail_from("role exists", exc))
+            return report
+        if role_arn is None:
+            report.add(
+                Check(
+                    "role exists",
+                    FAIL,
+                    f"no role made by twilio-es for {stream_arn} (tag {STREAM_TAG})",
+                    f"twilio-es stream create {stream_name} SHARDS, or pass --role-arn",
+                    ASSUME_ROLE_FAILED,
+                )
+            )
+            return report
+    role = check_role(report, aws, role_arn)
+    if role is None:
+        return report
+    check_trust(report, role, principal, None)
+    check_permissions(report, aws, str(role["RoleName"]), stream_arn)
+    return report
+
+
+def diagnose_credentials(client_factory: Callable[[], Any], aws_for: AwsFactory) -> Report:
+    """Both sets of credentials, and every sink with its status."""
+    from twilio_es_cli.twilio_api import twilio_errors
+
+    report = Report()
+    client = check_twilio(report, client_factory)
+    check_aws(report, aws_for(None))
+    if client is not None:
+        try:
+            with twilio_errors("list sinks"):
+                sinks = list(client.events.v1.sinks.stream())
+        except TwilioEsError as exc:
+            report.add(_fail_from("list sinks", exc))
+            return report
+        report.sinks = [
+            {
+                "sid": s.sid,
+                "sink_type": s.sink_type,
+                "status": s.status,
+                "description": s.description,
+            }
+            for s in sinks
+        ]
+    return report

@@ -1,0 +1,285 @@
+"""Subscriptions: which event types (at which schema versions) go to which sink.
+
+Written against the twilio SDK client from :func:`twilio_es_cli.twilio_api.make_client` and a
+:class:`~twilio_es_cli.catalog.Catalog`; every SDK call is inside ``twilio_errors``. The rules a
+user trips over are enforced here before the API is asked to create anything:
+
+- the sink must exist and be ``active`` (the API refuses otherwise, with a message that does not
+  say the fix is to validate the sink), exit 5 with a ``sink validate`` hint;
+- every type is checked against the catalogue and pinned to an explicit schema version
+  (see :func:`twilio_es_cli.catalog.resolve_specs`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from twilio_es_cli.catalog import Catalog, Resolution, TypeSpec, resolve_specs
+from twilio_es_cli.errors import CheckFailed, NotFoundError, UsageError
+
+SINK_SID = re.compile(r"^DG[0-9a-fA-F]{32}$")
+SUBSCRIPTION_SID = re.compile(r"^DF[0-9a-fA-F]{32}$")
+DEFAULT_DESCRIPTION = "twilio-es subscription"
+ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class SubscribedEvent:
+    """One type of a subscription and its pinned schema version."""
+
+    type: str
+    schema_version: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "schema_version": self.schema_version}
+
+
+@dataclass
+class Subscription:
+    """A subscription with its subscribed events (the view ``list``/``show`` render)."""
+
+    sid: str
+    description: str | None
+    sink_sid: str | None
+    date_created: str | None
+    date_updated: str | None
+    types: list[SubscribedEvent] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sid": self.sid,
+            "description": self.description,
+            "sink_sid": self.sink_sid,
+            "date_created": self.date_created,
+            "date_updated": self.date_updated,
+            "types": [t.to_dict() for t in self.types],
+        }
+
+
+def check_sink_sid(sid: str) -> str:
+    """Reject a malformed sink SID before any remote call (exit 2)."""
+    if not SINK_SID.match(sid):
+        raise UsageError(
+            f"{sid!r} is not a sink SID (DG followed by 32 hex characters)",
+            hint="See your sinks with `twilio-es sink list`.",
+        )
+    return sid
+
+
+def check_subscription_sid(sid: str) -> str:
+    """Reject a malformed subscription SID before any remote call (exit 2)."""
+    if not SUBSCRIPTION_SID.match(sid):
+        raise UsageError(
+            f"{sid!r} is not a subscription SID (DF followed by 32 hex characters)",
+            hint="See your subscriptions with `twilio-es subscription list`.",
+        )
+    return sid
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    iso = getattr(value, "isoformat", None)
+    return str(iso()) if callable(iso) else str(value)
+
+
+def _version(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+class Subscriptions:
+    """Subscription operations over a twilio ``Client``."""
+
+    def __init__(self, client: Any, catalog: Catalog | None = None) -> None:
+        self._client = client
+        self.catalog = catalog or Catalog(client)
+
+    @property
+    def _v1(self) -> Any:
+        return self._client.events.v1
+
+    # -- sinks ---------------------------------------------------------------------------
+    def require_active_sink(self, sink_sid: str) -> Any:
+        """The sink, if it exists and is active; else exit 4 (missing) or 5 (not active)."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        try:
+            with twilio_errors(f"fetch sink {sink_sid}"):
+                sink = self._v1.sinks(sink_sid).fetch()
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"Sink {sink_sid} does not exist", hint="See your sinks with `twilio-es sink list`."
+            ) from exc
+        if sink.status != ACTIVE:
+            raise CheckFailed(
+                f"Sink {sink_sid} is {sink.status}, not active: "
+                "a subscription needs an active sink",
+                hint=f"Validate it first: twilio-es sink validate {sink_sid}",
+            )
+        return sink
+
+    # -- subscriptions -------------------------------------------------------------------
+    def resolve(self, specs: Sequence[TypeSpec]) -> Resolution:
+        """Check ``specs`` against the catalogue and pin versions (no subscription is touched)."""
+        return resolve_specs(specs, self.catalog.types(), self.catalog.latest_version)
+
+    def subscribe(
+        self, sink_sid: str, specs: Sequence[TypeSpec], description: str | None = None
+    ) -> tuple[Subscription, Resolution]:
+        """Create a subscription of ``specs`` on an active sink; returns it and what was resolved.
+
+        Types are resolved first so a typo is reported (exit 2) even when the sink is not ready.
+        """
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        resolution = self.resolve(specs)
+        self.require_active_sink(sink_sid)
+        with twilio_errors(f"create a subscription on sink {sink_sid}"):
+            created = self._v1.subscriptions.create(
+                description=description or DEFAULT_DESCRIPTION,
+                sink_sid=sink_sid,
+                types=[r.form_value() for r in resolution.types],
+            )
+        return self.get(str(created.sid)), resolution
+
+    def _events(self, sid: str) -> list[SubscribedEvent]:
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        with twilio_errors(f"list the types of subscription {sid}"):
+            return [
+                SubscribedEvent(str(e.type), _version(e.schema_version))
+                for e in self._v1.subscriptions(sid).subscribed_events.stream()
+            ]
+
+    def _view(self, instance: Any) -> Subscription:
+        sid = str(instance.sid)
+        return Subscription(
+            sid=sid,
+            description=instance.description,
+            sink_sid=instance.sink_sid,
+            date_created=_iso(instance.date_created),
+            date_updated=_iso(instance.date_updated),
+            types=self._events(sid),
+        )
+
+    def list(self, sink_sid: str | None = None) -> list[Subscription]:
+        """Every subscription (optionally of one sink), each with its types."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        what = f"list subscriptions of sink {sink_sid}" if sink_sid else "list subscriptions"
+        with twilio_errors(what):
+            if sink_sid:
+                found = list(self._v1.subscriptions.stream(sink_sid=sink_sid))
+            else:
+                found = list(self._v1.subscriptions.stream())
+        return [self._view(i) for i in found]
+
+    def get(self, sid: str) -> Subscription:
+        """One subscription with its types; a missing one is exit 4."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        with _subscription_not_found(sid), twilio_errors(f"fetch subscription {sid}"):
+            instance = self._v1.subscriptions(sid).fetch()
+        return self._view(instance)
+
+    def delete(self, sid: str) -> None:
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        with _subscription_not_found(sid), twilio_errors(f"delete subscription {sid}"):
+            self._v1.subscriptions(sid).delete()
+
+    def update_description(self, sid: str, description: str) -> Subscription:
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        with _subscription_not_found(sid), twilio_errors(f"update subscription {sid}"):
+            self._v1.subscriptions(sid).update(description=description)
+        return self.get(sid)
+
+    # -- one type at a time ----------------------------------------------------------------
+    def add_types(self, sid: str, specs: Sequence[TypeSpec]) -> tuple[Subscription, Resolution]:
+        """Add types (names or globs, checked and pinned like ``subscribe``) to a subscription.
+
+        A type already in the subscription is an error when named exactly (use ``set-version``)
+        and silently skipped when a glob matched it.
+        """
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        current = {e.type for e in self.get(sid).types}
+        resolution = self.resolve(specs)
+        clash = [r.type for r in resolution.types if r.type in current and not r.from_pattern]
+        if clash:
+            raise UsageError(
+                f"Subscription {sid} already has {', '.join(clash)}",
+                hint=f"Change its version with `twilio-es subscription set-version {sid} "
+                f"{clash[0]} VERSION`.",
+            )
+        added = [r for r in resolution.types if r.type not in current]
+        if not added:
+            raise UsageError(
+                f"Subscription {sid} already has every type that matched",
+                hint=f"See it with `twilio-es subscription show {sid}`.",
+            )
+        resolution.types = added
+        events = self._v1.subscriptions(sid).subscribed_events
+        for resolved in added:
+            with twilio_errors(f"add {resolved.type} to subscription {sid}"):
+                events.create(type=resolved.type, schema_version=resolved.schema_version)
+        return self.get(sid), resolution
+
+    def _require_type(self, sid: str, type_name: str) -> Subscription:
+        subscription = self.get(sid)
+        names = [e.type for e in subscription.types]
+        if type_name not in names:
+            raise NotFoundError(
+                f"Subscription {sid} does not include {type_name}",
+                hint=f"It includes: {', '.join(names) or 'nothing'}.",
+            )
+        return subscription
+
+    def remove_type(self, sid: str, type_name: str) -> Subscription:
+        """Remove one type; removing the last one is refused (delete the subscription instead)."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        subscription = self._require_type(sid, type_name)
+        if len(subscription.types) == 1:
+            raise UsageError(
+                f"{type_name} is the only type of subscription {sid}",
+                hint=f"Delete the subscription instead: twilio-es subscription delete {sid}",
+            )
+        with twilio_errors(f"remove {type_name} from subscription {sid}"):
+            self._v1.subscriptions(sid).subscribed_events(type_name).delete()
+        return self.get(sid)
+
+    def set_version(self, sid: str, type_name: str, version: int) -> Subscription:
+        """Re-pin one type of a subscription to ``version`` (checked against the schema)."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        self._require_type(sid, type_name)
+        entry = self.catalog.type(type_name)
+        if entry.schema_id:
+            latest = self.catalog.latest_version(entry.schema_id)
+            if version > latest:
+                raise UsageError(
+                    f"{type_name} has no schema version {version} "
+                    f"(schema {entry.schema_id} has versions 1 to {latest})",
+                    hint=f"See `twilio-es schema versions {entry.schema_id}`.",
+                )
+        with twilio_errors(f"set the version of {type_name} in subscription {sid}"):
+            self._v1.subscriptions(sid).subscribed_events(type_name).update(schema_version=version)
+        return self.get(sid)
+
+
+@contextmanager
+def _subscription_not_found(sid: str) -> Iterator[None]:
+    """Re-word a 404 so it names the subscription and points at the list."""
+    try:
+        yield
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"Subscription {sid} does not exist",
+            hint="See your subscriptions with `twilio-es subscription list`.",
+        ) from exc
