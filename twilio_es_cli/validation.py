@@ -5,12 +5,13 @@ module does what people otherwise script by hand, and says which step failed and
 
 1. note a start time ``t0`` a little in the past (clock skew between us and Kinesis),
 2. ask Twilio for a test event (this invalidates every earlier test id),
-3. read the sink's stream from ``AT_TIMESTAMP t0`` across all shards, one pass to the tip at a
-   time, until a ``com.twilio.eventstreams.test-event`` shows up; the NEWEST one seen once a pass
-   is caught up is ours (an older test inside the skew window would carry a dead id),
+3. read the sink's stream from ``AT_TIMESTAMP t0`` across all shards, pass after pass to the
+   tip (each resuming where the last ended), until a ``com.twilio.eventstreams.test-event``
+   shows up; the NEWEST one seen once a pass is caught up is ours (an older test inside the
+   skew window would carry a dead id),
 4. Validate with its ``test_id``, then poll the sink until it is ``active``.
 
-It is written against :class:`SinkService` and a ``ReadFn`` (start time, deadline, follow) ->
+It is written against :class:`SinkService` and a ``ReadFn`` (start, deadline, checkpoint) ->
 records, so the stream reader and the clock are injected; the CLI binds ``ReadFn`` to
 :func:`twilio_es_cli.reader.read_stream` on a Kinesis client built with the user's AWS
 credentials.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -42,13 +43,16 @@ class Record(Protocol):
     @property
     def shard_id(self) -> str: ...
     @property
+    def sequence_number(self) -> str: ...
+    @property
     def arrival(self) -> datetime: ...
     @property
     def data(self) -> bytes: ...
 
 
-# (start time, deadline on time.monotonic(), follow) -> records; follow=False ends at the tip.
-ReadFn = Callable[[datetime, float, bool], Iterable[Record]]
+# (start time, deadline on time.monotonic(), checkpoint) -> records up to the tip of every
+# shard; the checkpoint (shard id -> last sequence number seen) resumes after those records.
+ReadFn = Callable[[datetime, float, Mapping[str, str]], Iterable[Record]]
 
 
 class Reporter(Protocol):
@@ -127,8 +131,8 @@ def _likely_causes(sid: str) -> str:
 
 
 def _step_failed(number: int, name: str, exc: TwilioEsError, hint: str | None) -> TwilioEsError:
-    """Keep credential problems as exit 3; everything else is a failed check (exit 5)."""
-    if isinstance(exc, ConfigError | UsageError):
+    """Keep credential problems as exit 3 (and our own verdicts); the rest fails the check."""
+    if isinstance(exc, ConfigError | UsageError | CheckFailed):
         return exc
     return CheckFailed(f"step {number} ({name}) failed: {exc.message}", hint=hint or exc.hint)
 
@@ -227,7 +231,9 @@ class Validator:
             f"{t0.isoformat(timespec='seconds')} for up to {timeout:g} s ..."
         )
         try:
-            found = self._find_test_event(read, t0, deadline)
+            found = self._find_test_event(
+                read, t0, deadline, sid, watch_failed=sink.status != "failed"
+            )
         except TwilioEsError as exc:
             hint = (
                 f"twilio-es reads the stream with YOUR AWS credentials: check they can "
@@ -257,12 +263,19 @@ class Validator:
         )
 
     def _find_test_event(
-        self, read: ReadFn, t0: datetime, deadline: float
+        self, read: ReadFn, t0: datetime, deadline: float, sid: str, *, watch_failed: bool
     ) -> tuple[str, str] | None:
-        """Pass after pass to the tip of every shard; the newest test event once caught up."""
+        """Pass after pass to the tip of every shard; the newest test event once caught up.
+
+        Between passes the sink's status is checked: when Twilio (or the emulator) marks it
+        ``failed`` the delivery of our test failed and waiting longer cannot help. That is only
+        meaningful when the sink was not ``failed`` already before our test.
+        """
+        seen: dict[str, str] = {}  # shard -> last sequence number: each pass resumes there
         while True:
             newest: tuple[datetime, str, str] | None = None
-            for record in read(t0, deadline, False):
+            for record in read(t0, deadline, dict(seen)):
+                seen[record.shard_id] = record.sequence_number
                 test_id = test_id_of(record.data)
                 if test_id is None:
                     continue
@@ -270,6 +283,12 @@ class Validator:
                     newest = (record.arrival, test_id, record.shard_id)
             if newest is not None:
                 return newest[1], newest[2]
+            if watch_failed and self.service.get(sid).status == "failed":
+                raise CheckFailed(
+                    "step 2 (read the test event from the stream) failed: Twilio could not "
+                    f"deliver the test event, sink {sid} is now failed",
+                    hint=_likely_causes(sid),
+                )
             remaining = deadline - self.clock()
             if remaining <= 0:
                 return None
@@ -301,14 +320,15 @@ def stream_reader(kinesis_client: Any, stream_arn: str) -> ReadFn:
     from twilio_es_cli.aws import aws_errors
     from twilio_es_cli.reader import StartPosition, read_stream
 
-    def read(start: datetime, deadline: float, follow: bool) -> Iterator[Record]:
+    def read(start: datetime, deadline: float, checkpoint: Mapping[str, str]) -> Iterator[Record]:
         with aws_errors(f"read stream {stream_arn}"):
             yield from read_stream(
                 kinesis_client,
                 stream_arn,
                 StartPosition.at(start),
-                follow=follow,
+                follow=False,
                 deadline=deadline,
+                checkpoint=checkpoint,
             )
 
     return read

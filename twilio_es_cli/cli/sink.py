@@ -401,7 +401,8 @@ def _stream_reader(ctx: typer.Context, stream: Any) -> ReadFn:
     aws_settings, note = reader_settings(settings(ctx), stream)
     if note:
         output.warn(note)
-    return stream_reader(AwsClients(aws_settings).kinesis(), stream.arn)
+    # The reader does its own backoff; botocore retries on top would only stretch the waits.
+    return stream_reader(AwsClients(aws_settings, max_attempts=1).kinesis(), stream.arn)
 
 
 def register(root: typer.Typer) -> None:
