@@ -103,8 +103,34 @@ def translate(exc: BaseException, action: str) -> TwilioEsError:
             hint="Check your network and --twilio-api-url / TWILIO_ES_API_URL.",
         )
     if isinstance(exc, TwilioException):
+        page_error = _page_error(exc)
+        if page_error is not None:
+            return translate(page_error, action)
         return ApiError(f"Twilio SDK error while trying to {action}: {exc}")
     return ApiError(f"Failed to {action}: {exc}")
+
+
+def _page_error(exc: BaseException) -> BaseException | None:
+    """List calls fail as ``TwilioException("Unable to fetch page", response)``, not as a
+    ``TwilioRestException``: rebuild the latter from the response so a 401 on a list is still
+    exit 3 and a 404 exit 4."""
+    import json
+
+    from twilio.base.exceptions import TwilioRestException
+
+    response = exc.args[1] if len(exc.args) > 1 else None
+    status = getattr(response, "status_code", None)
+    if not isinstance(status, int):
+        return None
+    try:
+        body = json.loads(getattr(response, "text", "") or "{}")
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    error: BaseException = TwilioRestException(
+        status, "", msg=str(body.get("message") or f"HTTP {status}"), code=body.get("code")
+    )
+    return error
 
 
 @contextmanager

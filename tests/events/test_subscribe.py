@@ -1,0 +1,185 @@
+"""`twilio-es subscribe` against the Events v1 emulator: what the API stored, and every refusal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twilio_es_cli.local.catalog_data import SCHEMAS
+
+LATEST_MESSAGE_STATUS = next(s for s in SCHEMAS if s.id == "Messaging.MessageStatus").latest_version
+DELIVERED = "com.twilio.messaging.message.delivered"
+
+
+def _client() -> Any:
+    from twilio_es_cli.config import resolve_settings
+    from twilio_es_cli.twilio_api import make_client
+
+    return make_client(resolve_settings())
+
+
+def webhook_sink() -> str:
+    """An active sink (webhook sinks are active at once), made through the SDK over HTTP."""
+    sink = _client().events.v1.sinks.create(
+        description="test hook",
+        sink_configuration={"destination": "http://127.0.0.1:9/x", "method": "POST"},
+        sink_type="webhook",
+    )
+    assert sink.status == "active"
+    return str(sink.sid)
+
+
+def kinesis_sink() -> str:
+    """A kinesis sink that was never validated, so it stays ``initialized``."""
+    sink = _client().events.v1.sinks.create(
+        description="unvalidated",
+        sink_configuration={
+            "arn": "arn:aws:kinesis:us-east-1:123456789012:stream/nope",
+            "role_arn": "arn:aws:iam::123456789012:role/nope",
+            "external_id": "0" * 80,
+        },
+        sink_type="kinesis",
+    )
+    return str(sink.sid)
+
+
+def stored_types(emulator: Any, sid: str) -> dict[str, int]:
+    return dict(emulator.service.subscription(sid).types)
+
+
+def test_subscribe_pins_latest_and_says_which(twilio_env: Any, cli: Any) -> None:
+    sink = webhook_sink()
+    result = cli(
+        "subscribe",
+        "--sink",
+        sink,
+        "--type",
+        DELIVERED,
+        "--type",
+        "com.twilio.messaging.message.sent:2",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert data["sink_sid"] == sink
+    assert data["description"] == "twilio-es subscription"
+    assert sorted((t["type"], t["schema_version"]) for t in data["types"]) == [
+        ("com.twilio.messaging.message.delivered", LATEST_MESSAGE_STATUS),
+        ("com.twilio.messaging.message.sent", 2),
+    ]
+    sources = {r["type"]: r["version_source"] for r in data["resolved"]}
+    assert sources == {DELIVERED: "latest", "com.twilio.messaging.message.sent": "requested"}
+    # The version was chosen explicitly and the user was told which.
+    assert f"{DELIVERED}: no version given, using the latest schema version " in result.stderr
+    assert f"pin it with {DELIVERED}:{LATEST_MESSAGE_STATUS}" in result.stderr
+    assert stored_types(twilio_env, data["sid"]) == {
+        DELIVERED: LATEST_MESSAGE_STATUS,
+        "com.twilio.messaging.message.sent": 2,
+    }
+
+
+def test_subscribe_expands_globs_and_dedupes(twilio_env: Any, cli: Any) -> None:
+    sink = webhook_sink()
+    result = cli(
+        "subscribe",
+        "--sink",
+        sink,
+        "--type",
+        "com.twilio.messaging.message.*",
+        "--type",
+        DELIVERED,
+        "--type",
+        f"{DELIVERED}:1",
+        "--description",
+        "all message statuses",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    stored = stored_types(twilio_env, result.json()["sid"])
+    expected = {
+        "com.twilio.messaging.message.queued",
+        "com.twilio.messaging.message.sent",
+        DELIVERED,
+        "com.twilio.messaging.message.undelivered",
+        "com.twilio.messaging.message.failed",  # deprecated: still subscribable, with a warning
+        "com.twilio.messaging.message.read",
+    }
+    assert set(stored) == expected
+    assert stored[DELIVERED] == 1  # the explicit version wins over the glob's latest
+    assert "com.twilio.messaging.message.* matched 6 type(s)" in result.stderr
+    assert "warning: com.twilio.messaging.message.failed is deprecated" in result.stderr
+    assert twilio_env.service.subscription(result.json()["sid"]).description == (
+        "all message statuses"
+    )
+
+
+def test_glob_that_matches_nothing_is_a_usage_error(twilio_env: Any, cli: Any) -> None:
+    sink = webhook_sink()
+    result = cli("subscribe", "--sink", sink, "--type", "com.twilio.fax.*")
+    assert result.exit_code == 2
+    assert "No subscribable event type matches 'com.twilio.fax.*'" in result.stderr
+    assert twilio_env.service.list_subscriptions() == []
+
+
+def test_unknown_type_suggests_close_matches(twilio_env: Any, cli: Any) -> None:
+    sink = webhook_sink()
+    result = cli("subscribe", "--sink", sink, "--type", "com.twilio.messaging.message.deliverd")
+    assert result.exit_code == 2
+    assert "Unknown event type 'com.twilio.messaging.message.deliverd'" in result.stderr
+    assert f"Did you mean {DELIVERED}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert twilio_env.service.list_subscriptions() == []
+
+
+def test_discontinued_type_is_refused(twilio_env: Any, cli: Any) -> None:
+    sink = webhook_sink()
+    result = cli(
+        "subscribe",
+        "--sink",
+        sink,
+        "--type",
+        "com.twilio.voice.insights.call-summary.predicted-complete",
+    )
+    assert result.exit_code == 2
+    assert "is discontinued" in result.stderr
+    # Living types of the same schema are offered instead.
+    assert "com.twilio.voice.insights.call-summary.complete" in result.stderr
+    assert twilio_env.service.list_subscriptions() == []
+
+
+def test_version_above_latest_is_refused(twilio_env: Any, cli: Any) -> None:
+    sink = webhook_sink()
+    result = cli("subscribe", "--sink", sink, "--type", f"{DELIVERED}:99")
+    assert result.exit_code == 2
+    assert "has no schema version 99 (schema Messaging.MessageStatus has versions 1 to " in (
+        result.stderr
+    )
+
+
+def test_inactive_sink_exits_5_with_validate_hint(twilio_env: Any, cli: Any) -> None:
+    sink = kinesis_sink()
+    result = cli("subscribe", "--sink", sink, "--type", DELIVERED)
+    assert result.exit_code == 5
+    assert f"Sink {sink} is initialized, not active" in result.stderr
+    assert f"twilio-es sink validate {sink}" in result.stderr
+    assert twilio_env.service.list_subscriptions() == []
+
+
+def test_missing_sink_is_exit_4_and_bad_sid_exit_2(twilio_env: Any, cli: Any) -> None:
+    missing = "DG" + "0" * 32
+    result = cli("subscribe", "--sink", missing, "--type", DELIVERED)
+    assert result.exit_code == 4
+    assert f"Sink {missing} does not exist" in result.stderr
+    result = cli("subscribe", "--sink", "not-a-sid", "--type", DELIVERED)
+    assert result.exit_code == 2
+    assert "is not a sink SID" in result.stderr
+    result = cli("subscribe", "--sink", missing, "--type", f"{DELIVERED}:zero")
+    assert result.exit_code == 2
+
+
+def test_human_output_lists_types_with_versions(twilio_env: Any, cli: Any) -> None:
+    sink = webhook_sink()
+    result = cli("subscribe", "--sink", sink, "--type", f"{DELIVERED}:3")
+    assert result.exit_code == 0, result.stderr
+    assert DELIVERED in result.stdout
+    assert "Subscribed events" in result.stdout
+    assert "sends 1 type(s)" in result.stderr
