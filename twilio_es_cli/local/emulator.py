@@ -369,6 +369,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     """One request: auth, parse form/query, dispatch, write JSON."""
 
     protocol_version = "HTTP/1.1"
+    # Buffer the response so headers and body leave in one write (flushed after each request
+    # by BaseHTTPRequestHandler); separate small writes meet delayed ACKs, ~40 ms a request.
+    wbufsize = 64 * 1024
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -502,7 +505,10 @@ class EventsEmulator:
         self.port = int(server.server_address[1])
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name="events-emulator", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # so stop() returns promptly
+            name="events-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
