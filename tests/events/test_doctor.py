@@ -1,0 +1,363 @@
+"""`twilio-es doctor` on moto (stream, role, policies) + the Events emulator (the sink).
+
+Each test builds a working Kinesis sink the way Twilio needs it (stream, role trusting
+Twilio's principal with the external id, put/list permissions), validates it for real (Test ->
+read the stream -> Validate), then breaks one thing the way users do and checks that doctor
+names it with the right 931xx code and exits 5. Where the emulator can reproduce the failure,
+the Debugger code it records for a real delivery must equal the one doctor reported.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from tests.conftest import boto_client
+
+TWILIO = "arn:aws:iam::177261743968:root"
+DELIVERED = "com.twilio.messaging.message.delivered"
+
+
+@dataclass
+class Setup:
+    stream: str
+    stream_arn: str
+    role_name: str
+    role_arn: str
+    external_id: str
+    sink: str
+
+
+def _client() -> Any:
+    from twilio_es_cli.config import resolve_settings
+    from twilio_es_cli.twilio_api import make_client
+
+    return make_client(resolve_settings())
+
+
+def trust(principal: str, external_id: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": principal},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+                }
+            ],
+        }
+    )
+
+
+def permissions(stream_arn: str, puts: tuple[str, ...], discovery: tuple[str, ...]) -> str:
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": list(puts), "Resource": stream_arn},
+    ]
+    if discovery:
+        statements.append({"Effect": "Allow", "Action": list(discovery), "Resource": "*"})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+FULL_PUTS = ("kinesis:PutRecord", "kinesis:PutRecords")
+FULL_DISCOVERY = ("kinesis:ListShards", "kinesis:DescribeLimits")
+
+
+def build(aws_url: str, *, path: str = "/", tag: bool = False, validate: bool = True) -> Setup:
+    """Stream + role + policy in moto, a kinesis sink in the emulator, validated to active."""
+    kinesis: Any = boto_client("kinesis", aws_url)
+    iam: Any = boto_client("iam", aws_url)
+    name = f"doc-{uuid.uuid4().hex[:10]}"
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(
+        StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50}
+    )
+    stream_arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    external_id = uuid.uuid4().hex + uuid.uuid4().hex
+    tags = [{"Key": "twilio-es:stream", "Value": stream_arn}] if tag else []
+    role = iam.create_role(
+        RoleName=f"role-{name}",
+        Path=path,
+        AssumeRolePolicyDocument=trust(TWILIO, external_id),
+        Tags=tags,
+    )["Role"]
+    iam.put_role_policy(
+        RoleName=role["RoleName"],
+        PolicyName="twilio-put",
+        PolicyDocument=permissions(stream_arn, FULL_PUTS, FULL_DISCOVERY),
+    )
+    sink = _client().events.v1.sinks.create(
+        description="doctor test",
+        sink_configuration={
+            "arn": stream_arn,
+            "role_arn": role["Arn"],
+            "external_id": external_id,
+        },
+        sink_type="kinesis",
+    )
+    setup = Setup(name, stream_arn, role["RoleName"], role["Arn"], external_id, str(sink.sid))
+    if validate:
+        _validate(kinesis, setup)
+    return setup
+
+
+def _validate(kinesis: Any, setup: Setup) -> None:
+    """What `sink validate` does, by hand: Test, read the test id out of the stream, Validate."""
+    client = _client()
+    client.events.v1.sinks(setup.sink).sink_test.create()
+    shard = kinesis.list_shards(StreamName=setup.stream)["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(
+        StreamName=setup.stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = kinesis.get_records(ShardIterator=iterator)["Records"]
+    event = json.loads(records[-1]["Data"])
+    assert event["type"] == "com.twilio.eventstreams.test-event"
+    data = event["data"] if isinstance(event["data"], dict) else json.loads(event["data"])
+    client.events.v1.sinks(setup.sink).sink_validate.create(test_id=data["test_id"])
+    assert client.events.v1.sinks(setup.sink).fetch().status == "active"
+    client.events.v1.subscriptions.create(
+        description="doctor test",
+        sink_sid=setup.sink,
+        types=[{"type": DELIVERED, "schema_version": 4}],
+    )
+
+
+def checks(result: Any) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in result.json()["checks"]}
+
+
+def failing(result: Any) -> list[dict[str, Any]]:
+    return [c for c in result.json()["checks"] if c["status"] == "fail"]
+
+
+def debugger_code_after_emit(emulator: Any) -> int:
+    before = len(emulator.debugger_log())
+    emulator.emit(DELIVERED, 1)
+    log = emulator.debugger_log()
+    assert len(log) == before + 1, log
+    return int(log[-1]["code"])
+
+
+def assert_no_secret(result: Any, setup: Setup) -> None:
+    assert setup.external_id not in result.stdout
+    assert setup.external_id not in result.stderr
+
+
+def test_all_good(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    setup = build(aws_env)
+    result = cli("doctor", "--sink", setup.sink, "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    found = checks(result)
+    assert result.json()["ok"] is True
+    assert all(c["status"] == "ok" for c in found.values()), found
+    assert found["trust external id matches the sink"]["detail"] == "matches"
+    for name in (
+        "Twilio credentials",
+        "AWS credentials",
+        "stream exists and is ACTIVE",
+        "role exists",
+        "trust principal is Twilio's",
+        "role may put records",
+        "role may list shards and limits",
+        "sink is active",
+    ):
+        assert name in found
+    assert_no_secret(result, setup)
+    human = cli("doctor", "--sink", setup.sink)
+    assert human.exit_code == 0
+    assert "All checks passed" in human.stderr
+    assert_no_secret(human, setup)
+
+
+def test_wrong_principal_is_93102(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    setup = build(aws_env)
+    iam: Any = boto_client("iam", aws_env)
+    iam.update_assume_role_policy(
+        RoleName=setup.role_name,
+        PolicyDocument=trust("arn:aws:iam::999999999999:root", setup.external_id),
+    )
+    result = cli("doctor", "--sink", setup.sink, "--json")
+    assert result.exit_code == 5
+    [problem] = failing(result)
+    assert problem["name"] == "trust principal is Twilio's"
+    assert problem["code"] == 93102
+    assert "999999999999" in problem["detail"]
+    assert TWILIO in problem["fix"]
+    assert debugger_code_after_emit(twilio_env) == 93102
+    assert_no_secret(result, setup)
+
+
+def test_wrong_external_id_says_differs_without_showing_it(
+    aws_env: str, twilio_env: Any, cli: Any
+) -> None:
+    setup = build(aws_env)
+    other = "f" * 80
+    iam: Any = boto_client("iam", aws_env)
+    iam.update_assume_role_policy(RoleName=setup.role_name, PolicyDocument=trust(TWILIO, other))
+    result = cli("doctor", "--sink", setup.sink, "--json")
+    assert result.exit_code == 5
+    [problem] = failing(result)
+    assert problem["name"] == "trust external id matches the sink"
+    assert problem["code"] == 93102
+    assert problem["detail"].startswith("differs")
+    assert other not in result.stdout
+    assert_no_secret(result, setup)
+    human = cli("doctor", "--sink", setup.sink)
+    assert human.exit_code == 5
+    assert "93102" in human.stdout
+    assert "Twilio error 93102" in human.stderr
+    assert other not in human.stdout + human.stderr
+    assert_no_secret(human, setup)
+    assert debugger_code_after_emit(twilio_env) == 93102
+
+
+def test_missing_stream_is_93104(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    setup = build(aws_env)
+    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis.delete_stream(StreamName=setup.stream, EnforceConsumerDeletion=True)
+    result = cli("doctor", "--sink", setup.sink, "--json")
+    assert result.exit_code == 5
+    [problem] = failing(result)
+    assert problem["name"] == "stream exists and is ACTIVE"
+    assert problem["code"] == 93104
+    assert "drops the events" in problem["detail"]
+    assert debugger_code_after_emit(twilio_env) == 93104
+
+
+def test_stream_in_another_region_is_93104(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    # The sink's ARN names eu-west-1, where no such stream exists: doctor looks there.
+    setup = build(aws_env, validate=False)
+    wrong_arn = setup.stream_arn.replace("us-east-1", "eu-west-1")
+    sink = _client().events.v1.sinks.create(
+        description="wrong region",
+        sink_configuration={
+            "arn": wrong_arn,
+            "role_arn": setup.role_arn,
+            "external_id": setup.external_id,
+        },
+        sink_type="kinesis",
+    )
+    result = cli("doctor", "--sink", str(sink.sid), "--json")
+    assert result.exit_code == 5
+    found = checks(result)
+    stream = found["stream exists and is ACTIVE"]
+    assert stream["status"] == "fail"
+    assert stream["code"] == 93104
+    assert "eu-west-1" in stream["detail"]
+    assert found["sink is active"]["status"] == "fail"
+    assert f"twilio-es sink validate {sink.sid}" in found["sink is active"]["fix"]
+
+
+def test_missing_put_permission_is_93101(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    setup = build(aws_env)
+    iam: Any = boto_client("iam", aws_env)
+    iam.put_role_policy(
+        RoleName=setup.role_name,
+        PolicyName="twilio-put",
+        PolicyDocument=permissions(setup.stream_arn, ("kinesis:PutRecord",), FULL_DISCOVERY),
+    )
+    result = cli("doctor", "--sink", setup.sink, "--json")
+    assert result.exit_code == 5
+    [problem] = failing(result)
+    assert problem["name"] == "role may put records"
+    assert problem["code"] == 93101
+    assert "kinesis:PutRecords" in problem["detail"]
+
+
+def test_missing_discovery_permission_is_93103(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    setup = build(aws_env)
+    iam: Any = boto_client("iam", aws_env)
+    iam.put_role_policy(
+        RoleName=setup.role_name,
+        PolicyName="twilio-put",
+        PolicyDocument=permissions(setup.stream_arn, FULL_PUTS, ("kinesis:ListShards",)),
+    )
+    result = cli("doctor", "--sink", setup.sink, "--json")
+    assert result.exit_code == 5
+    [problem] = failing(result)
+    assert problem["code"] == 93103
+    assert "kinesis:DescribeLimits" in problem["detail"]
+
+
+def test_attached_managed_policy_counts(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    setup = build(aws_env)
+    iam: Any = boto_client("iam", aws_env)
+    iam.delete_role_policy(RoleName=setup.role_name, PolicyName="twilio-put")
+    missing = cli("doctor", "--sink", setup.sink, "--json")
+    assert {c["code"] for c in failing(missing)} == {93101, 93103}
+    policy = iam.create_policy(
+        PolicyName=f"managed-{setup.stream}",
+        PolicyDocument=permissions("arn:aws:kinesis:*:*:stream/*", FULL_PUTS, FULL_DISCOVERY),
+    )["Policy"]
+    iam.attach_role_policy(RoleName=setup.role_name, PolicyArn=policy["Arn"])
+    result = cli("doctor", "--sink", setup.sink, "--json")
+    assert result.exit_code == 0, failing(result)
+
+
+def test_missing_role_is_93102(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    setup = build(aws_env)
+    iam: Any = boto_client("iam", aws_env)
+    iam.delete_role_policy(RoleName=setup.role_name, PolicyName="twilio-put")
+    iam.delete_role(RoleName=setup.role_name)
+    result = cli("doctor", "--sink", setup.sink, "--json")
+    assert result.exit_code == 5
+    [problem] = failing(result)
+    assert problem["name"] == "role exists"
+    assert problem["code"] == 93102
+    assert debugger_code_after_emit(twilio_env) == 93102
+
+
+def test_stream_mode_finds_the_tagged_role(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    setup = build(aws_env, path="/twilio-es/", tag=True, validate=False)
+    result = cli("doctor", "--stream", setup.stream, "--json")
+    assert result.exit_code == 0, failing(result)
+    found = checks(result)
+    assert found["role exists"]["detail"] == setup.role_arn
+    assert found["trust requires an external id"]["status"] == "ok"
+    missing = cli("doctor", "--stream", "no-such-stream", "--json")
+    assert missing.exit_code == 5
+    assert failing(missing)[0]["code"] == 93104
+
+
+def test_stream_mode_with_role_arn_and_untagged_role(
+    aws_env: str, twilio_env: Any, cli: Any
+) -> None:
+    setup = build(aws_env, validate=False)
+    unfound = cli("doctor", "--stream", setup.stream, "--json")
+    assert unfound.exit_code == 5
+    assert "--role-arn" in failing(unfound)[0]["fix"]
+    given = cli("doctor", "--stream", setup.stream, "--role-arn", setup.role_arn, "--json")
+    assert given.exit_code == 0, failing(given)
+
+
+def test_no_options_lists_sinks_with_status(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    setup = build(aws_env, validate=False)
+    result = cli("doctor", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert [c["name"] for c in data["checks"]] == ["Twilio credentials", "AWS credentials"]
+    assert [(s["sid"], s["status"]) for s in data["sinks"]] == [(setup.sink, "initialized")]
+    human = cli("doctor")
+    assert setup.sink in human.stdout and "initialized" in human.stdout
+
+
+def test_bad_credentials_and_options(
+    aws_env: str, twilio_env: Any, cli: Any, monkeypatch: Any
+) -> None:
+    assert cli("doctor", "--sink", "DG" + "0" * 32, "--stream", "x").exit_code == 2
+    assert cli("doctor", "--role-arn", "arn:aws:iam::123456789012:role/x").exit_code == 2
+    assert cli("doctor", "--sink", "nope").exit_code == 2
+    missing = cli("doctor", "--sink", "DG" + "0" * 32, "--json")
+    assert missing.exit_code == 5
+    assert failing(missing)[0]["name"] == "sink exists"
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "wrong")
+    result = cli("doctor", "--json")
+    assert result.exit_code == 5
+    [problem] = failing(result)
+    assert problem["name"] == "Twilio credentials"
+    assert "TWILIO_AUTH_TOKEN" in (problem["fix"] or "")
