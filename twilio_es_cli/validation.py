@@ -35,6 +35,7 @@ TEST_EVENT_TYPE = "com.twilio.eventstreams.test-event"
 CLOCK_SKEW = timedelta(seconds=30)
 DEFAULT_TIMEOUT = 120.0
 ACTIVE_WAIT = 30.0  # after Validate, how long the sink may take to turn active
+MAX_CANDIDATES = 3  # test events tried with Validate, newest first
 
 
 class Record(Protocol):
@@ -130,9 +131,11 @@ def _likely_causes(sid: str) -> str:
     )
 
 
-def _step_failed(number: int, name: str, exc: TwilioEsError, hint: str | None) -> TwilioEsError:
+def _step_failed(
+    number: int, name: str, exc: TwilioEsError, hint: str | None, *, wrap: bool = False
+) -> TwilioEsError:
     """Keep credential problems as exit 3 (and our own verdicts); the rest fails the check."""
-    if isinstance(exc, ConfigError | UsageError | CheckFailed):
+    if isinstance(exc, ConfigError | UsageError) or (isinstance(exc, CheckFailed) and not wrap):
         return exc
     return CheckFailed(f"step {number} ({name}) failed: {exc.message}", hint=hint or exc.hint)
 
@@ -240,20 +243,17 @@ class Validator:
                 f"ListShards/GetShardIterator/GetRecords on {stream.arn}. " + _likely_causes(sid)
             )
             raise _step_failed(2, "read the test event from the stream", exc, hint) from exc
-        if found is None:
+        if not found:
             raise CheckFailed(
                 f"step 2 (read the test event from the stream) failed: no {TEST_EVENT_TYPE} "
                 f"arrived in stream {stream.name} within {timeout:g} s",
                 hint=_likely_causes(sid),
             )
-        test_id, shard_id = found
+        test_id, shard_id = found[0]
         waited = round(self.clock() - started, 1)
         self.report.step(f"found test event in shard {shard_id} after {waited:g} s")
 
-        try:
-            self.service.validate(sid, test_id)
-        except TwilioEsError as exc:
-            raise _step_failed(3, "validate", exc, None) from exc
+        test_id = self._validate_newest(sid, [tid for tid, _ in found])
         self.report.step(f"validated with test id {test_id}")
 
         status = self._wait_active(sid, max(deadline, self.clock() + ACTIVE_WAIT))
@@ -264,8 +264,8 @@ class Validator:
 
     def _find_test_event(
         self, read: ReadFn, t0: datetime, deadline: float, sid: str, *, watch_failed: bool
-    ) -> tuple[str, str] | None:
-        """Pass after pass to the tip of every shard; the newest test event once caught up.
+    ) -> list[tuple[str, str]]:
+        """Pass after pass to the tip of every shard; (test id, shard) pairs, newest first.
 
         Between passes the sink's status is checked: when Twilio (or the emulator) marks it
         ``failed`` the delivery of our test failed and waiting longer cannot help. That is only
@@ -273,16 +273,15 @@ class Validator:
         """
         seen: dict[str, str] = {}  # shard -> last sequence number: each pass resumes there
         while True:
-            newest: tuple[datetime, str, str] | None = None
+            found: list[tuple[datetime, int, str, str]] = []
             for record in read(t0, deadline, dict(seen)):
                 seen[record.shard_id] = record.sequence_number
                 test_id = test_id_of(record.data)
-                if test_id is None:
-                    continue
-                if newest is None or record.arrival >= newest[0]:
-                    newest = (record.arrival, test_id, record.shard_id)
-            if newest is not None:
-                return newest[1], newest[2]
+                if test_id is not None:
+                    found.append((record.arrival, len(found), test_id, record.shard_id))
+            if found:
+                # newest arrival first; on equal timestamps the one read last
+                return [(tid, shard) for _, _, tid, shard in sorted(found, reverse=True)]
             if watch_failed and self.service.get(sid).status == "failed":
                 raise CheckFailed(
                     "step 2 (read the test event from the stream) failed: Twilio could not "
@@ -291,8 +290,25 @@ class Validator:
                 )
             remaining = deadline - self.clock()
             if remaining <= 0:
-                return None
+                return []
             self.sleep(min(self.poll_interval, remaining))
+
+    def _validate_newest(self, sid: str, test_ids: list[str]) -> str:
+        """Validate with the newest test id; if refused, try the next (equal timestamps)."""
+        for attempt, test_id in enumerate(test_ids[:MAX_CANDIDATES]):
+            try:
+                self.service.validate(sid, test_id)
+                return test_id
+            except CheckFailed as exc:  # the API refused this id (400)
+                if attempt + 1 >= min(len(test_ids), MAX_CANDIDATES):
+                    hint = (
+                        "Another test may have been sent meanwhile (each one invalidates earlier "
+                        f"test ids): run `twilio-es sink validate {sid} --force` again."
+                    )
+                    raise _step_failed(3, "validate", exc, hint, wrap=True) from exc
+            except TwilioEsError as exc:
+                raise _step_failed(3, "validate", exc, None) from exc
+        raise AssertionError("unreachable: test_ids is never empty here")
 
     def _wait_active(self, sid: str, deadline: float) -> str | None:
         while True:

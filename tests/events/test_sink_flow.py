@@ -1,0 +1,461 @@
+"""`sink` commands end to end: moto (Kinesis, IAM, STS) over HTTP + the Events v1 emulator.
+
+The emulator's Test assumes the sink's role the way Twilio does (trust principal and external
+id enforced) and puts the test event into the stream; `sink validate` must find it there with
+the user's credentials and make the sink active. Failures must name the step and the cause.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from tests.conftest import REGION, Result, boto_client
+
+TWILIO_PRINCIPAL = "arn:aws:iam::177261743968:root"
+
+
+def make_stream_and_role(
+    moto_url: str, name: str, *, external_id: str | None = None, shards: int = 1
+) -> dict[str, str]:
+    """A stream and a role Twilio may assume (as `stream create` makes them); the sink config."""
+    external_id = external_id or uuid.uuid4().hex * 2
+    kinesis: Any = boto_client("kinesis", moto_url)
+    iam: Any = boto_client("iam", moto_url)
+    kinesis.create_stream(StreamName=name, ShardCount=shards)
+    arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": TWILIO_PRINCIPAL},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+            }
+        ],
+    }
+    role = iam.create_role(RoleName=f"{name}-writer", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=f"{name}-writer",
+        PolicyName="twilio-write",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["kinesis:PutRecord", "kinesis:PutRecords"],
+                        "Resource": arn,
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": ["kinesis:ListShards", "kinesis:DescribeLimits"],
+                        "Resource": "*",
+                    },
+                ],
+            }
+        ),
+    )
+    return {"arn": arn, "role_arn": role["Role"]["Arn"], "external_id": external_id}
+
+
+def write_config(tmp_path: Path, config: dict[str, str]) -> str:
+    path = tmp_path / "twilio-sink.json"
+    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return str(path)
+
+
+def create_kinesis_sink(cli: Any, tmp_path: Path, config: dict[str, str]) -> str:
+    result: Result = cli(
+        "sink", "create", "kinesis", "--config", write_config(tmp_path, config), "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    sink = result.json()
+    assert isinstance(sink, dict)
+    return str(sink["sid"])
+
+
+def show(cli: Any, sid: str) -> dict[str, Any]:
+    result: Result = cli("sink", "show", sid, "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert isinstance(data, dict)
+    return data
+
+
+def test_kinesis_sink_from_file_to_active(cli, aws_env, twilio_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = make_stream_and_role(aws_env, "twilio-events")
+    created: Result = cli(
+        "sink", "create", "kinesis", "--config", write_config(tmp_path, config), "--json"
+    )
+    assert created.exit_code == 0, created.stderr
+    sink = created.json()
+    assert isinstance(sink, dict)
+    assert sink["status"] == "initialized"
+    assert sink["sink_type"] == "kinesis"
+    assert sink["description"] == "twilio-es kinesis sink for stream twilio-events (us-east-1)"
+    assert sink["sink_configuration"]["arn"] == config["arn"]
+    assert config["external_id"] not in created.stdout + created.stderr
+    assert f"twilio-es sink validate {sink['sid']}" in created.stderr
+
+    validated: Result = cli("sink", "validate", sink["sid"])
+    assert validated.exit_code == 0, validated.stderr
+    steps = [line for line in validated.stderr.splitlines() if line.startswith("✓ ")]
+    assert [s.split()[1] for s in steps] == ["sent", "found", "validated", "sink"]
+    assert "found test event in shard shardId-000000000000" in validated.stderr
+    assert steps[-1].endswith("is active")
+    assert show(cli, sink["sid"])["status"] == "active"
+
+    again: Result = cli("sink", "validate", sink["sid"], "--json")
+    assert again.exit_code == 0
+    assert again.json() == {
+        "sid": sink["sid"],
+        "status": "active",
+        "already_active": True,
+        "test_id": None,
+        "shard_id": None,
+        "seconds_to_event": None,
+    }
+    assert "already active" in again.stderr
+
+
+def test_validate_reads_every_shard_and_takes_the_newest_test_event(  # type: ignore[no-untyped-def]
+    cli, aws_env, twilio_env, tmp_path: Path
+) -> None:
+    """Four shards; a stale test first (its id is dead after the next Test), then ours."""
+    config = make_stream_and_role(aws_env, "multi", shards=4)
+    sid = create_kinesis_sink(cli, tmp_path, config)
+    twilio_env.emit("com.twilio.messaging.message.sent", 5)  # noise, not subscribed: dropped
+    assert cli("sink", "test", sid).exit_code == 0  # a test id that validate must NOT use
+
+    result: Result = cli("sink", "validate", sid, "--force", "--json")
+    assert result.exit_code == 0, result.stderr
+    outcome = result.json()
+    assert isinstance(outcome, dict)
+    assert outcome["status"] == "active"
+    assert outcome["shard_id"].startswith("shardId-")
+    assert outcome["already_active"] is False
+
+
+def test_wrong_external_id_fails_at_the_read_step_with_93102_cause(  # type: ignore[no-untyped-def]
+    cli, aws_env, twilio_env, tmp_path: Path
+) -> None:
+    config = make_stream_and_role(aws_env, "wrong-ext")
+    sid = create_kinesis_sink(cli, tmp_path, {**config, "external_id": "not-the-roles-id"})
+
+    result: Result = cli("sink", "validate", sid, "--timeout", "10")
+    assert result.exit_code == 5, result.stderr
+    error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
+    assert "step 2 (read the test event from the stream) failed" in error
+    assert "✓ sent test event" in result.stderr
+    assert "93102" in result.stderr
+    assert f"twilio-es doctor --sink {sid}" in result.stderr
+    assert "not-the-roles-id" not in result.stderr
+    assert [e["code"] for e in twilio_env.debugger_log()] == [93102]
+
+
+def test_event_that_never_arrives_times_out_with_the_likely_causes(  # type: ignore[no-untyped-def]
+    aws_env, twilio_env, tmp_path: Path
+) -> None:
+    """The Test lands in the sink's stream, but we read another (empty) one: nothing arrives."""
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.config import resolve_settings
+    from twilio_es_cli.errors import CheckFailed
+    from twilio_es_cli.models import KinesisSinkConfig, Sink, StreamRef
+    from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.twilio_api import make_client
+    from twilio_es_cli.validation import Validator, stream_reader
+
+    written = make_stream_and_role(aws_env, "written")
+    elsewhere = make_stream_and_role(aws_env, "elsewhere")
+    settings = resolve_settings()
+    service = SinkService(make_client(settings))
+    sink: Sink = service.create(KinesisSinkConfig(**written))
+    steps: list[str] = []
+
+    class Steps:
+        def step(self, text: str) -> None:
+            steps.append(text)
+
+        def note(self, text: str) -> None:
+            pass
+
+    read = stream_reader(AwsClients(settings).kinesis(), elsewhere["arn"])
+    stream = StreamRef.parse(written["arn"])
+    assert stream is not None
+    with pytest.raises(CheckFailed) as info:
+        Validator(service, Steps()).kinesis(sink, stream, read, timeout=2)
+    assert "no com.twilio.eventstreams.test-event arrived in stream written within 2 s" in (
+        info.value.message
+    )
+    assert info.value.hint is not None
+    assert "93102" in info.value.hint and "93104" in info.value.hint
+    assert steps == [f"sent test event to sink {sink.sid} (submitted)"]
+    assert service.get(sink.sid).status == "validating"
+
+
+def test_a_test_sent_meanwhile_fails_the_validate_step(aws_env, twilio_env) -> None:  # type: ignore[no-untyped-def]
+    """Someone sends another Test while we read: our test id is dead, step 3 says why."""
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.config import resolve_settings
+    from twilio_es_cli.errors import CheckFailed
+    from twilio_es_cli.models import KinesisSinkConfig, StreamRef
+    from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.twilio_api import make_client
+    from twilio_es_cli.validation import Validator, stream_reader
+
+    config = make_stream_and_role(aws_env, "raced")
+    settings = resolve_settings()
+    service = SinkService(make_client(settings))
+    sink = service.create(KinesisSinkConfig(**config))
+    real = stream_reader(AwsClients(settings).kinesis(), config["arn"])
+
+    def racing(start: Any, deadline: float, checkpoint: Any) -> list[Any]:
+        records = list(real(start, deadline, checkpoint))
+        if records:
+            service.test(sink.sid)  # another user's Test, after we read ours
+        return records
+
+    class Quiet:
+        def step(self, text: str) -> None:
+            pass
+
+        def note(self, text: str) -> None:
+            pass
+
+    stream = StreamRef.parse(config["arn"])
+    assert stream is not None
+    with pytest.raises(CheckFailed) as info:
+        Validator(service, Quiet()).kinesis(sink, stream, racing, timeout=10)
+    assert info.value.message.startswith("step 3 (validate) failed: Twilio refused")
+    assert info.value.hint is not None and "--force" in info.value.hint
+
+
+def test_validate_with_a_wrong_test_id_is_a_failed_check(  # type: ignore[no-untyped-def]
+    cli, aws_env, twilio_env, tmp_path: Path
+) -> None:
+    config = make_stream_and_role(aws_env, "wrong-id")
+    sid = create_kinesis_sink(cli, tmp_path, config)
+    assert cli("sink", "test", sid).exit_code == 0
+    result: Result = cli("sink", "validate", sid, "--test-id", "not-the-test-id")
+    assert result.exit_code == 5, result.stderr
+    assert "TestId not-the-test-id does not match" in result.stderr
+    assert "NEWEST test event" in result.stderr
+    assert show(cli, sid)["status"] == "validating"
+
+
+def test_sink_test_says_what_to_do_next(cli, aws_env, twilio_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = make_stream_and_role(aws_env, "tested")
+    sid = create_kinesis_sink(cli, tmp_path, config)
+    result: Result = cli("sink", "test", sid, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == {"sid": sid, "result": "submitted"}
+    assert f"twilio-es sink validate {sid}" in result.stderr
+    # the event really is in the stream, readable with the user's credentials
+    kinesis: Any = boto_client("kinesis", aws_env)
+    it = kinesis.get_shard_iterator(
+        StreamName="tested", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    events = [json.loads(r["Data"]) for r in kinesis.get_records(ShardIterator=it)["Records"]]
+    assert [e["type"] for e in events] == ["com.twilio.eventstreams.test-event"]
+
+
+# -- webhook sinks ----------------------------------------------------------------------------
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[Any]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        type(self).bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def sink_webhook_receiver() -> Iterator[tuple[str, list[Any]]]:
+    """A local endpoint for webhook sinks: (URL, the JSON bodies it received)."""
+    _Receiver.bodies = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/events", _Receiver.bodies
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhook_sink_validated_with_the_test_id_read_at_the_receiver(  # type: ignore[no-untyped-def]
+    cli, twilio_env, sink_webhook_receiver
+) -> None:
+    url, bodies = sink_webhook_receiver
+    created: Result = cli("sink", "create", "webhook", "--destination", url, "--json")
+    assert created.exit_code == 0, created.stderr
+    sink = created.json()
+    assert isinstance(sink, dict)
+    sid = sink["sid"]
+    assert sink["sink_configuration"] == {
+        "destination": url,
+        "method": "POST",
+        "batch_events": False,
+    }
+    assert sink["description"] == "twilio-es webhook sink to 127.0.0.1"
+
+    forced: Result = cli("sink", "validate", sid, "--force")
+    assert forced.exit_code == 2
+    assert f"its test event is sent to {url}" in forced.stderr
+    assert "--test-id" in forced.stderr
+
+    tested: Result = cli("sink", "test", sid)
+    assert tested.exit_code == 0, tested.stderr
+    assert f"The test event goes to {url}" in tested.stderr
+    assert len(bodies) == 1
+    assert bodies[0]["type"] == "com.twilio.eventstreams.test-event"
+    test_id = json.loads(bodies[0]["data"])["test_id"]
+
+    result: Result = cli("sink", "validate", sid, "--test-id", test_id)
+    assert result.exit_code == 0, result.stderr
+    assert f"✓ validated sink {sid} with test id {test_id}" in result.stderr
+    assert "active" in result.stdout
+
+
+# -- list / show / update / delete and error paths ------------------------------------------
+
+
+def test_list_filters_and_redaction(cli, aws_env, twilio_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = make_stream_and_role(aws_env, "listed")
+    kinesis_sid = create_kinesis_sink(cli, tmp_path, config)
+    web: Result = cli(
+        "sink", "create", "webhook", "--destination", "https://example.com/x", "--json"
+    )
+    web_sid = web.json()["sid"]  # type: ignore[index]
+    segment: Result = cli(
+        "sink", "create", "segment", "--write-key", "SEGMENT-SECRET-KEY-123", "--json"
+    )
+    segment_sid = segment.json()["sid"]  # type: ignore[index]
+    assert "SEGMENT-SECRET-KEY-123" not in segment.stdout
+
+    def sids(*args: str) -> set[str]:
+        result: Result = cli("sink", "list", *args, "--json")
+        assert result.exit_code == 0, result.stderr
+        data = result.json()
+        assert isinstance(data, list)
+        return {s["sid"] for s in data}
+
+    assert sids() == {kinesis_sid, web_sid, segment_sid}
+    assert sids("--status", "initialized") == {kinesis_sid, segment_sid}
+    assert sids("--status", "ACTIVE") == {web_sid}
+    assert sids("--status", "failed") == set()
+    assert sids("--not-in-use") == {kinesis_sid, web_sid, segment_sid}
+    assert sids("--in-use") == set()
+
+    subscription = twilio_env.service.create_subscription(
+        "uses the webhook", web_sid, ['{"type": "com.twilio.messaging.message.sent"}']
+    )
+    assert subscription.sid.startswith("DF")
+    assert sids("--in-use") == {web_sid}
+    assert sids("--not-in-use", "--status", "initialized") == {kinesis_sid, segment_sid}
+
+    table: Result = cli("sink", "list")
+    assert table.exit_code == 0
+    for sid in (kinesis_sid, web_sid, segment_sid):
+        assert sid in table.stdout
+    assert "listed" in table.stdout and "https://example.com/x" in table.stdout
+    everything = table.stdout + cli("sink", "list", "--json").stdout
+    assert config["external_id"] not in everything
+    assert "SEGMENT-SECRET-KEY-123" not in everything
+    assert config["external_id"] in cli("sink", "list", "--show-secrets", "--json").stdout
+
+    in_use_delete: Result = cli("sink", "delete", web_sid, "--yes")
+    assert in_use_delete.exit_code == 1
+    assert "in use by subscription" in in_use_delete.stderr
+
+
+def test_show_update_delete(cli, aws_env, twilio_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = make_stream_and_role(aws_env, "shown")
+    sid = create_kinesis_sink(cli, tmp_path, config)
+
+    people: Result = cli("sink", "show", sid)
+    assert people.exit_code == 0
+    assert sid in people.stdout and config["role_arn"] in people.stdout
+    assert "config.external_id" in people.stdout
+    assert config["external_id"] not in people.stdout + people.stderr
+    assert config["external_id"] not in cli("sink", "show", sid, "--json").stdout
+    secret = cli("sink", "show", sid, "--json", "--show-secrets")
+    assert secret.json()["sink_configuration"]["external_id"] == config["external_id"]  # type: ignore[index]
+    assert config["external_id"] in cli("sink", "show", sid, "--show-secrets").stdout
+
+    updated: Result = cli("sink", "update", sid, "--description", "prod events", "--json")
+    assert updated.exit_code == 0, updated.stderr
+    assert updated.json()["description"] == "prod events"  # type: ignore[index]
+    assert show(cli, sid)["description"] == "prod events"
+
+    refused: Result = cli("sink", "delete", sid)  # stdin is not a terminal, no --yes
+    assert refused.exit_code == 2
+    assert "--yes" in refused.stderr
+    assert show(cli, sid)["sid"] == sid
+
+    deleted: Result = cli("sink", "delete", sid, "--yes")
+    assert deleted.exit_code == 0, deleted.stderr
+    assert f"deleted sink {sid}" in deleted.stderr
+    gone: Result = cli("sink", "show", sid)
+    assert gone.exit_code == 4
+    assert gone.stderr.startswith("error: Twilio refused to fetch sink")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["sink", "show", "DG" + "a" * 32],
+        ["sink", "update", "DG" + "a" * 32, "--description", "x"],
+        ["sink", "delete", "DG" + "a" * 32, "--yes"],
+        ["sink", "test", "DG" + "a" * 32],
+        ["sink", "validate", "DG" + "a" * 32],
+        ["sink", "validate", "DG" + "a" * 32, "--test-id", "abc"],
+    ],
+    ids=lambda v: " ".join(v[:2] + v[3:]),
+)
+def test_unknown_sink_is_exit_4(cli, twilio_env, argv: list[str]) -> None:  # type: ignore[no-untyped-def]
+    result: Result = cli(*argv)
+    assert result.exit_code == 4, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_credentials_are_exit_3_with_a_hint(  # type: ignore[no-untyped-def]
+    cli, twilio_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "wrong-token")
+    for argv in (
+        ["sink", "list"],
+        ["sink", "create", "webhook", "--destination", "https://example.com/"],
+        ["sink", "validate", "DG" + "a" * 32],
+    ):
+        result: Result = cli(*argv)
+        assert result.exit_code == 3, result.stderr
+        assert "20003" in result.stderr
+        assert "hint: Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN" in result.stderr
+
+
+def test_region_of_the_stream_arn_wins_and_is_announced(  # type: ignore[no-untyped-def]
+    cli, aws_env, twilio_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's region is eu-west-1, the stream lives in us-east-1: read it there, and say so."""
+    config = make_stream_and_role(aws_env, "regional")
+    sid = create_kinesis_sink(cli, tmp_path, config)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    result: Result = cli("sink", "validate", sid)
+    assert result.exit_code == 0, result.stderr
+    assert f"in {REGION} (from the sink's ARN), not in your configured region eu-west-1" in (
+        result.stderr
+    )
