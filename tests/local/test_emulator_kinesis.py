@@ -187,3 +187,26 @@ def test_emit_writes_message_status_events_that_match_the_real_schema(
         assert not list(validator.iter_errors(event["data"]))
     assert events[-1]["data"]["messageStatus"] == "FAILED"
     assert isinstance(events[-1]["data"]["errorCode"], int)
+
+
+def test_emit_many_events_puts_one_record_each(
+    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
+) -> None:
+    """More than one PutRecords call's worth (500): every event arrives once, keyed by id."""
+    target = kinesis_target()
+    sink = _create(sdk, target.config())
+    sdk.sinks(sink.sid).sink_test.create()
+    (test_id,) = _test_ids(read_stream(aws_env, target.stream))
+    sdk.sinks(sink.sid).sink_validate.create(test_id=test_id)
+    sdk.subscriptions.create(
+        description="tr", sink_sid=sink.sid, types=[{"type": "com.twilio.taskrouter.task.created"}]
+    )
+
+    assert twilio_env.emit("com.twilio.taskrouter.task.created", count=1100) == 1100
+
+    events = read_stream(aws_env, target.stream)[1:]
+    assert len(events) == 1100
+    assert len({e["id"] for e in events}) == 1100
+    assert all(e["type"] == "com.twilio.taskrouter.task.created" for e in events)
+    # TaskRouter nests JSON inside a string, as the real payloads do.
+    assert json.loads(events[0]["data"]["payload"]["task_attributes"])["channel"] == "voice"

@@ -25,6 +25,7 @@ WRITE_FAILED = 93101
 ASSUME_ROLE_FAILED = 93102
 STREAM_NOT_FOUND = 93104
 WEBHOOK_TIMEOUT_SECONDS = 10.0
+PUT_RECORDS_LIMIT = 500  # Kinesis' maximum records per PutRecords call
 # Any credentials work against moto; the emulator plays "Twilio's AWS account".
 EMULATOR_AWS_CREDENTIALS = {"AccessKeyId": "testing", "SecretAccessKey": "testing"}
 
@@ -156,26 +157,41 @@ class Deliverer:
             ) from exc
 
     def to_kinesis(self, config: dict[str, Any], events: Iterable[dict[str, Any]]) -> None:
+        """One CloudEvent per record, partition key = event id; PutRecords in chunks of 500."""
         from twilio_es_cli.aws import aws_errors
 
         arn = str(config.get("arn", ""))
         region, stream = _arn_parts(arn)
         assumed = self._assume(config, region)
-        for event in events:
-            body = json.dumps(event, separators=(",", ":")).encode()
-            try:
-                with aws_errors(f"put a record into {arn}"):
-                    assumed.kinesis().put_record(
-                        StreamName=stream, Data=body, PartitionKey=str(event["id"])
-                    )
-            except NotFoundError as exc:
+        records = [
+            {"Data": json.dumps(e, separators=(",", ":")).encode(), "PartitionKey": str(e["id"])}
+            for e in events
+        ]
+        for start in range(0, len(records), PUT_RECORDS_LIMIT):
+            pending = records[start : start + PUT_RECORDS_LIMIT]
+            for _attempt in range(3):  # retry only the records Kinesis refused (throttling)
+                try:
+                    with aws_errors(f"put records into {arn}"):
+                        answer = assumed.kinesis().put_records(StreamName=stream, Records=pending)
+                except NotFoundError as exc:
+                    raise DeliveryError(
+                        STREAM_NOT_FOUND, f"Stream {stream} not found in {region}: {exc}"
+                    ) from exc
+                except TwilioEsError as exc:
+                    raise DeliveryError(
+                        WRITE_FAILED, f"Failed to write to stream {arn}: {exc}"
+                    ) from exc
+                pending = [
+                    record
+                    for record, result in zip(pending, answer["Records"], strict=True)
+                    if result.get("ErrorCode")
+                ]
+                if not pending:
+                    break
+            if pending:
                 raise DeliveryError(
-                    STREAM_NOT_FOUND, f"Stream {stream} not found in {region}: {exc}"
-                ) from exc
-            except TwilioEsError as exc:
-                raise DeliveryError(
-                    WRITE_FAILED, f"Failed to write to stream {arn}: {exc}"
-                ) from exc
+                    WRITE_FAILED, f"{len(pending)} records were refused by stream {arn}"
+                )
 
     def to_webhook(self, config: dict[str, Any], events: list[dict[str, Any]]) -> None:
         destination = str(config.get("destination", ""))
