@@ -1,0 +1,62 @@
+"""Fixtures for the `stream` tests: boto3 clients behind the CLI's back, and fault injection.
+
+Faults are injected at the wire boundary, not by mocking our code: the CLI builds its
+``AwsClients`` through ``twilio_es_cli.aws.AwsClients``, and ``inject_faults`` swaps in a
+subclass whose botocore clients get a ``before-call`` hook answering the named operations with
+an AWS error response. Every other call still goes over HTTP to moto.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import boto_client
+
+
+@pytest.fixture
+def iam_client(aws_env: str) -> Any:
+    return boto_client("iam", aws_env)
+
+
+@pytest.fixture
+def kinesis_client(aws_env: str) -> Any:
+    return boto_client("kinesis", aws_env)
+
+
+def _failing(code: str) -> Callable[..., Any]:
+    def handler(**_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        body = {
+            "Error": {"Code": code, "Message": "injected failure"},
+            "ResponseMetadata": {"HTTPStatusCode": 500},
+        }
+        return AWSResponse("http://127.0.0.1/", 500, {}, None), body
+
+    return handler
+
+
+@pytest.fixture
+def inject_faults(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """``inject_faults(("iam", "PutRolePolicy"), ...)``: those calls fail with ServiceFailure."""
+    from twilio_es_cli import aws
+
+    def install(*operations: tuple[str, str]) -> None:
+        class FaultyClients(aws.AwsClients):
+            def client(self, service: str) -> Any:
+                fresh = service not in self._clients
+                client = super().client(service)
+                if fresh:
+                    for svc, operation in operations:
+                        if svc == service:
+                            client.meta.events.register(
+                                f"before-call.{svc}.{operation}", _failing("ServiceFailure")
+                            )
+                return client
+
+        monkeypatch.setattr(aws, "AwsClients", FaultyClients)
+
+    return install

@@ -1,0 +1,58 @@
+"""Resharding and AWS-style ListShards paging on kinesis-local (moto gets both wrong).
+
+kinesis-local has no IAM: `describe` must still show the shards and only warn about the role.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.conftest import Result, boto_client
+from twilio_es_cli import streams
+
+CLI = Callable[..., Result]
+
+
+def _active_stream(kinesis_local_env: str, name: str, shards: int) -> Any:
+    kinesis: Any = boto_client("kinesis", kinesis_local_env)
+    kinesis.create_stream(StreamName=name, ShardCount=shards)
+    streams.wait_for_active(kinesis, name, timeout=60, sleep=time.sleep)
+    return kinesis
+
+
+def test_scale_then_describe_shows_closed_parent_and_open_children(
+    cli: CLI, kinesis_local_env: str, unique_name: str
+) -> None:
+    _active_stream(kinesis_local_env, unique_name, 1)
+    scaled = cli("stream", "scale", unique_name, "2", "--json")
+    assert scaled.exit_code == 0, scaled.stderr
+    assert scaled.json() == {"stream": unique_name, "old": 1, "new": 2, "status": "ACTIVE"}
+
+    result = cli("stream", "describe", unique_name, "--json")
+    assert result.exit_code == 0, result.stderr
+    view = result.json()
+    assert isinstance(view, dict)
+    assert (view["open_shards"], view["closed_shards"]) == (2, 1)
+    parents = [s["id"] for s in view["shards"] if not s["open"]]
+    children = [s for s in view["shards"] if s["open"]]
+    assert len(parents) == 1
+    assert {c["parent"] for c in children} == {parents[0]}
+    assert view["role"] is None
+    assert "could not look up the IAM role" in result.stderr
+
+    guard = cli("stream", "scale", unique_name, "5")
+    assert guard.exit_code == 2
+    assert "AWS allows 1 to 4" in guard.stderr
+
+
+def test_list_shards_pages_with_next_token_alone(kinesis_local_env: str, unique_name: str) -> None:
+    """kinesis-local, like AWS, rejects StreamName next to NextToken; paging must still work."""
+    kinesis = _active_stream(kinesis_local_env, unique_name, 3)
+    shards = streams.list_shards(kinesis, unique_name, page_size=1)
+    assert [s["ShardId"] for s in shards] == [
+        "shardId-000000000000",
+        "shardId-000000000001",
+        "shardId-000000000002",
+    ]
