@@ -43,8 +43,6 @@ PUT_ACTIONS = ("kinesis:PutRecord", "kinesis:PutRecords")
 DISCOVERY_ACTIONS = (("kinesis:ListShards", None), ("kinesis:DescribeLimits", "*"))
 # Streams keep accepting writes while resharding (UPDATING).
 WRITABLE_STREAM_STATUSES = frozenset({"ACTIVE", "UPDATING"})
-ROLE_PATH = "/twilio-es/"  # where `stream create` puts the roles it makes (see iam.py)
-STREAM_TAG = "twilio-es:stream"  # the tag naming the stream ARN a role was made for
 
 _STREAM_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):kinesis:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -573,24 +571,22 @@ def diagnose_sink(
     return report
 
 
-def find_stream_role(aws: Any, stream_arn: str) -> str | None:
-    """The role `stream create` made for ``stream_arn`` (tagged under /twilio-es/), if any."""
-    from twilio_es_cli.aws import aws_errors
+def find_stream_role(aws: Any, stream_name: str, stream_arn: str) -> str | None:
+    """The role `stream create` made for ``stream_arn``: its default name, else by tag."""
+    from twilio_es_cli import iam as iamdoc
+    from twilio_es_cli.streams import find_role
 
-    iam = aws.iam()
-    with aws_errors("list the roles twilio-es made"):
-        for page in iam.get_paginator("list_roles").paginate(PathPrefix=ROLE_PATH):
-            for role in page["Roles"]:
-                tags = iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", [])
-                if any(t["Key"] == STREAM_TAG and t["Value"] == stream_arn for t in tags):
-                    return str(role["Arn"])
-    return None
+    candidate = iamdoc.default_role_name(stream_name, str(aws.region))
+    role = find_role(aws.iam(), stream_arn, candidate)
+    return str(role["Arn"]) if role else None
 
 
 def diagnose_stream(
     aws_for: AwsFactory, stream_name: str, principal: str, role_arn: str | None = None
 ) -> Report:
     """Checks for a stream and its role when there is no sink yet (no external id to compare)."""
+    from twilio_es_cli import iam as iamdoc
+
     report = Report()
     aws = aws_for(None)
     if check_aws(report, aws) is None:
@@ -602,7 +598,7 @@ def diagnose_stream(
         return report
     if role_arn is None:
         try:
-            role_arn = find_stream_role(aws, stream_arn)
+            role_arn = find_stream_role(aws, stream_name, stream_arn)
         except TwilioEsError as exc:
             report.add(_fail_from("role exists", exc))
             return report
@@ -611,7 +607,7 @@ def diagnose_stream(
                 Check(
                     "role exists",
                     FAIL,
-                    f"no role made by twilio-es for {stream_arn} (tag {STREAM_TAG})",
+                    f"no role made by twilio-es for {stream_arn} (tag {iamdoc.STREAM_TAG})",
                     f"twilio-es stream create {stream_name} SHARDS, or pass --role-arn",
                     ASSUME_ROLE_FAILED,
                 )
