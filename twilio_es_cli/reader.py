@@ -26,7 +26,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -467,7 +467,7 @@ def read_stream(
     on_shard_end: Callable[[str], None] | None = None,
     notify: Callable[[str], None] | None = None,
     batch_limit: int = BATCH_LIMIT,
-) -> Iterator[KinesisRecord]:
+) -> Generator[KinesisRecord, None, None]:
     """Yield every record of every shard of ``stream_name`` (a name or an ARN) from ``start``.
 
     Per shard, records come in sequence order; a shard's children come after all of its

@@ -1,9 +1,229 @@
-"""`twilio-es tail` (top-level command)."""
+"""`twilio-es tail` and `twilio-es stream tail` (the same command, registered twice)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from twilio_es_cli.cli import _common
+from twilio_es_cli.errors import ConfigError, ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from twilio_es_cli.config import Settings
+    from twilio_es_cli.tail import TailOptions
+
+DEFAULT_SINK_CONFIG = Path("twilio-sink.json")
+
+
+class OutputFormat(str, Enum):
+    pretty = "pretty"
+    json = "json"
+    jsonl = "jsonl"
+    raw = "raw"
+
+
+def _stream_from_sink_config(path: Path, *, explicit: bool) -> str:
+    """The stream ARN in a sink config file (``stream create > twilio-sink.json``)."""
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"sink config file {path} does not exist")
+        raise UsageError(
+            "no STREAM given and no ./twilio-sink.json here",
+            hint="Pass the stream name or ARN, or --sink-config FILE "
+            "(the output of `twilio-es stream create NAME 1 > twilio-sink.json`).",
+        )
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        arn = doc["arn"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"sink config file {path} has no stream ARN ({exc})",
+            hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
+        ) from exc
+    if not isinstance(arn, str) or not arn.startswith("arn:aws"):
+        raise ConfigError(f"sink config file {path}: {arn!r} is not a Kinesis stream ARN")
+    return arn
+
+
+def tail(
+    ctx: typer.Context,
+    stream: Annotated[
+        str | None,
+        typer.Argument(
+            help="Stream name or ARN (default: the arn in ./twilio-sink.json).", show_default=False
+        ),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Where to start: latest (default), trim-horizon, or an ISO 8601 time "
+            "(UTC unless it has an offset).",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Start this long ago: 30s, 15m, 2h, 1d.", show_default=False),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="Resume right after the last event handled, per shard; saved atomically.",
+            show_default=False,
+        ),
+    ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow/--no-follow",
+            help="Keep waiting for new events (default), or stop once every shard is caught up.",
+        ),
+    ] = True,
+    max_events: Annotated[
+        int | None,
+        typer.Option("--max", min=1, help="Stop after this many events.", show_default=False),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", min=0.0, help="Stop after this many seconds.", show_default=False
+        ),
+    ] = None,
+    types: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--type",
+            help="Only events whose type matches this glob (repeatable), "
+            "e.g. 'com.twilio.messaging.*'.",
+            show_default=False,
+        ),
+    ] = None,
+    dedupe: Annotated[
+        bool,
+        typer.Option(
+            "--dedupe", help="Drop repeats of a CloudEvent id (Twilio delivers at least once)."
+        ),
+    ] = False,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="pretty, json, jsonl or raw (default: pretty on a terminal, jsonl when piped).",
+            show_default=False,
+        ),
+    ] = None,
+    expand: Annotated[
+        bool,
+        typer.Option(
+            "--expand-json", help="Also parse JSON held in strings inside data (nested JSON)."
+        ),
+    ] = False,
+    sink_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--sink-config",
+            help="Read the stream ARN from this sink config file.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Show the events in a Kinesis stream: all shards, resharding-safe, decoded.
+
+    Reads every shard concurrently within Kinesis limits, follows child shards after a
+    reshard (parents first, so each partition key stays in order), survives throttling,
+    expired iterators and lost connections without losing or repeating an event, and decodes
+    Twilio's CloudEvents (data as a JSON string or object). Records that are not CloudEvents
+    are shown raw, with a warning.
+
+    Exit status: 0 when it stopped by --no-follow, --max, --timeout or a closed pipe;
+    130 after Ctrl-C (a summary is printed on stderr first); 4 if the stream does not exist.
+
+    \b
+    Examples:
+      twilio-es tail                                   # stream from ./twilio-sink.json
+      twilio-es tail twilio-events --since 15m --type 'com.twilio.messaging.*'
+      twilio-es tail twilio-events --from trim-horizon --no-follow -o jsonl | jq .data
+      twilio-es tail twilio-events --checkpoint .tail-state.json --dedupe -o jsonl >> events.jsonl
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.reader import StartPosition
+    from twilio_es_cli.tail import TailOptions, parse_start
+
+    start = parse_start(from_, since)
+    if stream is None:
+        stream = _stream_from_sink_config(
+            sink_config or DEFAULT_SINK_CONFIG, explicit=sink_config is not None
+        )
+    elif sink_config is not None:
+        raise UsageError("give either STREAM or --sink-config, not both")
+    if not stream.strip():
+        raise UsageError("STREAM is empty", hint="Pass a stream name or ARN.")
+    tty = output.is_tty(sys.stdout)
+    fmt = output_format.value if output_format is not None else ("pretty" if tty else "jsonl")
+    options = TailOptions(
+        start=start or StartPosition.latest(),
+        explicit_start=start is not None,
+        follow=follow,
+        max_events=max_events,
+        timeout=timeout,
+        types=tuple(types or ()),
+        dedupe=dedupe,
+        expand=expand,
+        output=fmt,
+        tty=tty,
+        checkpoint=checkpoint,
+    )
+    settings = _common.settings(ctx)
+    code = _run(settings, stream, options)
+    if code:
+        raise typer.Exit(code)
+
+
+def _run(settings: Settings, stream: str, options: TailOptions) -> int:
+    from twilio_es_cli import output
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.tail import run_tail
+
+    # One botocore attempt per call: the reader's own backoff handles throttling, expired
+    # iterators and dropped connections, and can say so on stderr.
+    kinesis = AwsClients(settings, max_attempts=1).kinesis()
+    if options.follow and options.max_events is None and options.timeout is None:
+        output.info(f"Tailing {stream} (Ctrl-C to stop) ...")
+    try:
+        summary = run_tail(kinesis, stream, options, out=sys.stdout)
+    except BrokenPipeError:
+        # `tail | head`: the reader left. Typer would turn EPIPE into exit 1; end quietly with
+        # 0 like other Unix tools (the reader threads were already told to stop).
+        _silence_stdout()
+        return 0
+    if summary.not_cloudevents:
+        output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents (shown raw)")
+    output.info(summary.line())
+    return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise EPIPE."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def register(root: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach ``tail`` to the root app and, as ``stream tail``, to the stream group."""
+    from twilio_es_cli.cli import stream
+
+    root.command("tail")(tail)
+    stream.app.command("tail")(tail)
