@@ -361,3 +361,19 @@ def test_bad_credentials_and_options(
     [problem] = failing(result)
     assert problem["name"] == "Twilio credentials"
     assert "TWILIO_AUTH_TOKEN" in (problem["fix"] or "")
+
+
+def test_missing_aws_credentials_skip_the_aws_checks(
+    aws_env: str, twilio_env: Any, cli: Any, monkeypatch: Any
+) -> None:
+    setup = build(aws_env, validate=False)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = cli("doctor", "--sink", setup.sink, "--json")
+    assert result.exit_code == 5
+    found = checks(result)
+    assert found["AWS credentials"]["status"] == "fail"
+    assert "No AWS credentials were found" in found["AWS credentials"]["detail"]
+    assert found["stream exists and is ACTIVE"]["status"] == "skip"
+    assert found["Twilio credentials"]["status"] == "ok"
+    assert "Traceback" not in result.stderr
