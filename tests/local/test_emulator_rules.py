@@ -286,3 +286,16 @@ def test_state_survives_a_restart_with_a_state_dir(moto_server: str, tmp_path: P
         assert fetched.json()["description"] == "kept"
         emu.reset()
     assert json.loads(state_file.read_text())["sinks"] == {}
+
+
+def test_webhook_get_method_sends_no_body(api: Api, webhook_receiver: Receiver) -> None:
+    sink = _sink(api, "webhook", {"destination": webhook_receiver.url, "method": "get"})
+    assert sink["sink_configuration"]["method"] == "GET"
+    api.post(f"/v1/Sinks/{sink['sid']}/Test")
+    assert webhook_receiver.received == [("GET", None)]
+
+
+def test_unsupported_method_on_a_known_path_is_405(api: Api) -> None:
+    response = api.delete("/v1/Types")
+    assert response.status_code == 405
+    assert response.json()["status"] == 405
