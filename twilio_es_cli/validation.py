@@ -3,13 +3,14 @@
 The quickstart never calls Validate, so sinks stay ``initialized`` and subscribing fails. This
 module does what people otherwise script by hand, and says which step failed and why:
 
-1. note a start time ``t0`` a little in the past (clock skew between us and Kinesis),
+1. read the sink's stream from ``AT_TIMESTAMP t0`` (now minus a clock-skew margin) to its tip
+   across all shards, remembering where each shard ends: test events already there belong to
+   earlier tests or to another sink on the same stream, and carry dead ids,
 2. ask Twilio for a test event (this invalidates every earlier test id),
-3. read the sink's stream from ``AT_TIMESTAMP t0`` across all shards, pass after pass to the
-   tip (each resuming where the last ended), until a ``com.twilio.eventstreams.test-event``
-   shows up; the NEWEST one seen once a pass is caught up is ours (an older test inside the
-   skew window would carry a dead id),
-4. Validate with its ``test_id``, then poll the sink until it is ``active``.
+3. read on from there, pass after pass to the tip, until a
+   ``com.twilio.eventstreams.test-event`` shows up; the NEWEST one once a pass is caught up,
+4. Validate with its ``test_id`` (the next newest if refused),
+5. poll the sink until it is ``active``.
 
 It is written against :class:`SinkService` and a ``ReadFn`` (start, deadline, checkpoint) ->
 records, so the stream reader and the clock are injected; the CLI binds ``ReadFn`` to
@@ -217,35 +218,47 @@ class Validator:
         *,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> Outcome:
-        """Test -> find the event in the stream -> Validate -> wait for ``active``."""
+        """Catch up with the stream -> Test -> find our event -> Validate -> wait for active."""
         sid = sink.sid
         started = self.clock()
         deadline = started + timeout
         t0 = self.now() - CLOCK_SKEW
-
-        try:
-            result = self.service.test(sid)
-        except TwilioEsError as exc:
-            raise _step_failed(1, "send test event", exc, None) from exc
-        self.report.step(f"sent test event to sink {sid} ({result})")
+        read_hint = (
+            f"twilio-es reads the stream with YOUR AWS credentials: check they can "
+            f"ListShards/GetShardIterator/GetRecords on {stream.arn} (region {stream.region})."
+        )
 
         self.report.note(
             f"reading stream {stream.name} ({stream.region}) from "
             f"{t0.isoformat(timespec='seconds')} for up to {timeout:g} s ..."
         )
+        # Everything already in the stream predates our Test: another sink on the same stream,
+        # or an earlier test, would otherwise hand us a dead test id.
+        seen: dict[str, str] = {}
+        try:
+            earlier = sum(1 for _ in self._pass(read, t0, deadline, seen))
+        except TwilioEsError as exc:
+            raise _step_failed(1, "read the stream", exc, read_hint) from exc
+        self.report.step(
+            f"read stream {stream.name} up to now ({earlier} earlier record(s) skipped)"
+        )
+
+        try:
+            result = self.service.test(sid)
+        except TwilioEsError as exc:
+            raise _step_failed(2, "send test event", exc, None) from exc
+        self.report.step(f"sent test event to sink {sid} ({result})")
+
         try:
             found = self._find_test_event(
-                read, t0, deadline, sid, watch_failed=sink.status != "failed"
+                read, t0, deadline, seen, sid, watch_failed=sink.status != "failed"
             )
         except TwilioEsError as exc:
-            hint = (
-                f"twilio-es reads the stream with YOUR AWS credentials: check they can "
-                f"ListShards/GetShardIterator/GetRecords on {stream.arn}. " + _likely_causes(sid)
-            )
-            raise _step_failed(2, "read the test event from the stream", exc, hint) from exc
+            hint = f"{read_hint} {_likely_causes(sid)}"
+            raise _step_failed(3, "find the test event in the stream", exc, hint) from exc
         if not found:
             raise CheckFailed(
-                f"step 2 (read the test event from the stream) failed: no {TEST_EVENT_TYPE} "
+                f"step 3 (find the test event in the stream) failed: no {TEST_EVENT_TYPE} "
                 f"arrived in stream {stream.name} within {timeout:g} s",
                 hint=_likely_causes(sid),
             )
@@ -262,8 +275,24 @@ class Validator:
             sid=sid, status=status, test_id=test_id, shard_id=shard_id, seconds_to_event=waited
         )
 
+    @staticmethod
+    def _pass(
+        read: ReadFn, t0: datetime, deadline: float, seen: dict[str, str]
+    ) -> Iterator[Record]:
+        """One pass to the tip of every shard, resuming after ``seen`` (which it advances)."""
+        for record in read(t0, deadline, dict(seen)):
+            seen[record.shard_id] = record.sequence_number
+            yield record
+
     def _find_test_event(
-        self, read: ReadFn, t0: datetime, deadline: float, sid: str, *, watch_failed: bool
+        self,
+        read: ReadFn,
+        t0: datetime,
+        deadline: float,
+        seen: dict[str, str],
+        sid: str,
+        *,
+        watch_failed: bool,
     ) -> list[tuple[str, str]]:
         """Pass after pass to the tip of every shard; (test id, shard) pairs, newest first.
 
@@ -271,11 +300,9 @@ class Validator:
         ``failed`` the delivery of our test failed and waiting longer cannot help. That is only
         meaningful when the sink was not ``failed`` already before our test.
         """
-        seen: dict[str, str] = {}  # shard -> last sequence number: each pass resumes there
         while True:
             found: list[tuple[datetime, int, str, str]] = []
-            for record in read(t0, deadline, dict(seen)):
-                seen[record.shard_id] = record.sequence_number
+            for record in self._pass(read, t0, deadline, seen):
                 test_id = test_id_of(record.data)
                 if test_id is not None:
                     found.append((record.arrival, len(found), test_id, record.shard_id))
@@ -284,7 +311,7 @@ class Validator:
                 return [(tid, shard) for _, _, tid, shard in sorted(found, reverse=True)]
             if watch_failed and self.service.get(sid).status == "failed":
                 raise CheckFailed(
-                    "step 2 (read the test event from the stream) failed: Twilio could not "
+                    "step 3 (find the test event in the stream) failed: Twilio could not "
                     f"deliver the test event, sink {sid} is now failed",
                     hint=_likely_causes(sid),
                 )
@@ -305,9 +332,13 @@ class Validator:
                         "Another test may have been sent meanwhile (each one invalidates earlier "
                         f"test ids): run `twilio-es sink validate {sid} --force` again."
                     )
-                    raise _step_failed(3, "validate", exc, hint, wrap=True) from exc
+                    if self.service.get(sid).status == "failed":  # ours never arrived
+                        hint = "The sink is failed: our test event was not delivered. " + (
+                            _likely_causes(sid)
+                        )
+                    raise _step_failed(4, "validate", exc, hint, wrap=True) from exc
             except TwilioEsError as exc:
-                raise _step_failed(3, "validate", exc, None) from exc
+                raise _step_failed(4, "validate", exc, None) from exc
         raise AssertionError("unreachable: test_ids is never empty here")
 
     def _wait_active(self, sid: str, deadline: float) -> str | None:
@@ -315,17 +346,17 @@ class Validator:
             try:
                 sink = self.service.get(sid)
             except TwilioEsError as exc:
-                raise _step_failed(4, "wait for active", exc, None) from exc
+                raise _step_failed(5, "wait for active", exc, None) from exc
             if sink.status == "active":
                 return sink.status
             if sink.status == "failed":
                 raise CheckFailed(
-                    f"step 4 (wait for active) failed: sink {sid} is failed after Validate",
+                    f"step 5 (wait for active) failed: sink {sid} is failed after Validate",
                     hint=_likely_causes(sid),
                 )
             if self.clock() >= deadline:
                 raise CheckFailed(
-                    f"step 4 (wait for active) failed: sink {sid} is still {sink.status}",
+                    f"step 5 (wait for active) failed: sink {sid} is still {sink.status}",
                     hint=f"Check again later with `twilio-es sink show {sid}`.",
                 )
             self.sleep(self.poll_interval)

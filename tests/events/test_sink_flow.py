@@ -92,10 +92,13 @@ def show(cli: Any, sid: str) -> dict[str, Any]:
 
 
 def test_kinesis_sink_from_file_to_active(cli, aws_env, twilio_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    config = make_stream_and_role(aws_env, "twilio-events")
-    created: Result = cli(
-        "sink", "create", "kinesis", "--config", write_config(tmp_path, config), "--json"
-    )
+    """The documented flow: `stream create > twilio-sink.json`, `sink create`, `sink validate`."""
+    stream: Result = cli("stream", "create", "twilio-events", "1")
+    assert stream.exit_code == 0, stream.stderr
+    sink_file = tmp_path / "twilio-sink.json"
+    sink_file.write_text(stream.stdout, encoding="utf-8")
+    config = json.loads(stream.stdout)
+    created: Result = cli("sink", "create", "kinesis", "--config", str(sink_file), "--json")
     assert created.exit_code == 0, created.stderr
     sink = created.json()
     assert isinstance(sink, dict)
@@ -109,7 +112,8 @@ def test_kinesis_sink_from_file_to_active(cli, aws_env, twilio_env, tmp_path: Pa
     validated: Result = cli("sink", "validate", sink["sid"])
     assert validated.exit_code == 0, validated.stderr
     steps = [line for line in validated.stderr.splitlines() if line.startswith("✓ ")]
-    assert [s.split()[1] for s in steps] == ["sent", "found", "validated", "sink"]
+    assert [s.split()[1] for s in steps] == ["read", "sent", "found", "validated", "sink"]
+    assert "✓ read stream twilio-events up to now (0 earlier record(s) skipped)" in steps
     assert "found test event in shard shardId-000000000000" in validated.stderr
     assert steps[-1].endswith("is active")
     assert show(cli, sink["sid"])["status"] == "active"
@@ -154,12 +158,29 @@ def test_wrong_external_id_fails_at_the_read_step_with_93102_cause(  # type: ign
     result: Result = cli("sink", "validate", sid, "--timeout", "10")
     assert result.exit_code == 5, result.stderr
     error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
-    assert "step 2 (read the test event from the stream) failed" in error
+    assert "step 3 (find the test event in the stream) failed" in error
     assert "✓ sent test event" in result.stderr
     assert "93102" in result.stderr
     assert f"twilio-es doctor --sink {sid}" in result.stderr
     assert "not-the-roles-id" not in result.stderr
     assert [e["code"] for e in twilio_env.debugger_log()] == [93102]
+
+
+def test_test_events_already_in_the_stream_are_not_taken_for_ours(  # type: ignore[no-untyped-def]
+    cli, aws_env, twilio_env, tmp_path: Path
+) -> None:
+    """A second sink on a stream that already holds a test event (of the first sink)."""
+    config = make_stream_and_role(aws_env, "shared")
+    good = create_kinesis_sink(cli, tmp_path, config)
+    assert cli("sink", "validate", good).exit_code == 0
+    bad = create_kinesis_sink(cli, tmp_path, {**config, "external_id": "typo"})
+
+    result: Result = cli("sink", "validate", bad, "--timeout", "10")
+    assert result.exit_code == 5, result.stderr
+    assert "(1 earlier record(s) skipped)" in result.stderr
+    assert "error: step 3 (find the test event in the stream) failed" in result.stderr
+    assert "93102" in result.stderr
+    assert show(cli, good)["status"] == "active"
 
 
 def test_event_that_never_arrives_times_out_with_the_likely_causes(  # type: ignore[no-untyped-def]
@@ -198,7 +219,7 @@ def test_event_that_never_arrives_times_out_with_the_likely_causes(  # type: ign
     )
     assert info.value.hint is not None
     assert "93102" in info.value.hint and "93104" in info.value.hint
-    assert steps == [f"sent test event to sink {sink.sid} (submitted)"]
+    assert steps[1:] == [f"sent test event to sink {sink.sid} (submitted)"]
     assert service.get(sink.sid).status == "validating"
 
 
@@ -235,7 +256,7 @@ def test_a_test_sent_meanwhile_fails_the_validate_step(aws_env, twilio_env) -> N
     assert stream is not None
     with pytest.raises(CheckFailed) as info:
         Validator(service, Quiet()).kinesis(sink, stream, racing, timeout=10)
-    assert info.value.message.startswith("step 3 (validate) failed: Twilio refused")
+    assert info.value.message.startswith("step 4 (validate) failed: Twilio refused")
     assert info.value.hint is not None and "--force" in info.value.hint
 
 
