@@ -248,11 +248,13 @@ def find_role(
 
 
 def _policy_name_of(role: dict[str, Any], requested: str | None, stream_name: str) -> str:
-    return (
-        requested
-        or iamdoc.tag_map(role.get("Tags")).get(iamdoc.POLICY_TAG)
-        or iamdoc.default_policy_name(stream_name)
-    )
+    """The role's own record (its tag) wins: a re-run must not add a second policy."""
+    tagged = iamdoc.tag_map(role.get("Tags")).get(iamdoc.POLICY_TAG)
+    if tagged and requested and tagged != requested:
+        output.warn(
+            f"IAM role {role['RoleName']} was made with policy {tagged}; ignoring --policy-name"
+        )
+    return tagged or requested or iamdoc.default_policy_name(stream_name)
 
 
 def _delete_role_command(role_name: str, policy_name: str | None) -> str:
@@ -428,7 +430,7 @@ def _ensure_stream(
             kinesis.create_stream(**kwargs)
         rollback.add(
             f"stream {name}",
-            lambda: kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True),
+            lambda: _delete_new_stream(kinesis, name, req.timeout, sleep),
             f"aws kinesis delete-stream --stream-name {name} --enforce-consumer-deletion",
         )
         output.info(f"Creating stream {name} ({what})")
@@ -457,6 +459,22 @@ def _ensure_stream(
     if "StreamARN" not in summary:
         raise ApiError(f"stream {name} was created but cannot be described yet")
     return summary
+
+
+def _delete_new_stream(
+    kinesis: Any, name: str, timeout: float, sleep: Callable[[float], None]
+) -> None:
+    """Delete a stream this run created; AWS refuses while it is still CREATING, so wait."""
+    try:
+        with aws_errors(f"delete stream {name}"):
+            kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+    except ApiError as exc:
+        if error_code(exc.__cause__ or exc) != "ResourceInUseException":
+            raise
+        output.info(f"Stream {name} is still being created; waiting to delete it")
+        wait_for_active(kinesis, name, timeout=timeout, sleep=sleep)
+        with aws_errors(f"delete stream {name}"):
+            kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
 
 
 def _check_existing_stream(summary: dict[str, Any], req: CreateRequest) -> None:

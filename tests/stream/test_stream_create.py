@@ -266,3 +266,23 @@ def test_shell_redirect_in_a_fresh_process_yields_an_assumable_role(
         RoleArn=config["role_arn"], RoleSessionName="twilio", ExternalId=config["external_id"]
     )["Credentials"]
     assert creds["AccessKeyId"]
+
+
+def test_rerun_with_another_policy_name_keeps_the_one_policy(cli: CLI, iam_client: Any) -> None:
+    first = cli("stream", "create", "twilio-events", "1", "--no-wait")
+    assert first.exit_code == 0, first.stderr
+    again = cli("stream", "create", "twilio-events", "1", "--policy-name", "renamed")
+    assert again.exit_code == 0, again.stderr
+    assert again.json() == first.json()
+    assert f"was made with policy {POLICY}; ignoring --policy-name" in again.stderr
+    assert iam_client.list_role_policies(RoleName=ROLE)["PolicyNames"] == [POLICY]
+
+
+def test_missing_policy_on_our_role_is_put_back(cli: CLI, iam_client: Any) -> None:
+    config = cli("stream", "create", "twilio-events", "1").json()
+    iam_client.delete_role_policy(RoleName=ROLE, PolicyName=POLICY)
+    again = cli("stream", "create", "twilio-events", "1")
+    assert again.exit_code == 0, again.stderr
+    assert again.json() == config
+    assert f"had no policy {POLICY}; added it" in again.stderr
+    assert iam_client.list_role_policies(RoleName=ROLE)["PolicyNames"] == [POLICY]
