@@ -37,6 +37,9 @@ CLOCK_SKEW = timedelta(seconds=30)
 DEFAULT_TIMEOUT = 120.0
 ACTIVE_WAIT = 30.0  # after Validate, how long the sink may take to turn active
 MAX_CANDIDATES = 3  # test events tried with Validate, newest first
+MAX_TESTS = 3  # Test calls per validation (IAM propagation can fail the first)
+RETEST_AFTER = 20.0  # seconds without our test event before sending another
+RETEST_PAUSE = 5.0  # pause before re-sending a test the sink failed to receive
 
 
 class Record(Protocol):
@@ -296,10 +299,13 @@ class Validator:
     ) -> list[tuple[str, str]]:
         """Pass after pass to the tip of every shard; (test id, shard) pairs, newest first.
 
-        Between passes the sink's status is checked: when Twilio (or the emulator) marks it
-        ``failed`` the delivery of our test failed and waiting longer cannot help. That is only
-        meaningful when the sink was not ``failed`` already before our test.
+        Between passes the sink's status is checked. ``failed`` means Twilio could not deliver
+        our test; right after ``stream create`` that is often IAM propagation (a new role is
+        not assumable everywhere for some seconds), so the test is re-sent after a pause, as
+        it is when nothing arrived for a while, up to :data:`MAX_TESTS` tests in all while the
+        timeout allows. (A sink already ``failed`` before our test says nothing new.)
         """
+        tests, last_test = 1, self.clock()
         while True:
             found: list[tuple[datetime, int, str, str]] = []
             for record in self._pass(read, t0, deadline, seen):
@@ -309,13 +315,26 @@ class Validator:
             if found:
                 # newest arrival first; on equal timestamps the one read last
                 return [(tid, shard) for _, _, tid, shard in sorted(found, reverse=True)]
-            if watch_failed and self.service.get(sid).status == "failed":
+            now = self.clock()
+            remaining = deadline - now
+            failed = watch_failed and self.service.get(sid).status == "failed"
+            quiet = now - last_test >= RETEST_AFTER
+            if (failed or quiet) and tests < MAX_TESTS and remaining > RETEST_PAUSE + 1:
+                why = "the sink failed to receive it" if failed else "nothing arrived yet"
+                self.report.note(
+                    f"{why}; IAM changes can take seconds to propagate: sending test "
+                    f"{tests + 1} of {MAX_TESTS} in {RETEST_PAUSE:g} s"
+                )
+                self.sleep(RETEST_PAUSE)
+                self.service.test(sid)
+                tests, last_test = tests + 1, self.clock()
+                continue
+            if failed:
                 raise CheckFailed(
                     "step 3 (find the test event in the stream) failed: Twilio could not "
-                    f"deliver the test event, sink {sid} is now failed",
+                    f"deliver the test event (sink {sid} is failed after {tests} test(s))",
                     hint=_likely_causes(sid),
                 )
-            remaining = deadline - self.clock()
             if remaining <= 0:
                 return []
             self.sleep(min(self.poll_interval, remaining))

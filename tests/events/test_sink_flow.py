@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -155,7 +156,7 @@ def test_wrong_external_id_fails_at_the_read_step_with_93102_cause(  # type: ign
     config = make_stream_and_role(aws_env, "wrong-ext")
     sid = create_kinesis_sink(cli, tmp_path, {**config, "external_id": "not-the-roles-id"})
 
-    result: Result = cli("sink", "validate", sid, "--timeout", "10")
+    result: Result = cli("sink", "validate", sid, "--timeout", "5")  # too short to re-test
     assert result.exit_code == 5, result.stderr
     error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
     assert "step 3 (find the test event in the stream) failed" in error
@@ -175,12 +176,52 @@ def test_test_events_already_in_the_stream_are_not_taken_for_ours(  # type: igno
     assert cli("sink", "validate", good).exit_code == 0
     bad = create_kinesis_sink(cli, tmp_path, {**config, "external_id": "typo"})
 
-    result: Result = cli("sink", "validate", bad, "--timeout", "10")
+    result: Result = cli("sink", "validate", bad, "--timeout", "5")
     assert result.exit_code == 5, result.stderr
     assert "(1 earlier record(s) skipped)" in result.stderr
     assert "error: step 3 (find the test event in the stream) failed" in result.stderr
     assert "93102" in result.stderr
     assert show(cli, good)["status"] == "active"
+
+
+def test_a_test_the_sink_failed_to_receive_is_sent_again(aws_env, twilio_env) -> None:  # type: ignore[no-untyped-def]
+    """IAM propagation: the role is not assumable at the first test, it is by the second."""
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.config import resolve_settings
+    from twilio_es_cli.models import KinesisSinkConfig, StreamRef
+    from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.twilio_api import make_client
+    from twilio_es_cli.validation import RETEST_PAUSE, Validator, stream_reader
+
+    config = make_stream_and_role(aws_env, "young", external_id="not-yet-propagated")
+    settings = resolve_settings()
+    service = SinkService(make_client(settings))
+    sink = service.create(KinesisSinkConfig(**{**config, "external_id": "the-real-id"}))
+    iam: Any = boto_client("iam", aws_env)
+    notes: list[str] = []
+
+    class Notes:
+        def step(self, text: str) -> None:
+            notes.append(text)
+
+        def note(self, text: str) -> None:
+            notes.append(text)
+
+    def sleep(seconds: float) -> None:
+        if seconds == RETEST_PAUSE:  # meanwhile the trust policy "propagates"
+            policy = iam.get_role(RoleName="young-writer")["Role"]["AssumeRolePolicyDocument"]
+            text = json.dumps(policy).replace("not-yet-propagated", "the-real-id")
+            iam.update_assume_role_policy(RoleName="young-writer", PolicyDocument=text)
+        else:
+            time.sleep(seconds)
+
+    stream = StreamRef.parse(config["arn"])
+    assert stream is not None
+    read = stream_reader(AwsClients(settings).kinesis(), config["arn"])
+    outcome = Validator(service, Notes(), sleep=sleep).kinesis(sink, stream, read, timeout=30)
+    assert outcome.status == "active"
+    assert any("the sink failed to receive it" in n and "sending test 2 of 3" in n for n in notes)
+    assert [e["code"] for e in twilio_env.debugger_log()] == [93102]
 
 
 def test_event_that_never_arrives_times_out_with_the_likely_causes(  # type: ignore[no-untyped-def]
