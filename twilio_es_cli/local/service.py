@@ -4,10 +4,11 @@ Sinks (a kinesis or segment sink starts ``initialized``; Test makes it ``validat
 the test event; Validate with the *last* test id makes it ``active``; a webhook sink is active at
 once; a test event that cannot be delivered is logged in the debugger with Twilio's 931xx code
 and leaves a not-yet-active sink ``failed``, while Test itself still answers "submitted", as
-the real service does asynchronously), subscriptions (need an active sink; each type must exist in the catalogue and not be
-discontinued; no schema version means the latest) and their subscribed events, and ``emit``,
-which delivers generated events to every active sink subscribed to a type. Failures are
-:class:`ApiFailure` with the HTTP status and Twilio error code the real service would answer.
+the real service does asynchronously), subscriptions (need an active sink; each type must
+exist in the catalogue and not be discontinued; no schema version means the latest) and their
+subscribed events, and ``emit``, which delivers generated events to every active sink
+subscribed to a type. Failures are :class:`ApiFailure` with the HTTP status and Twilio error
+code the real service would answer.
 """
 
 from __future__ import annotations
