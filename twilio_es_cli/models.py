@@ -355,5 +355,5 @@ def sink_row(sink: Sink) -> tuple[Any, ...]:
         sink.status,
         sink.target,
         sink.description,
-        sink.date_created,
+        sink.date_created.strftime("%Y-%m-%d %H:%M") if sink.date_created else None,
     )
