@@ -317,16 +317,18 @@ def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> Non
 # --- listing ---------------------------------------------------------------------------------
 
 
-def list_shards(kinesis: Any, stream: str) -> list[dict[str, Any]]:
+def list_shards(kinesis: Any, stream: str, *, page_size: int | None = None) -> list[dict[str, Any]]:
     """Every shard of ``stream`` (open and closed within retention), paged the AWS way.
 
     Pages after the first send ``NextToken`` alone, as AWS requires. moto instead wants the
     stream with the token and refuses the lone token (``InvalidToken``/invalid argument): then
-    the same page is asked again with the stream, and so on for later pages.
+    the same page is asked again with the stream, and so on for later pages. ``page_size``
+    (MaxResults) is for tests; AWS's default page is 1,000 shards.
     """
     args = stream_kwargs(stream)
+    paging: dict[str, Any] = {"MaxResults": page_size} if page_size else {}
     shards: list[dict[str, Any]] = []
-    response = _call_retrying(kinesis.list_shards, f"list the shards of {stream}", **args)
+    response = _call_retrying(kinesis.list_shards, f"list the shards of {stream}", **args, **paging)
     token_with_stream = False
     while True:
         shards.extend(response.get("Shards") or [])
@@ -334,10 +336,12 @@ def list_shards(kinesis: Any, stream: str) -> list[dict[str, Any]]:
         if not token:
             return shards
         if token_with_stream:
-            response = _call_retrying(kinesis.list_shards, "list shards", NextToken=token, **args)
+            response = _call_retrying(
+                kinesis.list_shards, "list shards", NextToken=token, **args, **paging
+            )
             continue
         try:
-            response = _call_retrying(kinesis.list_shards, "list shards", NextToken=token)
+            response = _call_retrying(kinesis.list_shards, "list shards", NextToken=token, **paging)
         except _Refused as exc:
             if error_code(exc.cause) not in {
                 "InvalidToken",
@@ -347,7 +351,9 @@ def list_shards(kinesis: Any, stream: str) -> list[dict[str, Any]]:
             }:
                 raise exc.error from exc.cause
             token_with_stream = True
-            response = _call_retrying(kinesis.list_shards, "list shards", NextToken=token, **args)
+            response = _call_retrying(
+                kinesis.list_shards, "list shards", NextToken=token, **args, **paging
+            )
 
 
 class _Refused(Exception):

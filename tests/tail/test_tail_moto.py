@@ -377,3 +377,10 @@ def _start(kind: str) -> Any:
 
 def _in(seconds: float) -> float:
     return time.monotonic() + seconds
+
+
+def test_list_shards_pages_on_moto_which_wants_the_stream_with_the_token(kinesis: Any) -> None:
+    from twilio_es_cli.reader import list_shards
+
+    shards = list_shards(reader_client(), STREAM, page_size=1)
+    assert sorted(s["ShardId"] for s in shards) == [f"shardId-00000000000{i}" for i in range(4)]

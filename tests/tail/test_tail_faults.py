@@ -1,0 +1,199 @@
+"""Faults no emulator produces on its own: throttling, expired iterators, dropped connections.
+
+Throttling and expiry are injected with a botocore ``before-send`` hook on the reader's own
+client (the request never leaves; botocore parses our AWS-shaped 400 reply exactly as it would
+a real one). Connection loss goes through a small TCP proxy in front of moto that slams every
+connection shut for a while. In every case each event must come out exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tail_support import CallCounter, create_stream, put_events, reader_client
+
+from tests.conftest import boto_client
+
+STREAM = "faulty"
+TOTAL = 600
+
+
+@pytest.fixture
+def kinesis(aws_env: str) -> Any:
+    client = boto_client("kinesis", aws_env)
+    create_stream(client, STREAM, 4)
+    put_events(client, STREAM, range(TOTAL), keys=29)
+    return client
+
+
+class _Body:
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.payload
+
+
+class FaultInjector:
+    """Answers chosen GetRecords calls (1-based) with an AWS error instead of sending them."""
+
+    def __init__(self, client: Any, schedule: dict[int, str]) -> None:
+        self.schedule = schedule
+        self.calls = 0
+        self.injected: list[str] = []
+        self._lock = threading.Lock()
+        client.meta.events.register("before-send.kinesis.GetRecords", self)
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        with self._lock:
+            self.calls += 1
+            code = self.schedule.get(self.calls)
+            if code is None:
+                return None  # send it for real
+            self.injected.append(code)
+        body = json.dumps({"__type": code, "message": f"injected {code}"}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
+        return AWSResponse(request.url, 400, headers, _Body(body))
+
+
+def _numbers(records: list[Any]) -> list[int]:
+    return [json.loads(json.loads(r.data)["data"])["n"] for r in records]
+
+
+def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: Any) -> None:
+    from twilio_es_cli.reader import StartPosition, read_stream
+
+    client = reader_client()
+    throttle, expired = "ProvisionedThroughputExceededException", "ExpiredIteratorException"
+    schedule = {1: expired, 2: throttle, 3: throttle, 4: throttle, 7: expired, 8: expired}
+    schedule.update({12: throttle, 15: expired, 20: expired, 21: throttle})
+    faults = FaultInjector(client, schedule)
+    records = list(
+        read_stream(
+            client, STREAM, StartPosition.trim_horizon(), follow=False, batch_limit=25, notify=print
+        )
+    )
+    assert faults.injected == [schedule[k] for k in sorted(schedule)]  # all of them fired
+    assert sorted(_numbers(records)) == list(range(TOTAL))
+
+
+def test_throttled_get_shard_iterator_is_retried(kinesis: Any) -> None:
+    from twilio_es_cli.reader import StartPosition, read_stream
+
+    client = reader_client()
+    opened = CallCounter(client, "GetShardIterator")
+    fails = {"n": 0}
+
+    def throttle_first_three(request: Any, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        if fails["n"] >= 3:
+            return None
+        fails["n"] += 1
+        code = "ProvisionedThroughputExceededException"
+        body = json.dumps({"__type": code, "message": "slow down"}).encode()
+        return AWSResponse(request.url, 400, {"x-amzn-ErrorType": code}, _Body(body))
+
+    client.meta.events.register("before-send.kinesis.GetShardIterator", throttle_first_three)
+    records = list(read_stream(client, STREAM, StartPosition.trim_horizon(), follow=False))
+    assert fails["n"] == 3 and opened.count == 4
+    assert sorted(_numbers(records)) == list(range(TOTAL))
+
+
+class DroppingProxy:
+    """A TCP proxy to ``upstream`` that can cut every connection and refuse new ones."""
+
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.removeprefix("http://").split(":")
+        self.upstream = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.dropping = threading.Event()
+        self.drops = 0
+        self.sockets: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.dropping.is_set():
+                self.drops += 1
+                client.close()
+                continue
+            upstream = socket.create_connection(self.upstream)
+            with self.lock:
+                self.sockets.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self, seconds: float) -> None:
+        """Drop every open connection and refuse new ones for ``seconds``."""
+        self.dropping.set()
+        with self.lock:
+            for s in self.sockets:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.sockets.clear()
+        time.sleep(seconds)
+        self.dropping.clear()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_dropped_connections_are_retried_and_resume(kinesis: Any, aws_env: str) -> None:
+    from twilio_es_cli.reader import StartPosition, read_stream
+
+    proxy = DroppingProxy(aws_env)
+    try:
+        client = reader_client(endpoint_url=proxy.url)
+        calls = CallCounter(client, "GetRecords")
+        messages: list[str] = []
+        outage = threading.Thread(
+            target=lambda: (calls.wait_for(6), proxy.cut(1.5)), daemon=True
+        )
+        outage.start()
+        records = list(
+            read_stream(
+                client,
+                STREAM,
+                StartPosition.trim_horizon(),
+                follow=False,
+                batch_limit=25,
+                notify=messages.append,
+            )
+        )
+        outage.join(30)
+    finally:
+        proxy.close()
+    assert proxy.drops > 0  # connections really were refused while reading
+    assert sorted(_numbers(records)) == list(range(TOTAL))
+    assert any("lost connection to Kinesis" in m for m in messages)
+    assert any("reconnected" in m for m in messages)
