@@ -8,6 +8,7 @@ connection shut for a while. In every case each event must come out exactly once
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -146,20 +147,16 @@ class DroppingProxy:
             pass
         finally:
             for s in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self, seconds: float) -> None:
         """Drop every open connection and refuse new ones for ``seconds``."""
         self.dropping.set()
         with self.lock:
             for s in self.sockets:
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             self.sockets.clear()
         time.sleep(seconds)
         self.dropping.clear()
@@ -176,9 +173,7 @@ def test_dropped_connections_are_retried_and_resume(kinesis: Any, aws_env: str) 
         client = reader_client(endpoint_url=proxy.url)
         calls = CallCounter(client, "GetRecords")
         messages: list[str] = []
-        outage = threading.Thread(
-            target=lambda: (calls.wait_for(6), proxy.cut(1.5)), daemon=True
-        )
+        outage = threading.Thread(target=lambda: (calls.wait_for(6), proxy.cut(1.5)), daemon=True)
         outage.start()
         records = list(
             read_stream(
