@@ -28,7 +28,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from twilio_es_cli.config import Settings
-from twilio_es_cli.errors import CheckFailed, ConfigError, TwilioEsError, UsageError
+from twilio_es_cli.errors import (
+    CheckFailed,
+    ConfigError,
+    NotFoundError,
+    TwilioEsError,
+    UsageError,
+)
 from twilio_es_cli.models import Sink, StreamRef
 from twilio_es_cli.sinks import SinkService
 
@@ -240,6 +246,15 @@ class Validator:
         seen: dict[str, str] = {}
         try:
             earlier = sum(1 for _ in self._pass(read, t0, deadline, seen))
+        except NotFoundError as exc:
+            hint = (
+                f"Stream {stream.name} is not in region {stream.region} of the AWS account your "
+                f"credentials belong to. The sink's ARN names account {stream.account_id}: use "
+                f"credentials for it (--profile). If the stream is really gone, Twilio cannot "
+                f"write either (Twilio error 93104): recreate it with `twilio-es stream create "
+                f"{stream.name} 1` and create a new sink."
+            )
+            raise _step_failed(1, "read the stream", exc, hint) from exc
         except TwilioEsError as exc:
             raise _step_failed(1, "read the stream", exc, read_hint) from exc
         self.report.step(

@@ -184,6 +184,21 @@ def test_test_events_already_in_the_stream_are_not_taken_for_ours(  # type: igno
     assert show(cli, good)["status"] == "active"
 
 
+def test_a_stream_we_cannot_read_fails_step_1_before_any_test(  # type: ignore[no-untyped-def]
+    cli, aws_env, twilio_env, tmp_path: Path
+) -> None:
+    config = make_stream_and_role(aws_env, "exists")
+    missing = config["arn"].replace("stream/exists", "stream/deleted-meanwhile")
+    sid = create_kinesis_sink(cli, tmp_path, {**config, "arn": missing})
+    result: Result = cli("sink", "validate", sid, "--timeout", "5")
+    assert result.exit_code == 5, result.stderr
+    assert "error: step 1 (read the stream) failed" in result.stderr
+    assert "account 123456789012: use credentials for it (--profile)" in result.stderr
+    assert "93104" in result.stderr
+    assert "sent test event" not in result.stderr
+    assert show(cli, sid)["status"] == "initialized"  # no Test was sent
+
+
 def test_a_test_the_sink_failed_to_receive_is_sent_again(aws_env, twilio_env) -> None:  # type: ignore[no-untyped-def]
     """IAM propagation: the role is not assumable at the first test, it is by the second."""
     from twilio_es_cli.aws import AwsClients
