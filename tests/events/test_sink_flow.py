@@ -132,6 +132,39 @@ def test_kinesis_sink_from_file_to_active(cli, aws_env, twilio_env, tmp_path: Pa
     assert "already active" in again.stderr
 
 
+def test_kinesis_sink_from_stdin_and_from_flags(cli, aws_env, twilio_env) -> None:  # type: ignore[no-untyped-def]
+    config = make_stream_and_role(aws_env, "piped")
+    piped: Result = cli(
+        "sink",
+        "create",
+        "kinesis",
+        "--config",
+        "-",
+        "-d",
+        "piped",
+        "--json",
+        stdin=json.dumps(config),
+    )
+    assert piped.exit_code == 0, piped.stderr
+    assert piped.json()["description"] == "piped"  # type: ignore[index]
+    flags: Result = cli(
+        "sink",
+        "create",
+        "kinesis",
+        "--arn",
+        config["arn"],
+        "--role-arn",
+        config["role_arn"],
+        "--external-id",
+        config["external_id"],
+        "--json",
+    )
+    assert flags.exit_code == 0, flags.stderr
+    both = [piped.json(), flags.json()]
+    assert [s["sink_configuration"]["role_arn"] for s in both] == [config["role_arn"]] * 2  # type: ignore[index]
+    assert config["external_id"] not in piped.stdout + flags.stdout + piped.stderr + flags.stderr
+
+
 def test_validate_reads_every_shard_and_takes_the_newest_test_event(  # type: ignore[no-untyped-def]
     cli, aws_env, twilio_env, tmp_path: Path
 ) -> None:
@@ -453,6 +486,11 @@ def test_list_filters_and_redaction(cli, aws_env, twilio_env, tmp_path: Path) ->
     assert config["external_id"] not in everything
     assert "SEGMENT-SECRET-KEY-123" not in everything
     assert config["external_id"] in cli("sink", "list", "--show-secrets", "--json").stdout
+
+    segment_validate: Result = cli("sink", "validate", segment_sid)
+    assert segment_validate.exit_code == 2
+    assert "segment sink: twilio-es cannot read its test event" in segment_validate.stderr
+    assert "--test-id" in segment_validate.stderr
 
     in_use_delete: Result = cli("sink", "delete", web_sid, "--yes")
     assert in_use_delete.exit_code == 1
