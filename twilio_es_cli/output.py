@@ -9,6 +9,7 @@ streams are looked up at call time so tests (and pipes) see exactly what a user 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -72,7 +73,10 @@ def _console(stderr: bool) -> Console:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, stderr=stderr, highlight=False, soft_wrap=not is_tty(stream))
+    tty = is_tty(stream)
+    # Piped tables must not wrap SIDs and ARNs at an imagined 80 columns: give them room.
+    width = None if tty or os.environ.get("COLUMNS") else 250
+    return Console(file=stream, stderr=stderr, highlight=False, soft_wrap=not tty, width=width)
 
 
 def _cell(value: Any) -> str:

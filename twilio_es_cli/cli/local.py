@@ -1,8 +1,22 @@
-"""`twilio-es local` command group."""
+"""`twilio-es local`: run the offline sandbox and feed it events.
+
+`local up` is the long-running process other shells point at (it prints the export lines);
+`local emit` asks it to generate realistic events and deliver them to subscribed sinks the way
+Twilio does. Both stay thin: the work is in twilio_es_cli/local/.
+"""
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from twilio_es_cli.cli._common import JsonOption, settings
+from twilio_es_cli.errors import UsageError
 
 app = typer.Typer(
     name="local",
@@ -10,6 +24,161 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+
+DEFAULT_AWS_PORT = 4567
+DEFAULT_EVENTS_PORT = 4568
+
+
+@app.command("up")
+def up(
+    aws_port: Annotated[
+        int, typer.Option("--aws-port", help="Port of the local AWS (Kinesis/IAM/STS); 0 = any.")
+    ] = DEFAULT_AWS_PORT,
+    events_port: Annotated[
+        int, typer.Option("--events-port", help="Port of the Events API emulator; 0 = any.")
+    ] = DEFAULT_EVENTS_PORT,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="Keep streams, roles, sinks and subscriptions here across restarts.",
+        ),
+    ] = None,
+    env_file: Annotated[
+        Path | None,
+        typer.Option("--env-file", help="Also write the export lines to this file (mode 0600)."),
+    ] = None,
+) -> None:
+    """Start the sandbox on 127.0.0.1 and print the export lines that point twilio-es at it.
+
+    Runs until Ctrl-C (or SIGTERM), then stops cleanly; with --state-dir it saves what you
+    built and restores it next time.
+
+    \b
+    Example:
+      twilio-es local up --env-file .sandbox.env
+      # in another shell:
+      source .sandbox.env
+      twilio-es quickstart twilio-events --type com.twilio.messaging.message.delivered
+      twilio-es local emit com.twilio.messaging.message.delivered --count 5
+      twilio-es tail --from trim-horizon --no-follow
+    """
+    import signal
+    import threading
+
+    from twilio_es_cli import output
+    from twilio_es_cli.local.sandbox import Sandbox
+
+    for port in (aws_port, events_port):
+        if not 0 <= port <= 65535:
+            raise UsageError(f"Port {port} is out of range 0-65535")
+    sandbox = Sandbox(aws_port=aws_port, events_port=events_port, state_dir=state_dir)
+    with output.progress("Starting the sandbox"):
+        sandbox.start()
+    stopped = threading.Event()
+
+    def _on_term(signum: int, frame: object) -> None:
+        stopped.set()
+
+    previous = signal.signal(signal.SIGTERM, _on_term)
+    try:
+        lines = [f"export {k}={shlex.quote(v)}" for k, v in sandbox.env().items()]
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+        if env_file is not None:
+            _write_private(env_file, "\n".join(lines) + "\n")
+        output.success(
+            f"Sandbox up: AWS (Kinesis, IAM, STS) at {sandbox.aws_url}, "
+            f"Events API at {sandbox.events_url}"
+        )
+        source = f"source {env_file}" if env_file else "paste the export lines above"
+        output.info(f"In another shell, {source}, then use twilio-es as usual. Ctrl-C stops.")
+        if state_dir is not None:
+            output.info(f"State is kept in {state_dir}.")
+        while not stopped.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        with output.progress("Stopping the sandbox"):
+            sandbox.stop()
+        output.success("Sandbox stopped" + (f"; state saved in {state_dir}" if state_dir else ""))
+
+
+def _write_private(path: Path, text: str) -> None:
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+@app.command("emit")
+def emit(
+    ctx: typer.Context,
+    event_type: Annotated[
+        str,
+        typer.Argument(metavar="TYPE", help="Event type, e.g. com.twilio.messaging.message.sent"),
+    ],
+    count: Annotated[int, typer.Option("--count", "-n", help="How many events.")] = 1,
+    rate: Annotated[
+        float | None,
+        typer.Option("--rate", help="Events per second (default: all at once)."),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option("--data", help="JSON object merged into each event's data."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make the running sandbox emit realistic events of TYPE to every sink subscribed to it.
+
+    Events are CloudEvents, one per Kinesis record, with data as Twilio sends it (schema-valid
+    for types whose schema the project ships, such as Messaging.MessageStatus).
+
+    \b
+    Example:
+      twilio-es local emit com.twilio.messaging.message.delivered --count 20 --rate 5
+    """
+    import time
+
+    from twilio_es_cli import output
+    from twilio_es_cli.local import admin
+
+    if count < 1 or count > 100_000:
+        raise UsageError("--count must be between 1 and 100000")
+    if rate is not None and rate <= 0:
+        raise UsageError("--rate must be a positive number of events per second")
+    extra = None
+    if data is not None:
+        try:
+            extra = json.loads(data)
+        except ValueError as exc:
+            raise UsageError(f"--data is not valid JSON: {exc}") from exc
+        if not isinstance(extra, dict):
+            raise UsageError("--data must be a JSON object")
+    current = settings(ctx)
+    deliveries = 0
+    if rate is None:
+        with output.progress(f"Emitting {count} {event_type} event(s)"):
+            deliveries = admin.emit(current, event_type, count, extra)
+    else:
+        interval, start = 1.0 / rate, time.monotonic()
+        for index in range(count):
+            delay = start + index * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            deliveries += admin.emit(current, event_type, 1, extra)
+    if as_json:
+        output.print_json({"type": event_type, "count": count, "deliveries": deliveries})
+    elif deliveries:
+        output.success(f"Emitted {count} {event_type} event(s): {deliveries} deliveries")
+    else:
+        output.warn(
+            f"Emitted {count} {event_type} event(s), but no active sink is subscribed to it"
+        )
+        output.info("Subscribe first: twilio-es subscribe --sink DG... --type " + event_type)
 
 
 def register(root: typer.Typer) -> None:
