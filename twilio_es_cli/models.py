@@ -158,9 +158,7 @@ def _field_error(exc: ValidationError, *, source: str | None = None) -> UsageErr
         msg = "is required"
     elif first.get("type") == "extra_forbidden":
         msg = "is not a known setting"
-    others = [
-        ".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()[1:] if e.get("loc")
-    ]
+    others = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()[1:] if e.get("loc")]
     if source is None:
         others = ["--" + o.replace("_", "-") for o in others]
     tail = f" (also invalid: {', '.join(others)})" if others else ""
