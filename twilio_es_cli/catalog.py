@@ -411,8 +411,9 @@ class Catalog:
     def raw_schema(self, schema_version: SchemaVersion) -> Any:
         """The JSON Schema document behind a version's ``raw`` URL, parsed.
 
-        Fetched with the SDK client's ``request`` so the same host rewrite (emulator, tests),
-        timeouts and credentials apply as to every other call.
+        Fetched through the SDK's HTTP client so the same host rewrite (emulator, tests) and
+        timeouts apply, but WITHOUT credentials: the document lives on Twilio's public schema
+        host, which needs none, and our auth token has no business travelling there.
         """
         from twilio_es_cli.twilio_api import twilio_errors
 
@@ -422,7 +423,9 @@ class Catalog:
             )
         action = f"download schema {schema_version.id} version {schema_version.schema_version}"
         with twilio_errors(action):
-            response = self._client.request("GET", schema_version.raw, timeout=RAW_TIMEOUT_SECONDS)
+            response = self._client.http_client.request(
+                "GET", schema_version.raw, timeout=RAW_TIMEOUT_SECONDS
+            )
         status = int(response.status_code)
         if status == 404:
             raise NotFoundError(f"The schema document at {schema_version.raw} does not exist")
