@@ -20,7 +20,6 @@ credentials.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -96,23 +95,17 @@ class Outcome:
 def test_id_of(data: bytes) -> str | None:
     """The ``test_id`` of a test-event CloudEvent record, else None.
 
-    ``data`` of the CloudEvent may be a JSON string (as in Kinesis) or an object: accept both.
+    Decoding is the tail's (:func:`twilio_es_cli.cloudevents.decode`), so ``data`` given as a
+    JSON string (as in Kinesis) or as an object is accepted the same way everywhere.
     """
-    try:
-        event = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    from twilio_es_cli.cloudevents import decode
+
+    decoded = decode(data)
+    payload = decoded.data
+    if decoded.type != TEST_EVENT_TYPE or not isinstance(payload, dict):
         return None
-    if not isinstance(event, dict) or event.get("type") != TEST_EVENT_TYPE:
-        return None
-    payload = event.get("data")
-    if isinstance(payload, str | bytes):
-        try:
-            payload = json.loads(payload)
-        except ValueError:
-            return None
-    if isinstance(payload, dict) and payload.get("test_id"):
-        return str(payload["test_id"])
-    return None
+    test_id = payload.get("test_id")
+    return str(test_id) if test_id else None
 
 
 def reader_settings(settings: Settings, stream: StreamRef) -> tuple[Settings, str | None]:

@@ -224,7 +224,12 @@ def test_redaction_keeps_secrets_out_of_views() -> None:
 def test_test_event_data_as_string_or_object() -> None:
     from twilio_es_cli.validation import test_id_of
 
-    event = {"type": "com.twilio.eventstreams.test-event", "id": "1", "specversion": "1.0"}
+    event = {
+        "type": "com.twilio.eventstreams.test-event",
+        "id": "1",
+        "source": "Sink",
+        "specversion": "1.0",
+    }
     as_string = {**event, "data": json.dumps({"test_id": "abc"})}
     as_object = {**event, "data": {"test_id": "abc"}}
     assert test_id_of(json.dumps(as_string).encode()) == "abc"
