@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import fnmatch
 import hmac
-import json
 import re
-import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from twilio_es_cli.errors import TwilioEsError
+from twilio_es_cli.iam import as_list, parse_document, read_trust, statements
 
 OK, FAIL, SKIP, WARN = "ok", "fail", "skip", "warn"
 
@@ -103,53 +102,6 @@ def role_name_from_arn(arn: str) -> str | None:
     return match.group("name") if match else None
 
 
-def parse_document(document: str | Mapping[str, Any]) -> dict[str, Any]:
-    """A policy document as a dict (boto3 decodes it; raw IAM responses are URL-encoded)."""
-    if isinstance(document, Mapping):
-        return dict(document)
-    text = document.strip()
-    if not text.startswith("{"):
-        text = urllib.parse.unquote(text)
-    value = json.loads(text)
-    return value if isinstance(value, dict) else {}
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
-
-
-def trust_of(document: str | Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """AWS principals allowed to ``sts:AssumeRole``, and the external ids they must present."""
-    principals: list[str] = []
-    external_ids: list[str] = []
-    for statement in _statements(parse_document(document)):
-        actions = [str(a).lower() for a in _as_list(statement.get("Action"))]
-        if statement.get("Effect") != "Allow" or not any(
-            fnmatch.fnmatchcase("sts:assumerole", a) for a in actions
-        ):
-            continue
-        principal = statement.get("Principal")
-        if isinstance(principal, Mapping):
-            principals.extend(str(p) for p in _as_list(principal.get("AWS")))
-        elif principal is not None:
-            principals.append(str(principal))
-        condition = statement.get("Condition")
-        if isinstance(condition, Mapping):
-            for operator in ("StringEquals", "StringLike"):
-                values = condition.get(operator)
-                if isinstance(values, Mapping):
-                    for key, value in values.items():
-                        if key.lower() == "sts:externalid":
-                            external_ids.extend(str(v) for v in _as_list(value))
-    return principals, external_ids
-
-
 def principal_matches(allowed: Iterable[str], principal: str) -> bool:
     """True when ``principal`` (an account root ARN) is among ``allowed`` (ids or ARNs, ``*``)."""
     account = principal.split(":")[4] if principal.count(":") >= 5 else principal
@@ -169,16 +121,16 @@ def _matches(patterns: Iterable[Any], value: str, *, case_insensitive: bool) -> 
 
 def _statement_applies(statement: Mapping[str, Any], action: str, resource: str) -> bool:
     if "Action" in statement:
-        action_ok = _matches(_as_list(statement["Action"]), action, case_insensitive=True)
+        action_ok = _matches(as_list(statement["Action"]), action, case_insensitive=True)
     elif "NotAction" in statement:
-        action_ok = not _matches(_as_list(statement["NotAction"]), action, case_insensitive=True)
+        action_ok = not _matches(as_list(statement["NotAction"]), action, case_insensitive=True)
     else:
         action_ok = False
     if "Resource" in statement:
-        resource_ok = _matches(_as_list(statement["Resource"]), resource, case_insensitive=False)
+        resource_ok = _matches(as_list(statement["Resource"]), resource, case_insensitive=False)
     elif "NotResource" in statement:
         resource_ok = not _matches(
-            _as_list(statement["NotResource"]), resource, case_insensitive=False
+            as_list(statement["NotResource"]), resource, case_insensitive=False
         )
     else:
         resource_ok = False
@@ -189,7 +141,7 @@ def allows(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -
     """True when some statement allows ``action`` on ``resource`` and none denies it."""
     allowed = False
     for document in documents:
-        for statement in _statements(document):
+        for statement in statements(document):
             if not _statement_applies(statement, action, resource):
                 continue
             if statement.get("Effect") == "Deny":
@@ -339,7 +291,7 @@ def check_trust(
 ) -> None:
     """The trust policy lets Twilio's principal assume the role with the sink's external id."""
     document = role.get("AssumeRolePolicyDocument") or {}
-    principals, external_ids = trust_of(document)
+    principals, external_ids = read_trust(document)
     role_name = role.get("RoleName", "the role")
     if principal_matches(principals, principal):
         report.add(Check("trust principal is Twilio's", OK, f"{principal} may assume the role"))

@@ -8,6 +8,7 @@ re-run can either print the same configuration or name the difference.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
@@ -154,36 +155,46 @@ def parse_document(document: str | Mapping[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """IAM allows a single value or a list almost everywhere; always get a list."""
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for s in _as_list(document.get("Statement")) if isinstance(s, Mapping)]
+def statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The policy's statements (a lone statement object counts as a list of one)."""
+    return [s for s in as_list(document.get("Statement")) if isinstance(s, Mapping)]
 
 
 def read_trust(document: str | Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """The AWS principals allowed to assume the role and the external ids they must present."""
+    """The AWS principals allowed to assume the role and the external ids they must present.
+
+    Shared by ``stream create`` (re-run checks) and ``doctor``; actions may be wildcards
+    (``sts:*``) and the external id may sit under StringEquals or StringLike.
+    """
     principals: list[str] = []
     external_ids: list[str] = []
-    for statement in _statements(parse_document(document)):
-        actions = [str(a).lower() for a in _as_list(statement.get("Action"))]
-        if statement.get("Effect") != "Allow" or "sts:assumerole" not in actions:
+    for statement in statements(parse_document(document)):
+        actions = [str(a).lower() for a in as_list(statement.get("Action"))]
+        if statement.get("Effect") != "Allow" or not any(
+            fnmatch.fnmatchcase("sts:assumerole", a) for a in actions
+        ):
             continue
         principal = statement.get("Principal")
         if isinstance(principal, Mapping):
-            principals.extend(str(p) for p in _as_list(principal.get("AWS")))
+            principals.extend(str(p) for p in as_list(principal.get("AWS")))
         elif principal is not None:
             principals.append(str(principal))
         condition = statement.get("Condition")
-        equals = condition.get("StringEquals") if isinstance(condition, Mapping) else None
-        if not isinstance(equals, Mapping):
+        if not isinstance(condition, Mapping):
             continue
-        for key, value in equals.items():
-            if key.lower() == "sts:externalid":
-                external_ids.extend(str(v) for v in _as_list(value))
+        for operator in ("StringEquals", "StringLike"):
+            values = condition.get(operator)
+            if isinstance(values, Mapping):
+                for key, value in values.items():
+                    if key.lower() == "sts:externalid":
+                        external_ids.extend(str(v) for v in as_list(value))
     return principals, external_ids
 
 
@@ -205,7 +216,7 @@ def _grants(document: Mapping[str, Any]) -> tuple[set[tuple[str, str]], list[str
     """(action, resource) pairs the policy allows, plus anything we did not put there."""
     grants: set[tuple[str, str]] = set()
     oddities: list[str] = []
-    for statement in _statements(document):
+    for statement in statements(document):
         if statement.get("Effect") != "Allow":
             oddities.append(f"a {statement.get('Effect')} statement")
             continue
@@ -213,8 +224,8 @@ def _grants(document: Mapping[str, Any]) -> tuple[set[tuple[str, str]], list[str
             oddities.append("a statement with a Condition")
         if "NotAction" in statement or "NotResource" in statement:
             oddities.append("a NotAction/NotResource statement")
-        for action in _as_list(statement.get("Action")):
-            for resource in _as_list(statement.get("Resource")):
+        for action in as_list(statement.get("Action")):
+            for resource in as_list(statement.get("Resource")):
                 grants.add((str(action), str(resource)))
     return grants, oddities
 

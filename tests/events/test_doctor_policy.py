@@ -5,14 +5,8 @@ from __future__ import annotations
 import json
 import urllib.parse
 
-from twilio_es_cli.doctor import (
-    allows,
-    parse_document,
-    parse_stream_arn,
-    principal_matches,
-    role_name_from_arn,
-    trust_of,
-)
+from twilio_es_cli.doctor import allows, parse_stream_arn, principal_matches, role_name_from_arn
+from twilio_es_cli.iam import parse_document, read_trust
 
 STREAM = "arn:aws:kinesis:eu-west-1:123456789012:stream/twilio-events"
 TWILIO = "arn:aws:iam::177261743968:root"
@@ -49,7 +43,7 @@ def test_trust_of_reads_principals_and_external_ids_even_url_encoded() -> None:
         ],
     }
     encoded = urllib.parse.quote(json.dumps(document))
-    assert trust_of(encoded) == ([TWILIO, "111111111111"], ["abc"])
+    assert read_trust(encoded) == ([TWILIO, "111111111111"], ["abc"])
     assert parse_document(encoded) == document
 
 
