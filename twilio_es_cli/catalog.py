@@ -306,12 +306,21 @@ def resolve_specs(
                 f"{resolved.type} is restricted; your account may need access to it"
             )
     resolution.types = list(chosen.values())
-    for resolved in resolution.types:
-        if resolved.latest:
-            resolution.notes.append(
-                f"{resolved.type}: no version given, using the latest schema version "
-                f"{resolved.schema_version} (pin it with {resolved.type}:{resolved.schema_version})"
-            )
+    unpinned = [r for r in resolution.types if r.latest]
+    if unpinned:
+        # One line, not one per type: a glob can match dozens, and the point is the warning.
+        by_version: dict[int, list[str]] = {}
+        for resolved in unpinned:
+            by_version.setdefault(resolved.schema_version, []).append(resolved.type)
+        chosen_text = "; ".join(
+            f"schema version {version} for {', '.join(names)}"
+            for version, names in sorted(by_version.items())
+        )
+        first = unpinned[0]
+        resolution.notes.append(
+            f"No version given, so using the latest: {chosen_text} "
+            f"(pin with TYPE:VERSION, e.g. {first.type}:{first.schema_version})"
+        )
     return resolution
 
 

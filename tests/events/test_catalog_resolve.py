@@ -111,7 +111,7 @@ def test_filter_types_by_text_and_schema() -> None:
 def test_resolve_pins_latest_and_says_so() -> None:
     pinned, notes, warnings, asked = _resolve("com.twilio.messaging.message.sent")
     assert pinned == {"com.twilio.messaging.message.sent": 4}
-    assert any("latest schema version 4" in n for n in notes)
+    assert any("using the latest: schema version 4 for" in n for n in notes)
     assert warnings == []
     assert asked == [MSG]
 

@@ -69,8 +69,10 @@ def test_subscribe_pins_latest_and_says_which(twilio_env: Any, cli: Any) -> None
     sources = {r["type"]: r["version_source"] for r in data["resolved"]}
     assert sources == {DELIVERED: "latest", "com.twilio.messaging.message.sent": "requested"}
     # The version was chosen explicitly and the user was told which.
-    assert f"{DELIVERED}: no version given, using the latest schema version " in result.stderr
-    assert f"pin it with {DELIVERED}:{LATEST_MESSAGE_STATUS}" in result.stderr
+    assert (
+        f"using the latest: schema version {LATEST_MESSAGE_STATUS} for {DELIVERED}" in result.stderr
+    )
+    assert f"e.g. {DELIVERED}:{LATEST_MESSAGE_STATUS}" in result.stderr
     assert stored_types(twilio_env, data["sid"]) == {
         DELIVERED: LATEST_MESSAGE_STATUS,
         "com.twilio.messaging.message.sent": 2,

@@ -110,7 +110,7 @@ def test_add_type_checks_the_catalogue_and_pins(twilio_env: Any, cli: Any) -> No
     result = cli("subscription", "add-type", sid, READ, f"{SENT}:3", "--json")
     assert result.exit_code == 0, result.stderr
     assert stored(twilio_env, sid) == {DELIVERED: 2, READ: 4, SENT: 3}
-    assert f"{READ}: no version given, using the latest schema version 4" in result.stderr
+    assert f"using the latest: schema version 4 for {READ}" in result.stderr
     # Already there: point at set-version.
     clash = cli("subscription", "add-type", sid, DELIVERED)
     assert clash.exit_code == 2
