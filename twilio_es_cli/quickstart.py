@@ -189,13 +189,21 @@ def covered_types(
     A type the user pinned must have that version; one resolved to "latest" matches any
     version (an earlier run pinned the latest of its day, and that is still what was asked).
     """
+
+    def fits(sub: Subscription, resolved: ResolvedType) -> bool:
+        have = {t.type: t.schema_version for t in sub.types}
+        return resolved.type in have and (
+            resolved.latest or have[resolved.type] == resolved.schema_version
+        )
+
+    # The subscription delivering most of the wanted types first: one that has them all is
+    # named alone rather than mixed with partial ones.
+    ranked = sorted(subscriptions, key=lambda sub: -sum(fits(sub, r) for r in wanted))
     covered: dict[str, tuple[int | None, str]] = {}
-    for sub in subscriptions:
+    for sub in ranked:
         have = {t.type: t.schema_version for t in sub.types}
         for resolved in wanted:
-            if resolved.type in covered or resolved.type not in have:
-                continue
-            if resolved.latest or have[resolved.type] == resolved.schema_version:
+            if resolved.type not in covered and fits(sub, resolved):
                 covered[resolved.type] = (have[resolved.type], sub.sid)
     return covered
 
@@ -244,7 +252,7 @@ class Quickstart:
         self.report = reporter
         self.reader_for = reader_for
         self.on_config = on_config
-        self.quiet_cores = quiet_cores  # hide streams.create's own progress lines
+        self.quiet_cores = quiet_cores  # hide the validator's progress lines
         self.catalog = Catalog(twilio_client)
         self.sinks = SinkService(twilio_client)
         self.subscriptions = Subscriptions(twilio_client, self.catalog)
@@ -293,7 +301,12 @@ class Quickstart:
         return resolution.types, default
 
     def stream_and_role(self, req: Request) -> streams.SinkConfig:
-        with output.quieted(self.quiet_cores):
+        # Its own progress lines would repeat the step line; warnings (a different shard
+        # count, a rollback) still show, and the spinner covers the wait for ACTIVE.
+        with (
+            output.progress(f"Stream {req.stream} and its IAM role: creating or checking"),
+            output.quieted(),
+        ):
             outcome = streams.create(
                 self.aws,
                 streams.create_request(
@@ -350,6 +363,7 @@ class Quickstart:
         existing = self.subscriptions.list(sink.sid)
         covered = covered_types(existing, wanted)
         missing = [r for r in wanted if r.type not in covered]
+        _refuse_other_versions(existing, missing)
         types: list[tuple[ResolvedType, str]] = []
         for resolved in wanted:
             if resolved.type in covered:
@@ -357,7 +371,7 @@ class Quickstart:
                 pinned = ResolvedType(resolved.type, version or resolved.schema_version)
                 types.append((pinned, sid))
         if not missing:
-            sids = sorted({sid for _, sid in types})
+            sids = list(dict.fromkeys(sid for _, sid in types))  # most covering first
             primary = next(s for s in existing if s.sid == sids[0])
             self._done(
                 4, "subscribed", ALREADY_THERE, f"{_types_text(types)} via {', '.join(sids)}"
@@ -385,8 +399,30 @@ class Quickstart:
         return subscription, types
 
 
-def _types_text(types: Sequence[tuple[ResolvedType, str]]) -> str:
-    return ", ".join(f"{r.type}:{r.schema_version}" for r, _ in types)
+def _refuse_other_versions(
+    existing: Sequence[Subscription], missing: Sequence[ResolvedType]
+) -> None:
+    """A pinned type the sink already gets at another version would arrive twice: refuse."""
+    for resolved in missing:
+        for sub in existing:
+            for event in sub.types:
+                if event.type == resolved.type:
+                    raise UsageError(
+                        f"sink {sub.sink_sid} already receives {event.type} at schema version "
+                        f"{event.schema_version} (subscription {sub.sid}), not "
+                        f"{resolved.schema_version}",
+                        hint=f"Change it with `twilio-es subscription set-version {sub.sid} "
+                        f"{event.type} {resolved.schema_version}`, or re-run with "
+                        f"--type {event.type}:{event.schema_version}.",
+                    )
+
+
+def _types_text(types: Sequence[tuple[ResolvedType, str]], shown: int = 3) -> str:
+    """``type:version`` list, cut after ``shown`` (a glob may match dozens)."""
+    names = [f"{r.type}:{r.schema_version}" for r, _ in types]
+    if len(names) <= shown:
+        return ", ".join(names)
+    return f"{len(names)} types: {', '.join(names[:shown])}, ..."
 
 
 def reader_for(settings: Settings) -> Callable[[StreamRef], ReadFn]:
@@ -529,7 +565,7 @@ def run_local(
                 reporter,
                 reader_for=reader_for(settings),
                 on_config=on_config,
-                quiet_cores=True,  # instant in the sandbox; only the step lines matter
+                quiet_cores=True,  # instant in the sandbox: only the step lines matter
             )
             outcome = quick.run(req)
             emulator = sandbox.emulator

@@ -182,3 +182,16 @@ def test_missing_twilio_credentials_stop_before_aws(
     assert "quickstart --local" in result.stderr or "local up" in result.stderr
     kinesis: Any = boto_client("kinesis", aws_env)
     assert kinesis.list_streams()["StreamNames"] == []
+
+
+def test_a_type_already_subscribed_at_another_version_is_refused(
+    twilio_env: Any, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subscribing SENT:3 next to SENT:4 would deliver every sent event twice."""
+    monkeypatch.chdir(tmp_path)
+    first = _ok(cli("quickstart", "versions", "--type", f"{SENT}:4", "--json"))
+    result = cli("quickstart", "versions", "--type", f"{SENT}:3")
+    assert result.exit_code == 2, result.stderr
+    assert "already receives" in result.stderr
+    assert f"subscription set-version {first['subscription']['sid']} {SENT} 3" in result.stderr
+    assert len(_subscriptions(cli)) == 1

@@ -52,16 +52,27 @@ def _config_writer(out: Path) -> Callable[[SinkConfig], None]:
 
         text = output.to_json(config.as_dict()) + "\n"
         try:
-            same = out.read_text(encoding="utf-8") == text
+            previous: str | None = out.read_text(encoding="utf-8")
         except OSError:
-            same = False
-        if same:
+            previous = None
+        if previous is not None and _same_config(previous, config.as_dict()):
             output.info(f"    sink configuration in {out} is up to date")
             return
         _write_private(out, text)
         output.info(f"    sink configuration written to {out} (mode 0600; it holds a secret)")
+        if previous is not None:
+            output.warn(f"{out} held another sink configuration; it was replaced")
 
     return write
+
+
+def _same_config(text: str, config: dict[str, str]) -> bool:
+    import json
+
+    try:
+        return bool(json.loads(text) == config)
+    except ValueError:
+        return False
 
 
 def quickstart(
