@@ -24,11 +24,22 @@ class Renderer(Protocol):
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None: ...
 
 
+_last_iso: tuple[datetime | None, str] = (None, "")
+
+
 def iso_utc(when: datetime) -> str:
-    """``2026-01-01T00:00:00.123Z`` (UTC, milliseconds): what people and jq compare."""
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return when.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    """``2026-01-01T00:00:00.123Z`` (UTC, milliseconds): what people and jq compare.
+
+    Records of one batch usually share an arrival time, so the last conversion is reused.
+    """
+    global _last_iso
+    last, text = _last_iso
+    if last is not None and when == last:
+        return text
+    utc = when.astimezone(timezone.utc) if when.tzinfo is not None else when
+    text = utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    _last_iso = (when, text)
+    return text
 
 
 def kinesis_meta(record: KinesisRecord) -> dict[str, Any]:
@@ -42,8 +53,12 @@ def kinesis_meta(record: KinesisRecord) -> dict[str, Any]:
 
 def envelope(record: KinesisRecord, decoded: DecodedEvent) -> dict[str, Any]:
     """The JSON shape of one event (see the module docstring)."""
-    if decoded.event is not None:
-        doc = decoded.event.attributes()
+    event = decoded.event
+    if event is not None:
+        # Read the fields directly: model_dump() would copy ``data`` again (hot path).
+        doc = {k: v for k, v in event.__dict__.items() if v is not None}
+        if event.__pydantic_extra__:
+            doc.update(event.__pydantic_extra__)
         doc["kinesis"] = kinesis_meta(record)
         return doc
     return {
@@ -63,21 +78,25 @@ def _default(value: Any) -> Any:
 
 
 class JsonLines:
-    """One compact JSON document per line, flushed per line."""
+    """One compact JSON document per line (or indented ones for ``json``), flushed per line.
+
+    Serialised with pydantic-core's Rust encoder: about 3x faster than ``json.dumps`` here,
+    which matters because rendering is the tail's hottest step (see bench/tail.py).
+    """
 
     def __init__(self, out: TextIO, *, indent: int | None = None) -> None:
+        import pydantic_core
+
         self.out = out
         self.indent = indent
-        self.separators = (",", ":") if indent is None else None
+        self._to_json = pydantic_core.to_json
 
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
-        text = json.dumps(
-            envelope(record, decoded),
-            indent=self.indent,
-            separators=self.separators,
-            default=_default,
-            ensure_ascii=False,
-        )
+        doc = envelope(record, decoded)
+        try:
+            text = self._to_json(doc, indent=self.indent, fallback=_default).decode()
+        except ValueError:  # e.g. out-of-range numbers: the stdlib encoder is more lenient
+            text = json.dumps(doc, indent=self.indent, default=_default, ensure_ascii=False)
         self.out.write(text + "\n")
         self.out.flush()
 

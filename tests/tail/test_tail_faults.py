@@ -192,3 +192,31 @@ def test_dropped_connections_are_retried_and_resume(kinesis: Any, aws_env: str) 
     assert sorted(_numbers(records)) == list(range(TOTAL))
     assert any("lost connection to Kinesis" in m for m in messages)
     assert any("reconnected" in m for m in messages)
+
+
+def test_iterator_expiring_before_any_read_at_latest_keeps_new_events(kinesis: Any) -> None:
+    """Reopening at LATEST again would skip what arrived meanwhile; the reader must not."""
+    from twilio_es_cli.reader import StartPosition, read_stream
+
+    client = reader_client()
+    opened = CallCounter(client, "GetShardIterator")
+    faults = FaultInjector(client, {})
+    got: list[Any] = []
+
+    def consume() -> None:
+        for record in read_stream(
+            client, STREAM, StartPosition.latest(), deadline=time.monotonic() + 60
+        ):
+            got.append(record)
+            if len(got) == 40:
+                return
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    opened.wait_for(4)
+    with faults._lock:  # every shard's next polls find their iterator expired
+        faults.schedule.update({faults.calls + i: "ExpiredIteratorException" for i in range(1, 9)})
+    put_events(kinesis, STREAM, range(TOTAL, TOTAL + 40), keys=7)
+    thread.join(60)
+    assert len(faults.injected) == 8
+    assert sorted(_numbers(got)) == list(range(TOTAL, TOTAL + 40))
