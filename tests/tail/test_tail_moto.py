@@ -384,3 +384,34 @@ def test_list_shards_pages_on_moto_which_wants_the_stream_with_the_token(kinesis
 
     shards = list_shards(reader_client(), STREAM, page_size=1)
     assert sorted(s["ShardId"] for s in shards) == [f"shardId-00000000000{i}" for i in range(4)]
+
+
+def test_default_on_a_terminal_is_pretty(kinesis: Any, aws_env: str) -> None:
+    import pty
+
+    put_events(kinesis, STREAM, range(3))
+    leader, follower = pty.openpty()
+    argv = ["tail", STREAM, "--from", "trim-horizon", "--no-follow"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twilio_es_cli", *argv],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(60) == 0
+    os.close(leader)
+    text = b"".join(chunks).decode()
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 3
+    assert all(DELIVERED in line and "pk=k" in line and "shard-" in line for line in lines)
+    assert not any(line.lstrip().startswith("{") for line in lines)  # not jsonl

@@ -55,13 +55,16 @@ def tail(
     stream: Annotated[
         str | None,
         typer.Argument(
-            help="Stream name or ARN (default: the arn in ./twilio-sink.json).", show_default=False
+            help="Stream name or ARN (default: the arn in ./twilio-sink.json).",
+            show_default=False,
+            metavar="STREAM",
         ),
     ] = None,
     from_: Annotated[
         str | None,
         typer.Option(
             "--from",
+            metavar="WHEN",
             help="Where to start: latest (default), trim-horizon, or an ISO 8601 time "
             "(UTC unless it has an offset).",
             show_default=False,
@@ -69,12 +72,18 @@ def tail(
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option("--since", help="Start this long ago: 30s, 15m, 2h, 1d.", show_default=False),
+        typer.Option(
+            "--since",
+            metavar="DURATION",
+            help="Start this long ago: 30s, 15m, 2h, 1d.",
+            show_default=False,
+        ),
     ] = None,
     checkpoint: Annotated[
         Path | None,
         typer.Option(
             "--checkpoint",
+            metavar="FILE",
             help="Resume right after the last event handled, per shard; saved atomically.",
             show_default=False,
         ),
@@ -88,18 +97,25 @@ def tail(
     ] = True,
     max_events: Annotated[
         int | None,
-        typer.Option("--max", min=1, help="Stop after this many events.", show_default=False),
+        typer.Option(
+            "--max", min=1, metavar="N", help="Stop after this many events.", show_default=False
+        ),
     ] = None,
     timeout: Annotated[
         float | None,
         typer.Option(
-            "--timeout", min=0.0, help="Stop after this many seconds.", show_default=False
+            "--timeout",
+            min=0.0,
+            metavar="SECONDS",
+            help="Stop after this many seconds.",
+            show_default=False,
         ),
     ] = None,
     types: Annotated[
         list[str] | None,
         typer.Option(
             "--type",
+            metavar="GLOB",
             help="Only events whose type matches this glob (repeatable), "
             "e.g. 'com.twilio.messaging.*'.",
             show_default=False,
@@ -130,6 +146,7 @@ def tail(
         Path | None,
         typer.Option(
             "--sink-config",
+            metavar="FILE",
             help="Read the stream ARN from this sink config file.",
             show_default=False,
         ),
