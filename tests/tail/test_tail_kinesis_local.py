@@ -153,3 +153,35 @@ def test_list_shards_pages_with_next_token_alone(kinesis_local_env: str, unique_
     assert sorted(s["ShardId"] for s in shards) == [f"shardId-00000000000{i}" for i in range(5)]
     assert len(calls) == 3
     assert all(set(c) == {"NextToken", "MaxResults"} for c in calls[1:])  # the AWS way
+
+
+def test_checkpoint_resumes_across_a_reshard(
+    kinesis_local_env: str, unique_name: str, cli: Any, tmp_path: Any
+) -> None:
+    admin = boto_client("kinesis", kinesis_local_env)
+    create_stream(admin, unique_name, 1)
+    put(admin, unique_name, ((event(n, key=f"k{n % 8}"), f"k{n % 8}") for n in range(150)))
+    admin.update_shard_count(
+        StreamName=unique_name, TargetShardCount=2, ScalingType="UNIFORM_SCALING"
+    )
+    _wait_active(admin, unique_name)
+    put(admin, unique_name, ((event(n, key=f"k{n % 8}"), f"k{n % 8}") for n in range(150, 250)))
+    state = str(tmp_path / "state.json")
+    runs = [
+        ["--from", "trim-horizon", "--max", "100"],  # stops inside the parent
+        ["--max", "100"],  # drains the parent, then into the children
+        ["--no-follow"],  # the rest
+    ]
+    docs = []
+    for args in runs:
+        result = cli("tail", unique_name, "--checkpoint", state, "-o", "jsonl", *args)
+        assert result.exit_code == 0, result.stderr
+        docs += [json.loads(line) for line in result.stdout.splitlines()]
+    numbers = [d["data"]["n"] for d in docs]
+    assert sorted(numbers) == list(range(250))  # across three runs: nothing lost or repeated
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for doc in docs:
+        by_key[doc["kinesis"]["partition_key"]].append(doc["data"]["n"])
+    assert all(ns == sorted(ns) for ns in by_key.values())
+    saved = json.loads((tmp_path / "state.json").read_text())
+    assert saved["shards"]["shardId-000000000000"] == "SHARD_END"
