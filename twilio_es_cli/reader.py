@@ -169,6 +169,25 @@ class _Context:
     stream_args: dict[str, str] = field(default_factory=dict)  # GetShardIterator
     records_args: dict[str, str] = field(default_factory=dict)  # GetRecords
 
+    _down: set[str] = field(default_factory=set)  # call sites currently failing to connect
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def connection_lost(self, where: str, exc: BaseException) -> None:
+        """Say once per outage (not once per shard) that Kinesis cannot be reached."""
+        with self._lock:
+            first = not self._down
+            self._down.add(where)
+        if first:
+            self.notify(f"lost connection to Kinesis while {where} ({exc}); retrying")
+
+    def connection_back(self, where: str) -> None:
+        with self._lock:
+            was_down = bool(self._down)
+            self._down.discard(where)
+            back = was_down and not self._down
+        if back:
+            self.notify("reconnected to Kinesis; resuming where each shard left off")
+
     def put(self, item: object) -> bool:
         """Hand ``item`` to the consumer, waiting while the queue is full; False if halted."""
         while not self.halt.is_set():
@@ -210,7 +229,7 @@ class _Retry:
             elif now - self.outage_since > MAX_OUTAGE:
                 return False
             if not self.announced:
-                self.ctx.notify(f"lost connection to Kinesis while {self.what} ({exc}); retrying")
+                self.ctx.connection_lost(self.what, exc)
                 self.announced = True
         self.ctx.halt.wait(_backoff(self.attempt))
         self.attempt += 1
@@ -218,7 +237,7 @@ class _Retry:
 
     def succeeded(self) -> None:
         if self.announced:
-            self.ctx.notify(f"reconnected to Kinesis ({self.what})")
+            self.ctx.connection_back(self.what)
         self.attempt = 0
         self.outage_since = None
         self.announced = False
@@ -321,6 +340,9 @@ def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> Non
             next_call = started + IDLE_POLL_INTERVAL
         else:
             next_call = started + MIN_POLL_INTERVAL
+    if iterator is None and not ctx.halt.is_set():
+        # GetShardIterator gave no iterator: the shard has nothing more to give.
+        ctx.put(_ShardEnded(shard_id, []))
 
 
 # --- listing ---------------------------------------------------------------------------------
