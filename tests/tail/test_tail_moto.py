@@ -415,3 +415,18 @@ def test_default_on_a_terminal_is_pretty(kinesis: Any, aws_env: str) -> None:
     assert len(lines) == 3
     assert all(DELIVERED in line and "pk=k" in line and "shard-" in line for line in lines)
     assert not any(line.lstrip().startswith("{") for line in lines)  # not jsonl
+
+
+def test_region_comes_from_the_arn_when_none_is_configured(
+    kinesis: Any, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_events(kinesis, STREAM, range(5))
+    arn = kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    monkeypatch.delenv("AWS_REGION")
+    by_name = cli("tail", STREAM, "--no-follow")
+    assert by_name.exit_code == 3  # a bare name: no region to go by
+    by_arn = cli("tail", arn, "--from", "trim-horizon", "--no-follow", "-o", "jsonl")
+    assert by_arn.exit_code == 0, by_arn.stderr
+    assert len(by_arn.stdout.splitlines()) == 5

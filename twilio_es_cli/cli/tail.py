@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from enum import Enum
@@ -209,6 +210,10 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.tail import run_tail
 
+    region = _arn_region(stream)
+    if region and region != settings.region:
+        # The ARN (e.g. from twilio-sink.json) says where the stream lives: ask that region.
+        settings = dataclasses.replace(settings, region=region)
     # One botocore attempt per call: the reader's own backoff handles throttling, expired
     # iterators and dropped connections, and can say so on stderr.
     kinesis = AwsClients(settings, max_attempts=1).kinesis()
@@ -225,6 +230,12 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
         output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents (shown raw)")
     output.info(summary.line())
     return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
+
+
+def _arn_region(stream: str) -> str | None:
+    """The region of ``arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`` (None for a bare name)."""
+    parts = stream.split(":")
+    return parts[3] or None if stream.startswith("arn:") and len(parts) > 5 else None
 
 
 def _silence_stdout() -> None:
