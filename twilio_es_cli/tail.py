@@ -235,7 +235,8 @@ def run_tail(
                     if not warned:
                         notify(
                             f"a record in {record.shard_id} (sequence {record.sequence_number}) "
-                            f"is not a CloudEvent ({decoded.error}); showing it raw"
+                            f"is not a CloudEvent ({decoded.error}); "
+                            + ("--type skips such records" if type_filter else "showing it raw")
                         )
                         warned = True
                 if not type_filter.matches(event.type if event is not None else None):

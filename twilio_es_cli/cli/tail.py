@@ -227,7 +227,7 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
         _silence_stdout()
         return 0
     if summary.not_cloudevents:
-        output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents (shown raw)")
+        output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents")
     output.info(summary.line())
     return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
 
