@@ -114,3 +114,24 @@ def test_json_renderer_handles_dates_and_models() -> None:
 
     value = {"when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "n": 1}
     assert json.loads(to_json(value)) == {"when": "2026-01-02T03:04:05+00:00", "n": 1}
+
+
+def test_closed_stdout_pipe_ends_quietly_with_zero() -> None:
+    """`twilio-es ... | head`: a reader that went away is not an error (exit 0, no traceback)."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE, deterministically
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "twilio_es_cli", "--help"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr == ""

@@ -145,6 +145,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         # `twilio-es ... | head`: the reader went away; stop quietly like other Unix tools.
         _silence_stdout()
         return int(ExitCode.OK)
+    except SystemExit as exc:
+        # typer turns EPIPE into exit 1 itself, after wrapping stdout; undo both here, once,
+        # so every command (tail, quickstart, lists) ends `| head` quietly with 0.
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            sys.stdout = getattr(sys.stdout, "wrapped", sys.stdout)
+            _silence_stdout()
+            return int(ExitCode.OK)
+        return exc.code if isinstance(exc.code, int) else int(ExitCode.FAILURE)
     except Exception as exc:
         if debug:
             raise

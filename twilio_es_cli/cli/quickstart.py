@@ -162,25 +162,19 @@ def quickstart(
     reporter = _Reporter()
 
     if local:
-        from twilio_es_cli.cli.tail import _silence_stdout
-
         tty = output.is_tty(sys.stdout)
-        try:
-            result = core.run_local(
-                base,
-                request,
-                reporter,
-                out=sys.stdout,
-                output_format="pretty" if tty else "jsonl",
-                tty=tty,
-                collect=as_json,
-                on_config=writer,
-            )
-        except BrokenPipeError:
-            # `quickstart --local | head`: the reader left, as with `tail`; the sandbox is
-            # already stopped. End quietly with 0 (click would make EPIPE exit 1).
-            _silence_stdout()
-            return
+        # `quickstart --local | head` raises BrokenPipeError after the sandbox has stopped;
+        # the root `run()` ends it quietly with 0.
+        result = core.run_local(
+            base,
+            request,
+            reporter,
+            out=sys.stdout,
+            output_format="pretty" if tty else "jsonl",
+            tty=tty,
+            collect=as_json,
+            on_config=writer,
+        )
         if as_json:
             data = result.as_dict()
             data["sink_config_file"] = str(target) if target else None

@@ -219,13 +219,9 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
     kinesis = AwsClients(settings, max_attempts=1).kinesis()
     if options.follow and options.max_events is None and options.timeout is None:
         output.info(f"Tailing {stream} (Ctrl-C to stop) ...")
-    try:
-        summary = run_tail(kinesis, stream, options, out=sys.stdout)
-    except BrokenPipeError:
-        # `tail | head`: the reader left. Typer would turn EPIPE into exit 1; end quietly with
-        # 0 like other Unix tools (the reader threads were already told to stop).
-        _silence_stdout()
-        return 0
+    # `tail | head` raises BrokenPipeError out of run_tail (reader threads already stopped,
+    # checkpoint saved); the root `run()` turns it into a quiet exit 0.
+    summary = run_tail(kinesis, stream, options, out=sys.stdout)
     if summary.not_cloudevents:
         output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents")
     output.info(summary.line())
@@ -236,17 +232,6 @@ def _arn_region(stream: str) -> str | None:
     """The region of ``arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`` (None for a bare name)."""
     parts = stream.split(":")
     return parts[3] or None if stream.startswith("arn:") and len(parts) > 5 else None
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush does not raise EPIPE."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 def register(root: typer.Typer) -> None:
