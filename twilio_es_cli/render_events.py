@@ -118,20 +118,57 @@ class Raw:
             self.out.flush()
 
 
+# Keys that only repeat the CloudEvent envelope (or are the same on every event of an account):
+# showing them would push what matters (status, to/from, the resource SID) off the line.
+_NOISE_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "accountSid",
+        "account_sid",
+        "apiVersion",
+        "api_version",
+        "eventName",
+        "event_name",
+        "timestamp",
+        "eventType",
+        "event_type",
+    )
+)
+
+
+def _rank(key: str) -> int:
+    """Lower is shown first: statuses, then who/where, then resource SIDs, then the rest."""
+    lowered = key.lower()
+    if lowered.endswith(("status", "state")) or lowered in {"result", "reason", "errorcode"}:
+        return 0
+    if lowered in {"to", "from", "direction", "test_id", "duration", "call_type"}:
+        return 1
+    if lowered.endswith("sid"):
+        return 2
+    return 3
+
+
 def summarise(data: Any, width: int = 80) -> str:
-    """A short ``key=value`` summary of ``data``: scalars first, long values cut."""
+    """A short ``key=value`` summary of ``data``: the telling scalars first, long values cut."""
     if data is None:
         return ""
     if not isinstance(data, dict):
         text = json.dumps(data, default=_default, ensure_ascii=False)
         return text if len(text) <= width else text[: width - 1] + "…"
+    scalars = [
+        (key, value)
+        for key, value in data.items()
+        if not isinstance(value, dict | list)
+        and value is not None
+        and value != ""
+        and str(key).lower() not in _NOISE_KEYS
+    ]
+    scalars.sort(key=lambda item: _rank(str(item[0])))  # stable: keeps Twilio's order within
     parts: list[str] = []
-    for key, value in data.items():
-        if isinstance(value, dict | list) or value is None:
-            continue
+    for key, value in scalars:
         text = str(value)
-        if len(text) > 32:
-            text = text[:31] + "…"
+        if len(text) > 36:
+            text = text[:35] + "…"
         parts.append(f"{key}={text}")
         if sum(len(p) + 1 for p in parts) > width:
             break
