@@ -77,7 +77,7 @@ def _start(tmp_path: Path, *extra: str) -> RunningSandbox:
             assert line.startswith("export "), line
             key, _, value = line[len("export ") :].strip().partition("=")
             exports[key] = value
-            if len(exports) == 7:
+            if len(exports) == 8:
                 break
     finally:
         timer.cancel()
@@ -86,11 +86,12 @@ def _start(tmp_path: Path, *extra: str) -> RunningSandbox:
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_REGION",
+        "AWS_DEFAULT_REGION",
         "TWILIO_ES_API_URL",
         "TWILIO_ACCOUNT_SID",
         "TWILIO_AUTH_TOKEN",
     }, proc.stderr.read() if proc.poll() is not None else exports  # type: ignore[union-attr]
-    assert env_file.read_text().count("export ") == 7
+    assert env_file.read_text().count("export ") == 8
     assert env_file.stat().st_mode & 0o777 == 0o600
     return RunningSandbox(proc, {**base, **exports})
 

@@ -137,6 +137,7 @@ class Sandbox:
             "AWS_ACCESS_KEY_ID": SANDBOX_KEY,
             "AWS_SECRET_ACCESS_KEY": SANDBOX_KEY,
             "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,  # what AWS CLI v1 and older SDKs read
             "TWILIO_ES_API_URL": self.emulator.url,
             "TWILIO_ACCOUNT_SID": self.emulator.account_sid,
             "TWILIO_AUTH_TOKEN": self.emulator.auth_token,
