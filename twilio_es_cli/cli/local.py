@@ -83,10 +83,10 @@ def up(
     previous = signal.signal(signal.SIGTERM, _on_term)
     try:
         lines = [f"export {k}={shlex.quote(v)}" for k, v in sandbox.env().items()]
+        if env_file is not None:  # before printing: whoever sees the lines may source the file
+            _write_private(env_file, "\n".join(lines) + "\n")
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
-        if env_file is not None:
-            _write_private(env_file, "\n".join(lines) + "\n")
         output.success(
             f"Sandbox up: AWS (Kinesis, IAM, STS) at {sandbox.aws_url}, "
             f"Events API at {sandbox.events_url}"
