@@ -544,6 +544,20 @@ def _create_role(
         lambda: iam.delete_role(RoleName=role_name),
         _delete_role_command(role_name, None),
     )
+    _put_permissions(iam, role_name, policy_name, stream_arn, rollback)
+    _wait_role_visible(iam, role_name, sleep)
+    output.success(f"IAM role {role_name} created for Twilio ({req.principal})")
+    output.info(
+        "IAM changes take a few seconds to reach every AWS region: Twilio's first "
+        "AssumeRole may fail briefly; `twilio-es sink validate` retries."
+    )
+    return SinkConfig(arn=stream_arn, role_arn=role["Arn"], external_id=external_id)
+
+
+def _put_permissions(
+    iam: Any, role_name: str, policy_name: str, stream_arn: str, rollback: Rollback
+) -> None:
+    """Put the permissions Twilio needs on the role, and undo it if this run fails later."""
     with aws_errors(f"put permissions policy {policy_name} on IAM role {role_name}"):
         iam.put_role_policy(
             RoleName=role_name,
@@ -555,13 +569,6 @@ def _create_role(
         lambda: iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name),
         _delete_role_command(role_name, policy_name),
     )
-    _wait_role_visible(iam, role_name, sleep)
-    output.success(f"IAM role {role_name} created for Twilio ({req.principal})")
-    output.info(
-        "IAM changes take a few seconds to reach every AWS region: Twilio's first "
-        "AssumeRole may fail briefly; `twilio-es sink validate` retries."
-    )
-    return SinkConfig(arn=stream_arn, role_arn=role["Arn"], external_id=external_id)
 
 
 def _wait_role_visible(iam: Any, role_name: str, sleep: Callable[[float], None]) -> None:
@@ -588,17 +595,7 @@ def _check_role(
     principals, external_ids = iamdoc.read_trust(trust)
     policy = get_role_policy(iam, role_name, policy_name)
     if policy is None and not problems:
-        with aws_errors(f"put permissions policy {policy_name} on IAM role {role_name}"):
-            iam.put_role_policy(
-                RoleName=role_name,
-                PolicyName=policy_name,
-                PolicyDocument=json.dumps(iamdoc.permissions_policy(stream_arn)),
-            )
-        rollback.add(
-            f"policy {policy_name} of IAM role {role_name}",
-            lambda: iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name),
-            _delete_role_command(role_name, policy_name),
-        )
+        _put_permissions(iam, role_name, policy_name, stream_arn, rollback)
         output.warn(f"IAM role {role_name} had no policy {policy_name}; added it")
     elif policy is None:
         problems.append(f"role has no permissions policy {policy_name}")
