@@ -21,7 +21,6 @@ from typing import Any
 from twilio_es_cli.catalog import Catalog, Resolution, TypeSpec, resolve_specs
 from twilio_es_cli.errors import CheckFailed, NotFoundError, UsageError
 
-SINK_SID = re.compile(r"^DG[0-9a-fA-F]{32}$")
 SUBSCRIPTION_SID = re.compile(r"^DF[0-9a-fA-F]{32}$")
 DEFAULT_DESCRIPTION = "twilio-es subscription"
 ACTIVE = "active"
@@ -58,16 +57,6 @@ class Subscription:
             "date_updated": self.date_updated,
             "types": [t.to_dict() for t in self.types],
         }
-
-
-def check_sink_sid(sid: str) -> str:
-    """Reject a malformed sink SID before any remote call (exit 2)."""
-    if not SINK_SID.match(sid):
-        raise UsageError(
-            f"{sid!r} is not a sink SID (DG followed by 32 hex characters)",
-            hint="See your sinks with `twilio-es sink list`.",
-        )
-    return sid
 
 
 def check_subscription_sid(sid: str) -> str:

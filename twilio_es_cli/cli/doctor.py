@@ -58,7 +58,7 @@ def doctor(
     if role_arn and not stream:
         raise UsageError("--role-arn goes with --stream", hint="A sink names its own role.")
     if sink:
-        from twilio_es_cli.subscriptions import check_sink_sid
+        from twilio_es_cli.sinks import check_sid as check_sink_sid
 
         check_sink_sid(sink)
     if role_arn and core.role_name_from_arn(role_arn) is None:

@@ -108,7 +108,7 @@ def subscribe(
       twilio-es subscribe --sink DGxxxx -t com.twilio.messaging.message.sent:3 --json
     """
     from twilio_es_cli import output
-    from twilio_es_cli.subscriptions import check_sink_sid
+    from twilio_es_cli.sinks import check_sid as check_sink_sid
 
     check_sink_sid(sink)
     specs = _specs(types)
@@ -142,7 +142,7 @@ def list_(
       twilio-es subscription list --sink DGxxxx --json
     """
     from twilio_es_cli import output
-    from twilio_es_cli.subscriptions import check_sink_sid
+    from twilio_es_cli.sinks import check_sid as check_sink_sid
 
     if sink:
         check_sink_sid(sink)
