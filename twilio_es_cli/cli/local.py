@@ -159,6 +159,8 @@ def emit(
         if not isinstance(extra, dict):
             raise UsageError("--data must be a JSON object")
     current = settings(ctx)
+    admin.require_sandbox(current)  # before any progress line: say first what is missing
+    current.twilio_credentials()
     deliveries = 0
     if rate is None:
         with output.progress(f"Emitting {count} {event_type} event(s)"):

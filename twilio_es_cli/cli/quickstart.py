@@ -78,7 +78,7 @@ def _same_config(text: str, config: dict[str, str]) -> bool:
 def quickstart(
     ctx: typer.Context,
     stream: Annotated[
-        str, typer.Argument(help="Kinesis stream name (created if missing).")
+        str, typer.Argument(metavar="STREAM", help="Kinesis stream name (created if missing).")
     ] = "twilio-events",
     shards: Annotated[int, typer.Option("--shards", help="Shard count for a new stream.")] = 1,
     types: Annotated[

@@ -23,7 +23,9 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-SidArgument = Annotated[str, typer.Argument(help="The sink SID (DG...).", show_default=False)]
+SidArgument = Annotated[
+    str, typer.Argument(metavar="SID", help="The sink SID (DG...).", show_default=False)
+]
 DescriptionOption = Annotated[
     str | None,
     typer.Option(

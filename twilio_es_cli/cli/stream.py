@@ -78,10 +78,14 @@ def _write_private(out: Path, text: str) -> None:
 @app.command("create")
 def create(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Stream name (letters, digits, _ . -).")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Stream name (letters, digits, _ . -).")
+    ],
     shards: Annotated[
         int | None,
-        typer.Argument(help="Shard count for a provisioned stream (omit with --on-demand)."),
+        typer.Argument(
+            metavar="SHARDS", help="Shard count for a provisioned stream (omit with --on-demand)."
+        ),
     ] = None,
     on_demand: Annotated[
         bool, typer.Option("--on-demand", help="Create an on-demand stream (no SHARDS).")
@@ -161,8 +165,8 @@ def create(
 @app.command("scale")
 def scale(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Stream name.")],
-    count: Annotated[int, typer.Argument(help="Target number of open shards.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Stream name.")],
+    count: Annotated[int, typer.Argument(metavar="COUNT", help="Target number of open shards.")],
     scaling_type: Annotated[
         str,
         typer.Option("--scaling-type", help="AWS scaling type (only UNIFORM_SCALING exists)."),
@@ -235,7 +239,7 @@ def _describe_fields(view: dict[str, Any]) -> dict[str, Any]:
 @app.command("describe")
 def describe(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Stream name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Stream name.")],
     role_name: RoleNameOption = None,
     show_secrets: Annotated[
         bool, typer.Option("--show-secrets", help="Also show the role's external id.")
@@ -284,7 +288,7 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @app.command("delete")
 def delete(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Stream name.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Stream name.")],
     yes: YesOption = False,
     keep_role: Annotated[
         bool, typer.Option("--keep-role", help="Keep the IAM role made for the stream.")

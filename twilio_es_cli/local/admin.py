@@ -20,7 +20,8 @@ from twilio_es_cli.errors import ApiError, ConfigError, UsageError
 TIMEOUT_SECONDS = 60.0
 
 
-def _base_url(settings: Settings) -> str:
+def require_sandbox(settings: Settings) -> str:
+    """The sandbox's base URL; a clear configuration error when we point at real Twilio."""
     if settings.twilio_api_url == DEFAULT_TWILIO_API_URL:
         raise ConfigError(
             "`local emit` needs the offline sandbox, but TWILIO_ES_API_URL points at Twilio",
@@ -31,10 +32,11 @@ def _base_url(settings: Settings) -> str:
 
 
 def _post(settings: Settings, path: str, fields: dict[str, str]) -> dict[str, Any]:
+    base_url = require_sandbox(settings)
     creds = settings.twilio_credentials()
     token = base64.b64encode(f"{creds.username}:{creds.secret}".encode()).decode()
     request = urllib.request.Request(
-        _base_url(settings) + path,
+        base_url + path,
         data=urllib.parse.urlencode(fields).encode(),
         method="POST",
         headers={
