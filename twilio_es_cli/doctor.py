@@ -596,4 +596,19 @@ def diagnose_credentials(client_factory: Callable[[], Any], aws_for: AwsFactory)
             }
             for s in sinks
         ]
+        idle = [s for s in report.sinks if s["status"] != "active"]
+        if idle:
+            # Not a failure (an unused sink may be fine), but "All checks passed" above a failed
+            # sink would send people away; point at the per-sink diagnosis instead.
+            first = idle[0]["sid"]
+            report.add(
+                Check(
+                    "sinks are active",
+                    WARN,
+                    ", ".join(f"{s['sid']} is {s['status']}" for s in idle),
+                    f"twilio-es doctor --sink {first} (then twilio-es sink validate {first})",
+                )
+            )
+        elif report.sinks:
+            report.add(Check("sinks are active", OK, f"all {len(report.sinks)} are active"))
     return report

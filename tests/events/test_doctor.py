@@ -340,10 +340,27 @@ def test_no_options_lists_sinks_with_status(aws_env: str, twilio_env: Any, cli: 
     result = cli("doctor", "--json")
     assert result.exit_code == 0, result.stderr
     data = result.json()
-    assert [c["name"] for c in data["checks"]] == ["Twilio credentials", "AWS credentials"]
+    names = [c["name"] for c in data["checks"]]
+    assert names == ["Twilio credentials", "AWS credentials", "sinks are active"]
     assert [(s["sid"], s["status"]) for s in data["sinks"]] == [(setup.sink, "initialized")]
+    # an idle sink is a warning (exit 0) that points at the per-sink diagnosis, never "all passed"
+    idle = data["checks"][-1]
+    assert idle["status"] == "warn"
+    assert f"{setup.sink} is initialized" in idle["detail"]
+    assert f"twilio-es doctor --sink {setup.sink}" in idle["fix"]
     human = cli("doctor")
+    assert human.exit_code == 0, human.stderr
     assert setup.sink in human.stdout and "initialized" in human.stdout
+    assert "All checks passed" not in human.stderr
+    assert "1 warning(s)" in human.stderr
+
+
+def test_no_options_with_every_sink_active_passes(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    build(aws_env)
+    result = cli("doctor")
+    assert result.exit_code == 0, result.stderr
+    assert "All checks passed" in result.stderr
+    assert checks(cli("doctor", "--json"))["sinks are active"]["status"] == "ok"
 
 
 def test_bad_credentials_and_options(

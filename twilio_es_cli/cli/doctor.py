@@ -40,7 +40,8 @@ def doctor(
     count failed, 93104 stream not found (events dropped).
 
     With --stream: the stream and its role, before any sink exists. With neither: both
-    credentials and a list of your sinks with their status.
+    credentials and a list of your sinks with their status (a sink that is not active is a
+    warning naming the --sink check to run).
 
     Exit codes: 0 every check passed, 5 a check failed, 2 bad options.
 
@@ -123,7 +124,10 @@ def _render(report: Any, *, as_json: bool) -> None:
             [(s["sid"], s["sink_type"], s["status"], s["description"]) for s in report.sinks],
             title="Sinks",
         )
-    if report.ok:
+    warned = [c for c in report.checks if c.status == "warn"]
+    if report.ok and warned:
+        output.warn(f"No check failed, but {len(warned)} warning(s) above")
+    elif report.ok:
         output.success("All checks passed")
 
 
