@@ -99,9 +99,24 @@ class AwsClients:
                 user_agent_extra="twilio-es",
             )
             kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
-            if self.settings.endpoint_url:
-                kwargs["endpoint_url"] = self.settings.endpoint_url
-            self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+            endpoint = self.settings.endpoint_url
+            if endpoint:
+                if not endpoint.startswith(("http://", "https://")):
+                    raise _bad_endpoint(endpoint, "it is not an http(s) URL")
+                kwargs["endpoint_url"] = endpoint
+            from botocore.exceptions import InvalidRegionError
+
+            try:
+                self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+            except InvalidRegionError as exc:
+                raise ConfigError(
+                    f"AWS region {self.region!r} is not a valid region name",
+                    hint="Pass --region (or AWS_REGION) as e.g. us-east-1.",
+                ) from exc
+            except ValueError as exc:  # botocore: "Invalid endpoint: http://"
+                if not endpoint:
+                    raise
+                raise _bad_endpoint(endpoint, str(exc)) from exc
         return self._clients[service]
 
     def kinesis(self) -> Any:
@@ -127,6 +142,14 @@ class AwsClients:
             credentials={k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")},
             max_attempts=self._max_attempts,
         )
+
+
+def _bad_endpoint(endpoint: str, why: str) -> ConfigError:
+    """A malformed --endpoint-url / AWS_ENDPOINT_URL is configuration (exit 3), not a crash."""
+    return ConfigError(
+        f"AWS endpoint URL {endpoint!r} is not usable: {why}",
+        hint="Pass e.g. --endpoint-url http://127.0.0.1:4566, or unset AWS_ENDPOINT_URL.",
+    )
 
 
 def error_code(exc: BaseException) -> str | None:

@@ -247,7 +247,7 @@ def test_shell_redirect_in_a_fresh_process_yields_an_assumable_role(
     script = Path(sys.executable).parent / "twilio-es"
     sink = tmp_path / "twilio-sink.json"
     proc = subprocess.run(
-        f"'{script}' stream create twilio-events 1 > '{sink}'",
+        f"umask 022; '{script}' stream create twilio-events 1 > '{sink}'",
         shell=True,
         capture_output=True,
         text=True,
@@ -258,6 +258,9 @@ def test_shell_redirect_in_a_fresh_process_yields_an_assumable_role(
     config = json.loads(sink.read_text())
     assert set(config) == {"arn", "role_arn", "external_id"}
     assert config["external_id"] not in proc.stderr
+    # the next step names the file the shell wrote, and says it is readable by others
+    assert f"Next: twilio-es sink create kinesis --config {sink}\n" in proc.stderr
+    assert f"chmod 600 {sink}" in proc.stderr
 
     from tests.conftest import boto_client
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from twilio_es_cli.config import Settings
-from twilio_es_cli.errors import UsageError
+from twilio_es_cli.errors import ExitCode, UsageError
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout (for scripts and jq).")
@@ -32,10 +32,20 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def confirm(question: str, *, yes: bool) -> None:
-    """Ask before a destructive step; refuse (exit 2) when no one can answer and no --yes."""
+    """Ask before a destructive step; refuse (exit 2) when no one can answer and no --yes.
+
+    Answering "no" is a decision, not an interruption: it says nothing changed and exits 1
+    (as click's own confirmation does), where Ctrl-C stays 130.
+    """
     if yes:
         return
     if not sys.stdin.isatty():
-        raise UsageError(f"{question} Refusing without confirmation", hint="Pass --yes to confirm.")
+        raise UsageError(
+            f"{question} Refusing without confirmation: stdin is not a terminal",
+            hint="Pass --yes to confirm.",
+        )
     if not typer.confirm(question, default=False, err=True):
-        raise typer.Abort()
+        from twilio_es_cli import output
+
+        output.info("Cancelled; nothing was changed.")
+        raise typer.Exit(int(ExitCode.FAILURE))

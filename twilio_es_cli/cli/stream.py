@@ -147,19 +147,48 @@ def create(
     if out is not None:
         _check_out_path(out)
     outcome = streams.create(_clients(ctx), request)
-    document = output.to_json(outcome.config.as_dict()) + "\n"
-    if not outcome.created:
-        output.info(f"Stream {name} and its role already exist, unchanged")
     if out is not None:
-        _write_private(out, document)
+        _write_private(out, output.to_json(outcome.config.as_dict()) + "\n")
         output.success(f"Sink configuration written to {out} (mode 0600)")
         output.info(f"Next: twilio-es sink create kinesis --config {out}")
-    else:
-        output.print_json(outcome.config.as_dict())
+        return
+    output.print_json(outcome.config.as_dict())
+    if output.is_tty():
         output.info(
-            "Next: save this as twilio-sink.json, then run "
-            "`twilio-es sink create kinesis --config twilio-sink.json`"
+            "Next: save this as twilio-sink.json (or re-run with --out twilio-sink.json), "
+            "then run `twilio-es sink create kinesis --config twilio-sink.json`"
         )
+        return
+    target = _redirect_target()
+    output.info(f"Next: twilio-es sink create kinesis --config {target or 'FILE'}")
+    if target is not None and target.stat().st_mode & 0o077:
+        output.info(
+            f"{target} holds the external id and other users can read it: "
+            f"chmod 600 {target} (--out FILE writes it private)"
+        )
+
+
+def _redirect_target() -> Path | None:
+    """The regular file stdout was redirected to (`> twilio-sink.json`), when we can tell.
+
+    Linux names it under /proc/self/fd; elsewhere (or for a pipe) there is no name to give.
+    """
+    import stat
+    import sys
+
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not path.is_file():  # "(deleted)" or another namespace
+        return None
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 @app.command("scale")

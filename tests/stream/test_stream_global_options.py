@@ -1,0 +1,165 @@
+"""Global options reach boto3: --profile, --region, --endpoint-url, on moto over HTTP.
+
+Each test takes away the environment variable the option stands in for, so only the option
+can be what pointed boto3 at the right place; a wrong value is exit 3 with a hint, never a
+traceback. Also here: answering "no" at the delete prompt on a real terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Result, boto_client
+
+CLI = Callable[..., Result]
+
+
+def _write_profile(home: Path, name: str, region: str) -> None:
+    (home / "aws-config").write_text(f"[profile {name}]\nregion = {region}\n")
+    (home / "aws-credentials").write_text(
+        f"[{name}]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+
+
+def test_endpoint_url_flag_is_what_reaches_aws(
+    cli: CLI, aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    result = cli("--endpoint-url", aws_env, "stream", "create", "flagged", "1")
+    assert result.exit_code == 0, result.stderr
+    kinesis: Any = boto_client("kinesis", aws_env)
+    assert kinesis.list_streams()["StreamNames"] == ["flagged"]
+
+
+def test_region_flag_beats_the_environment(cli: CLI, aws_env: str) -> None:
+    result = cli("--region", "eu-west-1", "stream", "create", "elsewhere", "1")
+    assert result.exit_code == 0, result.stderr
+    config = result.json()
+    assert isinstance(config, dict)
+    assert config["arn"].startswith("arn:aws:kinesis:eu-west-1:")
+    assert config["role_arn"].endswith("/twilio-es-elsewhere-eu-west-1")
+    import boto3
+
+    def names(region: str) -> list[str]:
+        client = boto3.client(
+            "kinesis",
+            endpoint_url=aws_env,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        return list(client.list_streams()["StreamNames"])
+
+    assert (names("eu-west-1"), names("us-east-1")) == (["elsewhere"], [])
+
+
+def test_profile_flag_and_env_supply_credentials_and_region(
+    cli: CLI, aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+        monkeypatch.delenv(name)
+    _write_profile(Path(os.environ["HOME"]), "sandbox", "ap-southeast-2")
+
+    flagged = cli("--profile", "sandbox", "stream", "create", "from-profile", "1")
+    assert flagged.exit_code == 0, flagged.stderr  # credentials came from the profile
+    config = flagged.json()
+    assert isinstance(config, dict)
+    assert config["arn"].startswith("arn:aws:kinesis:ap-southeast-2:")  # and its region
+
+    monkeypatch.setenv("AWS_PROFILE", "sandbox")
+    listed = cli("stream", "list", "--json").json()
+    assert isinstance(listed, list) and [r["name"] for r in listed] == ["from-profile"]
+
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    beaten = cli("--profile", "sandbox", "stream", "list", "--json")
+    assert beaten.exit_code == 0, beaten.stderr
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_missing_profile_is_exit_3_with_hint(
+    cli: CLI, aws_env: str, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    _write_profile(Path(os.environ["HOME"]), "sandbox", "us-east-1")
+    args = ["stream", "create", "twilio-events", "1"]
+    if how == "flag":
+        result = cli("--profile", "no-such-profile", *args)
+    else:
+        monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+        result = cli(*args)
+    assert result.exit_code == 3, result.stderr
+    assert result.stderr.startswith("error: AWS profile 'no-such-profile' was not found\n")
+    assert "hint: Check --profile / AWS_PROFILE" in result.stderr
+    assert "Traceback" not in result.stderr
+    monkeypatch.delenv("AWS_PROFILE", raising=False)  # boto3 in this test reads it too
+    kinesis: Any = boto_client("kinesis", aws_env)
+    assert kinesis.list_streams()["StreamNames"] == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--endpoint-url", "notaurl"], "AWS endpoint URL 'notaurl' is not usable"),
+        (["--endpoint-url", "http://"], "AWS endpoint URL 'http://' is not usable"),
+        (["--region", "not a region"], "AWS region 'not a region' is not a valid region name"),
+    ],
+)
+def test_malformed_endpoint_or_region_is_exit_3_not_a_crash(
+    cli: CLI, aws_env: str, argv: list[str], message: str
+) -> None:
+    result = cli(*argv, "stream", "list")
+    assert result.exit_code == 3, result.stderr
+    assert result.stderr.startswith(f"error: {message}")
+    assert "hint: Pass" in result.stderr
+    assert "unexpected" not in result.stderr
+
+
+def test_answering_no_at_the_delete_prompt_changes_nothing(aws_env: str) -> None:
+    """On a real terminal the prompt is asked; "n" is a decision (exit 1), not Ctrl-C (130)."""
+    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis.create_stream(StreamName="keep-me", ShardCount=1)
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twilio_es_cli", "stream", "delete", "keep-me"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=dict(os.environ),
+        close_fds=True,
+    )
+    os.close(slave)
+    seen = b""
+    answered = False
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 60)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not answered and b"[y/N]" in seen:
+                os.write(master, b"n\n")
+                answered = True
+        code = proc.wait(timeout=60)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    text = seen.decode(errors="replace")
+    assert answered, text
+    assert code == 1, text
+    assert "Cancelled; nothing was changed." in text
+    assert "Interrupted" not in text
+    assert kinesis.list_streams()["StreamNames"] == ["keep-me"]
