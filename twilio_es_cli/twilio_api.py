@@ -6,7 +6,8 @@
   reach the Events v1 emulator; pagination keeps working because the SDK follows the absolute
   ``next_page_url`` and we rewrite that too.
 - Requests have explicit timeouts; idempotent calls (GET, DELETE) are retried on 429/5xx with
-  backoff. POSTs are not retried on status: creating a sink twice is worse than an error.
+  backoff (a server's Retry-After is honoured up to :data:`RETRY_AFTER_CAP_SECONDS`). POSTs
+  are not retried on status: creating a sink twice is worse than an error.
 - :func:`twilio_errors` turns SDK exceptions into one-line :class:`TwilioEsError`s:
   401 -> exit 3 with a credentials hint, 404 -> exit 4, other API errors -> exit 1.
 """
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
 REQUEST_TIMEOUT_SECONDS = 30.0
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+# urllib3 honours Retry-After up to six hours by default: a CLI must not hang that long on
+# one 429, so longer waits are cut to this (and the retry budget still ends the attempts).
+RETRY_AFTER_CAP_SECONDS = 5.0
 
 
 def rewrite_url(url: str, base_url: str) -> str:
@@ -48,8 +52,12 @@ def _http_client(base_url: str | None) -> Any:
                 url = rewrite_url(url, base_url)
             return super().request(method, url, *args, **kwargs)
 
+    class _Retry(Retry):
+        def parse_retry_after(self, retry_after: str) -> float:
+            return min(float(super().parse_retry_after(retry_after)), RETRY_AFTER_CAP_SECONDS)
+
     client = _Client(timeout=REQUEST_TIMEOUT_SECONDS)
-    retry = Retry(
+    retry = _Retry(
         total=4,
         backoff_factor=0.5,
         status_forcelist=RETRY_STATUSES,

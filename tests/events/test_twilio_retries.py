@@ -35,8 +35,9 @@ SINK: dict[str, object] = {
 class FlakyServer:
     """Fails the first request of each HTTP method with ``status``, then answers normally."""
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, retry_after: str = "0") -> None:
         self.status = status
+        self.retry_after = retry_after
         self.seen: list[str] = []
         outer = self
 
@@ -57,7 +58,7 @@ class FlakyServer:
                 data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(code)
                 if code == 429:
-                    self.send_header("Retry-After", "0")
+                    self.send_header("Retry-After", outer.retry_after)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -72,9 +73,7 @@ class FlakyServer:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
-@pytest.fixture(params=[503, 429])
-def flaky(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlakyServer]:
-    server = FlakyServer(request.param)
+def _serve(server: FlakyServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlakyServer]:
     thread = threading.Thread(target=server.server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
@@ -84,6 +83,17 @@ def flaky(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> It
     server.server.shutdown()
     server.server.server_close()
     thread.join(timeout=5)
+
+
+@pytest.fixture(params=[503, 429])
+def flaky(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlakyServer]:
+    yield from _serve(FlakyServer(request.param), monkeypatch)
+
+
+@pytest.fixture
+def slow_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[FlakyServer]:
+    """A 429 that asks the client to come back in an hour."""
+    yield from _serve(FlakyServer(429, retry_after="3600"), monkeypatch)
 
 
 def test_get_is_retried_after_a_transient_error(cli, flaky: FlakyServer) -> None:  # type: ignore[no-untyped-def]
@@ -105,3 +115,17 @@ def test_post_is_not_retried(cli, flaky: FlakyServer) -> None:  # type: ignore[n
     assert "flaky" in result.stderr
     assert "Traceback" not in result.stderr
     assert flaky.seen.count("POST") == 1
+
+
+def test_a_long_retry_after_is_capped_not_slept(  # type: ignore[no-untyped-def]
+    cli, slow_down: FlakyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """urllib3 would honour ``Retry-After: 3600`` (it allows six hours): the CLI must not hang.
+
+    The cap is lowered so the test stays quick; without any cap this test would sleep an hour
+    and be ended by pytest-timeout.
+    """
+    monkeypatch.setattr("twilio_es_cli.twilio_api.RETRY_AFTER_CAP_SECONDS", 0.1)
+    result = cli("sink", "show", SID, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert slow_down.seen == ["GET", "GET"]
