@@ -299,3 +299,13 @@ def test_unsupported_method_on_a_known_path_is_405(api: Api) -> None:
     response = api.delete("/v1/Types")
     assert response.status_code == 405
     assert response.json()["status"] == 405
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_methods_without_any_route_get_twilio_error_bodies(api: Api, method: str) -> None:
+    known = api.request(method, "/v1/Sinks", data={"Description": "x"})
+    assert known.status_code == 405
+    assert known.json()["code"] == 20004
+    unknown = api.request(method, "/v1/Nope")
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == 20404
