@@ -247,16 +247,27 @@ def resolve_specs(
     for spec in specs:
         if spec.is_glob:
             matched = expand_glob(spec.pattern, types)
+            # Say which matches were left out, or a glob silently subscribes to less than the
+            # user sees in `types list`.
+            skipped = [
+                t.type
+                for t in types
+                if t.status == DISCONTINUED and fnmatch.fnmatchcase(t.type, spec.pattern)
+            ]
             if not matched:
                 close = suggest(spec.pattern.rstrip("*?.[]"), by_name, limit=3)
+                only = f" (only discontinued ones: {', '.join(skipped)})" if skipped else ""
                 raise UsageError(
-                    f"No subscribable event type matches {spec.pattern!r}",
+                    f"No subscribable event type matches {spec.pattern!r}{only}",
                     hint=(f"Did you mean {', '.join(close)}? " if close else "")
                     + "See `twilio-es types list --search TEXT`.",
                 )
             entries: list[tuple[EventType, str | None]] = [(e, spec.pattern) for e in matched]
             names = ", ".join(e.type for e in matched)
-            resolution.notes.append(f"{spec.pattern} matched {len(matched)} type(s): {names}")
+            left_out = f" (left out, discontinued: {', '.join(skipped)})" if skipped else ""
+            resolution.notes.append(
+                f"{spec.pattern} matched {len(matched)} type(s): {names}{left_out}"
+            )
         else:
             entry = by_name.get(spec.pattern)
             if entry is None:

@@ -122,6 +122,21 @@ def test_glob_that_matches_nothing_is_a_usage_error(twilio_env: Any, cli: Any) -
     assert twilio_env.service.list_subscriptions() == []
 
 
+def test_glob_says_which_discontinued_types_it_left_out(twilio_env: Any, cli: Any) -> None:
+    sink = webhook_sink()
+    summary = "com.twilio.voice.insights.call-summary"
+    result = cli("subscribe", "--sink", sink, "--type", f"{summary}.*", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert set(stored_types(twilio_env, result.json()["sid"])) == {
+        f"{summary}.complete",
+        f"{summary}.partial",
+    }
+    assert f"(left out, discontinued: {summary}.predicted-complete)" in result.stderr
+    only = cli("subscribe", "--sink", sink, "--type", f"{summary}.predicted-*")
+    assert only.exit_code == 2
+    assert f"(only discontinued ones: {summary}.predicted-complete)" in only.stderr
+
+
 def test_unknown_type_suggests_close_matches(twilio_env: Any, cli: Any) -> None:
     sink = webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", "com.twilio.messaging.message.deliverd")
