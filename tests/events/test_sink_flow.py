@@ -131,6 +131,13 @@ def test_kinesis_sink_from_file_to_active(cli, aws_env, twilio_env, tmp_path: Pa
     }
     assert "already active" in again.stderr
 
+    # Testing an active sink is a delivery check; validate would have nothing to do.
+    tested: Result = cli("sink", "test", sink["sid"])
+    assert tested.exit_code == 0, tested.stderr
+    assert "is already active, so this test only checks delivery" in tested.stderr
+    assert f"twilio-es tail {config['arn']} --since 5m" in tested.stderr
+    assert "sink validate" not in tested.stderr
+
 
 def test_kinesis_sink_from_stdin_and_from_flags(cli, aws_env, twilio_env) -> None:  # type: ignore[no-untyped-def]
     config = make_stream_and_role(aws_env, "piped")
@@ -429,7 +436,7 @@ def test_webhook_sink_validated_with_the_test_id_read_at_the_receiver(  # type: 
 
     tested: Result = cli("sink", "test", sid)
     assert tested.exit_code == 0, tested.stderr
-    assert f"The test event goes to {url}" in tested.stderr
+    assert f"this test only checks delivery: it goes to {url}" in tested.stderr
     assert len(bodies) == 1
     assert bodies[0]["type"] == "com.twilio.eventstreams.test-event"
     test_id = json.loads(bodies[0]["data"])["test_id"]

@@ -315,7 +315,17 @@ def test(ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False) -> N
     output.emit(
         {"sid": sid, "result": result}, as_json=as_json, fields={"sid": sid, "result": result}
     )
-    if sink.sink_type == "kinesis":
+    stream = sink.kinesis_stream()
+    if sink.status == "active":
+        # Validate would say "nothing to do": the test is only a delivery check now.
+        where = (
+            f"look for it with `twilio-es tail {stream.arn} --since 5m "
+            f"--type com.twilio.eventstreams.test-event`"
+            if stream is not None
+            else f"it goes to {sink.sink_configuration.get('destination') or 'the sink'}"
+        )
+        output.info(f"Sink {sid} is already active, so this test only checks delivery: {where}.")
+    elif sink.sink_type == "kinesis":
         output.info(
             f"Next: `twilio-es sink validate {sid}` sends its own test, reads it from the "
             f"stream and validates; or read data.test_id with `twilio-es tail` and run "
