@@ -296,17 +296,30 @@ class Rollback:
             return []
         output.warn("rolling back what this run created")
         left: list[str] = []
-        for step in reversed(self.steps):
-            try:
-                with aws_errors(f"delete {step.what}"):
-                    step.undo()
-            except TwilioEsError as exc:
-                left.append(f"{step.what} ({exc.message}); remove it with: {step.manual}")
-            else:
-                output.info(f"rolled back: deleted {step.what}")
-        for line in left:
-            output.warn(f"left behind: {line}")
+        pending = list(reversed(self.steps))
         self.steps.clear()
+        try:
+            while pending:
+                step = pending[0]
+                try:
+                    with aws_errors(f"delete {step.what}"):
+                        step.undo()
+                except NotFoundError:  # gone already (or while we waited): nothing to undo
+                    output.info(f"rolled back: {step.what} is gone")
+                except TwilioEsError as exc:
+                    left.append(f"{step.what} ({exc.message}); remove it with: {step.manual}")
+                else:
+                    output.info(f"rolled back: deleted {step.what}")
+                pending.pop(0)
+        except KeyboardInterrupt:
+            # A second Ctrl-C stops the rollback, but the user still learns what is left.
+            left.extend(
+                f"{s.what} (rollback interrupted); remove it with: {s.manual}" for s in pending
+            )
+            raise
+        finally:
+            for line in left:
+                output.warn(f"left behind: {line}")
         return left
 
 

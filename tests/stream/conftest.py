@@ -41,19 +41,23 @@ def _failing(code: str) -> Callable[..., Any]:
 
 @pytest.fixture
 def inject_faults(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """``inject_faults(("iam", "PutRolePolicy"), ...)``: those calls fail with ServiceFailure."""
+    """``inject_faults(("iam", "PutRolePolicy"), ...)``: those calls fail with ServiceFailure.
+
+    A third element names another AWS error code: ``("iam", "DeleteRole", "NoSuchEntity")``.
+    """
     from twilio_es_cli import aws
 
-    def install(*operations: tuple[str, str]) -> None:
+    def install(*operations: tuple[str, ...]) -> None:
         class FaultyClients(aws.AwsClients):
             def client(self, service: str) -> Any:
                 fresh = service not in self._clients
                 client = super().client(service)
                 if fresh:
-                    for svc, operation in operations:
+                    for svc, operation, *code in operations:
                         if svc == service:
                             client.meta.events.register(
-                                f"before-call.{svc}.{operation}", _failing("ServiceFailure")
+                                f"before-call.{svc}.{operation}",
+                                _failing(code[0] if code else "ServiceFailure"),
                             )
                 return client
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Result
 
 CLI = Callable[..., Result]
@@ -238,6 +240,41 @@ def test_failed_rollback_says_what_was_left_and_how_to_remove_it(
     assert "rolled back: deleted stream twilio-events" in result.stderr
     assert _our_roles(iam_client) == [ROLE]
     assert _streams(kinesis_client) == []
+
+
+def test_rollback_counts_something_already_gone_as_undone(
+    cli: CLI, inject_faults: Callable[..., None], kinesis_client: Any, iam_client: Any
+) -> None:
+    """A role someone else removed meanwhile (NoSuchEntity) is not 'left behind'."""
+    inject_faults(("iam", "PutRolePolicy"), ("iam", "DeleteRole", "NoSuchEntity"))
+    result = cli("stream", "create", "twilio-events", "1")
+    assert result.exit_code == 1
+    assert f"rolled back: IAM role {ROLE} is gone" in result.stderr
+    assert "left behind" not in result.stderr
+    assert "Rollback was incomplete" not in result.stderr
+    assert "rolled back: deleted stream twilio-events" in result.stderr
+    assert _streams(kinesis_client) == []
+
+
+def test_second_ctrl_c_during_rollback_still_lists_what_is_left(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from twilio_es_cli.streams import Rollback
+
+    undone: list[str] = []
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    rollback = Rollback()
+    rollback.add("stream s", lambda: undone.append("stream"), "aws kinesis delete-stream s")
+    rollback.add("IAM role r", interrupted, "aws iam delete-role --role-name r")
+    with pytest.raises(KeyboardInterrupt):
+        rollback.run()
+    err = capsys.readouterr().err
+    assert undone == []
+    assert "left behind: IAM role r (rollback interrupted); remove it with: aws iam" in err
+    assert "left behind: stream s (rollback interrupted); remove it with: aws kinesis" in err
 
 
 def test_shell_redirect_in_a_fresh_process_yields_an_assumable_role(
