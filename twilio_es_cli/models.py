@@ -32,6 +32,8 @@ KINESIS_STREAM_ARN = re.compile(
 IAM_ROLE_ARN = re.compile(
     r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/(?P<name>[\w+=,.@/-]{1,512})$"
 )
+# sts:ExternalId as AWS's AssumeRole accepts it (length is checked separately: 2-1224).
+EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]+$", re.ASCII)
 
 SinkType = Literal["kinesis", "webhook", "segment"]
 SINK_STATUSES = ("initialized", "validating", "active", "failed")
@@ -69,10 +71,16 @@ class KinesisSinkConfig(_Config):
     @field_validator("external_id")
     @classmethod
     def _external_id(cls, value: str) -> str:
+        # AWS refuses AssumeRole with any other sts:ExternalId, so such a sink could never work.
         if not value:
             raise ValueError("must not be empty")
         if any(ch.isspace() for ch in value):
             raise ValueError("must not contain whitespace")
+        if not 2 <= len(value) <= 1224 or not EXTERNAL_ID.match(value):
+            raise ValueError(
+                "must be 2 to 1224 characters of letters, digits and _+=,.@:/- "
+                "(what AWS accepts as sts:ExternalId)"
+            )
         return value
 
     def _part(self, group: str) -> str:

@@ -87,6 +87,19 @@ BAD_INPUTS = [
         ["sink", "create", "kinesis", "--arn", ARN, "--role-arn", ROLE],
         ["--external-id", "required"],
     ),
+    # AWS accepts only 2-1224 of [\w+=,.@:/-] as sts:ExternalId: such a sink could never work
+    (
+        ["sink", "create", "kinesis", "--arn", ARN, "--role-arn", ROLE, "--external-id", "x"],
+        ["--external-id", "2 to 1224"],
+    ),
+    (
+        ["sink", "create", "kinesis", "--arn", ARN, "--role-arn", ROLE, "--external-id", "a#b"],
+        ["--external-id", "2 to 1224"],
+    ),
+    (
+        ["sink", "create", "kinesis", "--arn", ARN, "--role-arn", ROLE, "--external-id", "é" * 4],
+        ["--external-id", "2 to 1224"],
+    ),
     (["sink", "create", "kinesis"], ["--config"]),
     (
         ["sink", "create", "kinesis", "--config", "/nonexistent/twilio-sink.json"],
@@ -195,7 +208,7 @@ def test_role_arns_with_paths_and_other_partitions_are_accepted() -> None:
     config = KinesisSinkConfig(
         arn="arn:aws-cn:kinesis:cn-north-1:123456789012:stream/a.b_c-1",
         role_arn="arn:aws:iam::123456789012:role/service/twilio/writer",
-        external_id="x",
+        external_id="ab",
     )
     assert config.region == "cn-north-1"
 
