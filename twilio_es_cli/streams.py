@@ -810,7 +810,14 @@ def plan_delete(
     if not keep_role:
         iam = clients.iam()
         candidate = role_name or iamdoc.default_role_name(name, clients.region)
-        role = find_role(iam, summary["StreamARN"], candidate, search=role_name is None)
+        try:
+            role = find_role(iam, summary["StreamARN"], candidate, search=role_name is None)
+        except TwilioEsError as exc:  # no IAM rights (or an endpoint without IAM): say the way out
+            exc.hint = (
+                f"Nothing was deleted. To delete only the stream, re-run with --keep-role; "
+                f"the role, if any, stays ({candidate})."
+            )
+            raise
         if role is None and role_name is not None:
             output.warn(f"IAM role {role_name} was not made by twilio-es for {name}; keeping it")
     return DeletePlan(

@@ -56,3 +56,20 @@ def test_list_shards_pages_with_next_token_alone(kinesis_local_env: str, unique_
         "shardId-000000000001",
         "shardId-000000000002",
     ]
+
+
+def test_delete_without_iam_says_nothing_was_deleted_and_keep_role_works(
+    cli: CLI, kinesis_local_env: str, unique_name: str
+) -> None:
+    """An endpoint (or credentials) without IAM: refuse before deleting, and name the way out."""
+    kinesis = _active_stream(kinesis_local_env, unique_name, 1)
+    refused = cli("stream", "delete", unique_name, "--yes")
+    assert refused.exit_code != 0
+    assert "hint: Nothing was deleted. To delete only the stream, re-run with --keep-role" in (
+        refused.stderr
+    )
+    assert streams.stream_summary(kinesis, unique_name) is not None
+
+    kept = cli("stream", "delete", unique_name, "--yes", "--keep-role")
+    assert kept.exit_code == 0, kept.stderr
+    assert streams.stream_summary(kinesis, unique_name) is None
