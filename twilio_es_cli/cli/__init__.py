@@ -53,21 +53,26 @@ app = typer.Typer(
 def _root(
     ctx: typer.Context,
     profile: Annotated[
-        str | None, typer.Option("--profile", help="AWS profile (default: AWS_PROFILE).")
+        str | None,
+        typer.Option("--profile", metavar="NAME", help="AWS profile (default: AWS_PROFILE)."),
     ] = None,
     region: Annotated[
-        str | None, typer.Option("--region", help="AWS region (default: AWS_REGION).")
+        str | None,
+        typer.Option("--region", metavar="REGION", help="AWS region (default: AWS_REGION)."),
     ] = None,
     endpoint_url: Annotated[
         str | None,
         typer.Option(
-            "--endpoint-url", help="AWS endpoint override, e.g. a local Kinesis (AWS_ENDPOINT_URL)."
+            "--endpoint-url",
+            metavar="URL",
+            help="AWS endpoint override, e.g. a local Kinesis (AWS_ENDPOINT_URL).",
         ),
     ] = None,
     twilio_api_url: Annotated[
         str | None,
         typer.Option(
             "--twilio-api-url",
+            metavar="URL",
             help="Events API base URL (TWILIO_ES_API_URL; default https://events.twilio.com).",
         ),
     ] = None,

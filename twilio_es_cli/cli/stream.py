@@ -27,12 +27,14 @@ NoWaitOption = Annotated[
     bool, typer.Option("--no-wait", help="Return once AWS accepted the change; do not wait.")
 ]
 TimeoutOption = Annotated[
-    float, typer.Option("--timeout", help="Give up waiting after this many seconds.")
+    float,
+    typer.Option("--timeout", metavar="SECONDS", help="Give up waiting after this many seconds."),
 ]
 RoleNameOption = Annotated[
     str | None,
     typer.Option(
         "--role-name",
+        metavar="NAME",
         help="IAM role name (default: twilio-es-STREAM-REGION, shortened to 64 characters).",
     ),
 ]
@@ -93,24 +95,32 @@ def create(
     role_name: RoleNameOption = None,
     policy_name: Annotated[
         str | None,
-        typer.Option("--policy-name", help="Inline policy name (default: twilio-es-put-STREAM)."),
+        typer.Option(
+            "--policy-name",
+            metavar="NAME",
+            help="Inline policy name (default: twilio-es-put-STREAM).",
+        ),
     ] = None,
     twilio_principal: Annotated[
         str | None,
         typer.Option(
             "--twilio-principal",
+            metavar="ARN",
             help="AWS principal allowed to assume the role (TWILIO_ES_TWILIO_PRINCIPAL; "
             "default: Twilio's account arn:aws:iam::177261743968:root).",
         ),
     ] = None,
     retention_hours: Annotated[
         int | None,
-        typer.Option("--retention-hours", help="Keep records this many hours (24-8760)."),
+        typer.Option(
+            "--retention-hours", metavar="HOURS", help="Keep records this many hours (24-8760)."
+        ),
     ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
             "--out",
+            metavar="FILE",
             help="Write the sink configuration to FILE (mode 0600) instead of stdout.",
             dir_okay=False,
         ),
@@ -198,7 +208,9 @@ def scale(
     count: Annotated[int, typer.Argument(metavar="COUNT", help="Target number of open shards.")],
     scaling_type: Annotated[
         str,
-        typer.Option("--scaling-type", help="AWS scaling type (only UNIFORM_SCALING exists)."),
+        typer.Option(
+            "--scaling-type", metavar="TYPE", help="AWS scaling type (only UNIFORM_SCALING exists)."
+        ),
     ] = "UNIFORM_SCALING",
     no_wait: NoWaitOption = False,
     timeout: TimeoutOption = 600.0,
