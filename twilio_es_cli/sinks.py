@@ -10,9 +10,11 @@ are checked before any call: a malformed SID or status is exit 2, not a 404 from
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
-from twilio_es_cli.errors import CheckFailed, TwilioEsError, UsageError
+from twilio_es_cli.errors import CheckFailed, NotFoundError, TwilioEsError, UsageError
 from twilio_es_cli.models import SINK_STATUSES, SINK_TYPE_OF, Sink, SinkConfig
 from twilio_es_cli.twilio_api import twilio_errors
 
@@ -67,6 +69,18 @@ def check_test_id(test_id: str) -> str:
     return value
 
 
+@contextmanager
+def _sink_call(action: str, sid: str) -> Iterator[None]:
+    """``twilio_errors`` for a call on one sink; a 404 says the sink is missing and what to do."""
+    try:
+        with twilio_errors(action):
+            yield
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"Sink {sid} does not exist", hint="See your sinks with `twilio-es sink list`."
+        ) from exc
+
+
 class SinkService:
     """Sink operations over one twilio client; each method is a single API round trip."""
 
@@ -95,7 +109,7 @@ class SinkService:
 
     def get(self, sid: str) -> Sink:
         sid = check_sid(sid)
-        with twilio_errors(f"fetch sink {sid}"):
+        with _sink_call(f"fetch sink {sid}", sid):
             return Sink.from_resource(self._sinks(sid).fetch())
 
     def update(self, sid: str, description: str) -> Sink:
@@ -103,18 +117,18 @@ class SinkService:
         text = check_description(description)
         if text is None:
             raise UsageError("--description is required")
-        with twilio_errors(f"update sink {sid}"):
+        with _sink_call(f"update sink {sid}", sid):
             return Sink.from_resource(self._sinks(sid).update(description=text))
 
     def delete(self, sid: str) -> None:
         sid = check_sid(sid)
-        with twilio_errors(f"delete sink {sid}"):
+        with _sink_call(f"delete sink {sid}", sid):
             self._sinks(sid).delete()
 
     def test(self, sid: str) -> str:
         """Ask Twilio to send a test event to the sink; returns the API's ``result``."""
         sid = check_sid(sid)
-        with twilio_errors(f"send a test event to sink {sid}"):
+        with _sink_call(f"send a test event to sink {sid}", sid):
             result = self._sinks(sid).sink_test.create()
         return str(getattr(result, "result", None) or "submitted")
 
@@ -127,7 +141,7 @@ class SinkService:
         sid = check_sid(sid)
         test_id = check_test_id(test_id)
         try:
-            with twilio_errors(f"validate sink {sid}"):
+            with _sink_call(f"validate sink {sid}", sid):
                 result = self._sinks(sid).sink_validate.create(test_id=test_id)
         except TwilioEsError as exc:
             if getattr(exc.__cause__, "status", None) == 400:

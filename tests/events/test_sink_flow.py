@@ -533,7 +533,7 @@ def test_show_update_delete(cli, aws_env, twilio_env, tmp_path: Path) -> None:  
     assert f"deleted sink {sid}" in deleted.stderr
     gone: Result = cli("sink", "show", sid)
     assert gone.exit_code == 4
-    assert gone.stderr.startswith("error: Twilio refused to fetch sink")
+    assert gone.stderr.startswith(f"error: Sink {sid} does not exist")
 
 
 @pytest.mark.parametrize(
@@ -552,6 +552,8 @@ def test_unknown_sink_is_exit_4(cli, twilio_env, argv: list[str]) -> None:  # ty
     result: Result = cli(*argv)
     assert result.exit_code == 4, result.stderr
     assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: Sink {'DG' + 'a' * 32} does not exist\n")
+    assert "hint: See your sinks with `twilio-es sink list`." in result.stderr
 
 
 def test_bad_credentials_are_exit_3_with_a_hint(  # type: ignore[no-untyped-def]
