@@ -418,11 +418,18 @@ def _sink_status_check(sink: Any) -> Check:
     status = str(sink.status)
     if status == "active":
         return Check("sink is active", OK, f"{sink.sid} ({sink.sink_type}) is active")
+    # Only a kinesis sink's test event can be read back by twilio-es; others need the id.
+    fix = (
+        f"twilio-es sink validate {sink.sid}"
+        if sink.sink_type == "kinesis"
+        else f"twilio-es sink test {sink.sid}, read data.test_id where the event arrives, then "
+        f"twilio-es sink validate {sink.sid} --test-id ID"
+    )
     return Check(
         "sink is active",
         FAIL,
         f"{sink.sid} is {status}: subscriptions cannot use it until it is active",
-        f"twilio-es sink validate {sink.sid}",
+        fix,
     )
 
 

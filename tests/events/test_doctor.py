@@ -394,3 +394,15 @@ def test_missing_aws_credentials_skip_the_aws_checks(
     assert found["stream exists and is ACTIVE"]["status"] == "skip"
     assert found["Twilio credentials"]["status"] == "ok"
     assert "Traceback" not in result.stderr
+
+
+def test_inactive_segment_sink_fix_asks_for_the_test_id(twilio_env: Any, cli: Any) -> None:
+    """twilio-es cannot read a segment sink's test event: the fix must not be a bare validate."""
+    sink = _client().events.v1.sinks.create(
+        description="segment", sink_configuration={"write_key": "k" * 12}, sink_type="segment"
+    )
+    result = cli("doctor", "--sink", sink.sid, "--json")
+    assert result.exit_code == 5, result.stderr
+    fix = checks(result)["sink is active"]["fix"]
+    assert fix.endswith(f"twilio-es sink validate {sink.sid} --test-id ID")
+    assert fix.startswith(f"twilio-es sink test {sink.sid}")
