@@ -99,11 +99,11 @@ class AwsClients:
                 user_agent_extra="twilio-es",
             )
             kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
-            endpoint = self.settings.endpoint_url
-            if endpoint:
-                if not endpoint.startswith(("http://", "https://")):
-                    raise _bad_endpoint(endpoint, "it is not an http(s) URL")
-                kwargs["endpoint_url"] = endpoint
+            if self.settings.endpoint_url:
+                kwargs["endpoint_url"] = self.settings.endpoint_url
+            endpoint, source = self._endpoint_for(service)
+            if endpoint and not endpoint.startswith(("http://", "https://")):
+                raise _bad_endpoint(endpoint, source, "it is not an http(s) URL")
             from botocore.exceptions import InvalidRegionError
 
             try:
@@ -114,10 +114,19 @@ class AwsClients:
                     hint="Pass --region (or AWS_REGION) as e.g. us-east-1.",
                 ) from exc
             except ValueError as exc:  # botocore: "Invalid endpoint: http://"
-                if not endpoint:
+                if not str(exc).startswith("Invalid endpoint"):
                     raise
-                raise _bad_endpoint(endpoint, str(exc)) from exc
+                raise _bad_endpoint(endpoint or "?", source, str(exc)) from exc
         return self._clients[service]
+
+    def _endpoint_for(self, service: str) -> tuple[str | None, str]:
+        """The endpoint override ``service`` will use, and where it came from (for errors)."""
+        if self.settings.endpoint_url:
+            return self.settings.endpoint_url, "--endpoint-url"
+        for name in (f"AWS_ENDPOINT_URL_{service.upper()}", "AWS_ENDPOINT_URL"):
+            if self.settings.env.get(name):
+                return self.settings.env[name], name
+        return None, "--endpoint-url"
 
     def kinesis(self) -> Any:
         return self.client("kinesis")
@@ -144,11 +153,14 @@ class AwsClients:
         )
 
 
-def _bad_endpoint(endpoint: str, why: str) -> ConfigError:
+def _bad_endpoint(endpoint: str, source: str, why: str) -> ConfigError:
     """A malformed --endpoint-url / AWS_ENDPOINT_URL is configuration (exit 3), not a crash."""
+    fix = "pass e.g. --endpoint-url http://127.0.0.1:4566"
+    if source != "--endpoint-url":
+        fix = f"fix or unset {source}, or " + fix
     return ConfigError(
-        f"AWS endpoint URL {endpoint!r} is not usable: {why}",
-        hint="Pass e.g. --endpoint-url http://127.0.0.1:4566, or unset AWS_ENDPOINT_URL.",
+        f"AWS endpoint URL {endpoint!r} ({source}) is not usable: {why}",
+        hint=fix[0].upper() + fix[1:] + ".",
     )
 
 

@@ -71,7 +71,10 @@ def resolve_settings(
     return Settings(
         profile=_first(profile, env.get("AWS_PROFILE")),
         region=_first(region, env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION")),
-        endpoint_url=_first(endpoint_url, env.get("AWS_ENDPOINT_URL")),
+        # Only the flag: without it botocore resolves AWS_ENDPOINT_URL itself, and with it the
+        # per-service AWS_ENDPOINT_URL_KINESIS/_IAM/_STS and a profile's endpoint_url, which a
+        # copy of the global variable here would override.
+        endpoint_url=endpoint_url or None,
         twilio_api_url=api_url.rstrip("/"),
         twilio_principal=env.get("TWILIO_ES_TWILIO_PRINCIPAL") or DEFAULT_TWILIO_PRINCIPAL,
         debug=debug or env.get("TWILIO_ES_DEBUG", "") not in ("", "0"),
