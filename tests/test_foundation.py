@@ -135,3 +135,20 @@ def test_closed_stdout_pipe_ends_quietly_with_zero() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr == ""
+
+
+def test_debug_logs_keep_the_external_id_out(aws_env, cli_subprocess) -> None:  # type: ignore[no-untyped-def]
+    """--debug shows SDK logs, but not bodies holding secrets (external id in trust policies)."""
+    result = cli_subprocess("--debug", "stream", "create", "debugged", "1")
+    assert result.exit_code == 0, result.stderr[-2000:]
+    external_id = result.json()["external_id"]
+    assert "DEBUG:botocore" in result.stderr  # the debug logs are there ...
+    assert external_id not in result.stderr  # ... without the secret
+
+
+def test_wire_debug_is_the_explicit_way_to_see_bodies(aws_env, cli_subprocess, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """TWILIO_ES_DEBUG=wire is asking for bodies: then (and only then) they are logged."""
+    monkeypatch.setenv("TWILIO_ES_DEBUG", "wire")
+    result = cli_subprocess("stream", "create", "wired", "1")
+    assert result.exit_code == 0, result.stderr[-2000:]
+    assert result.json()["external_id"] in result.stderr

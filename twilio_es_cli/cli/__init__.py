@@ -96,9 +96,21 @@ def _root(
         debug=debug,
     )
     if ctx.obj.debug:
-        import logging
+        _debug_logging(wire=os.environ.get("TWILIO_ES_DEBUG", "") == "wire")
 
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+
+def _debug_logging(*, wire: bool) -> None:
+    """SDK debug logs on stderr, minus request/response bodies unless ``TWILIO_ES_DEBUG=wire``.
+
+    botocore's endpoint/parsers loggers print whole bodies: trust policies and GetRole answers
+    carry the external id, which must not reach a log the user did not explicitly ask for.
+    """
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    if not wire:
+        for name in ("botocore.endpoint", "botocore.parsers", "botocore.auth"):
+            logging.getLogger(name).setLevel(logging.INFO)
 
 
 @app.command("version")
