@@ -522,8 +522,15 @@ def _ensure_role(
     sleep: Callable[[float], None],
 ) -> SinkConfig:
     role = get_role(iam, role_name)
+    if role is None and req.role_name is None:
+        # A re-run without the --role-name used the first time must find that role, not make
+        # a second one (with a new external id) beside it.
+        role = find_role(iam, stream_arn, role_name, search=True)
+        if role is not None:
+            output.info(f"Found IAM role {role['RoleName']} made for {req.name}")
     if role is None:
         return _create_role(iam, req, stream_arn, role_name, rollback, sleep)
+    role_name = role["RoleName"]
     if not iamdoc.made_for(_role_tags(iam, role), stream_arn):
         raise ApiError(
             f"IAM role {role_name} already exists and was not made by twilio-es for {stream_arn}",

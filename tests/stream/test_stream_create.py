@@ -326,3 +326,13 @@ def test_missing_policy_on_our_role_is_put_back(cli: CLI, iam_client: Any) -> No
     assert again.json() == config
     assert f"had no policy {POLICY}; added it" in again.stderr
     assert iam_client.list_role_policies(RoleName=ROLE)["PolicyNames"] == [POLICY]
+
+
+def test_rerun_without_the_custom_role_name_finds_that_role(cli: CLI, iam_client: Any) -> None:
+    first = cli("stream", "create", "twilio-events", "1", "--role-name", "my-sink-role")
+    assert first.exit_code == 0, first.stderr
+    again = cli("stream", "create", "twilio-events", "1")
+    assert again.exit_code == 0, again.stderr
+    assert again.json() == first.json()
+    assert "Found IAM role my-sink-role made for twilio-events" in again.stderr
+    assert _our_roles(iam_client) == ["my-sink-role"]
