@@ -11,6 +11,7 @@ terminal; piped, it is plain text.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Protocol, TextIO
 
@@ -193,38 +194,76 @@ def lag_seconds(record: KinesisRecord, decoded: DecodedEvent) -> float | None:
     return (arrival - event_time).total_seconds()
 
 
+def format_lag(seconds: float) -> str:
+    """``0.3s``, ``42.0s``, ``12m``, ``3.5h``, ``326d``: short enough for a fixed-width column."""
+    size = abs(seconds)
+    if size < 100:
+        return f"{seconds:.1f}s"
+    if size < 3600:
+        return f"{seconds / 60:.0f}m"
+    if size < 48 * 3600:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.0f}d"
+
+
 def short_shard(shard_id: str) -> str:
     """``shardId-000000000003`` -> ``shard-3`` (the full id is in json output)."""
     head, _, number = shard_id.rpartition("-")
     return f"shard-{int(number)}" if head == "shardId" and number.isdigit() else shard_id
 
 
-def pretty_fields(record: KinesisRecord, decoded: DecodedEvent) -> list[tuple[str, str]]:
-    """(text, style) pieces of one pretty line."""
+# ``/v1/Accounts/AC…/`` or ``/2010-04-01/Accounts/AC…/``: the same on every event of an account.
+_ACCOUNT_PREFIX = re.compile(r"^/[^/]+/Accounts/AC[0-9a-fA-F]{32}/")
+
+
+def short_source(source: str) -> str:
+    """``/v1/Accounts/AC…/Messaging.MessageStatus`` -> ``Messaging.MessageStatus``.
+
+    The account part is identical on every event and would take a third of a terminal line;
+    json/jsonl keep the full source.
+    """
+    return _ACCOUNT_PREFIX.sub("", source, count=1)
+
+
+LAG_WIDTH = 10  # "lag 12.5s" and room for a sign
+
+
+def pretty_fields(
+    record: KinesisRecord, decoded: DecodedEvent, *, summary_width: int = 80
+) -> list[tuple[str, str]]:
+    """(text, style) pieces of one pretty line, most telling first.
+
+    Order: time, lag (arrival minus event time; blank when unknown), shard, type, summary of
+    data, source, partition key. The fixed-width pieces come first so they line up on a
+    terminal, where :class:`RichPretty` also pads the type and cuts what does not fit.
+    """
     event = decoded.event
-    meta = f"{short_shard(record.shard_id)} pk={record.partition_key}"
+    shard = (short_shard(record.shard_id), "dim")
+    pk = (f"pk={record.partition_key}", "dim")
     if event is None:
         return [
             (iso_utc(record.arrival), "dim"),
+            ("", "dim"),
+            shard,
             ("(not a CloudEvent)", "yellow"),
-            (summarise(decoded.text()), ""),
-            (meta, "dim"),
+            (summarise(decoded.text(), summary_width), ""),
+            ("", "green"),
+            pk,
         ]
     lag = lag_seconds(record, decoded)
-    pieces = [
+    return [
         (event.time or iso_utc(record.arrival), "dim"),
+        (f"lag {format_lag(lag)}" if lag is not None else "", "dim"),
+        shard,
         (event.type, "bold cyan"),
-        (event.source, "green"),
-        (summarise(event.data), ""),
-        (meta, "dim"),
+        (summarise(event.data, summary_width), ""),
+        (short_source(event.source), "green"),
+        pk,
     ]
-    if lag is not None:
-        pieces.append((f"lag={lag:.1f}s", "dim"))
-    return pieces
 
 
 class PlainPretty:
-    """Pretty lines without colour (stdout is not a terminal)."""
+    """Pretty lines without colour (stdout is not a terminal): whole lines, never cut."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -234,23 +273,54 @@ class PlainPretty:
         self.out.flush()
 
 
+def short_time(text: str, today: str) -> str:
+    """``2026-11-23T05:42:01.231Z`` -> ``05:42:01.231Z`` when it is ``today`` (UTC)."""
+    if text.startswith(today) and len(text) > 11 and text[10] == "T":
+        return text[11:]
+    return text.replace("T", " ", 1)
+
+
 class RichPretty:
-    """Pretty lines with colour, for a terminal."""
+    """Pretty lines with colour for a terminal: one screen line per event, in columns.
+
+    The time drops today's date; lag and type are padded (the type to the longest seen so
+    far) so events line up; the data summary gets up to 80 columns of what the terminal has
+    left; source and partition key (cut to its start) follow, and a line that does not fit
+    is cut with an ellipsis instead of wrapping into the next event. json output has it all.
+    """
+
+    TYPE_CAP = 48
+    PK_CAP = 16
+    SEP = "  "
 
     def __init__(self, out: TextIO) -> None:
         from rich.console import Console
 
-        self.console = Console(file=out, highlight=False, soft_wrap=True)
+        self.console = Console(file=out, highlight=False)
+        self.type_width = 0
 
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
         from rich.text import Text
 
-        line = Text()
-        for i, (text, style) in enumerate(p for p in pretty_fields(record, decoded) if p[0]):
+        time_, lag, shard, type_, _, source, pk = pretty_fields(record, decoded)
+        today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        time_ = (short_time(time_[0], today), time_[1])
+        self.type_width = min(self.TYPE_CAP, max(self.type_width, len(type_[0])))
+        lag = (lag[0].ljust(LAG_WIDTH - 1), lag[1])
+        type_ = (type_[0].ljust(self.type_width), type_[1])
+        if len(pk[0]) > self.PK_CAP:  # Twilio's keys are 34-character ids: the start tells
+            pk = (pk[0][: self.PK_CAP - 1] + "…", pk[1])
+        fixed = [time_, lag, shard, type_]
+        used = sum(len(t) + len(self.SEP) for t, _ in fixed)
+        room = min(80, max(40, self.console.width - used))
+        data = decoded.data if decoded.event is not None else decoded.text()
+        summary = (summarise(data, room), "")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        for i, (text, style) in enumerate(p for p in [*fixed, summary, source, pk] if p[0]):
             if i:
-                line.append("  ")
+                line.append(self.SEP)
             line.append(text, style=style or None)
-        self.console.print(line)
+        self.console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
 
 
 def make_renderer(kind: str, out: TextIO, *, tty: bool) -> Renderer:

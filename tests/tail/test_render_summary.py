@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twilio_es_cli.render_events import summarise
+from twilio_es_cli.render_events import format_lag, short_source, short_time, summarise
 
 MESSAGE_STATUS = {
     "accountSid": "AC00000000000000000000000000000000",
@@ -29,3 +29,26 @@ def test_width_is_respected_and_non_objects_are_shown_as_json() -> None:
     assert summarise([1, 2]) == "[1, 2]"
     assert summarise(None) == ""
     assert summarise({"test_id": "abc", "nested": {"a": 1}}) == "test_id=abc"
+
+
+def test_source_loses_only_the_account_prefix() -> None:
+    account = "AC" + "0" * 32
+    assert short_source(f"/v1/Accounts/{account}/Messaging.MessageStatus") == (
+        "Messaging.MessageStatus"
+    )
+    assert short_source(f"/2010-04-01/Accounts/{account}/Messages/SM1") == "Messages/SM1"
+    assert short_source("/v1/Sinks/DG1") == "/v1/Sinks/DG1"
+    assert short_source("Sink") == "Sink"
+
+
+def test_lag_and_time_stay_short() -> None:
+    assert [format_lag(x) for x in (0.25, -0.4, 42, 720, 5400, 90 * 86400)] == [
+        "0.2s",
+        "-0.4s",
+        "42.0s",
+        "12m",
+        "1.5h",
+        "90d",
+    ]
+    assert short_time("2026-11-23T05:42:01.231Z", "2026-11-23") == "05:42:01.231Z"
+    assert short_time("2026-11-22T05:42:01.231Z", "2026-11-23") == "2026-11-22 05:42:01.231Z"
