@@ -174,7 +174,9 @@ def run_tail(
 ) -> TailSummary:
     """Read ``stream``, filter, dedupe and write events to ``out`` until a stop rule fires.
 
-    Ctrl-C (KeyboardInterrupt) ends it cleanly with ``summary.interrupted`` set. A broken pipe
+    Ctrl-C (KeyboardInterrupt) ends it cleanly with ``summary.interrupted`` set; setting
+    ``stop`` (the CLI does on SIGTERM) ends it after the record being written, with the
+    checkpoint saved exactly there. A broken pipe
     (``| head``) propagates as BrokenPipeError after the checkpoint is saved and the reader
     threads are told to stop. The checkpoint only advances past records that were written.
     """
@@ -261,8 +263,13 @@ def run_tail(
                 if options.max_events is not None and summary.emitted >= options.max_events:
                     summary.reason = f"stopped after --max {options.max_events}"
                     break
+                if stop is not None and stop.is_set():  # between records: checkpoint exact
+                    summary.reason = "stop requested"
+                    break
             else:
-                if deadline is not None and time.monotonic() >= deadline:
+                if stop is not None and stop.is_set():
+                    summary.reason = "stop requested"
+                elif deadline is not None and time.monotonic() >= deadline:
                     summary.reason = f"--timeout {options.timeout:g}s reached"
                 elif not options.follow:
                     summary.reason = "caught up"

@@ -441,3 +441,40 @@ def test_region_comes_from_the_arn_when_none_is_configured(
     by_arn = cli("tail", arn, "--from", "trim-horizon", "--no-follow", "-o", "jsonl")
     assert by_arn.exit_code == 0, by_arn.stderr
     assert len(by_arn.stdout.splitlines()) == 5
+
+
+def test_sigterm_stops_cleanly_with_an_exact_checkpoint(
+    kinesis: Any, aws_env: str, tmp_path: Path
+) -> None:
+    # systemd, `docker stop` and `kill` send SIGTERM: the checkpoint must still be exact.
+    state = tmp_path / "state.json"
+    put_events(kinesis, STREAM, range(10))
+    argv = ["tail", STREAM, "--from", "trim-horizon", "--checkpoint", str(state), "-o", "jsonl"]
+    tail = subprocess.Popen(
+        [sys.executable, "-m", "twilio_es_cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ),
+    )
+    assert tail.stdout is not None and tail.stderr is not None
+    docs = [json.loads(tail.stdout.readline()) for _ in range(10)]
+    tail.send_signal(signal.SIGTERM)
+    assert tail.wait(timeout=60) == 0
+    assert tail.stdout.read() == b""
+    assert b"10 events from 4 shards" in tail.stderr.read()
+    last: dict[str, int] = {}
+    for doc in docs:
+        shard, seq = doc["kinesis"]["shard_id"], int(doc["kinesis"]["sequence_number"])
+        last[shard] = max(seq, last.get(shard, 0))
+    saved = json.loads(state.read_text())["shards"]
+    assert {k: int(v) for k, v in saved.items()} == last
+    put_events(kinesis, STREAM, range(10, 15))
+    argv = ["tail", STREAM, "--checkpoint", str(state), "--no-follow", "-o", "jsonl"]
+    resumed = subprocess.run(
+        [sys.executable, "-m", "twilio_es_cli", *argv],
+        capture_output=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=True,
+    )
+    assert sorted(numbers_of(resumed.stdout.decode().splitlines())) == list(range(10, 15))

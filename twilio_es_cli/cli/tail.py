@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sys
+import threading
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -161,8 +163,9 @@ def tail(
     Twilio's CloudEvents (data as a JSON string or object). Records that are not CloudEvents
     are shown raw, with a warning.
 
-    Exit status: 0 when it stopped by --no-follow, --max, --timeout or a closed pipe;
-    130 after Ctrl-C (a summary is printed on stderr first); 4 if the stream does not exist.
+    Exit status: 0 when it stopped by --no-follow, --max, --timeout, SIGTERM or a closed
+    pipe; 130 after Ctrl-C (a summary is printed on stderr first); 4 if the stream does not
+    exist or is deleted while reading.
 
     \b
     Examples:
@@ -221,7 +224,18 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
         output.info(f"Tailing {stream} (Ctrl-C to stop) ...")
     # `tail | head` raises BrokenPipeError out of run_tail (reader threads already stopped,
     # checkpoint saved); the root `run()` turns it into a quiet exit 0.
-    summary = run_tail(kinesis, stream, options, out=sys.stdout)
+    # SIGTERM (systemd, docker stop, kill) stops it like --max would: after the event being
+    # written, checkpoint saved, summary printed, exit 0 (as `local up` does).
+    stop = threading.Event()
+    in_main = threading.current_thread() is threading.main_thread()  # signals need it
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
+    try:
+        summary = run_tail(kinesis, stream, options, out=sys.stdout, stop=stop)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+    if stop.is_set():
+        summary.reason = "stopped by SIGTERM"
     if summary.not_cloudevents:
         output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents")
     output.info(summary.line())
