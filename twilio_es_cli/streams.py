@@ -224,27 +224,42 @@ def _role_tags(iam: Any, role: dict[str, Any]) -> list[dict[str, str]]:
         return list(iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", []))
 
 
-def find_role(
+def roles_made_for(
     iam: Any, stream_arn: str, candidate: str, *, search: bool = True
-) -> dict[str, Any] | None:
-    """The role twilio-es made for ``stream_arn``: by name first, else under our IAM path."""
+) -> Iterator[dict[str, Any]]:
+    """Roles twilio-es made for ``stream_arn``, lazily: by name first, then under our IAM path.
+
+    Lazy so :func:`find_role` stops at the first; ``stream delete`` takes them all (a second
+    ``stream create --role-name`` makes a second role for the same stream).
+    """
     role = get_role(iam, candidate)
     if role is not None and iamdoc.made_for(_role_tags(iam, role), stream_arn):
-        return role
+        yield role
     if not search:
-        return None
+        return
     kwargs: dict[str, Any] = {"PathPrefix": iamdoc.ROLE_PATH}
     while True:
         with aws_errors("list twilio-es IAM roles"):
             page = iam.list_roles(**kwargs)
         for listed in page.get("Roles", []):
+            if listed["RoleName"] == candidate:
+                continue
             with aws_errors(f"read the tags of IAM role {listed['RoleName']}"):
                 tags = iam.list_role_tags(RoleName=listed["RoleName"]).get("Tags", [])
             if iamdoc.made_for(tags, stream_arn):
-                return get_role(iam, listed["RoleName"])
+                found = get_role(iam, listed["RoleName"])
+                if found is not None:
+                    yield found
         if not page.get("IsTruncated") or not page.get("Marker"):
-            return None
+            return
         kwargs = {"PathPrefix": iamdoc.ROLE_PATH, "Marker": page["Marker"]}
+
+
+def find_role(
+    iam: Any, stream_arn: str, candidate: str, *, search: bool = True
+) -> dict[str, Any] | None:
+    """The role twilio-es made for ``stream_arn``: by name first, else under our IAM path."""
+    return next(roles_made_for(iam, stream_arn, candidate, search=search), None)
 
 
 def _policy_name_of(role: dict[str, Any], requested: str | None, stream_name: str) -> str:
@@ -803,9 +818,7 @@ class DeletePlan:
 
     name: str
     arn: str
-    open_shards: int | None
-    role: dict[str, Any] | None
-    policy_name: str | None
+    roles: list[dict[str, Any]]  # every role twilio-es made for the stream (none: --keep-role)
 
 
 def plan_delete(
@@ -813,27 +826,23 @@ def plan_delete(
 ) -> DeletePlan:
     kinesis = clients.kinesis()
     summary = _require_stream(kinesis, name, clients.region)
-    role = None
+    roles: list[dict[str, Any]] = []
     if not keep_role:
         iam = clients.iam()
         candidate = role_name or iamdoc.default_role_name(name, clients.region)
         try:
-            role = find_role(iam, summary["StreamARN"], candidate, search=role_name is None)
+            roles = list(
+                roles_made_for(iam, summary["StreamARN"], candidate, search=role_name is None)
+            )
         except TwilioEsError as exc:  # no IAM rights (or an endpoint without IAM): say the way out
             exc.hint = (
                 f"Nothing was deleted. To delete only the stream, re-run with --keep-role; "
                 f"the role, if any, stays ({candidate})."
             )
             raise
-        if role is None and role_name is not None:
+        if not roles and role_name is not None:
             output.warn(f"IAM role {role_name} was not made by twilio-es for {name}; keeping it")
-    return DeletePlan(
-        name=name,
-        arn=summary["StreamARN"],
-        open_shards=summary.get("OpenShardCount"),
-        role=role,
-        policy_name=_policy_name_of(role, None, name) if role else None,
-    )
+    return DeletePlan(name=name, arn=summary["StreamARN"], roles=roles)
 
 
 def delete(
@@ -844,7 +853,7 @@ def delete(
     timeout: float = DEFAULT_TIMEOUT,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Delete the stream, then the role made for it (the role only if nothing else uses it)."""
+    """Delete the stream, then the roles made for it (each only if nothing else uses it)."""
     kinesis = clients.kinesis()
     name = plan.name
     try:
@@ -858,14 +867,17 @@ def delete(
         output.info(f"Stream {name} is already being deleted")
     else:
         output.info(f"Deleting stream {name}")
-    deleted_role = None
-    if plan.role is not None:
-        deleted_role = _delete_role(clients.iam(), plan.role["RoleName"], plan.policy_name)
+    deleted_roles = []
+    for role in plan.roles:
+        policy_name = _policy_name_of(role, None, name)
+        deleted = _delete_role(clients.iam(), role["RoleName"], policy_name)
+        if deleted is not None:
+            deleted_roles.append(deleted)
     if wait:
         with output.progress(f"Waiting for stream {name} to be deleted"):
             wait_for_deleted(kinesis, name, timeout=timeout, sleep=sleep)
     output.success(f"Stream {name} deleted" if wait else f"Stream {name} is being deleted")
-    return {"stream": name, "role": deleted_role}
+    return {"stream": name, "roles": deleted_roles}
 
 
 def _delete_role(iam: Any, role_name: str, policy_name: str | None) -> str | None:

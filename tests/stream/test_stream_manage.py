@@ -154,6 +154,19 @@ def test_delete_removes_stream_and_our_role(cli: CLI, kinesis_client: Any, iam_c
     assert again.exit_code == 4
 
 
+def test_delete_removes_every_role_made_for_the_stream(
+    cli: CLI, kinesis_client: Any, iam_client: Any
+) -> None:
+    """Two `create --role-name` runs made two roles for one stream: delete leaves no orphan."""
+    _create(cli, "twilio-events", "1", "--role-name", "first-role")
+    _create(cli, "twilio-events", "1", "--role-name", "second-role")
+    result = cli("stream", "delete", "twilio-events", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "Deleted IAM role first-role" in result.stderr
+    assert "Deleted IAM role second-role" in result.stderr
+    assert iam_client.list_roles(PathPrefix="/twilio-es/")["Roles"] == []
+
+
 def test_delete_keep_role_and_refusal_without_confirmation(
     cli: CLI, kinesis_client: Any, iam_client: Any
 ) -> None:

@@ -359,11 +359,12 @@ def delete(
     clients = _clients(ctx)
     plan = streams.plan_delete(clients, name, keep_role=keep_role, role_name=role_name)
     what = f"stream {name} and all its records"
-    if plan.role is not None:
-        what += f", and IAM role {plan.role['RoleName']}"
+    if plan.roles:
+        names = ", ".join(role["RoleName"] for role in plan.roles)
+        what += f", and IAM role{'s' if len(plan.roles) > 1 else ''} {names}"
     confirm(f"Delete {what}?", yes=yes)
-    result = streams.delete(clients, plan, wait=not no_wait, timeout=timeout)
-    if result["role"] is None and plan.role is None and not keep_role:
+    streams.delete(clients, plan, wait=not no_wait, timeout=timeout)
+    if not plan.roles and not keep_role:
         output.info("No IAM role made by twilio-es for this stream was found")
 
 
