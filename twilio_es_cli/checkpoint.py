@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from twilio_es_cli.errors import UsageError
+from twilio_es_cli.errors import TwilioEsError, UsageError
 from twilio_es_cli.reader import StartPosition, stream_name
 
 FORMAT_VERSION = 1
@@ -37,8 +37,13 @@ class Checkpoint:
 
     @classmethod
     def open(cls, path: Path, stream: str, start: StartPosition) -> Checkpoint:
-        """Load ``path`` for ``stream``, or begin a new checkpoint starting at ``start``."""
+        """Load ``path`` for ``stream``, or begin a new checkpoint starting at ``start``.
+
+        A new file's directory must exist and be writable: checked here, before anything is
+        read, rather than after the first events were shown and could not be recorded.
+        """
         if not path.exists():
+            check_location(path)
             return cls(path=path, stream=stream, start=start)
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -69,18 +74,39 @@ class Checkpoint:
             "shards": dict(sorted(self.shards.items())),
         }
         directory = self.path.parent if str(self.path.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        tmp: str | None = None
         try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(doc, handle, indent=2)
                 handle.write("\n")
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        except BaseException as exc:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            if isinstance(exc, OSError):  # no space, permissions changed, directory removed
+                raise TwilioEsError(
+                    f"could not save checkpoint file {self.path} ({exc.strerror or exc})",
+                    hint="Check the directory's space and permissions; events shown since "
+                    "the last save will be shown again on resume.",
+                ) from exc
             raise
+
+
+def check_location(path: Path) -> None:
+    """A new checkpoint file needs an existing, writable directory (a usage error if not)."""
+    if path.exists():
+        return
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"cannot write checkpoint file {path}: "
+            f"directory {directory} does not exist or is not writable",
+            hint="Create the directory first, or choose another --checkpoint path.",
+        )
 
 
 def _start_to_json(start: StartPosition) -> dict[str, Any]:

@@ -156,6 +156,8 @@ def test_at_timestamp_and_since(kinesis: Any, cli: Any) -> None:
         ["--from", "latest", "--since", "5m"],
         ["--max", "0"],
         ["--output", "xml"],
+        ["--type", ""],
+        ["--checkpoint", "/no-such-dir/state/cp.json"],
     ],
 )
 def test_bad_input_is_rejected_before_any_call(cli: Any, args: list[str]) -> None:
@@ -163,6 +165,22 @@ def test_bad_input_is_rejected_before_any_call(cli: Any, args: list[str]) -> Non
     result = cli("tail", STREAM, *args)
     assert result.exit_code == 2, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        "bad name!",
+        "x" * 129,
+        "arn:aws:s3:::a-bucket",
+        "arn:aws:kinesis:us-east-1:123456789012:stream/bad%name",
+    ],
+)
+def test_bad_stream_names_are_rejected_before_any_call(aws_env: str, cli: Any, stream: str) -> None:
+    # moto answers a bad name with "not found" (exit 4); we must not get that far.
+    result = cli("tail", stream, "--no-follow")
+    assert result.exit_code == 2, result.stderr
+    assert "hint:" in result.stderr
 
 
 def test_missing_stream_is_not_found(aws_env: str, cli: Any) -> None:

@@ -202,3 +202,18 @@ def test_unreadable_checkpoint_is_a_usage_error(tmp_path: Path, content: str) ->
     path.write_text(content)
     with pytest.raises(UsageError, match="not readable"):
         Checkpoint.open(path, "s", StartPosition.latest())
+
+
+def test_checkpoint_that_cannot_be_written_is_a_clean_error(tmp_path: Path) -> None:
+    import shutil
+
+    from twilio_es_cli.errors import TwilioEsError
+
+    with pytest.raises(UsageError, match="does not exist or is not writable"):
+        Checkpoint.open(tmp_path / "missing" / "cp.json", "s", StartPosition.latest())
+    state = tmp_path / "state"
+    state.mkdir()
+    cp = Checkpoint.open(state / "cp.json", "s", StartPosition.latest())
+    shutil.rmtree(state)  # e.g. a temp directory cleaned up while the tail ran
+    with pytest.raises(TwilioEsError, match="could not save checkpoint file"):
+        cp.save()

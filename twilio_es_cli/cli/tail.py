@@ -185,8 +185,13 @@ def tail(
         )
     elif sink_config is not None:
         raise UsageError("give either STREAM or --sink-config, not both")
-    if not stream.strip():
-        raise UsageError("STREAM is empty", hint="Pass a stream name or ARN.")
+    _check_stream(stream)
+    if any(not pattern.strip() for pattern in types or ()):
+        raise UsageError("--type is empty", hint="Give a type or a glob: --type 'com.twilio.*'.")
+    if checkpoint is not None:
+        from twilio_es_cli.checkpoint import check_location
+
+        check_location(checkpoint)
     tty = output.is_tty(sys.stdout)
     fmt = output_format.value if output_format is not None else ("pretty" if tty else "jsonl")
     options = TailOptions(
@@ -240,6 +245,23 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
         output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents")
     output.info(summary.line())
     return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
+
+
+def _check_stream(stream: str) -> None:
+    """A stream name, or a Kinesis stream ARN with a valid name (checked before any call)."""
+    from twilio_es_cli.streams import validate_stream_name
+
+    if not stream.strip():
+        raise UsageError("STREAM is empty", hint="Pass a stream name or ARN.")
+    if stream.startswith("arn:"):
+        parts = stream.split(":", 5)
+        if len(parts) != 6 or parts[2] != "kinesis" or not parts[5].startswith("stream/"):
+            raise UsageError(
+                f"{stream!r} is not a Kinesis stream ARN",
+                hint="Expected arn:aws:kinesis:REGION:ACCOUNT:stream/NAME, or pass the name.",
+            )
+        stream = parts[5].removeprefix("stream/")
+    validate_stream_name(stream)
 
 
 def _arn_region(stream: str) -> str | None:
