@@ -23,6 +23,7 @@ from twilio_es_cli import iam as iamdoc
 from twilio_es_cli import output
 from twilio_es_cli.aws import aws_errors, error_code
 from twilio_es_cli.errors import ApiError, CheckFailed, NotFoundError, TwilioEsError, UsageError
+from twilio_es_cli.reader import list_shards  # the one AWS-style pager (also tail)
 
 STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 MAX_SHARDS = 10_000  # far above default quotas (200/500), low enough to catch typos
@@ -175,20 +176,6 @@ def wait_for_deleted(
 
 
 # --------------------------------------------------------------------------- shards
-
-
-def list_shards(kinesis: Any, name: str, *, page_size: int = 1000) -> list[dict[str, Any]]:
-    """Every shard, paged the way AWS wants: after the first page, NextToken goes alone."""
-    shards: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"StreamName": name, "MaxResults": page_size}
-    while True:
-        with aws_errors(f"list the shards of stream {name}"):
-            page = kinesis.list_shards(**kwargs)
-        shards.extend(page.get("Shards", []))
-        token = page.get("NextToken")
-        if not token:
-            return shards
-        kwargs = {"NextToken": token, "MaxResults": page_size}
 
 
 def is_closed(shard: dict[str, Any]) -> bool:

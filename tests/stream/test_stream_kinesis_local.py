@@ -47,17 +47,6 @@ def test_scale_then_describe_shows_closed_parent_and_open_children(
     assert "AWS allows 1 to 4" in guard.stderr
 
 
-def test_list_shards_pages_with_next_token_alone(kinesis_local_env: str, unique_name: str) -> None:
-    """kinesis-local, like AWS, rejects StreamName next to NextToken; paging must still work."""
-    kinesis = _active_stream(kinesis_local_env, unique_name, 3)
-    shards = streams.list_shards(kinesis, unique_name, page_size=1)
-    assert [s["ShardId"] for s in shards] == [
-        "shardId-000000000000",
-        "shardId-000000000001",
-        "shardId-000000000002",
-    ]
-
-
 def test_delete_without_iam_says_nothing_was_deleted_and_keep_role_works(
     cli: CLI, kinesis_local_env: str, unique_name: str
 ) -> None:
