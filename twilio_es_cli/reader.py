@@ -351,6 +351,19 @@ def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> Non
 def list_shards(kinesis: Any, stream: str, *, page_size: int | None = None) -> list[dict[str, Any]]:
     """Every shard of ``stream`` (open and closed within retention), paged the AWS way.
 
+    Throttling and 5xx are retried a few times; any other failure raises our own error
+    (:class:`NotFoundError` when the stream does not exist), so callers outside the reader
+    (``stream scale``, ``stream describe``) can use it as it is. See :func:`_list_shards`.
+    """
+    try:
+        return _list_shards(kinesis, stream, page_size=page_size)
+    except _Refused as exc:
+        raise exc.error from exc.cause
+
+
+def _list_shards(kinesis: Any, stream: str, *, page_size: int | None) -> list[dict[str, Any]]:
+    """:func:`list_shards`, raising :class:`_Refused` (the cause is needed for paging).
+
     Pages after the first send ``NextToken`` alone, as AWS requires. moto instead wants the
     stream with the token and refuses the lone token (``InvalidToken``/invalid argument): then
     the same page is asked again with the stream, and so on for later pages. ``page_size``
@@ -420,13 +433,6 @@ def _call_retrying(fn: Callable[..., Any], action: str, **kwargs: Any) -> Any:
                 )
             raise _Refused(exc, error) from exc
     raise AssertionError("unreachable")
-
-
-def _list_or_raise(kinesis: Any, stream: str) -> list[dict[str, Any]]:
-    try:
-        return list_shards(kinesis, stream)
-    except _Refused as exc:
-        raise exc.error from exc.cause
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -535,7 +541,7 @@ def read_stream(
         stream_args=stream_kwargs(stream_name),
         records_args=_records_args(stream_name),
     )
-    shards = plan(_list_or_raise(kinesis, stream_name), start, checkpoint or {})
+    shards = plan(list_shards(kinesis, stream_name), start, checkpoint or {})
     listing_in_flight = False
     next_listing = time.monotonic() + RELIST_INTERVAL
 
@@ -563,11 +569,10 @@ def read_stream(
         def work() -> None:
             try:
                 ctx.put(_Listing(list_shards(kinesis, stream_name)))
-            except _Refused as exc:
-                if error_code(exc.cause) == "ResourceNotFoundException":
-                    ctx.put(_Failed(exc.error))
-                else:
-                    ctx.put(_Listing([]))
+            except NotFoundError as exc:  # deleted while we follow it
+                ctx.put(_Failed(exc))
+            except TwilioEsError:  # anything else: keep reading what we know, list later
+                ctx.put(_Listing([]))
 
         threading.Thread(target=work, name="kinesis-list-shards", daemon=True).start()
 

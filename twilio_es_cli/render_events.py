@@ -18,8 +18,6 @@ from typing import Any, Protocol, TextIO
 from twilio_es_cli.cloudevents import DecodedEvent
 from twilio_es_cli.reader import KinesisRecord
 
-FORMATS = ("pretty", "json", "jsonl", "raw")
-
 
 class Renderer(Protocol):
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None: ...

@@ -496,3 +496,12 @@ def test_sigterm_stops_cleanly_with_an_exact_checkpoint(
         check=True,
     )
     assert sorted(numbers_of(resumed.stdout.decode().splitlines())) == list(range(10, 15))
+
+
+def test_list_shards_of_a_missing_stream_raises_our_not_found(aws_env: str) -> None:
+    # streams.py (scale, describe) uses the reader's pager: it must raise our errors only.
+    from twilio_es_cli.errors import NotFoundError
+    from twilio_es_cli.reader import list_shards
+
+    with pytest.raises(NotFoundError, match="no-such-stream"):
+        list_shards(reader_client(), "no-such-stream")
