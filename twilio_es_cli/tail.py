@@ -70,7 +70,15 @@ def parse_start(
         return StartPosition.latest()
     if key in ("trim-horizon", "oldest", "earliest"):
         return StartPosition.trim_horizon()
-    return StartPosition.at(parse_time(from_))
+    when = parse_time(from_)
+    if when > (now or datetime.now(timezone.utc)):
+        # Kinesis refuses it ("timestampInMillis cannot be greater than the current..."):
+        # say so before any call, in our words.
+        raise UsageError(
+            f"--from {from_} is in the future",
+            hint="Use --from latest (the default) to see events as they arrive.",
+        )
+    return StartPosition.at(when)
 
 
 class TypeFilter:

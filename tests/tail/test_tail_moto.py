@@ -145,7 +145,8 @@ def test_at_timestamp_and_since(kinesis: Any, cli: Any) -> None:
     since = cli("tail", STREAM, "--since", "1h", "--no-follow", "-o", "jsonl")
     assert sorted(numbers_of(since.stdout.splitlines())) == list(range(50))
     future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
-    assert cli("tail", STREAM, "--from", future, "--no-follow").stdout == ""
+    refused = cli("tail", STREAM, "--from", future, "--no-follow")
+    assert refused.exit_code == 2 and "in the future" in refused.stderr
 
 
 @pytest.mark.parametrize(

@@ -107,6 +107,8 @@ def test_parse_start() -> None:
         parse_start("latest", "5m")
     with pytest.raises(UsageError):
         parse_start("soon", None)
+    with pytest.raises(UsageError, match="in the future"):  # AWS would refuse it
+        parse_start("2026-01-31T12:00:01Z", None, now=now)
 
 
 def test_type_filter_globs() -> None:
