@@ -508,6 +508,7 @@ def read_stream(
     stop: threading.Event | None = None,
     checkpoint: Mapping[str, str] | None = None,
     on_shard_end: Callable[[str], None] | None = None,
+    on_shard_start: Callable[[str], None] | None = None,
     notify: Callable[[str], None] | None = None,
     batch_limit: int = BATCH_LIMIT,
 ) -> Generator[KinesisRecord, None, None]:
@@ -518,7 +519,8 @@ def read_stream(
     ``deadline`` (a ``time.monotonic()`` value) and ``stop`` end it early. ``checkpoint``
     (shard id -> last sequence number handled) resumes right after those records; it is read,
     never changed: ``on_shard_end(shard_id)`` reports a shard drained to its end (in the
-    consumer's thread, after its last record), so callers can store :data:`SHARD_END`.
+    consumer's thread, after its last record), so callers can store :data:`SHARD_END`;
+    ``on_shard_start(shard_id)`` reports each shard as its reading begins.
     Connection-loss messages go to ``notify`` (default: a warning on stderr).
 
     ``kinesis`` is a boto3 Kinesis client; for exact fault handling give it few botocore
@@ -552,6 +554,8 @@ def read_stream(
                 continue
             if all(shards[p].state == "done" for p in shard.parents if p in shards):
                 shard.state = "running"
+                if on_shard_start is not None:
+                    on_shard_start(shard.shard_id)
                 thread = threading.Thread(
                     target=_read_shard,
                     args=(ctx, shard.shard_id, shard.position),

@@ -149,7 +149,7 @@ class TailSummary:
     filtered: int = 0
     duplicates: int = 0
     not_cloudevents: int = 0
-    shards: set[str] = field(default_factory=set)
+    shards: set[str] = field(default_factory=set)  # shards read (with or without events)
     elapsed: float = 0.0
     interrupted: bool = False
     reason: str = ""
@@ -229,6 +229,7 @@ def run_tail(
         stop=stop,
         checkpoint=dict(cp.shards) if cp is not None else None,
         on_shard_end=shard_end,
+        on_shard_start=summary.shards.add,  # "0 events from 4 shards", not "from 0 shards"
         notify=notify,
     )
     warned = False
@@ -236,7 +237,6 @@ def run_tail(
         with contextlib.closing(records):
             for record in records:
                 summary.read += 1
-                summary.shards.add(record.shard_id)
                 decoded = decode(record.data, expand=options.expand)
                 event = decoded.event
                 keep = True
