@@ -507,3 +507,41 @@ def test_list_shards_of_a_missing_stream_raises_our_not_found(aws_env: str) -> N
 
     with pytest.raises(NotFoundError, match="no-such-stream"):
         list_shards(reader_client(), "no-such-stream")
+
+
+def test_ctrl_c_on_a_terminal_puts_the_summary_on_its_own_line(kinesis: Any, aws_env: str) -> None:
+    import pty
+    import select
+
+    put_events(kinesis, STREAM, range(1))
+    argv = [sys.executable, "-m", "twilio_es_cli", "tail", STREAM, "--from", "trim-horizon"]
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: a session whose controlling terminal turns ^C into SIGINT
+        try:
+            os.execve(sys.executable, argv, dict(os.environ))
+        finally:
+            os._exit(127)  # never run the rest of pytest in the forked child
+    seen = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal seen
+        while marker not in seen:
+            ready, _, _ = select.select([terminal], [], [], 60)
+            assert ready, seen
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                return
+            if not chunk:
+                return
+            seen += chunk
+
+    read_until(b"shard-")  # an event is on screen: now the user presses Ctrl-C
+    os.write(terminal, b"\x03")
+    read_until(b"interrupted")
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 130
+    text = re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", seen).decode()
+    summary = next(line for line in text.splitlines() if "interrupted" in line)
+    assert re.match(r"\d+ events? from 4 shards", summary), text  # not after the ^C echo

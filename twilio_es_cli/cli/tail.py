@@ -241,6 +241,8 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
             signal.signal(signal.SIGTERM, previous)
     if stop.is_set():
         summary.reason = "stopped by SIGTERM"
+    if summary.interrupted and output.is_tty(sys.stderr):
+        sys.stderr.write("\n")  # the terminal echoed ^C: start the summary on its own line
     if summary.not_cloudevents:
         output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents")
     output.info(summary.line())
