@@ -463,10 +463,12 @@ def test_region_comes_from_the_arn_when_none_is_configured(
     assert len(by_arn.stdout.splitlines()) == 5
 
 
-def test_sigterm_stops_cleanly_with_an_exact_checkpoint(
-    kinesis: Any, aws_env: str, tmp_path: Path
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_sigterm_or_ctrl_c_stop_cleanly_with_an_exact_checkpoint(
+    kinesis: Any, aws_env: str, tmp_path: Path, signum: int, code: int
 ) -> None:
-    # systemd, `docker stop` and `kill` send SIGTERM: the checkpoint must still be exact.
+    # systemd, `docker stop` and `kill` send SIGTERM, people press Ctrl-C: either way the
+    # checkpoint must hold exactly the events that were shown (none lost, none repeated).
     state = tmp_path / "state.json"
     put_events(kinesis, STREAM, range(10))
     argv = ["tail", STREAM, "--from", "trim-horizon", "--checkpoint", str(state), "-o", "jsonl"]
@@ -478,8 +480,8 @@ def test_sigterm_stops_cleanly_with_an_exact_checkpoint(
     )
     assert tail.stdout is not None and tail.stderr is not None
     docs = [json.loads(tail.stdout.readline()) for _ in range(10)]
-    tail.send_signal(signal.SIGTERM)
-    assert tail.wait(timeout=60) == 0
+    tail.send_signal(signum)
+    assert tail.wait(timeout=60) == code
     assert tail.stdout.read() == b""
     assert b"10 events from 4 shards" in tail.stderr.read()
     last: dict[str, int] = {}

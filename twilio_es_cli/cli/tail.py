@@ -229,17 +229,33 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
         output.info(f"Tailing {stream} (Ctrl-C to stop) ...")
     # `tail | head` raises BrokenPipeError out of run_tail (reader threads already stopped,
     # checkpoint saved); the root `run()` turns it into a quiet exit 0.
-    # SIGTERM (systemd, docker stop, kill) stops it like --max would: after the event being
-    # written, checkpoint saved, summary printed, exit 0 (as `local up` does).
+    # Ctrl-C and SIGTERM (systemd, docker stop, kill) only ask run_tail to stop: it does so
+    # between two events, so the event on screen is counted and in the checkpoint (a
+    # KeyboardInterrupt could land between writing an event and recording it). A second
+    # Ctrl-C interrupts at once, for a tail stuck writing to a paused terminal or full pipe.
     stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        if signum == signal.SIGINT and stop.is_set():
+            raise KeyboardInterrupt
+        received.append(signum)
+        stop.set()
+
     in_main = threading.current_thread() is threading.main_thread()  # signals need it
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if in_main else None
+    previous = {}
+    if in_main:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. `cmd &` ignores SIGINT
+                previous[signum] = signal.signal(signum, on_signal)
     try:
         summary = run_tail(kinesis, stream, options, out=sys.stdout, stop=stop)
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
-    if stop.is_set():
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if signal.SIGINT in received:
+        summary.interrupted, summary.reason = True, "interrupted"
+    elif signal.SIGTERM in received:  # a clean stop, like --max: exit 0 (as `local up`)
         summary.reason = "stopped by SIGTERM"
     if summary.interrupted and output.is_tty(sys.stderr):
         sys.stderr.write("\n")  # the terminal echoed ^C: start the summary on its own line
