@@ -223,6 +223,15 @@ def short_source(source: str) -> str:
     return _ACCOUNT_PREFIX.sub("", source, count=1)
 
 
+def short_type(event_type: str) -> str:
+    """``com.twilio.messaging.message.delivered`` -> ``messaging.message.delivered``.
+
+    Every Twilio type starts with ``com.twilio.``; on an 80-column terminal those 11 characters
+    are the difference between seeing the message status and not. json/jsonl keep the full type.
+    """
+    return event_type.removeprefix("com.twilio.")
+
+
 LAG_WIDTH = 10  # "lag 12.5s" and room for a sign
 
 
@@ -253,7 +262,7 @@ def pretty_fields(
         (event.time or iso_utc(record.arrival), "dim"),
         (f"lag {format_lag(lag)}" if lag is not None else "", "dim"),
         shard,
-        (event.type, "bold cyan"),
+        (short_type(event.type), "bold cyan"),
         (summarise(event.data, summary_width), ""),
         (short_source(event.source), "green"),
         pk,

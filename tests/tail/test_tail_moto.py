@@ -282,7 +282,9 @@ def test_output_formats(kinesis: Any, cli: Any) -> None:
     assert len(lines) == 5
     line = next(x for x in lines if "pk=key-3" in x)
     # the account prefix of the source is the same on every event: shown without it
-    assert DELIVERED in line and "  Messages/SM" in line and "/Accounts/" not in line
+    # pretty is for people: the type without Twilio's common `com.twilio.` prefix
+    assert f"  {DELIVERED.removeprefix('com.twilio.')}  " in line
+    assert "  Messages/SM" in line and "/Accounts/" not in line
     assert "n=3" in line and "status=delivered" in line and "shard-" in line
     assert "lag " in line
 
@@ -442,7 +444,8 @@ def test_default_on_a_terminal_is_pretty(kinesis: Any, aws_env: str) -> None:
     lines = [line for line in text.splitlines() if line.strip()]
     assert len(lines) == 3
     plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines]
-    assert all(DELIVERED in line and "shard-" in line and "lag " in line for line in plain)
+    short = DELIVERED.removeprefix("com.twilio.")
+    assert all(short in line and "shard-" in line and "lag " in line for line in plain)
     assert all("status=delivered" in line for line in plain)  # the data summary is in view
     assert all(len(line) <= 120 for line in plain), plain
     assert not any(line.lstrip().startswith("{") for line in lines)  # not jsonl
