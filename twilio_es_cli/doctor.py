@@ -533,7 +533,7 @@ def diagnose_sink(
 def find_stream_role(aws: Any, stream_name: str, stream_arn: str) -> str | None:
     """The role `stream create` made for ``stream_arn``: its default name, else by tag."""
     from twilio_es_cli import iam as iamdoc
-    from twilio_es_cli.streams import find_role
+    from twilio_es_cli.roles import find_role
 
     candidate = iamdoc.default_role_name(stream_name, str(aws.region))
     role = find_role(aws.iam(), stream_arn, candidate)

@@ -16,7 +16,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from twilio_es_cli import iam as iamdoc
@@ -24,6 +24,17 @@ from twilio_es_cli import output
 from twilio_es_cli.aws import aws_errors, error_code
 from twilio_es_cli.errors import ApiError, CheckFailed, NotFoundError, TwilioEsError, UsageError
 from twilio_es_cli.reader import list_shards  # the one AWS-style pager (also tail)
+from twilio_es_cli.roles import (
+    delete_role,
+    delete_role_command,
+    find_role,
+    get_role,
+    get_role_policy,
+    policy_name_of,
+    roles_made_for,
+    tags_of,
+)
+from twilio_es_cli.rollback import Rollback
 
 STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 MAX_SHARDS = 10_000  # far above default quotas (200/500), low enough to catch typos
@@ -181,148 +192,6 @@ def wait_for_deleted(
 def is_closed(shard: dict[str, Any]) -> bool:
     """A shard is closed once it has an ending sequence number (a parent after resharding)."""
     return "EndingSequenceNumber" in shard.get("SequenceNumberRange", {})
-
-
-# --------------------------------------------------------------------------- IAM helpers
-
-
-def get_role(iam: Any, role_name: str) -> dict[str, Any] | None:
-    try:
-        with aws_errors(f"read IAM role {role_name}"):
-            role: dict[str, Any] = iam.get_role(RoleName=role_name)["Role"]
-            return role
-    except NotFoundError:
-        return None
-
-
-def get_role_policy(iam: Any, role_name: str, policy_name: str) -> dict[str, Any] | None:
-    try:
-        with aws_errors(f"read policy {policy_name} of IAM role {role_name}"):
-            document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)
-    except NotFoundError:
-        return None
-    return iamdoc.parse_document(document["PolicyDocument"])
-
-
-def _role_tags(iam: Any, role: dict[str, Any]) -> list[dict[str, str]]:
-    if "Tags" in role:
-        return list(role["Tags"])
-    with aws_errors(f"read the tags of IAM role {role['RoleName']}"):
-        return list(iam.list_role_tags(RoleName=role["RoleName"]).get("Tags", []))
-
-
-def roles_made_for(
-    iam: Any, stream_arn: str, candidate: str, *, search: bool = True
-) -> Iterator[dict[str, Any]]:
-    """Roles twilio-es made for ``stream_arn``, lazily: by name first, then under our IAM path.
-
-    Lazy so :func:`find_role` stops at the first; ``stream delete`` takes them all (a second
-    ``stream create --role-name`` makes a second role for the same stream).
-    """
-    role = get_role(iam, candidate)
-    if role is not None and iamdoc.made_for(_role_tags(iam, role), stream_arn):
-        yield role
-    if not search:
-        return
-    kwargs: dict[str, Any] = {"PathPrefix": iamdoc.ROLE_PATH}
-    while True:
-        with aws_errors("list twilio-es IAM roles"):
-            page = iam.list_roles(**kwargs)
-        for listed in page.get("Roles", []):
-            if listed["RoleName"] == candidate:
-                continue
-            with aws_errors(f"read the tags of IAM role {listed['RoleName']}"):
-                tags = iam.list_role_tags(RoleName=listed["RoleName"]).get("Tags", [])
-            if iamdoc.made_for(tags, stream_arn):
-                found = get_role(iam, listed["RoleName"])
-                if found is not None:
-                    yield found
-        if not page.get("IsTruncated") or not page.get("Marker"):
-            return
-        kwargs = {"PathPrefix": iamdoc.ROLE_PATH, "Marker": page["Marker"]}
-
-
-def find_role(
-    iam: Any, stream_arn: str, candidate: str, *, search: bool = True
-) -> dict[str, Any] | None:
-    """The role twilio-es made for ``stream_arn``: by name first, else under our IAM path."""
-    return next(roles_made_for(iam, stream_arn, candidate, search=search), None)
-
-
-def _policy_name_of(role: dict[str, Any], requested: str | None, stream_name: str) -> str:
-    """The role's own record (its tag) wins: a re-run must not add a second policy."""
-    tagged = iamdoc.tag_map(role.get("Tags")).get(iamdoc.POLICY_TAG)
-    if tagged and requested and tagged != requested:
-        output.warn(
-            f"IAM role {role['RoleName']} was made with policy {tagged}; ignoring --policy-name"
-        )
-    return tagged or requested or iamdoc.default_policy_name(stream_name)
-
-
-def _delete_role_command(role_name: str, policy_name: str | None) -> str:
-    steps = []
-    if policy_name:
-        steps.append(
-            f"aws iam delete-role-policy --role-name {role_name} --policy-name {policy_name}"
-        )
-    steps.append(f"aws iam delete-role --role-name {role_name}")
-    return " && ".join(steps)
-
-
-# --------------------------------------------------------------------------- rollback
-
-
-@dataclass
-class _Step:
-    what: str
-    undo: Callable[[], object]
-    manual: str  # the command that removes it by hand if undo fails
-
-
-@dataclass
-class Rollback:
-    """What this run created, undone newest first when a later step fails."""
-
-    steps: list[_Step] = field(default_factory=list)
-
-    def add(self, what: str, undo: Callable[[], object], manual: str) -> None:
-        self.steps.append(_Step(what, undo, manual))
-
-    @property
-    def created(self) -> list[str]:
-        return [step.what for step in self.steps]
-
-    def run(self) -> list[str]:
-        """Undo every step; return 'left behind' lines for the ones that could not be undone."""
-        if not self.steps:
-            return []
-        output.warn("rolling back what this run created")
-        left: list[str] = []
-        pending = list(reversed(self.steps))
-        self.steps.clear()
-        try:
-            while pending:
-                step = pending[0]
-                try:
-                    with aws_errors(f"delete {step.what}"):
-                        step.undo()
-                except NotFoundError:  # gone already (or while we waited): nothing to undo
-                    output.info(f"rolled back: {step.what} is gone")
-                except TwilioEsError as exc:
-                    left.append(f"{step.what} ({exc.message}); remove it with: {step.manual}")
-                else:
-                    output.info(f"rolled back: deleted {step.what}")
-                pending.pop(0)
-        except KeyboardInterrupt:
-            # A second Ctrl-C stops the rollback, but the user still learns what is left.
-            left.extend(
-                f"{s.what} (rollback interrupted); remove it with: {s.manual}" for s in pending
-            )
-            raise
-        finally:
-            for line in left:
-                output.warn(f"left behind: {line}")
-        return left
 
 
 # --------------------------------------------------------------------------- create
@@ -533,7 +402,7 @@ def _ensure_role(
     if role is None:
         return _create_role(iam, req, stream_arn, role_name, rollback, sleep)
     role_name = role["RoleName"]
-    if not iamdoc.made_for(_role_tags(iam, role), stream_arn):
+    if not iamdoc.made_for(tags_of(iam, role), stream_arn):
         raise ApiError(
             f"IAM role {role_name} already exists and was not made by twilio-es for {stream_arn}",
             hint="Pass --role-name with a name of your own; twilio-es leaves that role alone.",
@@ -564,7 +433,7 @@ def _create_role(
     rollback.add(
         f"IAM role {role_name}",
         lambda: iam.delete_role(RoleName=role_name),
-        _delete_role_command(role_name, None),
+        delete_role_command(role_name, None),
     )
     _put_permissions(iam, role_name, policy_name, stream_arn, rollback)
     _wait_role_visible(iam, role_name, sleep)
@@ -589,7 +458,7 @@ def _put_permissions(
     rollback.add(
         f"policy {policy_name} of IAM role {role_name}",
         lambda: iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name),
-        _delete_role_command(role_name, policy_name),
+        delete_role_command(role_name, policy_name),
     )
 
 
@@ -611,7 +480,7 @@ def _check_role(
 ) -> SinkConfig:
     """Compare a role we made earlier with what Twilio needs now; name every difference."""
     role_name = role["RoleName"]
-    policy_name = _policy_name_of(role, req.policy_name, req.name)
+    policy_name = policy_name_of(role, req.policy_name, req.name)
     trust = role.get("AssumeRolePolicyDocument") or {}
     problems = iamdoc.trust_differences(trust, req.principal)
     principals, external_ids = iamdoc.read_trust(trust)
@@ -626,7 +495,7 @@ def _check_role(
     if problems:
         hint = (
             "Fix the role in IAM, or delete it and re-run to make a fresh one (new external id:"
-            f" recreate the Twilio sink): {_delete_role_command(role_name, policy_name)}"
+            f" recreate the Twilio sink): {delete_role_command(role_name, policy_name)}"
         )
         if len(principals) == 1 and principals[0] != req.principal:
             hint = f"If {principals[0]} is intended, re-run with --twilio-principal. " + hint
@@ -703,7 +572,7 @@ def role_view(
         "name": role["RoleName"],
         "arn": role["Arn"],
         "principals": principals,
-        "policy": _policy_name_of(role, None, stream_name),
+        "policy": policy_name_of(role, None, stream_name),
         "external_id_set": bool(external_ids),
     }
     if show_secrets:
@@ -856,8 +725,8 @@ def delete(
         output.info(f"Deleting stream {name}")
     deleted_roles = []
     for role in plan.roles:
-        policy_name = _policy_name_of(role, None, name)
-        deleted = _delete_role(clients.iam(), role["RoleName"], policy_name)
+        policy_name = policy_name_of(role, None, name)
+        deleted = delete_role(clients.iam(), role["RoleName"], policy_name)
         if deleted is not None:
             deleted_roles.append(deleted)
     if wait:
@@ -865,24 +734,3 @@ def delete(
             wait_for_deleted(kinesis, name, timeout=timeout, sleep=sleep)
     output.success(f"Stream {name} deleted" if wait else f"Stream {name} is being deleted")
     return {"stream": name, "roles": deleted_roles}
-
-
-def _delete_role(iam: Any, role_name: str, policy_name: str | None) -> str | None:
-    """Remove our inline policy, then the role, unless someone attached more policies to it."""
-    with aws_errors(f"list the policies of IAM role {role_name}"):
-        inline = list(iam.list_role_policies(RoleName=role_name).get("PolicyNames", []))
-        attached = iam.list_attached_role_policies(RoleName=role_name).get("AttachedPolicies", [])
-    others = [p for p in inline if p != policy_name] + [p["PolicyName"] for p in attached]
-    if others:
-        output.warn(
-            f"keeping IAM role {role_name}: it also has policies {', '.join(others)} "
-            "that twilio-es did not add"
-        )
-        return None
-    if policy_name in inline:
-        with aws_errors(f"delete policy {policy_name} of IAM role {role_name}"):
-            iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name)
-    with aws_errors(f"delete IAM role {role_name}"):
-        iam.delete_role(RoleName=role_name)
-    output.info(f"Deleted IAM role {role_name}")
-    return role_name

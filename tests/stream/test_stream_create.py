@@ -259,7 +259,7 @@ def test_rollback_counts_something_already_gone_as_undone(
 def test_second_ctrl_c_during_rollback_still_lists_what_is_left(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from twilio_es_cli.streams import Rollback
+    from twilio_es_cli.rollback import Rollback
 
     undone: list[str] = []
 
