@@ -50,10 +50,17 @@ def _leaf_commands() -> list[tuple[str, object]]:
     return found
 
 
-def test_every_command_has_help() -> None:
+def test_every_command_has_help_with_an_example() -> None:
     for path, command in _leaf_commands():
         text = (getattr(command, "help", None) or "").strip()
         assert len(text) > 10, f"{path} has no help text"
+        examples = text.split("Example", 1)[1] if "Example" in text else ""
+        # `stream tail` is `tail` under the stream group: its examples may use either path.
+        name = path.split()[-1]
+        words = re.split(r"\s+", examples)
+        assert f"twilio-es {name}" in examples or any(
+            " ".join(words[i : i + len(path.split())]) == path for i in range(len(words))
+        ), f"{path}: no example"
 
 
 def test_docs_name_only_commands_that_exist() -> None:

@@ -117,7 +117,12 @@ def _debug_logging(*, wire: bool) -> None:
 def version(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Show the twilio-es version."""
+    """Show the twilio-es version.
+
+    \b
+    Example:
+      twilio-es version --json
+    """
     if as_json:
         from twilio_es_cli.output import print_json
 
