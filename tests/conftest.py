@@ -253,3 +253,62 @@ def twilio_env(aws_env: str, events_emulator: object, monkeypatch: pytest.Monkey
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", events_emulator.auth_token)
     monkeypatch.setenv("TWILIO_ES_API_URL", events_emulator.url)
     return events_emulator
+
+
+def run_on_terminal(
+    args: list[str], *, columns: int, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> Result:
+    """Run ``python -m twilio_es_cli ARGS`` with stdout on a pseudo-terminal ``columns`` wide.
+
+    For what people see (pretty output, spinners). stdout is what the terminal showed, escape
+    sequences included; stderr goes to a file so a chatty command cannot block on a full pipe.
+    """
+    import fcntl
+    import pty
+    import struct
+    import tempfile
+    import termios
+
+    base = dict(os.environ if env is None else env)
+    for name in ("COLUMNS", "LINES"):  # the terminal's own size must decide
+        base.pop(name, None)
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "twilio_es_cli", *args], stdout=follower, stderr=err, env=base
+        )
+        os.close(follower)
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = proc.wait(timeout=timeout)
+        os.close(leader)
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    return Result(code, b"".join(chunks).decode("utf-8", "replace"), stderr)
+
+
+def events_client() -> object:
+    """The project's twilio client for the Events API the environment points at (emulator)."""
+    from twilio_es_cli.config import resolve_settings
+    from twilio_es_cli.twilio_api import make_client
+
+    return make_client(resolve_settings())
+
+
+def active_webhook_sink() -> str:
+    """An active sink made through the SDK over HTTP (webhook sinks are active at once)."""
+    sink = events_client().events.v1.sinks.create(  # type: ignore[attr-defined]
+        description="test hook",
+        sink_configuration={"destination": "http://127.0.0.1:9/x", "method": "POST"},
+        sink_type="webhook",
+    )
+    assert sink.status == "active"
+    return str(sink.sid)

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.conftest import boto_client
+from tests.conftest import boto_client, events_client
 
 TWILIO = "arn:aws:iam::177261743968:root"
 DELIVERED = "com.twilio.messaging.message.delivered"
@@ -28,13 +28,6 @@ class Setup:
     role_arn: str
     external_id: str
     sink: str
-
-
-def _client() -> Any:
-    from twilio_es_cli.config import resolve_settings
-    from twilio_es_cli.twilio_api import make_client
-
-    return make_client(resolve_settings())
 
 
 def trust(principal: str, external_id: str) -> str:
@@ -91,7 +84,7 @@ def build(aws_url: str, *, path: str = "/", tag: bool = False, validate: bool = 
         PolicyName="twilio-put",
         PolicyDocument=permissions(stream_arn, FULL_PUTS, FULL_DISCOVERY),
     )
-    sink = _client().events.v1.sinks.create(
+    sink = events_client().events.v1.sinks.create(
         description="doctor test",
         sink_configuration={
             "arn": stream_arn,
@@ -108,7 +101,7 @@ def build(aws_url: str, *, path: str = "/", tag: bool = False, validate: bool = 
 
 def _validate(kinesis: Any, setup: Setup) -> None:
     """What `sink validate` does, by hand: Test, read the test id out of the stream, Validate."""
-    client = _client()
+    client = events_client()
     client.events.v1.sinks(setup.sink).sink_test.create()
     shard = kinesis.list_shards(StreamName=setup.stream)["Shards"][0]["ShardId"]
     iterator = kinesis.get_shard_iterator(
@@ -233,7 +226,7 @@ def test_stream_in_another_region_is_93104(aws_env: str, twilio_env: Any, cli: A
     # The sink's ARN names eu-west-1, where no such stream exists: doctor looks there.
     setup = build(aws_env, validate=False)
     wrong_arn = setup.stream_arn.replace("us-east-1", "eu-west-1")
-    sink = _client().events.v1.sinks.create(
+    sink = events_client().events.v1.sinks.create(
         description="wrong region",
         sink_configuration={
             "arn": wrong_arn,
@@ -398,7 +391,7 @@ def test_missing_aws_credentials_skip_the_aws_checks(
 
 def test_inactive_segment_sink_fix_asks_for_the_test_id(twilio_env: Any, cli: Any) -> None:
     """twilio-es cannot read a segment sink's test event: the fix must not be a bare validate."""
-    sink = _client().events.v1.sinks.create(
+    sink = events_client().events.v1.sinks.create(
         description="segment", sink_configuration={"write_key": "k" * 12}, sink_type="segment"
     )
     result = cli("doctor", "--sink", sink.sid, "--json")

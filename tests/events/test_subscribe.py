@@ -4,33 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.conftest import active_webhook_sink, events_client
 from twilio_es_cli.local.catalog_data import SCHEMAS
 
 LATEST_MESSAGE_STATUS = next(s for s in SCHEMAS if s.id == "Messaging.MessageStatus").latest_version
 DELIVERED = "com.twilio.messaging.message.delivered"
 
 
-def _client() -> Any:
-    from twilio_es_cli.config import resolve_settings
-    from twilio_es_cli.twilio_api import make_client
-
-    return make_client(resolve_settings())
-
-
-def webhook_sink() -> str:
-    """An active sink (webhook sinks are active at once), made through the SDK over HTTP."""
-    sink = _client().events.v1.sinks.create(
-        description="test hook",
-        sink_configuration={"destination": "http://127.0.0.1:9/x", "method": "POST"},
-        sink_type="webhook",
-    )
-    assert sink.status == "active"
-    return str(sink.sid)
-
-
 def kinesis_sink() -> str:
     """A kinesis sink that was never validated, so it stays ``initialized``."""
-    sink = _client().events.v1.sinks.create(
+    sink = events_client().events.v1.sinks.create(
         description="unvalidated",
         sink_configuration={
             "arn": "arn:aws:kinesis:us-east-1:123456789012:stream/nope",
@@ -47,7 +30,7 @@ def stored_types(emulator: Any, sid: str) -> dict[str, int]:
 
 
 def test_subscribe_pins_latest_and_says_which(twilio_env: Any, cli: Any) -> None:
-    sink = webhook_sink()
+    sink = active_webhook_sink()
     result = cli(
         "subscribe",
         "--sink",
@@ -80,7 +63,7 @@ def test_subscribe_pins_latest_and_says_which(twilio_env: Any, cli: Any) -> None
 
 
 def test_subscribe_expands_globs_and_dedupes(twilio_env: Any, cli: Any) -> None:
-    sink = webhook_sink()
+    sink = active_webhook_sink()
     result = cli(
         "subscribe",
         "--sink",
@@ -115,7 +98,7 @@ def test_subscribe_expands_globs_and_dedupes(twilio_env: Any, cli: Any) -> None:
 
 
 def test_glob_that_matches_nothing_is_a_usage_error(twilio_env: Any, cli: Any) -> None:
-    sink = webhook_sink()
+    sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", "com.twilio.fax.*")
     assert result.exit_code == 2
     assert "No subscribable event type matches 'com.twilio.fax.*'" in result.stderr
@@ -123,7 +106,7 @@ def test_glob_that_matches_nothing_is_a_usage_error(twilio_env: Any, cli: Any) -
 
 
 def test_glob_says_which_discontinued_types_it_left_out(twilio_env: Any, cli: Any) -> None:
-    sink = webhook_sink()
+    sink = active_webhook_sink()
     summary = "com.twilio.voice.insights.call-summary"
     result = cli("subscribe", "--sink", sink, "--type", f"{summary}.*", "--json")
     assert result.exit_code == 0, result.stderr
@@ -138,7 +121,7 @@ def test_glob_says_which_discontinued_types_it_left_out(twilio_env: Any, cli: An
 
 
 def test_unknown_type_suggests_close_matches(twilio_env: Any, cli: Any) -> None:
-    sink = webhook_sink()
+    sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", "com.twilio.messaging.message.deliverd")
     assert result.exit_code == 2
     assert "Unknown event type 'com.twilio.messaging.message.deliverd'" in result.stderr
@@ -148,7 +131,7 @@ def test_unknown_type_suggests_close_matches(twilio_env: Any, cli: Any) -> None:
 
 
 def test_discontinued_type_is_refused(twilio_env: Any, cli: Any) -> None:
-    sink = webhook_sink()
+    sink = active_webhook_sink()
     result = cli(
         "subscribe",
         "--sink",
@@ -164,7 +147,7 @@ def test_discontinued_type_is_refused(twilio_env: Any, cli: Any) -> None:
 
 
 def test_version_above_latest_is_refused(twilio_env: Any, cli: Any) -> None:
-    sink = webhook_sink()
+    sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", f"{DELIVERED}:99")
     assert result.exit_code == 2
     assert "has no schema version 99 (schema Messaging.MessageStatus has versions 1 to " in (
@@ -194,7 +177,7 @@ def test_missing_sink_is_exit_4_and_bad_sid_exit_2(twilio_env: Any, cli: Any) ->
 
 
 def test_human_output_lists_types_with_versions(twilio_env: Any, cli: Any) -> None:
-    sink = webhook_sink()
+    sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", f"{DELIVERED}:3")
     assert result.exit_code == 0, result.stderr
     assert DELIVERED in result.stdout

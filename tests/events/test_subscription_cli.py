@@ -4,25 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.conftest import active_webhook_sink
+
 DELIVERED = "com.twilio.messaging.message.delivered"
 SENT = "com.twilio.messaging.message.sent"
 READ = "com.twilio.messaging.message.read"
-
-
-def _client() -> Any:
-    from twilio_es_cli.config import resolve_settings
-    from twilio_es_cli.twilio_api import make_client
-
-    return make_client(resolve_settings())
-
-
-def webhook_sink() -> str:
-    sink = _client().events.v1.sinks.create(
-        description="test hook",
-        sink_configuration={"destination": "http://127.0.0.1:9/x", "method": "POST"},
-        sink_type="webhook",
-    )
-    return str(sink.sid)
 
 
 def subscribe(cli: Any, sink: str, *types: str) -> str:
@@ -39,7 +25,7 @@ def stored(emulator: Any, sid: str) -> dict[str, int]:
 
 
 def test_list_filters_by_sink_and_shows_versions(twilio_env: Any, cli: Any) -> None:
-    first, second = webhook_sink(), webhook_sink()
+    first, second = active_webhook_sink(), active_webhook_sink()
     a = subscribe(cli, first, f"{DELIVERED}:2")
     b = subscribe(cli, second, f"{SENT}:1", f"{READ}:3")
     everything = cli("subscription", "list", "--json")
@@ -65,7 +51,7 @@ def test_list_empty_says_so_on_stderr(twilio_env: Any, cli: Any) -> None:
 
 
 def test_show_includes_subscribed_events(twilio_env: Any, cli: Any) -> None:
-    sid = subscribe(cli, webhook_sink(), f"{DELIVERED}:4", f"{SENT}:2")
+    sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:4", f"{SENT}:2")
     result = cli("subscription", "show", sid, "--json")
     assert result.exit_code == 0, result.stderr
     data = result.json()
@@ -84,7 +70,7 @@ def test_show_missing_and_malformed(twilio_env: Any, cli: Any) -> None:
 
 
 def test_update_description(twilio_env: Any, cli: Any) -> None:
-    sid = subscribe(cli, webhook_sink(), DELIVERED)
+    sid = subscribe(cli, active_webhook_sink(), DELIVERED)
     result = cli("subscription", "update", sid, "--description", "prod messaging", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json()["description"] == "prod messaging"
@@ -93,7 +79,7 @@ def test_update_description(twilio_env: Any, cli: Any) -> None:
 
 
 def test_delete_asks_unless_yes(twilio_env: Any, cli: Any) -> None:
-    sid = subscribe(cli, webhook_sink(), DELIVERED)
+    sid = subscribe(cli, active_webhook_sink(), DELIVERED)
     refused = cli("subscription", "delete", sid)  # stdin is not a terminal: no one to ask
     assert refused.exit_code == 2
     assert "--yes" in refused.stderr
@@ -106,7 +92,7 @@ def test_delete_asks_unless_yes(twilio_env: Any, cli: Any) -> None:
 
 
 def test_add_type_checks_the_catalogue_and_pins(twilio_env: Any, cli: Any) -> None:
-    sid = subscribe(cli, webhook_sink(), f"{DELIVERED}:2")
+    sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:2")
     result = cli("subscription", "add-type", sid, READ, f"{SENT}:3", "--json")
     assert result.exit_code == 0, result.stderr
     assert stored(twilio_env, sid) == {DELIVERED: 2, READ: 4, SENT: 3}
@@ -123,7 +109,7 @@ def test_add_type_checks_the_catalogue_and_pins(twilio_env: Any, cli: Any) -> No
 
 
 def test_add_type_glob_skips_types_already_there(twilio_env: Any, cli: Any) -> None:
-    sid = subscribe(cli, webhook_sink(), f"{DELIVERED}:2")
+    sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:2")
     result = cli("subscription", "add-type", sid, "com.twilio.messaging.message.*")
     assert result.exit_code == 0, result.stderr
     types = stored(twilio_env, sid)
@@ -132,7 +118,7 @@ def test_add_type_glob_skips_types_already_there(twilio_env: Any, cli: Any) -> N
 
 
 def test_remove_type(twilio_env: Any, cli: Any) -> None:
-    sid = subscribe(cli, webhook_sink(), f"{DELIVERED}:2", f"{SENT}:1")
+    sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:2", f"{SENT}:1")
     result = cli("subscription", "remove-type", sid, SENT, "--json")
     assert result.exit_code == 0, result.stderr
     assert stored(twilio_env, sid) == {DELIVERED: 2}
@@ -146,7 +132,7 @@ def test_remove_type(twilio_env: Any, cli: Any) -> None:
 
 
 def test_set_version(twilio_env: Any, cli: Any) -> None:
-    sid = subscribe(cli, webhook_sink(), f"{DELIVERED}:2")
+    sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:2")
     result = cli("subscription", "set-version", sid, DELIVERED, "3", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json()["types"] == [{"type": DELIVERED, "schema_version": 3}]

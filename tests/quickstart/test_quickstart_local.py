@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Result, run_subprocess
+from tests.conftest import Result, run_on_terminal, run_subprocess
 
 DEFAULT_TYPES = {
     "com.twilio.messaging.message.delivered",
@@ -123,38 +122,11 @@ def test_local_quickstart_on_a_terminal_is_pretty(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a terminal the events are the tail's pretty lines (type and source, no JSON)."""
-    import pty
-    import subprocess
-
     monkeypatch.chdir(tmp_path)
-    import fcntl
-    import struct
-    import termios
-
-    leader, follower = pty.openpty()
     # An ordinary 100-column terminal, so what fits on the line is deterministic.
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twilio_es_cli", "quickstart", "--local"],
-        stdout=follower,
-        stderr=subprocess.PIPE,
-        env=dict(os.environ),
-        text=True,
-    )
-    os.close(follower)
-    chunks: list[bytes] = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    stderr = proc.stderr.read() if proc.stderr else ""
-    assert proc.wait(timeout=120) == 0, stderr
-    os.close(leader)
-    screen = b"".join(chunks).decode("utf-8", "replace")
+    shown = run_on_terminal(["quickstart", "--local"], columns=100)
+    assert shown.exit_code == 0, shown.stderr
+    screen = shown.stdout
     lines = [line for line in screen.splitlines() if "messaging.message." in line]
     assert len(lines) == 5, screen
     assert not any(line.lstrip().startswith("{") for line in lines), screen

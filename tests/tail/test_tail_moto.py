@@ -29,7 +29,7 @@ from tail_support import (
     reader_client,
 )
 
-from tests.conftest import boto_client
+from tests.conftest import boto_client, run_on_terminal
 
 STREAM = "twilio-events"
 
@@ -411,36 +411,11 @@ def test_list_shards_pages_on_moto_which_wants_the_stream_with_the_token(kinesis
 
 
 def test_default_on_a_terminal_is_pretty(kinesis: Any, aws_env: str) -> None:
-    import fcntl
-    import pty
-    import struct
-    import termios
-
     put_events(kinesis, STREAM, range(3))
-    leader, follower = pty.openpty()
     # A 120-column terminal: each event must stay on one screen line (cut, not wrapped).
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    argv = ["tail", STREAM, "--from", "trim-horizon", "--no-follow"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twilio_es_cli", *argv],
-        stdout=follower,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    assert proc.wait(60) == 0
-    os.close(leader)
-    text = b"".join(chunks).decode()
+    shown = run_on_terminal(["tail", STREAM, "--from", "trim-horizon", "--no-follow"], columns=120)
+    assert shown.exit_code == 0, shown.stderr
+    text = shown.stdout
     lines = [line for line in text.splitlines() if line.strip()]
     assert len(lines) == 3
     plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines]
