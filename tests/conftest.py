@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -27,8 +28,43 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+DATA = ROOT / "tests" / "data"
 REGION = "us-east-1"
+
+
+class ReadBesideClone(OSError):
+    """A test opened a file beside the clone (the shared folder), which a lone clone lacks."""
+
+
+def outside_repository(path: str | os.PathLike[str] | int) -> bool:
+    """True for a path beside the repository (under its parent, not under the repository).
+
+    A user's clone has nothing beside it, so a test that reads there passes only on the machine
+    it was written on. Interpreter, virtualenv and temporary directories are never "beside", and
+    neither are dot-directories (a developer's ~/.config when the clone lives in $HOME).
+    """
+    if isinstance(path, int):
+        return False
+    try:
+        resolved = Path(os.fsdecode(path)).resolve()
+    except (OSError, ValueError):
+        return False
+    if not resolved.is_relative_to(ROOT.parent) or resolved.is_relative_to(ROOT):
+        return False
+    allowed = {sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir()}
+    if any(resolved.is_relative_to(Path(prefix).resolve()) for prefix in allowed):
+        return False
+    first = resolved.relative_to(ROOT.parent).parts[:1]
+    return not (first and first[0].startswith("."))
+
+
+def _refuse_reads_beside_clone(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and args and outside_repository(args[0]):  # type: ignore[arg-type]
+        raise ReadBesideClone(f"test read {args[0]!r}, outside the repository {ROOT}")
+
+
+sys.addaudithook(_refuse_reads_beside_clone)
+
 
 # Variables a developer's shell may carry that would leak into tests.
 _SCRUB_PREFIXES = ("AWS_", "TWILIO_")

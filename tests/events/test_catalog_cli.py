@@ -11,7 +11,7 @@ from typing import Any
 from twilio_es_cli.local.catalog_data import EVENT_TYPES, SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]
-REAL_SCHEMA = ROOT.parent / "shared" / "twilio-schemas" / "Messaging.MessageStatus.4.json"
+REAL_SCHEMA = ROOT / "tests" / "data" / "twilio-schemas" / "Messaging.MessageStatus.4.json"
 MESSAGE_STATUS = next(s for s in SCHEMAS if s.id == "Messaging.MessageStatus")
 
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft7Validator, FormatChecker
 
-SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared/twilio-oai/twilio_events_v1.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data/twilio-oai/twilio_events_v1.json"
 
 ERROR_SCHEMA = {
     "type": "object",

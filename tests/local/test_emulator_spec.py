@@ -205,10 +205,10 @@ def test_raw_schemas_are_served_for_every_version(api: Api) -> None:
 def test_shipped_message_status_schema_is_the_real_one() -> None:
     from importlib import resources
 
-    from tests.conftest import SHARED
+    from tests.conftest import DATA
 
     shipped = resources.files("twilio_es_cli.local") / "schemas/Messaging.MessageStatus.4.json"
-    real = SHARED / "twilio-schemas/Messaging.MessageStatus.4.json"
+    real = DATA / "twilio-schemas/Messaging.MessageStatus.4.json"
     assert shipped.read_bytes() == real.read_bytes()
 
 

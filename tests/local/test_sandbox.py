@@ -15,8 +15,8 @@ import pytest
 
 from tests.conftest import Result, run_subprocess
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-MESSAGE_STATUS_SCHEMA = SHARED / "twilio-schemas" / "Messaging.MessageStatus.4.json"
+DATA = Path(__file__).resolve().parents[1] / "data"
+MESSAGE_STATUS_SCHEMA = DATA / "twilio-schemas" / "Messaging.MessageStatus.4.json"
 DELIVERED = "com.twilio.messaging.message.delivered"
 
 

@@ -2,7 +2,7 @@
 
 Catches what an editable install hides: package data (the shipped JSON Schema and catalogue)
 missing from the wheel, a broken console-script entry point, or code reaching for
-``../shared`` at run time.
+files beside the clone at run time.
 """
 
 from __future__ import annotations
