@@ -78,8 +78,10 @@ class Sandbox:
                 "The offline sandbox needs moto's server, which is not installed",
                 hint="Install the extra: pip install 'twilio-es[local]'",
             ) from exc
+        from twilio_es_cli.local import kinesis_fix
         from twilio_es_cli.local.emulator import EventsEmulator
 
+        kinesis_fix.install()  # moto reshards unlike Kinesis; see kinesis_fix's docstring
         _check_port(self.host, self.aws_port)
         _check_port(self.host, self.events_port)
         # moto's server is werkzeug: keep its per-request access log off the user's stderr.
