@@ -43,14 +43,21 @@ def _phone() -> str:
     return "+1555" + "".join(random.choice("0123456789") for _ in range(7))
 
 
-def test_event(test_id: str) -> dict[str, Any]:
-    """The sink test event, as the Kinesis quickstart shows it (``data`` is a JSON string)."""
+TEST_EVENT_SCHEMA = f"{SCHEMA_HOST}/EventStreams.TestSink/1.json"
+
+
+def test_event(test_id: str, account_sid: str) -> dict[str, Any]:
+    """The sink test event, as the Kinesis quickstart shows it.
+
+    Its ``id`` is the account SID (the quickstart's example event), ``dataschema`` names the
+    TestSink schema and ``data`` is a JSON string holding the ``test_id``.
+    """
     return {
         "specversion": "1.0",
         "type": TEST_EVENT_TYPE,
         "source": "Sink",
-        "id": str(uuid.uuid4()),
-        "dataschema": None,
+        "id": account_sid,
+        "dataschema": TEST_EVENT_SCHEMA,
         "datacontenttype": "application/json",
         "time": now_iso(millis=True),
         "data": json.dumps({"test_id": test_id}, separators=(",", ":")),

@@ -58,8 +58,10 @@ class Sandbox:
         aws_port: int = 0,
         events_port: int = 0,
         state_dir: Path | None = None,
+        legacy_validation: bool = False,
     ) -> None:
         self.host = host
+        self.legacy_validation = legacy_validation
         self.aws_port = aws_port
         self.events_port = events_port
         self.state_dir = state_dir
@@ -99,6 +101,7 @@ class Sandbox:
             host=self.host,
             port=self.events_port,
             state_dir=None if self.state_dir is None else self.state_dir / "events",
+            legacy_validation=self.legacy_validation,
         )
         self.emulator.start()
         return self
