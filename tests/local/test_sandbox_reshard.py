@@ -23,6 +23,8 @@ from tests.local.test_sandbox import DELIVERED, RunningSandbox, _build_flow, _st
 
 STREAM = "reshard-flow"
 EMITTED = 60
+# --timeout only so that a broken sandbox fails the test instead of hanging it.
+TAIL = [sys.executable, "-m", "twilio_es_cli", "tail", STREAM, "--timeout", "300"]
 
 
 @pytest.fixture
@@ -49,8 +51,7 @@ def test_scale_while_emitting_then_tail_shows_every_event_once(
     # A tail that follows the stream while it is resharded (from a time, so it cannot miss
     # events that arrive before it has opened the shards); --max stops it at the count.
     follower = subprocess.Popen(
-        [sys.executable, "-m", "twilio_es_cli", "tail", STREAM, "--from", start]
-        + ["--type", DELIVERED, "--max", str(EMITTED), "--output", "jsonl", "--timeout", "300"],
+        [*TAIL, "--from", start, "--type", DELIVERED, "--max", str(EMITTED), "-o", "jsonl"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -110,8 +111,7 @@ def test_scale_while_emitting_then_tail_shows_every_event_once(
 
     # New events after the reshard land in open shards, so a tail from `latest` sees them.
     latest = subprocess.Popen(
-        [sys.executable, "-m", "twilio_es_cli", "tail", STREAM, "--type", DELIVERED]
-        + ["--max", "3", "--output", "jsonl", "--timeout", "300"],
+        [*TAIL, "--type", DELIVERED, "--max", "3", "--output", "jsonl"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

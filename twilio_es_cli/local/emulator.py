@@ -484,10 +484,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if method == "GET" and raw:
             try:
                 schema_id, version = _schema_version(_unquote(raw.group(1)), raw.group(2), path)
+                document = raw_schema(schema_id, version)
             except ApiFailure as exc:
                 self._send(exc.status, _error_body(exc.status, exc.code, exc.message))
                 return
-            self._send(200, raw_schema(schema_id, version))
+            except Exception as exc:  # a bug in the emulator: answer, do not drop the socket
+                self._send(500, _error_body(500, 20500, f"Internal error: {exc!r}"))
+                return
+            self._send(200, document)
             return
         if not self._authorized():
             self._send(
