@@ -48,6 +48,14 @@ def up(
         Path | None,
         typer.Option("--env-file", help="Also write the export lines to this file (mode 0600)."),
     ] = None,
+    legacy_validation: Annotated[
+        bool,
+        typer.Option(
+            "--legacy-validation",
+            help="Model the old sink flow: kinesis/segment sinks stay initialized until "
+            "Test + Validate (today's Twilio makes every sink active at once).",
+        ),
+    ] = False,
 ) -> None:
     """Start the sandbox on 127.0.0.1 and print the export lines that point twilio-es at it.
 
@@ -72,7 +80,12 @@ def up(
     for port in (aws_port, events_port):
         if not 0 <= port <= 65535:
             raise UsageError(f"Port {port} is out of range 0-65535")
-    sandbox = Sandbox(aws_port=aws_port, events_port=events_port, state_dir=state_dir)
+    sandbox = Sandbox(
+        aws_port=aws_port,
+        events_port=events_port,
+        state_dir=state_dir,
+        legacy_validation=legacy_validation,
+    )
     with output.progress("Starting the sandbox"):
         sandbox.start()
     stopped = threading.Event()
@@ -95,6 +108,8 @@ def up(
         output.info(f"In another shell, {source}, then use twilio-es as usual. Ctrl-C stops.")
         if state_dir is not None:
             output.info(f"State is kept in {state_dir}.")
+        if legacy_validation:
+            output.info("Legacy validation: new kinesis sinks stay initialized until validated.")
         while not stopped.wait(0.5):
             pass
     except KeyboardInterrupt:

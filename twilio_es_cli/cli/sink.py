@@ -317,7 +317,7 @@ def test(ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False) -> N
     )
     stream = sink.kinesis_stream()
     if sink.status == "active":
-        # Validate would say "nothing to do": the test is only a delivery check now.
+        # Nothing to activate: the test is only a delivery check (`sink validate` does it all).
         where = (
             f"look for it with `twilio-es tail {stream.arn} --since 5m "
             f"--type com.twilio.eventstreams.test-event`"
@@ -370,12 +370,14 @@ def validate(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Make a sink active: Test -> find the event in your stream -> Validate -> wait.
+    """Prove a sink delivers (and make it active): Test -> find the event -> Validate -> wait.
 
     For a kinesis sink this sends a test event, reads the sink's stream (with your AWS
     credentials, in the region of the stream ARN) across all shards until the event arrives,
-    validates with its test_id and waits until the sink is active. For webhook sinks read the
-    test_id at your endpoint and pass --test-id. Exit 5 names the failed step and its cause.
+    validates with its test_id and waits until the sink is active. Twilio now creates sinks
+    active; on an active sink the same steps still run and prove delivery end to end. For
+    webhook sinks read the test_id at your endpoint and pass --test-id. Exit 5 names the
+    failed step and its cause.
 
     \b
     Examples:

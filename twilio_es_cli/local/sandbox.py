@@ -58,8 +58,10 @@ class Sandbox:
         aws_port: int = 0,
         events_port: int = 0,
         state_dir: Path | None = None,
+        legacy_validation: bool = False,
     ) -> None:
         self.host = host
+        self.legacy_validation = legacy_validation
         self.aws_port = aws_port
         self.events_port = events_port
         self.state_dir = state_dir
@@ -78,8 +80,10 @@ class Sandbox:
                 "The offline sandbox needs moto's server, which is not installed",
                 hint="Install the extra: pip install 'twilio-es[local]'",
             ) from exc
+        from twilio_es_cli.local import kinesis_fix
         from twilio_es_cli.local.emulator import EventsEmulator
 
+        kinesis_fix.install()  # moto reshards unlike Kinesis; see kinesis_fix's docstring
         _check_port(self.host, self.aws_port)
         _check_port(self.host, self.events_port)
         # moto's server is werkzeug: keep its per-request access log off the user's stderr.
@@ -97,6 +101,7 @@ class Sandbox:
             host=self.host,
             port=self.events_port,
             state_dir=None if self.state_dir is None else self.state_dir / "events",
+            legacy_validation=self.legacy_validation,
         )
         self.emulator.start()
         return self
