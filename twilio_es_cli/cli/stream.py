@@ -320,7 +320,13 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     output.emit(
         rows,
         as_json=as_json,
-        columns=["Name", "Status", "Mode", "Open shards", "Created"],
+        columns=[
+            output.Column("Name", identifier=True),
+            output.Column("Status"),
+            output.Column("Mode", priority=2),
+            output.Column("Open shards", priority=1),
+            output.Column("Created", priority=3),
+        ],
         rows=[[r["name"], r["status"], r["mode"], r["open_shards"], r["created"]] for r in rows],
         title="Streams",
     )
