@@ -44,6 +44,32 @@ class Settings:
         return twilio_credentials_from_env(self.env)
 
 
+SANDBOX_HINT = "Is 'twilio-es local up' running?"
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """True when ``url`` points at this machine (the sandbox, a local Kinesis, a test server).
+
+    Nothing on a network stands between us and such an endpoint: a refused connection means
+    the server is not running, so waiting and retrying only delays the answer.
+    """
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _first(*values: str | None) -> str | None:
     for value in values:
         if value:

@@ -14,7 +14,7 @@ import sys
 import textwrap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
@@ -176,6 +176,8 @@ def print_table(
     from rich.table import Table
 
     specs = [_as_column(c) for c in columns]
+    if not is_tty(sys.stdout):  # a file or a pipe keeps every word: nothing is cut
+        specs = [replace(c, shorten=False) for c in specs]
     cells = [[_cell(v) for v in row] for row in rows]
     if not cells:
         info(f"No {title.lower() if title else 'results'}.")
