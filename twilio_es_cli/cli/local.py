@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from twilio_es_cli.cli._common import JsonOption, settings
-from twilio_es_cli.errors import UsageError
+from twilio_es_cli.errors import ExitCode, UsageError
 
 app = typer.Typer(
     name="local",
@@ -51,8 +51,9 @@ def up(
 ) -> None:
     """Start the sandbox on 127.0.0.1 and print the export lines that point twilio-es at it.
 
-    Runs until Ctrl-C (or SIGTERM), then stops cleanly; with --state-dir it saves what you
-    built and restores it next time.
+    Runs until Ctrl-C (exit 130) or SIGTERM (exit 0), then stops cleanly and frees its ports,
+    so it can be started again at once; with --state-dir it saves what you built and restores
+    it next time.
 
     \b
     Example:
@@ -81,6 +82,7 @@ def up(
         stopped.set()
 
     previous = signal.signal(signal.SIGTERM, _on_term)
+    interrupted = False
     try:
         lines = [f"export {k}={shlex.quote(v)}" for k, v in sandbox.env().items()]
         if env_file is not None:  # before printing: whoever sees the lines may source the file
@@ -98,12 +100,19 @@ def up(
         while not stopped.wait(0.5):
             pass
     except KeyboardInterrupt:
-        pass
+        interrupted = True  # exit 130 like every command (docs/output.md); SIGTERM exits 0
+        if output.is_tty(sys.stderr):
+            sys.stderr.write("\n")  # the terminal echoed ^C
     finally:
         signal.signal(signal.SIGTERM, previous)
         with output.progress("Stopping the sandbox"):
             sandbox.stop()
-        output.success("Sandbox stopped" + (f"; state saved in {state_dir}" if state_dir else ""))
+        output.success(
+            "Sandbox stopped; its ports are free again"
+            + (f"; state saved in {state_dir}" if state_dir else "; it kept nothing")
+        )
+    if interrupted:
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
 
 
 def _write_private(path: Path, text: str) -> None:
