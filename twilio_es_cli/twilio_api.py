@@ -102,8 +102,12 @@ def make_client(settings: Settings) -> Client:
         username=creds.username,
         password=creds.secret,
         account_sid=creds.account_sid,
+        # A twilio-cli profile's region/edge, as twilio-cli itself would use them; the
+        # environment's TWILIO_REGION / TWILIO_EDGE are ignored (the endpoint is ours).
+        region=creds.region,
+        edge=creds.edge,
         http_client=_http_client(override),
-        environment={},  # ignore TWILIO_REGION / TWILIO_EDGE: the endpoint is ours to choose
+        environment={},
     )
 
 
@@ -120,7 +124,8 @@ def translate(exc: BaseException, action: str) -> TwilioEsError:
             return ConfigError(
                 text,
                 hint="Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY/"
-                "TWILIO_API_SECRET) and that --twilio-api-url points at the right service.",
+                "TWILIO_API_SECRET, or the twilio-cli profile; --debug says which was used) "
+                "and that --twilio-api-url points at the right service.",
             )
         if exc.status == 404:
             return NotFoundError(text)

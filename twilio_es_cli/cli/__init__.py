@@ -76,6 +76,15 @@ def _root(
             help="Events API base URL (TWILIO_ES_API_URL; default https://events.twilio.com).",
         ),
     ] = None,
+    twilio_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--twilio-profile",
+            metavar="NAME",
+            help="twilio-cli profile to use (TWILIO_PROFILE; default: the environment's "
+            "TWILIO_* credentials, else twilio-cli's active profile).",
+        ),
+    ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks and SDK debug logs on errors.")
     ] = False,
@@ -94,6 +103,7 @@ def _root(
         endpoint_url=endpoint_url,
         twilio_api_url=twilio_api_url,
         debug=debug,
+        twilio_profile=twilio_profile,
     )
     if ctx.obj.debug:
         _debug_logging(wire=os.environ.get("TWILIO_ES_DEBUG", "") == "wire")
