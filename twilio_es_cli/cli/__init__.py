@@ -25,7 +25,10 @@ from twilio_es_cli.cli import (
     subscription,
     tail,
 )
+from twilio_es_cli.cli._help import install as _plain_placeholders
 from twilio_es_cli.errors import ExitCode, TwilioEsError
+
+_plain_placeholders()
 
 app = typer.Typer(
     name="twilio-es",

@@ -245,6 +245,8 @@ def scale(
         wait=not no_wait,
         timeout=timeout,
     )
+    if result["old"] == result["new"]:
+        output.info(f"Stream {name} already has {count} open shard(s); nothing to change.")
     if as_json:
         output.print_json(result)
     else:
