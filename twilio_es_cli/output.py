@@ -119,9 +119,10 @@ def _as_column(column: str | Column) -> Column:
     return column if isinstance(column, Column) else Column(column)
 
 
-def _table_width(widths: Sequence[int]) -> int:
-    """Width of a rich box table: each column has one space either side and a rule."""
-    return sum(widths) + 3 * len(widths) + 1
+def _table_width(widths: Sequence[int], edge: bool = True) -> int:
+    """Width of a rich box table: each column has one space either side and a rule between
+    columns; the outer edge adds two rules."""
+    return sum(widths) + 3 * len(widths) + (1 if edge else -1)
 
 
 def _natural(column: Column, cells: Sequence[str]) -> int:
@@ -138,7 +139,7 @@ def _minimum(column: Column, natural: int) -> int:
 
 
 def plan_columns(
-    columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int
+    columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int, *, edge: bool = True
 ) -> list[tuple[int, int]] | None:
     """Choose ``(column index, width)`` to show in ``width`` cells, or None for a list layout.
 
@@ -148,17 +149,30 @@ def plan_columns(
     """
     naturals = [_natural(c, [row[i] for row in cells]) for i, c in enumerate(columns)]
     shown = list(range(len(columns)))
-    while _table_width([_minimum(columns[i], naturals[i]) for i in shown]) > width:
+    while _table_width([_minimum(columns[i], naturals[i]) for i in shown], edge) > width:
         droppable = [i for i in shown if columns[i].priority > 0]
         if not droppable:
             return None
         shown.remove(max(droppable, key=lambda i: (columns[i].priority, i)))
     widths = {i: naturals[i] for i in shown}
-    while _table_width(list(widths.values())) > width:
+    while _table_width(list(widths.values()), edge) > width:
         flexible = [i for i in shown if widths[i] > _minimum(columns[i], naturals[i])]
         widest = max(flexible, key=lambda i: widths[i])
         widths[widest] -= 1
     return [(i, widths[i]) for i in shown]
+
+
+def _best_plan(
+    columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int
+) -> tuple[list[tuple[int, int]] | None, bool]:
+    """The plan with the outer edge, unless leaving the edge off (two cells) shows more."""
+    framed = plan_columns(columns, cells, width)
+    if framed is not None and len(framed) == len(columns):
+        return framed, True
+    open_ = plan_columns(columns, cells, width, edge=False)
+    if open_ is not None and len(open_) > len(framed or []):
+        return open_, False
+    return framed, True
 
 
 def print_table(
@@ -183,11 +197,11 @@ def print_table(
         info(f"No {title.lower() if title else 'results'}.")
         return set()
     console = _console(stderr=False)
-    plan = plan_columns(specs, cells, console.width)
+    plan, edge = _best_plan(specs, cells, console.width)
     if plan is None:
         _print_blocks(specs, cells, title=title)
         return set()
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(title=title, title_justify="left", header_style="bold", show_edge=edge)
     for index, width in plan:
         spec = specs[index]
         one_line = spec.identifier or spec.shorten
@@ -224,10 +238,11 @@ def _print_blocks(
         if number:
             lines.append("")
         for column, value in zip(columns, row, strict=True):
-            if cell_len(column.name) + 2 + cell_len(value) <= console.width:
+            if "\n" not in value and cell_len(column.name) + 2 + cell_len(value) <= console.width:
                 lines.append(f"{column.name}: {value}")
             elif column.identifier:  # whole, even if the terminal must wrap it
-                lines.extend([f"{column.name}:", f"  {value}"])
+                lines.append(f"{column.name}:")
+                lines.extend(f"  {part}" for part in value.splitlines())
             else:
                 lines.append(f"{column.name}:")
                 lines.extend(

@@ -75,3 +75,21 @@ def test_sink_list_falls_back_to_a_list_at_40_columns(twilio_env: object) -> Non
     assert "  order notifications for the support" in lines, lines  # prose wraps
     rest = [line for line in lines if "hooks.example.com" not in line]
     assert all(len(line) <= 40 for line in rest), "\n".join(lines)
+
+
+def test_subscription_list_keeps_sids_and_type_names_whole_at_80(twilio_env: object) -> None:
+    from tests.conftest import active_webhook_sink, run_cli
+
+    sink = active_webhook_sink()
+    types = ["com.twilio.messaging.message.delivered", "com.twilio.messaging.message.failed"]
+    made = run_cli(
+        ["subscribe", "--sink", sink, "--json", *(a for t in types for a in ("--type", t))]
+    )
+    assert made.exit_code == 0, made.stderr
+    subscription = made.json()["sid"]  # type: ignore[index]
+    shown = run_on_terminal(["subscription", "list"], columns=80)
+    lines = screen(shown.stdout)
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    assert len([line for line in lines if subscription in line]) == 1, "\n".join(lines)
+    for name in types:
+        assert any(f"{name}:" in line for line in lines), "\n".join(lines)

@@ -152,16 +152,16 @@ def list_(
         as_json=as_json,
         columns=[
             output.Column("SID", identifier=True),
-            output.Column("SINK", identifier=True, priority=2),
-            output.Column("DESCRIPTION", priority=1),
-            output.Column("TYPES"),
+            output.Column("SINK", identifier=True, priority=1),
+            output.Column("DESCRIPTION", priority=2),
+            output.Column("TYPES", identifier=True),
         ],
         rows=[
             (
                 s.sid,
                 s.sink_sid,
                 s.description,
-                [f"{t.type}:{t.schema_version}" for t in s.types],
+                "\n".join(f"{t.type}:{t.schema_version}" for t in s.types) or None,
             )
             for s in found
         ],
