@@ -160,3 +160,12 @@ def test_what_needs_the_auth_token_says_so(monkeypatch: pytest.MonkeyPatch) -> N
     assert caught.value.hint is not None and "TWILIO_AUTH_TOKEN" in caught.value.hint
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t" * 32)
     assert resolve_settings().twilio_auth_token("check webhook signatures") == "t" * 32
+
+
+def test_a_lone_account_sid_in_the_environment_falls_back_to_the_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_config(current_format())
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT)  # exported, but no secret beside it
+    creds = resolve_settings().twilio_credentials()
+    assert (creds.username, creds.source.startswith("twilio-cli profile 'dev'")) == (KEY, True)

@@ -140,7 +140,6 @@ _CREDENTIALS_HINT = (
     "and TWILIO_ACCOUNT_SID), or run `twilio login` (twilio-cli); for the offline sandbox run "
     "`twilio-es local up`."
 )
-_ENV_NAMES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_KEY", "TWILIO_API_SECRET")
 
 
 def resolve_twilio_credentials(
@@ -151,12 +150,15 @@ def resolve_twilio_credentials(
     profile named on the command line wins over both (it is the most explicit)."""
     if profile:
         return twilio_cli_profile(env, profile)
-    if any(env.get(name) for name in _ENV_NAMES):
+    try:
         return twilio_credentials_from_env(env)
-    named = (env.get("TWILIO_PROFILE") or "").strip() or None
-    if named or twilio_cli_config_path(env).is_file():
-        return twilio_cli_profile(env, named)
-    raise ConfigError("Twilio credentials are not set", hint=_CREDENTIALS_HINT)
+    except ConfigError:
+        # Incomplete or absent (a lone TWILIO_ACCOUNT_SID is common): like twilio-cli, fall
+        # back to its profiles; without any, the environment's own message says what is missing.
+        named = (env.get("TWILIO_PROFILE") or "").strip() or None
+        if named or twilio_cli_config_path(env).is_file():
+            return twilio_cli_profile(env, named)
+        raise
 
 
 def twilio_cli_config_path(env: Mapping[str, str]) -> Path:
