@@ -111,8 +111,8 @@ def up(
         with output.progress("Stopping the sandbox"):
             sandbox.stop()
         output.success(
-            "Sandbox stopped; its ports are free again"
-            + (f"; state saved in {state_dir}" if state_dir else "; it kept nothing")
+            "Sandbox stopped, its ports freed"
+            + (f"; state saved in {state_dir}" if state_dir else "; nothing was kept")
         )
     if interrupted:
         raise typer.Exit(int(ExitCode.INTERRUPTED))
