@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from twilio_es_cli.config import Settings
+from twilio_es_cli.config import SANDBOX_HINT, Settings, is_loopback_url
 from twilio_es_cli.errors import ApiError, ConfigError, NotFoundError, TwilioEsError, UsageError
 
 if TYPE_CHECKING:
@@ -92,8 +92,11 @@ class AwsClients:
         if service not in self._clients:
             from botocore.config import Config
 
+            endpoint, source = self._endpoint_for(service)
+            loopback = is_loopback_url(endpoint)
             config = Config(
-                connect_timeout=5,
+                # On this machine a server answers at once or is not running.
+                connect_timeout=1 if loopback else 5,
                 read_timeout=30,
                 retries={"max_attempts": self._max_attempts, "mode": "standard"},
                 user_agent_extra="twilio-es",
@@ -101,13 +104,12 @@ class AwsClients:
             kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
             if self.settings.endpoint_url:
                 kwargs["endpoint_url"] = self.settings.endpoint_url
-            endpoint, source = self._endpoint_for(service)
             if endpoint and not endpoint.startswith(("http://", "https://")):
                 raise _bad_endpoint(endpoint, source, "it is not an http(s) URL")
             from botocore.exceptions import InvalidRegionError
 
             try:
-                self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+                client = self.session.client(service, **kwargs)  # type: ignore[call-overload]
             except InvalidRegionError as exc:
                 raise ConfigError(
                     f"AWS region {self.region!r} is not a valid region name",
@@ -117,6 +119,11 @@ class AwsClients:
                 if not str(exc).startswith("Invalid endpoint"):
                     raise
                 raise _bad_endpoint(endpoint or "?", source, str(exc)) from exc
+            if loopback:
+                # Before botocore's own retry handler, which is registered per service.
+                event = f"needs-retry.{client.meta.service_model.service_id.hyphenize()}"
+                client.meta.events.register_first(event, _no_retry_when_refused)
+            self._clients[service] = client
         return self._clients[service]
 
     def _endpoint_for(self, service: str) -> tuple[str | None, str]:
@@ -151,6 +158,15 @@ class AwsClients:
             credentials={k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")},
             max_attempts=self._max_attempts,
         )
+
+
+def _no_retry_when_refused(caught_exception: BaseException | None = None, **_: Any) -> None:
+    """botocore hook: a loopback endpoint that refuses the connection is not running, and
+    retrying with backoff only makes the user wait for the same answer: fail at once."""
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+    if isinstance(caught_exception, EndpointConnectionError | ConnectTimeoutError):
+        raise caught_exception
 
 
 def _bad_endpoint(endpoint: str, source: str, why: str) -> ConfigError:
@@ -189,6 +205,15 @@ def translate(exc: BaseException, action: str) -> TwilioEsError:
         )
     if isinstance(exc, bce.ProfileNotFound):
         return ConfigError(str(exc), hint="Check --profile / AWS_PROFILE.")
+    if isinstance(exc, bce.EndpointConnectionError | bce.ConnectTimeoutError) and is_loopback_url(
+        str(getattr(exc, "kwargs", {}).get("endpoint_url", ""))
+    ):
+        return ApiError(
+            f"Could not reach AWS to {action}: nothing is listening at "
+            f"{exc.kwargs['endpoint_url']}",
+            hint=f"{SANDBOX_HINT} Start it, or point --endpoint-url / AWS_ENDPOINT_URL at the "
+            "URL it printed.",
+        )
     if isinstance(exc, bce.EndpointConnectionError | bce.ConnectionClosedError):
         return ApiError(
             f"Could not reach AWS to {action}: {exc}",

@@ -103,11 +103,6 @@ def scale_bounds(open_shards: int) -> tuple[int, int]:
 def check_scale(name: str, current: int, target: int) -> None:
     """Refuse a target AWS would reject, naming the range it would accept."""
     low, high = scale_bounds(current)
-    if target == current:
-        raise UsageError(
-            f"stream {name} already has {current} open shard(s)",
-            hint=f"Pick a count from {low} to {high} other than {current}.",
-        )
     if not low <= target <= high:
         raise UsageError(
             f"cannot scale stream {name} from {current} to {target} shards in one step",
@@ -537,6 +532,8 @@ def scale(
     current = summary.get("OpenShardCount")
     if current is None:
         current = sum(not is_closed(s) for s in list_shards(kinesis, name))
+    if target == current:  # already there: nothing to do is success, like `stream create`
+        return {"stream": name, "old": current, "new": target, "status": "ACTIVE"}
     check_scale(name, current, target)
     with aws_errors(f"update the shard count of stream {name}"):
         kinesis.update_shard_count(

@@ -25,7 +25,10 @@ from twilio_es_cli.cli import (
     subscription,
     tail,
 )
+from twilio_es_cli.cli._help import install as _plain_placeholders
 from twilio_es_cli.errors import ExitCode, TwilioEsError
+
+_plain_placeholders()
 
 app = typer.Typer(
     name="twilio-es",
@@ -76,6 +79,15 @@ def _root(
             help="Events API base URL (TWILIO_ES_API_URL; default https://events.twilio.com).",
         ),
     ] = None,
+    twilio_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--twilio-profile",
+            metavar="NAME",
+            help="twilio-cli profile to use (TWILIO_PROFILE; default: the environment's "
+            "TWILIO_* credentials, else twilio-cli's active profile).",
+        ),
+    ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks and SDK debug logs on errors.")
     ] = False,
@@ -94,6 +106,7 @@ def _root(
         endpoint_url=endpoint_url,
         twilio_api_url=twilio_api_url,
         debug=debug,
+        twilio_profile=twilio_profile,
     )
     if ctx.obj.debug:
         _debug_logging(wire=os.environ.get("TWILIO_ES_DEBUG", "") == "wire")

@@ -245,6 +245,8 @@ def scale(
         wait=not no_wait,
         timeout=timeout,
     )
+    if result["old"] == result["new"]:
+        output.info(f"Stream {name} already has {count} open shard(s); nothing to change.")
     if as_json:
         output.print_json(result)
     else:
@@ -320,7 +322,13 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     output.emit(
         rows,
         as_json=as_json,
-        columns=["Name", "Status", "Mode", "Open shards", "Created"],
+        columns=[
+            output.Column("Name", identifier=True),
+            output.Column("Status"),
+            output.Column("Mode", priority=2),
+            output.Column("Open shards", priority=1),
+            output.Column("Created", priority=3),
+        ],
         rows=[[r["name"], r["status"], r["mode"], r["open_shards"], r["created"]] for r in rows],
         title="Streams",
     )

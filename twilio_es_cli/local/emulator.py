@@ -520,6 +520,15 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     emulator: EventsEmulator
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (Ctrl-C on a command) is not the emulator's
+        failure: no traceback on the user's terminal. Anything else is still reported."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class EventsEmulator:
     """The Events v1 emulator: start it, point the SDK/CLI at :attr:`url`, stop it."""

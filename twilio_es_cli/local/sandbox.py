@@ -38,6 +38,10 @@ def _check_port(host: str, port: int) -> None:
     if port == 0:
         return
     with socket.socket() as sock:
+        # Like the servers themselves (http.server and werkzeug set SO_REUSEADDR): a port
+        # whose last connections are still in TIME_WAIT after a restart is free to listen
+        # on; only a live listener makes the bind fail.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
