@@ -92,6 +92,7 @@ def apply(
     from twilio_es_cli import output
     from twilio_es_cli.errors import UsageError
     from twilio_es_cli.infra import run
+    from twilio_es_cli.infra.executor import Outcome
     from twilio_es_cli.infra.loader import load
     from twilio_es_cli.infra.planner import DELETE, REPLACE
 
@@ -104,7 +105,7 @@ def apply(
     if not the_plan.pending:
         output.success(f"No changes: the account already matches {the_plan.source}.")
         if as_json:
-            output.print_json(run.summary(run.Outcome(), the_plan))
+            output.print_json(run.summary(Outcome(), the_plan))
         return
     for line in run.plan_lines(the_plan, show_unchanged=False):
         output.info(line)
@@ -125,7 +126,99 @@ def apply(
         output.print_json(run.summary(outcome, the_plan))
 
 
+def export(
+    ctx: typer.Context,
+    stream: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stream", metavar="NAME", help="Only sinks writing to this stream (repeatable)."
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="Project of the markers (default: the one in use)."),
+    ] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    ] = None,
+) -> None:
+    """Write the file for what exists today (the way in from a hand-built setup).
+
+    Sinks and subscriptions twilio-es did not create are adopted by sid:; secrets (external
+    ids, write keys) become ${env:NAME} references whose names are printed; `plan` on the
+    result shows no changes once those variables are set.
+
+    \b
+    Examples:
+      twilio-es export > twilio-es.yaml
+      twilio-es export --stream twilio-events -o prod.yaml
+    """
+    from pathlib import Path
+
+    from twilio_es_cli import output
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.infra.exporter import export as run_export
+    from twilio_es_cli.twilio_api import make_client
+
+    if project is not None:
+        import re
+
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", project):
+            raise UsageError(f"--project {project!r} must be 1-64 letters, digits, _ . -")
+    current = settings(ctx)
+    exported = run_export(
+        AwsClients(current), make_client(current), current, project=project, streams=stream or []
+    )
+    if out is None:
+        typer.echo(exported.text, nl=False)
+    else:
+        Path(out).write_text(exported.text, encoding="utf-8")
+        output.success(f"wrote {out}")
+    for item in exported.skipped:
+        output.info(f"left out: {item}")
+    for variable, sid in sorted(exported.env.items()):
+        output.info(
+            f"set {variable} (from `twilio-es sink show {sid} --show-secrets`) before planning"
+        )
+
+
+def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The inventory in one screen: subscription -> sink -> stream -> role, and problems.
+
+    Problems: sinks no subscription uses, subscriptions on sinks that are not active, roles
+    whose trust or permissions no longer match the sink, streams with a twilio-es role that no
+    sink writes to, and counts against Twilio's 100 sinks / 100 subscriptions.
+
+    \b
+    Example:
+      twilio-es status
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.infra.inventory import COLUMNS, inventory
+    from twilio_es_cli.twilio_api import make_client
+
+    current = settings(ctx)
+    found = inventory(AwsClients(current), make_client(current), current.twilio_principal)
+    if as_json:
+        output.print_json(found.to_dict())
+        return
+    output.print_table(COLUMNS, found.table(), title="Event Streams")
+    counts = found.counts
+    typer.echo(f"sinks {counts['sinks']}, subscriptions {counts['subscriptions']}")
+    if found.problems:
+        typer.echo(f"{len(found.problems)} problem(s):")
+        for problem in found.problems:
+            typer.echo(f"  - {problem}")
+    else:
+        typer.echo("No problems found.")
+
+
 def register(root: typer.Typer) -> None:
-    """Attach plan/apply (and export/status) to the root app."""
+    """Attach plan, apply, export and status to the root app."""
     root.command("plan")(plan)
     root.command("apply")(apply)
+    root.command("export")(export)
+    root.command("status")(status)

@@ -109,7 +109,7 @@ def sink_config_model(sink_type: str, config: dict[str, Any]) -> Any:
     model = {"kinesis": KinesisSinkConfig, "webhook": WebhookSinkConfig}.get(
         sink_type, SegmentSinkConfig
     )
-    return parse_config(model, config)  # type: ignore[type-var]
+    return parse_config(model, config)  # type: ignore[arg-type]
 
 
 def create_proven(env: Env, sink_type: str, config: dict[str, Any], description: str) -> Sink:

@@ -152,9 +152,9 @@ def parse_text(text: str, source: str, env: Mapping[str, str] | None = None) -> 
     try:
         data = _build(root, (), lines, env, secrets)
     except _LocatedError as exc:
-        line = exc.line or line_of(lines, exc.path)
+        where = exc.line or line_of(lines, exc.path)
         raise FileError(
-            f"{source}:{line}: {_dotted(exc.path)}: {exc.message}",
+            f"{source}:{where}: {_dotted(exc.path)}: {exc.message}",
             hint=exc.hint,
         ) from None
     if not isinstance(data, dict):
@@ -227,10 +227,9 @@ def _data_path(data: Any, loc: Sequence[str | int]) -> Path_:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             node = node[part]
             path.append(part)
     return tuple(path)
@@ -279,7 +278,7 @@ def _from_pydantic(
 def _interesting(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Drop the noise of ``str | TypeEntry`` unions: keep one error per location."""
     seen: set[tuple[Any, ...]] = set()
-    kept = []
+    kept: list[Mapping[str, Any]] = []
     for error in errors:
         loc = tuple(p for p in error.get("loc", ()) if p not in ("str", "TypeEntry"))
         if loc in seen:

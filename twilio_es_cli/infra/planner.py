@@ -443,8 +443,8 @@ def build(
         plan.changes.append(_stream_change(name, decl, live.streams.get(name)))
     sinks = _Sinks()
     old_sinks: list[Sink] = []
-    for name, decl in model.sinks.items():
-        old_sinks += _plan_sink(plan, name, decl, live, sinks)
+    for name, sink_decl in model.sinks.items():
+        old_sinks += _plan_sink(plan, name, sink_decl, live, sinks)
     old_subs: list[Subscription] = []
     for name, sub in model.subscriptions.items():
         old_subs += _plan_subscription(plan, name, sub, types[name], live, sinks)
@@ -483,7 +483,8 @@ def _plan_deletions(
             if blockers:
                 plan.warnings.append(
                     f"old sink {sink.sid} stays after the replacement: still used by "
-                    f"subscription(s) not in the file: {', '.join(blockers)} (move them, or --prune)"
+                    f"subscription(s) not in the file: {', '.join(blockers)} "
+                    "(move them, or --prune)"
                 )
             continue
         blockers = [

@@ -1,4 +1,4 @@
-"""The model of ``twilio-es.yaml``: what a team declares, checked by pydantic, published as JSON Schema.
+"""The model of ``twilio-es.yaml``: what a team declares, checked by pydantic, and its JSON Schema.
 
 Why pydantic: the same model validates the file (unknown keys, wrong types, ranges) and
 generates ``docs/twilio-es.schema.json`` for editors, so the two cannot disagree (a test checks
