@@ -235,6 +235,10 @@ def _data_path(data: Any, loc: Sequence[str | int]) -> Path_:
     return tuple(path)
 
 
+def _has(data: Any, path: Path_) -> bool:
+    return _data_path(data, path) == path
+
+
 def _message(error: Mapping[str, Any], path: Path_) -> tuple[str, str | None]:
     kind = str(error.get("type"))
     msg = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
@@ -263,8 +267,8 @@ def _from_pydantic(
     located: list[tuple[str, str | None]] = []
     for error in errors:
         path = _data_path(data, error.get("loc", ()))
-        if error.get("type") == "extra_forbidden" and error.get("loc"):
-            path = _data_path(data, error["loc"])
+        if str(error.get("type")).startswith("union_tag") and _has(data, (*path, "type")):
+            path = (*path, "type")
         message, hint = _message(error, path)
         located.append((f"{source}:{line_of(lines, path)}: {_dotted(path)}: {message}", hint))
     first, hint = located[0]

@@ -12,7 +12,6 @@ Heavy: imports pydantic. Only the infra core imports this module.
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -147,7 +146,6 @@ SinkDecl = Annotated[
     KinesisSinkDecl | WebhookSinkDecl | SegmentSinkDecl, Field(discriminator="type")
 ]
 
-_TYPE_SPEC = re.compile(r"^[A-Za-z0-9_.*?\[\]-]+(:[1-9][0-9]*)?$")
 
 
 class TypeEntry(_Strict):
@@ -174,13 +172,6 @@ class SubscriptionDecl(_Strict):
         description="TYPE, TYPE:VERSION or a glob; or {type, schema_version} objects.",
     )
 
-    @field_validator("types")
-    @classmethod
-    def _specs(cls, value: list[str | TypeEntry]) -> list[str | TypeEntry]:
-        for item in value:
-            if isinstance(item, str) and not _TYPE_SPEC.match(item):
-                raise ValueError(f"{item!r} is not TYPE or TYPE:VERSION")
-        return value
 
 
 class InfraFile(_Strict):
