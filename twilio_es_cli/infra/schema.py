@@ -147,7 +147,6 @@ SinkDecl = Annotated[
 ]
 
 
-
 class TypeEntry(_Strict):
     """One event type (or glob) and the schema version to pin it to."""
 
@@ -171,7 +170,6 @@ class SubscriptionDecl(_Strict):
         min_length=1,
         description="TYPE, TYPE:VERSION or a glob; or {type, schema_version} objects.",
     )
-
 
 
 class InfraFile(_Strict):
