@@ -64,10 +64,19 @@ def line_of(lines: Mapping[Path_, int], path: Sequence[str | int]) -> int:
 # ----------------------------------------------------------------------------- YAML -> values
 
 
-def _scalar(node: Any) -> Any:
-    import yaml
+_CONSTRUCTOR: Any = None
 
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+
+def _scalar(node: Any) -> Any:
+    """A scalar's value with YAML 1.1 safe typing (ints, bools, ...); one constructor reused."""
+    global _CONSTRUCTOR
+    if _CONSTRUCTOR is None:
+        import yaml
+
+        _CONSTRUCTOR = yaml.SafeLoader("")
+    value = _CONSTRUCTOR.construct_object(node, deep=True)
+    _CONSTRUCTOR.constructed_objects.clear()  # scalars only: nothing to share between nodes
+    return value
 
 
 def _build(
@@ -139,7 +148,8 @@ def parse_text(text: str, source: str, env: Mapping[str, str] | None = None) -> 
 
     env = os.environ if env is None else env
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        # libyaml's loader when PyYAML was built with it: same nodes and marks, much faster
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
