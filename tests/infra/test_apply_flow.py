@@ -56,3 +56,44 @@ def test_plan_apply_replan(twilio_env: Any, aws_env: str, cli: Any, write_file: 
     assert types["com.twilio.messaging.message.delivered"] == 2
     kinesis: Any = boto_client("kinesis", aws_env)
     assert kinesis.describe_stream_summary(StreamName="shop-events")
+
+
+def _env(desired: Any = None) -> Any:
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.config import resolve_settings
+    from twilio_es_cli.infra.executor import Env
+    from twilio_es_cli.twilio_api import make_client
+
+    settings = resolve_settings()
+    return Env(settings, AwsClients(settings), make_client(settings), desired, proof_timeout=20)
+
+
+def test_active_kinesis_sink_is_proven_by_reading_back(
+    twilio_env: Any, aws_env: str, cli: Any, write_file: Any
+) -> None:
+    """Today's Twilio activates sinks at once: the proof is then a test event read back."""
+    from twilio_es_cli.errors import CheckFailed
+    from twilio_es_cli.infra.executor import prove
+    from twilio_es_cli.sinks import SinkService
+
+    assert cli("apply", "-f", write_file(BASE), "--yes", "--timeout", "30").exit_code == 0
+    env = _env()
+    (sink,) = SinkService(env.client).list()
+    assert sink.status == "active"
+    assert prove(env, sink).startswith("test event read back from shop-events after ")
+
+    import json
+
+    from twilio_es_cli.iam import trust_policy
+
+    iam: Any = boto_client("iam", aws_env)  # another external id: Twilio can no longer write
+    iam.update_assume_role_policy(
+        RoleName="twilio-es-shop-events-us-east-1",
+        PolicyDocument=json.dumps(trust_policy("arn:aws:iam::177261743968:root", "other-id")),
+    )
+    try:
+        prove(env, sink, timeout=3)
+    except CheckFailed as exc:
+        assert f"no test event from sink {sink.sid} arrived" in exc.message
+    else:
+        raise AssertionError("a sink Twilio cannot write to was proven")
