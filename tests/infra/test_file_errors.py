@@ -111,6 +111,13 @@ def test_bad_file_is_exit_2_with_line(
         assert hint in result.stderr
 
 
+def test_detailed_exitcode_reports_a_bad_file_as_1(cli: Any, write_file: Any) -> None:
+    path = write_file(GOOD_SINK.replace("shards: 1", "shards: 0"))
+    result = cli("plan", "-f", path, "--detailed-exitcode")
+    assert result.exit_code == 1  # 2 would read as "changes" to CI
+    assert f"{path}:4: streams.events.shards" in result.stderr
+
+
 def test_too_many_sinks_for_the_account(cli: Any, write_file: Any) -> None:
     sinks = "".join(
         f"  s{i}:\n    type: webhook\n    destination: https://example.com/{i}\n"

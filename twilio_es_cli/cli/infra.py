@@ -43,7 +43,8 @@ def plan(
 
     Nothing is changed. Resources are matched by the marker twilio-es records in their
     description (or an adopted sid:), never by guesswork; resources without a marker are left
-    alone unless --prune. With --detailed-exitcode: 0 no changes, 2 changes, 1 error.
+    alone unless --prune. With --detailed-exitcode: 0 no changes, 2 changes, 1 any error
+    (a bad file included, which is otherwise exit 2).
 
     \b
     Examples:
@@ -51,11 +52,17 @@ def plan(
       twilio-es plan -f prod.yaml --detailed-exitcode --json > plan.json
     """
     from twilio_es_cli import output
+    from twilio_es_cli.errors import ExitCode, TwilioEsError
     from twilio_es_cli.infra import run
     from twilio_es_cli.infra.loader import load
 
-    desired = load(file)
-    planned = run.plan(settings(ctx), desired, prune=prune)
+    try:
+        desired = load(file)
+        planned = run.plan(settings(ctx), desired, prune=prune)
+    except TwilioEsError as exc:
+        if detailed_exitcode:  # like Terraform's: 2 means "changes", so every error is 1
+            exc.exit_code = ExitCode.FAILURE
+        raise
     if as_json:
         output.print_json(planned.plan.to_dict())
     else:
