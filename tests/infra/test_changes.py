@@ -196,3 +196,47 @@ def test_role_policy_drift_is_repaired(
     assert "has no permissions policy" in change["reasons"][0]
     _converge(cli, path)
     assert iam.list_role_policies(RoleName=role)["PolicyNames"] == [policy]
+
+
+def test_explicit_kinesis_sink_with_env_secret_is_created_and_proven(
+    twilio_env: Any, aws_env: str, cli: Any, write_file: Any, monkeypatch: Any
+) -> None:
+    from tests.events.test_sink_flow import make_stream_and_role
+
+    config = make_stream_and_role(aws_env, "byhand")
+    monkeypatch.setenv("BYHAND_EXTERNAL_ID", config["external_id"])
+    path = write_file(
+        f"""
+        version: 1
+        sinks:
+          legacy:
+            type: kinesis
+            arn: {config["arn"]}
+            role_arn: {config["role_arn"]}
+            external_id: ${{env:BYHAND_EXTERNAL_ID}}
+        """
+    )
+    shown = cli("plan", "-f", path)
+    assert config["external_id"] not in shown.stdout + shown.stderr
+    applied = cli("apply", "-f", path, "--yes", "--timeout", "30")
+    assert applied.exit_code == 0, applied.stderr
+    assert "test event read back from byhand" in applied.stderr
+    assert config["external_id"] not in applied.stdout + applied.stderr
+    (sink,) = _sinks()
+    assert sink.status == "active"
+    monkeypatch.setenv("BYHAND_EXTERNAL_ID", "rotated-elsewhere-0123")
+    change = _plan(cli, path)[("sink", "legacy")]
+    assert change["action"] == "replace"
+    assert change["reasons"][0] == "external_id differs"
+
+
+def test_stream_mode_switch(twilio_env: Any, aws_env: str, cli: Any, write_file: Any) -> None:
+    path = write_file("version: 1\nstreams:\n  m1:\n    shards: 1\n")
+    _converge(cli, path)
+    path = write_file("version: 1\nstreams:\n  m1:\n    on_demand: true\n")
+    change = _plan(cli, path)[("stream", "m1")]
+    assert change["reasons"] == ["mode PROVISIONED -> ON_DEMAND"]
+    _converge(cli, path)
+    kinesis: Any = boto_client("kinesis", aws_env)
+    summary = kinesis.describe_stream_summary(StreamName="m1")["StreamDescriptionSummary"]
+    assert summary["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"

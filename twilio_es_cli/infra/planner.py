@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from twilio_es_cli.errors import UsageError
+from twilio_es_cli.errors import ApiError, UsageError
 from twilio_es_cli.infra.live import Live, LiveStream, parse_marker, with_marker
 from twilio_es_cli.infra.loader import Desired
 from twilio_es_cli.models import Sink
@@ -143,9 +143,7 @@ def _stream_change(name: str, decl: Any, live: LiveStream | None) -> Change:
     if decl.retention_hours is not None and live.retention_hours != decl.retention_hours:
         reasons.append(f"retention {live.retention_hours} h -> {decl.retention_hours} h")
         details["retention_hours"] = decl.retention_hours
-    if live.role_error:
-        reasons.append(f"cannot read its IAM role: {live.role_error}")
-    elif live.role is None:
+    if live.role is None:
         reasons.append("has no IAM role for Twilio: create it")
         details["create_role"] = True
     else:
@@ -440,7 +438,15 @@ def build(
     model = desired.model
     plan = Plan(source=desired.source, project=model.project)
     for name, decl in model.streams.items():
-        plan.changes.append(_stream_change(name, decl, live.streams.get(name)))
+        stream = live.streams.get(name)
+        if stream is not None and stream.role_error:
+            # Planning on without the role would turn every sink on the stream into a replace.
+            raise ApiError(
+                f"cannot read the IAM role of stream {name}: {stream.role_error}",
+                hint="plan needs iam:GetRole, iam:GetRolePolicy, iam:ListRoles and "
+                "iam:ListRoleTags on the roles twilio-es made (path /twilio-es/).",
+            )
+        plan.changes.append(_stream_change(name, decl, stream))
     sinks = _Sinks()
     old_sinks: list[Sink] = []
     for name, sink_decl in model.sinks.items():
