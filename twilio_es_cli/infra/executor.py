@@ -310,13 +310,13 @@ def _twilio(action: str) -> Any:
 
 
 def create_subscription(
-    client: Any, sink_sid: str, description: str, types: list[tuple[str, int]]
+    client: Any, sink_sid: str, description: str, types: list[tuple[str, int | None]]
 ) -> str:
+    """One call; a type without a version (a copy of an unpinned one) stays unpinned."""
+    forms = [{"type": t} if v is None else {"type": t, "schema_version": v} for t, v in types]
     with _twilio(f"create a subscription on sink {sink_sid}"):
         created = client.events.v1.subscriptions.create(
-            description=description,
-            sink_sid=sink_sid,
-            types=[{"type": t, "schema_version": v} for t, v in types],
+            description=description, sink_sid=sink_sid, types=forms
         )
     return str(created.sid)
 

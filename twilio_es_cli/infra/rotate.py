@@ -105,7 +105,7 @@ def rotate(env: Env, sid: str) -> Rotation:
         new = create_proven(env, str(old.sink_type), config, old.description or "twilio-es sink")
         rotation.new_sid = new.sid
         for sub in subs:
-            types = [(e.type, int(e.schema_version or 1)) for e in sub.types]
+            types = [(e.type, e.schema_version) for e in sub.types]
             new_sid = create_subscription(
                 env.client, new.sid, sub.description or "twilio-es subscription", types
             )
