@@ -96,5 +96,14 @@ def test_status_shows_chain_and_problems(
     assert kinesis.describe_stream_summary(StreamName="unused")
 
     text = cli("status")
+    assert text.exit_code == 0  # informational unless --check
     assert "subscriptions 2/100" in text.stdout
     assert "problem(s):" in text.stdout
+    assert cli("status", "--check").exit_code == 5
+
+
+def test_status_check_passes_on_a_clean_account(twilio_env: Any, cli: Any, write_file: Any) -> None:
+    assert cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30").exit_code == 0
+    clean = cli("status", "--check")
+    assert clean.exit_code == 0, clean.stdout
+    assert "No problems found." in clean.stdout

@@ -191,7 +191,13 @@ def export(
         )
 
 
-def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def status(
+    ctx: typer.Context,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 5 when there is any problem (for CI).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> int:
     """The inventory in one screen: subscription -> sink -> stream -> role, and problems.
 
     Problems: sinks no subscription uses, subscriptions on sinks that are not active, roles
@@ -199,8 +205,9 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     sink writes to, and counts against Twilio's 100 sinks / 100 subscriptions.
 
     \b
-    Example:
+    Examples:
       twilio-es status
+      twilio-es status --check --json > inventory.json
     """
     from twilio_es_cli import output
     from twilio_es_cli.aws import AwsClients
@@ -211,16 +218,17 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     found = inventory(AwsClients(current), make_client(current), current.twilio_principal)
     if as_json:
         output.print_json(found.to_dict())
-        return
-    output.print_table(COLUMNS, found.table(), title="Event Streams")
-    counts = found.counts
-    typer.echo(f"sinks {counts['sinks']}, subscriptions {counts['subscriptions']}")
-    if found.problems:
-        typer.echo(f"{len(found.problems)} problem(s):")
-        for problem in found.problems:
-            typer.echo(f"  - {problem}")
     else:
-        typer.echo("No problems found.")
+        output.print_table(COLUMNS, found.table(), title="Event Streams")
+        counts = found.counts
+        typer.echo(f"sinks {counts['sinks']}, subscriptions {counts['subscriptions']}")
+        if found.problems:
+            typer.echo(f"{len(found.problems)} problem(s):")
+            for problem in found.problems:
+                typer.echo(f"  - {problem}")
+        else:
+            typer.echo("No problems found.")
+    return 5 if check and found.problems else 0
 
 
 def register(root: typer.Typer) -> None:
