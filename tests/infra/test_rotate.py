@@ -146,3 +146,29 @@ def test_file_replace_with_live_producer_has_no_gap(
     seen = set(_seqs_in_stream(aws_env, "rot")) | set(_seqs_in_stream(aws_env, "rot2"))
     assert [n for n in producer.sent if n not in seen] == []
     assert len(events_client().events.v1.sinks.list()) == 1  # type: ignore[attr-defined]
+
+
+def test_failed_rotation_is_undone(
+    twilio_env: Any, aws_env: str, cli: Any, write_file: Any, monkeypatch: Any
+) -> None:
+    from twilio_es_cli.errors import CheckFailed
+    from twilio_es_cli.infra import executor
+
+    assert cli("apply", "-f", write_file(FILE), "--yes", "--timeout", "30").exit_code == 0
+    client: Any = events_client()
+    (old,) = client.events.v1.sinks.list()
+    iam: Any = boto_client("iam", aws_env)
+    role = "twilio-es-rot-us-east-1"
+    trust_before = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+
+    def cannot_prove(env: Any, sink: Any, **kwargs: Any) -> str:
+        raise CheckFailed("no test event arrived")
+
+    monkeypatch.setattr(executor, "prove", cannot_prove)
+    failed = cli("sink", "rotate", old.sid, "--yes")
+    assert failed.exit_code == 5
+    assert "rotation undone: the old sink and its subscriptions are untouched" in failed.stderr
+    assert [s.sid for s in client.events.v1.sinks.list()] == [old.sid]
+    (sub,) = client.events.v1.subscriptions.list()
+    assert sub.sink_sid == old.sid
+    assert iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"] == trust_before
