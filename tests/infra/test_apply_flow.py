@@ -33,6 +33,10 @@ def test_plan_apply_replan(twilio_env: Any, aws_env: str, cli: Any, write_file: 
     assert "+ stream shop-events: create" in first.stdout
     assert "+ sink events: create" in first.stdout
     assert "+ subscription messaging: create" in first.stdout
+    assert (
+        "note: subscriptions.messaging: no version given, the latest is used: "
+        "com.twilio.messaging.message.sent:4 (pin them in the file to stay there)"
+    ) in first.stdout
 
     applied = cli("apply", "-f", path, "--yes", "--timeout", "30")
     assert applied.exit_code == 0, applied.stderr

@@ -93,8 +93,15 @@ class Plan:
 # ----------------------------------------------------------------------------- types
 
 
-def resolve_types(desired: Desired, catalog: Any) -> dict[str, list[tuple[str, int]]]:
-    """Each subscription's exact (type, version) pairs; a bad type or version is located."""
+def resolve_types(
+    desired: Desired, catalog: Any, notes: list[str] | None = None
+) -> dict[str, list[tuple[str, int]]]:
+    """Each subscription's exact (type, version) pairs; a bad type or version is located.
+
+    ``notes`` collects what a person should know: types given without a version (pinned to
+    the latest at each plan, so a schema release shows up as a change), deprecated or
+    restricted types.
+    """
     from twilio_es_cli.catalog import resolve_specs
 
     types = catalog.types()
@@ -119,6 +126,14 @@ def resolve_types(desired: Desired, catalog: Any) -> dict[str, list[tuple[str, i
         except UsageError as exc:
             raise desired.error(("subscriptions", name, "types"), exc.message, exc.hint) from None
         out[name] = sorted((r.type, r.schema_version) for r in resolution.types)
+        if notes is not None:
+            unpinned = [f"{r.type}:{r.schema_version}" for r in resolution.types if r.latest]
+            if unpinned:
+                notes.append(
+                    f"subscriptions.{name}: no version given, the latest is used: "
+                    f"{', '.join(unpinned)} (pin them in the file to stay there)"
+                )
+            notes.extend(f"subscriptions.{name}: {w}" for w in resolution.warnings)
     return out
 
 

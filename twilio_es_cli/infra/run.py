@@ -57,9 +57,14 @@ def plan(settings: Settings, desired: Desired, *, prune: bool = False) -> Planne
     from twilio_es_cli.catalog import Catalog
 
     env = make_env(settings, desired)
-    types = resolve_types(desired, Catalog(env.client)) if desired.model.subscriptions else {}
+    notes: list[str] = []
+    types = {}
+    if desired.model.subscriptions:
+        types = resolve_types(desired, Catalog(env.client), notes)
     live = read_live(env)
-    return Planned(desired, build(desired, live, types, prune=prune), env)
+    result = build(desired, live, types, prune=prune)
+    result.notes.extend(notes)
+    return Planned(desired, result, env)
 
 
 def apply(planned: Planned) -> Outcome:
@@ -85,6 +90,7 @@ def plan_lines(plan: Plan, *, show_unchanged: bool = True) -> list[str]:
             "  note: replaced subscriptions are created before the old ones are deleted: "
             "events may arrive twice meanwhile (Twilio delivers at least once anyway)"
         )
+    lines.extend(f"  note: {n}" for n in plan.notes)
     lines.extend(f"  warning: {w}" for w in plan.warnings)
     counts = plan.counts()
     if plan.pending:
