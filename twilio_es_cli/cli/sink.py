@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="sink",
-    help="Create, list, show, test, validate and delete Event Streams sinks.",
+    help="Create, list, show, test, validate, rotate and delete Event Streams sinks.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
