@@ -107,3 +107,16 @@ def test_status_check_passes_on_a_clean_account(twilio_env: Any, cli: Any, write
     clean = cli("status", "--check")
     assert clean.exit_code == 0, clean.stdout
     assert "No problems found." in clean.stdout
+
+
+def test_export_leaves_other_projects_out(twilio_env: Any, cli: Any, write_file: Any) -> None:
+    applied = cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30", "--json")
+    assert applied.exit_code == 0
+    summary = applied.json()
+    assert summary["plan"]["summary"]["create"] == 5
+    assert set(summary["sinks"]) == {"events", "hook"}
+    assert len(summary["done"]) == 5
+    other = cli("export", "--project", "billing")
+    assert other.exit_code == 0
+    assert "sinks:" not in other.stdout and "project: billing" in other.stdout
+    assert other.stderr.count("(managed by project shop)") == 4

@@ -175,7 +175,7 @@ class _Exporter:
             sinks_out[name] = self.sink_entry(sink, name, marked)
         subs_out: dict[str, Any] = {}
         for sub in sorted(self.subs, key=lambda s: s.sid):
-            if sub.sink_sid not in names or self._foreign(sub):
+            if self._foreign(sub) or sub.sink_sid not in names:
                 continue
             name, marked = self._name(sub, f"{names[sub.sink_sid]}-subscription")
             entry: dict[str, Any] = {
