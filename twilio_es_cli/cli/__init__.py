@@ -18,6 +18,7 @@ from twilio_es_cli import __version__
 from twilio_es_cli.cli import (
     catalog,
     doctor,
+    infra,
     local,
     quickstart,
     sink,
@@ -144,7 +145,7 @@ def version(
         sys.stdout.write(f"twilio-es {__version__}\n")
 
 
-for _module in (stream, sink, subscription, catalog, tail, quickstart, local, doctor):
+for _module in (stream, sink, subscription, catalog, tail, quickstart, local, doctor, infra):
     _module.register(app)
 
 
