@@ -24,6 +24,7 @@ from twilio_es_cli.cli import (
     stream,
     subscription,
     tail,
+    webhook,
 )
 from twilio_es_cli.errors import ExitCode, TwilioEsError
 
@@ -131,7 +132,7 @@ def version(
         sys.stdout.write(f"twilio-es {__version__}\n")
 
 
-for _module in (stream, sink, subscription, catalog, tail, quickstart, local, doctor):
+for _module in (stream, sink, subscription, catalog, tail, quickstart, local, doctor, webhook):
     _module.register(app)
 
 
