@@ -216,9 +216,12 @@ def _describe(diag: Diagnosis) -> str:
     lines = [("valid: " if diag.valid else "invalid: ") + diag.reason]
     lines.append(f"  body hash (bodySHA256): {diag.body_hash}")
     lines.append(f"  URL variants tried: {len(diag.attempts)}")
-    for attempt in diag.attempts:
+    shown = [a for i, a in enumerate(diag.attempts) if i < 16 or a.matched]
+    for attempt in shown:
         mark = "match   " if attempt.matched else "no match"
         lines.append(f"    {mark}  {attempt.label:<40}  {attempt.url}")
+    if len(shown) < len(diag.attempts):
+        lines.append(f"    ... and {len(diag.attempts) - len(shown)} more (--json lists them all)")
     lines.extend(f"  token: {note}" for note in diag.token_notes)
     if diag.fix:
         lines.append(f"fix: {diag.fix}")

@@ -21,7 +21,8 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import product
+from functools import partial
+from itertools import permutations, product
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from twilio_es_cli.signing import (
@@ -135,7 +136,10 @@ def diagnose(request: CapturedRequest, token: str) -> Diagnosis:
     exact = attempts[0]
     diag = Diagnosis(False, "", body_hash=body_state, attempts=attempts, token_notes=notes)
     if exact.matched and body_state != "mismatch":
-        diag.valid, diag.reason, diag.matched_url = True, "signature valid", exact.url
+        diag.valid, diag.matched_url = True, exact.url
+        diag.reason = "the signature matches the URL and the body is the one Twilio hashed"
+        if body_state == "absent":
+            diag.reason = "the signature matches the URL (no bodySHA256 in it)"
         return diag
     if exact.matched:  # signed URL fine, but the body is not the one Twilio hashed
         diag.reason, diag.fix = body_reason or "body changed", _BODY_FIX
@@ -152,13 +156,18 @@ def diagnose(request: CapturedRequest, token: str) -> Diagnosis:
     diag.reason = f"no URL variant matched the signature ({len(attempts)} tried)"
     if body_state == "mismatch":
         diag.reason += f"; {body_reason}"
-    diag.fix = notes[0] if notes else _WRONG_TOKEN_FIX
+    diag.fix = _TOKEN_SHAPE_FIX if notes else _WRONG_TOKEN_FIX
     return diag
 
 
 _BODY_FIX = (
     "Check the signature against the raw request body, before any JSON parsing "
     "(Express: express.raw(); Flask: request.get_data(); Django: request.body)."
+)
+_TOKEN_SHAPE_FIX = (
+    "Validate with the auth token of the account (or subaccount) that owns the sink: 32 "
+    "lowercase hex characters, in the Console under Account > API keys & tokens; API keys "
+    "authenticate your calls to Twilio but never sign Twilio's webhooks."
 )
 _WRONG_TOKEN_FIX = (
     "The auth token is wrong or the URL was rewritten beyond scheme/port/slash/query: use the "
@@ -183,7 +192,8 @@ def _variant_fix(label: str) -> str:
         fixes.append("use the query string as received, in its original order")
     if BODY_HASH_PARAM in label:
         fixes.append(f"keep the {BODY_HASH_PARAM} query parameter in the URL you validate")
-    return "; ".join(fixes).capitalize() + "." if fixes else "Validate against that URL."
+    text = "; ".join(fixes)
+    return text[:1].upper() + text[1:] + "." if fixes else "Validate against that URL."
 
 
 def _body_hash_state(request: CapturedRequest) -> tuple[str, str | None]:
@@ -248,7 +258,8 @@ def _attempts(request: CapturedRequest, token: str, signature: str) -> list[Atte
 
 def url_variants(url: str, body: bytes) -> Iterator[tuple[str, str]]:
     """(label, URL) for the URL as given and every rewrite proxies and frameworks make."""
-    for options in product(_hash_options(url, body), _SCHEMES, _PORTS, _SLASHES, _QUERIES):
+    queries = _query_options(url)
+    for options in product(_hash_options(url, body), _SCHEMES, _PORTS, _SLASHES, queries):
         current = url
         labels = []
         for name, transform in options:
@@ -324,4 +335,27 @@ def _sort_query(url: str) -> str:
 _SCHEMES: list[Rewrite] = [("", _same), ("other scheme", _swap_scheme)]
 _PORTS: list[Rewrite] = [("", _same), ("port added/removed", _toggle_port)]
 _SLASHES: list[Rewrite] = [("", _same), ("trailing slash toggled", _toggle_slash)]
-_QUERIES: list[Rewrite] = [("", _same), ("query sorted", _sort_query)]
+
+
+def _query_options(url: str) -> list[Rewrite]:
+    """As received, sorted, and (for up to 4 parameters) every other order, bodySHA256 last.
+
+    Twilio appends bodySHA256 to the sink's query as configured; a framework that rebuilt the
+    query may have changed the order, which cannot be undone without trying the orders.
+    """
+    options: list[Rewrite] = [("", _same), ("query sorted", _sort_query)]
+    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    others = [p for p in pairs if p[0] != BODY_HASH_PARAM]
+    if 1 < len(others) <= 4:
+        for order in permutations(range(len(others))):
+            options.append(("query reordered", partial(_reorder, order=order)))
+    return options
+
+
+def _reorder(url: str, order: tuple[int, ...]) -> str:
+    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    others = [p for p in pairs if p[0] != BODY_HASH_PARAM]
+    if len(others) != len(order):  # the hash option removed/added nothing else: same count
+        return url
+    hashes = [p for p in pairs if p[0] == BODY_HASH_PARAM]
+    return _replace_query(url, [others[i] for i in order] + hashes)
