@@ -219,6 +219,8 @@ def run_tail(
         cp = Checkpoint.open(options.checkpoint, stream, remembered)
         if cp.existed and not options.explicit_start:
             start = cp.start
+        elif not cp.existed:  # at once: a kill -9 before the first event must not lose the start
+            cp.save()
     last_save = time.monotonic()
 
     def shard_end(shard_id: str) -> None:
