@@ -210,11 +210,18 @@ def _bind_error(host: str, port: int, exc: OSError) -> TwilioEsError:
 def _handler_for(listener: Listener) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as Twilio and the forwarder use it
+        # Headers and body leave in two writes: with Nagle on, each answer waits for the
+        # client's delayed ACK (~40 ms).
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
                 self.close_connection = True
+                if length <= 16 * MAX_BODY:  # read it away so the sender sees the answer
+                    for _ in range(0, length, 65536):
+                        self.rfile.read(min(65536, length))
+                        length -= 65536
                 self._answer(Answer(413, f"body over {MAX_BODY} bytes\n".encode()))
                 return
             body = self.rfile.read(length) if length else b""
