@@ -275,3 +275,27 @@ def test_kill_9_and_resume_loses_nothing(aws_env: str, tmp_path: Path) -> None:
     ids = handler.ids()
     assert set(ids) == {f"EZ{n:032d}" for n in range(300)}  # at least once, none lost
     assert all(r.valid for r in handler.received)
+
+
+def test_requests_are_signed_exactly_as_the_signing_module_signs() -> None:
+    from urllib.parse import urlsplit
+
+    from twilio_es_cli.signing import sign_json_request
+    from twilio_es_cli.webhook.forward import _Item, webhook_body
+
+    _, decoded = _record(3, "k")
+    item = _Item(webhook_body(decoded) or b"", "t", "EZ3")
+    for url in (
+        "http://127.0.0.1:9/events",
+        "http://127.0.0.1:9",
+        "https://user:pw@hooks.example/a/b?z=1&a=%2F&c=",
+        "https://hooks.example/x?bodySHA256=stale&k=v",
+    ):
+        forwarder = Forwarder(ForwardOptions(url, TOKEN), io.StringIO())
+        path, body, headers = forwarder.request([item, item])
+        forwarder.close()
+        signed_url, signature = sign_json_request(TOKEN, forwarder.target.url, body)
+        parts = urlsplit(signed_url)
+        assert headers["X-Twilio-Signature"] == signature, url
+        assert path == f"{parts.path or '/'}?{parts.query}", url
+        assert json.loads(body)[1]["data"] == {"n": 3, "key": "k", "status": "delivered"}

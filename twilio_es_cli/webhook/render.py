@@ -9,7 +9,6 @@ Writes are serialised with a lock: deliveries finish on several threads.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -84,9 +83,12 @@ class DeliveryLog:
         self._lock = threading.Lock()
 
     def write(self, delivery: Delivery) -> None:
-        text = (
-            json.dumps(delivery.to_json()) if self.kind in ("json", "jsonl") else delivery.pretty()
-        )
+        if self.kind in ("json", "jsonl"):
+            import pydantic_core  # the Rust encoder: this runs once per delivery
+
+            text = pydantic_core.to_json(delivery.to_json()).decode()
+        else:
+            text = delivery.pretty()
         with self._lock:
             self.out.write(text + "\n")
             self.out.flush()
