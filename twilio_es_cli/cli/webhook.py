@@ -27,7 +27,7 @@ DEFAULT_PORT = 7410  # the listener's; also webhook.listen.DEFAULT_PORT (checked
 
 app = typer.Typer(
     name="webhook",
-    help="Sign, verify and receive Twilio webhook requests (X-Twilio-Signature + bodySHA256).",
+    help="Sign, verify and receive Twilio webhook requests (X-Twilio-Signature).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -126,7 +126,7 @@ def verify(
     capture: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[CAPTURE]",
+            metavar="CAPTURE",
             help="A captured request: JSON {url, headers, body} or HTTP/1.1 text ('-': stdin).",
             show_default=False,
         ),
