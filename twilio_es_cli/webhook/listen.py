@@ -114,9 +114,10 @@ class Listener:
             answer, verdict, reason = self._accept(request), "valid", None
         else:
             diag = diagnose(request, self.options.token)
-            reason = diag.reason + (
-                "" if self.options.public_url else " (behind a tunnel or proxy? pass --public-url)"
-            )
+            reason = diag.reason
+            url_problem = diag.matched_url is not None or reason.startswith("no URL variant")
+            if url_problem and not self.options.public_url and diag.body_hash != "mismatch":
+                reason += " (behind a tunnel or proxy? pass --public-url)"
             answer = Answer(403, f"invalid signature: {reason}\n".encode())
             verdict = "invalid"
         with self._lock:
@@ -157,7 +158,7 @@ class Listener:
         path = urlsplit(request.url).path
         if self.options.output == "pretty":
             label = f"{status} {verdict}" if verdict == "valid" else f"{status} REJECTED: {reason}"
-            if events is None or verdict != "valid":
+            if events is None:
                 self.out.write(
                     received_line(None, label, path, request.body.decode("utf-8", "replace")) + "\n"
                 )
@@ -174,11 +175,7 @@ class Listener:
             if reason:
                 meta["reason"] = reason
             indent = 2 if self.options.output == "json" else None
-            docs = (
-                [{**e, "webhook": meta} for e in events]
-                if events and verdict == "valid"
-                else [{"webhook": meta}]
-            )
+            docs = [{**e, "webhook": meta} for e in events] if events else [{"webhook": meta}]
             for doc in docs:
                 self.out.write(json.dumps(doc, indent=indent) + "\n")
         self.out.flush()
