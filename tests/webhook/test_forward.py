@@ -299,3 +299,26 @@ def test_requests_are_signed_exactly_as_the_signing_module_signs() -> None:
         assert headers["X-Twilio-Signature"] == signature, url
         assert path == f"{parts.path or '/'}?{parts.query}", url
         assert json.loads(body)[1]["data"] == {"n": 3, "key": "k", "status": "delivered"}
+
+
+def test_a_closed_output_ends_the_tail_instead_of_hanging() -> None:
+    handler = Handler()
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    forwarder = Forwarder(ForwardOptions(handler.url, TOKEN, output="jsonl"), ClosedPipe())
+    try:
+        forwarder.write(*_record(1, "k"))
+        assert forwarder.flush() is False  # the line could not be written: keep the checkpoint
+        try:
+            forwarder.write(*_record(2, "k"))
+        except BrokenPipeError:
+            pass
+        else:
+            raise AssertionError("the worker's BrokenPipeError was not raised to the tail")
+        forwarder.close()
+    finally:
+        handler.close()
+    assert handler.ids() == [f"EZ{1:032d}"]

@@ -168,6 +168,7 @@ class Forwarder:
         self._limiter = RateLimiter(options.rate)
         self._pending = 0
         self._abandoned = False
+        self._error: Exception | None = None
         self._changed = threading.Condition()
         self._queues: list[queue.Queue[object]] = []
         self._threads: list[threading.Thread] = []
@@ -189,6 +190,8 @@ class Forwarder:
 
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
         """Queue one event for delivery (blocks when the workers are far behind)."""
+        if self._error is not None:  # a worker failed: end the tail the same way
+            raise self._error
         body = webhook_body(decoded)
         if body is None or decoded.event is None:
             self.summary.skipped += 1
@@ -240,12 +243,27 @@ class Forwarder:
                 if isinstance(item, _Item):
                     group.append(item)
                 if group and (item is None or len(group) >= self.options.batch):
-                    self._finish(group, self._deliver(poster, group))
+                    self._run_group(poster, group)
                     group = []
             if group:
-                self._finish(group, self._deliver(poster, group))
+                self._run_group(poster, group)
         finally:
             poster.close()
+
+    def _run_group(self, poster: Poster, group: list[_Item]) -> None:
+        """Deliver ``group``; after a failure of our own (e.g. stdout closed), only count it.
+
+        A worker must never die with events pending: ``flush()`` would wait forever.
+        """
+        if self._error is not None:
+            self._finish(group, "abandoned")
+            return
+        try:
+            outcome = self._deliver(poster, group)
+        except Exception as exc:  # BrokenPipeError writing the line (`| head`), and the like
+            self._error = exc
+            outcome = "abandoned"
+        self._finish(group, outcome)
 
     def _finish(self, group: list[_Item], outcome: str) -> None:
         with self._changed:
