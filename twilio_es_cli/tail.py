@@ -179,6 +179,7 @@ def run_tail(
     out: TextIO,
     stop: threading.Event | None = None,
     notify: Callable[[str], None] | None = None,
+    sink: Any = None,
 ) -> TailSummary:
     """Read ``stream``, filter, dedupe and write events to ``out`` until a stop rule fires.
 
@@ -187,6 +188,10 @@ def run_tail(
     checkpoint saved exactly there. A broken pipe
     (``| head``) propagates as BrokenPipeError after the checkpoint is saved and the reader
     threads are told to stop. The checkpoint only advances past records that were written.
+
+    ``sink`` replaces the renderer (``tail --forward-to``): it gets ``write(record, decoded)``
+    like one, and if it has ``flush() -> bool`` the checkpoint is saved only after a flush
+    that returned True (every event written so far is finished, e.g. delivered or dropped).
     """
     from twilio_es_cli.checkpoint import Checkpoint
     from twilio_es_cli.cloudevents import decode
@@ -196,7 +201,7 @@ def run_tail(
         from twilio_es_cli.output import warn
 
         notify = warn
-    renderer = make_renderer(options.output, out, tty=options.tty)
+    renderer = sink if sink is not None else make_renderer(options.output, out, tty=options.tty)
     type_filter = TypeFilter(options.types)
     deduper = Deduper() if options.dedupe else None
     summary = TailSummary()
@@ -214,6 +219,8 @@ def run_tail(
         cp = Checkpoint.open(options.checkpoint, stream, remembered)
         if cp.existed and not options.explicit_start:
             start = cp.start
+        elif not cp.existed:  # at once: a kill -9 before the first event must not lose the start
+            cp.save()
     last_save = time.monotonic()
 
     def shard_end(shard_id: str) -> None:
@@ -265,7 +272,7 @@ def run_tail(
                 if cp is not None:
                     cp.shards[record.shard_id] = record.sequence_number
                     now = time.monotonic()
-                    if now - last_save >= CHECKPOINT_EVERY:
+                    if now - last_save >= CHECKPOINT_EVERY and _settled(renderer):
                         cp.save()
                         last_save = now
                 if options.max_events is not None and summary.emitted >= options.max_events:
@@ -286,6 +293,12 @@ def run_tail(
         summary.reason = "interrupted"
     finally:
         summary.elapsed = time.monotonic() - started
-        if cp is not None:
+        if cp is not None and _settled(renderer):
             cp.save()
     return summary
+
+
+def _settled(renderer: Any) -> bool:
+    """True when everything written is finished (a forwarding sink may still be delivering)."""
+    flush = getattr(renderer, "flush", None)
+    return bool(flush()) if flush is not None else True

@@ -25,6 +25,7 @@ from twilio_es_cli.cli import (
     stream,
     subscription,
     tail,
+    webhook,
 )
 from twilio_es_cli.cli._help import install as _plain_placeholders
 from twilio_es_cli.errors import ExitCode, TwilioEsError
@@ -145,7 +146,18 @@ def version(
         sys.stdout.write(f"twilio-es {__version__}\n")
 
 
-for _module in (stream, sink, subscription, catalog, tail, quickstart, local, doctor, infra):
+for _module in (
+    stream,
+    sink,
+    subscription,
+    catalog,
+    tail,
+    quickstart,
+    local,
+    doctor,
+    infra,
+    webhook,
+):
     _module.register(app)
 
 

@@ -13,12 +13,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from twilio_es_cli.cli import _common
+from twilio_es_cli.cli import _common, webhook
 from twilio_es_cli.errors import ConfigError, ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from twilio_es_cli.config import Settings
     from twilio_es_cli.tail import TailOptions
+    from twilio_es_cli.webhook.forward import Forwarder
 
 DEFAULT_SINK_CONFIG = Path("twilio-sink.json")
 
@@ -154,6 +157,12 @@ def tail(
             show_default=False,
         ),
     ] = None,
+    forward_to: webhook.ForwardToOption = None,
+    header: webhook.HeaderOption = None,
+    signing_token: webhook.TokenOption = None,
+    rate: webhook.RateOption = None,
+    concurrency: webhook.ConcurrencyOption = 1,
+    batch: webhook.BatchOption = 1,
 ) -> None:
     """Show the events in a Kinesis stream: all shards, resharding-safe, decoded.
 
@@ -173,6 +182,7 @@ def tail(
       twilio-es tail twilio-events --since 15m --type 'com.twilio.messaging.*'
       twilio-es tail twilio-events --from trim-horizon --no-follow -o jsonl | jq .data
       twilio-es tail twilio-events --checkpoint .tail-state.json --dedupe -o jsonl >> events.jsonl
+      twilio-es tail --checkpoint .fwd.json --forward-to http://localhost:3000/twilio/events
     """
     from twilio_es_cli import output
     from twilio_es_cli.reader import StartPosition
@@ -207,13 +217,21 @@ def tail(
         tty=tty,
         checkpoint=checkpoint,
     )
+    forward = webhook.tail_forwarding(  # --forward-to: deliveries replace event lines
+        forward_to, header, signing_token, rate, concurrency, batch, fmt
+    )
     settings = _common.settings(ctx)
-    code = _run(settings, stream, options)
+    code = _run(settings, stream, options, forward)
     if code:
         raise typer.Exit(code)
 
 
-def _run(settings: Settings, stream: str, options: TailOptions) -> int:
+def _run(
+    settings: Settings,
+    stream: str,
+    options: TailOptions,
+    forward: Callable[..., Forwarder] | None = None,
+) -> int:
     from twilio_es_cli import output
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.tail import run_tail
@@ -248,9 +266,12 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. `cmd &` ignores SIGINT
                 previous[signum] = signal.signal(signum, on_signal)
+    sink = forward(stop=stop) if forward is not None else None
     try:
-        summary = run_tail(kinesis, stream, options, out=sys.stdout, stop=stop)
+        summary = run_tail(kinesis, stream, options, out=sys.stdout, stop=stop, sink=sink)
     finally:
+        if sink is not None:
+            sink.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if signal.SIGINT in received:
@@ -262,6 +283,8 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
     if summary.not_cloudevents:
         output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents")
     output.info(summary.line())
+    if sink is not None:
+        output.info(sink.summary.line())
     return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
 
 
