@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from twilio_es_cli.errors import UsageError
-from twilio_es_cli.reader import SHARD_END, StartPosition, read_stream
+from twilio_es_cli.reader import SHARD_END, ShardReader, StartPosition, read_stream
 
 DEDUPE_CAPACITY = 100_000
 CHECKPOINT_EVERY = 1.0  # seconds between checkpoint writes while running (and one at the end)
@@ -179,6 +179,7 @@ def run_tail(
     out: TextIO,
     stop: threading.Event | None = None,
     notify: Callable[[str], None] | None = None,
+    shard_reader: ShardReader | None = None,
 ) -> TailSummary:
     """Read ``stream``, filter, dedupe and write events to ``out`` until a stop rule fires.
 
@@ -187,6 +188,7 @@ def run_tail(
     checkpoint saved exactly there. A broken pipe
     (``| head``) propagates as BrokenPipeError after the checkpoint is saved and the reader
     threads are told to stop. The checkpoint only advances past records that were written.
+    ``shard_reader`` chooses how shards are read (``tail --efo``: SubscribeToShard).
     """
     from twilio_es_cli.checkpoint import Checkpoint
     from twilio_es_cli.cloudevents import decode
@@ -231,6 +233,7 @@ def run_tail(
         on_shard_end=shard_end,
         on_shard_start=summary.shards.add,  # "0 events from 4 shards", not "from 0 shards"
         notify=notify,
+        shard_reader=shard_reader,
     )
     warned = False
     try:
