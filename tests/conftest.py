@@ -232,7 +232,8 @@ def ministack() -> Iterator[str]:
         f"k.SUBSCRIPTION_SECONDS = {MINISTACK_SUBSCRIPTION_SECONDS}; "
         "from ministack.app import main; main()"
     )
-    log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty server must never block
+    # A file, not a pipe: a chatty server must never block. Closed after the server stops.
+    log = tempfile.TemporaryFile()  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=log
     )

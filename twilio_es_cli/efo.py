@@ -217,6 +217,7 @@ class EfoConsumer:
         stop: threading.Event | None = None,
         name: str | None = None,
         alive: Callable[[int, datetime | None], bool] = process_alive,
+        patience: float = 60.0,
     ) -> None:
         self.kinesis = kinesis
         self.stream = stream
@@ -225,6 +226,7 @@ class EfoConsumer:
         self.name = name or consumer_name()
         self.prefix = owner_prefix()
         self.alive = alive
+        self.patience = patience  # how long a busy (updating) stream may refuse registration
         self.arn: str | None = None
         self.stream_arn: str | None = None
         self._open: set[Any] = set()
@@ -308,7 +310,7 @@ class EfoConsumer:
     def _register(self) -> str:
         """RegisterStreamConsumer, retrying its rate limit and a stream that is updating."""
         assert self.stream_arn is not None
-        deadline = time.monotonic() + 60.0
+        deadline = time.monotonic() + self.patience
         attempt = 0
         while True:
             try:
