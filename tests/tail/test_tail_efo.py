@@ -55,6 +55,9 @@ class Tail:
             stderr=self.err,
             text=True,
             env=dict(os.environ),
+            # Ctrl-C as on a terminal, even when this suite runs as a background job (where
+            # the shell makes its children ignore SIGINT, and the tail would too).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.lines: list[str] = []
         self.changed = threading.Condition()
