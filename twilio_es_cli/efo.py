@@ -361,18 +361,20 @@ class EfoConsumer:
                 ctx.put(_Failed(_refused(exc, f"read shard {shard_id}", self.stream)))
 
     def _read_shard(self, ctx: _Context, shard_id: str, start: StartPosition) -> None:
-        position = start
+        # Where to subscribe again; _drain advances it event by event, so a subscription
+        # that breaks off mid-way resumes right after the last records handed over.
+        cursor = _Cursor(start)
         retry = _Retry(ctx, f"subscribing to shard {shard_id}")
         while not ctx.halt.is_set():
-            events = self._subscribe(ctx, shard_id, position, retry)
+            events = self._subscribe(ctx, shard_id, cursor.position, retry)
             if events is None:
                 return
-            if position.kind == "LATEST":
+            if cursor.position.kind == "LATEST":
                 # Renewing at LATEST would skip what arrived meanwhile: from now on it is
                 # this moment (until the first event's ContinuationSequenceNumber says more).
-                position = StartPosition.at(datetime.now(timezone.utc))
+                cursor.position = StartPosition.at(datetime.now(timezone.utc))
             try:
-                outcome, position = self._drain(ctx, shard_id, events, position)
+                outcome = self._drain(ctx, shard_id, events, cursor)
             except Exception as exc:
                 if ctx.halt.is_set():
                     return
@@ -420,17 +422,15 @@ class EfoConsumer:
             return events
         return None
 
-    def _drain(
-        self, ctx: _Context, shard_id: str, events: Iterable[Any], position: StartPosition
-    ) -> tuple[str, StartPosition]:
-        """Hand over each event's records; say why the subscription ended, and where we are.
+    def _drain(self, ctx: _Context, shard_id: str, events: Iterable[Any], cursor: _Cursor) -> str:
+        """Hand over each event's records, advancing ``cursor``; say why the subscription ended.
 
         ``"ended"``: the shard closed (``ChildShards`` given to the reader); ``"caught_up"``:
         not following and at the tip; ``"halted"``; ``"renew"``: the subscription ran out.
         """
         for event in events:
             if ctx.halt.is_set():
-                return "halted", position
+                return "halted"
             body = event.get("SubscribeToShardEvent")
             if body is None:
                 continue
@@ -446,24 +446,31 @@ class EfoConsumer:
                     )
                     for r in raw
                 ]
-                position = StartPosition.after(records[-1].sequence_number)
                 if not ctx.put(_Batch(shard_id, records)):
-                    return "halted", position
+                    return "halted"
+                cursor.position = StartPosition.after(records[-1].sequence_number)
             continuation = body.get("ContinuationSequenceNumber")
             children = list(body.get("ChildShards") or [])
             if continuation is None or children:
                 ctx.put(_ShardEnded(shard_id, children))
-                return "ended", position
-            position = StartPosition.after(str(continuation))
+                return "ended"
+            cursor.position = StartPosition.after(str(continuation))
             if not ctx.follow and not body.get("MillisBehindLatest"):
                 ctx.put(_CaughtUp(shard_id))
-                return "caught_up", position
-        return "renew", position
+                return "caught_up"
+        return "renew"
 
     def _forget(self, events: Any) -> None:
         with self._lock:
             self._open.discard(events)
         _close_quietly(events)
+
+
+@dataclass
+class _Cursor:
+    """One shard's resume position, shared by a subscription's reader and its retry loop."""
+
+    position: StartPosition
 
 
 def _transient_event(exc: BaseException) -> bool:

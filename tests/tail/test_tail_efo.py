@@ -406,3 +406,57 @@ def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: An
     assert consumers["analytics"]["twilio_es"] is False
     table = cli("stream", "describe", unique_name)
     assert "analytics (ACTIVE)" in table.stdout
+
+
+def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
+    admin: Any, unique_name: str, ministack_env: str
+) -> None:
+    from test_tail_faults import DroppingProxy
+
+    from twilio_es_cli.efo import EfoConsumer
+    from twilio_es_cli.reader import StartPosition, read_stream
+
+    create_stream(admin, unique_name, 2)
+    proxy = DroppingProxy(ministack_env)
+    stop = threading.Event()
+    produced = 0
+
+    def produce() -> None:
+        nonlocal produced
+        while not stop.is_set():
+            put_events(admin, unique_name, range(produced, produced + 4), keys=5)
+            produced += 4
+            time.sleep(0.05)
+
+    messages: list[str] = []
+    numbers: list[int] = []
+    producer = threading.Thread(target=produce)
+    try:
+        client = reader_client(endpoint_url=proxy.url)
+        with EfoConsumer(client, unique_name, notify=messages.append) as efo:
+            records = read_stream(
+                client,
+                unique_name,
+                StartPosition.trim_horizon(),
+                shard_reader=efo.read_shard,
+                notify=messages.append,
+            )
+            producer.start()
+            cut = threading.Thread(target=proxy.cut, args=(1.5,), daemon=True)
+            for record in records:
+                numbers.append(json.loads(json.loads(record.data)["data"])["n"])
+                if len(numbers) == 40:  # mid-subscription: every open stream is cut
+                    cut.start()
+                if len(numbers) == 200 and not stop.is_set():
+                    stop.set()
+                    producer.join(30)
+                if stop.is_set() and len(numbers) >= produced:
+                    break
+            records.close()
+    finally:
+        stop.set()
+        proxy.close()
+    assert sorted(numbers) == list(range(produced))  # nothing lost, nothing twice
+    assert any("lost connection to Kinesis" in m for m in messages), messages
+    assert any("reconnected" in m for m in messages), messages
+    assert _consumers(admin, unique_name) == []
