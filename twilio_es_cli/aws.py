@@ -267,3 +267,27 @@ def http_status(exc: BaseException) -> int | None:
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return int(status) if status else None
     return None
+
+
+def is_stream_interrupted(exc: BaseException) -> bool:
+    """True when a long-lived response body (a SubscribeToShard event stream) broke off.
+
+    Reading an event stream goes straight to urllib3, so a dropped connection or a read
+    timeout surfaces as urllib3's exception rather than botocore's; both mean "subscribe
+    again from where we were", as :func:`is_connection_error` means "call again".
+    """
+    from botocore import exceptions as bce
+    from urllib3 import exceptions as u3e
+
+    return is_connection_error(exc) or isinstance(
+        exc, bce.ReadTimeoutError | u3e.HTTPError | ConnectionError
+    )
+
+
+def as_connection_error(exc: BaseException) -> BaseException:
+    """``exc`` as botocore's connection error (for retry policies that know only those)."""
+    from botocore import exceptions as bce
+
+    if is_connection_error(exc) or not isinstance(exc, Exception):
+        return exc
+    return bce.ConnectionError(error=exc)

@@ -497,6 +497,13 @@ def plan(
 
 # --- the consumer side -----------------------------------------------------------------------
 
+#: The body of one shard's thread: read ``shard_id`` from a position until it ends, catches up
+#: (``ctx.follow`` false) or ``ctx.halt`` is set, reporting through ``ctx.put`` with
+#: :class:`_Batch`, :class:`_ShardEnded`, :class:`_CaughtUp` and :class:`_Failed`. The default,
+#: :func:`_read_shard`, polls GetRecords; ``tail --efo`` passes :mod:`twilio_es_cli.efo`'s,
+#: which is pushed records by SubscribeToShard. Planning, ordering and resharding stay here.
+ShardReader = Callable[[_Context, str, StartPosition], None]
+
 
 def read_stream(
     kinesis: Any,
@@ -511,6 +518,7 @@ def read_stream(
     on_shard_start: Callable[[str], None] | None = None,
     notify: Callable[[str], None] | None = None,
     batch_limit: int = BATCH_LIMIT,
+    shard_reader: ShardReader | None = None,
 ) -> Generator[KinesisRecord, None, None]:
     """Yield every record of every shard of ``stream_name`` (a name or an ARN) from ``start``.
 
@@ -522,6 +530,8 @@ def read_stream(
     consumer's thread, after its last record), so callers can store :data:`SHARD_END`;
     ``on_shard_start(shard_id)`` reports each shard as its reading begins.
     Connection-loss messages go to ``notify`` (default: a warning on stderr).
+
+    ``shard_reader`` replaces the GetRecords polling of each shard (see :data:`ShardReader`).
 
     ``kinesis`` is a boto3 Kinesis client; for exact fault handling give it few botocore
     retries (``AwsClients(settings, max_attempts=1)``): this reader does its own backoff.
@@ -557,7 +567,7 @@ def read_stream(
                 if on_shard_start is not None:
                     on_shard_start(shard.shard_id)
                 thread = threading.Thread(
-                    target=_read_shard,
+                    target=shard_reader or _read_shard,
                     args=(ctx, shard.shard_id, shard.position),
                     name=f"kinesis-{shard.shard_id}",
                     daemon=True,

@@ -605,8 +605,10 @@ def describe(
         "retention_hours": summary.get("RetentionPeriodHours"),
         "encryption": summary.get("EncryptionType", "NONE"),
         "created": summary.get("StreamCreationTimestamp"),
+        "consumers": [],
         "role": None,
     }
+    _add_consumers(view, kinesis, summary["StreamARN"])
     candidate = role_name or iamdoc.default_role_name(name, clients.region)
     try:
         iam = clients.iam()
@@ -617,6 +619,29 @@ def describe(
         output.warn(f"could not look up the IAM role: {exc.message}")
         view["role_error"] = exc.message
     return view
+
+
+def _add_consumers(view: dict[str, Any], kinesis: Any, stream_arn: str) -> None:
+    """Enhanced fan-out consumers (each is billed per shard hour): ``tail --efo`` leftovers
+    and everyone else's, so a forgotten one is seen. A server without the API only warns."""
+    from twilio_es_cli.efo import PREFIX, list_consumers
+
+    try:
+        found = list_consumers(kinesis, stream_arn)
+    except TwilioEsError as exc:
+        output.warn(f"could not list the stream's consumers: {exc.message}")
+        view["consumers_error"] = exc.message
+        return
+    view["consumers"] = [
+        {
+            "name": c.name,
+            "status": c.status,
+            "created": c.created,
+            "arn": c.arn,
+            "twilio_es": c.name.startswith(PREFIX),
+        }
+        for c in found
+    ]
 
 
 def list_streams(clients: Clients) -> list[dict[str, Any]]:

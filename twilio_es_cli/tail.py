@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from twilio_es_cli.errors import UsageError
-from twilio_es_cli.reader import SHARD_END, StartPosition, read_stream
+from twilio_es_cli.reader import SHARD_END, ShardReader, StartPosition, read_stream
 
 DEDUPE_CAPACITY = 100_000
 CHECKPOINT_EVERY = 1.0  # seconds between checkpoint writes while running (and one at the end)
@@ -180,6 +180,7 @@ def run_tail(
     stop: threading.Event | None = None,
     notify: Callable[[str], None] | None = None,
     sink: Any = None,
+    shard_reader: ShardReader | None = None,
 ) -> TailSummary:
     """Read ``stream``, filter, dedupe and write events to ``out`` until a stop rule fires.
 
@@ -192,6 +193,8 @@ def run_tail(
     ``sink`` replaces the renderer (``tail --forward-to``): it gets ``write(record, decoded)``
     like one, and if it has ``flush() -> bool`` the checkpoint is saved only after a flush
     that returned True (every event written so far is finished, e.g. delivered or dropped).
+
+    ``shard_reader`` chooses how shards are read (``tail --efo``: SubscribeToShard).
     """
     from twilio_es_cli.checkpoint import Checkpoint
     from twilio_es_cli.cloudevents import decode
@@ -238,6 +241,7 @@ def run_tail(
         on_shard_end=shard_end,
         on_shard_start=summary.shards.add,  # "0 events from 4 shards", not "from 0 shards"
         notify=notify,
+        shard_reader=shard_reader,
     )
     warned = False
     try:

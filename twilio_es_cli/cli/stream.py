@@ -265,6 +265,9 @@ def _describe_fields(view: dict[str, Any]) -> dict[str, Any]:
         "Retention": f"{view['retention_hours']} h",
         "Encryption": view["encryption"],
         "Created": view["created"],
+        "Consumers (EFO)": view.get("consumers_error")
+        or ", ".join(f"{c['name']} ({c['status']})" for c in view.get("consumers") or [])
+        or "none",
     }
     if role:
         fields["Role"] = role["arn"]
@@ -289,7 +292,8 @@ def describe(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show status, mode, open and closed shards, retention, ARN and the role for Twilio.
+    """Show status, mode, open and closed shards, retention, ARN, the role for Twilio, and
+    the enhanced fan-out consumers (billed per shard hour; `tail --efo` registers one).
 
     \b
     Examples:

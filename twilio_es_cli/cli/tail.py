@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from twilio_es_cli.config import Settings
+    from twilio_es_cli.reader import ShardReader
     from twilio_es_cli.tail import TailOptions
     from twilio_es_cli.webhook.forward import Forwarder
 
@@ -148,6 +151,16 @@ def tail(
             "--expand-json", help="Also parse JSON held in strings inside data (nested JSON)."
         ),
     ] = False,
+    efo: Annotated[
+        bool,
+        typer.Option(
+            "--efo",
+            help="Enhanced fan-out: register a stream consumer of its own and be pushed "
+            "records (SubscribeToShard, 2 MB/s per shard for this tail alone), so production "
+            "readers keep their 5 GetRecords/s per shard. Costs money: AWS bills each "
+            "consumer-shard hour and each GB read this way. Deregistered when tail stops.",
+        ),
+    ] = False,
     sink_config: Annotated[
         Path | None,
         typer.Option(
@@ -172,6 +185,10 @@ def tail(
     Twilio's CloudEvents (data as a JSON string or object). Records that are not CloudEvents
     are shown raw, with a warning.
 
+    With --efo it reads through a consumer named twilio-es-USER-HOST-PID-TAG (listed by
+    `stream describe`), renews each shard's subscription every 5 minutes and removes a
+    consumer a killed run of yours left behind.
+
     Exit status: 0 when it stopped by --no-follow, --max, --timeout, SIGTERM or a closed
     pipe; 130 after Ctrl-C (a summary is printed on stderr first); 4 if the stream does not
     exist or is deleted while reading.
@@ -183,6 +200,7 @@ def tail(
       twilio-es tail twilio-events --from trim-horizon --no-follow -o jsonl | jq .data
       twilio-es tail twilio-events --checkpoint .tail-state.json --dedupe -o jsonl >> events.jsonl
       twilio-es tail --checkpoint .fwd.json --forward-to http://localhost:3000/twilio/events
+      twilio-es tail twilio-events --efo                # its own read budget, billed per hour
     """
     from twilio_es_cli import output
     from twilio_es_cli.reader import StartPosition
@@ -221,7 +239,7 @@ def tail(
         forward_to, header, signing_token, rate, concurrency, batch, fmt
     )
     settings = _common.settings(ctx)
-    code = _run(settings, stream, options, forward)
+    code = _run(settings, stream, options, forward, efo=efo)
     if code:
         raise typer.Exit(code)
 
@@ -231,6 +249,8 @@ def _run(
     stream: str,
     options: TailOptions,
     forward: Callable[..., Forwarder] | None = None,
+    *,
+    efo: bool = False,
 ) -> int:
     from twilio_es_cli import output
     from twilio_es_cli.aws import AwsClients
@@ -268,7 +288,16 @@ def _run(
                 previous[signum] = signal.signal(signum, on_signal)
     sink = forward(stop=stop) if forward is not None else None
     try:
-        summary = run_tail(kinesis, stream, options, out=sys.stdout, stop=stop, sink=sink)
+        with _shard_reader(kinesis, stream, stop, efo=efo) as shard_reader:
+            summary = run_tail(
+                kinesis,
+                stream,
+                options,
+                out=sys.stdout,
+                stop=stop,
+                sink=sink,
+                shard_reader=shard_reader,
+            )
     finally:
         if sink is not None:
             sink.close()
@@ -286,6 +315,22 @@ def _run(
     if sink is not None:
         output.info(sink.summary.line())
     return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
+
+
+@contextlib.contextmanager
+def _shard_reader(
+    kinesis: object, stream: str, stop: threading.Event, *, efo: bool
+) -> Iterator[ShardReader | None]:
+    """None (GetRecords polling), or with --efo a registered consumer's SubscribeToShard reader,
+    deregistered when the block ends however it ends (the one seam between tail and EFO)."""
+    if not efo:
+        yield None
+        return
+    from twilio_es_cli import output
+    from twilio_es_cli.efo import EfoConsumer
+
+    with EfoConsumer(kinesis, stream, notify=output.info, stop=stop) as consumer:
+        yield consumer.read_shard
 
 
 def _check_stream(stream: str) -> None:
