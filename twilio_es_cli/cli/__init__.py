@@ -27,10 +27,12 @@ from twilio_es_cli.cli import (
     tail,
     webhook,
 )
+from twilio_es_cli.cli._coerce import install as _lazy_coercion
 from twilio_es_cli.cli._help import install as _plain_placeholders
 from twilio_es_cli.errors import ExitCode, TwilioEsError
 
 _plain_placeholders()
+_lazy_coercion()
 
 app = typer.Typer(
     name="twilio-es",
