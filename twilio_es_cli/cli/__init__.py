@@ -29,6 +29,7 @@ from twilio_es_cli.cli import (
 )
 from twilio_es_cli.cli._coerce import install as _lazy_coercion
 from twilio_es_cli.cli._help import install as _plain_placeholders
+from twilio_es_cli.cli._tree import command_for as _command_for
 from twilio_es_cli.errors import ExitCode, TwilioEsError
 
 _plain_placeholders()
@@ -173,7 +174,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
-    command = typer.main.get_command(app)
+    command = _command_for(app, args)
     try:
         result = command.main(args=args, prog_name="twilio-es", standalone_mode=False)
     except TwilioEsError as exc:
