@@ -42,7 +42,6 @@ MIN_RETENTION_HOURS, MAX_RETENTION_HOURS = 24, 8760
 SCALING_TYPES = ("UNIFORM_SCALING",)
 DEFAULT_TIMEOUT = 600.0
 _ROLE_VISIBLE_TIMEOUT = 15.0  # IAM is eventually consistent; GetRole right after create may 404
-_SHARD_SUMMARY_LIMIT = 25  # `list` asks each stream for its shard count only up to this many
 
 
 class Clients(Protocol):
@@ -644,9 +643,12 @@ def _add_consumers(view: dict[str, Any], kinesis: Any, stream_arn: str) -> None:
     ]
 
 
-def list_streams(clients: Clients) -> list[dict[str, Any]]:
-    """Every stream in the region with status and mode (and shard counts when few)."""
-    kinesis = clients.kinesis()
+def _list_pages(kinesis: Any) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Every stream name, and the ListStreams summary of each the endpoint gave one for.
+
+    Pages with NextToken while HasMoreStreams; endpoints that answer with StreamNames only
+    (older Kinesis, some emulators) page by the last name instead.
+    """
     names: list[str] = []
     summaries: dict[str, dict[str, Any]] = {}
     kwargs: dict[str, Any] = {"Limit": 100}
@@ -660,19 +662,29 @@ def list_streams(clients: Clients) -> list[dict[str, Any]]:
             if stream_name not in names:
                 names.append(stream_name)
         if not page.get("HasMoreStreams") or not names:
-            break
+            return names, summaries
         if page.get("NextToken"):
             kwargs = {"NextToken": page["NextToken"], "Limit": 100}
         else:  # older endpoints page by name; stop if that makes no progress
             if names[-1] == last_start:
-                break
+                return names, summaries
             last_start = names[-1]
             kwargs = {"ExclusiveStartStreamName": last_start, "Limit": 100}
+
+
+def list_streams(clients: Clients, *, shards: bool = False) -> list[dict[str, Any]]:
+    """Every stream in the region with ARN, status, mode and creation time.
+
+    ListStreams' StreamSummaries carry all of those, so one request per 100 streams is all it
+    takes; DescribeStreamSummary is asked only for a stream the endpoint gave no summary for,
+    or for every stream with ``shards`` (the open shard count is in no list answer).
+    """
+    kinesis = clients.kinesis()
+    names, summaries = _list_pages(kinesis)
     rows = []
-    few = len(names) <= _SHARD_SUMMARY_LIMIT
     for stream_name in sorted(names):
         entry = summaries.get(stream_name)
-        full = stream_summary(kinesis, stream_name) if few or entry is None else None
+        full = stream_summary(kinesis, stream_name) if shards or entry is None else None
         source = full or entry or {}
         rows.append(
             {

@@ -62,3 +62,16 @@ def test_delete_without_iam_says_nothing_was_deleted_and_keep_role_works(
     kept = cli("stream", "delete", unique_name, "--yes", "--keep-role")
     assert kept.exit_code == 0, kept.stderr
     assert streams.stream_summary(kinesis, unique_name) is None
+
+
+def test_list_on_an_endpoint_without_summaries(
+    cli: CLI, kinesis_local_env: str, unique_name: str
+) -> None:
+    """kinesis-local answers ListStreams with names only: status and mode come from a
+    DescribeStreamSummary per stream, as before."""
+    _active_stream(kinesis_local_env, unique_name, 2)
+    rows = cli("stream", "list", "--json").json()
+    assert isinstance(rows, list)
+    (row,) = [r for r in rows if r["name"] == unique_name]
+    assert (row["status"], row["mode"]) == ("ACTIVE", "PROVISIONED")
+    assert row["arn"].endswith(f":stream/{unique_name}")

@@ -141,14 +141,45 @@ def test_list_shows_every_stream(cli: CLI, kinesis_client: Any) -> None:
     kinesis_client.create_stream(StreamName="other", StreamModeDetails={"StreamMode": "ON_DEMAND"})
     rows = cli("stream", "list", "--json").json()
     assert isinstance(rows, list)
-    assert [(r["name"], r["status"], r["mode"]) for r in rows] == [
-        ("other", "ACTIVE", "ON_DEMAND"),
-        ("twilio-events", "ACTIVE", "PROVISIONED"),
+    assert [(r["name"], r["status"], r["mode"], r["open_shards"]) for r in rows] == [
+        ("other", "ACTIVE", "ON_DEMAND", None),
+        ("twilio-events", "ACTIVE", "PROVISIONED", None),
     ]
-    assert isinstance(rows[0]["open_shards"], int) and rows[1]["open_shards"] == 2
     assert rows[1]["arn"].endswith(":stream/twilio-events")
+    assert rows[1]["created"].startswith("20")
+    with_shards = cli("stream", "list", "--shards", "--json").json()
+    assert isinstance(with_shards, list)
+    assert isinstance(with_shards[0]["open_shards"], int) and with_shards[1]["open_shards"] == 2
+    assert [{**r, "open_shards": None} for r in with_shards] == rows
     table = cli("stream", "list")
     assert "twilio-events" in table.stdout and "other" in table.stdout
+    assert "Open shards" not in table.stdout
+    assert "Open shards" in cli("stream", "list", "--shards").stdout
+
+
+def test_list_pages_without_describing_each_stream(
+    cli: CLI, kinesis_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ListStreams' summaries are enough: 105 streams (two pages), no DescribeStreamSummary."""
+    from twilio_es_cli import streams
+
+    described: list[str] = []
+    real = streams.stream_summary
+
+    def spy(kinesis: Any, name: str) -> Any:
+        described.append(name)
+        return real(kinesis, name)
+
+    monkeypatch.setattr(streams, "stream_summary", spy)
+    names = sorted(f"s-{i:03d}" for i in range(105))
+    for name in names:
+        kinesis_client.create_stream(StreamName=name, ShardCount=1)
+    rows = cli("stream", "list", "--json").json()
+    assert isinstance(rows, list)
+    assert [r["name"] for r in rows] == names
+    assert {r["status"] for r in rows} == {"ACTIVE"} and described == []
+    cli("stream", "list", "--shards", "--json")
+    assert described == names
 
 
 # --------------------------------------------------------------------------- delete

@@ -312,30 +312,39 @@ def describe(
 
 
 @app.command("list")
-def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List the Kinesis streams in the region.
+def list_(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    shards: Annotated[
+        bool,
+        typer.Option(
+            "--shards",
+            help="Also show each stream's open shard count (one more request per stream).",
+        ),
+    ] = False,
+) -> None:
+    """List the Kinesis streams in the region (name, status, mode, creation time).
 
     \b
     Examples:
       twilio-es stream list
+      twilio-es stream list --shards
       twilio-es --region eu-west-1 stream list --json | jq -r '.[].name'
     """
     from twilio_es_cli import output, streams
 
-    rows = streams.list_streams(_clients(ctx))
-    output.emit(
-        rows,
-        as_json=as_json,
-        columns=[
-            output.Column("Name", identifier=True),
-            output.Column("Status"),
-            output.Column("Mode", priority=2),
-            output.Column("Open shards", priority=1),
-            output.Column("Created", priority=3),
-        ],
-        rows=[[r["name"], r["status"], r["mode"], r["open_shards"], r["created"]] for r in rows],
-        title="Streams",
-    )
+    rows = streams.list_streams(_clients(ctx), shards=shards)
+    columns = [
+        output.Column("Name", identifier=True),
+        output.Column("Status"),
+        output.Column("Mode", priority=2),
+        output.Column("Created", priority=3),
+    ]
+    cells = [[r["name"], r["status"], r["mode"], r["created"]] for r in rows]
+    if shards:
+        columns.insert(3, output.Column("Open shards", priority=1))
+        cells = [[*c[:3], r["open_shards"], c[3]] for c, r in zip(cells, rows, strict=True)]
+    output.emit(rows, as_json=as_json, columns=columns, rows=cells, title="Streams")
 
 
 @app.command("delete")
