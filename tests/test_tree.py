@@ -36,6 +36,9 @@ def _answer(
 ODD_ARGS = [
     [],
     ["--help"],
+    ["--region", "eu-west-1"],
+    ["-q", "--", "stream", "--help"],
+    ["-qh"],
     ["-h", "stream"],
     ["strem", "list"],
     ["--region", "eu-west-1", "stream", "--help"],
@@ -70,5 +73,8 @@ def test_every_help_same_as_the_full_tree(
 def test_a_named_command_builds_only_its_branch() -> None:
     command = _tree.command_for(app, ["--region", "eu-west-1", "stream", "list"])
     assert list(getattr(command, "commands", {})) == ["stream"]
-    full = _tree.command_for(app, ["--help"])
-    assert {"stream", "sink", "tail", "version"} <= set(getattr(full, "commands", {}))
+    hollow = _tree.command_for(app, ["--help"])
+    assert {"stream", "sink", "tail", "version"} <= set(getattr(hollow, "commands", {}))
+    assert getattr(getattr(hollow, "commands", {})["stream"], "commands", None) == {}
+    full = _tree.command_for(app, ["strem", "list"])
+    assert "create" in getattr(getattr(full, "commands", {})["stream"], "commands", {})

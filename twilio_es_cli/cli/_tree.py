@@ -4,9 +4,11 @@
 about 80 signatures evaluated (string annotations, ``typer.Option`` objects) on every run,
 ~50 ms, a quarter of a sub-command's ``--help`` (issue 11). A run names at most one top-level
 command or group, so :func:`command_for` builds the root with that one child when the
-arguments name a known child after the root options. Anything else -- root ``--help``, no
-command, an unknown or misspelt name (typer suggests from the full list), shell completion
--- gets the full tree, so those behave exactly as before.
+arguments name a known child after the root options. The root's own help (``--help``, ``-h``,
+no arguments) lists only the children's names and one-line helps, so it gets every top-level
+command but hollow groups (their sub-commands are not built). Anything else -- an unknown or
+misspelt name (typer suggests from the full list), an argument list the scan is unsure of,
+shell completion -- gets the full tree, so those behave exactly as before.
 """
 
 from __future__ import annotations
@@ -38,12 +40,31 @@ def _pruned(app: typer.Typer, name: str | None) -> typer.Typer:
     return pruned
 
 
+def _hollow(app: typer.Typer) -> typer.Typer:
+    """A shallow copy of ``app`` whose groups have no sub-commands: enough for its help."""
+    hollow = copy.copy(app)
+    hollow.registered_groups = []
+    for info in app.registered_groups:
+        group = copy.copy(info)
+        if info.typer_instance is not None:
+            group.typer_instance = _pruned(info.typer_instance, None)
+        hollow.registered_groups.append(group)
+    return hollow
+
+
 def _command_name(info: CommandInfo) -> str | None:
     return info.name if isinstance(info.name, str) else None
 
 
+_ROOT_HELP = ""  # what _first_word answers when the run can only print the root's help
+_HELP_NAMES = ("-h", "--help")
+
+
 def _first_word(root: TyperGroup, args: Sequence[str]) -> str | None:
-    """The first argument that is not a root option or its value; None if unsure."""
+    """The first argument that is not a root option or its value; None if unsure.
+
+    ``_ROOT_HELP`` when a help option comes first or no word follows the root options.
+    """
     flags: set[str] = set()
     valued: set[str] = set()
     for param in root.params:
@@ -59,9 +80,11 @@ def _first_word(root: TyperGroup, args: Sequence[str]) -> str | None:
             index += 2
         elif word in flags or word.split("=", 1)[0] in valued:
             index += 1
+        elif word in _HELP_NAMES:
+            return _ROOT_HELP
         else:
-            return None  # --help, --, combined short flags, unknown: the full tree decides
-    return None
+            return None  # --, combined short flags, unknown: the full tree decides
+    return _ROOT_HELP
 
 
 def command_for(app: typer.Typer, args: Sequence[str]) -> Command:
@@ -73,6 +96,8 @@ def command_for(app: typer.Typer, args: Sequence[str]) -> Command:
         return typer.main.get_command(app)
     root = typer.main.get_command(_pruned(app, None))
     word = _first_word(root, args) if isinstance(root, TyperGroup) else None
+    if word == _ROOT_HELP:
+        return typer.main.get_command(_hollow(app))
     if word is None or word not in names:
         return typer.main.get_command(app)
     return typer.main.get_command(_pruned(app, word))
