@@ -5,9 +5,9 @@ about 80 signatures evaluated (string annotations, ``typer.Option`` objects) on 
 ~50 ms, a quarter of a sub-command's ``--help`` (issue 11). A run names at most one top-level
 command or group, so :func:`command_for` builds the root with that one child when the
 arguments name a known child after the root options. The root's own help (``--help``, ``-h``,
-no arguments) lists only the children's names and one-line helps, so it gets every top-level
-command but hollow groups (their sub-commands are not built). Anything else -- an unknown or
-misspelt name (typer suggests from the full list), an argument list the scan is unsure of,
+no arguments) lists only the children's names and one-line helps, so it gets a hollow tree:
+groups without sub-commands, commands without parameters (their signatures are not read).
+Anything else -- an unknown or misspelt name (typer suggests from the full list), an argument list the scan is unsure of,
 shell completion -- gets the full tree, so those behave exactly as before.
 """
 
@@ -40,9 +40,22 @@ def _pruned(app: typer.Typer, name: str | None) -> typer.Typer:
     return pruned
 
 
+def _signature_free(info: CommandInfo) -> CommandInfo:
+    """``info`` with a parameterless stand-in callback carrying the same help (for listings)."""
+
+    def listed() -> None:
+        """Never called: only the root's help is printed from this tree."""
+
+    listed.__doc__ = info.callback.__doc__ if info.callback is not None else None
+    stand_in = copy.copy(info)
+    stand_in.callback = listed
+    return stand_in
+
+
 def _hollow(app: typer.Typer) -> typer.Typer:
-    """A shallow copy of ``app`` whose groups have no sub-commands: enough for its help."""
+    """A shallow copy of ``app`` for its own help: commands without parameters, groups empty."""
     hollow = copy.copy(app)
+    hollow.registered_commands = [_signature_free(c) for c in app.registered_commands]
     hollow.registered_groups = []
     for info in app.registered_groups:
         group = copy.copy(info)
