@@ -7,8 +7,8 @@ command or group, so :func:`command_for` builds the root with that one child whe
 arguments name a known child after the root options. The root's own help (``--help``, ``-h``,
 no arguments) lists only the children's names and one-line helps, so it gets a hollow tree:
 groups without sub-commands, commands without parameters (their signatures are not read).
-Anything else -- an unknown or misspelt name (typer suggests from the full list), an argument list the scan is unsure of,
-shell completion -- gets the full tree, so those behave exactly as before.
+Anything else -- an unknown or misspelt name (typer suggests from the full list), arguments
+the scan is unsure of, shell completion -- gets the full tree, so those behave as before.
 """
 
 from __future__ import annotations
