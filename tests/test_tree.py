@@ -47,6 +47,12 @@ ODD_ARGS = [
     ["--debug", "--quiet", "tail", "--help"],
     ["--no-such-option", "stream", "--help"],
     ["version", "--json"],
+    ["stream"],
+    ["stream", "-h", "create"],
+    ["stream", "creat"],
+    ["stream", "--", "create", "--help"],
+    ["--region", "x", "stream", "tail", "--help"],
+    ["local", "--help"],
     ["stream", "create", "x", "many"],
 ]
 
@@ -73,6 +79,7 @@ def test_every_help_same_as_the_full_tree(
 def test_a_named_command_builds_only_its_branch() -> None:
     command = _tree.command_for(app, ["--region", "eu-west-1", "stream", "list"])
     assert list(getattr(command, "commands", {})) == ["stream"]
+    assert list(getattr(command, "commands", {})["stream"].commands) == ["list"]
     hollow = _tree.command_for(app, ["--help"])
     assert {"stream", "sink", "tail", "version"} <= set(getattr(hollow, "commands", {}))
     assert getattr(getattr(hollow, "commands", {})["stream"], "commands", None) == {}

@@ -19,9 +19,8 @@ from collections.abc import Sequence
 
 import typer
 import typer.main
-from typer._click import Command
-from typer.core import TyperGroup
-from typer.models import CommandInfo, TyperInfo
+from typer._click import Command, Parameter
+from typer.models import CommandInfo, DefaultPlaceholder, TyperInfo
 
 
 def _group_name(info: TyperInfo) -> str | None:
@@ -69,18 +68,19 @@ def _command_name(info: CommandInfo) -> str | None:
     return info.name if isinstance(info.name, str) else None
 
 
-_ROOT_HELP = ""  # what _first_word answers when the run can only print the root's help
+_ROOT_HELP = ""  # what _first_word answers when the run can only print a group's help
 _HELP_NAMES = ("-h", "--help")
 
 
-def _first_word(root: TyperGroup, args: Sequence[str]) -> str | None:
-    """The first argument that is not a root option or its value; None if unsure.
+def _first_word(params: Sequence[Parameter], args: Sequence[str]) -> tuple[str | None, int]:
+    """The first argument that is not one of ``params``' options or its value, and its index.
 
-    ``_ROOT_HELP`` when a help option comes first or no word follows the root options.
+    ``_ROOT_HELP`` when a help option comes first or no word follows the options; None when
+    unsure (``--``, combined short flags, an unknown option): the full tree decides then.
     """
     flags: set[str] = set()
     valued: set[str] = set()
-    for param in root.params:
+    for param in params:
         names = [*param.opts, *param.secondary_opts]
         is_flag = bool(getattr(param, "is_flag", False) or getattr(param, "count", False))
         (flags if is_flag else valued).update(names)
@@ -88,29 +88,49 @@ def _first_word(root: TyperGroup, args: Sequence[str]) -> str | None:
     while index < len(args):
         word = args[index]
         if not word.startswith("-") or word == "-":
-            return word
+            return word, index
         if word in valued:
             index += 2
         elif word in flags or word.split("=", 1)[0] in valued:
             index += 1
-        elif word in _HELP_NAMES:
-            return _ROOT_HELP
         else:
-            return None  # --, combined short flags, unknown: the full tree decides
-    return _ROOT_HELP
+            return (_ROOT_HELP if word in _HELP_NAMES else None), index
+    return _ROOT_HELP, index
+
+
+def _own_params(app: typer.Typer) -> list[Parameter]:
+    """The options of ``app``'s own callback (none without one)."""
+    callback = app.info.callback
+    if isinstance(callback, DefaultPlaceholder):
+        callback = callback.value
+    if app.registered_callback is None and callback is None:
+        return []
+    return list(typer.main.get_command(_pruned(app, None)).params)
+
+
+def _shape(app: typer.Typer, args: Sequence[str], params: Sequence[Parameter]) -> typer.Typer:
+    """``app`` narrowed to what ``args`` run: one child per level, hollow for a help."""
+    names = {_command_name(c) for c in app.registered_commands}
+    names |= {_group_name(g) for g in app.registered_groups}
+    if None in names:
+        return app
+    word, index = _first_word(params, args)
+    if word == _ROOT_HELP:
+        return _hollow(app)
+    if word is None or word not in names:
+        return app
+    pruned = _pruned(app, word)
+    if len(pruned.registered_groups) == 1 and not pruned.registered_commands:
+        info = copy.copy(pruned.registered_groups[0])
+        if info.typer_instance is not None:
+            sub = info.typer_instance
+            info.typer_instance = _shape(sub, args[index + 1 :], _own_params(sub))
+        pruned.registered_groups = [info]
+    return pruned
 
 
 def command_for(app: typer.Typer, args: Sequence[str]) -> Command:
-    """The click command to run ``args`` with: the root and the one child they name."""
-    names = {_command_name(c) for c in app.registered_commands}
-    names |= {_group_name(g) for g in app.registered_groups}
-    completing = any(key.endswith("_COMPLETE") for key in os.environ)
-    if None in names or completing:
-        return typer.main.get_command(app)
-    root = typer.main.get_command(_pruned(app, None))
-    word = _first_word(root, args) if isinstance(root, TyperGroup) else None
-    if word == _ROOT_HELP:
-        return typer.main.get_command(_hollow(app))
-    if word is None or word not in names:
-        return typer.main.get_command(app)
-    return typer.main.get_command(_pruned(app, word))
+    """The click command to run ``args`` with: at each level only the child they name."""
+    if any(key.endswith("_COMPLETE") for key in os.environ):
+        return typer.main.get_command(app)  # completion walks the whole tree
+    return typer.main.get_command(_shape(app, args, _own_params(app)))
