@@ -335,7 +335,8 @@ def test(ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False) -> N
         target = sink.sink_configuration.get("destination") or "the sink's destination"
         output.info(
             f"The test event goes to {target}: read data.test_id from it, then run "
-            f"`twilio-es sink validate {sid} --test-id ID`."
+            f"`twilio-es sink validate {sid} --test-id ID` (with `twilio-es webhook listen` "
+            f"there, `twilio-es sink validate {sid}` alone does all of it)."
         )
 
 
