@@ -164,3 +164,26 @@ def test_validate_reads_the_listener_it_is_told_to(twilio_env: Any, cli: Any) ->
     finally:
         target.close()
         other.close()
+
+
+def test_a_loopback_app_that_is_not_a_listener_keeps_the_manual_flow(
+    twilio_env: Any, cli: Any
+) -> None:
+    """Your own app on this machine: nothing is sent unasked beyond one GET, and the message
+    says how to check delivery (webhook listen, or sink test + --test-id)."""
+    from hook_support import Handler
+
+    app = Handler(token=twilio_env.auth_token)
+    try:
+        created: Result = cli("sink", "create", "webhook", "--destination", app.url, "--json")
+        sid = created.json()["sid"]  # type: ignore[index]
+        result: Result = cli("sink", "validate", sid)
+        assert result.exit_code == 0, result.stderr
+        assert f"{app.url} is not a `twilio-es webhook listen`" in result.stderr
+        assert "delivery was not checked" in result.stderr
+        assert "--listener" in result.stderr
+        assert app.received == []  # no test event was sent: there is nothing to read it back
+        forced: Result = cli("sink", "validate", sid, "--force")
+        assert forced.exit_code == 2 and "--test-id" in forced.stderr
+    finally:
+        app.close()
