@@ -12,8 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from twilio_es_cli.config import Settings
-from twilio_es_cli.errors import ApiError, ConfigError, NotFoundError, TwilioEsError, UsageError
+from twilio_es_cli.config import AWS_EXAMPLE, Settings, check_url
+from twilio_es_cli.errors import (
+    ApiError,
+    ConfigError,
+    NotFoundError,
+    TwilioEsError,
+    UsageError,
+    shown,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -62,18 +69,23 @@ class AwsClients:
 
             creds = self._credentials or {}
             try:
-                self._session = boto3.Session(
-                    profile_name=None if creds else self.settings.profile,
-                    region_name=self.settings.region,
-                    aws_access_key_id=creds.get("AccessKeyId"),
-                    aws_secret_access_key=creds.get("SecretAccessKey"),
-                    aws_session_token=creds.get("SessionToken"),
-                )
+                with config_file_errors():
+                    session = boto3.Session(
+                        profile_name=None if creds else self.settings.profile,
+                        region_name=self.settings.region,
+                        aws_access_key_id=creds.get("AccessKeyId"),
+                        aws_secret_access_key=creds.get("SecretAccessKey"),
+                        aws_session_token=creds.get("SessionToken"),
+                    )
+                    # Reads the config and credentials files now, so a broken one is named
+                    # here (exit 3) rather than deep inside the first request.
+                    session.region_name  # noqa: B018
             except ProfileNotFound as exc:
                 raise ConfigError(
-                    f"AWS profile {self.settings.profile!r} was not found",
+                    f"AWS profile {shown(self.settings.profile or '')} was not found",
                     hint="Check --profile / AWS_PROFILE against `aws configure list-profiles`.",
                 ) from exc
+            self._session = session
         return self._session
 
     @property
@@ -102,12 +114,13 @@ class AwsClients:
             if self.settings.endpoint_url:
                 kwargs["endpoint_url"] = self.settings.endpoint_url
             endpoint, source = self._endpoint_for(service)
-            if endpoint and not endpoint.startswith(("http://", "https://")):
-                raise _bad_endpoint(endpoint, source, "it is not an http(s) URL")
+            if endpoint:
+                check_url(endpoint, "AWS endpoint URL", source, example=AWS_EXAMPLE)
             from botocore.exceptions import InvalidRegionError
 
             try:
-                self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+                with config_file_errors():
+                    self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
             except InvalidRegionError as exc:
                 raise ConfigError(
                     f"AWS region {self.region!r} is not a valid region name",
@@ -164,6 +177,33 @@ def _bad_endpoint(endpoint: str, source: str, why: str) -> ConfigError:
     )
 
 
+def _config_file_error(exc: BaseException) -> ConfigError:
+    """A config/credentials file botocore cannot parse: name it (exit 3), do not crash."""
+    path = str(getattr(exc, "kwargs", {}).get("path") or "the AWS config file")
+    return ConfigError(
+        f"AWS configuration file {path} cannot be parsed",
+        hint="Fix the file (INI sections like [default] with key = value lines), or point "
+        "AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a good one.",
+    )
+
+
+@contextmanager
+def config_file_errors() -> Iterator[None]:
+    """Translate botocore's failures to read ~/.aws/config or ~/.aws/credentials (exit 3)."""
+    from botocore.exceptions import ConfigParseError
+
+    try:
+        yield
+    except ConfigParseError as exc:
+        raise _config_file_error(exc) from exc
+    except UnicodeDecodeError as exc:  # a binary file botocore opened as text
+        raise ConfigError(
+            f"An AWS configuration file is not text: {exc.reason}",
+            hint="Check AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/config "
+            "and ~/.aws/credentials).",
+        ) from exc
+
+
 def error_code(exc: BaseException) -> str | None:
     """The AWS error code of a botocore ``ClientError`` (None for anything else)."""
     response = getattr(exc, "response", None)
@@ -187,6 +227,8 @@ def translate(exc: BaseException, action: str) -> TwilioEsError:
         return ConfigError(
             "No AWS region is configured", hint="Pass --region, or export AWS_REGION."
         )
+    if isinstance(exc, bce.ConfigParseError):
+        return _config_file_error(exc)
     if isinstance(exc, bce.ProfileNotFound):
         return ConfigError(str(exc), hint="Check --profile / AWS_PROFILE.")
     if isinstance(exc, bce.EndpointConnectionError | bce.ConnectionClosedError):

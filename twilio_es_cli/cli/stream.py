@@ -48,16 +48,36 @@ def _clients(ctx: typer.Context) -> AwsClients:
 
 
 def _check_out_path(out: Path) -> None:
-    """Reject an unwritable --out before any AWS call, so nothing is created for nothing."""
+    """Reject an unwritable --out before any AWS call, so nothing is created for nothing.
+
+    Permission bits do not tell (root passes ``os.access`` on /proc, which then refuses the
+    file): the check creates and removes the very temporary file the write will use.
+    """
     from twilio_es_cli.errors import UsageError
 
     parent = out.parent if str(out.parent) else Path(".")
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory", hint="Name a file, e.g. twilio-sink.json.")
+    if out.exists() and not out.is_file():
+        # Renaming over /dev/null or a FIFO would replace it, not write into it.
+        raise UsageError(
+            f"--out {out} is not a regular file", hint="Name a file, e.g. twilio-sink.json."
+        )
     if not parent.is_dir():
         raise UsageError(f"--out {out}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"--out {out}: directory {parent} is not writable")
+    probe = _temporary_name(out)
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(
+            f"--out {out} cannot be written: {exc.strerror or exc}",
+            hint="Choose a file in a directory you can write to, e.g. --out twilio-sink.json.",
+        ) from None
+
+
+def _temporary_name(out: Path) -> Path:
+    return out.with_name(f".{out.name}.{os.getpid()}.tmp")
 
 
 def _write_private(out: Path, text: str) -> None:
@@ -66,7 +86,7 @@ def _write_private(out: Path, text: str) -> None:
     A temporary file is created with 0600 from the start and renamed over ``out``: an
     existing file with looser permissions is replaced, not reused.
     """
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp = _temporary_name(out)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -158,9 +178,7 @@ def create(
         _check_out_path(out)
     outcome = streams.create(_clients(ctx), request)
     if out is not None:
-        _write_private(out, output.to_json(outcome.config.as_dict()) + "\n")
-        output.success(f"Sink configuration written to {out} (mode 0600)")
-        output.info(f"Next: twilio-es sink create kinesis --config {out}")
+        _save_config(out, outcome.config.as_dict())
         return
     output.print_json(outcome.config.as_dict())
     if output.is_tty():
@@ -176,6 +194,30 @@ def create(
             f"{target} holds the external id and other users can read it: "
             f"chmod 600 {target} (--out FILE writes it private)"
         )
+
+
+def _save_config(out: Path, config: dict[str, Any]) -> None:
+    """Write the configuration to ``out``; if that fails now, print it rather than lose it.
+
+    The stream and role exist by then, and the external id is in no other place a user can
+    read back: stdout gets the configuration and stderr says why it is there (exit 1).
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.errors import ApiError
+
+    text = output.to_json(config) + "\n"
+    try:
+        _write_private(out, text)
+    except OSError as exc:
+        output.print_json(config)
+        raise ApiError(
+            f"The stream and role were created, but --out {out} could not be written "
+            f"({exc.strerror or exc}): the sink configuration is on stdout instead",
+            hint="Save it (it holds the external id), e.g. re-run the same command with "
+            "> twilio-sink.json: it prints the same configuration again.",
+        ) from None
+    output.success(f"Sink configuration written to {out} (mode 0600)")
+    output.info(f"Next: twilio-es sink create kinesis --config {out}")
 
 
 def _redirect_target() -> Path | None:
