@@ -7,6 +7,7 @@ need them so ``twilio-es --help`` starts fast (a test guards this).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -151,6 +152,15 @@ for _module in (stream, sink, subscription, catalog, tail, quickstart, local, do
     _module.register(app)
 
 
+@functools.cache
+def root_command() -> typer.core.TyperGroup:
+    """The click command tree, built once: typer makes a validator per parameter, which costs
+    more than most commands' own work when the CLI runs many times in one process (tests)."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    return command
+
+
 def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("TWILIO_ES_DEBUG", "") not in ("", "0")
 
@@ -161,7 +171,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
-    command = typer.main.get_command(app)
+    command = root_command()
     try:
         result = command.main(args=args, prog_name="twilio-es", standalone_mode=False)
     except TwilioEsError as exc:

@@ -60,11 +60,9 @@ def describe(exc: Any, argv: Sequence[str]) -> tuple[str, str]:
 
 def _walk(argv: Sequence[str]) -> str:
     """The command path ``argv`` names (for errors the framework raises without a context)."""
-    import typer
+    from twilio_es_cli.cli import root_command
 
-    from twilio_es_cli.cli import app
-
-    command: Any = typer.main.get_command(app)
+    command: Any = root_command()
     path = ["twilio-es"]
     for arg in argv:
         commands = getattr(command, "commands", None)
