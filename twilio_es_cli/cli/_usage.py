@@ -89,7 +89,10 @@ def _clip(text: str) -> str:
 
 
 def _usage_line(ctx: Any) -> str:
-    return " ".join(str(ctx.get_usage()).removeprefix("Usage:").split())
+    """``twilio-es stream create [OPTIONS] NAME [SHARDS]``: typer's ``{NAME}`` braces (its
+    mark for "required") read like a placeholder to fill in, so they go."""
+    usage = " ".join(str(ctx.get_usage()).removeprefix("Usage:").split())
+    return usage.replace("{", "").replace("}", "")
 
 
 def _no_such_option(exc: Any, ctx: Any, argv: Sequence[str], see: str) -> tuple[str, str]:
