@@ -9,11 +9,12 @@ loaded on every error path, including the fast ``--help`` one.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from typing import Any
 
-from twilio_es_cli.errors import shown
+from twilio_es_cli.errors import SHOWN_LIMIT, shown
 
 # The root's options, and whether each takes a value: given after a sub-command they are not
 # found there, so the hint moves them in front.
@@ -80,9 +81,12 @@ def _message(exc: Any) -> str:
     return str(text).strip().rstrip(".")
 
 
+_LONG_QUOTE = re.compile("'([^']{" + str(SHOWN_LIMIT + 1) + ",})'")
+
+
 def _clip(text: str) -> str:
     """At most a few hundred characters: the framework quotes what was typed, whole."""
-    text = " ".join(text.split())
+    text = _LONG_QUOTE.sub(lambda m: shown(m.group(1)), " ".join(text.split()))
     if len(text) <= _MESSAGE_LIMIT:
         return text
     return f"{text[:_MESSAGE_LIMIT]}… ({len(text)} characters)"
