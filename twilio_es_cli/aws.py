@@ -189,13 +189,20 @@ def _config_file_error(exc: BaseException) -> ConfigError:
 
 @contextmanager
 def config_file_errors() -> Iterator[None]:
-    """Translate botocore's failures to read ~/.aws/config or ~/.aws/credentials (exit 3)."""
-    from botocore.exceptions import ConfigParseError
+    """Translate botocore's failures to read the config, credentials files or variables (exit 3)."""
+    from botocore.exceptions import (
+        ConfigParseError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
 
     try:
         yield
     except ConfigParseError as exc:
         raise _config_file_error(exc) from exc
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        # Raised while building a client (AWS_ACCESS_KEY_ID set, AWS_SECRET_ACCESS_KEY empty).
+        raise translate(exc, "set up AWS credentials") from exc
     except UnicodeDecodeError as exc:  # a binary file botocore opened as text
         raise ConfigError(
             f"An AWS configuration file is not text: {exc.reason}",
@@ -217,7 +224,13 @@ def translate(exc: BaseException, action: str) -> TwilioEsError:
     """Turn a botocore/boto3 exception into a user-facing error with a hint."""
     from botocore import exceptions as bce
 
-    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
+    if isinstance(exc, bce.PartialCredentialsError):
+        return ConfigError(
+            f"AWS credentials are incomplete: {exc}",
+            hint="Set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or neither, and use "
+            "a profile).",
+        )
+    if isinstance(exc, bce.NoCredentialsError):
         return ConfigError(
             "No AWS credentials were found",
             hint="Configure credentials (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID/"

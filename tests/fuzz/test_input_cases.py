@@ -122,6 +122,21 @@ def test_broken_aws_config_file_is_named(
     assert f"AWS configuration file {path} cannot be parsed" in line
 
 
+@pytest.mark.parametrize("argv", [["stream", "list"], ["doctor", "--stream", "s"]])
+def test_empty_aws_secret_is_a_config_error(
+    aws_env: str, cli: Any, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """Found by tests/fuzz: a key id with an empty secret failed while building the client."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "")
+    result = cli(*argv)
+    if argv[0] == "doctor":  # reported as the failed AWS check
+        assert result.exit_code == 5 and "AWS credentials are incomplete" in result.stdout
+        assert "unexpected" not in result.stderr
+        return
+    line = one_error(result, 3)
+    assert "AWS credentials are incomplete" in line
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
