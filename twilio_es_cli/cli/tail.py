@@ -43,9 +43,14 @@ def _stream_from_sink_config(path: Path, *, explicit: bool) -> str:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         arn = doc["arn"]
+    except RecursionError as exc:  # nested deeper than the parser's recursion limit
+        raise ConfigError(
+            f"sink config file {path} is not valid JSON (nested too deeply)",
+            hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
+        ) from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
-            f"sink config file {path} has no stream ARN ({exc})",
+            f"sink config file {path} has no stream ARN ({str(exc).splitlines()[0][:120]})",
             hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
         ) from exc
     if not isinstance(arn, str) or not arn.startswith("arn:aws"):
