@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from twilio_es_cli.render_events import Renderer
 
 DEDUPE_CAPACITY = 100_000
-# The checkpoint is saved at the start, then whenever it changed and either this many seconds
-# passed since the last save (checked after every record and, while idle, every 0.2 s) or this
-# many records were handled: after `kill -9` at most that much is shown again, never less.
+# The checkpoint is saved at the start; then, when it changed, once this many seconds passed
+# since the last save or this many records were handled, and as soon as the stream goes quiet
+# (no record for 0.2 s): after `kill -9` at most that much is shown again, never less.
 CHECKPOINT_EVERY = 1.0
 CHECKPOINT_EVERY_RECORDS = 1000
 
@@ -221,9 +221,10 @@ class CheckpointSaver:
     """When and how the checkpoint is written, so that ``kill -9`` loses nothing.
 
     - at the start, before the first event is shown (a new file holds the start position);
-    - after a record is handled, when it changed and CHECKPOINT_EVERY seconds or
-      CHECKPOINT_EVERY_RECORDS records passed since the last save;
-    - while the stream is idle (the reader calls :meth:`idle` every 0.2 s), on the same clock;
+    - after a record is handled, when CHECKPOINT_EVERY seconds or CHECKPOINT_EVERY_RECORDS
+      records passed since the last save;
+    - when the stream goes quiet (the reader calls :meth:`idle` after 0.2 s without a record,
+      so at most five times a second), if anything changed;
     - on every exit.
 
     Before each save, stdout is flushed (and fsynced when it is a regular file, so
@@ -244,17 +245,19 @@ class CheckpointSaver:
         self.cp.shards[record.shard_id] = record.sequence_number
         self.dirty = True
         self.pending += 1
-        if self.pending >= CHECKPOINT_EVERY_RECORDS:
+        if (
+            self.pending >= CHECKPOINT_EVERY_RECORDS
+            or time.monotonic() - self.last_save >= CHECKPOINT_EVERY
+        ):
             self.save()
-        else:
-            self.idle()
 
     def shard_ended(self, shard_id: str) -> None:
         self.cp.shards[shard_id] = SHARD_END
         self.dirty = True
 
     def idle(self) -> None:
-        if self.dirty and time.monotonic() - self.last_save >= CHECKPOINT_EVERY:
+        """The stream is quiet: record where we are now, so a kill while idle repeats nothing."""
+        if self.dirty:
             self.save()
 
     def save(self) -> None:
