@@ -282,6 +282,17 @@ def _read_shard(ctx: _Context, shard_id: str, start: StartPosition) -> None:
         ctx.put(_Failed(_fatal(exc, ctx, f"read shard {shard_id}")))
 
 
+def _garbled(ctx: _Context, retry: _Retry) -> None:
+    """A GetRecords answer without ``Records``: ask again with the same iterator.
+
+    botocore turns a 200 whose body was cut short (a connection dropped mid-response) into a
+    response with no keys at all; read as it is, "no NextShardIterator" would mean the shard
+    is closed and drained, and the rest of the shard would be silently skipped.
+    """
+    ctx.halt.wait(_backoff(retry.attempt))
+    retry.attempt += 1
+
+
 def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> None:
     # Where to reopen if the iterator expires before any record was read. "LATEST" again
     # would skip what arrived meanwhile, so remember it as the time we opened the shard.
@@ -311,6 +322,9 @@ def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> Non
             if retry.transient(exc):
                 continue
             raise _fatal(exc, ctx, f"read shard {shard_id}") from exc
+        if "Records" not in response:
+            _garbled(ctx, retry)
+            continue
         retry.succeeded()
         raw = response.get("Records") or []
         if raw:

@@ -194,9 +194,11 @@ def tail(
     if any(not pattern.strip() for pattern in types or ()):
         raise UsageError("--type is empty", hint="Give a type or a glob: --type 'com.twilio.*'.")
     if checkpoint is not None:
-        from twilio_es_cli.checkpoint import check_location
+        from twilio_es_cli.checkpoint import Checkpoint
 
-        check_location(checkpoint)
+        # A new file's directory must be writable, an existing file readable and for this
+        # stream: said before "Tailing ..." and before any call (run_tail opens it again).
+        Checkpoint.open(checkpoint, stream, StartPosition.latest())
     tty = output.is_tty(sys.stdout)
     fmt = output_format.value if output_format is not None else ("pretty" if tty else "jsonl")
     options = TailOptions(
