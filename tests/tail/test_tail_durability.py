@@ -219,7 +219,7 @@ def _act(
         producer.burst(rng.randint(50, 300))
         time.sleep(rng.uniform(0.0, 1.2))
     elif moment == "mid":  # while a large burst is being shown
-        count = rng.randint(400, 2000)
+        count = rng.randint(300, 1500)
         producer.burst(count)
         lines = rng.randint(1, count // 2)
         _wait_until(lambda: len(_shown(out_path)) >= lines, f"{lines} lines")
