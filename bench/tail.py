@@ -1,19 +1,22 @@
-"""Tail benchmark: `twilio-es tail` beside a bare boto3 loop and the quickstart's shell pattern.
+"""Tail benchmark: `twilio-es tail` beside bare boto3 loops, on moto and on ministack.
 
-Starts its own moto server (a separate process on 127.0.0.1), fills a 4-shard stream with
-Twilio-like CloudEvents of about 1.5 KB, then in the same run times:
+For each emulator (its own process on 127.0.0.1, started and stopped here) it fills a 4-shard
+stream with Twilio-like CloudEvents of about 1.5 KB and then, in interleaved rounds (one of
+each reader per round, so background load hits all alike), measures wall time and the
+client's CPU (user + system of that child alone, start-up included) of:
 
 - ``twilio-es tail STREAM --from trim-horizon --no-follow --output jsonl > /dev/null``
-- (a) a bare sequential boto3 GetRecords loop over the shards printing one line per record
-- (b) the quickstart's pattern on a small sample: ``aws kinesis get-records``, then per record
-  ``base64 -d | jq`` (skipped with a message when ``aws`` or ``jq`` is missing)
+- (a) a bare sequential boto3 GetRecords loop printing one line per record
+- (a4) a bare 4-thread boto3 loop (one thread per shard) printing one line per record
+- (b) on moto only, the quickstart's shell pattern on a small sample (`aws kinesis
+  get-records`, then `base64 -d | jq` per record; skipped when `aws` or `jq` is missing)
 
-and, in-process, the decoder alone (events/s on one core; target >= 100k/s) and, in a fresh
-child process, the peak RSS of decoding + rendering a long run (target < 150 MB for 1M events).
-Process start-up is included in the wall times of the three readers, as a user would see it.
+then the peak RSS of plain ``tail`` over a large run (ministack), and, in-process, the decoder
+alone and decode + jsonl render (one core), and the RSS of decode + dedupe + render.
 
-    .venv/bin/python bench/tail.py                     # 50,000 events, full run
-    .venv/bin/python bench/tail.py --events 5000 --rss-events 100000   # quick
+    .venv/bin/python bench/tail.py                       # 20,000 events, both emulators
+    .venv/bin/python bench/tail.py --events 5000 --rounds 1 --rss-tail-events 0  # quick
+    .venv/bin/python bench/tail.py --emulator ministack
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import os
 import random
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,8 +36,21 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from emulators import (  # noqa: E402  (bench/ is not a package)
+    EMULATORS,
+    Run,
+    bench_env,
+    emulator,
+    fill,
+    median,
+    tail_argv,
+    timed,
+    twilio_event,
+)
+
 STREAM = "bench-events"
-REGION = "us-east-1"
 
 BASELINE = r"""
 import sys, boto3
@@ -51,6 +66,28 @@ for shard in c.list_shards(StreamName=sys.argv[1])["Shards"]:
         if not r["Records"] and r.get("MillisBehindLatest", 0) == 0:
             break
         it = r.get("NextShardIterator")
+"""
+
+# One thread per shard, as a hand-written fast reader would; one line per record, as tail.
+BASELINE_THREADS = r"""
+import sys, threading, boto3
+c = boto3.client("kinesis")
+out, lock = sys.stdout, threading.Lock()
+def read(shard_id):
+    it = c.get_shard_iterator(StreamName=sys.argv[1], ShardId=shard_id,
+                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    while it:
+        r = c.get_records(ShardIterator=it)
+        with lock:
+            for rec in r["Records"]:
+                out.write(rec["Data"].decode() + "\n")
+        if not r["Records"] and r.get("MillisBehindLatest", 0) == 0:
+            break
+        it = r.get("NextShardIterator")
+threads = [threading.Thread(target=read, args=(s["ShardId"],))
+           for s in c.list_shards(StreamName=sys.argv[1])["Shards"]]
+for t in threads: t.start()
+for t in threads: t.join()
 """
 
 # The quickstart's reader, per record: get-records, then base64 -d | jq for each record.
@@ -70,110 +107,6 @@ done
 """
 
 
-def twilio_event(n: int, rng: random.Random) -> tuple[bytes, str]:
-    """A MessageStatus-like CloudEvent of about 1.5 KB (data as a JSON string, as in Kinesis)."""
-    sid = f"SM{rng.getrandbits(128):032x}"
-    data = {
-        "accountSid": f"AC{'a' * 32}",
-        "messageSid": sid,
-        "messagingServiceSid": f"MG{'b' * 32}",
-        "to": f"+1555{n % 10_000_000:07d}",
-        "from": "+15557654321",
-        "messageStatus": rng.choice(["queued", "sent", "delivered", "undelivered"]),
-        "eventName": "com.twilio.messaging.message.delivered",
-        "numSegments": 1,
-        "numMedia": 0,
-        "apiVersion": "2010-04-01",
-        "body": "".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(800)),
-        "timestamp": "2026-01-01T00:00:00.000Z",
-    }
-    doc = {
-        "specversion": "1.0",
-        "type": "com.twilio.messaging.message.delivered",
-        "source": f"/2010-04-01/Accounts/AC{'a' * 32}/Messages/{sid}.json",
-        "id": f"EZ{rng.getrandbits(128):032x}",
-        "dataschema": "https://events-schemas.twilio.com/Messaging.MessageStatus/5",
-        "datacontenttype": "application/json",
-        "time": "2026-01-01T00:00:00.000Z",
-        "data": json.dumps(data),
-    }
-    return json.dumps(doc).encode(), sid
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("moto server did not start")
-
-
-def bench_env(endpoint: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWILIO_"))}
-    env.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_REGION=REGION,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    return env
-
-
-def fill(endpoint: str, count: int) -> float:
-    import boto3
-
-    kinesis = boto3.client(
-        "kinesis",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    )
-    kinesis.create_stream(StreamName=STREAM, ShardCount=4)
-    kinesis.get_waiter("stream_exists").wait(StreamName=STREAM, WaiterConfig={"Delay": 0.2})
-    rng = random.Random(1)
-    sizes = 0
-    for start in range(0, count, 500):
-        batch = []
-        for n in range(start, min(count, start + 500)):
-            data, key = twilio_event(n, rng)
-            sizes += len(data)
-            batch.append({"Data": data, "PartitionKey": key})
-        response = kinesis.put_records(StreamName=STREAM, Records=batch)
-        assert response.get("FailedRecordCount", 0) == 0
-    return sizes / count
-
-
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    with open(os.devnull, "wb") as devnull:
-        proc = subprocess.run(argv, stdout=devnull, stderr=subprocess.PIPE, env=env, check=False)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"`{' '.join(argv[:4])} ...` failed: {proc.stderr.decode()[-2000:]}")
-    return elapsed, proc.stderr.decode()
-
-
 def run_quickstart(env: dict[str, str], sample: int) -> tuple[float, int] | None:
     missing = [tool for tool in ("aws", "jq", "base64") if shutil.which(tool) is None]
     if missing:
@@ -182,10 +115,10 @@ def run_quickstart(env: dict[str, str], sample: int) -> tuple[float, int] | None
     with tempfile.NamedTemporaryFile("w", suffix=".sh", delete=False) as script:
         script.write(QUICKSTART)
     try:
-        elapsed, _ = timed(["bash", script.name, STREAM, "shardId-000000000000", str(sample)], env)
+        run = timed(["bash", script.name, STREAM, "shardId-000000000000", str(sample)], env)
     finally:
         os.unlink(script.name)
-    return elapsed, sample
+    return run.seconds, sample
 
 
 def decode_throughput(count: int) -> tuple[float, float]:
@@ -256,35 +189,98 @@ def rss_child(count: int) -> None:
     print(json.dumps({"events": count, "peak_mb": peak, "start_mb": before, "seconds": elapsed}))
 
 
+READERS = {
+    "tail": "twilio-es tail --no-follow -o jsonl (4 shards parallel)",
+    "a": "(a) bare sequential boto3 GetRecords loop",
+    "a4": "(a4) bare 4-thread boto3 loop, one thread per shard",
+}
+
+
+def compare(kind: str, events: int, rounds: int, sample: int) -> dict[str, Any]:
+    """Fill a stream on ``kind`` and time every reader, interleaved; medians per reader."""
+    with emulator(kind) as endpoint:
+        env = bench_env(endpoint)
+        size = fill(endpoint, STREAM, events)
+        print(f"{kind}: {events:,} events of {size:,.0f} bytes on 4 shards at {endpoint}")
+        argvs = {
+            "tail": tail_argv(STREAM),
+            "a": [sys.executable, "-c", BASELINE, STREAM],
+            "a4": [sys.executable, "-c", BASELINE_THREADS, STREAM],
+        }
+        runs: dict[str, list[Run]] = {key: [] for key in argvs}
+        for _ in range(rounds):
+            for key, argv in argvs.items():
+                run = timed(argv, env)
+                if key == "tail" and f"{events} events from 4 shards" not in run.stderr:
+                    raise SystemExit(f"tail did not read every event: {run.stderr}")
+                runs[key].append(run)
+        quick = run_quickstart(env, sample) if kind == "moto" and sample else None
+    return {"runs": runs, "quick": quick}
+
+
+def print_compare(kind: str, events: int, result: dict[str, Any]) -> None:
+    runs: dict[str, list[Run]] = result["runs"]
+    wall = {key: median([r.seconds for r in rs]) for key, rs in runs.items()}
+    cpu = {key: median([r.cpu for r in rs]) for key, rs in runs.items()}
+    print(f"\n{kind}, medians of {len(runs['tail'])} interleaved rounds:")
+    print(f"{'reader':56} {'seconds':>8} {'events/s':>9} {'CPU us/ev':>10} {'x tail':>7}")
+    for key, label in READERS.items():
+        rate = events / wall[key]
+        print(
+            f"{label:56} {wall[key]:>8.2f} {rate:>9,.0f} {cpu[key] / events * 1e6:>10.1f} "
+            f"{wall['tail'] / wall[key]:>7.2f}"
+        )
+    quick = result["quick"]
+    if quick is not None:
+        rate = quick[1] / quick[0]
+        label = "(b) quickstart: aws get-records + base64 -d + jq"
+        ratio = rate * wall["tail"] / events
+        print(f"{label:56} {quick[0]:>8.2f} {rate:>9,.0f} {'':>10} {ratio:>7.3f}")
+    print(
+        f"tail speed vs (a4): {wall['a4'] / wall['tail']:.2f}x, vs (a): "
+        f"{wall['a'] / wall['tail']:.2f}x (>1 = tail faster); tail CPU/event vs (a): "
+        f"{cpu['tail'] / cpu['a']:.2f}x (<=1 = tail cheaper)"
+    )
+
+
+def tail_rss(events: int) -> Run:
+    """Peak RSS of plain ``tail`` reading ``events`` events (ministack; a fresh process)."""
+    with emulator("ministack") as endpoint:
+        fill(endpoint, STREAM, events)
+        run = timed(tail_argv(STREAM), bench_env(endpoint))
+    if f"{events} events from 4 shards" not in run.stderr:
+        raise SystemExit(f"tail did not read every event: {run.stderr}")
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=50_000, help="events in the stream")
+    parser.add_argument("--events", type=int, default=20_000, help="events in the stream")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per reader")
+    parser.add_argument(
+        "--emulator", action="append", choices=EMULATORS, help="repeatable (default: both)"
+    )
     parser.add_argument("--sample", type=int, default=100, help="events for the (b) pattern")
     parser.add_argument("--decode", type=int, default=200_000, help="events for decode speed")
-    parser.add_argument("--rss-events", type=int, default=1_000_000, help="events for peak RSS")
+    parser.add_argument("--rss-events", type=int, default=1_000_000, help="events for decode RSS")
+    parser.add_argument(
+        "--rss-tail-events", type=int, default=200_000, help="events for tail's RSS (0: skip)"
+    )
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rss_child:
         rss_child(args.rss_child)
         return 0
 
-    moto, endpoint = start_moto()
-    try:
-        env = bench_env(endpoint)
-        print(f"filling {STREAM} (4 shards, moto at {endpoint}) with {args.events:,} events ...")
-        size = fill(endpoint, args.events)
-        print(f"  average record {size:,.0f} bytes")
-
-        tail_argv = [sys.executable, "-m", "twilio_es_cli", "tail", STREAM]
-        tail_argv += ["--from", "trim-horizon", "--no-follow", "--output", "jsonl"]
-        tail_s, tail_err = timed(tail_argv, env)
-        if f"{args.events} events from 4 shards" not in tail_err:
-            raise SystemExit(f"tail did not read every event: {tail_err}")
-        base_s, _ = timed([sys.executable, "-c", BASELINE, STREAM], env)
-        quick = run_quickstart(env, args.sample)
-    finally:
-        moto.terminate()
-        moto.wait(10)
+    for kind in args.emulator or EMULATORS:
+        print_compare(kind, args.events, compare(kind, args.events, args.rounds, args.sample))
+    if args.rss_tail_events:
+        run = tail_rss(args.rss_tail_events)
+        print(
+            f"\nplain tail over {args.rss_tail_events:,} events (ministack): peak RSS "
+            f"{run.max_rss_mb:.0f} MB, {run.seconds:.1f}s, "
+            f"{run.cpu / args.rss_tail_events * 1e6:.1f} us CPU/event"
+        )
 
     decode_rate, pipeline_rate = decode_throughput(args.decode)
     child = subprocess.run(
@@ -294,23 +290,6 @@ def main(argv: list[str] | None = None) -> int:
         check=True,
     )
     rss: dict[str, Any] = json.loads(child.stdout)
-
-    tail_rate, base_rate = args.events / tail_s, args.events / base_s
-    print()
-    print(f"{'reader':58} {'records':>8} {'seconds':>8} {'records/s':>10} {'x tail':>7}")
-    rows = [
-        ("twilio-es tail --no-follow -o jsonl (4 shards parallel)", args.events, tail_s),
-        ("(a) bare sequential boto3 GetRecords loop", args.events, base_s),
-    ]
-    if quick is not None:
-        rows.append(("(b) quickstart: aws get-records + base64 -d + jq", quick[1], quick[0]))
-    for label, count, seconds in rows:
-        rate = count / seconds
-        print(f"{label:58} {count:>8,} {seconds:>8.2f} {rate:>10,.0f} {rate / tail_rate:>7.3f}")
-    print()
-    print(f"tail vs (a): {tail_rate / base_rate:.2f}x the records/s (target >= 1.0)")
-    if quick is not None:
-        print(f"tail vs (b): {tail_rate / (quick[1] / quick[0]):,.0f}x the records/s")
     print(f"decode only, one core:           {decode_rate:>10,.0f} events/s (target >= 100,000)")
     print(f"decode + jsonl render, one core: {pipeline_rate:>10,.0f} events/s")
     print(

@@ -210,6 +210,65 @@ def kinesis_local_env(kinesis_local: str, monkeypatch: pytest.MonkeyPatch) -> st
     return kinesis_local
 
 
+#: How long ministack keeps a SubscribeToShard open (AWS: 5 minutes). Short, so every EFO test
+#: also renews its subscriptions from the ContinuationSequenceNumber, many times over.
+MINISTACK_SUBSCRIPTION_SECONDS = 3
+
+
+@pytest.fixture(scope="session")
+def ministack() -> Iterator[str]:
+    """ministack (PyPI, pinned 1.5.33; Kinesis only) on 127.0.0.1; yields its URL.
+
+    The emulator whose SubscribeToShard boto3 can read (kinesis-local's lacks the
+    initial-response event), so ``tail --efo`` is tested here. Its subscription length is
+    its own module setting, shortened as kinesis-local's durations are through its env.
+    """
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(GATEWAY_PORT=str(port), BIND_HOST="127.0.0.1", SERVICES="kinesis")
+    env.update(LOG_LEVEL="WARNING")
+    code = (
+        "import ministack.services.kinesis as k; "
+        f"k.SUBSCRIPTION_SECONDS = {MINISTACK_SUBSCRIPTION_SECONDS}; "
+        "from ministack.app import main; main()"
+    )
+    # A file, not a pipe: a chatty server must never block. Closed after the server stops.
+    log = tempfile.TemporaryFile()  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=log
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"ministack exited: {log.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("ministack did not start within 60 s")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def ministack_env(ministack: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point boto3 (ours and the test's) at ministack (Kinesis only)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", ministack)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return ministack
+
+
 @pytest.fixture
 def unique_name() -> str:
     """A stream name no other test uses (kinesis-local state lives for the whole session)."""

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from twilio_es_cli.config import AWS_EXAMPLE, Settings, check_url
+from twilio_es_cli.config import AWS_EXAMPLE, SANDBOX_HINT, Settings, check_url, is_loopback_url
 from twilio_es_cli.errors import (
     ApiError,
     ConfigError,
@@ -104,8 +104,11 @@ class AwsClients:
         if service not in self._clients:
             from botocore.config import Config
 
+            endpoint, source = self._endpoint_for(service)
+            loopback = is_loopback_url(endpoint)
             config = Config(
-                connect_timeout=5,
+                # On this machine a server answers at once or is not running.
+                connect_timeout=1 if loopback else 5,
                 read_timeout=30,
                 retries={"max_attempts": self._max_attempts, "mode": "standard"},
                 user_agent_extra="twilio-es",
@@ -113,14 +116,13 @@ class AwsClients:
             kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
             if self.settings.endpoint_url:
                 kwargs["endpoint_url"] = self.settings.endpoint_url
-            endpoint, source = self._endpoint_for(service)
             if endpoint:
                 check_url(endpoint, "AWS endpoint URL", source, example=AWS_EXAMPLE)
             from botocore.exceptions import InvalidRegionError
 
             try:
                 with config_file_errors():
-                    self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+                    client = self.session.client(service, **kwargs)  # type: ignore[call-overload]
             except InvalidRegionError as exc:
                 raise ConfigError(
                     f"AWS region {self.region!r} is not a valid region name",
@@ -130,6 +132,11 @@ class AwsClients:
                 if not str(exc).startswith("Invalid endpoint"):
                     raise
                 raise _bad_endpoint(endpoint or "?", source, str(exc)) from exc
+            if loopback:
+                # Before botocore's own retry handler, which is registered per service.
+                event = f"needs-retry.{client.meta.service_model.service_id.hyphenize()}"
+                client.meta.events.register_first(event, _no_retry_when_refused)
+            self._clients[service] = client
         return self._clients[service]
 
     def _endpoint_for(self, service: str) -> tuple[str | None, str]:
@@ -164,6 +171,15 @@ class AwsClients:
             credentials={k: creds[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")},
             max_attempts=self._max_attempts,
         )
+
+
+def _no_retry_when_refused(caught_exception: BaseException | None = None, **_: Any) -> None:
+    """botocore hook: a loopback endpoint that refuses the connection is not running, and
+    retrying with backoff only makes the user wait for the same answer: fail at once."""
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+    if isinstance(caught_exception, EndpointConnectionError | ConnectTimeoutError):
+        raise caught_exception
 
 
 def _bad_endpoint(endpoint: str, source: str, why: str) -> ConfigError:
@@ -244,6 +260,15 @@ def translate(exc: BaseException, action: str) -> TwilioEsError:
         return _config_file_error(exc)
     if isinstance(exc, bce.ProfileNotFound):
         return ConfigError(str(exc), hint="Check --profile / AWS_PROFILE.")
+    if isinstance(exc, bce.EndpointConnectionError | bce.ConnectTimeoutError) and is_loopback_url(
+        str(getattr(exc, "kwargs", {}).get("endpoint_url", ""))
+    ):
+        return ApiError(
+            f"Could not reach AWS to {action}: nothing is listening at "
+            f"{exc.kwargs['endpoint_url']}",
+            hint=f"{SANDBOX_HINT} Start it, or point --endpoint-url / AWS_ENDPOINT_URL at the "
+            "URL it printed.",
+        )
     if isinstance(exc, bce.EndpointConnectionError | bce.ConnectionClosedError):
         return ApiError(
             f"Could not reach AWS to {action}: {exc}",
@@ -297,3 +322,27 @@ def http_status(exc: BaseException) -> int | None:
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return int(status) if status else None
     return None
+
+
+def is_stream_interrupted(exc: BaseException) -> bool:
+    """True when a long-lived response body (a SubscribeToShard event stream) broke off.
+
+    Reading an event stream goes straight to urllib3, so a dropped connection or a read
+    timeout surfaces as urllib3's exception rather than botocore's; both mean "subscribe
+    again from where we were", as :func:`is_connection_error` means "call again".
+    """
+    from botocore import exceptions as bce
+    from urllib3 import exceptions as u3e
+
+    return is_connection_error(exc) or isinstance(
+        exc, bce.ReadTimeoutError | u3e.HTTPError | ConnectionError
+    )
+
+
+def as_connection_error(exc: BaseException) -> BaseException:
+    """``exc`` as botocore's connection error (for retry policies that know only those)."""
+    from botocore import exceptions as bce
+
+    if is_connection_error(exc) or not isinstance(exc, Exception):
+        return exc
+    return bce.ConnectionError(error=exc)

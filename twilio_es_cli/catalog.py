@@ -454,7 +454,7 @@ class Catalog:
         """The schema's latest version number (``GET /v1/Schemas/{Id}``)."""
         from twilio_es_cli.twilio_api import twilio_errors
 
-        with _schema_not_found(schema_id), twilio_errors(f"fetch schema {schema_id}"):
+        with self._schema_not_found(schema_id), twilio_errors(f"fetch schema {schema_id}"):
             schema = self._v1.schemas(schema_id).fetch()
         if schema.latest_version is None:
             raise ApiError(f"Schema {schema_id} reports no latest version")
@@ -464,7 +464,10 @@ class Catalog:
         """All versions of a schema, oldest first; an unknown schema id is exit 4."""
         from twilio_es_cli.twilio_api import twilio_errors
 
-        with _schema_not_found(schema_id), twilio_errors(f"list versions of schema {schema_id}"):
+        with (
+            self._schema_not_found(schema_id),
+            twilio_errors(f"list versions of schema {schema_id}"),
+        ):
             found = [_schema_version(v) for v in self._v1.schemas(schema_id).versions.stream()]
         return sorted(found, key=lambda v: v.schema_version)
 
@@ -474,10 +477,47 @@ class Catalog:
 
         number = self.latest_version(schema_id) if version is None else version
         with (
-            _schema_not_found(schema_id, number),
+            self._schema_not_found(schema_id, number),
             twilio_errors(f"fetch version {number} of schema {schema_id}"),
         ):
             return _schema_version(self._v1.schemas(schema_id).versions(number).fetch())
+
+    @contextmanager
+    def _schema_not_found(self, schema_id: str, version: int | None = None) -> Iterator[None]:
+        """Re-word a 404 from the schema endpoints: name the schema, and point at the right id
+        (a close match, or the schema of an event type given in its place), never back at
+        the id that was just refused."""
+        try:
+            yield
+        except NotFoundError as exc:
+            known = {t.schema_id for t in self.types() if t.schema_id}
+            if version is not None and schema_id in known:
+                raise NotFoundError(
+                    f"Schema {schema_id!r} has no version {version}",
+                    hint=f"See its versions: `twilio-es schema versions {schema_id}`.",
+                ) from exc
+            raise self.unknown_schema(schema_id, known) from exc
+
+    def unknown_schema(self, schema_id: str, known: set[str]) -> NotFoundError:
+        """The error for a schema id that does not exist, with where to go instead."""
+        entry = next((t for t in self.types() if t.type == schema_id), None)
+        if entry is not None and entry.schema_id:
+            return NotFoundError(
+                f"{schema_id!r} is an event type, not a schema id; its schema is {entry.schema_id}",
+                hint=f"Run `twilio-es schema show {entry.schema_id}` (or `twilio-es types show "
+                f"{schema_id}`).",
+            )
+        close = suggest(schema_id, known)
+        if close:
+            return NotFoundError(
+                f"Schema {schema_id!r} is unknown",
+                hint=f"Did you mean {' or '.join(close)}? "
+                f"`twilio-es schema versions {close[0]}` lists its versions.",
+            )
+        return NotFoundError(
+            f"Schema {schema_id!r} is unknown",
+            hint="Schema ids are listed by `twilio-es types list` (column SCHEMA).",
+        )
 
     def raw_schema(self, schema_version: SchemaVersion) -> Any:
         """The JSON Schema document behind a version's ``raw`` URL, parsed.
@@ -506,19 +546,3 @@ class Catalog:
             return json.loads(response.text)
         except ValueError as exc:
             raise ApiError(f"The schema document at {schema_version.raw} is not JSON") from exc
-
-
-@contextmanager
-def _schema_not_found(schema_id: str, version: int | None = None) -> Iterator[None]:
-    """Re-word a 404 from the schema endpoints so it names the schema and points at the list."""
-    try:
-        yield
-    except NotFoundError as exc:
-        what = f"Schema {schema_id!r}" + (
-            f" has no version {version}" if version is not None else " is unknown"
-        )
-        raise NotFoundError(
-            what,
-            hint="Schema ids are listed by `twilio-es types list` (column SCHEMA); "
-            f"versions by `twilio-es schema versions {schema_id}`.",
-        ) from exc

@@ -1,16 +1,21 @@
 """Settings resolved from flags > environment > SDK defaults.
 
 Pure functions over plain mappings so they are tested with dicts. AWS credentials and region
-are left to boto3's own chain (we only pass through what the user named); Twilio credentials
-come from the environment only, never from flags, so they do not land in shell history.
+are left to boto3's own chain (we only pass through what the user named). Twilio credentials
+come from the environment, else from a twilio-cli profile (``~/.twilio-cli/config.json``, the
+file ``twilio login`` writes), never from flags, so secrets do not land in shell history.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from twilio_es_cli.errors import ConfigError, UsageError, shown
@@ -32,6 +37,9 @@ class TwilioCredentials:
     account_sid: str
     username: str  # the account SID, or an API key SID
     secret: str = field(repr=False)
+    source: str = "the environment"  # said on --debug: where these came from
+    region: str | None = None  # a twilio-cli profile's region/edge (None: Twilio's default)
+    edge: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,11 +52,54 @@ class Settings:
     twilio_api_url: str = DEFAULT_TWILIO_API_URL
     twilio_principal: str = DEFAULT_TWILIO_PRINCIPAL
     debug: bool = False
+    twilio_profile: str | None = None  # --twilio-profile: a twilio-cli profile by name
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def twilio_credentials(self) -> TwilioCredentials:
-        """Return Twilio credentials from the environment, or explain what is missing."""
-        return twilio_credentials_from_env(self.env)
+        """Twilio credentials from --twilio-profile, the environment or twilio-cli's active
+        profile (in that order), or explain what is missing; --debug says which was used."""
+        creds = resolve_twilio_credentials(self.env, self.twilio_profile)
+        logging.getLogger("twilio_es_cli").debug(
+            "Twilio credentials from %s (account %s, key %s)",
+            creds.source,
+            creds.account_sid,
+            creds.username,
+        )
+        return creds
+
+    def twilio_auth_token(self, purpose: str) -> str:
+        """The account's auth token, for what an API key cannot do (e.g. webhook signatures).
+
+        ``purpose`` names the job in the error ("check webhook signatures"), so the user learns
+        why a working API key or twilio-cli profile is not enough here and how to add it.
+        """
+        return auth_token_for(self.env, purpose)
+
+
+SANDBOX_HINT = "Is 'twilio-es local up' running?"
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """True when ``url`` points at this machine (the sandbox, a local Kinesis, a test server).
+
+    Nothing on a network stands between us and such an endpoint: a refused connection means
+    the server is not running, so waiting and retrying only delays the answer.
+    """
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _first(*values: str | None) -> str | None:
@@ -108,6 +159,7 @@ def resolve_settings(
     endpoint_url: str | None = None,
     twilio_api_url: str | None = None,
     debug: bool = False,
+    twilio_profile: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Combine flags with the environment; flags win, then env, then defaults."""
@@ -131,7 +183,126 @@ def resolve_settings(
         twilio_api_url=api_url.rstrip("/"),
         twilio_principal=env.get("TWILIO_ES_TWILIO_PRINCIPAL") or DEFAULT_TWILIO_PRINCIPAL,
         debug=debug or env.get("TWILIO_ES_DEBUG", "") not in ("", "0"),
+        twilio_profile=twilio_profile.strip() if twilio_profile else None,
         env=env,
+    )
+
+
+_CREDENTIALS_HINT = (
+    "Export TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY, TWILIO_API_SECRET "
+    "and TWILIO_ACCOUNT_SID), or run `twilio login` (twilio-cli); for the offline sandbox run "
+    "`twilio-es local up`."
+)
+
+
+def resolve_twilio_credentials(
+    env: Mapping[str, str], profile: str | None = None
+) -> TwilioCredentials:
+    """--twilio-profile NAME, else the environment, else TWILIO_PROFILE or twilio-cli's
+    active profile: the environment wins over a stored profile, as it does for AWS, and a
+    profile named on the command line wins over both (it is the most explicit)."""
+    if profile:
+        return twilio_cli_profile(env, profile)
+    try:
+        return twilio_credentials_from_env(env)
+    except ConfigError:
+        # Incomplete or absent (a lone TWILIO_ACCOUNT_SID is common): like twilio-cli, fall
+        # back to its profiles; without any, the environment's own message says what is missing.
+        named = (env.get("TWILIO_PROFILE") or "").strip() or None
+        if named or twilio_cli_config_path(env).is_file():
+            return twilio_cli_profile(env, named)
+        raise
+
+
+def twilio_cli_config_path(env: Mapping[str, str]) -> Path:
+    """twilio-cli's config file: $TWILIO_CONFIG_DIR/config.json, default ~/.twilio-cli/."""
+    directory = env.get("TWILIO_CONFIG_DIR")
+    if directory:
+        return Path(directory) / "config.json"
+    home = env.get("HOME") or env.get("USERPROFILE")
+    return (Path(home) if home else Path.home()) / ".twilio-cli" / "config.json"
+
+
+def _load_twilio_cli_config(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"Could not read twilio-cli's configuration {path}: {exc}",
+            hint="Fix or remove the file (`twilio profiles:list` shows what twilio-cli sees), "
+            "or export TWILIO_ACCOUNT_SID with TWILIO_API_KEY/TWILIO_API_SECRET.",
+        ) from exc
+    return data if isinstance(data, dict) else {}
+
+
+def twilio_cli_profile(env: Mapping[str, str], name: str | None) -> TwilioCredentials:
+    """Credentials from a twilio-cli profile: ``name``, else the active one (``activeProject``
+    in the file), else the only one. Profiles made since twilio-cli 3 hold an API key and
+    secret in ``profiles``; older ones (``projects``) kept the secret in the system keychain,
+    which we cannot read, so they get a message naming the fix instead."""
+    path = twilio_cli_config_path(env)
+    config = _load_twilio_cli_config(path)
+    stored = config.get("profiles")
+    profiles: dict[str, Any] = stored if isinstance(stored, dict) else {}
+    projects = [p for p in config.get("projects") or [] if isinstance(p, dict)]
+    known = sorted({*profiles, *(str(p.get("id")) for p in projects)})
+    chosen = name or config.get("activeProject") or (known[0] if len(known) == 1 else None)
+    if not chosen:
+        hint = "Name one with --twilio-profile NAME (or TWILIO_PROFILE)" if known else ""
+        raise ConfigError(
+            f"Twilio credentials are not set, and {path} has "
+            + (f"no active profile (profiles: {', '.join(known)})" if known else "no profiles"),
+            hint=(hint + "; " if hint else "") + _CREDENTIALS_HINT,
+        )
+    profile = profiles.get(chosen)
+    if isinstance(profile, dict):
+        return _profile_credentials(chosen, profile, path)
+    if any(p.get("id") == chosen for p in projects):
+        raise ConfigError(
+            f"twilio-cli profile {chosen!r} keeps its secret in the system keychain (made by "
+            "an older twilio-cli), which twilio-es cannot read",
+            hint=f"Run `twilio profiles:create {chosen}` again (it stores an API key in "
+            f"{path}), or export TWILIO_ACCOUNT_SID, TWILIO_API_KEY and TWILIO_API_SECRET.",
+        )
+    raise ConfigError(
+        f"twilio-cli profile {chosen!r} was not found in {path}",
+        hint=(f"Profiles there: {', '.join(known)}. " if known else "")
+        + f"Create it with `twilio profiles:create {chosen}`, or check --twilio-profile / "
+        "TWILIO_PROFILE.",
+    )
+
+
+def _profile_credentials(name: str, profile: Mapping[str, Any], path: Path) -> TwilioCredentials:
+    values = {k: str(profile.get(k) or "").strip() for k in ("accountSid", "apiKey", "apiSecret")}
+    missing = [k for k, v in values.items() if not v]
+    if missing:
+        raise ConfigError(
+            f"twilio-cli profile {name!r} in {path} has no {', '.join(missing)}",
+            hint=f"Run `twilio profiles:create {name}` again, or export TWILIO_ACCOUNT_SID, "
+            "TWILIO_API_KEY and TWILIO_API_SECRET.",
+        )
+    return TwilioCredentials(
+        account_sid=values["accountSid"],
+        username=values["apiKey"],
+        secret=values["apiSecret"],
+        source=f"twilio-cli profile {name!r} ({path})",
+        region=str(profile.get("region") or "").strip() or None,
+        edge=str(profile.get("edge") or "").strip() or None,
+    )
+
+
+def auth_token_for(env: Mapping[str, str], purpose: str) -> str:
+    """TWILIO_AUTH_TOKEN, or an error saying why ``purpose`` needs it and how to give it."""
+    token = env.get("TWILIO_AUTH_TOKEN", "").strip()
+    if token:
+        return token
+    raise ConfigError(
+        f"To {purpose}, twilio-es needs your account's auth token: an API key (or a "
+        "twilio-cli profile, which holds one) cannot do this",
+        hint="Export TWILIO_AUTH_TOKEN (Twilio Console > Account > API keys & tokens > Auth "
+        "token) in this shell; it is read from the environment only, never from a flag.",
     )
 
 
@@ -140,10 +311,7 @@ def twilio_credentials_from_env(env: Mapping[str, str]) -> TwilioCredentials:
     account_sid = env.get("TWILIO_ACCOUNT_SID", "")
     api_key, api_secret = env.get("TWILIO_API_KEY", ""), env.get("TWILIO_API_SECRET", "")
     token = env.get("TWILIO_AUTH_TOKEN", "")
-    hint = (
-        "Export TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY, TWILIO_API_SECRET "
-        "and TWILIO_ACCOUNT_SID); for the offline sandbox run `twilio-es local up`."
-    )
+    hint = _CREDENTIALS_HINT
     if api_key or api_secret:
         if not (api_key and api_secret and account_sid):
             raise ConfigError(

@@ -282,7 +282,8 @@ def check_role(report: Report, aws: Any, role_arn: str) -> dict[str, Any] | None
 def _new_sink_fix() -> str:
     return (
         "sinks are immutable: create a new sink from the stream's twilio-sink.json, "
-        "validate it and move the subscriptions"
+        "prove it with `twilio-es sink validate`, and recreate the subscriptions on it "
+        "(a subscription can no longer be moved to another sink)"
     )
 
 
@@ -415,9 +416,19 @@ def check_permissions(report: Report, aws: Any, role_name: str, stream_arn: str)
 
 
 def _sink_status_check(sink: Any) -> Check:
+    """Twilio now creates sinks ``active`` (Validate always answers ``valid``), so ``active``
+    no longer means a test event ever arrived; an inactive sink means the old validation flow,
+    which some accounts and scripts still meet, and then validation is required."""
     status = str(sink.status)
     if status == "active":
-        return Check("sink is active", OK, f"{sink.sid} ({sink.sink_type}) is active")
+        proof = (
+            f"; sinks are active when created now, so this does not prove delivery: "
+            f"`twilio-es sink validate {sink.sid}` does (Test -> event read from the stream -> "
+            "Validate)"
+            if sink.sink_type == "kinesis"
+            else ""
+        )
+        return Check("sink is active", OK, f"{sink.sid} ({sink.sink_type}) is active{proof}")
     # Only a kinesis sink's test event can be read back by twilio-es; others need the id.
     fix = (
         f"twilio-es sink validate {sink.sid}"
@@ -428,7 +439,8 @@ def _sink_status_check(sink: Any) -> Check:
     return Check(
         "sink is active",
         FAIL,
-        f"{sink.sid} is {status}: subscriptions cannot use it until it is active",
+        f"{sink.sid} is {status}: subscriptions cannot use it until it is active (the old "
+        "validation flow, still met by some accounts: Test, then Validate with the test id)",
         fix,
     )
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from twilio_es_cli.errors import UsageError
+from twilio_es_cli.output import Column
 
 # arn:aws:kinesis:<region>:<12 digits>:stream/<name>; partitions aws, aws-cn, aws-us-gov.
 KINESIS_STREAM_ARN = re.compile(
@@ -355,7 +356,15 @@ class Sink(BaseModel):
         return out
 
 
-SINK_COLUMNS = ("SID", "TYPE", "STATUS", "TARGET", "DESCRIPTION", "CREATED")
+# What gives way at 80 columns: CREATED, then TARGET (whole, never wrapped), then DESCRIPTION.
+SINK_COLUMNS = (
+    Column("SID", identifier=True),
+    Column("TYPE"),
+    Column("STATUS"),
+    Column("TARGET", identifier=True, priority=2),
+    Column("DESCRIPTION", priority=1),
+    Column("CREATED", priority=3),
+)
 
 
 def sink_row(sink: Sink) -> tuple[Any, ...]:

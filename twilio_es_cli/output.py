@@ -12,8 +12,10 @@ import json
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
@@ -94,22 +96,164 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class Column:
+    """A table column and how it may give way when the terminal is narrow.
+
+    ``identifier`` columns (SIDs, ARNs, names, event types) are never wrapped or cut: a SID
+    folded over four rows cannot be copied. Other columns give way in order of ``priority``
+    (0 = always shown; higher numbers are dropped first), and ``shorten`` ones are cut to one
+    line with an ellipsis instead of wrapping (so a report stays one line per row).
+    """
+
+    name: str
+    identifier: bool = False
+    priority: int = 0
+    shorten: bool = False
+
+
+# Narrowest a wrapping/shortened column may become before we drop columns instead.
+MIN_COLUMN_WIDTH = 8
+
+
+def _as_column(column: str | Column) -> Column:
+    return column if isinstance(column, Column) else Column(column)
+
+
+def _table_width(widths: Sequence[int], edge: bool = True) -> int:
+    """Width of a rich box table: each column has one space either side and a rule between
+    columns; the outer edge adds two rules."""
+    return sum(widths) + 3 * len(widths) + (1 if edge else -1)
+
+
+def _natural(column: Column, cells: Sequence[str]) -> int:
+    from rich.cells import cell_len
+
+    lines = [cell_len(line) for cell in cells for line in (cell.splitlines() or [""])]
+    return max([cell_len(column.name), *lines])
+
+
+def _minimum(column: Column, natural: int) -> int:
+    if column.identifier:
+        return natural
+    return min(natural, max(MIN_COLUMN_WIDTH, len(column.name)))
+
+
+def plan_columns(
+    columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int, *, edge: bool = True
+) -> list[tuple[int, int]] | None:
+    """Choose ``(column index, width)`` to show in ``width`` cells, or None for a list layout.
+
+    Identifier columns keep their full width; droppable columns go (highest priority number
+    first) until the rest fit at their minimum; the room left is shared out, the widest
+    columns giving way first.
+    """
+    naturals = [_natural(c, [row[i] for row in cells]) for i, c in enumerate(columns)]
+    shown = list(range(len(columns)))
+    while _table_width([_minimum(columns[i], naturals[i]) for i in shown], edge) > width:
+        droppable = [i for i in shown if columns[i].priority > 0]
+        if not droppable:
+            return None
+        shown.remove(max(droppable, key=lambda i: (columns[i].priority, i)))
+    widths = {i: naturals[i] for i in shown}
+    while _table_width(list(widths.values()), edge) > width:
+        flexible = [i for i in shown if widths[i] > _minimum(columns[i], naturals[i])]
+        widest = max(flexible, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return [(i, widths[i]) for i in shown]
+
+
+def _best_plan(
+    columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int
+) -> tuple[list[tuple[int, int]] | None, bool]:
+    """The plan with the outer edge, unless leaving the edge off (two cells) shows more."""
+    framed = plan_columns(columns, cells, width)
+    if framed is not None and len(framed) == len(columns):
+        return framed, True
+    open_ = plan_columns(columns, cells, width, edge=False)
+    if open_ is not None and len(open_) > len(framed or []):
+        return open_, False
+    return framed, True
+
+
 def print_table(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
-) -> None:
-    """Render rows as a table on stdout; an empty result says so on stderr."""
+    columns: Sequence[str | Column],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+) -> set[str]:
+    """Render rows as a table on stdout; an empty result says so on stderr.
+
+    The table fits the terminal (see :class:`Column`); when even the identifiers alone do
+    not fit, each row becomes a block of ``name  value`` lines. Returns the names of the
+    columns not shown whole (dropped or shortened), so a caller can add what matters.
+    """
     from rich.table import Table
 
-    rows = list(rows)
-    if not rows:
+    specs = [_as_column(c) for c in columns]
+    if not is_tty(sys.stdout):  # a file or a pipe keeps every word: nothing is cut
+        specs = [replace(c, shorten=False) for c in specs]
+    cells = [[_cell(v) for v in row] for row in rows]
+    if not cells:
         info(f"No {title.lower() if title else 'results'}.")
-        return
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*(_cell(v) for v in row))
-    _console(stderr=False).print(table)
+        return set()
+    console = _console(stderr=False)
+    plan, edge = _best_plan(specs, cells, console.width)
+    if plan is None:
+        _print_blocks(specs, cells, title=title)
+        return set()
+    table = Table(title=title, title_justify="left", header_style="bold", show_edge=edge)
+    for index, width in plan:
+        spec = specs[index]
+        one_line = spec.identifier or spec.shorten
+        table.add_column(
+            spec.name,
+            width=width,
+            no_wrap=one_line,
+            overflow="ellipsis" if spec.shorten else "fold",
+        )
+    for row in cells:
+        table.add_row(*(row[index] for index, _ in plan))
+    console.print(table)
+    shown = dict(plan)
+    hidden = [spec.name for i, spec in enumerate(specs) if i not in shown]
+    if hidden:
+        info(f"Not shown at {console.width} columns: {', '.join(hidden)} (--json has all).")
+    return {
+        spec.name
+        for i, spec in enumerate(specs)
+        if i not in shown or (spec.shorten and shown[i] < _natural(spec, [r[i] for r in cells]))
+    }
+
+
+def _print_blocks(
+    columns: Sequence[Column], cells: Sequence[Sequence[str]], *, title: str | None
+) -> None:
+    """The narrow-terminal layout: one block per row, ``NAME: value`` per line (the value on
+    its own indented line when both do not fit, so an identifier still sits whole)."""
+    from rich.cells import cell_len
+
+    console = _console(stderr=False)
+    lines = [title, ""] if title else []
+    for number, row in enumerate(cells):
+        if number:
+            lines.append("")
+        for column, value in zip(columns, row, strict=True):
+            if "\n" not in value and cell_len(column.name) + 2 + cell_len(value) <= console.width:
+                lines.append(f"{column.name}: {value}")
+            elif column.identifier:  # whole, even if the terminal must wrap it
+                lines.append(f"{column.name}:")
+                lines.extend(f"  {part}" for part in value.splitlines())
+            else:
+                lines.append(f"{column.name}:")
+                lines.extend(
+                    textwrap.wrap(
+                        value, console.width - 2, initial_indent="  ", subsequent_indent="  "
+                    )
+                    or ["  -"]
+                )
+    console.file.write("\n".join(lines) + "\n")
+    console.file.flush()
 
 
 def print_fields(fields: Mapping[str, Any], *, title: str | None = None) -> None:
@@ -128,7 +272,7 @@ def emit(
     data: Any,
     *,
     as_json: bool,
-    columns: Sequence[str] | None = None,
+    columns: Sequence[str | Column] | None = None,
     rows: Iterable[Sequence[Any]] | None = None,
     fields: Mapping[str, Any] | None = None,
     title: str | None = None,

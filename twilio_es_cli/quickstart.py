@@ -253,6 +253,7 @@ class Quickstart:
         self.reader_for = reader_for
         self.on_config = on_config
         self.quiet_cores = quiet_cores  # hide the validator's progress lines
+        self._sink_is_new = False  # set by sink(): made by this run, so delivery is unproved
         self.catalog = Catalog(twilio_client)
         self.sinks = SinkService(twilio_client)
         self.subscriptions = Subscriptions(twilio_client, self.catalog)
@@ -269,7 +270,7 @@ class Quickstart:
         if self.on_config is not None:
             self.on_config(config)
         sink = self.sink(config, req.description)
-        sink = self.validate(sink, req.timeout or VALIDATE_TIMEOUT)
+        sink = self.validate(sink, req.timeout or VALIDATE_TIMEOUT, new=self._sink_is_new)
         subscription, types = self.subscribe(sink, resolved, req.description)
         return Outcome(
             stream_name=req.stream,
@@ -335,15 +336,23 @@ class Quickstart:
             sink = found[0]
             more = f" ({len(found) - 1} more match)" if len(found) > 1 else ""
             self._done(2, "sink", ALREADY_THERE, f"kinesis sink {sink.sid}, {sink.status}{more}")
+            self._sink_is_new = False
             return sink
+        self._sink_is_new = True
         sink = self.sinks.create(KinesisSinkConfig(**config.as_dict()), description)
         self._done(2, "sink", CREATED, f"kinesis sink {sink.sid}, {sink.status}")
         return sink
 
-    def validate(self, sink: Sink, timeout: float) -> Sink:
+    def validate(self, sink: Sink, timeout: float, *, new: bool = False) -> Sink:
+        """Validate an inactive sink (old flow), and prove delivery into a NEW sink.
+
+        Today Twilio creates sinks active, so status alone says nothing about delivery: a sink
+        made by this run still goes through Test -> read -> Validate. A sink reused from an
+        earlier run that is active was proved then (or by the user) and is left alone.
+        """
         from twilio_es_cli.validation import Validator
 
-        if sink.status == "active":
+        if sink.status == "active" and not new:
             self._done(3, "validated", ALREADY_THERE, f"sink {sink.sid} is active")
             return sink
         outcome = Validator(
@@ -354,7 +363,10 @@ class Quickstart:
             if outcome.seconds_to_event is not None
             else ""
         )
-        self._done(3, "validated", VALIDATED, f"sink {sink.sid} is {outcome.status}{waited}")
+        proved = "; delivery proved end to end" if outcome.proved else ""
+        self._done(
+            3, "validated", VALIDATED, f"sink {sink.sid} is {outcome.status}{waited}{proved}"
+        )
         return self.sinks.get(sink.sid)
 
     def subscribe(

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from twilio_es_cli.errors import CheckFailed, NotFoundError, TwilioEsError, UsageError, shown
+from twilio_es_cli.errors import (
+    ApiError,
+    CheckFailed,
+    NotFoundError,
+    TwilioEsError,
+    UsageError,
+    shown,
+)
 from twilio_es_cli.models import SINK_STATUSES, SINK_TYPE_OF, Sink, SinkConfig
 from twilio_es_cli.twilio_api import twilio_errors
 
@@ -85,7 +92,8 @@ class SinkService:
     """Sink operations over one twilio client; each method is a single API round trip."""
 
     def __init__(self, client: _TwilioClient) -> None:
-        self._sinks = client.events.v1.sinks
+        self._v1 = client.events.v1
+        self._sinks = self._v1.sinks
 
     def create(self, config: SinkConfig, description: str | None = None) -> Sink:
         sink_type = SINK_TYPE_OF[type(config)]
@@ -122,8 +130,27 @@ class SinkService:
 
     def delete(self, sid: str) -> None:
         sid = check_sid(sid)
-        with _sink_call(f"delete sink {sid}", sid):
-            self._sinks(sid).delete()
+        try:
+            with _sink_call(f"delete sink {sid}", sid):
+                self._sinks(sid).delete()
+        except ApiError as exc:
+            users = self._subscriptions_of(sid)
+            if not users:
+                raise
+            raise ApiError(
+                f"Sink {sid} is in use by subscription {', '.join(users)}",
+                hint="A subscription cannot be moved to another sink: delete it first ("
+                + "; ".join(f"`twilio-es subscription delete {u}`" for u in users)
+                + "), then delete the sink.",
+            ) from exc
+
+    def _subscriptions_of(self, sid: str) -> tuple[str, ...]:
+        """SIDs of the subscriptions that deliver to the sink (empty if we cannot tell)."""
+        try:
+            with twilio_errors(f"list subscriptions of sink {sid}"):
+                return tuple(str(s.sid) for s in self._v1.subscriptions.stream(sink_sid=sid))
+        except TwilioEsError:
+            return ()
 
     def test(self, sid: str) -> str:
         """Ask Twilio to send a test event to the sink; returns the API's ``result``."""

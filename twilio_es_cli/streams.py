@@ -110,11 +110,6 @@ def scale_bounds(open_shards: int) -> tuple[int, int]:
 def check_scale(name: str, current: int, target: int) -> None:
     """Refuse a target AWS would reject, naming the range it would accept."""
     low, high = scale_bounds(current)
-    if target == current:
-        raise UsageError(
-            f"stream {name} already has {current} open shard(s)",
-            hint=f"Pick a count from {low} to {high} other than {current}.",
-        )
     if not low <= target <= high:
         raise UsageError(
             f"cannot scale stream {name} from {current} to {target} shards in one step",
@@ -544,6 +539,8 @@ def scale(
     current = summary.get("OpenShardCount")
     if current is None:
         current = sum(not is_closed(s) for s in list_shards(kinesis, name))
+    if target == current:  # already there: nothing to do is success, like `stream create`
+        return {"stream": name, "old": current, "new": target, "status": "ACTIVE"}
     check_scale(name, current, target)
     with aws_errors(f"update the shard count of stream {name}"):
         kinesis.update_shard_count(
@@ -615,8 +612,10 @@ def describe(
         "retention_hours": summary.get("RetentionPeriodHours"),
         "encryption": summary.get("EncryptionType", "NONE"),
         "created": summary.get("StreamCreationTimestamp"),
+        "consumers": [],
         "role": None,
     }
+    _add_consumers(view, kinesis, summary["StreamARN"])
     candidate = role_name or iamdoc.default_role_name(name, clients.region)
     try:
         iam = clients.iam()
@@ -627,6 +626,29 @@ def describe(
         output.warn(f"could not look up the IAM role: {exc.message}")
         view["role_error"] = exc.message
     return view
+
+
+def _add_consumers(view: dict[str, Any], kinesis: Any, stream_arn: str) -> None:
+    """Enhanced fan-out consumers (each is billed per shard hour): ``tail --efo`` leftovers
+    and everyone else's, so a forgotten one is seen. A server without the API only warns."""
+    from twilio_es_cli.efo import PREFIX, list_consumers
+
+    try:
+        found = list_consumers(kinesis, stream_arn)
+    except TwilioEsError as exc:
+        output.warn(f"could not list the stream's consumers: {exc.message}")
+        view["consumers_error"] = exc.message
+        return
+    view["consumers"] = [
+        {
+            "name": c.name,
+            "status": c.status,
+            "created": c.created,
+            "arn": c.arn,
+            "twilio_es": c.name.startswith(PREFIX),
+        }
+        for c in found
+    ]
 
 
 def list_streams(clients: Clients) -> list[dict[str, Any]]:

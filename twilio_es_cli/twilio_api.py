@@ -19,7 +19,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from twilio_es_cli.config import DEFAULT_TWILIO_API_URL, Settings
+from twilio_es_cli.config import (
+    DEFAULT_TWILIO_API_URL,
+    SANDBOX_HINT,
+    Settings,
+    is_loopback_url,
+)
 from twilio_es_cli.errors import ApiError, ConfigError, NotFoundError, TwilioEsError
 
 if TYPE_CHECKING:
@@ -30,6 +35,8 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 # urllib3 honours Retry-After up to six hours by default: a CLI must not hang that long on
 # one 429, so longer waits are cut to this (and the retry budget still ends the attempts).
 RETRY_AFTER_CAP_SECONDS = 5.0
+# A server on this machine answers at once or is not running: no reason to wait long.
+LOOPBACK_CONNECT_TIMEOUT_SECONDS = 1.0
 
 
 def rewrite_url(url: str, base_url: str) -> str:
@@ -56,17 +63,30 @@ def _http_client(base_url: str | None) -> Any:
         def parse_retry_after(self, retry_after: str) -> float:
             return min(float(super().parse_retry_after(retry_after)), RETRY_AFTER_CAP_SECONDS)
 
+    class _LoopbackAdapter(HTTPAdapter):
+        """Connect within a second (the read timeout stays as it was)."""
+
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            timeout = kwargs.get("timeout")
+            read = timeout[1] if isinstance(timeout, tuple) else timeout
+            kwargs["timeout"] = (LOOPBACK_CONNECT_TIMEOUT_SECONDS, read)
+            return super().send(request, *args, **kwargs)
+
     client = _Client(timeout=REQUEST_TIMEOUT_SECONDS)
+    loopback = is_loopback_url(base_url)
     retry = _Retry(
         total=4,
+        # On loopback a refused connection means the sandbox is down: say so at once.
+        connect=0 if loopback else None,
         backoff_factor=0.5,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET", "DELETE", "HEAD"}),
         respect_retry_after_header=True,
         raise_on_status=False,
     )
+    adapter = (_LoopbackAdapter if loopback else HTTPAdapter)(max_retries=retry)
     for prefix in ("https://", "http://"):
-        client.session.mount(prefix, HTTPAdapter(max_retries=retry))
+        client.session.mount(prefix, adapter)
     return client
 
 
@@ -82,8 +102,12 @@ def make_client(settings: Settings) -> Client:
         username=creds.username,
         password=creds.secret,
         account_sid=creds.account_sid,
+        # A twilio-cli profile's region/edge, as twilio-cli itself would use them; the
+        # environment's TWILIO_REGION / TWILIO_EDGE are ignored (the endpoint is ours).
+        region=creds.region,
+        edge=creds.edge,
         http_client=_http_client(override),
-        environment={},  # ignore TWILIO_REGION / TWILIO_EDGE: the endpoint is ours to choose
+        environment={},
     )
 
 
@@ -100,12 +124,23 @@ def translate(exc: BaseException, action: str) -> TwilioEsError:
             return ConfigError(
                 text,
                 hint="Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY/"
-                "TWILIO_API_SECRET) and that --twilio-api-url points at the right service.",
+                "TWILIO_API_SECRET, or the twilio-cli profile; --debug says which was used) "
+                "and that --twilio-api-url points at the right service.",
             )
         if exc.status == 404:
             return NotFoundError(text)
         return ApiError(text)
     if isinstance(exc, RequestException):
+        url = str(getattr(getattr(exc, "request", None), "url", "") or "")
+        if is_loopback_url(url) and _refused(exc):
+            parts = urlsplit(url)
+            where = f"{parts.scheme}://{parts.netloc}"
+            return ApiError(
+                f"Could not reach the Twilio Events API at {where} to {action}: "
+                "nothing is listening there",
+                hint=f"{SANDBOX_HINT} Start it, or point --twilio-api-url / "
+                "TWILIO_ES_API_URL at the URL it printed.",
+            )
         return ApiError(
             f"Could not reach the Twilio Events API to {action}: {type(exc).__name__}",
             hint="Check your network and --twilio-api-url / TWILIO_ES_API_URL.",
@@ -116,6 +151,14 @@ def translate(exc: BaseException, action: str) -> TwilioEsError:
             return translate(page_error, action)
         return ApiError(f"Twilio SDK error while trying to {action}: {exc}")
     return ApiError(f"Failed to {action}: {exc}")
+
+
+def _refused(exc: BaseException) -> bool:
+    """A connection that was refused or timed out while connecting (not one that broke later)."""
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+    from requests.exceptions import ConnectTimeout
+
+    return isinstance(exc, RequestsConnectionError | ConnectTimeout)
 
 
 def _page_error(exc: BaseException) -> BaseException | None:

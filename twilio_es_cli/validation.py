@@ -1,7 +1,17 @@
 """One-step sink validation: Test -> read the test event out of the stream -> Validate -> active.
 
-The quickstart never calls Validate, so sinks stay ``initialized`` and subscribing fails. This
-module does what people otherwise script by hand, and says which step failed and why:
+Twilio changed the flow: sinks are now ``active`` when created and Validate always answers
+``valid`` (the Sink Validate page). Validation still matters in two cases, and this module
+serves both with the same steps:
+
+- accounts or scripts that still meet the old flow (a kinesis sink ``initialized`` until Test +
+  Validate; the sandbox's ``local up --legacy-validation``): without Validate, subscribing fails;
+- any sink, active or not: the steps prove delivery end to end (Twilio could assume the role
+  and write into the stream, and the user's own credentials can read it back), which an
+  ``active`` status alone never proved. On an active kinesis sink ``sink validate`` therefore
+  still runs them and says so in words (:attr:`Outcome.proved`).
+
+The steps, each reporting which one failed and why:
 
 1. read the sink's stream from ``AT_TIMESTAMP t0`` (now minus a clock-skew margin) to its tip
    across all shards, remembering where each shard ends: test events already there belong to
@@ -80,6 +90,7 @@ class Outcome:
     test_id: str | None = None
     shard_id: str | None = None
     seconds_to_event: float | None = None
+    proved: str | None = None  # in words: what the run showed end to end
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +100,7 @@ class Outcome:
             "test_id": self.test_id,
             "shard_id": self.shard_id,
             "seconds_to_event": self.seconds_to_event,
+            "proved": self.proved,
         }
 
 
@@ -195,14 +207,22 @@ class Validator:
         force: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> Outcome:
-        """``sink validate``: with a test id just Validate; else the one-step flow."""
+        """``sink validate``: with a test id just Validate; else the one-step flow.
+
+        A kinesis sink goes through every step even when it is already active (today every
+        sink is): the point is the proof of delivery, not the status. Other sinks cannot be
+        read from here; an active one is left as it is (``force`` explains how to check it).
+        """
         if test_id is not None:
             return self.with_test_id(sid, test_id)
         sink = self.service.get(sid)
-        if sink.status == "active" and not force:
-            self.report.step(f"sink {sink.sid} is already active; nothing to do")
-            return Outcome(sid=sink.sid, status=sink.status, already_active=True)
         if sink.sink_type != "kinesis":
+            if sink.status == "active" and not force:
+                self.report.step(
+                    f"sink {sink.sid} is already active; as a {sink.sink_type} sink its test "
+                    "event cannot be read from here, so delivery was not checked"
+                )
+                return Outcome(sid=sink.sid, status=sink.status, already_active=True)
             raise explain_unreadable(sink)
         stream = sink.kinesis_stream()
         if stream is None:
@@ -222,6 +242,7 @@ class Validator:
     ) -> Outcome:
         """Catch up with the stream -> Test -> find our event -> Validate -> wait for active."""
         sid = sink.sid
+        was_active = sink.status == "active"
         started = self.clock()
         deadline = started + timeout
         t0 = self.now() - CLOCK_SKEW
@@ -281,9 +302,22 @@ class Validator:
         self.report.step(f"validated with test id {test_id}")
 
         status = self._wait_active(sid, max(deadline, self.clock() + ACTIVE_WAIT))
-        self.report.step(f"sink {sid} is active")
+        self.report.step(f"sink {sid} is active" + (" (it already was)" if was_active else ""))
+        proved = (
+            f"delivery works end to end: Twilio assumed role "
+            f"{sink.sink_configuration.get('role_arn', '?')} and wrote "
+            f"its test event into stream {stream.name} (shard {shard_id}), your AWS "
+            f"credentials read it back, and Validate accepted test id {test_id}"
+        )
+        self.report.note(f"proved: {proved}")
         return Outcome(
-            sid=sid, status=status, test_id=test_id, shard_id=shard_id, seconds_to_event=waited
+            sid=sid,
+            status=status,
+            already_active=was_active,
+            test_id=test_id,
+            shard_id=shard_id,
+            seconds_to_event=waited,
+            proved=proved,
         )
 
     @staticmethod

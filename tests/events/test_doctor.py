@@ -223,6 +223,7 @@ def test_missing_stream_is_93104(aws_env: str, twilio_env: Any, cli: Any) -> Non
 
 
 def test_stream_in_another_region_is_93104(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     # The sink's ARN names eu-west-1, where no such stream exists: doctor looks there.
     setup = build(aws_env, validate=False)
     wrong_arn = setup.stream_arn.replace("us-east-1", "eu-west-1")
@@ -329,6 +330,7 @@ def test_stream_mode_with_role_arn_and_untagged_role(
 
 
 def test_no_options_lists_sinks_with_status(aws_env: str, twilio_env: Any, cli: Any) -> None:
+    twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     setup = build(aws_env, validate=False)
     result = cli("doctor", "--json")
     assert result.exit_code == 0, result.stderr
@@ -391,6 +393,7 @@ def test_missing_aws_credentials_skip_the_aws_checks(
 
 def test_inactive_segment_sink_fix_asks_for_the_test_id(twilio_env: Any, cli: Any) -> None:
     """twilio-es cannot read a segment sink's test event: the fix must not be a bare validate."""
+    twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     sink = events_client().events.v1.sinks.create(
         description="segment", sink_configuration={"write_key": "k" * 12}, sink_type="segment"
     )

@@ -85,13 +85,12 @@ def test_subscribe_expands_globs_and_dedupes(twilio_env: Any, cli: Any) -> None:
         "com.twilio.messaging.message.sent",
         DELIVERED,
         "com.twilio.messaging.message.undelivered",
-        "com.twilio.messaging.message.failed",  # deprecated: still subscribable, with a warning
+        "com.twilio.messaging.message.failed",
         "com.twilio.messaging.message.read",
     }
     assert set(stored) == expected
     assert stored[DELIVERED] == 1  # the explicit version wins over the glob's latest
     assert "com.twilio.messaging.message.* matched 6 type(s)" in result.stderr
-    assert "warning: com.twilio.messaging.message.failed is deprecated" in result.stderr
     assert twilio_env.service.subscription(result.json()["sid"]).description == (
         "all message statuses"
     )
@@ -107,17 +106,16 @@ def test_glob_that_matches_nothing_is_not_found(twilio_env: Any, cli: Any) -> No
 
 def test_glob_says_which_discontinued_types_it_left_out(twilio_env: Any, cli: Any) -> None:
     sink = active_webhook_sink()
-    summary = "com.twilio.voice.insights.call-summary"
-    result = cli("subscribe", "--sink", sink, "--type", f"{summary}.*", "--json")
+    conversations = "com.twilio.conversations"  # delivery.updated is really discontinued
+    result = cli("subscribe", "--sink", sink, "--type", f"{conversations}.*", "--json")
     assert result.exit_code == 0, result.stderr
     assert set(stored_types(twilio_env, result.json()["sid"])) == {
-        f"{summary}.complete",
-        f"{summary}.partial",
+        f"{conversations}.message.added",
     }
-    assert f"(left out, discontinued: {summary}.predicted-complete)" in result.stderr
-    only = cli("subscribe", "--sink", sink, "--type", f"{summary}.predicted-*")
+    assert f"(left out, discontinued: {conversations}.delivery.updated)" in result.stderr
+    only = cli("subscribe", "--sink", sink, "--type", f"{conversations}.delivery.*")
     assert only.exit_code == 2
-    assert f"(only discontinued ones: {summary}.predicted-complete)" in only.stderr
+    assert f"(only discontinued ones: {conversations}.delivery.updated)" in only.stderr
 
 
 def test_unknown_type_suggests_close_matches(twilio_env: Any, cli: Any) -> None:
@@ -137,12 +135,10 @@ def test_discontinued_type_is_refused(twilio_env: Any, cli: Any) -> None:
         "--sink",
         sink,
         "--type",
-        "com.twilio.voice.insights.call-summary.predicted-complete",
+        "com.twilio.conversations.delivery.updated",
     )
     assert result.exit_code == 2
     assert "is discontinued" in result.stderr
-    # Living types of the same schema are offered instead.
-    assert "com.twilio.voice.insights.call-summary.complete" in result.stderr
     assert twilio_env.service.list_subscriptions() == []
 
 
@@ -156,6 +152,7 @@ def test_version_above_latest_is_refused(twilio_env: Any, cli: Any) -> None:
 
 
 def test_inactive_sink_exits_5_with_validate_hint(twilio_env: Any, cli: Any) -> None:
+    twilio_env.legacy_validation = True  # only the old flow has inactive kinesis sinks
     sink = kinesis_sink()
     result = cli("subscribe", "--sink", sink, "--type", DELIVERED)
     assert result.exit_code == 5

@@ -19,6 +19,7 @@ DELIVERED = "com.twilio.messaging.message.delivered"
 def test_stream_to_subscription_to_doctor(
     aws_env: str, twilio_env: Any, cli: Any, tmp_path: Path
 ) -> None:
+    twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     name = f"flow-{uuid.uuid4().hex[:8]}"
     config_file = tmp_path / "twilio-sink.json"
     created = cli("stream", "create", name, "1", "--out", str(config_file))

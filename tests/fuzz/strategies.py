@@ -104,7 +104,11 @@ def for_name(name: str) -> st.SearchStrategy[str]:
     if name == "version":
         return text_values(st.integers(-2, 6).map(str))
     if name in ("from_", "since"):
-        return text_values(st.sampled_from(["latest", "trim-horizon", "5m", "1h", "0s"]))
+        return text_values(
+            st.sampled_from(
+                ["latest", "trim-horizon", "5m", "1h", "0s", "99999999999999999999d", "1000000d"]
+            )
+        )
     if name == "status":
         return text_values(st.sampled_from(["active", "failed", "ACTIVE"]))
     return text_values()

@@ -62,6 +62,13 @@ class Api:
 
 
 @pytest.fixture
+def legacy(twilio_env: Any) -> Any:
+    """The session emulator in the old validation flow for this test (``reset`` undoes it)."""
+    twilio_env.legacy_validation = True
+    return twilio_env
+
+
+@pytest.fixture
 def api(twilio_env: Any, spec_checker: SpecChecker) -> Api:
     return Api(twilio_env.url, (twilio_env.account_sid, twilio_env.auth_token), spec_checker)
 

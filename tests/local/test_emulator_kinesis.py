@@ -2,8 +2,9 @@
 
 The emulator must behave like Twilio: Test assumes the sink's role (only if the trust policy
 lets Twilio's principal in with the sink's external id) and writes the test event into the
-stream; Validate with the test id read OUT OF THE STREAM activates the sink; failures land in
-the Debugger with Twilio's codes and leave the sink inactive.
+stream; failures land in the Debugger with Twilio's codes. Today sinks are active at once and
+Validate answers valid; in the legacy flow (``legacy`` fixture) Validate with the test id read
+OUT OF THE STREAM activates the sink and failures leave it inactive.
 """
 
 from __future__ import annotations
@@ -31,9 +32,28 @@ def _test_ids(events: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def test_test_event_lands_in_stream_and_validate_activates(
+def test_today_a_kinesis_sink_is_active_and_test_still_writes_the_test_event(
     sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
 ) -> None:
+    target = kinesis_target()
+    sink = _create(sdk, target.config())
+    assert sink.status == "active"
+    assert sdk.sinks(sink.sid).sink_test.create().result == "submitted"
+    assert sdk.sinks(sink.sid).fetch().status == "active"
+    (event,) = read_stream(aws_env, target.stream)
+    # The Kinesis quickstart's test event: id is the account SID, data a JSON string.
+    assert event["id"] == twilio_env.account_sid
+    assert event["dataschema"] == "https://events-schemas.twilio.com/EventStreams.TestSink/1.json"
+    assert event["source"] == "Sink"
+    (test_id,) = _test_ids([event])
+    assert sdk.sinks(sink.sid).sink_validate.create(test_id="not-it").result == "valid"
+    assert sdk.sinks(sink.sid).sink_validate.create(test_id=test_id).result == "valid"
+
+
+def test_test_event_lands_in_stream_and_validate_activates(
+    sdk: Any, kinesis_target: Any, aws_env: str, legacy: Any
+) -> None:
+    twilio_env = legacy
     target = kinesis_target()
     sink = _create(sdk, target.config())
     assert sink.status == "initialized"
@@ -59,7 +79,9 @@ def test_test_event_lands_in_stream_and_validate_activates(
     assert twilio_env.debugger_log() == []
 
 
-def test_new_test_replaces_previous_test_id(sdk: Any, kinesis_target: Any, aws_env: str) -> None:
+def test_new_test_replaces_previous_test_id(
+    sdk: Any, kinesis_target: Any, aws_env: str, legacy: Any
+) -> None:
     target = kinesis_target()
     sink = _create(sdk, target.config())
     sdk.sinks(sink.sid).sink_test.create()
@@ -77,7 +99,7 @@ def test_new_test_replaces_previous_test_id(sdk: Any, kinesis_target: Any, aws_e
     assert sdk.sinks(sink.sid).fetch().status == "active"
 
 
-def test_wrong_id_before_any_test_is_rejected(sdk: Any, kinesis_target: Any) -> None:
+def test_wrong_id_before_any_test_is_rejected(sdk: Any, kinesis_target: Any, legacy: Any) -> None:
     sink = _create(sdk, kinesis_target().config())
     with pytest.raises(TwilioRestException) as caught:
         sdk.sinks(sink.sid).sink_validate.create(test_id="not-a-test")
@@ -89,6 +111,8 @@ def test_wrong_id_before_any_test_is_rejected(sdk: Any, kinesis_target: Any) -> 
 def test_untrusted_role_gets_no_record_and_logs_93102(
     fault: str, sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
 ) -> None:
+    """Either flow logs 93102; only the legacy one (external_id case here) marks it failed."""
+    twilio_env.legacy_validation = fault == "external_id"
     if fault == "principal":
         target = kinesis_target(principal="arn:aws:iam::111122223333:root")
         config = target.config()
@@ -105,12 +129,13 @@ def test_untrusted_role_gets_no_record_and_logs_93102(
     assert entry["sink_sid"] == sink.sid
     expected = "does not name" if fault == "principal" else "external id does not match"
     assert expected in entry["message"]
-    assert sdk.sinks(sink.sid).fetch().status != "active"
+    assert sdk.sinks(sink.sid).fetch().status == ("active" if fault == "principal" else "failed")
 
 
 def test_missing_stream_logs_93104(
-    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
+    sdk: Any, kinesis_target: Any, aws_env: str, legacy: Any
 ) -> None:
+    twilio_env = legacy
     target = kinesis_target(create_stream=False)
     sink = _create(sdk, target.config())
     sdk.sinks(sink.sid).sink_test.create()
@@ -182,11 +207,14 @@ def test_emit_writes_message_status_events_that_match_the_real_schema(
         ).read_text("utf-8")
     )
     validator = Draft7Validator(schema)
+    schemas = [event["dataschema"].rsplit("/", 2)[-2:] for event in events]
+    # No version means the latest (7); the explicit 4 is kept.
+    assert schemas == [["Messaging.MessageStatus", "7"]] * 3 + [["Messaging.MessageStatus", "4"]]
     for event in events:
-        assert event["dataschema"] == "https://events-schemas.twilio.com/Messaging.MessageStatus/4"
-        assert not list(validator.iter_errors(event["data"]))
-    assert events[-1]["data"]["messageStatus"] == "FAILED"
-    assert isinstance(events[-1]["data"]["errorCode"], int)
+        assert isinstance(event["data"], str)  # Kinesis records carry data as a JSON string
+        assert not list(validator.iter_errors(json.loads(event["data"])))
+    assert json.loads(events[-1]["data"])["messageStatus"] == "FAILED"
+    assert isinstance(json.loads(events[-1]["data"])["errorCode"], int)
 
 
 def test_emit_many_events_puts_one_record_each(
@@ -209,4 +237,20 @@ def test_emit_many_events_puts_one_record_each(
     assert len({e["id"] for e in events}) == 1100
     assert all(e["type"] == "com.twilio.taskrouter.task.created" for e in events)
     # TaskRouter nests JSON inside a string, as the real payloads do.
-    assert json.loads(events[0]["data"]["payload"]["task_attributes"])["channel"] == "voice"
+    payload = json.loads(events[0]["data"])["payload"]
+    assert json.loads(payload["task_attributes"])["channel"] == "voice"
+
+
+def test_data_as_an_object_when_asked(moto_server: str, kinesis_target: Any) -> None:
+    """``kinesis_data_as_object`` writes data as a JSON object (the default is the string)."""
+    from twilio_es_cli.local.emulator import EventsEmulator
+
+    target = kinesis_target()
+    with EventsEmulator(aws_endpoint_url=moto_server, kinesis_data_as_object=True) as emu:
+        sink = emu.service.create_sink("k", "kinesis", json.dumps(target.config()))
+        emu.service.create_subscription(
+            "s", sink.sid, [json.dumps({"type": "com.twilio.messaging.message.sent"})]
+        )
+        assert emu.emit("com.twilio.messaging.message.sent") == 1
+    (event,) = read_stream(moto_server, target.stream)
+    assert event["data"]["messageStatus"] == "SENT"

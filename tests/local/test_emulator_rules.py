@@ -107,7 +107,20 @@ def test_unreachable_webhook_logs_93101_and_stays_submitted(api: Api, twilio_env
     assert twilio_env.debugger_log() == log
 
 
-def test_segment_sink_validates_with_its_recorded_test(api: Api, twilio_env: Any) -> None:
+def test_sinks_are_active_at_once_and_validate_answers_valid(api: Api, twilio_env: Any) -> None:
+    """Today's service: no validation needed; Test still sends; Validate always says valid."""
+    sink = _sink(api, "segment", {"write_key": "KEY"})
+    assert sink["status"] == "active"
+    assert api.post(f"/v1/Sinks/{sink['sid']}/Test").json() == {"result": "submitted"}
+    assert api.get(f"/v1/Sinks/{sink['sid']}").json()["status"] == "active"
+    assert len(twilio_env.store.state.sinks[sink["sid"]].segment_events) == 1
+    answer = api.post(f"/v1/Sinks/{sink['sid']}/Validate", {"TestId": "any-old-id"})
+    assert (answer.status_code, answer.json()) == (201, {"result": "valid"})
+    assert api.post(f"/v1/Sinks/{sink['sid']}/Validate", {}).status_code == 400  # still required
+
+
+def test_segment_sink_validates_with_its_recorded_test(api: Api, legacy: Any) -> None:
+    twilio_env = legacy
     sink = _sink(api, "segment", {"write_key": "KEY"})
     assert sink["status"] == "initialized"
     api.post(f"/v1/Sinks/{sink['sid']}/Test")
@@ -146,7 +159,7 @@ def test_bad_sink_configuration_is_400(
 # -- subscriptions --------------------------------------------------------------------------
 
 
-def test_subscription_needs_an_active_sink(api: Api) -> None:
+def test_subscription_needs_an_active_sink(api: Api, legacy: Any) -> None:
     sink = _sink(api, "segment", {"write_key": "k"})
     response = _subscribe(api, sink["sid"], {"type": DELIVERED})
     assert response.status_code == 400
@@ -159,10 +172,7 @@ def test_subscription_needs_an_active_sink(api: Api) -> None:
     ("item", "message"),
     [
         ({"type": "com.twilio.messaging.message.teleported"}, "Type not found in the system"),
-        (
-            {"type": "com.twilio.voice.insights.call-summary.predicted-complete"},
-            "Type is discontinued",
-        ),
+        ({"type": "com.twilio.conversations.delivery.updated"}, "Type is discontinued"),
         ({"type": DELIVERED, "schema_version": 9}, "Schema version 9 not found"),
         ({"schema_version": 1}, 'needs a "type"'),
     ],
@@ -187,16 +197,16 @@ def test_types_arrive_as_json_fields_and_missing_version_means_latest(
         types=[
             {"type": DELIVERED},
             {"type": "com.twilio.messaging.inbound-message.received", "schema_version": 2},
-            {"type": "com.twilio.messaging.message.failed"},  # deprecated is still usable
+            {"type": "com.twilio.voice.insights.call-summary.predicted-complete"},
         ],
     )
     versions = {
         e.type: e.schema_version for e in sdk.subscriptions(sub.sid).subscribed_events.list()
     }
     assert versions == {
-        DELIVERED: 4,
+        DELIVERED: 7,  # Messaging.MessageStatus's latest (Outbound Message page: v7)
         "com.twilio.messaging.inbound-message.received": 2,
-        "com.twilio.messaging.message.failed": 4,
+        "com.twilio.voice.insights.call-summary.predicted-complete": 2,
     }
     assert [s.sid for s in sdk.subscriptions.list(sink_sid=sink["sid"])] == [sub.sid]
     assert list(sdk.subscriptions.list(sink_sid="DG" + "f" * 32)) == []
@@ -217,15 +227,41 @@ def test_sink_in_use_cannot_be_deleted_and_in_use_filter(
     assert [s["sid"] for s in not_in_use] == [idle["sid"]]
 
 
-def test_subscription_can_move_only_to_an_active_sink(api: Api, webhook_receiver: Receiver) -> None:
+def test_subscription_update_changes_only_the_description(
+    api: Api, webhook_receiver: Receiver
+) -> None:
+    """The current spec's UpdateSubscriptionRequest has Description only: SinkSid moves nothing."""
     first = _sink(api, "webhook", {"destination": webhook_receiver.url})
     second = _sink(api, "webhook", {"destination": webhook_receiver.url})
-    inactive = _sink(api, "segment", {"write_key": "k"})
     sub = _subscribe(api, first["sid"], {"type": DELIVERED}).json()
     path = f"/v1/Subscriptions/{sub['sid']}"
-    assert api.post(path, {"SinkSid": inactive["sid"]}).status_code == 400
-    moved = api.post(path, {"SinkSid": second["sid"]})
-    assert moved.status_code == 200 and moved.json()["sink_sid"] == second["sid"]
+    answer = api.post(path, {"SinkSid": second["sid"], "Description": "renamed"})
+    assert answer.status_code == 200
+    assert (answer.json()["sink_sid"], answer.json()["description"]) == (first["sid"], "renamed")
+    assert api.get(path).json()["sink_sid"] == first["sid"]
+
+
+def test_the_101st_sink_and_subscription_are_refused(
+    api: Api, twilio_env: Any, webhook_receiver: Receiver
+) -> None:
+    """Up to 100 sinks and 100 subscriptions per account (Event Streams overview page)."""
+    service = twilio_env.service
+    config = json.dumps({"destination": webhook_receiver.url})
+    sinks = [service.create_sink(f"s{n}", "webhook", config).sid for n in range(100)]
+    refused = api.post(
+        "/v1/Sinks", {"Description": "101", "SinkType": "webhook", "SinkConfiguration": config}
+    )
+    assert refused.status_code == 400
+    body = refused.json()
+    assert set(body) == {"code", "message", "more_info", "status"}
+    assert body["status"] == 400 and "Maximum number of Sinks (100)" in body["message"]
+    for sid in sinks:
+        service.create_subscription("sub", sid, [json.dumps({"type": DELIVERED})])
+    too_many = _subscribe(api, sinks[0], {"type": DELIVERED})
+    assert too_many.status_code == 400
+    assert "Maximum number of Subscriptions (100)" in too_many.json()["message"]
+    api.delete(f"/v1/Subscriptions/{service.list_subscriptions(sinks[0])[0].sid}")
+    assert _subscribe(api, sinks[0], {"type": DELIVERED}).status_code == 201
 
 
 def test_last_subscribed_event_cannot_be_removed(api: Api, webhook_receiver: Receiver) -> None:
@@ -288,11 +324,34 @@ def test_state_survives_a_restart_with_a_state_dir(moto_server: str, tmp_path: P
     assert json.loads(state_file.read_text())["sinks"] == {}
 
 
-def test_webhook_get_method_sends_no_body(api: Api, webhook_receiver: Receiver) -> None:
-    sink = _sink(api, "webhook", {"destination": webhook_receiver.url, "method": "get"})
-    assert sink["sink_configuration"]["method"] == "GET"
-    api.post(f"/v1/Sinks/{sink['sid']}/Test")
-    assert webhook_receiver.received == [("GET", None)]
+def test_webhook_get_method_is_refused_clearly(api: Api, webhook_receiver: Receiver) -> None:
+    """Twilio documents no way for a GET to carry an event: refuse, never lose events."""
+    response = api.post(
+        "/v1/Sinks",
+        {
+            "Description": "x",
+            "SinkType": "webhook",
+            "SinkConfiguration": json.dumps({"destination": webhook_receiver.url, "method": "get"}),
+        },
+    )
+    assert response.status_code == 400
+    assert "method GET is not supported" in response.json()["message"]
+    assert "use POST" in response.json()["message"]
+    assert webhook_receiver.received == []
+
+
+def test_a_saved_get_sink_logs_an_error_instead_of_a_bare_get(
+    twilio_env: Any, webhook_receiver: Receiver
+) -> None:
+    """A GET sink from older saved state: the delivery fails loudly in the debugger."""
+    sink = twilio_env.service.create_sink(
+        "hook", "webhook", json.dumps({"destination": webhook_receiver.url})
+    )
+    sink.sink_configuration["method"] = "GET"
+    twilio_env.service.test_sink(sink.sid)
+    assert webhook_receiver.received == []
+    (entry,) = twilio_env.debugger_log()
+    assert entry["code"] == 93101 and "cannot carry events" in entry["message"]
 
 
 def test_unsupported_method_on_a_known_path_is_405(api: Api) -> None:

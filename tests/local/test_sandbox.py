@@ -252,3 +252,31 @@ def test_emit_without_a_sandbox_says_how_to_start_one(cli, monkeypatch) -> None:
     result = cli("local", "emit", DELIVERED)
     assert result.exit_code == 3
     assert "twilio-es local up" in result.stderr
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_sink_validate_works_on_both_flows(tmp_path: Path, legacy: bool) -> None:
+    """Today's sandbox (sinks active at once) and `local up --legacy-validation`."""
+    sb = _start(tmp_path, *(["--legacy-validation"] if legacy else []))
+    try:
+        assert (
+            sb.run("stream", "create", "both", "1", "--out", "sink.json", cwd=tmp_path).exit_code
+            == 0
+        )
+        created = sb.run(
+            "sink", "create", "kinesis", "--config", "sink.json", "--json", cwd=tmp_path
+        )
+        sid = str(created.json()["sid"])  # type: ignore[index]
+        assert created.json()["status"] == ("initialized" if legacy else "active")  # type: ignore[index]
+        validated = sb.run("sink", "validate", sid, "--json", cwd=tmp_path)
+        assert validated.exit_code == 0, validated.stderr
+        outcome = validated.json()
+        assert isinstance(outcome, dict)
+        assert outcome["status"] == "active"
+        assert outcome["already_active"] is not legacy
+        assert "delivery works end to end" in outcome["proved"]
+        assert "found test event in shard" in validated.stderr
+    finally:
+        code, stderr = sb.stop()
+    assert code == 0, stderr
+    assert ("Legacy validation" in stderr) is legacy

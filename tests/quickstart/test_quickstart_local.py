@@ -20,6 +20,7 @@ from tests.conftest import Result, run_on_terminal, run_subprocess
 DEFAULT_TYPES = {
     "com.twilio.messaging.message.delivered",
     "com.twilio.messaging.message.undelivered",
+    "com.twilio.messaging.message.failed",  # available (no public page says deprecated)
 }
 
 

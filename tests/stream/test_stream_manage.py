@@ -45,7 +45,6 @@ def test_scale_waits_and_prints_old_to_new(cli: CLI, kinesis_client: Any) -> Non
     ("target", "message"),
     [
         ("5", "AWS allows 1 to 4"),
-        ("2", "already has 2 open shard(s)"),
     ],
 )
 def test_scale_guard_rail_refuses_before_calling_aws(
@@ -55,6 +54,17 @@ def test_scale_guard_rail_refuses_before_calling_aws(
     result = cli("stream", "scale", "twilio-events", target)
     assert result.exit_code == 2
     assert message in result.stderr
+    assert _open_shards(kinesis_client, "twilio-events") == 2
+
+
+def test_scale_to_the_current_count_is_a_no_op_that_says_so(cli: CLI, kinesis_client: Any) -> None:
+    _create(cli, "twilio-events", "2")
+    result = cli("stream", "scale", "twilio-events", "2")
+    assert result.exit_code == 0, result.stderr
+    assert "already has 2 open shard(s); nothing to change" in result.stderr
+    assert result.stdout.strip() == "twilio-events: 2 -> 2 shards (ACTIVE)"
+    as_json = cli("stream", "scale", "twilio-events", "2", "--json")
+    assert as_json.json() == {"stream": "twilio-events", "old": 2, "new": 2, "status": "ACTIVE"}
     assert _open_shards(kinesis_client, "twilio-events") == 2
 
 

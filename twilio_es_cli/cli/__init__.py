@@ -19,14 +19,19 @@ from twilio_es_cli import __version__
 from twilio_es_cli.cli import (
     catalog,
     doctor,
+    infra,
     local,
     quickstart,
     sink,
     stream,
     subscription,
     tail,
+    webhook,
 )
+from twilio_es_cli.cli._help import install as _plain_placeholders
 from twilio_es_cli.errors import ExitCode, TwilioEsError
+
+_plain_placeholders()
 
 app = typer.Typer(
     name="twilio-es",
@@ -84,6 +89,15 @@ def _root(
             help="Events API base URL (TWILIO_ES_API_URL; default https://events.twilio.com).",
         ),
     ] = None,
+    twilio_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--twilio-profile",
+            metavar="NAME",
+            help="twilio-cli profile to use (TWILIO_PROFILE; default: the environment's "
+            "TWILIO_* credentials, else twilio-cli's active profile).",
+        ),
+    ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks and SDK debug logs on errors.")
     ] = False,
@@ -111,6 +125,7 @@ def _root(
         endpoint_url=endpoint_url,
         twilio_api_url=twilio_api_url,
         debug=debug,
+        twilio_profile=twilio_profile,
     )
     if ctx.obj.debug:
         _debug_logging(wire=os.environ.get("TWILIO_ES_DEBUG", "") == "wire")
@@ -148,7 +163,18 @@ def version(
         sys.stdout.write(f"twilio-es {__version__}\n")
 
 
-for _module in (stream, sink, subscription, catalog, tail, quickstart, local, doctor):
+for _module in (
+    stream,
+    sink,
+    subscription,
+    catalog,
+    tail,
+    quickstart,
+    local,
+    doctor,
+    infra,
+    webhook,
+):
     _module.register(app)
 
 

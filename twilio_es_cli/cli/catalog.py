@@ -67,7 +67,12 @@ def types_list(
     output.emit(
         [t.to_dict() for t in found],
         as_json=as_json,
-        columns=["TYPE", "SCHEMA", "STATUS", "DESCRIPTION"],
+        columns=[
+            output.Column("TYPE", identifier=True),
+            output.Column("SCHEMA", identifier=True, priority=1),
+            output.Column("STATUS", priority=2),
+            output.Column("DESCRIPTION", priority=3),
+        ],
         rows=[(t.type, t.schema_id, t.status, t.description) for t in found],
         title="Event types",
     )
@@ -116,7 +121,11 @@ def schema_versions(
     output.emit(
         [v.to_dict() for v in found],
         as_json=as_json,
-        columns=["VERSION", "CREATED", "RAW"],
+        columns=[
+            output.Column("VERSION", identifier=True),
+            output.Column("CREATED"),
+            output.Column("RAW", identifier=True, priority=1),
+        ],
         rows=[(v.schema_version, v.date_created, v.raw) for v in found],
         title=f"Versions of {schema_id}",
     )

@@ -123,8 +123,15 @@ def _render(report: Any, *, as_json: bool) -> None:
     if as_json:
         output.print_json(report.to_dict())
         return
-    output.print_table(
-        ["STATUS", "CHECK", "ERROR", "DETAIL", "FIX"],
+    checks = report.checks
+    cut = output.print_table(
+        [
+            output.Column("STATUS"),
+            output.Column("CHECK", identifier=True),
+            output.Column("ERROR", priority=1),
+            output.Column("DETAIL", shorten=True),
+            output.Column("FIX", shorten=True, priority=2),
+        ],
         [
             (
                 _STATUS_LABEL.get(c.status, c.status),
@@ -133,13 +140,19 @@ def _render(report: Any, *, as_json: bool) -> None:
                 c.detail,
                 c.fix if c.status in ("fail", "warn") else None,
             )
-            for c in report.checks
+            for c in checks
         ],
         title="Checks",
     )
+    _whole_lines(checks, cut)
     if report.sinks is not None:
         output.print_table(
-            ["SID", "TYPE", "STATUS", "DESCRIPTION"],
+            [
+                output.Column("SID", identifier=True),
+                output.Column("TYPE"),
+                output.Column("STATUS"),
+                output.Column("DESCRIPTION", priority=1),
+            ],
             [(s["sid"], s["sink_type"], s["status"], s["description"]) for s in report.sinks],
             title="Sinks",
         )
@@ -148,6 +161,21 @@ def _render(report: Any, *, as_json: bool) -> None:
         output.warn(f"No check failed, but {len(warned)} warning(s) above")
     elif report.ok:
         output.success("All checks passed")
+
+
+def _whole_lines(checks: Any, cut: set[str]) -> None:
+    """One line per check keeps the table readable at 80 columns; what it cut from a failing
+    or warning check (the detail that says why, the fix) follows in full, once."""
+    from twilio_es_cli import output
+
+    if not cut & {"DETAIL", "FIX"}:
+        return
+    for check in checks:
+        if check.status not in ("fail", "warn"):
+            continue
+        output.info(f"{check.name}: {check.detail}")
+        if check.fix:
+            output.info(f"  fix: {check.fix}")
 
 
 def register(root: typer.Typer) -> None:

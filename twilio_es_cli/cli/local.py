@@ -11,13 +11,16 @@ import json
 import math
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from twilio_es_cli.cli._common import JsonOption, settings
-from twilio_es_cli.errors import UsageError
+from twilio_es_cli.config import Settings
+from twilio_es_cli.errors import ExitCode, TwilioEsError, UsageError
 
 app = typer.Typer(
     name="local",
@@ -49,11 +52,20 @@ def up(
         Path | None,
         typer.Option("--env-file", help="Also write the export lines to this file (mode 0600)."),
     ] = None,
+    legacy_validation: Annotated[
+        bool,
+        typer.Option(
+            "--legacy-validation",
+            help="Model the old sink flow: kinesis/segment sinks stay initialized until "
+            "Test + Validate (today's Twilio makes every sink active at once).",
+        ),
+    ] = False,
 ) -> None:
     """Start the sandbox on 127.0.0.1 and print the export lines that point twilio-es at it.
 
-    Runs until Ctrl-C (or SIGTERM), then stops cleanly; with --state-dir it saves what you
-    built and restores it next time.
+    Runs until Ctrl-C (exit 130) or SIGTERM (exit 0), then stops cleanly and frees its ports,
+    so it can be started again at once; with --state-dir it saves what you built and restores
+    it next time.
 
     \b
     Example:
@@ -73,7 +85,12 @@ def up(
     for port in (aws_port, events_port):
         if not 0 <= port <= 65535:
             raise UsageError(f"Port {port} is out of range 0-65535")
-    sandbox = Sandbox(aws_port=aws_port, events_port=events_port, state_dir=state_dir)
+    sandbox = Sandbox(
+        aws_port=aws_port,
+        events_port=events_port,
+        state_dir=state_dir,
+        legacy_validation=legacy_validation,
+    )
     with output.progress("Starting the sandbox"):
         sandbox.start()
     stopped = threading.Event()
@@ -82,6 +99,7 @@ def up(
         stopped.set()
 
     previous = signal.signal(signal.SIGTERM, _on_term)
+    interrupted = False
     try:
         lines = [f"export {k}={shlex.quote(v)}" for k, v in sandbox.env().items()]
         if env_file is not None:  # before printing: whoever sees the lines may source the file
@@ -96,15 +114,24 @@ def up(
         output.info(f"In another shell, {source}, then use twilio-es as usual. Ctrl-C stops.")
         if state_dir is not None:
             output.info(f"State is kept in {state_dir}.")
+        if legacy_validation:
+            output.info("Legacy validation: new kinesis sinks stay initialized until validated.")
         while not stopped.wait(0.5):
             pass
     except KeyboardInterrupt:
-        pass
+        interrupted = True  # exit 130 like every command (docs/output.md); SIGTERM exits 0
+        if output.is_tty(sys.stderr):
+            sys.stderr.write("\n")  # the terminal echoed ^C
     finally:
         signal.signal(signal.SIGTERM, previous)
         with output.progress("Stopping the sandbox"):
             sandbox.stop()
-        output.success("Sandbox stopped" + (f"; state saved in {state_dir}" if state_dir else ""))
+        output.success(
+            "Sandbox stopped, its ports freed"
+            + (f"; state saved in {state_dir}" if state_dir else "; nothing was kept")
+        )
+    if interrupted:
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -122,14 +149,14 @@ def emit(
         str,
         typer.Argument(metavar="TYPE", help="Event type, e.g. com.twilio.messaging.message.sent"),
     ],
-    count: Annotated[int, typer.Option("--count", "-n", help="How many events.")] = 1,
+    count: Annotated[int, typer.Option("--count", "-n", metavar="N", help="How many events.")] = 1,
     rate: Annotated[
         float | None,
         typer.Option("--rate", help="Events per second (default: all at once)."),
     ] = None,
     data: Annotated[
         str | None,
-        typer.Option("--data", help="JSON object merged into each event's data."),
+        typer.Option("--data", metavar="JSON", help="JSON object merged into each event's data."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -162,7 +189,10 @@ def emit(
     current.twilio_credentials()
     deliveries = 0
     if rate is None:
-        with output.progress(f"Emitting {count} {event_type} event(s)"):
+        with (
+            output.progress(f"Emitting {count} {event_type} event(s)"),
+            _type_hint(current, event_type),
+        ):
             deliveries = admin.emit(current, event_type, count, extra)
     else:
         interval, start = 1.0 / rate, time.monotonic()
@@ -170,7 +200,8 @@ def emit(
             delay = start + index * interval - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            deliveries += admin.emit(current, event_type, 1, extra)
+            with _type_hint(current, event_type):
+                deliveries += admin.emit(current, event_type, 1, extra)
     if as_json:
         output.print_json({"type": event_type, "count": count, "deliveries": deliveries})
     elif deliveries:
@@ -216,6 +247,31 @@ def _depth(value: object) -> int:
         elif isinstance(item, list):
             stack.extend((child, level + 1) for child in item)
     return deepest
+
+
+@contextmanager
+def _type_hint(current: Settings, event_type: str) -> Iterator[None]:
+    """The sandbox refuses an unknown type in its own words; add "did you mean" from its
+    catalogue (the same one `twilio-es types list` shows)."""
+    try:
+        yield
+    except UsageError as exc:
+        if exc.hint is not None:
+            raise
+        from twilio_es_cli.catalog import Catalog, suggest
+        from twilio_es_cli.twilio_api import make_client
+
+        try:
+            names = [t.type for t in Catalog(make_client(current)).types()]
+        except TwilioEsError:
+            raise exc from None
+        if event_type in names:
+            raise
+        close = suggest(event_type, names)
+        exc.hint = (f"Did you mean {' or '.join(close)}? " if close else "") + (
+            "See `twilio-es types list --search TEXT`."
+        )
+        raise
 
 
 def register(root: typer.Typer) -> None:

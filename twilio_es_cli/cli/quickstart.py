@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from twilio_es_cli.cli._common import JsonOption, settings
+from twilio_es_cli.errors import ExitCode
 
 if TYPE_CHECKING:
     from twilio_es_cli.quickstart import LocalOutcome, Outcome, Step
@@ -26,9 +27,14 @@ DEFAULT_OUT = Path("twilio-sink.json")
 class _Reporter:
     """Finished steps as ✓ lines, context as indented lines (stderr)."""
 
+    def __init__(self) -> None:
+        self.last: Step | None = None  # to say where an interrupted run stopped
+
     def step(self, step: Step) -> None:
         from twilio_es_cli import output
         from twilio_es_cli.quickstart import ALREADY_THERE, CREATED, STEPS
+
+        self.last = step
 
         head = f"{step.number}/{STEPS} {step.name}"
         if step.result in (CREATED, ALREADY_THERE):
@@ -165,16 +171,20 @@ def quickstart(
         tty = output.is_tty(sys.stdout)
         # `quickstart --local | head` raises BrokenPipeError after the sandbox has stopped;
         # the root `run()` ends it quietly with 0.
-        result = core.run_local(
-            base,
-            request,
-            reporter,
-            out=sys.stdout,
-            output_format="pretty" if tty else "jsonl",
-            tty=tty,
-            collect=as_json,
-            on_config=writer,
-        )
+        try:
+            result = core.run_local(
+                base,
+                request,
+                reporter,
+                out=sys.stdout,
+                output_format="pretty" if tty else "jsonl",
+                tty=tty,
+                collect=as_json,
+                on_config=writer,
+            )
+        except KeyboardInterrupt:
+            _interrupted_local(reporter.last, out)
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         if as_json:
             data = result.as_dict()
             data["sink_config_file"] = str(target) if target else None
@@ -200,6 +210,24 @@ def quickstart(
                 "sink config": str(target),
             }
         )
+
+
+def _interrupted_local(last: Step | None, out: Path | None) -> None:
+    """Ctrl-C during `quickstart --local`: say where it stopped and that nothing is left
+    (run_local has already stopped the sandbox on its way out)."""
+    from twilio_es_cli import output
+    from twilio_es_cli.quickstart import STEPS
+
+    if output.is_tty(sys.stderr):
+        sys.stderr.write("\n")  # the terminal echoed ^C
+    where = f"after step {last.number}/{STEPS} ({last.name})" if last else "before step 1"
+    output.warn(f"Interrupted: quickstart --local stopped {where}.")
+    kept = f"; the sink configuration in {out} refers to it" if out and out.exists() else ""
+    output.info(
+        "The offline sandbox it started (local Kinesis/IAM and Events API, all in memory) "
+        f"was stopped and thrown away{kept}. Run `twilio-es quickstart --local` again to "
+        "start over, or `twilio-es local up --state-dir DIR` for a sandbox that is kept."
+    )
 
 
 def _next_step(outcome: Outcome) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="sink",
-    help="Create, list, show, test, validate and delete Event Streams sinks.",
+    help="Create, list, show, test, validate, rotate and delete Event Streams sinks.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -321,7 +321,7 @@ def test(ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False) -> N
     )
     stream = sink.kinesis_stream()
     if sink.status == "active":
-        # Validate would say "nothing to do": the test is only a delivery check now.
+        # Nothing to activate: the test is only a delivery check (`sink validate` does it all).
         where = (
             f"look for it with `twilio-es tail {stream.arn} --since 5m "
             f"--type com.twilio.eventstreams.test-event`"
@@ -374,12 +374,14 @@ def validate(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Make a sink active: Test -> find the event in your stream -> Validate -> wait.
+    """Prove a sink delivers (and make it active): Test -> find the event -> Validate -> wait.
 
     For a kinesis sink this sends a test event, reads the sink's stream (with your AWS
     credentials, in the region of the stream ARN) across all shards until the event arrives,
-    validates with its test_id and waits until the sink is active. For webhook sinks read the
-    test_id at your endpoint and pass --test-id. Exit 5 names the failed step and its cause.
+    validates with its test_id and waits until the sink is active. Twilio now creates sinks
+    active; on an active sink the same steps still run and prove delivery end to end. For
+    webhook sinks read the test_id at your endpoint and pass --test-id. Exit 5 names the
+    failed step and its cause.
 
     \b
     Examples:
@@ -406,6 +408,53 @@ def validate(
     )
     data = outcome.as_dict()
     output.emit(data, as_json=as_json, fields={k: v for k, v in data.items() if v is not None})
+
+
+@app.command("rotate")
+def rotate(
+    ctx: typer.Context,
+    sid: SidArgument,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", help="Seconds to wait for the new sink's test event."),
+    ] = 120.0,
+    yes: YesOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace a sink by a new one with no gap: new sink, proven, subscriptions moved, old gone.
+
+    A kinesis sink gets a fresh external id on the same role (the trust accepts both until the
+    old sink is gone). Subscriptions are copied to the new sink before the old ones are
+    deleted, so events may arrive twice for a moment, never not at all. If anything fails
+    before the move, this run's work is undone.
+
+    \b
+    Example:
+      twilio-es sink rotate DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --yes
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.infra.executor import Env
+    from twilio_es_cli.infra.rotate import rotate as rotate_sink
+    from twilio_es_cli.twilio_api import make_client
+
+    sid = _check_sid(sid)
+    if not timeout > 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    confirm(f"Replace sink {sid} by a new one and delete it?", yes=yes)
+    current = settings(ctx)
+    env = Env(
+        settings=current,
+        aws=AwsClients(current),
+        client=make_client(current),
+        desired=None,
+        proof_timeout=timeout,
+    )
+    rotation = rotate_sink(env, sid)
+    output.success(f"sink {sid} replaced by {rotation.new_sid}")
+    data = rotation.to_dict()
+    output.emit(data, as_json=as_json, fields={k: v for k, v in data.items() if v})
 
 
 def _stream_reader(ctx: typer.Context, stream: Any) -> ReadFn:

@@ -287,6 +287,8 @@ def scale(
         wait=not no_wait,
         timeout=timeout,
     )
+    if result["old"] == result["new"]:
+        output.info(f"Stream {name} already has {count} open shard(s); nothing to change.")
     if as_json:
         output.print_json(result)
     else:
@@ -305,6 +307,9 @@ def _describe_fields(view: dict[str, Any]) -> dict[str, Any]:
         "Retention": f"{view['retention_hours']} h",
         "Encryption": view["encryption"],
         "Created": view["created"],
+        "Consumers (EFO)": view.get("consumers_error")
+        or ", ".join(f"{c['name']} ({c['status']})" for c in view.get("consumers") or [])
+        or "none",
     }
     if role:
         fields["Role"] = role["arn"]
@@ -329,7 +334,8 @@ def describe(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show status, mode, open and closed shards, retention, ARN and the role for Twilio.
+    """Show status, mode, open and closed shards, retention, ARN, the role for Twilio, and
+    the enhanced fan-out consumers (billed per shard hour; `tail --efo` registers one).
 
     \b
     Examples:
@@ -362,7 +368,13 @@ def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     output.emit(
         rows,
         as_json=as_json,
-        columns=["Name", "Status", "Mode", "Open shards", "Created"],
+        columns=[
+            output.Column("Name", identifier=True),
+            output.Column("Status"),
+            output.Column("Mode", priority=2),
+            output.Column("Open shards", priority=1),
+            output.Column("Created", priority=3),
+        ],
         rows=[[r["name"], r["status"], r["mode"], r["open_shards"], r["created"]] for r in rows],
         title="Streams",
     )

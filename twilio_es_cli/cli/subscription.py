@@ -52,7 +52,7 @@ def _render(
         title=f"Subscription {subscription.sid}",
     )
     output.print_table(
-        ["TYPE", "SCHEMA VERSION"],
+        [output.Column("TYPE", identifier=True), output.Column("SCHEMA VERSION")],
         [(t.type, t.schema_version) for t in subscription.types],
         title="Subscribed events",
     )
@@ -150,13 +150,18 @@ def list_(
     output.emit(
         [s.to_dict() for s in found],
         as_json=as_json,
-        columns=["SID", "SINK", "DESCRIPTION", "TYPES"],
+        columns=[
+            output.Column("SID", identifier=True),
+            output.Column("SINK", identifier=True, priority=1),
+            output.Column("DESCRIPTION", priority=2),
+            output.Column("TYPES", identifier=True),
+        ],
         rows=[
             (
                 s.sid,
                 s.sink_sid,
                 s.description,
-                [f"{t.type}:{t.schema_version}" for t in s.types],
+                "\n".join(f"{t.type}:{t.schema_version}" for t in s.types) or None,
             )
             for s in found
         ],

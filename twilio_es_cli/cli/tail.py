@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from twilio_es_cli.cli import _common
+from twilio_es_cli.cli import _common, webhook
 from twilio_es_cli.errors import ConfigError, ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from twilio_es_cli.config import Settings
+    from twilio_es_cli.reader import ShardReader
     from twilio_es_cli.tail import TailOptions
+    from twilio_es_cli.webhook.forward import Forwarder
 
 DEFAULT_SINK_CONFIG = Path("twilio-sink.json")
 
@@ -43,9 +49,14 @@ def _stream_from_sink_config(path: Path, *, explicit: bool) -> str:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         arn = doc["arn"]
+    except RecursionError as exc:  # nested deeper than the parser's recursion limit
+        raise ConfigError(
+            f"sink config file {path} is not valid JSON (nested too deeply)",
+            hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
+        ) from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
-            f"sink config file {path} has no stream ARN ({exc})",
+            f"sink config file {path} has no stream ARN ({str(exc).splitlines()[0][:120]})",
             hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
         ) from exc
     if not isinstance(arn, str) or not arn.startswith("arn:aws"):
@@ -145,6 +156,16 @@ def tail(
             "--expand-json", help="Also parse JSON held in strings inside data (nested JSON)."
         ),
     ] = False,
+    efo: Annotated[
+        bool,
+        typer.Option(
+            "--efo",
+            help="Enhanced fan-out: register a stream consumer of its own and be pushed "
+            "records (SubscribeToShard, 2 MB/s per shard for this tail alone), so production "
+            "readers keep their 5 GetRecords/s per shard. Costs money: AWS bills each "
+            "consumer-shard hour and each GB read this way. Deregistered when tail stops.",
+        ),
+    ] = False,
     sink_config: Annotated[
         Path | None,
         typer.Option(
@@ -154,6 +175,12 @@ def tail(
             show_default=False,
         ),
     ] = None,
+    forward_to: webhook.ForwardToOption = None,
+    header: webhook.HeaderOption = None,
+    signing_token: webhook.TokenOption = None,
+    rate: webhook.RateOption = None,
+    concurrency: webhook.ConcurrencyOption = 1,
+    batch: webhook.BatchOption = 1,
 ) -> None:
     """Show the events in a Kinesis stream: all shards, resharding-safe, decoded.
 
@@ -162,6 +189,10 @@ def tail(
     expired iterators and lost connections without losing or repeating an event, and decodes
     Twilio's CloudEvents (data as a JSON string or object). Records that are not CloudEvents
     are shown raw, with a warning.
+
+    With --efo it reads through a consumer named twilio-es-USER-HOST-PID-TAG (listed by
+    `stream describe`), renews each shard's subscription every 5 minutes and removes a
+    consumer a killed run of yours left behind.
 
     Exit status: 0 when it stopped by --no-follow, --max, --timeout, SIGTERM or a closed
     pipe; 130 after Ctrl-C (a summary is printed on stderr first); 4 if the stream does not
@@ -173,6 +204,8 @@ def tail(
       twilio-es tail twilio-events --since 15m --type 'com.twilio.messaging.*'
       twilio-es tail twilio-events --from trim-horizon --no-follow -o jsonl | jq .data
       twilio-es tail twilio-events --checkpoint .tail-state.json --dedupe -o jsonl >> events.jsonl
+      twilio-es tail --checkpoint .fwd.json --forward-to http://localhost:3000/twilio/events
+      twilio-es tail twilio-events --efo                # its own read budget, billed per hour
     """
     from twilio_es_cli import output
     from twilio_es_cli.reader import StartPosition
@@ -189,9 +222,11 @@ def tail(
     if any(not pattern.strip() for pattern in types or ()):
         raise UsageError("--type is empty", hint="Give a type or a glob: --type 'com.twilio.*'.")
     if checkpoint is not None:
-        from twilio_es_cli.checkpoint import check_location
+        from twilio_es_cli.checkpoint import Checkpoint
 
-        check_location(checkpoint)
+        # A new file's directory must be writable, an existing file readable and for this
+        # stream: said before "Tailing ..." and before any call (run_tail opens it again).
+        Checkpoint.open(checkpoint, stream, StartPosition.latest())
     tty = output.is_tty(sys.stdout)
     fmt = output_format.value if output_format is not None else ("pretty" if tty else "jsonl")
     options = TailOptions(
@@ -207,13 +242,23 @@ def tail(
         tty=tty,
         checkpoint=checkpoint,
     )
+    forward = webhook.tail_forwarding(  # --forward-to: deliveries replace event lines
+        forward_to, header, signing_token, rate, concurrency, batch, fmt
+    )
     settings = _common.settings(ctx)
-    code = _run(settings, stream, options)
+    code = _run(settings, stream, options, forward, efo=efo)
     if code:
         raise typer.Exit(code)
 
 
-def _run(settings: Settings, stream: str, options: TailOptions) -> int:
+def _run(
+    settings: Settings,
+    stream: str,
+    options: TailOptions,
+    forward: Callable[..., Forwarder] | None = None,
+    *,
+    efo: bool = False,
+) -> int:
     from twilio_es_cli import output
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.tail import run_tail
@@ -248,9 +293,21 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. `cmd &` ignores SIGINT
                 previous[signum] = signal.signal(signum, on_signal)
+    sink = forward(stop=stop) if forward is not None else None
     try:
-        summary = run_tail(kinesis, stream, options, out=sys.stdout, stop=stop)
+        with _shard_reader(kinesis, stream, stop, efo=efo) as shard_reader:
+            summary = run_tail(
+                kinesis,
+                stream,
+                options,
+                out=sys.stdout,
+                stop=stop,
+                sink=sink,
+                shard_reader=shard_reader,
+            )
     finally:
+        if sink is not None:
+            sink.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if signal.SIGINT in received:
@@ -262,7 +319,25 @@ def _run(settings: Settings, stream: str, options: TailOptions) -> int:
     if summary.not_cloudevents:
         output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents")
     output.info(summary.line())
+    if sink is not None:
+        output.info(sink.summary.line())
     return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
+
+
+@contextlib.contextmanager
+def _shard_reader(
+    kinesis: object, stream: str, stop: threading.Event, *, efo: bool
+) -> Iterator[ShardReader | None]:
+    """None (GetRecords polling), or with --efo a registered consumer's SubscribeToShard reader,
+    deregistered when the block ends however it ends (the one seam between tail and EFO)."""
+    if not efo:
+        yield None
+        return
+    from twilio_es_cli import output
+    from twilio_es_cli.efo import EfoConsumer
+
+    with EfoConsumer(kinesis, stream, notify=output.info, stop=stop) as consumer:
+        yield consumer.read_shard
 
 
 def _check_stream(stream: str) -> None:

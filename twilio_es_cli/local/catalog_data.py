@@ -1,16 +1,49 @@
-"""The emulator's seeded catalogue: real Event Streams type names, schema ids and versions.
+"""The emulator's seeded catalogue, rebuilt from Twilio's public pages; each fact has a source.
 
-Type names and schema ids are Twilio's (docs.twilio.com event-type pages and the schema host
-``events-schemas.twilio.com``). Version counts and dates are plausible, not authoritative: only
-``Messaging.MessageStatus`` version 4 ships with its real JSON Schema document (see
+Every :class:`SchemaDef` and :class:`EventTypeDef` carries ``source``: the public page the
+name, status or latest version comes from (pages read in 2026; see :data:`SOURCES`). Where no
+public page gives a fact (most version *dates*, the version count of some schemas) the value is
+the emulator's own and ``source`` says so. Corrections against the earlier hand-made list:
+
+- ``Messaging.MessageStatus`` goes to version 7 ("v7 (latest)" on the Outbound Message page);
+  no version in a subscription means the latest;
+- ``com.twilio.voice.insights.call-summary.predicted-complete`` is available (listed among the
+  seven Call Insights events), not discontinued: the Kinesis quickstart subscribes to it;
+- ``com.twilio.conversations.delivery.updated`` exists and IS discontinued;
+- ``com.twilio.messaging.message.failed`` is available (no page marks it deprecated).
+
+Only ``Messaging.MessageStatus`` version 4 ships with its real JSON Schema document (see
 ``schemas/``); other versions are served as schemas derived from the emulator's event
-generator, so that every ``raw`` URL resolves. One type is ``discontinued`` and one
-``deprecated`` (still usable) so the subscription rules can be exercised.
+generator, so that every ``raw`` URL resolves.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+_OUTBOUND = "https://www.twilio.com/docs/events/event-types/messaging/outbound-message"
+_CALL_INSIGHTS = (
+    "https://www.twilio.com/docs/voice/voice-insights/event-streams/call-insights-events"
+)
+_CONVERSATIONS = "https://www.twilio.com/docs/events/event-types/conversations"
+_LIFECYCLE = "https://www.twilio.com/docs/events/event-types-lifecycle"
+_QUICKSTART = "https://www.twilio.com/docs/events/eventstreams-quickstart"
+EMULATOR_ONLY = "not on a public page: the emulator's own value"
+
+# Where the facts come from (what each page says that the catalogue relies on).
+SOURCES: dict[str, str] = {
+    _OUTBOUND: "com.twilio.messaging.message.* types; dataschema Messaging.MessageStatus/7; "
+    "'v7 (latest)': no new fields between v6 and v7",
+    _CALL_INSIGHTS: "seven Call Insights events, call-summary.complete/partial/"
+    "predicted-complete and call-event.gateway among them, none discontinued",
+    _CONVERSATIONS + "/delivery": "com.twilio.conversations.delivery.updated: 'Discontinued "
+    "event type'; dataschema Conversations.DeliveryUpdated/2, v2 latest",
+    _CONVERSATIONS + "/message": "com.twilio.conversations.message.added; dataschema "
+    "Conversations.MessageAdded/2, v2 latest",
+    _LIFECYCLE: "statuses available, deprecated, restricted, discontinued and what each allows",
+    _QUICKSTART: "the test event (type com.twilio.eventstreams.test-event, source Sink) and "
+    "the call-summary subscription example (schema_version 1)",
+}
 
 
 @dataclass(frozen=True)
@@ -19,6 +52,7 @@ class SchemaDef:
 
     id: str
     version_dates: tuple[str, ...]
+    source: str = EMULATOR_ONLY  # where the version count comes from (dates: emulator's)
 
     @property
     def latest_version(self) -> int:
@@ -35,6 +69,7 @@ class EventTypeDef:
     status: str = "available"  # available | deprecated | restricted | discontinued
     documentation_url: str | None = None
     date_created: str = "2020-08-13T13:28:20Z"
+    source: str = EMULATOR_ONLY  # the page that lists the type (and its status)
 
 
 TEST_EVENT_TYPE = "com.twilio.eventstreams.test-event"
@@ -49,7 +84,11 @@ SCHEMAS: tuple[SchemaDef, ...] = (
             "2021-03-02T10:00:00Z",
             "2022-05-17T09:30:00Z",
             "2023-01-24T12:00:00Z",
+            "2024-02-06T12:00:00Z",
+            "2024-09-10T12:00:00Z",
+            "2025-03-04T12:00:00Z",
         ),
+        source=_OUTBOUND,
     ),
     SchemaDef(
         "Messaging.InboundMessageV1",
@@ -71,7 +110,17 @@ SCHEMAS: tuple[SchemaDef, ...] = (
     ),
     SchemaDef("Studio.FlowExecutionEvent", ("2021-10-05T00:00:00Z",)),
     SchemaDef("Studio.FlowStepEvent", ("2021-10-05T00:00:00Z",)),
-    SchemaDef("EventStreams.TestSink", ("2020-07-30T20:00:00Z",)),
+    SchemaDef("EventStreams.TestSink", ("2020-07-30T20:00:00Z",), source=_QUICKSTART),
+    SchemaDef(
+        "Conversations.DeliveryUpdated",
+        ("2022-01-11T00:00:00Z", "2024-05-14T00:00:00Z"),
+        source=_CONVERSATIONS + "/delivery",
+    ),
+    SchemaDef(
+        "Conversations.MessageAdded",
+        ("2022-01-11T00:00:00Z", "2024-05-14T00:00:00Z"),
+        source=_CONVERSATIONS + "/message",
+    ),
 )
 
 
@@ -81,7 +130,8 @@ def _msg(name: str, text: str, status: str = "available") -> EventTypeDef:
         "Messaging.MessageStatus",
         f"Messaging- {text}",
         status=status,
-        documentation_url=f"{_DOCS}/messaging",
+        documentation_url=f"{_DOCS}/messaging/outbound-message",
+        source=_OUTBOUND,
     )
 
 
@@ -99,7 +149,7 @@ EVENT_TYPES: tuple[EventTypeDef, ...] = (
     _msg("sent", "sent message"),
     _msg("delivered", "delivered message"),
     _msg("undelivered", "undelivered message"),
-    _msg("failed", "failed message", status="deprecated"),
+    _msg("failed", "failed message"),
     _msg("read", "read message"),
     EventTypeDef(
         "com.twilio.messaging.inbound-message.received",
@@ -112,25 +162,28 @@ EVENT_TYPES: tuple[EventTypeDef, ...] = (
         "VoiceInsights.CallSummary",
         "Voice Insights- call summary, complete",
         documentation_url=f"{_DOCS}/voice-insights",
+        source=_CALL_INSIGHTS,
     ),
     EventTypeDef(
         "com.twilio.voice.insights.call-summary.partial",
         "VoiceInsights.CallSummary",
         "Voice Insights- call summary, partial",
         documentation_url=f"{_DOCS}/voice-insights",
+        source=_CALL_INSIGHTS,
     ),
     EventTypeDef(
         "com.twilio.voice.insights.call-summary.predicted-complete",
         "VoiceInsights.CallSummary",
         "Voice Insights- call summary, predicted complete",
-        status="discontinued",
         documentation_url=f"{_DOCS}/voice-insights",
+        source=_CALL_INSIGHTS,
     ),
     EventTypeDef(
         "com.twilio.voice.insights.call-event.gateway",
         "VoiceInsights.CallEvent",
         "Voice Insights- carrier gateway call event",
         documentation_url=f"{_DOCS}/voice-insights",
+        source=_CALL_INSIGHTS,
     ),
     _tr("task.created", "task created"),
     _tr("task.canceled", "task canceled"),
@@ -157,9 +210,25 @@ EVENT_TYPES: tuple[EventTypeDef, ...] = (
         documentation_url=f"{_DOCS}/studio",
     ),
     EventTypeDef(
+        "com.twilio.conversations.message.added",
+        "Conversations.MessageAdded",
+        "Conversations- message added",
+        documentation_url=f"{_DOCS}/conversations/message",
+        source=_CONVERSATIONS + "/message",
+    ),
+    EventTypeDef(
+        "com.twilio.conversations.delivery.updated",
+        "Conversations.DeliveryUpdated",
+        "Conversations- delivery updated",
+        status="discontinued",
+        documentation_url=f"{_DOCS}/conversations/delivery",
+        source=_CONVERSATIONS + "/delivery",
+    ),
+    EventTypeDef(
         TEST_EVENT_TYPE,
         "EventStreams.TestSink",
         "Event Streams- sink test event",
+        source=_QUICKSTART,
     ),
 )
 

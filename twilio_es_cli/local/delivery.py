@@ -3,10 +3,15 @@
 Kinesis: read the sink role's trust policy (IAM GetRole) and refuse unless it lets the
 configured Twilio principal assume the role with the sink's external id, as AWS would (moto's
 AssumeRole checks neither), then AssumeRole with the external id and PutRecord one CloudEvent
-per record into the stream named by the sink's ARN, in the ARN's region. Webhook: POST the
-JSON (a JSON array when ``batch_events``). Every failure is a :class:`DeliveryError` carrying
-the Debugger code Twilio would log: 93101 write failed, 93102 assume-role failed, 93104 stream
-or region not found.
+per record into the stream named by the sink's ARN, in the ARN's region, with ``data`` as a JSON
+string (the form Twilio's Kinesis quickstart shows; ``kinesis_data_as_object`` writes it as an
+object instead). Webhook: POST the JSON (a JSON array when ``batch_events``), signed as Twilio
+signs JSON bodies (:mod:`twilio_es_cli.signing`: ``bodySHA256`` added to the URL, HMAC-SHA1 of
+that URL with the account's auth token in ``X-Twilio-Signature``), so a receiver can check it
+with the twilio SDK's ``RequestValidator``. A ``method: GET`` sink is refused: Twilio does not
+document how a GET request would carry an event, and a bare GET would lose it. Every failure
+is a :class:`DeliveryError` carrying the Debugger code Twilio would log: 93101 write failed,
+93102 assume-role failed, 93104 stream or region not found.
 """
 
 from __future__ import annotations
@@ -100,10 +105,20 @@ def _arn_parts(arn: str) -> tuple[str, str]:
 class Deliverer:
     """Writes events into sinks; AWS access goes through :class:`~twilio_es_cli.aws.AwsClients`."""
 
-    def __init__(self, aws_endpoint_url: str | None, region: str, twilio_principal: str) -> None:
+    def __init__(
+        self,
+        aws_endpoint_url: str | None,
+        region: str,
+        twilio_principal: str,
+        *,
+        auth_token: str = "",
+        kinesis_data_as_object: bool = False,
+    ) -> None:
         self.aws_endpoint_url = aws_endpoint_url
         self.region = region
         self.twilio_principal = twilio_principal
+        self.auth_token = auth_token  # signs webhook deliveries, as Twilio does
+        self.kinesis_data_as_object = kinesis_data_as_object
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -163,10 +178,7 @@ class Deliverer:
         arn = str(config.get("arn", ""))
         region, stream = _arn_parts(arn)
         assumed = self._assume(config, region)
-        records = [
-            {"Data": json.dumps(e, separators=(",", ":")).encode(), "PartitionKey": str(e["id"])}
-            for e in events
-        ]
+        records = [{"Data": self.kinesis_record(e), "PartitionKey": str(e["id"])} for e in events]
         for start in range(0, len(records), PUT_RECORDS_LIMIT):
             pending = records[start : start + PUT_RECORDS_LIMIT]
             for _attempt in range(3):  # retry only the records Kinesis refused (throttling)
@@ -193,17 +205,38 @@ class Deliverer:
                     WRITE_FAILED, f"{len(pending)} records were refused by stream {arn}"
                 )
 
+    def kinesis_record(self, event: dict[str, Any]) -> bytes:
+        """One record's bytes: the CloudEvent with ``data`` as a JSON string (by default)."""
+        if not self.kinesis_data_as_object and not isinstance(event.get("data"), str):
+            event = {**event, "data": json.dumps(event.get("data"), separators=(",", ":"))}
+        return json.dumps(event, separators=(",", ":")).encode()
+
     def to_webhook(self, config: dict[str, Any], events: list[dict[str, Any]]) -> None:
+        """POST each event (or one array with ``batch_events``), signed like Twilio's requests."""
+        from twilio_es_cli.signing import SIGNATURE_HEADER, sign_json_request
+
         destination = str(config.get("destination", ""))
         method = str(config.get("method", "POST")).upper()
+        if method != "POST":
+            raise DeliveryError(
+                WRITE_FAILED,
+                f"Webhook sink method {method} cannot carry events (Twilio documents no way "
+                "to put an event in a GET request); the event was not sent. Create the sink "
+                "with method POST.",
+            )
         batches: list[Any] = [events] if config.get("batch_events") else list(events)
         for payload in batches:
-            body = json.dumps(payload).encode() if method == "POST" else None
+            body = json.dumps(payload).encode()
+            url, signature = sign_json_request(self.auth_token, destination, body)
             request = urllib.request.Request(
-                destination,
+                url,
                 data=body,
-                method=method,
-                headers={"Content-Type": "application/json", "User-Agent": "Twilio-EventStreams"},
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "User-Agent": "Twilio-EventStreams",
+                    SIGNATURE_HEADER: signature,
+                },
             )
             try:
                 with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:

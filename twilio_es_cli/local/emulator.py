@@ -274,7 +274,7 @@ class _Api:
         return 200, v.subscription(self.service.subscription(a["0"]))
 
     def update_subscription(self, v: _Views, a: dict[str, str], p: Params) -> Reply:
-        sub = self.service.update_subscription(a["0"], _one(p, "Description"), _one(p, "SinkSid"))
+        sub = self.service.update_subscription(a["0"], _one(p, "Description"))
         return 200, v.subscription(sub)
 
     def delete_subscription(self, v: _Views, a: dict[str, str], p: Params) -> Reply:
@@ -365,6 +365,24 @@ def _unquote(value: str) -> str:
     return unquote(value)
 
 
+def _first(value: str | None) -> str:
+    """The first entry of a comma-separated proxy header (the client-facing proxy's)."""
+    return (value or "").split(",", 1)[0].strip()
+
+
+def _forwarded(value: str) -> tuple[str, str]:
+    """(proto, host) of the first element of an RFC 7239 ``Forwarded`` header."""
+    proto = host = ""
+    for pair in _first(value).split(";"):
+        name, _, raw = pair.partition("=")
+        raw = raw.strip().strip('"')
+        if name.strip().lower() == "proto":
+            proto = raw
+        elif name.strip().lower() == "host":
+            host = raw
+    return proto, host
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     """One request: auth, parse form/query, dispatch, write JSON."""
 
@@ -399,12 +417,48 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         if body is not None:
             self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
+        if status != 204:  # a 204 has no body and must not announce one (RFC 9110 8.6)
+            self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        self._connection_header()
         self.end_headers()
         if payload:
             self.wfile.write(payload)
+
+    def _connection_header(self) -> None:
+        """Say whether this connection stays open, as HTTP/1.1 requires (RFC 9112 9.3, 9.6).
+
+        A client that sent ``Connection: close`` (or an HTTP/1.0 client without keep-alive)
+        gets ``Connection: close`` and the socket is closed after the answer; without the
+        header Node's agents put the socket back in their pool and the next request on it dies
+        with "socket hang up". An HTTP/1.0 client asking for keep-alive is told it got it.
+        """
+        tokens = {
+            token.strip().lower()
+            for token in (self.headers.get("Connection") or "").split(",")
+            if token.strip()
+        }
+        old = self.request_version == "HTTP/1.0"
+        if "close" in tokens or (old and "keep-alive" not in tokens):
+            self.send_header("Connection", "close")  # also sets self.close_connection
+        elif old:
+            self.send_header("Connection", "keep-alive")
+            self.close_connection = False
+
+    def _base_url(self) -> str:
+        """Scheme and host the client used, so absolute URLs work behind a proxy.
+
+        ``X-Forwarded-Proto``/``X-Forwarded-Host`` (first value) or RFC 7239 ``Forwarded``
+        win over the Host header; without them it is ``http://`` + Host, as the client sent.
+        """
+        proto, host = _forwarded(self.headers.get("Forwarded") or "")
+        proto = _first(self.headers.get("X-Forwarded-Proto")) or proto or "http"
+        host = _first(self.headers.get("X-Forwarded-Host")) or host
+        host = host or self.headers.get("Host") or self.server.emulator.host_port
+        if proto.lower() not in ("http", "https"):
+            proto = "http"
+        return f"{proto.lower()}://{host}"
 
     def _authorized(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -430,10 +484,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if method == "GET" and raw:
             try:
                 schema_id, version = _schema_version(_unquote(raw.group(1)), raw.group(2), path)
+                document = raw_schema(schema_id, version)
             except ApiFailure as exc:
                 self._send(exc.status, _error_body(exc.status, exc.code, exc.message))
                 return
-            self._send(200, raw_schema(schema_id, version))
+            except Exception as exc:  # a bug in the emulator: answer, do not drop the socket
+                self._send(500, _error_body(500, 20500, f"Internal error: {exc!r}"))
+                return
+            self._send(200, document)
             return
         if not self._authorized():
             self._send(
@@ -446,8 +504,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if method == "POST" and body:
             for name, values in parse_qs(body, keep_blank_values=True).items():
                 params.setdefault(name, []).extend(values)
-        host = self.headers.get("Host") or self.server.emulator.host_port
-        views = _Views(f"http://{host}", self.server.emulator.account_sid)
+        views = _Views(self._base_url(), self.server.emulator.account_sid)
         try:
             status, reply = self.server.emulator.api.dispatch(method, path, views, params)
         except ApiFailure as exc:
@@ -462,6 +519,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     emulator: EventsEmulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (Ctrl-C on a command) is not the emulator's
+        failure: no traceback on the user's terminal. Anything else is still reported."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class EventsEmulator:
@@ -480,6 +546,8 @@ class EventsEmulator:
         state_dir: Path | None = None,
         api_key_sid: str | None = None,
         api_key_secret: str | None = None,
+        legacy_validation: bool = False,
+        kinesis_data_as_object: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -489,8 +557,17 @@ class EventsEmulator:
         if api_key_sid and api_key_secret:
             self.credentials[api_key_sid] = api_key_secret
         self.store = Store(state_dir)
-        self.deliverer = Deliverer(aws_endpoint_url, region, twilio_principal)
-        self.service = EventsService(self.store, self.deliverer, account_sid)
+        self.deliverer = Deliverer(
+            aws_endpoint_url,
+            region,
+            twilio_principal,
+            auth_token=auth_token,
+            kinesis_data_as_object=kinesis_data_as_object,
+        )
+        self.service = EventsService(
+            self.store, self.deliverer, account_sid, legacy_validation=legacy_validation
+        )
+        self._default_legacy = legacy_validation
         self.api = _Api(self.service)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -552,9 +629,23 @@ class EventsEmulator:
         self.stop()
 
     # -- Python API used by tests and the sandbox -----------------------------------------
+    @property
+    def legacy_validation(self) -> bool:
+        """True: the 2021 flow (kinesis/segment sinks ``initialized`` until Test + Validate)."""
+        return self.service.legacy_validation
+
+    @legacy_validation.setter
+    def legacy_validation(self, value: bool) -> None:
+        self.service.legacy_validation = value
+
     def reset(self) -> None:
-        """Forget all sinks, subscriptions and debugger entries (the catalogue stays)."""
+        """Forget all sinks, subscriptions and debugger entries (the catalogue stays).
+
+        The validation flow goes back to the one the emulator was started with, so a test that
+        switched to ``legacy_validation`` cannot leak it into the next one.
+        """
         self.store.reset()
+        self.service.legacy_validation = self._default_legacy
 
     def emit(self, event_type: str, count: int = 1, data: dict[str, Any] | None = None) -> int:
         """Deliver ``count`` generated events of ``event_type`` to every subscribed active sink.

@@ -25,6 +25,14 @@ from twilio_es_cli.local.catalog_data import (
 
 SCHEMA_HOST = "https://events-schemas.twilio.com"
 _STORED_SCHEMAS = {("Messaging.MessageStatus", 4): "Messaging.MessageStatus.4.json"}
+# Fields Messaging.MessageStatus v7 has beyond v4 (Twilio's Outbound Message event-type page).
+_LATER_MESSAGE_STATUS_FIELDS: dict[str, Any] = {
+    "mnc": {"description": "Mobile Network Code for the FROM number", "type": "string"},
+    "mcc": {"description": "Mobile Country Code for the FROM number", "type": "string"},
+    "rawDlrDoneDate": {"description": "Dlr delivered time", "type": "string"},
+    "numberOfSegments": {"description": "Number of segments for the message", "type": "integer"},
+    "dateUpdated": {"description": "Date of status update in ISO 8601 format", "type": "string"},
+}
 
 
 def now_iso(millis: bool = False) -> str:
@@ -43,14 +51,21 @@ def _phone() -> str:
     return "+1555" + "".join(random.choice("0123456789") for _ in range(7))
 
 
-def test_event(test_id: str) -> dict[str, Any]:
-    """The sink test event, as the Kinesis quickstart shows it (``data`` is a JSON string)."""
+TEST_EVENT_SCHEMA = f"{SCHEMA_HOST}/EventStreams.TestSink/1.json"
+
+
+def test_event(test_id: str, account_sid: str) -> dict[str, Any]:
+    """The sink test event, as the Kinesis quickstart shows it.
+
+    Its ``id`` is the account SID (the quickstart's example event), ``dataschema`` names the
+    TestSink schema and ``data`` is a JSON string holding the ``test_id``.
+    """
     return {
         "specversion": "1.0",
         "type": TEST_EVENT_TYPE,
         "source": "Sink",
-        "id": str(uuid.uuid4()),
-        "dataschema": None,
+        "id": account_sid,
+        "dataschema": TEST_EVENT_SCHEMA,
         "datacontenttype": "application/json",
         "time": now_iso(millis=True),
         "data": json.dumps({"test_id": test_id}, separators=(",", ":")),
@@ -219,10 +234,15 @@ def raw_schema(schema_id: str, version: int) -> dict[str, Any]:
     schema_url = f"{SCHEMA_HOST}/{schema_id}/{version}"
     stored = _STORED_SCHEMAS.get((schema_id, version))
     if stored is None and schema_id == "Messaging.MessageStatus":
-        # Earlier versions are not stored; serve the real latest shape under their own id.
-        stored = _STORED_SCHEMAS[(schema_id, SCHEMAS_BY_ID[schema_id].latest_version)]
+        # Only version 4 is stored; serve its real shape under each version's own id, plus
+        # the fields the Outbound Message page lists for later versions (v7 = v6 fields).
+        document: dict[str, Any] = json.loads(_stored(_STORED_SCHEMAS[(schema_id, 4)]))
+        if version > 4:
+            document["properties"].update(_LATER_MESSAGE_STATUS_FIELDS)
+        document["$id"] = schema_url
+        return document
     if stored is not None:
-        document: dict[str, Any] = json.loads(_stored(stored))
+        document = json.loads(_stored(stored))
         document["$id"] = schema_url
         return document
     example_type = next(t.type for t in TYPES_BY_NAME.values() if t.schema_id == schema_id)

@@ -38,6 +38,10 @@ def _check_port(host: str, port: int) -> None:
     if port == 0:
         return
     with socket.socket() as sock:
+        # Like the servers themselves (http.server and werkzeug set SO_REUSEADDR): a port
+        # whose last connections are still in TIME_WAIT after a restart is free to listen
+        # on; only a live listener makes the bind fail.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -58,8 +62,10 @@ class Sandbox:
         aws_port: int = 0,
         events_port: int = 0,
         state_dir: Path | None = None,
+        legacy_validation: bool = False,
     ) -> None:
         self.host = host
+        self.legacy_validation = legacy_validation
         self.aws_port = aws_port
         self.events_port = events_port
         self.state_dir = state_dir
@@ -78,8 +84,10 @@ class Sandbox:
                 "The offline sandbox needs moto's server, which is not installed",
                 hint="Install the extra: pip install 'twilio-es[local]'",
             ) from exc
+        from twilio_es_cli.local import kinesis_fix
         from twilio_es_cli.local.emulator import EventsEmulator
 
+        kinesis_fix.install()  # moto reshards unlike Kinesis; see kinesis_fix's docstring
         _check_port(self.host, self.aws_port)
         _check_port(self.host, self.events_port)
         # moto's server is werkzeug: keep its per-request access log off the user's stderr.
@@ -97,6 +105,7 @@ class Sandbox:
             host=self.host,
             port=self.events_port,
             state_dir=None if self.state_dir is None else self.state_dir / "events",
+            legacy_validation=self.legacy_validation,
         )
         self.emulator.start()
         return self

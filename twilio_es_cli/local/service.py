@@ -1,10 +1,17 @@
 """The rules of Twilio's Events v1 service, independent of HTTP.
 
-Sinks (a kinesis or segment sink starts ``initialized``; Test makes it ``validating`` and sends
+Sinks follow today's service by default: every sink is ``active`` when created, Test still
+writes the test event into the sink, and Validate answers ``valid`` (Twilio's Sink Validate page:
+"There is no longer a need for validating a Sink. The status of Sinks is active by default";
+Validate "always returns ... valid (to avoid disrupting existing customer workflows)").
+With ``legacy_validation`` the service models the old flow that some accounts and scripts still
+meet: a kinesis or segment sink starts ``initialized``; Test makes it ``validating`` and sends
 the test event; Validate with the *last* test id makes it ``active``; a webhook sink is active at
-once; a test event that cannot be delivered is logged in the debugger with Twilio's 931xx code
-and leaves a not-yet-active sink ``failed``, while Test itself still answers "submitted", as
-the real service does asynchronously), subscriptions (need an active sink; each type must
+once. Either way a test event that cannot be delivered is logged in the debugger with Twilio's
+931xx code (and, in the legacy flow, leaves a not-yet-active sink ``failed``), while Test itself
+still answers "submitted", as the real service does asynchronously. At most
+:data:`MAX_SINKS` sinks and :data:`MAX_SUBSCRIPTIONS` subscriptions per account (Twilio's Event
+Streams overview); the next one is refused. Subscriptions (need an active sink; each type must
 exist in the catalogue and not be discontinued; no schema version means the latest) and their
 subscribed events, and ``emit``, which delivers generated events to every active sink
 subscribed to a type. Failures are :class:`ApiFailure` with the HTTP status and Twilio error
@@ -28,6 +35,9 @@ INVALID_PARAMETER = 20001
 NOT_FOUND = 20404
 SINK_TYPES = ("kinesis", "webhook", "segment", "email")
 SINK_STATUSES = ("initialized", "validating", "active", "failed")
+# "Up to 100 Sinks and 100 Subscriptions per account" (Twilio's Event Streams overview page).
+MAX_SINKS = 100
+MAX_SUBSCRIPTIONS = 100
 
 
 class ApiFailure(Exception):
@@ -42,6 +52,16 @@ class ApiFailure(Exception):
 
 def invalid(message: str) -> ApiFailure:
     return ApiFailure(400, INVALID_PARAMETER, message)
+
+
+def limit_reached(resource: str, limit: int) -> ApiFailure:
+    """The 101st sink or subscription: Twilio's 400 with its invalid-parameter code."""
+    return ApiFailure(
+        400,
+        INVALID_PARAMETER,
+        f"Maximum number of {resource} ({limit}) per account reached; "
+        f"delete one before creating another",
+    )
 
 
 def not_found(path: str) -> ApiFailure:
@@ -80,7 +100,15 @@ def _check_sink_configuration(sink_type: str, raw: str) -> dict[str, Any]:
         if urlsplit(str(config["destination"])).scheme not in ("http", "https"):
             raise invalid("SinkConfiguration destination must be an http(s) URL")
         method = str(config.setdefault("method", "POST")).upper()
-        if method not in ("POST", "GET"):
+        if method == "GET":
+            # Twilio lists GET but documents no way for a GET to carry an event; rather than
+            # deliver bare GETs (every event lost), the emulator refuses the sink up front.
+            raise invalid(
+                "SinkConfiguration method GET is not supported by this emulator: Twilio does "
+                "not document how a GET request carries an event, so events would be lost; "
+                "use POST"
+            )
+        if method != "POST":
             raise invalid("SinkConfiguration method must be POST or GET")
         config["method"] = method
         batch = config.setdefault("batch_events", False)
@@ -94,10 +122,18 @@ def _check_sink_configuration(sink_type: str, raw: str) -> dict[str, Any]:
 class EventsService:
     """Stateful Events v1 rules over a :class:`Store`; delivery through a :class:`Deliverer`."""
 
-    def __init__(self, store: Store, deliverer: Deliverer, account_sid: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        deliverer: Deliverer,
+        account_sid: str,
+        *,
+        legacy_validation: bool = False,
+    ) -> None:
         self.store = store
         self.deliverer = deliverer
         self.account_sid = account_sid
+        self.legacy_validation = legacy_validation
 
     # -- sinks ---------------------------------------------------------------------------
     def sink(self, sid: str) -> Sink:
@@ -117,16 +153,19 @@ class EventsService:
             raise invalid(f"SinkType must be one of {', '.join(SINK_TYPES)}, not {sink_type!r}")
         config = _check_sink_configuration(sink_type, configuration)
         stamp = now_iso()
+        legacy = self.legacy_validation and sink_type != "webhook"
         sink = Sink(
             sid=new_sid("DG"),
             description=description,
             sink_type=sink_type,
             sink_configuration=config,
-            status="active" if sink_type == "webhook" else "initialized",
+            status="initialized" if legacy else "active",
             date_created=stamp,
             date_updated=stamp,
         )
         with self.store.lock:
+            if len(self.store.state.sinks) >= MAX_SINKS:
+                raise limit_reached("Sinks", MAX_SINKS)
             self.store.state.sinks[sink.sid] = sink
         self.store.save()
         return sink
@@ -181,7 +220,7 @@ class EventsService:
             sink.date_updated = now_iso()
             sink_type, config = sink.sink_type, dict(sink.sink_configuration)
         self.store.save()
-        event = test_event(test_id)
+        event = test_event(test_id, self.account_sid)
         try:
             self.deliverer.deliver(sink_type, config, [event])
         except DeliveryError as exc:
@@ -200,9 +239,12 @@ class EventsService:
             self.store.save()
 
     def validate_sink(self, sid: str, test_id: str | None) -> None:
+        """Legacy flow: the last test id makes the sink active. Today: always ``valid``."""
         test_id = _need(test_id, "TestId")
         with self.store.lock:
             sink = self.sink(sid)
+            if not self.legacy_validation:
+                return
             if sink.last_test_id is None or test_id != sink.last_test_id:
                 raise invalid(
                     f"TestId {test_id} does not match the last test event sent to sink {sid}; "
@@ -301,6 +343,8 @@ class EventsService:
             types=resolved,
         )
         with self.store.lock:
+            if len(self.store.state.subscriptions) >= MAX_SUBSCRIPTIONS:
+                raise limit_reached("Subscriptions", MAX_SUBSCRIPTIONS)
             self.store.state.subscriptions[sub.sid] = sub
         self.store.save()
         return sub
@@ -310,17 +354,16 @@ class EventsService:
             subs = list(self.store.state.subscriptions.values())
         return [s for s in subs if not sink_sid or s.sink_sid == sink_sid]
 
-    def update_subscription(
-        self, sid: str, description: str | None, sink_sid: str | None
-    ) -> Subscription:
-        if sink_sid:
-            self._active_sink(sink_sid)
+    def update_subscription(self, sid: str, description: str | None) -> Subscription:
+        """Only the description changes: the current spec (2025 on) has no ``SinkSid`` here.
+
+        Older specs let ``SinkSid`` move a subscription; today's API does not list it, and like
+        any parameter the spec does not name it is ignored (the subscription stays put).
+        """
         with self.store.lock:
             sub = self.subscription(sid)
             if description is not None:
                 sub.description = description
-            if sink_sid:
-                sub.sink_sid = sink_sid
             sub.date_updated = now_iso()
         self.store.save()
         return sub

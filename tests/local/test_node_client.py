@@ -1,0 +1,47 @@
+"""A client nobody here wrote: the `twilio` helper library from npm (package.json), run by
+node, pages through the sandbox's sinks over a keep-alive connection, and in the library's
+Connection: close mode, without a "socket hang up".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).with_name("node_twilio_paging.js")
+
+
+def _run_node(twilio_env: Any, keep_alive: bool, page_size: int) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "EMULATOR_URL": twilio_env.url,
+        "TWILIO_ACCOUNT_SID": twilio_env.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio_env.auth_token,
+        "PAGE_SIZE": str(page_size),
+        "KEEP_ALIVE": "1" if keep_alive else "0",
+    }
+    done = subprocess.run(
+        ["node", str(SCRIPT)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+def test_node_twilio_library_pages_through_every_sink(twilio_env: Any, keep_alive: bool) -> None:
+    config = json.dumps({"write_key": "k"})
+    made = [twilio_env.service.create_sink(f"s{n}", "segment", config).sid for n in range(7)]
+    seen = _run_node(twilio_env, keep_alive, page_size=2)
+    assert sorted(seen["sids"]) == sorted(made)  # every sink once, across 4 pages
+    assert sorted(seen["listed"]) == sorted(made)
+    assert seen["pages"] == 4
+    requests = 2 * 4  # page() + nextPage()s, then list()'s own 4 pages
+    # keep-alive: every request on one socket; Connection: close: a fresh socket each time.
+    assert seen["sockets"] == (1 if keep_alive else requests)

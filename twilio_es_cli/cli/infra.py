@@ -1,0 +1,239 @@
+"""`twilio-es plan / apply / export / status`: Event Streams as code (core in twilio_es_cli.infra).
+
+Thin: parse -> core -> render. The file is loaded and checked (exit 2 with FILE:LINE) before
+any client is built; heavy modules load inside the commands.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from twilio_es_cli.cli._common import JsonOption, YesOption, confirm, settings
+
+FileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--file", "-f", metavar="FILE", help="The Event Streams file (default: twilio-es.yaml)."
+    ),
+]
+PruneOption = Annotated[
+    bool,
+    typer.Option(
+        "--prune",
+        help="Also delete sinks and subscriptions without a twilio-es marker (asks first).",
+    ),
+]
+
+
+def plan(
+    ctx: typer.Context,
+    file: FileOption = None,
+    prune: PruneOption = False,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 when nothing changes, 2 when something would."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> int:
+    """Show what `apply` would change: create, update, replace, delete, with reasons.
+
+    Nothing is changed. Resources are matched by the marker twilio-es records in their
+    description (or an adopted sid:), never by guesswork; resources without a marker are left
+    alone unless --prune. With --detailed-exitcode: 0 no changes, 2 changes, 1 any error
+    (a bad file included, which is otherwise exit 2).
+
+    \b
+    Examples:
+      twilio-es plan
+      twilio-es plan -f prod.yaml --detailed-exitcode --json > plan.json
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.errors import ExitCode, TwilioEsError
+    from twilio_es_cli.infra import run
+    from twilio_es_cli.infra.loader import load
+
+    try:
+        desired = load(file)
+        planned = run.plan(settings(ctx), desired, prune=prune)
+    except TwilioEsError as exc:
+        if detailed_exitcode:  # like Terraform's: 2 means "changes", so every error is 1
+            exc.exit_code = ExitCode.FAILURE
+        raise
+    if as_json:
+        output.print_json(planned.plan.to_dict())
+    else:
+        for line in run.plan_lines(planned.plan):
+            typer.echo(line)
+    if detailed_exitcode and planned.plan.pending:
+        return 2
+    return 0
+
+
+def apply(
+    ctx: typer.Context,
+    file: FileOption = None,
+    prune: PruneOption = False,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", help="Seconds to wait for each sink's test event."),
+    ] = 120.0,
+    yes: YesOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Make the account match the file: in dependency order, proving each new sink.
+
+    Streams and roles first, then new sinks (each proven: a test event is read back from its
+    stream and the sink validated), then subscriptions; old subscriptions and sinks are deleted
+    last, so a replacement never leaves a gap. On failure it says what was done and what not;
+    run it again to continue. Asks before deleting anything unless --yes.
+
+    \b
+    Examples:
+      twilio-es apply
+      twilio-es apply -f prod.yaml --yes
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.infra import run
+    from twilio_es_cli.infra.executor import Outcome
+    from twilio_es_cli.infra.loader import load
+    from twilio_es_cli.infra.planner import DELETE, REPLACE
+
+    if not timeout > 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    desired = load(file)
+    planned = run.plan(settings(ctx), desired, prune=prune)
+    planned.env.proof_timeout = timeout
+    the_plan = planned.plan
+    if not the_plan.pending:
+        output.success(f"No changes: the account already matches {the_plan.source}.")
+        if as_json:
+            output.print_json(run.summary(Outcome(), the_plan))
+        return
+    for line in run.plan_lines(the_plan, show_unchanged=False):
+        output.info(line)
+    destructive = [c for c in the_plan.pending if c.action in (DELETE, REPLACE)]
+    if destructive:
+        confirm(
+            f"Apply {len(the_plan.pending)} change(s), deleting or replacing "
+            f"{len(destructive)} resource(s)?",
+            yes=yes,
+        )
+    outcome = run.apply(planned)
+    output.success(
+        f"Applied {len(outcome.done)} step(s); run `twilio-es plan` to see nothing is left."
+    )
+    for warning in outcome.warnings:
+        output.warn(warning)
+    if as_json:
+        output.print_json(run.summary(outcome, the_plan))
+
+
+def export(
+    ctx: typer.Context,
+    stream: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stream", metavar="NAME", help="Only sinks writing to this stream (repeatable)."
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="Project of the markers (default: the one in use)."),
+    ] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    ] = None,
+) -> None:
+    """Write the file for what exists today (the way in from a hand-built setup).
+
+    Sinks and subscriptions twilio-es did not create are adopted by sid:; secrets (external
+    ids, write keys) become ${env:NAME} references whose names are printed; `plan` on the
+    result shows no changes once those variables are set.
+
+    \b
+    Examples:
+      twilio-es export > twilio-es.yaml
+      twilio-es export --stream twilio-events -o prod.yaml
+    """
+    from pathlib import Path
+
+    from twilio_es_cli import output
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.infra.exporter import export as run_export
+    from twilio_es_cli.twilio_api import make_client
+
+    if project is not None:
+        import re
+
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", project):
+            raise UsageError(f"--project {project!r} must be 1-64 letters, digits, _ . -")
+    current = settings(ctx)
+    exported = run_export(
+        AwsClients(current), make_client(current), current, project=project, streams=stream or []
+    )
+    if out is None:
+        typer.echo(exported.text, nl=False)
+    else:
+        Path(out).write_text(exported.text, encoding="utf-8")
+        output.success(f"wrote {out}")
+    for item in exported.skipped:
+        output.info(f"left out: {item}")
+    for variable, sid in sorted(exported.env.items()):
+        output.info(
+            f"set {variable} (from `twilio-es sink show {sid} --show-secrets`) before planning"
+        )
+
+
+def status(
+    ctx: typer.Context,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 5 when there is any problem (for CI).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> int:
+    """The inventory in one screen: subscription -> sink -> stream -> role, and problems.
+
+    Problems: sinks no subscription uses, subscriptions on sinks that are not active, roles
+    whose trust or permissions no longer match the sink, streams with a twilio-es role that no
+    sink writes to, and counts against Twilio's 100 sinks / 100 subscriptions.
+
+    \b
+    Examples:
+      twilio-es status
+      twilio-es status --check --json > inventory.json
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.infra.inventory import COLUMNS, inventory
+    from twilio_es_cli.twilio_api import make_client
+
+    current = settings(ctx)
+    found = inventory(AwsClients(current), make_client(current), current.twilio_principal)
+    if as_json:
+        output.print_json(found.to_dict())
+    else:
+        output.print_table(COLUMNS, found.table(), title="Event Streams")
+        counts = found.counts
+        typer.echo(f"sinks {counts['sinks']}, subscriptions {counts['subscriptions']}")
+        if found.problems:
+            typer.echo(f"{len(found.problems)} problem(s):")
+            for problem in found.problems:
+                typer.echo(f"  - {problem}")
+        else:
+            typer.echo("No problems found.")
+    return 5 if check and found.problems else 0
+
+
+def register(root: typer.Typer) -> None:
+    """Attach plan, apply, export and status to the root app."""
+    root.command("plan")(plan)
+    root.command("apply")(apply)
+    root.command("export")(export)
+    root.command("status")(status)

@@ -1,0 +1,222 @@
+"""``twilio-es export``: the file for what exists, the way in from a hand-built setup.
+
+What it writes plans to "no changes": sinks and subscriptions twilio-es marked keep their
+names; unmarked ones are adopted explicitly by ``sid:`` (so ``apply`` never has to guess or
+rename anything); a kinesis sink whose role twilio-es made for the stream is written as
+``stream: NAME`` with that stream declared; every secret (external ids twilio-es did not make,
+Segment write keys) becomes a ``${env:NAME}`` reference, and the names are listed so the user
+can export the values before running ``plan``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from twilio_es_cli import iam as iamdoc
+from twilio_es_cli.infra.live import LiveStream, parse_marker, read_stream, read_twilio
+from twilio_es_cli.infra.schema import DEFAULT_PROJECT
+from twilio_es_cli.models import Sink, StreamRef
+from twilio_es_cli.subscriptions import Subscription
+
+SCHEMA_URL = "https://github.com/twilio-es/twilio-es/raw/main/docs/twilio-es.schema.json"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass
+class Exported:
+    text: str
+    env: dict[str, str] = field(default_factory=dict)  # variable -> sink SID it belongs to
+    skipped: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _slug(text: str, fallback: str) -> str:
+    slug = _UNSAFE.sub("-", text).strip("-.")[:60]
+    return slug if slug and slug[0].isalnum() else fallback
+
+
+def _unique(name: str, used: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in used:
+        candidate, n = f"{name}-{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def _env_name(name: str, key: str) -> str:
+    return f"TWILIO_ES_{re.sub(r'[^A-Za-z0-9]+', '_', name).upper()}_{key.upper()}"
+
+
+def _project(sinks: list[Sink], subs: list[Subscription], wanted: str | None) -> str:
+    if wanted:
+        return wanted
+    items: list[Any] = [*sinks, *subs]
+    marks = [m[0] for item in items if (m := parse_marker(item.description))]
+    return Counter(marks).most_common(1)[0][0] if marks else DEFAULT_PROJECT
+
+
+def _base_name(sink: Sink) -> str:
+    config = sink.sink_configuration
+    if sink.sink_type == "kinesis":
+        ref = sink.kinesis_stream()
+        return _slug(ref.name if ref else "kinesis", "kinesis")
+    if sink.sink_type == "webhook":
+        from urllib.parse import urlsplit
+
+        return _slug(urlsplit(str(config.get("destination", ""))).hostname or "webhook", "webhook")
+    return _slug(str(sink.sink_type or "sink"), "sink")
+
+
+class _Exporter:
+    def __init__(self, aws: Any, client: Any, settings: Any, project: str | None) -> None:
+        self.aws, self.client, self.settings = aws, client, settings
+        self.sinks, self.subs = read_twilio(client)
+        self.project = _project(self.sinks, self.subs, project)
+        self.streams: dict[str, LiveStream | None] = {}
+        self.out = Exported(text="")
+        self.used: set[str] = set()
+
+    def _name(self, item: Any, base: str) -> tuple[str, bool]:
+        mark = parse_marker(item.description)
+        if mark is not None and mark[0] == self.project:
+            self.used.add(mark[1])
+            return mark[1], True
+        return _unique(base, self.used), False
+
+    def _foreign(self, item: Any) -> bool:
+        mark = parse_marker(item.description)
+        if mark is not None and mark[0] != self.project:
+            self.out.skipped.append(f"{item.sid} (managed by project {mark[0]})")
+            return True
+        return False
+
+    def _stream(self, ref: StreamRef) -> LiveStream | None:
+        if ref.region != self.aws.region:
+            return None
+        if ref.name not in self.streams:
+            self.streams[ref.name] = read_stream(
+                self.aws, ref.name, None, self.settings.twilio_principal
+            )
+        return self.streams[ref.name]
+
+    def _description(self, item: Any, name: str, marked: bool) -> dict[str, Any]:
+        if marked:
+            mark = parse_marker(item.description)
+            text = mark[2] if mark else ""
+            return {} if text in ("", name) else {"description": text}
+        return (
+            {"sid": item.sid, "description": item.description}
+            if item.description
+            else {"sid": item.sid}
+        )
+
+    def sink_entry(self, sink: Sink, name: str, marked: bool) -> dict[str, Any]:
+        config = sink.sink_configuration
+        entry: dict[str, Any] = {"type": sink.sink_type}
+        if sink.sink_type == "kinesis":
+            ref = sink.kinesis_stream()
+            live = self._stream(ref) if ref else None
+            role = live.role if live else None
+            if (
+                live
+                and role
+                and config.get("role_arn") == role.arn
+                and (config.get("external_id") in role.external_ids)
+            ):
+                entry["stream"] = live.name
+            else:
+                variable = _env_name(name, "external_id")
+                self.out.env[variable] = sink.sid
+                entry.update(
+                    arn=config.get("arn"),
+                    role_arn=config.get("role_arn"),
+                    external_id=f"${{env:{variable}}}",
+                )
+        elif sink.sink_type == "webhook":
+            entry["destination"] = config.get("destination")
+            entry["method"] = str(config.get("method") or "POST").upper()
+            entry["batch_events"] = str(config.get("batch_events")).lower() == "true"
+        else:
+            variable = _env_name(name, "write_key")
+            self.out.env[variable] = sink.sid
+            entry["write_key"] = f"${{env:{variable}}}"
+        entry.update(self._description(sink, name, marked))
+        return entry
+
+    def stream_entry(self, live: LiveStream) -> dict[str, Any]:
+        entry: dict[str, Any] = (
+            {"on_demand": True} if live.mode == "ON_DEMAND" else {"shards": live.open_shards}
+        )
+        if live.retention_hours and live.retention_hours != 24:
+            entry["retention_hours"] = live.retention_hours
+        if live.role and live.role.name != iamdoc.default_role_name(live.name, self.aws.region):
+            entry["role_name"] = live.role.name
+        return entry
+
+    def build(self, only_streams: list[str]) -> dict[str, Any]:
+        sinks_out: dict[str, Any] = {}
+        names: dict[str, str] = {}  # sink sid -> name
+        items: list[Any] = [*self.sinks, *self.subs]
+        for item in items:  # marked names first: derived ones avoid them
+            mark = parse_marker(item.description)
+            if mark is not None and mark[0] == self.project:
+                self.used.add(mark[1])
+        for sink in sorted(self.sinks, key=lambda s: s.sid):
+            if self._foreign(sink):
+                continue
+            ref = sink.kinesis_stream()
+            if only_streams and (ref is None or ref.name not in only_streams):
+                continue
+            name, marked = self._name(sink, _base_name(sink))
+            names[sink.sid] = name
+            sinks_out[name] = self.sink_entry(sink, name, marked)
+        subs_out: dict[str, Any] = {}
+        for sub in sorted(self.subs, key=lambda s: s.sid):
+            if self._foreign(sub) or sub.sink_sid not in names:
+                continue
+            name, marked = self._name(sub, f"{names[sub.sink_sid]}-subscription")
+            entry: dict[str, Any] = {
+                "sink": names[sub.sink_sid],
+                "types": sorted(f"{e.type}:{e.schema_version}" for e in sub.types),
+            }
+            entry.update(self._description(sub, name, marked))
+            subs_out[name] = entry
+        used_streams = {e["stream"] for e in sinks_out.values() if "stream" in e}
+        streams_out = {
+            name: self.stream_entry(live)
+            for name, live in sorted(self.streams.items())
+            if live is not None and name in used_streams
+        }
+        data: dict[str, Any] = {"version": 1, "project": self.project}
+        for key, value in (
+            ("streams", streams_out),
+            ("sinks", sinks_out),
+            ("subscriptions", subs_out),
+        ):
+            if value:
+                data[key] = value
+        return data
+
+
+def export(
+    aws: Any, client: Any, settings: Any, *, project: str | None, streams: list[str]
+) -> Exported:
+    """The YAML text for what exists (optionally only sinks on ``streams``)."""
+    import yaml
+
+    exporter = _Exporter(aws, client, settings, project)
+    data = exporter.build(streams)
+    header = (
+        f"# yaml-language-server: $schema={SCHEMA_URL}\n"
+        "# Written by `twilio-es export`. Review it, then `twilio-es plan` should show no "
+        "changes.\n"
+    )
+    if exporter.out.env:
+        header += "# Set before planning: " + ", ".join(sorted(exporter.out.env)) + "\n"
+    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    exporter.out.text = header + body
+    exporter.out.data = data
+    return exporter.out

@@ -1,0 +1,239 @@
+"""``webhook listen``: a local receiver that checks every request's signature like a handler must.
+
+A ``ThreadingHTTPServer`` on 127.0.0.1 (``--host`` to widen it) that, for every request:
+
+1. rebuilds the URL the sender signed (``--public-url`` replaces scheme and host when a tunnel
+   or proxy sits in front: the URL Twilio signed is the public one);
+2. checks ``X-Twilio-Signature`` and ``bodySHA256`` (:func:`.verify.quick_check`), and on
+   failure asks :func:`.verify.diagnose` for the reason, which goes back in the 403 body and on
+   the terminal;
+3. shows the events like ``tail`` (pretty/json/jsonl), optionally saves the request in the
+   capture format (``--save DIR``, replayable by ``webhook verify``), and
+4. with ``--forward-to``, re-signs the request for the app's URL (so the app's unchanged
+   validation passes) and answers with the app's status, so the sender's retry rules apply
+   end to end (app down: 502, the sender retries).
+
+Bodies over :data:`MAX_BODY` (a Kinesis record's limit, more than Twilio sends) get a 413
+without being read.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from twilio_es_cli.errors import TwilioEsError
+from twilio_es_cli.signing import SIGNATURE_HEADER, sign_json_request
+from twilio_es_cli.webhook.capture import CapturedRequest
+from twilio_es_cli.webhook.post import Poster, Target
+from twilio_es_cli.webhook.render import now_iso, received_line
+from twilio_es_cli.webhook.verify import diagnose, quick_check
+
+DEFAULT_PORT = 7410
+MAX_BODY = 1024 * 1024
+_DROP_ON_FORWARD = {"host", "content-length", "connection", SIGNATURE_HEADER.lower()}
+
+
+@dataclass(frozen=True)
+class ListenOptions:
+    token: str
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    output: str = "pretty"
+    forward_to: str | None = None
+    public_url: str | None = None
+    save: Path | None = None
+    max_requests: int | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+
+
+class Listener:
+    """The receiver; :meth:`start` binds and serves in a thread, :meth:`close` stops it."""
+
+    def __init__(self, options: ListenOptions, out: TextIO) -> None:
+        self.options = options
+        self.out = out
+        self.target = Target.parse(options.forward_to) if options.forward_to else None
+        self.counts = {"accepted": 0, "rejected": 0}
+        self.done = threading.Event()  # set after --max requests
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def start(self) -> None:
+        try:
+            server = ThreadingHTTPServer((self.options.host, self.options.port), _handler_for(self))
+        except OSError as exc:
+            raise _bind_error(self.options.host, self.options.port, exc) from exc
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="webhook-listen", daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    # --- one request --------------------------------------------------------------------------
+
+    def signed_url(self, path: str, headers: dict[str, str]) -> str:
+        """The URL the sender requested (what it signed)."""
+        if self.options.public_url:
+            parts = urlsplit(self.options.public_url)
+            return f"{parts.scheme}://{parts.netloc}{path}"
+        lowered = {k.lower(): v for k, v in headers.items()}
+        host = lowered.get("host") or f"{self.options.host}:{self.options.port}"
+        return f"http://{host}{path}"
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        request = CapturedRequest(self.signed_url(path, headers), body, headers, method)
+        if quick_check(request, self.options.token):
+            answer, verdict, reason = self._accept(request), "valid", None
+        else:
+            diag = diagnose(request, self.options.token)
+            reason = diag.reason
+            url_problem = diag.matched_url is not None or reason.startswith("no URL variant")
+            if url_problem and not self.options.public_url and diag.body_hash != "mismatch":
+                reason += " (behind a tunnel or proxy? pass --public-url)"
+            answer = Answer(403, f"invalid signature: {reason}\n".encode())
+            verdict = "invalid"
+        with self._lock:
+            self.counts["accepted" if verdict == "valid" else "rejected"] += 1
+            number = sum(self.counts.values())
+            self._show(request, verdict, answer.status, reason)
+            if self.options.save is not None:
+                name = f"{number:05d}-{answer.status}.json"
+                (self.options.save / name).write_text(
+                    json.dumps(request.to_json(), indent=2) + "\n"
+                )
+            if self.options.max_requests is not None and number >= self.options.max_requests:
+                self.done.set()
+        return answer
+
+    def _accept(self, request: CapturedRequest) -> Answer:
+        if self.target is None:
+            return Answer(200, b"ok\n")
+        poster = getattr(self._local, "poster", None)
+        if poster is None:
+            poster = self._local.poster = Poster(self.target)
+        signed, signature = sign_json_request(self.options.token, self.target.url, request.body)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROP_ON_FORWARD}
+        headers[SIGNATURE_HEADER] = signature
+        parts = urlsplit(signed)
+        response = poster.send(
+            f"{parts.path or '/'}?{parts.query}", request.body, headers, method=request.method
+        )
+        if response.status is None:
+            return Answer(502, f"forward to {self.target.url} failed: {response.error}\n".encode())
+        content_type = dict(response.headers).get("Content-Type", "text/plain")
+        return Answer(response.status, response.body, content_type)
+
+    def _show(
+        self, request: CapturedRequest, verdict: str, status: int, reason: str | None
+    ) -> None:
+        events = _events(request.body)
+        path = urlsplit(request.url).path
+        if self.options.output == "pretty":
+            label = f"{status} {verdict}" if verdict == "valid" else f"{status} REJECTED: {reason}"
+            if events is None:
+                self.out.write(
+                    received_line(None, label, path, request.body.decode("utf-8", "replace")) + "\n"
+                )
+            else:
+                for event in events:
+                    self.out.write(received_line(event, label, path) + "\n")
+        else:
+            meta: dict[str, Any] = {
+                "received": now_iso(),
+                "path": path,
+                "status": status,
+                "signature": verdict,
+            }
+            if reason:
+                meta["reason"] = reason
+            indent = 2 if self.options.output == "json" else None
+            docs = [{**e, "webhook": meta} for e in events] if events else [{"webhook": meta}]
+            for doc in docs:
+                self.out.write(json.dumps(doc, indent=indent) + "\n")
+        self.out.flush()
+
+
+def _events(body: bytes) -> list[dict[str, Any]] | None:
+    """The CloudEvents in a webhook body (an array, or one object); None if it is not JSON."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    items = doc if isinstance(doc, list) else [doc]
+    return [item for item in items if isinstance(item, dict)] or None
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> TwilioEsError:
+    if exc.errno == errno.EADDRINUSE:
+        return TwilioEsError(
+            f"port {port} on {host} is already in use",
+            hint=f"Stop what listens there, or pick another port: --port {port + 1}.",
+        )
+    if exc.errno == errno.EACCES:
+        return TwilioEsError(
+            f"not allowed to listen on {host}:{port}", hint="Use a port above 1023."
+        )
+    return TwilioEsError(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+def _handler_for(listener: Listener) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as Twilio and the forwarder use it
+        # Headers and body leave in two writes: with Nagle on, each answer waits for the
+        # client's delayed ACK (~40 ms).
+        disable_nagle_algorithm = True
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self.close_connection = True
+                if length <= 16 * MAX_BODY:  # read it away so the sender sees the answer
+                    for _ in range(0, length, 65536):
+                        self.rfile.read(min(65536, length))
+                        length -= 65536
+                self._answer(Answer(413, f"body over {MAX_BODY} bytes\n".encode()))
+                return
+            body = self.rfile.read(length) if length else b""
+            self._answer(listener.handle(self.command, self.path, dict(self.headers.items()), body))
+
+        def _answer(self, answer: Answer) -> None:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+
+        do_POST = do_GET = do_PUT = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: every request is already shown as an event line."""
+
+    return Handler
