@@ -12,11 +12,13 @@ which no ordinary test notices, so every writer shares this one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
 
 PRIVATE_MODE = 0o600
+NOT_A_FILE = "not a regular file"
 
 
 def write_private_atomic(
@@ -30,6 +32,10 @@ def write_private_atomic(
     symlink at ``path`` is replaced by the file, not followed.
     """
     target = Path(path)
+    if target.exists() and not target.is_file():
+        # Renaming over /dev/null, a FIFO or a directory would replace it, not write into it
+        # (as root, /dev/null itself would become a regular file).
+        raise IsADirectoryError(errno.EISDIR if target.is_dir() else errno.EINVAL, NOT_A_FILE, path)
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
@@ -62,3 +68,34 @@ def fsync_directory(directory: str | os.PathLike[str]) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_writable(path: str | os.PathLike[str], what: str, *, example: str) -> None:
+    """Refuse, before any work is done, a target :func:`write_private_atomic` cannot produce.
+
+    Called up front by commands whose output must not be lost after remote work (``stream
+    create --out`` holds a fresh external id): a directory, a device or FIFO, a missing
+    directory, or one we cannot create files in is a usage error (exit 2) naming ``what``.
+    Permission bits do not tell (root passes ``os.access`` on /proc, which then refuses the
+    file), so the check creates and removes a temporary file where the write will make one.
+    """
+    from twilio_es_cli.errors import UsageError
+
+    target = Path(path)
+    hint = f"Name a file, e.g. {what} {example}."
+    if target.is_dir():
+        raise UsageError(f"{what} {target} is a directory", hint=hint)
+    if target.exists() and not target.is_file():
+        raise UsageError(f"{what} {target} is {NOT_A_FILE}", hint=hint)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"{what} {target}: directory {parent} does not exist", hint=hint)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(
+            f"{what} {target} cannot be written: {exc.strerror or exc}",
+            hint=f"Choose a file in a directory you can write to, e.g. {what} {example}.",
+        ) from None

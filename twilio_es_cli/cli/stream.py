@@ -48,53 +48,17 @@ def _clients(ctx: typer.Context) -> AwsClients:
 
 
 def _check_out_path(out: Path) -> None:
-    """Reject an unwritable --out before any AWS call, so nothing is created for nothing.
+    """Reject an unwritable --out before any AWS call, so nothing is created for nothing."""
+    from twilio_es_cli.files import check_writable
 
-    Permission bits do not tell (root passes ``os.access`` on /proc, which then refuses the
-    file): the check creates and removes the very temporary file the write will use.
-    """
-    from twilio_es_cli.errors import UsageError
-
-    parent = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a directory", hint="Name a file, e.g. twilio-sink.json.")
-    if out.exists() and not out.is_file():
-        # Renaming over /dev/null or a FIFO would replace it, not write into it.
-        raise UsageError(
-            f"--out {out} is not a regular file", hint="Name a file, e.g. twilio-sink.json."
-        )
-    if not parent.is_dir():
-        raise UsageError(f"--out {out}: directory {parent} does not exist")
-    probe = _temporary_name(out)
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(
-            f"--out {out} cannot be written: {exc.strerror or exc}",
-            hint="Choose a file in a directory you can write to, e.g. --out twilio-sink.json.",
-        ) from None
-
-
-def _temporary_name(out: Path) -> Path:
-    return out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    check_writable(out, "--out", example="twilio-sink.json")
 
 
 def _write_private(out: Path, text: str) -> None:
-    """Write ``text`` so that no moment exists where others could read it (mode 0600).
+    """Write ``text`` atomically with mode 0600 (the configuration holds the external id)."""
+    from twilio_es_cli.files import write_private_atomic
 
-    A temporary file is created with 0600 from the start and renamed over ``out``: an
-    existing file with looser permissions is replaced, not reused.
-    """
-    tmp = _temporary_name(out)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_private_atomic(out, text.encode("utf-8"))
 
 
 @app.command("create")
