@@ -7,6 +7,7 @@ need them so ``twilio-es --help`` starts fast (a test guards this).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -54,6 +55,13 @@ app = typer.Typer(
 )
 
 
+def _version_callback(value: bool) -> None:
+    """``twilio-es --version``: what most tools answer, so it must not be a usage error."""
+    if value:
+        sys.stdout.write(f"twilio-es {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -95,6 +103,15 @@ def _root(
     ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only data, warnings and errors; no progress.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Show the twilio-es version and exit (like `twilio-es version`).",
+            is_eager=True,
+            callback=_version_callback,
+        ),
     ] = False,
 ) -> None:
     """Resolve settings once; every command reads them from the context."""
@@ -161,6 +178,15 @@ for _module in (
     _module.register(app)
 
 
+@functools.cache
+def root_command() -> typer.core.TyperGroup:
+    """The click command tree, built once: typer makes a validator per parameter, which costs
+    more than most commands' own work when the CLI runs many times in one process (tests)."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    return command
+
+
 def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("TWILIO_ES_DEBUG", "") not in ("", "0")
 
@@ -171,7 +197,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
-    command = typer.main.get_command(app)
+    command = root_command()
     try:
         result = command.main(args=args, prog_name="twilio-es", standalone_mode=False)
     except TwilioEsError as exc:
@@ -180,12 +206,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         output.error(exc.message, exc.hint)
         return int(exc.exit_code)
     except typer.TyperException as exc:  # click's usage errors (bad option, missing argument)
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            output.error(str(exc))
-        return int(getattr(exc, "exit_code", ExitCode.USAGE))
+        return _framework_error(exc, args)
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("\nInterrupted.\n")
         return int(ExitCode.INTERRUPTED)
@@ -210,6 +231,25 @@ def run(argv: Sequence[str] | None = None) -> int:
         )
         return int(ExitCode.FAILURE)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _framework_error(exc: typer.TyperException, args: Sequence[str]) -> int:
+    """Render the framework's error as our one ``error:`` line and a ``hint:`` (exit 2).
+
+    A bare group (``twilio-es stream``) still shows its help: that is what was asked for.
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.cli import _usage
+
+    code = int(getattr(exc, "exit_code", ExitCode.USAGE))
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        return code
+    message, hint = _usage.describe(exc, args)
+    output.error(message, hint)
+    return code
 
 
 def _silence_stdout() -> None:

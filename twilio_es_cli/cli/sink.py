@@ -156,13 +156,13 @@ def create(
       twilio-es sink create segment --write-key "$SEGMENT_WRITE_KEY"
     """
     from twilio_es_cli import output
-    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.errors import UsageError, shown
     from twilio_es_cli.models import SegmentSinkConfig, WebhookSinkConfig, parse_config
     from twilio_es_cli.sinks import check_description
 
     kind = sink_type.strip().lower()
     if kind not in _OPTIONS_OF:
-        raise UsageError(f"TYPE must be kinesis, webhook or segment (got {sink_type!r})")
+        raise UsageError(f"TYPE must be kinesis, webhook or segment (got {shown(sink_type)})")
     given = {
         "--config": config_file,
         "--arn": arn,
@@ -182,7 +182,11 @@ def create(
     elif kind == "webhook":
         if destination is None:
             raise UsageError("a webhook sink needs --destination URL")
-        values: dict[str, Any] = {"destination": destination, "method": method or "POST"}
+        # `--method ''` is a mistake to name, not a request for the default.
+        values: dict[str, Any] = {
+            "destination": destination,
+            "method": "POST" if method is None else method,
+        }
         values["batch_events"] = bool(batch_events)
         config = parse_config(WebhookSinkConfig, values)
     else:
