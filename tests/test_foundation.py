@@ -114,16 +114,26 @@ def test_help_in_a_fresh_interpreter_prints_usage_without_heavy_imports() -> Non
     assert proc.stderr.strip().endswith("HEAVY=[]"), proc.stderr[-500:]
 
 
+AC, SK = "AC" + "0123456789abcdef" * 2, "SK" + "fedcba9876543210" * 2
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
         ({}, None),
-        ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, ("AC1", "AC1")),
+        ({"TWILIO_ACCOUNT_SID": AC, "TWILIO_AUTH_TOKEN": "t"}, (AC, AC)),
         (
-            {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_API_KEY": "SK1", "TWILIO_API_SECRET": "s"},
-            ("AC1", "SK1"),
+            {"TWILIO_ACCOUNT_SID": AC, "TWILIO_API_KEY": SK, "TWILIO_API_SECRET": "s"},
+            (AC, SK),
         ),
-        ({"TWILIO_API_KEY": "SK1", "TWILIO_API_SECRET": "s"}, None),
+        ({"TWILIO_API_KEY": SK, "TWILIO_API_SECRET": "s"}, None),
+        # What no account can have is refused before it reaches an HTTP header.
+        ({"TWILIO_ACCOUNT_SID": "AC中文", "TWILIO_AUTH_TOKEN": "t"}, None),
+        ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, None),
+        ({"TWILIO_ACCOUNT_SID": AC + "\n", "TWILIO_AUTH_TOKEN": "t"}, None),
+        ({"TWILIO_ACCOUNT_SID": AC, "TWILIO_AUTH_TOKEN": "tök"}, None),
+        ({"TWILIO_ACCOUNT_SID": AC, "TWILIO_AUTH_TOKEN": "a b"}, None),
+        ({"TWILIO_ACCOUNT_SID": AC, "TWILIO_API_KEY": "SK1", "TWILIO_API_SECRET": "s"}, None),
     ],
 )
 def test_twilio_credentials_resolution(env: dict[str, str], expected: object) -> None:

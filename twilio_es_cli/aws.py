@@ -12,8 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from twilio_es_cli.config import SANDBOX_HINT, Settings, is_loopback_url
-from twilio_es_cli.errors import ApiError, ConfigError, NotFoundError, TwilioEsError, UsageError
+from twilio_es_cli.config import AWS_EXAMPLE, SANDBOX_HINT, Settings, check_url, is_loopback_url
+from twilio_es_cli.errors import (
+    ApiError,
+    ConfigError,
+    NotFoundError,
+    TwilioEsError,
+    UsageError,
+    shown,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -62,18 +69,23 @@ class AwsClients:
 
             creds = self._credentials or {}
             try:
-                self._session = boto3.Session(
-                    profile_name=None if creds else self.settings.profile,
-                    region_name=self.settings.region,
-                    aws_access_key_id=creds.get("AccessKeyId"),
-                    aws_secret_access_key=creds.get("SecretAccessKey"),
-                    aws_session_token=creds.get("SessionToken"),
-                )
+                with config_file_errors():
+                    session = boto3.Session(
+                        profile_name=None if creds else self.settings.profile,
+                        region_name=self.settings.region,
+                        aws_access_key_id=creds.get("AccessKeyId"),
+                        aws_secret_access_key=creds.get("SecretAccessKey"),
+                        aws_session_token=creds.get("SessionToken"),
+                    )
+                    # Reads the config and credentials files now, so a broken one is named
+                    # here (exit 3) rather than deep inside the first request.
+                    session.region_name  # noqa: B018
             except ProfileNotFound as exc:
                 raise ConfigError(
-                    f"AWS profile {self.settings.profile!r} was not found",
+                    f"AWS profile {shown(self.settings.profile or '')} was not found",
                     hint="Check --profile / AWS_PROFILE against `aws configure list-profiles`.",
                 ) from exc
+            self._session = session
         return self._session
 
     @property
@@ -104,12 +116,13 @@ class AwsClients:
             kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
             if self.settings.endpoint_url:
                 kwargs["endpoint_url"] = self.settings.endpoint_url
-            if endpoint and not endpoint.startswith(("http://", "https://")):
-                raise _bad_endpoint(endpoint, source, "it is not an http(s) URL")
+            if endpoint:
+                check_url(endpoint, "AWS endpoint URL", source, example=AWS_EXAMPLE)
             from botocore.exceptions import InvalidRegionError
 
             try:
-                client = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+                with config_file_errors():
+                    client = self.session.client(service, **kwargs)  # type: ignore[call-overload]
             except InvalidRegionError as exc:
                 raise ConfigError(
                     f"AWS region {self.region!r} is not a valid region name",
@@ -180,6 +193,40 @@ def _bad_endpoint(endpoint: str, source: str, why: str) -> ConfigError:
     )
 
 
+def _config_file_error(exc: BaseException) -> ConfigError:
+    """A config/credentials file botocore cannot parse: name it (exit 3), do not crash."""
+    path = str(getattr(exc, "kwargs", {}).get("path") or "the AWS config file")
+    return ConfigError(
+        f"AWS configuration file {path} cannot be parsed",
+        hint="Fix the file (INI sections like [default] with key = value lines), or point "
+        "AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a good one.",
+    )
+
+
+@contextmanager
+def config_file_errors() -> Iterator[None]:
+    """Translate botocore's failures to read the config, credentials files or variables (exit 3)."""
+    from botocore.exceptions import (
+        ConfigParseError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
+
+    try:
+        yield
+    except ConfigParseError as exc:
+        raise _config_file_error(exc) from exc
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        # Raised while building a client (AWS_ACCESS_KEY_ID set, AWS_SECRET_ACCESS_KEY empty).
+        raise translate(exc, "set up AWS credentials") from exc
+    except UnicodeDecodeError as exc:  # a binary file botocore opened as text
+        raise ConfigError(
+            f"An AWS configuration file is not text: {exc.reason}",
+            hint="Check AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/config "
+            "and ~/.aws/credentials).",
+        ) from exc
+
+
 def error_code(exc: BaseException) -> str | None:
     """The AWS error code of a botocore ``ClientError`` (None for anything else)."""
     response = getattr(exc, "response", None)
@@ -193,7 +240,13 @@ def translate(exc: BaseException, action: str) -> TwilioEsError:
     """Turn a botocore/boto3 exception into a user-facing error with a hint."""
     from botocore import exceptions as bce
 
-    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
+    if isinstance(exc, bce.PartialCredentialsError):
+        return ConfigError(
+            f"AWS credentials are incomplete: {exc}",
+            hint="Set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or neither, and use "
+            "a profile).",
+        )
+    if isinstance(exc, bce.NoCredentialsError):
         return ConfigError(
             "No AWS credentials were found",
             hint="Configure credentials (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID/"
@@ -203,6 +256,8 @@ def translate(exc: BaseException, action: str) -> TwilioEsError:
         return ConfigError(
             "No AWS region is configured", hint="Pass --region, or export AWS_REGION."
         )
+    if isinstance(exc, bce.ConfigParseError):
+        return _config_file_error(exc)
     if isinstance(exc, bce.ProfileNotFound):
         return ConfigError(str(exc), hint="Check --profile / AWS_PROFILE.")
     if isinstance(exc, bce.EndpointConnectionError | bce.ConnectTimeoutError) and is_loopback_url(

@@ -21,12 +21,13 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from twilio_es_cli.errors import ApiError, NotFoundError, UsageError
+from twilio_es_cli.errors import ApiError, NotFoundError, UsageError, shown
 
 # Statuses the catalogue uses (spec: available, deprecated, restricted, discontinued).
 AVAILABLE = "available"
@@ -113,6 +114,42 @@ class Resolution:
     warnings: list[str] = field(default_factory=list)
 
 
+# What Twilio's type names and schema ids are made of (com.twilio.voice.insights.call-summary
+# .complete, Messaging.MessageStatus); anything else could never be found, and '/' or '?' would
+# change the API path it is put into. Long values are refused before they reach a URL (HTTP 414).
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_PATTERN = re.compile(r"[A-Za-z0-9_.*?\[\]-]+")
+MAX_TYPE_LENGTH = 256
+MAX_SCHEMA_ID_LENGTH = 128
+
+
+def check_type_name(text: str, what: str = "TYPE") -> str:
+    """An exact event type name, stripped, or exit 2 naming ``what`` (the argument or flag)."""
+    return _check_name(text, what, "an event type name", MAX_TYPE_LENGTH, _NAME)
+
+
+def check_schema_id(text: str, what: str = "SCHEMA_ID") -> str:
+    """A schema id (``Messaging.MessageStatus``), stripped, or exit 2 naming ``what``."""
+    return _check_name(text, what, "a schema id", MAX_SCHEMA_ID_LENGTH, _NAME)
+
+
+def _check_name(text: str, what: str, kind: str, limit: int, rule: re.Pattern[str]) -> str:
+    value = text.strip()
+    if not value:
+        raise UsageError(f"{what} is empty", hint=f"Give {kind}; see `twilio-es types list`.")
+    if len(value) > limit:
+        raise UsageError(
+            f"{what} {shown(value)} is too long for {kind} (at most {limit} characters)",
+            hint="See `twilio-es types list` for the names.",
+        )
+    if not rule.fullmatch(value):
+        raise UsageError(
+            f"{what} {shown(value)} is not {kind} (letters, digits, '.', '_' and '-')",
+            hint="See `twilio-es types list` for the names.",
+        )
+    return value
+
+
 def parse_type_spec(text: str) -> TypeSpec:
     """Parse ``TYPE[:VERSION]``; reject empty names and non-positive or non-numeric versions.
 
@@ -124,20 +161,32 @@ def parse_type_spec(text: str) -> TypeSpec:
     name = name.strip()
     if not name:
         raise UsageError(
-            f"Event type {text!r} is empty",
+            f"Event type {shown(text)} is empty",
             hint="Give a type such as com.twilio.messaging.message.delivered[:VERSION].",
         )
     if any(ch.isspace() for ch in name):
-        raise UsageError(f"Event type {name!r} contains whitespace", hint=_spec_hint())
-    if not sep:
-        return TypeSpec(name)
-    version_text = version_text.strip()
-    if not version_text.isdigit() or int(version_text) < 1:
+        raise UsageError(f"Event type {shown(name)} contains whitespace", hint=_spec_hint())
+    if len(name) > MAX_TYPE_LENGTH or not _PATTERN.fullmatch(name):
         raise UsageError(
-            f"Schema version {version_text!r} in {text!r} is not a positive whole number",
+            f"Event type {shown(name)} is not a type name or glob "
+            f"(at most {MAX_TYPE_LENGTH} letters, digits and . _ - * ? [ ])",
             hint=_spec_hint(),
         )
-    return TypeSpec(name, int(version_text))
+    if not sep:
+        return TypeSpec(name)
+    return TypeSpec(name, _version_number(version_text.strip(), f" in {shown(text, 80)}"))
+
+
+def _version_number(text: str, where: str = "") -> int:
+    """A positive whole number of at most 9 digits (no schema has a billion versions)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 9 or int(text) < 1:
+        raise UsageError(
+            f"Schema version {shown(text)}{where} is not a positive whole number",
+            hint=_spec_hint()
+            if where
+            else "See the versions with `twilio-es schema versions SCHEMA_ID`.",
+        )
+    return int(text)
 
 
 def _spec_hint() -> str:
@@ -149,12 +198,7 @@ def _spec_hint() -> str:
 
 def parse_version(text: str) -> int:
     """A schema version given on its own (``set-version``, ``schema show --version``)."""
-    if not text.strip().isdigit() or int(text) < 1:
-        raise UsageError(
-            f"Schema version {text!r} is not a positive whole number",
-            hint="See the versions with `twilio-es schema versions SCHEMA_ID`.",
-        )
-    return int(text)
+    return _version_number(text.strip())
 
 
 def suggest(name: str, candidates: Iterable[str], *, limit: int = 3) -> list[str]:
@@ -214,7 +258,11 @@ def resolve_specs(
     types: Sequence[EventType],
     latest_version: Callable[[str], int],
 ) -> Resolution:
-    """Turn user specs into exact ``(type, version)`` pairs, or raise :class:`UsageError`.
+    """Turn user specs into exact ``(type, version)`` pairs, or raise a one-line error.
+
+    Exit codes follow one rule (docs/output.md): a name or version the catalogue does not have
+    is exit 4 (:class:`NotFoundError`, as ``types show`` and ``schema show`` say it); a choice
+    that exists but cannot be made (discontinued, two versions of one type) is exit 2.
 
     ``latest_version(schema_id)`` is asked once per schema. Rules: a version above the latest is
     an error; an unknown name is an error
@@ -237,7 +285,7 @@ def resolve_specs(
         if spec.version is None:
             return latest, True
         if spec.version > latest:
-            raise UsageError(
+            raise NotFoundError(
                 f"{entry.type} has no schema version {spec.version} "
                 f"(schema {entry.schema_id} has versions 1 to {latest})",
                 hint=f"See `twilio-es schema versions {entry.schema_id}`.",
@@ -257,8 +305,11 @@ def resolve_specs(
             if not matched:
                 close = suggest(spec.pattern.rstrip("*?.[]"), by_name, limit=3)
                 only = f" (only discontinued ones: {', '.join(skipped)})" if skipped else ""
-                raise UsageError(
-                    f"No subscribable event type matches {spec.pattern!r}{only}",
+                # Nothing there is exit 4 (like an unknown name); only discontinued ones is
+                # a refused choice, exit 2 (like naming a discontinued type).
+                refused = UsageError if skipped else NotFoundError
+                raise refused(
+                    f"No subscribable event type matches {shown(spec.pattern, 80)}{only}",
                     hint=(f"Did you mean {', '.join(close)}? " if close else "")
                     + "See `twilio-es types list --search TEXT`.",
                 )
@@ -272,8 +323,8 @@ def resolve_specs(
             entry = by_name.get(spec.pattern)
             if entry is None:
                 close = suggest(spec.pattern, by_name)
-                raise UsageError(
-                    f"Unknown event type {spec.pattern!r}",
+                raise NotFoundError(
+                    f"Unknown event type {shown(spec.pattern, 80)}",
                     hint=(f"Did you mean {' or '.join(close)}? " if close else "")
                     + "See `twilio-es types list --search TEXT`.",
                 )

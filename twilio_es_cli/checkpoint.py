@@ -4,16 +4,16 @@ The file maps each shard id to the sequence number of the last record the tail h
 (emitted or filtered out), or :data:`~twilio_es_cli.reader.SHARD_END` once a closed shard was
 drained. It also remembers where the first run started, so a shard that had no records then
 is resumed from that point instead of the new run's ``--from`` (which would skip or repeat).
-Writes go to a temporary file in the same directory, are fsynced and then ``os.replace``-d,
-so a crash leaves either the old or the new checkpoint, never a torn one.
+Writes go through :func:`twilio_es_cli.files.write_private_atomic` (temporary file in the same
+directory, fsync, ``os.replace``, fsync of the directory, mode 0600), so a crash leaves either
+the old or the new checkpoint, never a torn one, and other users cannot read it. When it is
+saved is :class:`twilio_es_cli.tail.CheckpointSaver`'s business.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -50,9 +50,14 @@ class Checkpoint:
             saved_stream = str(doc["stream"])
             shards = {str(k): str(v) for k, v in dict(doc.get("shards") or {}).items()}
             saved_start = _start_from_json(doc.get("start"))
+        except RecursionError as exc:  # nested deeper than the parser's recursion limit
+            raise UsageError(
+                f"checkpoint file {path} is not readable: JSON nested too deeply",
+                hint="Fix or delete the file (deleting starts again from --from).",
+            ) from exc
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UsageError(
-                f"checkpoint file {path} is not readable: {exc}",
+                f"checkpoint file {path} is not readable: {_first_line(exc)}",
                 hint="Fix or delete the file (deleting starts again from --from).",
             ) from exc
         if stream_name(saved_stream) != stream_name(stream):
@@ -66,34 +71,28 @@ class Checkpoint:
         )
 
     def save(self) -> None:
-        """Write the checkpoint atomically (temp file + fsync + os.replace)."""
+        """Write the checkpoint atomically and durably (see the module docstring)."""
+        from twilio_es_cli.files import write_private_atomic
+
         doc: dict[str, Any] = {
             "version": FORMAT_VERSION,
             "stream": self.stream,
             "start": _start_to_json(self.start),
             "shards": dict(sorted(self.shards.items())),
         }
-        directory = self.path.parent if str(self.path.parent) else Path(".")
-        tmp: str | None = None
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(doc, handle, indent=2)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException as exc:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-            if isinstance(exc, OSError):  # no space, permissions changed, directory removed
-                raise TwilioEsError(
-                    f"could not save checkpoint file {self.path} ({exc.strerror or exc})",
-                    hint="Check the directory's space and permissions; events shown since "
-                    "the last save will be shown again on resume.",
-                ) from exc
-            raise
+            write_private_atomic(self.path, (json.dumps(doc, indent=2) + "\n").encode())
+        except OSError as exc:  # no space, permissions changed, directory removed
+            raise TwilioEsError(
+                f"could not save checkpoint file {self.path} ({exc.strerror or exc})",
+                hint="Check the directory's space and permissions; events shown since "
+                "the last save will be shown again on resume.",
+            ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def check_location(path: Path) -> None:

@@ -5,15 +5,29 @@ Twilio Event Streams writes one CloudEvent (JSON, structured mode) per Kinesis r
 accepted and ``data`` is always handed on parsed. Some payloads nest further JSON strings
 (TaskRouter ``attributes``, error-log payloads): :func:`expand_nested` unpacks those on request.
 
-A record that is not a CloudEvent (not UTF-8, not JSON, or missing required attributes) is not
-an error: :func:`decode` returns it flagged (``is_cloudevent`` false) so a tail can show it raw
-and carry on. Parsing uses pydantic's Rust JSON parser (``model_validate_json``), which keeps
-decoding well above 100k events/s on one core (see bench/tail.py).
+A record that is not a CloudEvent (not UTF-8, not JSON, nested deeper than the parser allows,
+not strict JSON, or missing required attributes) is not an error: :func:`decode` returns it
+flagged (``is_cloudevent`` false) so a tail can show it raw and carry on. No input may raise:
+one record that stops the tail would stop every later run resumed from a checkpoint too.
+Parsing uses pydantic's Rust JSON parser (``model_validate_json``), which is depth-bounded
+(no RecursionError, unlike the stdlib's) and keeps decoding well above 100k events/s on one
+core (see bench/tail.py).
+
+Strict JSON (RFC 8259): ``NaN``/``Infinity`` are not JSON, and a number too large for a double
+(``1e400``) cannot be written back as JSON either; an event holding either is shown raw, so
+``-o jsonl`` never emits what ``jq`` would refuse.
+
+Producers other than Twilio may gzip their records or aggregate many user records into one
+with the Kinesis Producer Library (KPL): :func:`decode` undoes gzip (bounded, against
+decompression bombs) and :func:`deaggregate` splits KPL records into their user records.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
+import math
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +69,7 @@ class DecodedEvent:
     event: CloudEvent | None
     error: str | None = None
     data_was_string: bool = False
+    encoding: str | None = None  # "gzip" when the record's bytes were gzip-compressed
 
     @property
     def is_cloudevent(self) -> bool:
@@ -70,53 +85,227 @@ class DecodedEvent:
         return self.event.type if self.event is not None else None
 
     def text(self) -> str:
-        """The raw bytes as text (undecodable bytes replaced), for showing non-events."""
-        return self.raw.decode("utf-8", errors="replace")
+        """The raw bytes as text (undecodable bytes as ``\\xNN``), for showing non-events."""
+        return self.raw.decode("utf-8", errors="backslashreplace")
+
+    @property
+    def is_utf8(self) -> bool:
+        """Whether :attr:`raw` is valid UTF-8 (otherwise json output adds it in base64)."""
+        try:
+            self.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
 
 
 def _parse_json_string(value: str) -> tuple[Any, bool]:
-    """Parse ``value`` when it holds a JSON object/array; returns (value, parsed?)."""
+    """Parse ``value`` when it holds a strict-JSON object/array; returns (value, parsed?)."""
     stripped = value.lstrip()
     if not stripped or stripped[0] not in "{[":
         return value, False
     try:
-        return pydantic_core.from_json(value), True
-    except ValueError:
+        return pydantic_core.from_json(value, allow_inf_nan=False), True
+    except (ValueError, RecursionError):
         return value, False
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_DECOMPRESSED = 16 * 1024 * 1024  # a gzip bomb must not exhaust memory
+
+
+def gunzip(data: bytes, limit: int = MAX_DECOMPRESSED) -> tuple[bytes | None, str | None]:
+    """Decompress one gzip member: (bytes, None), or (None, why not) when broken or too big."""
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data, limit)
+    except zlib.error:
+        return None, "gzip data that does not decompress"
+    if inflater.unconsumed_tail:
+        return None, f"gzip data larger than {limit // (1024 * 1024)} MB when decompressed"
+    if not inflater.eof:
+        return None, "truncated gzip data"
+    return out, None
 
 
 def decode(data: bytes, *, expand: bool = False) -> DecodedEvent:
     """Decode one Kinesis record (already base64-decoded by boto3) into a :class:`DecodedEvent`.
 
+    Never raises, whatever the bytes. gzip-compressed records are decompressed first.
     ``data`` given as a JSON string holding an object/array is parsed; with ``expand`` every
     nested string that holds JSON is parsed too (see :func:`expand_nested`).
     """
+    encoding = None
+    if data[:2] == GZIP_MAGIC:
+        unzipped, problem = gunzip(data)
+        if unzipped is None:
+            return DecodedEvent(raw=data, event=None, error=problem)
+        data, encoding = unzipped, "gzip"
     try:
         event = CloudEvent.model_validate_json(data)
     except ValidationError as exc:
-        return DecodedEvent(raw=data, event=None, error=_why_not(data, exc))
+        return DecodedEvent(raw=data, event=None, error=_why_not(data, exc), encoding=encoding)
+    except (ValueError, RecursionError, MemoryError):  # not expected from pydantic; never fatal
+        return DecodedEvent(raw=data, event=None, error="not JSON", encoding=encoding)
+    if (b"NaN" in data or b"Infinity" in data) and not _is_strict_json(data):
+        return DecodedEvent(raw=data, event=None, error=NOT_STRICT, encoding=encoding)
     was_string = False
     if isinstance(event.data, str):
         event.data, was_string = _parse_json_string(event.data)
     if expand and event.data is not None:
         event.data = expand_nested(event.data)
-    return DecodedEvent(raw=data, event=event, data_was_string=was_string)
+    if not _finite(event.data) or not _finite(event.__pydantic_extra__):
+        return DecodedEvent(raw=data, event=None, error=OUT_OF_RANGE, encoding=encoding)
+    return DecodedEvent(raw=data, event=event, data_was_string=was_string, encoding=encoding)
+
+
+NOT_STRICT = "not strict JSON (NaN or Infinity)"
+OUT_OF_RANGE = "not strict JSON (a number too large for JSON output)"
+
+
+def _is_strict_json(data: bytes) -> bool:
+    """Whether ``data`` parses without the NaN/Infinity extensions (only asked when present)."""
+    try:
+        pydantic_core.from_json(data, allow_inf_nan=False)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _finite(value: Any) -> bool:
+    """False if ``value`` holds a NaN/infinite float anywhere (iterative: depth is no risk).
+
+    Only containers and floats are pushed, compared by exact type: this runs on every event,
+    and Twilio's ``data`` is mostly strings.
+    """
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        kind = type(item)
+        if kind is dict:
+            todo.extend(v for v in item.values() if type(v) in _WALKED)
+        elif kind is list:
+            todo.extend(v for v in item if type(v) in _WALKED)
+        elif kind is float and not math.isfinite(item):
+            return False
+    return True
+
+
+_WALKED = frozenset({dict, list, float})
 
 
 def _why_not(data: bytes, exc: ValidationError) -> str:
     """A short reason a record is not a CloudEvent (for the warning, not for control flow)."""
     try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        value = pydantic_core.from_json(data)
+    except (ValueError, RecursionError):
+        if any(err["type"] == "json_invalid" and "recursion" in err["msg"] for err in exc.errors()):
+            return "JSON nested too deeply"
         return "not JSON"
     if not isinstance(value, dict):
-        return f"JSON {type(value).__name__}, not a CloudEvent object"
+        return f"JSON {_json_kind(value)}, not a CloudEvent object"
     missing = [
         ".".join(str(p) for p in err["loc"]) for err in exc.errors() if err["type"] == "missing"
     ]
     if missing:
         return "missing CloudEvent attribute(s): " + ", ".join(missing)
     return "invalid CloudEvent attributes"
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else kinds.get(type(value), type(value).__name__)
+
+
+# --- KPL aggregation ----------------------------------------------------------------------
+
+#: The Kinesis Producer Library's aggregated-record magic number (then protobuf, then MD5).
+KPL_MAGIC = b"\xf3\x89\x9a\xc2"
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One user record inside a KPL-aggregated Kinesis record."""
+
+    partition_key: str
+    data: bytes
+
+
+def deaggregate(data: bytes) -> list[UserRecord] | None:
+    """The user records of a KPL-aggregated record, or None when ``data`` is not one.
+
+    Format (amazon-kinesis-producer's aggregation-format.md): magic, a protobuf
+    ``AggregatedRecord`` {1: partition key table, 2: explicit hash key table, 3: records
+    {1: partition key index, 2: hash key index, 3: data, 4: tags}}, then the MD5 of the
+    protobuf bytes. A record that merely starts with the magic but fails the MD5 or the parse
+    is not aggregated: it is shown as it is (like the KCL does).
+    """
+    if len(data) < len(KPL_MAGIC) + 16 or not data.startswith(KPL_MAGIC):
+        return None
+    body, digest = data[len(KPL_MAGIC) : -16], data[-16:]
+    if hashlib.md5(body, usedforsecurity=False).digest() != digest:
+        return None
+    try:
+        keys: list[str] = []
+        entries: list[tuple[int, bytes]] = []
+        for number, value in _protobuf_fields(body):
+            if number == 1 and isinstance(value, bytes):
+                keys.append(value.decode("utf-8", errors="backslashreplace"))
+            elif number == 3 and isinstance(value, bytes):
+                entries.append(_user_entry(value))
+        return [UserRecord(keys[index], payload) for index, payload in entries]
+    except (ValueError, IndexError):
+        return None
+
+
+def _user_entry(message: bytes) -> tuple[int, bytes]:
+    """(partition key index, data) of one protobuf ``Record``."""
+    index: int | None = None
+    payload: bytes | None = None
+    for number, value in _protobuf_fields(message):
+        if number == 1 and isinstance(value, int):
+            index = value
+        elif number == 3 and isinstance(value, bytes):
+            payload = value
+    if index is None or payload is None:
+        raise ValueError("record without partition key index or data")
+    return index, payload
+
+
+def _protobuf_fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
+    """(field number, value) of a protobuf message: varints as int, length-delimited as bytes."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+            yield number, value
+        elif wire == 2:
+            size, pos = _varint(buf, pos)
+            if pos + size > len(buf):
+                raise ValueError("truncated field")
+            yield number, buf[pos : pos + size]
+            pos += size
+        elif wire in (1, 5):  # fixed64 / fixed32: not used by the format, skipped
+            pos += 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+    if pos != len(buf):
+        raise ValueError("truncated message")
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    for _ in range(10):
+        if pos >= len(buf):
+            raise ValueError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    raise ValueError("varint too long")
 
 
 def expand_nested(value: Any, *, depth: int = 8) -> Any:

@@ -68,3 +68,17 @@ class ApiError(TwilioEsError):
     """A remote API (AWS or Twilio) refused or failed a call."""
 
     exit_code = ExitCode.FAILURE
+
+
+SHOWN_LIMIT = 40
+
+
+def shown(value: str, limit: int = SHOWN_LIMIT) -> str:
+    """``value`` quoted for an error message, cut to a short prefix when it is long.
+
+    Errors quote what the user typed so they can see the mistake; a 100,000-character argument
+    (pasted by accident, or a fuzzer's) must not come back as a 100,000-character error line.
+    """
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value)} characters)"

@@ -163,6 +163,7 @@ def _field_error(exc: ValidationError, *, source: str | None = None) -> UsageErr
     flag = "--" + loc.replace("_", "-")
     where = f"{loc} in {source}" if source else flag
     msg = str(first.get("msg", "is invalid")).removeprefix("Value error, ")
+    msg = msg.replace("Input should be", "must be")  # ours, not the validation library's
     if first.get("type") == "missing":
         msg = "is required"
     elif first.get("type") == "extra_forbidden":
@@ -192,12 +193,16 @@ def load_kinesis_config(text: str, *, source: str) -> KinesisSinkConfig:
     ``SinkConfiguration``), where the configuration may itself be a JSON string. Unknown keys
     next to the three fields (e.g. a stream name) are ignored.
     """
+    hint = "Create it with `twilio-es stream create NAME 1 > twilio-sink.json`."
     try:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
-            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno})",
-            hint="Create it with `twilio-es stream create NAME 1 > twilio-sink.json`.",
+            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno})", hint=hint
+        ) from None
+    except RecursionError:  # '[' x 100000: no sink configuration nests like that
+        raise UsageError(
+            f"{source} nests too deeply to be a sink configuration", hint=hint
         ) from None
     if isinstance(data, list) and len(data) == 1:
         data = data[0]  # `twilio api:events:v1:sinks:fetch -o json` prints a one-item array
@@ -209,7 +214,7 @@ def load_kinesis_config(text: str, *, source: str) -> KinesisSinkConfig:
     if isinstance(data, str):
         try:
             data = json.loads(data)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             data = None
     if not isinstance(data, dict):
         raise UsageError(
@@ -253,7 +258,7 @@ def _as_mapping(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return {"raw": value}
     return dict(value) if isinstance(value, Mapping) else {}
 

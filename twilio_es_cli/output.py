@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -316,9 +317,28 @@ def warn(text: str) -> None:
 
 def error(text: str, hint: str | None = None) -> None:
     """The single error line, plus an optional hint line (stderr)."""
-    _message("error: ", "bold red", text)
+    _message("error: ", "bold red", bounded(text))
     if hint:
-        _message("hint: ", "cyan", hint)
+        _message("hint: ", "cyan", bounded(hint))
+
+
+_LONG_WORD = re.compile(r"\S{200,}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MAX_MESSAGE = 1000
+
+
+def bounded(text: str) -> str:
+    """One short, inert line: what users typed is quoted in errors, and may be anything.
+
+    The last guard behind :func:`twilio_es_cli.errors.shown`: control characters are shown
+    as escapes (a pasted ESC must not drive the terminal, a newline must not make two
+    lines), a word of 200+ characters is cut to its start, the whole to 1000 characters.
+    """
+    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    text = _LONG_WORD.sub(lambda m: f"{m.group()[:60]}… ({len(m.group())} characters)", text)
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[:MAX_MESSAGE]}… ({len(text)} characters)"
+    return text
 
 
 @contextmanager

@@ -20,6 +20,10 @@ run (or the user, by hand) already made, and reports "already there" instead of 
 Event types are resolved against the catalogue *before* anything is created, so a typo costs
 nothing. ``--local`` runs the same steps against an in-process :class:`~.local.sandbox.Sandbox`
 (see :func:`run_local`) and then shows a few sample events through the tail's reader/renderer.
+``--local --webhook`` (:func:`run_local_webhook`) is the webhook developer's variant: a
+``webhook listen`` in a thread takes the stream's place, a webhook sink points at it, and
+validation reads the test event back from the listener; the samples are shown as the listener
+receives them, each with its signature verdict.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ VALIDATE_TIMEOUT = 120.0  # waiting for the test event, unless --timeout
 SAMPLE_EVENTS = 5  # --local: events emitted and shown
 LOCAL_TAIL_TIMEOUT = 15.0  # --local: give up showing them after this long
 STEPS = 5
+LISTENER_PATH = "/events"  # --local --webhook: the sink's destination on the listener
 CREATED, ALREADY_THERE, VALIDATED = "created", "already there", "validated"
 
 
@@ -624,4 +629,216 @@ def run_local(
         shown=summary.emitted,
         events=events,
         tail_line=summary.line(),
+    )
+
+
+# --------------------------------------------------------------------------- --local --webhook
+
+
+@dataclass
+class WebhookOutcome:
+    """``quickstart --local --webhook``: the sink, the listener and what it received."""
+
+    destination: str  # the sink's URL on the in-process listener
+    sink: Sink
+    subscription: Subscription
+    types: list[tuple[ResolvedType, str]]
+    default_types: bool
+    steps: list[Step]
+    proved: str | None
+    emitted: dict[str, int]  # type -> events emitted
+    deliveries: int
+    valid: int  # sample requests the listener accepted (signature valid)
+    rejected: int
+    events: list[dict[str, Any]]  # the listener's jsonl documents, when collected (--json)
+
+    @property
+    def received(self) -> int:
+        return self.valid + self.rejected
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "local": True,
+            "webhook": {"listener": self.destination, "proved": self.proved},
+            "sink": {"sid": self.sink.sid, "status": self.sink.status},
+            "subscription": {
+                "sid": self.subscription.sid,
+                "types": [
+                    {"type": r.type, "schema_version": r.schema_version, "subscription_sid": sid}
+                    for r, sid in self.types
+                ],
+            },
+            "default_types": self.default_types,
+            "steps": [s.to_dict() for s in self.steps],
+            "sample_events": {
+                "emitted": self.emitted,
+                "received": self.received,
+                "signatures": {"valid": self.valid, "invalid": self.rejected},
+                "events": self.events,
+            },
+        }
+
+
+class _HeldOutput(io.StringIO):
+    """The listener's output, held back until the samples: the test event validation reads
+    is a step, not a sample. Writes before :attr:`open` is set are dropped."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__()
+        self.target = out
+        self.open = False
+
+    def write(self, text: str) -> int:
+        if self.open:
+            self.target.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.open:
+            self.target.flush()
+
+
+class WebhookQuickstart(Quickstart):
+    """The five steps with a webhook sink on an in-process ``webhook listen``."""
+
+    def listener(self, listener: Any) -> str:
+        host, port = listener.address
+        destination = f"http://{host}:{port}{LISTENER_PATH}"
+        self._done(
+            1,
+            "listener",
+            CREATED,
+            f"`twilio-es webhook listen` on http://{host}:{port}/, checking signatures with "
+            "the sandbox's auth token",
+        )
+        return destination
+
+    def webhook_sink(self, destination: str, description: str | None) -> Sink:
+        from twilio_es_cli.models import WebhookSinkConfig
+
+        config = WebhookSinkConfig(destination=destination, method="POST", batch_events=False)
+        sink = self.sinks.create(config, description)
+        self._done(2, "sink", CREATED, f"webhook sink {sink.sid} -> {destination}, {sink.status}")
+        return sink
+
+    def prove(self, sink: Sink, timeout: float) -> tuple[Sink, str | None]:
+        """Test -> read the test event back from the listener -> Validate (one step)."""
+        from twilio_es_cli.validation import Validator
+
+        def no_stream(stream: StreamRef) -> ReadFn:
+            raise AssertionError("a webhook sink has no stream")
+
+        outcome = Validator(
+            self.sinks, _ValidationReporter(self.report, muted=self.quiet_cores)
+        ).run(sink.sid, no_stream, timeout=timeout)
+        self._done(
+            3,
+            "validated",
+            VALIDATED,
+            f"sink {sink.sid} is {outcome.status}; the listener received the test event with "
+            "a valid signature; delivery proved end to end",
+        )
+        return self.sinks.get(sink.sid), outcome.proved
+
+
+def _wait_for(listener: Any, count: int, timeout: float) -> None:
+    """Until the listener has answered ``count`` requests (emit is synchronous in the sandbox;
+    this only guards against a slow machine)."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while sum(listener.counts.values()) < count and time.monotonic() < deadline:
+        pause.wait(0.05)
+
+
+def run_local_webhook(
+    base: Settings,
+    req: Request,
+    reporter: Reporter,
+    *,
+    out: TextIO,
+    output_format: str,
+    collect: bool = False,
+    sample_events: int = SAMPLE_EVENTS,
+) -> WebhookOutcome:
+    """The webhook quickstart against a throw-away sandbox and an in-process listener."""
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.local.sandbox import Sandbox
+    from twilio_es_cli.twilio_api import make_client
+    from twilio_es_cli.webhook.listen import Listener, ListenOptions
+
+    with sandbox_environment():
+        sandbox = Sandbox()
+        with output.progress("Starting the offline sandbox (Events API; no stream needed)"):
+            sandbox.start()
+        listener: Listener | None = None
+        try:
+            emulator = sandbox.emulator
+            assert emulator is not None  # started above
+            settings = sandbox.settings(Settings(debug=base.debug))
+            reporter.note(
+                f"sandbox: Events API at {sandbox.events_url} (your own AWS/Twilio settings are "
+                "not used)"
+            )
+            shown = _HeldOutput(io.StringIO() if collect else out)
+            fmt = "jsonl" if collect else output_format
+            listener = Listener(ListenOptions(emulator.auth_token, port=0, output=fmt), shown)
+            listener.start()
+            quick = WebhookQuickstart(
+                AwsClients(settings),
+                make_client(settings),
+                reporter,
+                reader_for=reader_for(settings),
+                quiet_cores=True,
+            )
+            resolved, default = quick.resolve(req)
+            destination = quick.listener(listener)
+            sink = quick.webhook_sink(destination, req.description)
+            sink, proved = quick.prove(sink, req.timeout or VALIDATE_TIMEOUT)
+            subscription, types = quick.subscribe(sink, resolved, req.description)
+            plan = sample_plan([r.type for r, _ in types], sample_events)
+            before = dict(listener.counts)
+            shown.open = True
+            reporter.step(
+                Step(
+                    STEPS,
+                    "samples",
+                    "",
+                    "emitting "
+                    + ", ".join(f"{count} x {name}" for name, count in plan.items())
+                    + f"; the listener shows them as they arrive at {destination}",
+                )
+            )
+            deliveries = sum(emulator.emit(name, count) for name, count in plan.items())
+            if not deliveries:
+                raise CheckFailed(
+                    "the sandbox delivered none of the sample events",
+                    hint="Please report this with the output of --debug.",
+                )
+            _wait_for(listener, sum(before.values()) + deliveries, LOCAL_TAIL_TIMEOUT)
+            valid = listener.counts["accepted"] - before["accepted"]
+            rejected = listener.counts["rejected"] - before["rejected"]
+        finally:
+            if listener is not None:
+                listener.close()
+            with output.progress("Stopping the sandbox and the listener"):
+                sandbox.stop()
+    events: list[dict[str, Any]] = []
+    if collect and isinstance(shown.target, io.StringIO):
+        events = [json.loads(line) for line in shown.target.getvalue().splitlines() if line]
+    return WebhookOutcome(
+        destination=destination,
+        sink=sink,
+        subscription=subscription,
+        types=types,
+        default_types=default,
+        steps=list(quick.steps),
+        proved=proved,
+        emitted=plan,
+        deliveries=deliveries,
+        valid=valid,
+        rejected=rejected,
+        events=events,
     )

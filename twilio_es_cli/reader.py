@@ -102,6 +102,7 @@ class KinesisRecord:
     partition_key: str
     arrival: datetime  # ApproximateArrivalTimestamp
     data: bytes
+    subsequence: int | None = None  # index of a user record inside a KPL-aggregated record
 
 
 def stream_kwargs(stream: str) -> dict[str, str]:
@@ -281,6 +282,17 @@ def _read_shard(ctx: _Context, shard_id: str, start: StartPosition) -> None:
         ctx.put(_Failed(_fatal(exc, ctx, f"read shard {shard_id}")))
 
 
+def _garbled(ctx: _Context, retry: _Retry) -> None:
+    """A GetRecords answer without ``Records``: ask again with the same iterator.
+
+    botocore turns a 200 whose body was cut short (a connection dropped mid-response) into a
+    response with no keys at all; read as it is, "no NextShardIterator" would mean the shard
+    is closed and drained, and the rest of the shard would be silently skipped.
+    """
+    ctx.halt.wait(_backoff(retry.attempt))
+    retry.attempt += 1
+
+
 def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> None:
     # Where to reopen if the iterator expires before any record was read. "LATEST" again
     # would skip what arrived meanwhile, so remember it as the time we opened the shard.
@@ -310,6 +322,9 @@ def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> Non
             if retry.transient(exc):
                 continue
             raise _fatal(exc, ctx, f"read shard {shard_id}") from exc
+        if "Records" not in response:
+            _garbled(ctx, retry)
+            continue
         retry.succeeded()
         raw = response.get("Records") or []
         if raw:
@@ -516,6 +531,7 @@ def read_stream(
     checkpoint: Mapping[str, str] | None = None,
     on_shard_end: Callable[[str], None] | None = None,
     on_shard_start: Callable[[str], None] | None = None,
+    on_idle: Callable[[], None] | None = None,
     notify: Callable[[str], None] | None = None,
     batch_limit: int = BATCH_LIMIT,
     shard_reader: ShardReader | None = None,
@@ -528,7 +544,10 @@ def read_stream(
     (shard id -> last sequence number handled) resumes right after those records; it is read,
     never changed: ``on_shard_end(shard_id)`` reports a shard drained to its end (in the
     consumer's thread, after its last record), so callers can store :data:`SHARD_END`;
-    ``on_shard_start(shard_id)`` reports each shard as its reading begins.
+    ``on_shard_start(shard_id)`` reports each shard as its reading begins. ``on_idle()`` is
+    called in the consumer's thread about every 0.2 s while no record is waiting (and before
+    the first one), between two records, so a caller can save a checkpoint while the stream is
+    quiet without any locking.
     Connection-loss messages go to ``notify`` (default: a warning on stderr).
 
     ``shard_reader`` replaces the GetRecords polling of each shard (see :data:`ShardReader`).
@@ -540,49 +559,119 @@ def read_stream(
         from twilio_es_cli.output import warn
 
         notify = warn
-    halt = threading.Event()
-    outbox: queue.Queue[object] = queue.Queue(maxsize=QUEUE_BATCHES)
     ctx = _Context(
         kinesis=kinesis,
         stream=stream_name,
         follow=follow,
-        halt=halt,
-        outbox=outbox,
+        halt=threading.Event(),
+        outbox=queue.Queue(maxsize=QUEUE_BATCHES),
         notify=notify,
         limit=batch_limit,
         stream_args=stream_kwargs(stream_name),
         records_args=_records_args(stream_name),
     )
     shards = plan(list_shards(kinesis, stream_name), start, checkpoint or {})
-    listing_in_flight = False
-    next_listing = time.monotonic() + RELIST_INTERVAL
+    consumer = _Consumer(
+        ctx,
+        shards,
+        on_shard_start=on_shard_start,
+        on_shard_end=on_shard_end,
+        shard_reader=shard_reader,
+    )
+    try:
+        consumer.launch()
+        while not consumer.finished(stop, deadline):
+            consumer.maybe_relist()
+            try:
+                item = ctx.outbox.get(timeout=_wait_for(deadline))
+            except queue.Empty:
+                if on_idle is not None:
+                    on_idle()
+                continue
+            if isinstance(item, _Batch):
+                yield from item.records
+            else:
+                consumer.handle(item)
+    finally:
+        ctx.halt.set()
 
-    def launch() -> None:
+
+def _wait_for(deadline: float | None) -> float:
+    """How long to wait for the next item: short, so stop rules and on_idle stay timely."""
+    if deadline is None:
+        return 0.2
+    return max(0.0, min(0.2, deadline - time.monotonic()))
+
+
+class _Consumer:
+    """The consumer side's bookkeeping: which shard runs, which is done, which to start next.
+
+    It lives in the consumer's thread only (the generator), so it needs no locks; shard and
+    listing threads talk to it through the outbox.
+    """
+
+    def __init__(
+        self,
+        ctx: _Context,
+        shards: dict[str, _Shard],
+        *,
+        on_shard_start: Callable[[str], None] | None,
+        on_shard_end: Callable[[str], None] | None,
+        shard_reader: ShardReader | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.shard_reader = shard_reader
+        self.shards = shards
+        self.on_shard_start = on_shard_start
+        self.on_shard_end = on_shard_end
+        self.listing_in_flight = False
+        self.next_listing = time.monotonic() + RELIST_INTERVAL
+
+    def finished(self, stop: threading.Event | None, deadline: float | None) -> bool:
+        """A stop rule fired, or (not following) every shard is done."""
+        if stop is not None and stop.is_set():
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return True
+        return (
+            not self.ctx.follow
+            and not self.listing_in_flight
+            and all(s.state == "done" for s in self.shards.values())
+        )
+
+    def launch(self) -> None:
         """Start every pending shard whose parents are all done (unknown parents count)."""
-        for shard in shards.values():
+        for shard in self.shards.values():
             if shard.state != "pending" or shard.position is None:
                 continue
-            if all(shards[p].state == "done" for p in shard.parents if p in shards):
+            if all(self.shards[p].state == "done" for p in shard.parents if p in self.shards):
                 shard.state = "running"
-                if on_shard_start is not None:
-                    on_shard_start(shard.shard_id)
-                thread = threading.Thread(
-                    target=shard_reader or _read_shard,
-                    args=(ctx, shard.shard_id, shard.position),
+                if self.on_shard_start is not None:
+                    self.on_shard_start(shard.shard_id)
+                threading.Thread(
+                    target=self.shard_reader or _read_shard,
+                    args=(self.ctx, shard.shard_id, shard.position),
                     name=f"kinesis-{shard.shard_id}",
                     daemon=True,
-                )
-                thread.start()
+                ).start()
 
-    def relist() -> None:
-        nonlocal listing_in_flight
-        if listing_in_flight:
+    def maybe_relist(self) -> None:
+        """While following, list the shards again every RELIST_INTERVAL seconds."""
+        now = time.monotonic()
+        if self.ctx.follow and now >= self.next_listing:
+            self.next_listing = now + RELIST_INTERVAL
+            self.relist()
+
+    def relist(self) -> None:
+        """List the shards in a thread (a slow listing must not hold up records)."""
+        if self.listing_in_flight:
             return
-        listing_in_flight = True
+        self.listing_in_flight = True
+        ctx = self.ctx
 
         def work() -> None:
             try:
-                ctx.put(_Listing(list_shards(kinesis, stream_name)))
+                ctx.put(_Listing(list_shards(ctx.kinesis, ctx.stream)))
             except NotFoundError as exc:  # deleted while we follow it
                 ctx.put(_Failed(exc))
             except TwilioEsError:  # anything else: keep reading what we know, list later
@@ -590,57 +679,31 @@ def read_stream(
 
         threading.Thread(target=work, name="kinesis-list-shards", daemon=True).start()
 
-    def learn(found: list[dict[str, Any]]) -> None:
+    def learn(self, found: list[dict[str, Any]]) -> None:
         """Add shards we did not know: new since we started, so read from their start."""
         for s in found:
             sid = s["ShardId"]
-            if sid not in shards:
+            if sid not in self.shards:
                 closed = bool(s.get("SequenceNumberRange", {}).get("EndingSequenceNumber"))
-                shards[sid] = _Shard(sid, _parents_of(s), closed, StartPosition.trim_horizon())
+                self.shards[sid] = _Shard(sid, _parents_of(s), closed, StartPosition.trim_horizon())
 
-    try:
-        launch()
-        while True:
-            if stop is not None and stop.is_set():
-                return
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                return
-            if (
-                not follow
-                and not listing_in_flight
-                and all(s.state == "done" for s in shards.values())
-            ):
-                return
-            if follow and now >= next_listing:
-                next_listing = now + RELIST_INTERVAL
-                relist()
-            wait = 0.2 if deadline is None else max(0.0, min(0.2, deadline - now))
-            try:
-                item = outbox.get(timeout=wait)
-            except queue.Empty:
-                continue
-            if isinstance(item, _Batch):
-                yield from item.records
-            elif isinstance(item, _ShardEnded):
-                shards[item.shard_id].state = "done"
-                if on_shard_end is not None:
-                    on_shard_end(item.shard_id)
-                learn(item.children)
-                if not item.children:
-                    relist()
-                launch()
-            elif isinstance(item, _CaughtUp):
-                shards[item.shard_id].state = "done"
-                launch()
-            elif isinstance(item, _Listing):
-                listing_in_flight = False
-                learn(item.shards)
-                launch()
-            elif isinstance(item, _Failed):
-                raise item.error
-    finally:
-        halt.set()
+    def handle(self, item: object) -> None:
+        """Act on a message other than a batch of records."""
+        if isinstance(item, _ShardEnded):
+            self.shards[item.shard_id].state = "done"
+            if self.on_shard_end is not None:
+                self.on_shard_end(item.shard_id)
+            self.learn(item.children)
+            if not item.children:
+                self.relist()
+        elif isinstance(item, _CaughtUp):
+            self.shards[item.shard_id].state = "done"
+        elif isinstance(item, _Listing):
+            self.listing_in_flight = False
+            self.learn(item.shards)
+        elif isinstance(item, _Failed):
+            raise item.error
+        self.launch()
 
 
 def _records_args(stream: str) -> dict[str, str]:

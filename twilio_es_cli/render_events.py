@@ -3,13 +3,21 @@
 The json/jsonl envelope is the decoded CloudEvent (its attributes at the top level, ``data``
 parsed, so ``jq .data`` works) plus a ``kinesis`` object with shard id, sequence number,
 partition key and arrival time. A record that is not a CloudEvent becomes
-``{"cloudevent": false, "error": ..., "raw": "<text>", "kinesis": {...}}``. Every line is
-flushed, so ``tail | jq`` shows events as they arrive. ``pretty`` uses rich colours only on a
-terminal; piped, it is plain text.
+``{"cloudevent": false, "error": ..., "raw": "<text>", "kinesis": {...}}`` (plus
+``raw_base64`` when the bytes are not UTF-8, so nothing is lost). Every line is flushed, so
+``tail | jq`` shows events as they arrive. ``pretty`` uses rich colours only on a terminal;
+piped, it is plain text.
+
+The terminal is not the event's to control: events come from anyone who can put a record into
+the stream or text into an SMS body, so every human format shows control characters (C0, DEL,
+C1, Unicode line separators and bidi overrides) as visible escapes (``\\x1b``); json output
+writes them as ``\\u`` escapes (same JSON value); ``raw`` is byte-exact only when stdout is not
+a terminal.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import datetime, timezone
@@ -21,6 +29,39 @@ from twilio_es_cli.reader import KinesisRecord
 
 class Renderer(Protocol):
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None: ...
+
+
+# Characters a terminal may act on (C0 but for tab/newline in raw, DEL, C1 such as \x9b = CSI)
+# and those that reorder or break what is shown (bidi overrides/isolates, line separators).
+_INVISIBLE = r"\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f" + _INVISIBLE + "]")
+_UNSAFE_RAW = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f" + _INVISIBLE + "]")  # keeps \t, \n
+_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f" + _INVISIBLE + "]")  # JSON already escapes C0
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``, ``\\n``).
+
+    For human output only: a backslash already in the text is left as it is, so this is for
+    the eyes, not a reversible encoding (json output is the lossless one).
+    """
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+def _json_safe(text: str) -> str:
+    """JSON text with DEL, C1 and bidi characters as ``\\u`` escapes: the same JSON value, but
+    ``cat events.jsonl`` on a terminal cannot be driven by an event (they only occur in strings).
+    """
+    if not _UNSAFE_IN_JSON.search(text):
+        return text
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 _last_iso: tuple[datetime | None, str] = (None, "")
@@ -41,13 +82,20 @@ def iso_utc(when: datetime) -> str:
     return text
 
 
-def kinesis_meta(record: KinesisRecord) -> dict[str, Any]:
-    return {
+def kinesis_meta(record: KinesisRecord, decoded: DecodedEvent | None = None) -> dict[str, Any]:
+    """Where the record came from; ``subsequence_number`` only for KPL user records and
+    ``content_encoding`` only for gzip-compressed records, so Twilio's records look as before."""
+    meta: dict[str, Any] = {
         "shard_id": record.shard_id,
         "sequence_number": record.sequence_number,
         "partition_key": record.partition_key,
         "arrival": iso_utc(record.arrival),
     }
+    if record.subsequence is not None:
+        meta["subsequence_number"] = record.subsequence
+    if decoded is not None and decoded.encoding:
+        meta["content_encoding"] = decoded.encoding
+    return meta
 
 
 def envelope(record: KinesisRecord, decoded: DecodedEvent) -> dict[str, Any]:
@@ -58,14 +106,18 @@ def envelope(record: KinesisRecord, decoded: DecodedEvent) -> dict[str, Any]:
         doc = {k: v for k, v in event.__dict__.items() if v is not None}
         if event.__pydantic_extra__:
             doc.update(event.__pydantic_extra__)
-        doc["kinesis"] = kinesis_meta(record)
+        doc["kinesis"] = kinesis_meta(record, decoded)
         return doc
-    return {
-        "cloudevent": False,
-        "error": decoded.error,
-        "raw": decoded.text(),
-        "kinesis": kinesis_meta(record),
-    }
+    return not_an_event(record, decoded, decoded.error)
+
+
+def not_an_event(record: KinesisRecord, decoded: DecodedEvent, error: str | None) -> dict[str, Any]:
+    """The envelope of a record shown raw (``raw_base64`` too when it is not UTF-8)."""
+    doc: dict[str, Any] = {"cloudevent": False, "error": error, "raw": decoded.text()}
+    if not decoded.is_utf8:
+        doc["raw_base64"] = base64.b64encode(decoded.raw).decode("ascii")
+    doc["kinesis"] = kinesis_meta(record, decoded)
+    return doc
 
 
 def _default(value: Any) -> Any:
@@ -94,26 +146,47 @@ class JsonLines:
         doc = envelope(record, decoded)
         try:
             text = self._to_json(doc, indent=self.indent, fallback=_default).decode()
-        except ValueError:  # e.g. out-of-range numbers: the stdlib encoder is more lenient
-            text = json.dumps(doc, indent=self.indent, default=_default, ensure_ascii=False)
-        self.out.write(text + "\n")
+        except ValueError:  # e.g. integers beyond 64 bits: the stdlib encoder takes those
+            text = self._strict(doc, record, decoded)
+        self.out.write(_json_safe(text) + "\n")
         self.out.flush()
+
+    def _strict(self, doc: dict[str, Any], record: KinesisRecord, decoded: DecodedEvent) -> str:
+        """RFC 8259 JSON from the stdlib, never NaN/Infinity: else the record is shown raw."""
+        try:
+            return json.dumps(
+                doc, indent=self.indent, default=_default, ensure_ascii=False, allow_nan=False
+            )
+        except (ValueError, RecursionError) as exc:
+            fallback = not_an_event(record, decoded, f"cannot be written as JSON ({exc})")
+            return json.dumps(fallback, indent=self.indent, ensure_ascii=False)
 
 
 class Raw:
-    """The record's bytes as they are, one record per line (binary-safe when possible)."""
+    """The record's bytes as they are, one record per line (binary-safe when possible).
 
-    def __init__(self, out: TextIO) -> None:
+    On a terminal the bytes are shown, not obeyed: invalid UTF-8 as ``\\xNN`` and control
+    characters other than tab and newline as escapes (see :func:`visible`).
+    """
+
+    def __init__(self, out: TextIO, *, tty: bool = False) -> None:
         self.out = out
+        self.tty = tty
         self.buffer = getattr(out, "buffer", None)
 
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
-        if self.buffer is not None:
+        if self.tty:
+            text = record.data.decode("utf-8", errors="backslashreplace")
+            if _UNSAFE_RAW.search(text):
+                text = _UNSAFE_RAW.sub(_escape, text)
+            self.out.write(text + "\n")
+            self.out.flush()
+        elif self.buffer is not None:
             self.out.flush()
             self.buffer.write(record.data + b"\n")
             self.buffer.flush()
-        else:
-            self.out.write(decoded.text() + "\n")
+        else:  # a text-only stream (tests, the quickstart): as close to the bytes as text gets
+            self.out.write(record.data.decode("utf-8", errors="backslashreplace") + "\n")
             self.out.flush()
 
 
@@ -152,7 +225,9 @@ def summarise(data: Any, width: int = 80) -> str:
     if data is None:
         return ""
     if not isinstance(data, dict):
-        text = json.dumps(data, default=_default, ensure_ascii=False)
+        if isinstance(data, str) and len(data) > 4 * width:  # a 1 MB record: only its start
+            data = data[: 4 * width]
+        text = visible(json.dumps(data, default=_default, ensure_ascii=False))
         return text if len(text) <= width else text[: width - 1] + "…"
     scalars = [
         (key, value)
@@ -165,10 +240,10 @@ def summarise(data: Any, width: int = 80) -> str:
     scalars.sort(key=lambda item: _rank(str(item[0])))  # stable: keeps Twilio's order within
     parts: list[str] = []
     for key, value in scalars:
-        text = str(value)
+        text = visible(str(value))
         if len(text) > 36:
             text = text[:35] + "…"
-        parts.append(f"{key}={text}")
+        parts.append(f"{visible(str(key))}={text}")
         if sum(len(p) + 1 for p in parts) > width:
             break
     line = " ".join(parts)
@@ -243,7 +318,15 @@ def pretty_fields(
     Order: time, lag (arrival minus event time; blank when unknown), shard, type, summary of
     data, source, partition key. The fixed-width pieces come first so they line up on a
     terminal, where :class:`RichPretty` also pads the type and cuts what does not fit.
+    Every piece is passed through :func:`visible`: all of it can come from the record.
     """
+    pieces = _pretty_pieces(record, decoded, summary_width)
+    return [(visible(text), style) for text, style in pieces]
+
+
+def _pretty_pieces(
+    record: KinesisRecord, decoded: DecodedEvent, summary_width: int
+) -> list[tuple[str, str]]:
     event = decoded.event
     shard = (short_shard(record.shard_id), "dim")
     pk = (f"pk={record.partition_key}", "dim")
@@ -337,7 +420,7 @@ def make_renderer(kind: str, out: TextIO, *, tty: bool) -> Renderer:
     if kind == "json":
         return JsonLines(out, indent=2)
     if kind == "raw":
-        return Raw(out)
+        return Raw(out, tty=tty)
     if kind == "pretty":
         return RichPretty(out) if tty else PlainPretty(out)
     raise ValueError(f"unknown output format {kind!r}")

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from twilio_es_cli.errors import ApiError, CheckFailed, NotFoundError, TwilioEsError, UsageError
+from twilio_es_cli.errors import (
+    ApiError,
+    CheckFailed,
+    NotFoundError,
+    TwilioEsError,
+    UsageError,
+    shown,
+)
 from twilio_es_cli.models import SINK_STATUSES, SINK_TYPE_OF, Sink, SinkConfig
 from twilio_es_cli.twilio_api import twilio_errors
 
@@ -31,9 +38,9 @@ class _TwilioClient(Protocol):
 def check_sid(sid: str) -> str:
     """Reject anything that is not a sink SID (``DG`` + 32 hex) before calling the API."""
     sid = sid.strip()
-    if not SINK_SID.match(sid):
+    if not SINK_SID.fullmatch(sid):
         raise UsageError(
-            f"{sid!r} is not a sink SID (DG followed by 32 hex characters)",
+            f"{shown(sid)} is not a sink SID (DG followed by 32 hex characters)",
             hint="List your sinks with `twilio-es sink list`.",
         )
     return sid

@@ -22,7 +22,14 @@ from typing import Any, Protocol
 from twilio_es_cli import iam as iamdoc
 from twilio_es_cli import output
 from twilio_es_cli.aws import aws_errors, error_code
-from twilio_es_cli.errors import ApiError, CheckFailed, NotFoundError, TwilioEsError, UsageError
+from twilio_es_cli.errors import (
+    ApiError,
+    CheckFailed,
+    NotFoundError,
+    TwilioEsError,
+    UsageError,
+    shown,
+)
 from twilio_es_cli.reader import list_shards  # the one AWS-style pager (also tail)
 from twilio_es_cli.roles import (
     delete_role,
@@ -60,9 +67,9 @@ class Clients(Protocol):
 
 def validate_stream_name(name: str) -> str:
     """Kinesis's rule: 1-128 characters from letters, digits, ``_ . -``."""
-    if not STREAM_NAME.match(name):
+    if not STREAM_NAME.fullmatch(name):
         raise UsageError(
-            f"stream name {name!r} is not valid",
+            f"stream name {shown(name)} is not valid",
             hint="Use 1-128 characters from letters, digits, underscore, period and hyphen.",
         )
     return name

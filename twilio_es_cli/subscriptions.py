@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twilio_es_cli.catalog import Catalog, Resolution, TypeSpec, resolve_specs
-from twilio_es_cli.errors import CheckFailed, NotFoundError, UsageError
+from twilio_es_cli.errors import CheckFailed, NotFoundError, UsageError, shown
 
 SUBSCRIPTION_SID = re.compile(r"^DF[0-9a-fA-F]{32}$")
 DEFAULT_DESCRIPTION = "twilio-es subscription"
@@ -61,9 +61,9 @@ class Subscription:
 
 def check_subscription_sid(sid: str) -> str:
     """Reject a malformed subscription SID before any remote call (exit 2)."""
-    if not SUBSCRIPTION_SID.match(sid):
+    if not SUBSCRIPTION_SID.fullmatch(sid):
         raise UsageError(
-            f"{sid!r} is not a subscription SID (DF followed by 32 hex characters)",
+            f"{shown(sid)} is not a subscription SID (DF followed by 32 hex characters)",
             hint="See your subscriptions with `twilio-es subscription list`.",
         )
     return sid
@@ -252,7 +252,7 @@ class Subscriptions:
         if entry.schema_id:
             latest = self.catalog.latest_version(entry.schema_id)
             if version > latest:
-                raise UsageError(
+                raise NotFoundError(
                     f"{type_name} has no schema version {version} "
                     f"(schema {entry.schema_id} has versions 1 to {latest})",
                     hint=f"See `twilio-es schema versions {entry.schema_id}`.",

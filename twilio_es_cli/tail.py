@@ -9,7 +9,10 @@ against moto or kinesis-local and the CLI stays a thin shell around :func:`run_t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 import re
+import stat
 import threading
 import time
 from collections import OrderedDict
@@ -18,13 +21,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from twilio_es_cli.errors import UsageError
-from twilio_es_cli.reader import SHARD_END, ShardReader, StartPosition, read_stream
+from twilio_es_cli.reader import SHARD_END, KinesisRecord, ShardReader, StartPosition, read_stream
+
+if TYPE_CHECKING:
+    from twilio_es_cli.checkpoint import Checkpoint
+    from twilio_es_cli.render_events import Renderer
 
 DEDUPE_CAPACITY = 100_000
-CHECKPOINT_EVERY = 1.0  # seconds between checkpoint writes while running (and one at the end)
+# The checkpoint is saved at the start; then, when it changed, once this many seconds passed
+# since the last save or this many records were handled, and as soon as the stream goes quiet
+# (no record for 0.2 s): after `kill -9` at most that much is shown again, never less.
+CHECKPOINT_EVERY = 1.0
+CHECKPOINT_EVERY_RECORDS = 1000
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -36,10 +47,25 @@ def parse_duration(text: str) -> timedelta:
     parts = _DURATION_PART.findall(cleaned)
     if not cleaned or "".join(n + u for n, u in parts) != cleaned:
         raise UsageError(
-            f"{text!r} is not a duration",
+            f"{_short(text)!r} is not a duration",
             hint="Use a number and a unit: 30s, 15m, 2h, 1d (or combined, 1h30m).",
         )
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    try:
+        return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    except OverflowError as exc:  # timedelta stops at 999,999,999 days
+        raise _too_long(text) from exc
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """A prefix of user input for a message (never echo a 100,000-character argument)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _too_long(text: str) -> UsageError:
+    return UsageError(
+        f"--since {_short(text)} reaches back before year 1",
+        hint="Kinesis keeps at most 365 days: use e.g. --since 7d, or --from trim-horizon.",
+    )
 
 
 def parse_time(text: str) -> datetime:
@@ -62,7 +88,10 @@ def parse_start(
         raise UsageError("--from and --since cannot be combined", hint="Pick one.")
     if since is not None:
         ago = parse_duration(since)
-        return StartPosition.at((now or datetime.now(timezone.utc)) - ago)
+        try:
+            return StartPosition.at((now or datetime.now(timezone.utc)) - ago)
+        except OverflowError as exc:
+            raise _too_long(since) from exc
     if from_ is None:
         return None
     key = from_.strip().lower().replace("_", "-")
@@ -171,6 +200,195 @@ class TailSummary:
         )
 
 
+def earlier(a: StartPosition, b: StartPosition) -> StartPosition:
+    """The start that skips nothing the other would show (trim horizon < a time < latest)."""
+
+    def rank(position: StartPosition) -> tuple[int, datetime]:
+        order = {"TRIM_HORIZON": 0, "AT_TIMESTAMP": 1}.get(position.kind, 2)
+        when = position.timestamp or datetime.min.replace(tzinfo=timezone.utc)
+        return order, when
+
+    return a if rank(a) <= rank(b) else b
+
+
+def describe_start(start: StartPosition) -> str:
+    if start.kind == "AT_TIMESTAMP" and start.timestamp is not None:
+        return start.timestamp.isoformat(timespec="seconds")
+    return start.kind.lower().replace("_", "-")
+
+
+class CheckpointSaver:
+    """When and how the checkpoint is written, so that ``kill -9`` loses nothing.
+
+    - at the start, before the first event is shown (a new file holds the start position);
+    - after a record is handled, when CHECKPOINT_EVERY seconds or CHECKPOINT_EVERY_RECORDS
+      records passed since the last save;
+    - when the stream goes quiet (the reader calls :meth:`idle` after 0.2 s without a record,
+      so at most five times a second), if anything changed;
+    - on every exit.
+
+    Before each save, stdout is flushed (and fsynced when it is a regular file, so
+    ``>> events.jsonl`` survives a machine crash too): the checkpoint never names an event
+    that is not already out of this process.
+    """
+
+    def __init__(
+        self, cp: Checkpoint, out: TextIO, *, settled: Callable[[], bool] | None = None
+    ) -> None:
+        self.cp = cp
+        self.out = out
+        # A forwarding sink (tail --forward-to) is "written" before it is delivered: save only
+        # once it reports every event so far finished, so the checkpoint never passes one.
+        self.settled = settled
+        self.dirty = False
+        self.pending = 0
+        self.last_save = time.monotonic()
+        self._sync_out = _is_regular_file(out)
+
+    def handled(self, record: KinesisRecord) -> None:
+        """``record`` was written (or filtered out): advance its shard past it."""
+        self.cp.shards[record.shard_id] = record.sequence_number
+        self.dirty = True
+        self.pending += 1
+        if (
+            self.pending >= CHECKPOINT_EVERY_RECORDS
+            or time.monotonic() - self.last_save >= CHECKPOINT_EVERY
+        ):
+            self.save()
+
+    def shard_ended(self, shard_id: str) -> None:
+        self.cp.shards[shard_id] = SHARD_END
+        self.dirty = True
+
+    def idle(self) -> None:
+        """The stream is quiet: record where we are now, so a kill while idle repeats nothing."""
+        if self.dirty:
+            self.save()
+
+    def save(self) -> None:
+        if self.settled is not None and not self.settled():
+            return
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more was shown
+            self.out.flush()
+            if self._sync_out:
+                os.fsync(self.out.fileno())
+        self.cp.save()
+        self.dirty = False
+        self.pending = 0
+        self.last_save = time.monotonic()
+
+
+def _is_regular_file(out: TextIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(out.fileno()).st_mode)
+    except (OSError, ValueError):  # StringIO, closed streams
+        return False
+
+
+def _open_checkpoint(
+    options: TailOptions, stream: str, notify: Callable[[str], None]
+) -> tuple[Checkpoint | None, StartPosition]:
+    """Open (or begin) the checkpoint and decide the start for shards it does not know.
+
+    A new checkpoint remembers "latest" as the time we started, so a shard that stays quiet
+    during this run is later resumed from here rather than from a new "latest". When the file
+    exists and --from/--since is given too, the checkpoint wins for the shards it knows and
+    the earlier of the two starts applies to the others: the safe choice, nothing is skipped.
+    """
+    from twilio_es_cli.checkpoint import Checkpoint
+
+    start = options.start
+    if options.checkpoint is None:
+        return None, start
+    remembered = start
+    if start.kind == "LATEST":
+        remembered = StartPosition.at(datetime.now(timezone.utc))
+    cp = Checkpoint.open(options.checkpoint, stream, remembered)
+    if not cp.existed:
+        return cp, start
+    if not options.explicit_start:
+        return cp, cp.start
+    chosen = earlier(cp.start, start)
+    notify(
+        f"checkpoint {options.checkpoint} wins over --from/--since: its {len(cp.shards)} "
+        f"shard(s) resume right after their last event, others start at {describe_start(chosen)} "
+        "(the earlier start, so nothing is skipped; delete the file to start over)"
+    )
+    return cp, chosen
+
+
+class _Tail:
+    """One run of ``tail``: decode, filter, dedupe, write and checkpoint each record."""
+
+    def __init__(
+        self, options: TailOptions, renderer: Renderer, notify: Callable[[str], None]
+    ) -> None:
+        self.options = options
+        self.renderer = renderer
+        self.notify = notify
+        self.type_filter = TypeFilter(options.types)
+        self.deduper = Deduper() if options.dedupe else None
+        self.summary = TailSummary()
+        self.warned = False
+
+    def handle(self, record: KinesisRecord) -> None:
+        """Show one Kinesis record: its KPL user records one by one, or itself."""
+        from twilio_es_cli.cloudevents import deaggregate
+
+        self.summary.read += 1
+        users = deaggregate(record.data)
+        if users is None:
+            self.show(record)
+            return
+        for index, user in enumerate(users):
+            self.show(
+                dataclasses.replace(
+                    record, partition_key=user.partition_key, data=user.data, subsequence=index
+                )
+            )
+            if self.full() and index < len(users) - 1:
+                raise _MaxReached  # stopped inside an aggregate: a resume shows it again
+
+    def show(self, record: KinesisRecord) -> None:
+        from twilio_es_cli.cloudevents import decode
+
+        decoded = decode(record.data, expand=self.options.expand)
+        event = decoded.event
+        if event is None:
+            self.summary.not_cloudevents += 1
+            self.warn_once(record, decoded.error)
+        if not self.type_filter.matches(event.type if event is not None else None):
+            self.summary.filtered += 1
+        elif (
+            self.deduper is not None
+            and event is not None
+            and self.deduper.seen(event.source, event.id)
+        ):
+            self.summary.duplicates += 1
+        else:
+            self.renderer.write(record, decoded)
+            self.summary.emitted += 1
+
+    def warn_once(self, record: KinesisRecord, error: str | None) -> None:
+        if self.warned:
+            return
+        self.warned = True
+        self.notify(
+            f"a record in {record.shard_id} (sequence {record.sequence_number}) "
+            f"is not a CloudEvent ({error}); "
+            + ("--type skips such records" if self.type_filter else "showing it raw")
+        )
+
+    def full(self) -> bool:
+        return self.options.max_events is not None and (
+            self.summary.emitted >= self.options.max_events
+        )
+
+
+class _MaxReached(Exception):
+    """--max was reached inside a KPL-aggregated record (that record is not checkpointed)."""
+
+
 def run_tail(
     kinesis: Any,
     stream: str,
@@ -188,16 +406,14 @@ def run_tail(
     ``stop`` (the CLI does on SIGTERM) ends it after the record being written, with the
     checkpoint saved exactly there. A broken pipe
     (``| head``) propagates as BrokenPipeError after the checkpoint is saved and the reader
-    threads are told to stop. The checkpoint only advances past records that were written.
+    threads are told to stop. The checkpoint only advances past records that were written,
+    and is saved as :class:`CheckpointSaver` says (so a hard kill repeats little, loses none).
 
     ``sink`` replaces the renderer (``tail --forward-to``): it gets ``write(record, decoded)``
     like one, and if it has ``flush() -> bool`` the checkpoint is saved only after a flush
     that returned True (every event written so far is finished, e.g. delivered or dropped).
-
     ``shard_reader`` chooses how shards are read (``tail --efo``: SubscribeToShard).
     """
-    from twilio_es_cli.checkpoint import Checkpoint
-    from twilio_es_cli.cloudevents import decode
     from twilio_es_cli.render_events import make_renderer
 
     if notify is None:
@@ -205,31 +421,14 @@ def run_tail(
 
         notify = warn
     renderer = sink if sink is not None else make_renderer(options.output, out, tty=options.tty)
-    type_filter = TypeFilter(options.types)
-    deduper = Deduper() if options.dedupe else None
-    summary = TailSummary()
+    run = _Tail(options, renderer, notify)
+    summary = run.summary
     started = time.monotonic()
     deadline = started + options.timeout if options.timeout is not None else None
-
-    start = options.start
-    cp = None
-    if options.checkpoint is not None:
-        # A new checkpoint remembers "latest" as the time we started, so a shard that stays
-        # quiet during this run is later resumed from here rather than from a new "latest".
-        remembered = start
-        if start.kind == "LATEST":
-            remembered = StartPosition.at(datetime.now(timezone.utc))
-        cp = Checkpoint.open(options.checkpoint, stream, remembered)
-        if cp.existed and not options.explicit_start:
-            start = cp.start
-        elif not cp.existed:  # at once: a kill -9 before the first event must not lose the start
-            cp.save()
-    last_save = time.monotonic()
-
-    def shard_end(shard_id: str) -> None:
-        if cp is not None:
-            cp.shards[shard_id] = SHARD_END
-
+    cp, start = _open_checkpoint(options, stream, notify)
+    saver = CheckpointSaver(cp, out, settled=lambda: _settled(renderer)) if cp else None
+    if saver is not None:
+        saver.save()  # the starting position is on disk before the first event is shown
     records = read_stream(
         kinesis,
         stream,
@@ -238,68 +437,50 @@ def run_tail(
         deadline=deadline,
         stop=stop,
         checkpoint=dict(cp.shards) if cp is not None else None,
-        on_shard_end=shard_end,
+        on_shard_end=saver.shard_ended if saver is not None else None,
         on_shard_start=summary.shards.add,  # "0 events from 4 shards", not "from 0 shards"
+        on_idle=saver.idle if saver is not None else None,
         notify=notify,
         shard_reader=shard_reader,
     )
-    warned = False
     try:
         with contextlib.closing(records):
-            for record in records:
-                summary.read += 1
-                decoded = decode(record.data, expand=options.expand)
-                event = decoded.event
-                keep = True
-                if event is None:
-                    summary.not_cloudevents += 1
-                    if not warned:
-                        notify(
-                            f"a record in {record.shard_id} (sequence {record.sequence_number}) "
-                            f"is not a CloudEvent ({decoded.error}); "
-                            + ("--type skips such records" if type_filter else "showing it raw")
-                        )
-                        warned = True
-                if not type_filter.matches(event.type if event is not None else None):
-                    summary.filtered += 1
-                    keep = False
-                elif (
-                    deduper is not None
-                    and event is not None
-                    and deduper.seen(event.source, event.id)
-                ):
-                    summary.duplicates += 1
-                    keep = False
-                if keep:
-                    renderer.write(record, decoded)
-                    summary.emitted += 1
-                if cp is not None:
-                    cp.shards[record.shard_id] = record.sequence_number
-                    now = time.monotonic()
-                    if now - last_save >= CHECKPOINT_EVERY and _settled(renderer):
-                        cp.save()
-                        last_save = now
-                if options.max_events is not None and summary.emitted >= options.max_events:
-                    summary.reason = f"stopped after --max {options.max_events}"
-                    break
-                if stop is not None and stop.is_set():  # between records: checkpoint exact
-                    summary.reason = "stop requested"
-                    break
-            else:
-                if stop is not None and stop.is_set():
-                    summary.reason = "stop requested"
-                elif deadline is not None and time.monotonic() >= deadline:
-                    summary.reason = f"--timeout {options.timeout:g}s reached"
-                elif not options.follow:
-                    summary.reason = "caught up"
+            summary.reason = _consume(run, records, saver, stop, deadline)
     except KeyboardInterrupt:
         summary.interrupted = True
         summary.reason = "interrupted"
     finally:
         summary.elapsed = time.monotonic() - started
-        if cp is not None and _settled(renderer):
-            cp.save()
+        if saver is not None:
+            saver.save()
     return summary
+
+
+def _consume(
+    run: _Tail,
+    records: Any,
+    saver: CheckpointSaver | None,
+    stop: threading.Event | None,
+    deadline: float | None,
+) -> str:
+    """Handle records until a stop rule fires; returns the reason for the summary line."""
+    options = run.options
+    for record in records:
+        try:
+            run.handle(record)
+        except _MaxReached:
+            return f"stopped after --max {options.max_events}"
+        if saver is not None:
+            saver.handled(record)
+        if run.full():
+            return f"stopped after --max {options.max_events}"
+        if stop is not None and stop.is_set():  # between records: checkpoint exact
+            return "stop requested"
+    if stop is not None and stop.is_set():
+        return "stop requested"
+    if deadline is not None and time.monotonic() >= deadline:
+        return f"--timeout {options.timeout:g}s reached"
+    return "caught up" if not options.follow else ""
 
 
 def _settled(renderer: Any) -> bool:

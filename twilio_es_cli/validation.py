@@ -26,6 +26,16 @@ It is written against :class:`SinkService` and a ``ReadFn`` (start, deadline, ch
 records, so the stream reader and the clock are injected; the CLI binds ``ReadFn`` to
 :func:`twilio_es_cli.reader.read_stream` on a Kinesis client built with the user's AWS
 credentials.
+
+A webhook sink goes through the same five steps when its test event can be read back: from a
+``twilio-es webhook listen`` at the sink's destination when that is on this machine (the
+sandbox), or at ``--listener URL`` (a listener behind a tunnel). The listener keeps its recent
+events, with the signature verdict it gave each, at a read-only loopback endpoint
+(:class:`twilio_es_cli.webhook.listen.ListenerLog`); step 1 notes where its log ends, step 3
+reads on from there. The proof then covers the signature too: a test event the listener
+refused (wrong auth token, URL rewritten by a proxy) fails step 3 with the reason. A webhook
+destination that is not such a listener keeps the manual flow (read ``data.test_id`` at your
+endpoint, then ``--test-id``).
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from twilio_es_cli.config import Settings
 from twilio_es_cli.errors import (
@@ -91,9 +102,10 @@ class Outcome:
     shard_id: str | None = None
     seconds_to_event: float | None = None
     proved: str | None = None  # in words: what the run showed end to end
+    listener: str | None = None  # webhook: the `webhook listen` the test event was read from
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "sid": self.sid,
             "status": self.status,
             "already_active": self.already_active,
@@ -102,6 +114,9 @@ class Outcome:
             "seconds_to_event": self.seconds_to_event,
             "proved": self.proved,
         }
+        if self.listener is not None:
+            data["listener"] = self.listener
+        return data
 
 
 def test_id_of(data: bytes) -> str | None:
@@ -163,14 +178,38 @@ def explain_unreadable(sink: Sink) -> UsageError:
             f"sink {sink.sid} is a webhook sink: its test event is sent to {where}, and the "
             "test_id must be read there (if the destination is unreachable there is nothing "
             "to read)",
-            hint=f"Run `twilio-es sink test {sink.sid}`, read data.test_id from the request "
-            f"your endpoint received, then `twilio-es sink validate {sink.sid} --test-id ID`.",
+            hint="Let twilio-es read it: run `twilio-es webhook listen` at that address (or pass "
+            "--listener URL of the listener behind your tunnel). Or by hand: "
+            f"`twilio-es sink test {sink.sid}`, read data.test_id from the request your "
+            f"endpoint received, then `twilio-es sink validate {sink.sid} --test-id ID`.",
         )
     return UsageError(
         f"sink {sink.sid} is a {sink.sink_type} sink: twilio-es cannot read its test event",
         hint=f"Read the test_id where the event arrived, then "
         f"`twilio-es sink validate {sink.sid} --test-id ID`.",
     )
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` names this machine (only then is a destination read from here)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def listener_base(sink: Sink, explicit: str | None) -> str | None:
+    """Where a webhook sink's test event can be read back: ``--listener``, else the sink's
+    destination when it is on this machine (the sandbox delivers there); None otherwise.
+
+    Only loopback destinations are asked unprompted: twilio-es never sends requests to a
+    user's public endpoint on its own.
+    """
+    if explicit is not None:
+        return explicit
+    destination = str(sink.sink_configuration.get("destination") or "")
+    if sink.sink_type == "webhook" and is_loopback_url(destination):
+        parts = urlsplit(destination)
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
 
 
 class Validator:
@@ -206,21 +245,39 @@ class Validator:
         test_id: str | None = None,
         force: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
+        listener: str | None = None,
     ) -> Outcome:
         """``sink validate``: with a test id just Validate; else the one-step flow.
 
         A kinesis sink goes through every step even when it is already active (today every
-        sink is): the point is the proof of delivery, not the status. Other sinks cannot be
-        read from here; an active one is left as it is (``force`` explains how to check it).
+        sink is): the point is the proof of delivery, not the status. So does a webhook sink
+        whose test event a ``webhook listen`` can hand back (``listener``, or a loopback
+        destination). Other sinks cannot be read from here; an active one is left as it is
+        (``force`` explains how to check it).
         """
         if test_id is not None:
             return self.with_test_id(sid, test_id)
         sink = self.service.get(sid)
+        if listener is not None and sink.sink_type != "webhook":
+            raise UsageError(
+                f"--listener applies to webhook sinks; {sid} is a {sink.sink_type} sink"
+            )
+        base = listener_base(sink, listener)
+        if base is not None:
+            outcome = self.webhook(sink, base, timeout=timeout, explicit=listener is not None)
+            if outcome is not None:
+                return outcome
         if sink.sink_type != "kinesis":
             if sink.status == "active" and not force:
                 self.report.step(
                     f"sink {sink.sid} is already active; as a {sink.sink_type} sink its test "
                     "event cannot be read from here, so delivery was not checked"
+                    + (
+                        " (to check it, run `twilio-es webhook listen` at its destination or "
+                        "pass --listener URL)"
+                        if sink.sink_type == "webhook"
+                        else ""
+                    )
                 )
                 return Outcome(sid=sink.sid, status=sink.status, already_active=True)
             raise explain_unreadable(sink)
@@ -381,6 +438,122 @@ class Validator:
                 return []
             self.sleep(min(self.poll_interval, remaining))
 
+    # --- webhook sinks, read back from `twilio-es webhook listen` ---------------------------
+
+    def webhook(
+        self, sink: Sink, base: str, *, timeout: float = DEFAULT_TIMEOUT, explicit: bool = False
+    ) -> Outcome | None:
+        """Note the listener's log end -> Test -> read the test event back -> Validate -> active.
+
+        None when the (implicit) destination answers but is not a ``webhook listen``: the
+        caller then keeps the manual flow. Nothing answering at all fails step 1.
+        """
+        from twilio_es_cli.webhook.listen import ListenerError, ListenerLog
+
+        sid = sink.sid
+        log = ListenerLog(base)
+        destination = str(sink.sink_configuration.get("destination") or "")
+        was_active = sink.status == "active"
+        started = self.clock()
+        deadline = started + timeout
+        try:
+            mark = int(log.read(event_type=TEST_EVENT_TYPE)["last_seq"])
+        except ListenerError as exc:
+            if not exc.unreachable and not explicit:
+                self.report.note(
+                    f"{destination} is not a `twilio-es webhook listen` ({exc.message})"
+                )
+                return None
+            raise CheckFailed(
+                f"step 1 (reach the listener) failed: {exc.message}",
+                hint=f"Start it: `twilio-es webhook listen --port {urlsplit(log.base).port}` "
+                "(with the auth token of the account that owns the sink in TWILIO_AUTH_TOKEN), "
+                "then run this again.",
+            ) from exc
+        self.report.step(f"listener at {log.base} answers ({mark} earlier event(s) skipped)")
+        try:
+            result = self.service.test(sid)
+        except TwilioEsError as exc:
+            raise _step_failed(2, "send test event", exc, None) from exc
+        self.report.step(f"sent test event to sink {sid} ({result})")
+        path = urlsplit(destination).path or "/"
+        try:
+            found = self._find_at_listener(log, mark, path, deadline, sid)
+        except ListenerError as exc:
+            raise CheckFailed(
+                f"step 3 (read the test event from the listener) failed: {exc.message}",
+                hint="Keep `twilio-es webhook listen` running until validation ends.",
+            ) from exc
+        if not found:
+            raise CheckFailed(
+                f"step 3 (read the test event from the listener) failed: no {TEST_EVENT_TYPE} "
+                f"reached {log.base}{path} within {timeout:g} s",
+                hint=f"Twilio delivers from the internet: a 127.0.0.1 destination is reached only "
+                f"in the sandbox; for a real account use a tunnel and `webhook listen "
+                f"--public-url`. See the Debugger or `twilio-es doctor --sink {sid}`.",
+            )
+        newest = found[0][1]
+        _check_verdict(newest, log.base)
+        waited = round(self.clock() - started, 1)
+        self.report.step(
+            f"listener received the test event after {waited:g} s, signature valid "
+            f"(answered {newest['status']})"
+        )
+        test_id = self._validate_newest(sid, [tid for tid, _ in found])
+        self.report.step(f"validated with test id {test_id}")
+        status = self._wait_active(sid, max(deadline, self.clock() + ACTIVE_WAIT))
+        self.report.step(f"sink {sid} is active" + (" (it already was)" if was_active else ""))
+        proved = (
+            f"delivery works end to end: the Events API POSTed its test event to {destination}, "
+            f"`twilio-es webhook listen` at {log.base} received it with a valid "
+            f"X-Twilio-Signature (checked with its auth token) and answered {newest['status']}, "
+            f"and Validate accepted test id {test_id}"
+        )
+        self.report.note(f"proved: {proved}")
+        return Outcome(
+            sid=sid,
+            status=status,
+            already_active=was_active,
+            test_id=test_id,
+            seconds_to_event=waited,
+            proved=proved,
+            listener=log.base,
+        )
+
+    def _find_at_listener(
+        self, log: Any, after: int, path: str, deadline: float, sid: str
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Test events the listener recorded after ``after`` at ``path``, newest first.
+
+        Re-sends the test when nothing arrived for :data:`RETEST_AFTER` s (up to
+        :data:`MAX_TESTS`), as for a stream.
+        """
+        import json
+
+        tests, last_test = 1, self.clock()
+        while True:
+            doc = log.read(after, TEST_EVENT_TYPE)
+            found = []
+            for item in reversed(doc.get("events") or []):
+                event = item.get("event")
+                if item.get("path") != path or not isinstance(event, dict):
+                    continue
+                test_id = test_id_of(json.dumps(event).encode())
+                if test_id is not None:
+                    found.append((test_id, item))
+            if found:
+                return found
+            now = self.clock()
+            remaining = deadline - now
+            if now - last_test >= RETEST_AFTER and tests < MAX_TESTS and remaining > 1:
+                self.report.note(f"nothing arrived yet: sending test {tests + 1} of {MAX_TESTS}")
+                self.service.test(sid)
+                tests, last_test = tests + 1, self.clock()
+                continue
+            if remaining <= 0:
+                return []
+            self.sleep(min(self.poll_interval, remaining))
+
     def _validate_newest(self, sid: str, test_ids: list[str]) -> str:
         """Validate with the newest test id; if refused, try the next (equal timestamps)."""
         for attempt, test_id in enumerate(test_ids[:MAX_CANDIDATES]):
@@ -421,6 +594,26 @@ class Validator:
                     hint=f"Check again later with `twilio-es sink show {sid}`.",
                 )
             self.sleep(self.poll_interval)
+
+
+def _check_verdict(item: dict[str, Any], base: str) -> None:
+    """A test event that reached the listener but was refused there proves no delivery."""
+    if item.get("signature") != "valid":
+        raise CheckFailed(
+            f"step 3 (read the test event from the listener) failed: it reached {base} but its "
+            f"signature was rejected: {item.get('reason')}",
+            hint="Run the listener with the auth token of the account that owns the sink "
+            "(TWILIO_AUTH_TOKEN; `twilio-es local up` prints the sandbox's); behind a tunnel "
+            "pass --public-url. `webhook listen --save DIR` + `webhook verify` explain more.",
+        )
+    status = int(item.get("status") or 0)
+    if not 200 <= status < 300:
+        raise CheckFailed(
+            f"step 3 (read the test event from the listener) failed: its signature was valid "
+            f"but the listener answered {status} (your app behind --forward-to?), which Twilio "
+            "counts as a failed delivery",
+            hint="Make the app answer 2xx to Twilio's requests, then run this again.",
+        )
 
 
 def stream_reader(kinesis_client: Any, stream_arn: str) -> ReadFn:

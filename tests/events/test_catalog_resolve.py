@@ -14,7 +14,7 @@ from twilio_es_cli.catalog import (
     resolve_specs,
     suggest,
 )
-from twilio_es_cli.errors import ExitCode, UsageError
+from twilio_es_cli.errors import ExitCode, NotFoundError, UsageError
 
 MSG = "Messaging.MessageStatus"
 TYPES = [
@@ -144,9 +144,10 @@ def test_resolve_glob_dedupes_and_explicit_version_wins() -> None:
 
 
 def test_resolve_unknown_type_suggests() -> None:
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(NotFoundError) as info:
         _resolve("com.twilio.messaging.message.deliverd")
     assert "Unknown event type" in info.value.message
+    assert info.value.exit_code == ExitCode.NOT_FOUND  # as `types show` says it
     assert "Did you mean com.twilio.messaging.message.delivered" in (info.value.hint or "")
 
 
@@ -158,12 +159,15 @@ def test_resolve_discontinued_names_living_siblings() -> None:
 
 
 def test_resolve_glob_without_match_is_an_error() -> None:
-    with pytest.raises(UsageError, match="No subscribable event type matches"):
+    with pytest.raises(NotFoundError, match="No subscribable event type matches"):
         _resolve("com.twilio.nothing.*")
+    # Matching only discontinued types is a refused choice, like naming one (exit 2).
+    with pytest.raises(UsageError, match="only discontinued ones"):
+        _resolve("com.twilio.voice.insights.call-summary.predicted-*")
 
 
 def test_resolve_version_above_latest_and_conflicting_versions() -> None:
-    with pytest.raises(UsageError, match="has no schema version 9"):
+    with pytest.raises(NotFoundError, match="has no schema version 9"):
         _resolve("com.twilio.messaging.message.sent:9")
     with pytest.raises(UsageError, match="two schema versions"):
         _resolve("com.twilio.messaging.message.sent:1", "com.twilio.messaging.message.sent:2")

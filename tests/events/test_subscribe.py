@@ -96,10 +96,10 @@ def test_subscribe_expands_globs_and_dedupes(twilio_env: Any, cli: Any) -> None:
     )
 
 
-def test_glob_that_matches_nothing_is_a_usage_error(twilio_env: Any, cli: Any) -> None:
+def test_glob_that_matches_nothing_is_not_found(twilio_env: Any, cli: Any) -> None:
     sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", "com.twilio.fax.*")
-    assert result.exit_code == 2
+    assert result.exit_code == 4
     assert "No subscribable event type matches 'com.twilio.fax.*'" in result.stderr
     assert twilio_env.service.list_subscriptions() == []
 
@@ -121,7 +121,7 @@ def test_glob_says_which_discontinued_types_it_left_out(twilio_env: Any, cli: An
 def test_unknown_type_suggests_close_matches(twilio_env: Any, cli: Any) -> None:
     sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", "com.twilio.messaging.message.deliverd")
-    assert result.exit_code == 2
+    assert result.exit_code == 4  # the same answer as `types show` gives for it
     assert "Unknown event type 'com.twilio.messaging.message.deliverd'" in result.stderr
     assert f"Did you mean {DELIVERED}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -145,7 +145,7 @@ def test_discontinued_type_is_refused(twilio_env: Any, cli: Any) -> None:
 def test_version_above_latest_is_refused(twilio_env: Any, cli: Any) -> None:
     sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", f"{DELIVERED}:99")
-    assert result.exit_code == 2
+    assert result.exit_code == 4  # as `schema show ... --version 99`
     assert "has no schema version 99 (schema Messaging.MessageStatus has versions 1 to " in (
         result.stderr
     )

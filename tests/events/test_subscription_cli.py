@@ -103,7 +103,7 @@ def test_add_type_checks_the_catalogue_and_pins(twilio_env: Any, cli: Any) -> No
     assert "set-version" in clash.stderr
     # Unknown: suggestion, nothing changed.
     typo = cli("subscription", "add-type", sid, "com.twilio.messaging.message.rede")
-    assert typo.exit_code == 2
+    assert typo.exit_code == 4
     assert "Did you mean" in typo.stderr
     assert stored(twilio_env, sid) == {DELIVERED: 2, READ: 7, SENT: 3}
 
@@ -138,7 +138,7 @@ def test_set_version(twilio_env: Any, cli: Any) -> None:
     assert result.json()["types"] == [{"type": DELIVERED, "schema_version": 3}]
     assert stored(twilio_env, sid) == {DELIVERED: 3}
     too_high = cli("subscription", "set-version", sid, DELIVERED, "42")
-    assert too_high.exit_code == 2
+    assert too_high.exit_code == 4
     assert "has no schema version 42" in too_high.stderr
     assert cli("subscription", "set-version", sid, DELIVERED, "x").exit_code == 2
     assert cli("subscription", "set-version", sid, SENT, "1").exit_code == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import boto_client, events_client
@@ -120,3 +121,14 @@ def test_export_leaves_other_projects_out(twilio_env: Any, cli: Any, write_file:
     assert other.exit_code == 0
     assert "sinks:" not in other.stdout and "project: billing" in other.stdout
     assert other.stderr.count("(managed by project shop)") == 4
+
+
+def test_export_output_that_cannot_be_written_is_refused_up_front(
+    twilio_env: Any, aws_env: str, cli: Any, tmp_path: Path
+) -> None:
+    """Found by the fuzz suite: a directory was 'unexpected IsADirectoryError' after the work."""
+    result = cli("export", "--output", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: --output {tmp_path} is a directory")
+    empty = cli("export", "--stream=")
+    assert empty.exit_code == 2 and "--stream was given an empty value" in empty.stderr

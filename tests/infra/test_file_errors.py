@@ -148,7 +148,7 @@ def test_missing_file_says_how_to_start(cli: Any, tmp_path: Any, monkeypatch: An
             "Did you mean com.twilio.messaging.message.delivered",
         ),
         (
-            "com.twilio.voice.insights.call-summary.predicted-complete",
+            "com.twilio.conversations.delivery.updated",
             "is discontinued",
             None,
         ),

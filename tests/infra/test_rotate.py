@@ -68,7 +68,8 @@ def _seqs_in_stream(aws_env: str, name: str) -> list[int]:
             for record in page["Records"]:
                 event = json.loads(record["Data"])
                 if event.get("type") == TYPE:
-                    seqs.append(int(event["data"]["seq"]))
+                    data = event["data"]  # a JSON string, as Twilio writes it to Kinesis
+                    seqs.append(int((json.loads(data) if isinstance(data, str) else data)["seq"]))
             if not page["Records"]:
                 break
             iterator = page.get("NextShardIterator")

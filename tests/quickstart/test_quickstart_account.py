@@ -142,7 +142,7 @@ def test_unknown_type_is_refused_with_a_suggestion_before_anything_is_made(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     result = cli("quickstart", "--type", "com.twilio.messaging.message.delivred")
-    assert result.exit_code == 2, result.stderr
+    assert result.exit_code == 4, result.stderr  # a type that is not there: not found
     assert "Unknown event type" in result.stderr
     assert f"Did you mean {DELIVERED}" in result.stderr
     kinesis: Any = boto_client("kinesis", aws_env)

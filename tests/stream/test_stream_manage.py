@@ -260,7 +260,7 @@ def test_delete_leaves_roles_that_are_not_only_ours(
         (["create", "ok", "10001"], "SHARDS must be between 1 and 10000"),
         (["create", "ok"], "SHARDS is required"),
         (["create", "ok", "1", "--on-demand"], "exclude each other"),
-        (["create", "ok", "x"], "Invalid value for 'SHARDS'"),
+        (["create", "ok", "x"], "SHARDS must be a whole number, not 'x'"),
         (["create", "ok", "1", "--retention-hours", "1"], "--retention-hours must be"),
         (["create", "ok", "1", "--role-name", "a" * 65], "not a valid IAM role name"),
         (["create", "ok", "1", "--policy-name", "a b"], "not a valid IAM policy name"),

@@ -109,6 +109,31 @@ def test_throttled_get_shard_iterator_is_retried(kinesis: Any) -> None:
     assert sorted(_numbers(records)) == list(range(TOTAL))
 
 
+def test_a_response_cut_short_is_asked_again_not_taken_as_the_shard_end(kinesis: Any) -> None:
+    # A connection dropped mid-body: botocore parses the truncated 200 into a response with
+    # no Records and no NextShardIterator, which looked like "shard closed and drained".
+    from botocore.awsrequest import AWSResponse
+
+    from twilio_es_cli.reader import StartPosition, read_stream
+
+    client = reader_client()
+    cut = {"n": 0}
+
+    def truncate_some(request: Any, **_: Any) -> Any:
+        cut["n"] += 1
+        if cut["n"] % 3:
+            return None
+        body = _Body(b'{"Records":[{"Data":"eyJ')
+        return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, body)
+
+    client.meta.events.register("before-send.kinesis.GetRecords", truncate_some)
+    records = list(
+        read_stream(client, STREAM, StartPosition.trim_horizon(), follow=False, batch_limit=50)
+    )
+    assert sorted(_numbers(records)) == list(range(TOTAL))
+    assert cut["n"] > 10  # many answers really were cut short
+
+
 class DroppingProxy:
     """A TCP proxy to ``upstream`` that can cut every connection and refuse new ones."""
 

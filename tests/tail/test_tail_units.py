@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -10,10 +11,18 @@ import pytest
 from tail_support import event
 
 from twilio_es_cli.checkpoint import Checkpoint
-from twilio_es_cli.cloudevents import TEST_EVENT_TYPE, decode, expand_nested
+from twilio_es_cli.cloudevents import (
+    KPL_MAGIC,
+    TEST_EVENT_TYPE,
+    deaggregate,
+    decode,
+    expand_nested,
+)
 from twilio_es_cli.errors import UsageError
 from twilio_es_cli.reader import SHARD_END, StartPosition, plan, stream_kwargs
 from twilio_es_cli.tail import Deduper, TypeFilter, parse_duration, parse_start
+
+_CE = b'{"specversion":"1.0","id":"EZ1","source":"/s","type":"t"}'
 
 
 def test_decode_data_as_string_or_object() -> None:
@@ -43,16 +52,60 @@ def test_decode_test_event_as_the_sink_validator_reads_it() -> None:
     [
         (b"\xff\xfe not utf-8", "not JSON"),
         (b"", "not JSON"),
-        (b"[1, 2]", "JSON list, not a CloudEvent object"),
+        (b"[1, 2]", "JSON array, not a CloudEvent object"),
+        (b'"text"', "JSON string, not a CloudEvent object"),
         (b'{"id": "x", "type": "t"}', "missing CloudEvent attribute(s): specversion, source"),
         (b'{"specversion": "1.0", "id": 5, "source": "s", "type": "t"}', "invalid"),
+        # Deeper than the stdlib parser's recursion limit: RecursionError before the fix.
+        (b"[" * 100_000 + b"]" * 100_000, "JSON nested too deeply"),
+        (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "JSON nested too deeply"),
+        (_CE[:-1] + b',"data":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "JSON nested too deep"),
+        # Not strict JSON (RFC 8259): NaN/Infinity, or a number no JSON output can hold.
+        (_CE[:-1] + b',"data":{"x":NaN}}', "not strict JSON (NaN or Infinity)"),
+        (_CE[:-1] + b',"data":[-Infinity]}', "not strict JSON (NaN or Infinity)"),
+        (_CE[:-1] + b',"ext":Infinity}', "not strict JSON (NaN or Infinity)"),
+        (_CE[:-1] + b',"data":{"x":1e400}}', "not strict JSON (a number too large"),
+        (_CE[:-1] + b',"data":"{\\"x\\":[1e999]}"}', "not strict JSON (a number too large"),
+        (bytes(range(256)) * 4, "not JSON"),
+        (b"x" * 1_000_000, "not JSON"),
+        (b"\x1f\x8b\x08\x00broken gzip", "gzip data that does not decompress"),
+        (gzip.compress(_CE)[:-4], "truncated gzip data"),
+        (gzip.compress(b"\0" * (17 * 1024 * 1024)), "gzip data larger than 16 MB"),
     ],
 )
 def test_records_that_are_not_cloudevents_are_flagged_not_raised(raw: bytes, why: str) -> None:
     decoded = decode(raw)
     assert not decoded.is_cloudevent and decoded.data is None
-    assert decoded.error is not None and decoded.error.startswith(why)
+    assert decoded.error is not None and decoded.error.startswith(why), decoded.error
     assert decoded.raw == raw
+
+
+def test_nan_inside_a_data_string_stays_a_string() -> None:
+    # The record itself is strict JSON; the text in its data string is not: kept as text.
+    decoded = decode(_CE[:-1] + b',"data":"{\\"x\\": NaN}"}')
+    assert decoded.is_cloudevent and decoded.data == '{"x": NaN}'
+
+
+def test_gzip_records_are_decompressed() -> None:
+    decoded = decode(gzip.compress(_CE[:-1] + b',"data":{"x":1}}'))
+    assert decoded.is_cloudevent and decoded.data == {"x": 1} and decoded.encoding == "gzip"
+
+
+def test_kpl_aggregated_records_are_split_into_user_records() -> None:
+    # Built with AWS's own aggregator (aws-kinesis-agg), not with our decoder's idea of it.
+    from aws_kinesis_agg.aggregator import RecordAggregator
+
+    aggregator = RecordAggregator()
+    users = [(f"key-{i % 3}", _CE[:-1] + f',"data":{{"n":{i}}}}}'.encode()) for i in range(5)]
+    for key, data in users:
+        aggregator.add_user_record(key, data)
+    _, _, aggregated = aggregator.clear_and_get().get_contents()
+    found = deaggregate(aggregated)
+    assert found is not None
+    assert [(u.partition_key, u.data) for u in found] == users
+    assert deaggregate(_CE) is None
+    assert deaggregate(aggregated[:-1] + b"x") is None  # MD5 does not match: not aggregated
+    assert deaggregate(KPL_MAGIC + b"\xff" * 40) is None
 
 
 def test_data_strings_that_are_not_json_objects_stay_strings() -> None:

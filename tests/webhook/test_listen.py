@@ -171,3 +171,55 @@ def test_cli_listen_in_a_fresh_process(tmp_path: Path) -> None:
     assert [line["webhook"]["signature"] for line in lines] == ["valid", "invalid"]
     assert "1 accepted, 1 rejected" in err
     assert DEFAULT_PORT == 7410
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_event_log_keeps_recent_events_with_verdicts_for_local_readers_only(
+    listener: Any,
+) -> None:
+    from twilio_es_cli.webhook.listen import EVENTS_PATH, ListenerError, ListenerLog
+
+    instance, _out, base = listener
+    assert send_signed(base)[0] == 200
+    assert send_signed(base, token="f" * 32, path="/other")[0] == 403
+    log = ListenerLog(base + "/events")  # any URL on the listener: the log is at its root
+    doc = log.read()
+    assert doc["last_seq"] == 2
+    first, second = doc["events"]
+    assert (first["seq"], first["path"], first["status"], first["signature"]) == (
+        1,
+        "/events",
+        200,
+        "valid",
+    )
+    assert first["event"]["id"] == f"EZ{7:032d}" and first["reason"] is None
+    assert second["signature"] == "invalid" and "no URL variant matched" in second["reason"]
+    assert [e["seq"] for e in log.read(after=1)["events"]] == [2]
+    assert log.read(event_type="com.twilio.eventstreams.test-event")["events"] == []
+    # reading the log is not a request the listener counts or shows
+    assert instance.counts == {"accepted": 1, "rejected": 1}
+
+    # relayed by a tunnel or proxy, or addressed by a public name: refused
+    for headers in ({"X-Forwarded-For": "203.0.113.9"}, {"Host": "abc123.ngrok.app"}):
+        status, text = _get(base + EVENTS_PATH, headers)
+        assert status == 403 and "only readable from this machine" in text
+    # something that is not a listener, and nothing at all
+    app = Handler()
+    try:
+        with pytest.raises(ListenerError) as not_ours:
+            ListenerLog(app.url).read()
+        assert not not_ours.value.unreachable
+    finally:
+        app.close()
+    with pytest.raises(ListenerError) as nothing:
+        ListenerLog(f"http://127.0.0.1:{app.port}").read()
+    assert nothing.value.unreachable and "nothing answers" in nothing.value.message

@@ -7,6 +7,7 @@ need them so ``twilio-es --help`` starts fast (a test guards this).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -57,6 +58,13 @@ app = typer.Typer(
 )
 
 
+def _version_callback(value: bool) -> None:
+    """``twilio-es --version``: what most tools answer, so it must not be a usage error."""
+    if value:
+        sys.stdout.write(f"twilio-es {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -98,6 +106,15 @@ def _root(
     ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Only data, warnings and errors; no progress.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Show the twilio-es version and exit (like `twilio-es version`).",
+            is_eager=True,
+            callback=_version_callback,
+        ),
     ] = False,
 ) -> None:
     """Resolve settings once; every command reads them from the context."""
@@ -164,6 +181,17 @@ for _module in (
     _module.register(app)
 
 
+@functools.cache
+def root_command() -> typer.core.TyperGroup:
+    """The whole click command tree, built once (usage errors walk it to name the command).
+
+    A normal run builds only the branch its arguments name (``_command_for``); this full tree
+    is for the error path, where speed no longer matters."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    return command
+
+
 def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("TWILIO_ES_DEBUG", "") not in ("", "0")
 
@@ -183,12 +211,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         output.error(exc.message, exc.hint)
         return int(exc.exit_code)
     except typer.TyperException as exc:  # click's usage errors (bad option, missing argument)
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            output.error(str(exc))
-        return int(getattr(exc, "exit_code", ExitCode.USAGE))
+        return _framework_error(exc, args)
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("\nInterrupted.\n")
         return int(ExitCode.INTERRUPTED)
@@ -213,6 +236,25 @@ def run(argv: Sequence[str] | None = None) -> int:
         )
         return int(ExitCode.FAILURE)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _framework_error(exc: typer.TyperException, args: Sequence[str]) -> int:
+    """Render the framework's error as our one ``error:`` line and a ``hint:`` (exit 2).
+
+    A bare group (``twilio-es stream``) still shows its help: that is what was asked for.
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.cli import _usage
+
+    code = int(getattr(exc, "exit_code", ExitCode.USAGE))
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        return code
+    message, hint = _usage.describe(exc, args)
+    output.error(message, hint)
+    return code
 
 
 def _silence_stdout() -> None:

@@ -59,10 +59,11 @@ def types_list(
       twilio-es types list --schema Messaging.MessageStatus --json
     """
     from twilio_es_cli import output
-    from twilio_es_cli.catalog import filter_types
+    from twilio_es_cli.catalog import check_schema_id, filter_types
 
+    schema_id = check_schema_id(schema, "--schema") if schema is not None else None
     catalog = _catalog(ctx)
-    found = filter_types(catalog.types(schema or None), search=search)
+    found = filter_types(catalog.types(schema_id), search=search)
     output.emit(
         [t.to_dict() for t in found],
         as_json=as_json,
@@ -90,9 +91,11 @@ def types_show(
       twilio-es types show com.twilio.messaging.message.delivered
     """
     from twilio_es_cli import output
+    from twilio_es_cli.catalog import check_type_name
 
+    name = check_type_name(type_name)
     catalog = _catalog(ctx)
-    entry = catalog.type(type_name.strip())
+    entry = catalog.type(name)
     data = entry.to_dict()
     data["latest_schema_version"] = (
         catalog.latest_version(entry.schema_id) if entry.schema_id else None
@@ -111,8 +114,10 @@ def schema_versions(
       twilio-es schema versions Messaging.MessageStatus
     """
     from twilio_es_cli import output
+    from twilio_es_cli.catalog import check_schema_id
 
-    found = _catalog(ctx).versions(schema_id.strip())
+    schema_id = check_schema_id(schema_id)
+    found = _catalog(ctx).versions(schema_id)
     output.emit(
         [v.to_dict() for v in found],
         as_json=as_json,
@@ -142,11 +147,12 @@ def schema_show(
       twilio-es schema show Messaging.MessageStatus --version 3 > status-v3.json
     """
     from twilio_es_cli import output
-    from twilio_es_cli.catalog import parse_version
+    from twilio_es_cli.catalog import check_schema_id, parse_version
 
+    schema_id = check_schema_id(schema_id)
     number = parse_version(version) if version is not None else None
     catalog = _catalog(ctx)
-    found = catalog.version(schema_id.strip(), number)
+    found = catalog.version(schema_id, number)
     output.info(f"{found.id} version {found.schema_version} ({found.raw})")
     output.print_json(catalog.raw_schema(found))
 

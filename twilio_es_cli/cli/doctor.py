@@ -52,18 +52,9 @@ def doctor(
       twilio-es doctor
     """
     from twilio_es_cli import doctor as core
-    from twilio_es_cli.errors import CheckFailed, UsageError
+    from twilio_es_cli.errors import CheckFailed
 
-    if sink and stream:
-        raise UsageError("Give --sink or --stream, not both", hint="A sink names its stream.")
-    if role_arn and not stream:
-        raise UsageError("--role-arn goes with --stream", hint="A sink names its own role.")
-    if sink:
-        from twilio_es_cli.sinks import check_sid as check_sink_sid
-
-        check_sink_sid(sink)
-    if role_arn and core.role_name_from_arn(role_arn) is None:
-        raise UsageError(f"{role_arn!r} is not an IAM role ARN")
+    _check_options(sink, stream, role_arn)
 
     current = settings(ctx)
 
@@ -81,9 +72,9 @@ def doctor(
         return AwsClients(chosen)
 
     principal = current.twilio_principal
-    if sink:
-        report = core.diagnose_sink(client_factory, aws_for, sink, principal)
-    elif stream:
+    if sink is not None:
+        report = core.diagnose_sink(client_factory, aws_for, sink.strip(), principal)
+    elif stream is not None:
         report = core.diagnose_stream(aws_for, stream, principal, role_arn)
     else:
         report = core.diagnose_credentials(client_factory, aws_for)
@@ -95,6 +86,34 @@ def doctor(
         raise CheckFailed(
             f"{len(failed)} of {len(report.checks)} checks failed; first: {first.name}{code}",
             hint=first.fix,
+        )
+
+
+def _check_options(sink: str | None, stream: str | None, role_arn: str | None) -> None:
+    """Exit 2 for options no check could use, before any call; a given-but-empty value counts.
+
+    ``--stream 'bad name!'`` used to run the checks and fail them (exit 5) with a fix that
+    printed a broken command; an empty ``--sink ''`` silently ran the no-option diagnosis.
+    """
+    from twilio_es_cli import doctor as core
+    from twilio_es_cli.errors import UsageError, shown
+
+    if sink is not None and stream is not None:
+        raise UsageError("Give --sink or --stream, not both", hint="A sink names its stream.")
+    if role_arn is not None and stream is None:
+        raise UsageError("--role-arn goes with --stream", hint="A sink names its own role.")
+    if sink is not None:
+        from twilio_es_cli.sinks import check_sid as check_sink_sid
+
+        check_sink_sid(sink)
+    if stream is not None:
+        from twilio_es_cli.streams import validate_stream_name
+
+        validate_stream_name(stream)
+    if role_arn is not None and core.role_name_from_arn(role_arn) is None:
+        raise UsageError(
+            f"--role-arn {shown(role_arn)} is not an IAM role ARN",
+            hint="It looks like arn:aws:iam::123456789012:role/NAME.",
         )
 
 

@@ -161,7 +161,6 @@ def export(
       twilio-es export > twilio-es.yaml
       twilio-es export --stream twilio-events -o prod.yaml
     """
-    from pathlib import Path
 
     from twilio_es_cli import output
     from twilio_es_cli.aws import AwsClients
@@ -174,6 +173,12 @@ def export(
 
         if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", project):
             raise UsageError(f"--project {project!r} must be 1-64 letters, digits, _ . -")
+    if any(not name.strip() for name in stream or ()):
+        raise UsageError("--stream was given an empty value", hint="Name a stream: --stream NAME.")
+    if out is not None:
+        from twilio_es_cli.files import check_writable
+
+        check_writable(out, "--output", example="twilio-es.yaml")
     current = settings(ctx)
     exported = run_export(
         AwsClients(current), make_client(current), current, project=project, streams=stream or []
@@ -181,7 +186,10 @@ def export(
     if out is None:
         typer.echo(exported.text, nl=False)
     else:
-        Path(out).write_text(exported.text, encoding="utf-8")
+        from twilio_es_cli.files import write_private_atomic
+
+        # Secrets are ${env:...} references, so the file may be shared and committed: 0644.
+        write_private_atomic(out, exported.text.encode("utf-8"), mode=0o644)
         output.success(f"wrote {out}")
     for item in exported.skipped:
         output.info(f"left out: {item}")

@@ -8,6 +8,7 @@ Twilio does. Both stay thin: the work is in twilio_es_cli/local/.
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 from collections.abc import Iterator
@@ -171,20 +172,18 @@ def emit(
     import time
 
     from twilio_es_cli import output
+    from twilio_es_cli.catalog import check_type_name
     from twilio_es_cli.local import admin
 
+    event_type = check_type_name(event_type)
     if count < 1 or count > 100_000:
         raise UsageError("--count must be between 1 and 100000")
-    if rate is not None and rate <= 0:
-        raise UsageError("--rate must be a positive number of events per second")
-    extra = None
-    if data is not None:
-        try:
-            extra = json.loads(data)
-        except ValueError as exc:
-            raise UsageError(f"--data is not valid JSON: {exc}") from exc
-        if not isinstance(extra, dict):
-            raise UsageError("--data must be a JSON object")
+    if rate is not None and not (math.isfinite(rate) and rate > 0):
+        # nan compares false with everything, so `rate <= 0` let it (and inf) through.
+        raise UsageError(
+            f"--rate must be a positive, finite number of events per second, not {rate}"
+        )
+    extra = _data_option(data) if data is not None else None
     current = settings(ctx)
     admin.require_sandbox(current)  # before any progress line: say first what is missing
     current.twilio_credentials()
@@ -212,6 +211,42 @@ def emit(
             f"Emitted {count} {event_type} event(s), but no active sink is subscribed to it"
         )
         output.info("Subscribe first: twilio-es subscribe --sink DG... --type " + event_type)
+
+
+def _data_option(data: str) -> dict[str, object]:
+    """``--data``: a JSON object, or exit 2 in one line (never a parser's RecursionError)."""
+    try:
+        extra = json.loads(data)
+    except RecursionError:
+        raise UsageError(
+            "--data nests too deeply to be event data",
+            hint='Give a JSON object of a few levels, e.g. --data \'{"to": "+15555550100"}\'.',
+        ) from None
+    except ValueError as exc:
+        raise UsageError(f"--data is not valid JSON: {exc}") from None
+    if not isinstance(extra, dict):
+        raise UsageError("--data must be a JSON object")
+    if _depth(extra) > MAX_DATA_DEPTH:
+        raise UsageError(
+            f"--data nests deeper than {MAX_DATA_DEPTH} levels", hint="Event data is flat."
+        )
+    return extra
+
+
+MAX_DATA_DEPTH = 32
+
+
+def _depth(value: object) -> int:
+    """How deeply ``value`` nests, counted without recursion (it may be ~1000 levels deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 @contextmanager

@@ -18,7 +18,8 @@ from twilio_es_cli.cli._common import JsonOption, settings
 from twilio_es_cli.errors import ExitCode
 
 if TYPE_CHECKING:
-    from twilio_es_cli.quickstart import LocalOutcome, Outcome, Step
+    from twilio_es_cli.config import Settings
+    from twilio_es_cli.quickstart import LocalOutcome, Outcome, Request, Step, WebhookOutcome
     from twilio_es_cli.streams import SinkConfig
 
 DEFAULT_OUT = Path("twilio-sink.json")
@@ -129,6 +130,14 @@ def quickstart(
             "emit and show sample events.",
         ),
     ] = False,
+    webhook: Annotated[
+        bool,
+        typer.Option(
+            "--webhook",
+            help="With --local: a webhook sink delivering to an in-process `twilio-es webhook "
+            "listen` instead of a stream; the samples are shown with their signature verdicts.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Stream + IAM role, kinesis sink, validation and subscription in one command.
@@ -138,11 +147,14 @@ def quickstart(
     types) and says "already there" instead of making a duplicate, so an interrupted run
     continues where it stopped. Types are checked against the catalogue before anything is
     created. With --local everything runs in an in-process sandbox that is gone afterwards;
-    your AWS and Twilio settings are ignored.
+    your AWS and Twilio settings are ignored. --local --webhook is the webhook variant: a
+    listener, a webhook sink pointing at it, validation in one step (the test event is read
+    back from the listener) and sample events arriving signed.
 
     \b
     Examples:
       twilio-es quickstart --local
+      twilio-es quickstart --local --webhook
       twilio-es quickstart
       twilio-es quickstart twilio-events --type com.twilio.messaging.message.delivered
       twilio-es quickstart orders --shards 2 --type 'com.twilio.messaging.message.*' --json
@@ -153,6 +165,7 @@ def quickstart(
     from twilio_es_cli.config import DEFAULT_TWILIO_PRINCIPAL
 
     base = settings(ctx)
+    _check_webhook_flags(webhook, local=local, stream=stream, shards=shards, out=out)
     request = core.make_request(
         stream,
         shards,
@@ -167,6 +180,9 @@ def quickstart(
     writer = _config_writer(target) if target is not None else None
     reporter = _Reporter()
 
+    if webhook:
+        _run_webhook(base, request, reporter, as_json=as_json)
+        return
     if local:
         tty = output.is_tty(sys.stdout)
         # `quickstart --local | head` raises BrokenPipeError after the sandbox has stopped;
@@ -212,7 +228,85 @@ def quickstart(
         )
 
 
-def _interrupted_local(last: Step | None, out: Path | None) -> None:
+def _check_webhook_flags(
+    webhook: bool, *, local: bool, stream: str, shards: int, out: Path | None
+) -> None:
+    """--webhook is a sandbox variant without a stream: refuse what it would ignore."""
+    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.quickstart import DEFAULT_STREAM
+
+    if not webhook:
+        return
+    if not local:
+        raise UsageError(
+            "--webhook needs --local",
+            hint="With a real account Twilio needs a public https URL: see docs/webhooks.md "
+            "(a tunnel to `twilio-es webhook listen`, then `twilio-es sink create webhook`).",
+        )
+    stray = [
+        name
+        for name, given in (
+            ("STREAM", stream != DEFAULT_STREAM),
+            ("--shards", shards != 1),
+            ("--out", out is not None),
+        )
+        if given
+    ]
+    if stray:
+        raise UsageError(f"{', '.join(stray)} does not apply to --webhook (no stream is made)")
+
+
+def _run_webhook(base: Settings, request: Request, reporter: _Reporter, *, as_json: bool) -> None:
+    """`quickstart --local --webhook`: run, then the summary (exit 5 if a signature failed)."""
+    from twilio_es_cli import output
+    from twilio_es_cli import quickstart as core
+
+    tty = output.is_tty(sys.stdout)
+    try:
+        result = core.run_local_webhook(
+            base,
+            request,
+            reporter,
+            out=sys.stdout,
+            output_format="pretty" if tty else "jsonl",
+            collect=as_json,
+        )
+    except KeyboardInterrupt:
+        _interrupted_local(reporter.last, None, webhook=True)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    if as_json:
+        output.print_json(result.as_dict())
+    _webhook_summary(result)
+    if result.rejected or result.received < result.deliveries:
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+
+def _webhook_summary(result: WebhookOutcome) -> None:
+    from twilio_es_cli import output
+
+    emitted = sum(result.emitted.values())
+    if result.received >= emitted and not result.rejected:
+        output.success(
+            f"Saw all {result.received} sample events arrive with valid signatures: Events API "
+            f"emulator -> webhook sink {result.sink.sid} -> twilio-es webhook listen at "
+            f"{result.destination}"
+        )
+    else:
+        output.warn(
+            f"the listener received {result.received} of {emitted} sample events; "
+            f"{result.valid} signature(s) valid, {result.rejected} rejected"
+        )
+    output.info("The sandbox and the listener lived only for this command and are gone now.")
+    output.info(
+        "Keep them running: `twilio-es local up --env-file .sandbox.env`; in other shells "
+        "`source .sandbox.env`, then `twilio-es webhook listen --forward-to URL-of-your-app`, "
+        "`twilio-es sink create webhook --destination http://127.0.0.1:7410/events`, "
+        "`twilio-es sink validate SID`, `twilio-es subscribe --sink SID --type TYPE` and "
+        "`twilio-es local emit TYPE` (see docs/webhooks.md)."
+    )
+
+
+def _interrupted_local(last: Step | None, out: Path | None, *, webhook: bool = False) -> None:
     """Ctrl-C during `quickstart --local`: say where it stopped and that nothing is left
     (run_local has already stopped the sandbox on its way out)."""
     from twilio_es_cli import output
@@ -221,11 +315,17 @@ def _interrupted_local(last: Step | None, out: Path | None) -> None:
     if output.is_tty(sys.stderr):
         sys.stderr.write("\n")  # the terminal echoed ^C
     where = f"after step {last.number}/{STEPS} ({last.name})" if last else "before step 1"
-    output.warn(f"Interrupted: quickstart --local stopped {where}.")
+    command = "quickstart --local --webhook" if webhook else "quickstart --local"
+    output.warn(f"Interrupted: {command} stopped {where}.")
     kept = f"; the sink configuration in {out} refers to it" if out and out.exists() else ""
+    started = (
+        "The webhook listener and the offline sandbox it started (Events API and local "
+        "Kinesis/IAM, all in memory) were"
+        if webhook
+        else "The offline sandbox it started (local Kinesis/IAM and Events API, all in memory) was"
+    )
     output.info(
-        "The offline sandbox it started (local Kinesis/IAM and Events API, all in memory) "
-        f"was stopped and thrown away{kept}. Run `twilio-es quickstart --local` again to "
+        f"{started} stopped and thrown away{kept}. Run `twilio-es {command}` again to "
         "start over, or `twilio-es local up --state-dir DIR` for a sandbox that is kept."
     )
 

@@ -156,13 +156,13 @@ def create(
       twilio-es sink create segment --write-key "$SEGMENT_WRITE_KEY"
     """
     from twilio_es_cli import output
-    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.errors import UsageError, shown
     from twilio_es_cli.models import SegmentSinkConfig, WebhookSinkConfig, parse_config
     from twilio_es_cli.sinks import check_description
 
     kind = sink_type.strip().lower()
     if kind not in _OPTIONS_OF:
-        raise UsageError(f"TYPE must be kinesis, webhook or segment (got {sink_type!r})")
+        raise UsageError(f"TYPE must be kinesis, webhook or segment (got {shown(sink_type)})")
     given = {
         "--config": config_file,
         "--arn": arn,
@@ -182,7 +182,11 @@ def create(
     elif kind == "webhook":
         if destination is None:
             raise UsageError("a webhook sink needs --destination URL")
-        values: dict[str, Any] = {"destination": destination, "method": method or "POST"}
+        # `--method ''` is a mistake to name, not a request for the default.
+        values: dict[str, Any] = {
+            "destination": destination,
+            "method": "POST" if method is None else method,
+        }
         values["batch_events"] = bool(batch_events)
         config = parse_config(WebhookSinkConfig, values)
     else:
@@ -335,7 +339,8 @@ def test(ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False) -> N
         target = sink.sink_configuration.get("destination") or "the sink's destination"
         output.info(
             f"The test event goes to {target}: read data.test_id from it, then run "
-            f"`twilio-es sink validate {sid} --test-id ID`."
+            f"`twilio-es sink validate {sid} --test-id ID` (with `twilio-es webhook listen` "
+            f"there, `twilio-es sink validate {sid}` alone does all of it)."
         )
 
 
@@ -368,6 +373,16 @@ def validate(
     force: Annotated[
         bool, typer.Option("--force", help="Test and validate even if already active.")
     ] = False,
+    listener: Annotated[
+        str | None,
+        typer.Option(
+            "--listener",
+            metavar="URL",
+            help="webhook: read the test event back from this `twilio-es webhook listen` "
+            "(default: the sink's destination when it is on this machine).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Prove a sink delivers (and make it active): Test -> find the event -> Validate -> wait.
@@ -375,13 +390,17 @@ def validate(
     For a kinesis sink this sends a test event, reads the sink's stream (with your AWS
     credentials, in the region of the stream ARN) across all shards until the event arrives,
     validates with its test_id and waits until the sink is active. Twilio now creates sinks
-    active; on an active sink the same steps still run and prove delivery end to end. For
-    webhook sinks read the test_id at your endpoint and pass --test-id. Exit 5 names the
-    failed step and its cause.
+    active; on an active sink the same steps still run and prove delivery end to end. A
+    webhook sink gets the same steps when its test event can be read back from a `twilio-es
+    webhook listen`: at its destination when that is on this machine (the sandbox), or at
+    --listener (your listener behind a tunnel); the proof then includes the signature check.
+    For any other webhook endpoint read the test_id there and pass --test-id. Exit 5 names
+    the failed step and its cause.
 
     \b
     Examples:
       twilio-es sink validate DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+      twilio-es sink validate DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --listener http://127.0.0.1:7410
       twilio-es sink validate DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --test-id 95001c1e-...
     """
     from twilio_es_cli import output
@@ -394,6 +413,8 @@ def validate(
         test_id = check_test_id(test_id)
     if not timeout > 0:
         raise UsageError("--timeout must be a positive number of seconds")
+    if listener is not None:
+        listener = _check_listener(listener, test_id)
     validator = Validator(_service(ctx), _Reporter())
     outcome = validator.run(
         sid,
@@ -401,6 +422,7 @@ def validate(
         test_id=test_id,
         force=force,
         timeout=timeout,
+        listener=listener,
     )
     data = outcome.as_dict()
     output.emit(data, as_json=as_json, fields={k: v for k, v in data.items() if v is not None})
@@ -451,6 +473,25 @@ def rotate(
     output.success(f"sink {sid} replaced by {rotation.new_sid}")
     data = rotation.to_dict()
     output.emit(data, as_json=as_json, fields={k: v for k, v in data.items() if v})
+
+
+def _check_listener(url: str, test_id: str | None) -> str:
+    """``--listener``: an http URL of a listener on this machine (its log answers only there)."""
+    from urllib.parse import urlsplit
+
+    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.validation import is_loopback_url
+
+    if test_id is not None:
+        raise UsageError("give either --test-id or --listener, not both")
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or not is_loopback_url(url):
+        raise UsageError(
+            f"--listener {url!r} is not the http:// address of a listener on this machine",
+            hint="For example --listener http://127.0.0.1:7410 (where `twilio-es webhook "
+            "listen` runs; its event log answers only local requests).",
+        )
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _stream_reader(ctx: typer.Context, stream: Any) -> ReadFn:

@@ -49,32 +49,16 @@ def _clients(ctx: typer.Context) -> AwsClients:
 
 def _check_out_path(out: Path) -> None:
     """Reject an unwritable --out before any AWS call, so nothing is created for nothing."""
-    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.files import check_writable
 
-    parent = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a directory", hint="Name a file, e.g. twilio-sink.json.")
-    if not parent.is_dir():
-        raise UsageError(f"--out {out}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"--out {out}: directory {parent} is not writable")
+    check_writable(out, "--out", example="twilio-sink.json")
 
 
 def _write_private(out: Path, text: str) -> None:
-    """Write ``text`` so that no moment exists where others could read it (mode 0600).
+    """Write ``text`` atomically with mode 0600 (the configuration holds the external id)."""
+    from twilio_es_cli.files import write_private_atomic
 
-    A temporary file is created with 0600 from the start and renamed over ``out``: an
-    existing file with looser permissions is replaced, not reused.
-    """
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_private_atomic(out, text.encode("utf-8"))
 
 
 @app.command("create")
@@ -158,9 +142,7 @@ def create(
         _check_out_path(out)
     outcome = streams.create(_clients(ctx), request)
     if out is not None:
-        _write_private(out, output.to_json(outcome.config.as_dict()) + "\n")
-        output.success(f"Sink configuration written to {out} (mode 0600)")
-        output.info(f"Next: twilio-es sink create kinesis --config {out}")
+        _save_config(out, outcome.config.as_dict())
         return
     output.print_json(outcome.config.as_dict())
     if output.is_tty():
@@ -176,6 +158,30 @@ def create(
             f"{target} holds the external id and other users can read it: "
             f"chmod 600 {target} (--out FILE writes it private)"
         )
+
+
+def _save_config(out: Path, config: dict[str, Any]) -> None:
+    """Write the configuration to ``out``; if that fails now, print it rather than lose it.
+
+    The stream and role exist by then, and the external id is in no other place a user can
+    read back: stdout gets the configuration and stderr says why it is there (exit 1).
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.errors import ApiError
+
+    text = output.to_json(config) + "\n"
+    try:
+        _write_private(out, text)
+    except OSError as exc:
+        output.print_json(config)
+        raise ApiError(
+            f"The stream and role were created, but --out {out} could not be written "
+            f"({exc.strerror or exc}): the sink configuration is on stdout instead",
+            hint="Save it (it holds the external id), e.g. re-run the same command with "
+            "> twilio-sink.json: it prints the same configuration again.",
+        ) from None
+    output.success(f"Sink configuration written to {out} (mode 0600)")
+    output.info(f"Next: twilio-es sink create kinesis --config {out}")
 
 
 def _redirect_target() -> Path | None:

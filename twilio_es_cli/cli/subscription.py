@@ -98,8 +98,8 @@ def subscribe(
     given without :VERSION is pinned to the schema's current latest version (said on stderr),
     so a later schema release does not change your payloads silently.
 
-    Exit codes: 2 bad or unknown type, 4 no such sink, 5 the sink is not active yet (validate
-    it with `twilio-es sink validate SID`).
+    Exit codes: 2 a malformed or discontinued type, 4 no such sink, type or schema version,
+    5 the sink is not active yet (validate it with `twilio-es sink validate SID`).
 
     \b
     Examples:
@@ -110,7 +110,7 @@ def subscribe(
     from twilio_es_cli import output
     from twilio_es_cli.sinks import check_sid as check_sink_sid
 
-    check_sink_sid(sink)
+    sink = check_sink_sid(sink)
     specs = _specs(types)
     core = _core(ctx)
     with output.progress(f"Subscribing sink {sink}"):
@@ -144,8 +144,8 @@ def list_(
     from twilio_es_cli import output
     from twilio_es_cli.sinks import check_sid as check_sink_sid
 
-    if sink:
-        check_sink_sid(sink)
+    if sink is not None:  # given but empty is a mistake, not "all sinks"
+        sink = check_sink_sid(sink)
     found = _core(ctx).list(sink)
     output.emit(
         [s.to_dict() for s in found],
@@ -270,10 +270,12 @@ def remove_type(
       twilio-es subscription remove-type DFxxxx com.twilio.messaging.message.read
     """
     from twilio_es_cli import output
+    from twilio_es_cli.catalog import check_type_name
     from twilio_es_cli.subscriptions import check_subscription_sid
 
     check_subscription_sid(sid)
-    subscription = _core(ctx).remove_type(sid, type_name.strip())
+    type_name = check_type_name(type_name)
+    subscription = _core(ctx).remove_type(sid, type_name)
     output.success(f"Removed {type_name} from {sid}")
     _render(subscription, as_json=as_json)
 
@@ -293,12 +295,13 @@ def set_version(
       twilio-es subscription set-version DFxxxx com.twilio.messaging.message.delivered 4
     """
     from twilio_es_cli import output
-    from twilio_es_cli.catalog import parse_version
+    from twilio_es_cli.catalog import check_type_name, parse_version
     from twilio_es_cli.subscriptions import check_subscription_sid
 
     check_subscription_sid(sid)
+    type_name = check_type_name(type_name)
     number = parse_version(version)
-    subscription = _core(ctx).set_version(sid, type_name.strip(), number)
+    subscription = _core(ctx).set_version(sid, type_name, number)
     output.success(f"{type_name} in {sid} now uses schema version {number}")
     _render(subscription, as_json=as_json)
 

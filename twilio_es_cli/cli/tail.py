@@ -49,9 +49,14 @@ def _stream_from_sink_config(path: Path, *, explicit: bool) -> str:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         arn = doc["arn"]
+    except RecursionError as exc:  # nested deeper than the parser's recursion limit
+        raise ConfigError(
+            f"sink config file {path} is not valid JSON (nested too deeply)",
+            hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
+        ) from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
-            f"sink config file {path} has no stream ARN ({exc})",
+            f"sink config file {path} has no stream ARN ({str(exc).splitlines()[0][:120]})",
             hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
         ) from exc
     if not isinstance(arn, str) or not arn.startswith("arn:aws"):
@@ -217,9 +222,11 @@ def tail(
     if any(not pattern.strip() for pattern in types or ()):
         raise UsageError("--type is empty", hint="Give a type or a glob: --type 'com.twilio.*'.")
     if checkpoint is not None:
-        from twilio_es_cli.checkpoint import check_location
+        from twilio_es_cli.checkpoint import Checkpoint
 
-        check_location(checkpoint)
+        # A new file's directory must be writable, an existing file readable and for this
+        # stream: said before "Tailing ..." and before any call (run_tail opens it again).
+        Checkpoint.open(checkpoint, stream, StartPosition.latest())
     tty = output.is_tty(sys.stdout)
     fmt = output_format.value if output_format is not None else ("pretty" if tty else "jsonl")
     options = TailOptions(

@@ -293,12 +293,16 @@ def listen(
     Answers 200 when X-Twilio-Signature and bodySHA256 match, else 403 with the reason (in
     the body and on the terminal). With --forward-to it passes verified requests to your app,
     re-signed for the app's URL, and answers with the app's status (502 when the app is down,
-    so the sender retries). Stops on Ctrl-C (exit 130), SIGTERM or --max (exit 0).
+    so the sender retries). It keeps its last 500 events with their verdicts at GET
+    /__twilio-es/events (answered to local requests only), which is where `sink validate`
+    reads a webhook sink's test event back in one step. Stops on Ctrl-C (exit 130), SIGTERM
+    or --max (exit 0).
 
     \b
     Examples:
       twilio-es webhook listen                                   # http://127.0.0.1:7410/
       twilio-es sink create webhook --destination http://127.0.0.1:7410/events
+      twilio-es sink validate DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx  # reads the test event back here
       twilio-es webhook listen --forward-to http://localhost:3000/twilio -o jsonl
     """
     from twilio_es_cli import output

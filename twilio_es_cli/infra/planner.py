@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from twilio_es_cli.errors import ApiError, UsageError
+from twilio_es_cli.errors import ApiError, NotFoundError, UsageError
 from twilio_es_cli.infra.live import Live, LiveStream, parse_marker, with_marker
 from twilio_es_cli.infra.loader import Desired
 from twilio_es_cli.models import Sink
@@ -104,6 +104,10 @@ def resolve_types(
     """
     from twilio_es_cli.catalog import resolve_specs
 
+    # On the command line an unknown type or version is "not found" (exit 4); in the file it
+    # is a mistake in the file, reported at its line (exit 2) like every other.
+    problems = (UsageError, NotFoundError)
+
     types = catalog.types()
     cache: dict[str, int] = {}
 
@@ -117,13 +121,13 @@ def resolve_types(
         for index, (spec, _line) in enumerate(specs):
             try:
                 resolve_specs([spec], types, latest)
-            except UsageError as exc:
+            except problems as exc:
                 raise desired.error(
                     ("subscriptions", name, "types", index), exc.message, exc.hint
                 ) from None
         try:
             resolution = resolve_specs([s for s, _ in specs], types, latest)
-        except UsageError as exc:
+        except problems as exc:
             raise desired.error(("subscriptions", name, "types"), exc.message, exc.hint) from None
         out[name] = sorted((r.type, r.schema_version) for r in resolution.types)
         if notes is not None:

@@ -15,6 +15,16 @@ A ``ThreadingHTTPServer`` on 127.0.0.1 (``--host`` to widen it) that, for every 
 
 Bodies over :data:`MAX_BODY` (a Kinesis record's limit, more than Twilio sends) get a 413
 without being read.
+
+The listener also keeps the last :data:`RECENT_EVENTS` events it received (with their verdicts)
+and serves them read-only at ``GET`` :data:`EVENTS_PATH` (``?after=SEQ&type=T``), so that
+``sink validate`` can read a webhook sink's test event back from it, in one step, as it reads a
+kinesis sink's from the stream (:class:`ListenerLog` is that reader). Why an endpoint on the
+same port rather than a file: the sink's destination already says where the listener is, so
+nothing more has to be configured. The events may hold personal data, so the log answers only
+requests made on this machine directly: a loopback peer, a loopback ``Host`` and no proxy
+headers (a tunnel to the listener connects from loopback too, but names the public host and
+adds ``X-Forwarded-*``).
 """
 
 from __future__ import annotations
@@ -22,11 +32,12 @@ from __future__ import annotations
 import errno
 import json
 import threading
+from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from twilio_es_cli.errors import TwilioEsError
 from twilio_es_cli.signing import SIGNATURE_HEADER, sign_json_request
@@ -37,6 +48,18 @@ from twilio_es_cli.webhook.verify import diagnose, quick_check
 
 DEFAULT_PORT = 7410
 MAX_BODY = 1024 * 1024
+EVENTS_PATH = "/__twilio-es/events"  # the read-only log of recent events (GET, loopback only)
+RECENT_EVENTS = 500
+LOG_FORMAT = "twilio-es webhook listen events v1"
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_PROXY_HEADERS = {
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "cf-connecting-ip",
+}
 _DROP_ON_FORWARD = {"host", "content-length", "connection", SIGNATURE_HEADER.lower()}
 
 
@@ -72,6 +95,8 @@ class Listener:
         self._local = threading.local()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._recent: deque[dict[str, Any]] = deque(maxlen=RECENT_EVENTS)
+        self._seq = 0  # of the last event recorded
 
     @property
     def address(self) -> tuple[str, int]:
@@ -124,6 +149,7 @@ class Listener:
             self.counts["accepted" if verdict == "valid" else "rejected"] += 1
             number = sum(self.counts.values())
             self._show(request, verdict, answer.status, reason)
+            self._record(request, verdict, answer.status, reason)
             if self.options.save is not None:
                 name = f"{number:05d}-{answer.status}.json"
                 (self.options.save / name).write_text(
@@ -132,6 +158,51 @@ class Listener:
             if self.options.max_requests is not None and number >= self.options.max_requests:
                 self.done.set()
         return answer
+
+    def _record(
+        self, request: CapturedRequest, verdict: str, status: int, reason: str | None
+    ) -> None:
+        """Keep the request's events for :data:`EVENTS_PATH` (caller holds the lock)."""
+        received = now_iso()
+        path = urlsplit(request.url).path or "/"
+        parsed = _events(request.body)
+        events: list[dict[str, Any] | None] = list(parsed) if parsed else [None]
+        for event in events:
+            self._seq += 1
+            self._recent.append(
+                {
+                    "seq": self._seq,
+                    "received": received,
+                    "path": path,
+                    "status": status,
+                    "signature": verdict,
+                    "reason": reason,
+                    "event": event,
+                }
+            )
+
+    def recent(self, after: int = 0, event_type: str | None = None) -> dict[str, Any]:
+        """The log document: events recorded after ``after``, optionally of one type."""
+        with self._lock:
+            items = [
+                item
+                for item in self._recent
+                if item["seq"] > after
+                and (event_type is None or (item["event"] or {}).get("type") == event_type)
+            ]
+            return {"format": LOG_FORMAT, "last_seq": self._seq, "events": items}
+
+    def read_log(self, path: str, headers: dict[str, str], peer: str) -> Answer:
+        """``GET /__twilio-es/events``: only for a request made directly on this machine."""
+        if not _made_here(peer, headers):
+            return Answer(403, b"the event log is only readable from this machine\n")
+        query = parse_qs(urlsplit(path).query)
+        try:
+            after = int(query.get("after", ["0"])[-1])
+        except ValueError:
+            return Answer(400, b"after must be an integer\n")
+        doc = self.recent(after, query.get("type", [None])[-1])
+        return Answer(200, json.dumps(doc).encode(), "application/json")
 
     def _accept(self, request: CapturedRequest) -> Answer:
         if self.target is None:
@@ -191,6 +262,18 @@ def _events(body: bytes) -> list[dict[str, Any]] | None:
     return [item for item in items if isinstance(item, dict)] or None
 
 
+def _loopback(host: str) -> bool:
+    return host in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _made_here(peer: str, headers: dict[str, str]) -> bool:
+    """A request from this machine to a loopback name, not relayed by a proxy or tunnel."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    host = lowered.get("host", "127.0.0.1")
+    host = host if host.endswith("]") else host.rsplit(":", 1)[0]
+    return _loopback(peer) and _loopback(host) and not _PROXY_HEADERS & set(lowered)
+
+
 def _bind_error(host: str, port: int, exc: OSError) -> TwilioEsError:
     if exc.errno == errno.EADDRINUSE:
         return TwilioEsError(
@@ -222,7 +305,11 @@ def _handler_for(listener: Listener) -> type[BaseHTTPRequestHandler]:
                 self._answer(Answer(413, f"body over {MAX_BODY} bytes\n".encode()))
                 return
             body = self.rfile.read(length) if length else b""
-            self._answer(listener.handle(self.command, self.path, dict(self.headers.items()), body))
+            headers = dict(self.headers.items())
+            if self.command == "GET" and urlsplit(self.path).path == EVENTS_PATH:
+                self._answer(listener.read_log(self.path, headers, self.client_address[0]))
+                return
+            self._answer(listener.handle(self.command, self.path, headers, body))
 
         def _answer(self, answer: Answer) -> None:
             self.send_response(answer.status)
@@ -237,3 +324,60 @@ def _handler_for(listener: Listener) -> type[BaseHTTPRequestHandler]:
             """Quiet: every request is already shown as an event line."""
 
     return Handler
+
+
+# --- reading the log from another process (`sink validate`, `quickstart --local --webhook`) ---
+
+
+class ListenerError(Exception):
+    """The log could not be read; ``unreachable`` when nothing answered at all."""
+
+    def __init__(self, message: str, *, unreachable: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unreachable = unreachable
+
+
+class ListenerLog:
+    """Reads :data:`EVENTS_PATH` of a ``webhook listen`` at ``base`` (``http://host:port``).
+
+    No proxy is ever used (the log is only served to direct loopback requests), and each read
+    is short: a listener answers from memory.
+    """
+
+    def __init__(self, base: str, *, timeout: float = 5.0) -> None:
+        parts = urlsplit(base)
+        self.base = f"{parts.scheme}://{parts.netloc}"
+        self.url = self.base + EVENTS_PATH
+        self.timeout = timeout
+
+    def read(self, after: int = 0, event_type: str | None = None) -> dict[str, Any]:
+        """The log document (``last_seq``, ``events``); :class:`ListenerError` otherwise."""
+        import urllib.error
+        import urllib.request
+        from urllib.parse import urlencode
+
+        query = urlencode({"after": after, **({"type": event_type} if event_type else {})})
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(f"{self.url}?{query}", timeout=self.timeout) as answer:
+                raw = answer.read(16 * MAX_BODY)
+        except urllib.error.HTTPError as exc:
+            raise ListenerError(
+                f"{self.url} answered {exc.code}, not a `twilio-es webhook listen` event log",
+                unreachable=False,
+            ) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ListenerError(
+                f"nothing answers at {self.base} ({reason})", unreachable=True
+            ) from exc
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict) or doc.get("format") != LOG_FORMAT:
+            raise ListenerError(
+                f"{self.url} is not a `twilio-es webhook listen` event log", unreachable=False
+            )
+        return doc
