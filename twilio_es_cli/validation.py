@@ -47,7 +47,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from twilio_es_cli.config import Settings
+from twilio_es_cli.config import Settings, is_loopback_url
 from twilio_es_cli.errors import (
     CheckFailed,
     ConfigError,
@@ -188,12 +188,6 @@ def explain_unreadable(sink: Sink) -> UsageError:
         hint=f"Read the test_id where the event arrived, then "
         f"`twilio-es sink validate {sink.sid} --test-id ID`.",
     )
-
-
-def is_loopback_url(url: str) -> bool:
-    """Whether ``url`` names this machine (only then is a destination read from here)."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def listener_base(sink: Sink, explicit: str | None) -> str | None:

@@ -240,3 +240,29 @@ def test_stream_mode_switch(twilio_env: Any, aws_env: str, cli: Any, write_file:
     kinesis: Any = boto_client("kinesis", aws_env)
     summary = kinesis.describe_stream_summary(StreamName="m1")["StreamDescriptionSummary"]
     assert summary["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"
+
+
+def test_a_webhook_sink_at_a_local_listener_is_proven_by_reading_the_test_event_back(
+    twilio_env: Any, cli: Any, write_file: Any
+) -> None:
+    """In the sandbox the listener takes Kinesis's place: apply proves the sink end to end."""
+    import io
+
+    from twilio_es_cli.webhook.listen import Listener, ListenOptions
+
+    listener = Listener(
+        ListenOptions(token=twilio_env.auth_token, port=0, output="jsonl"), io.StringIO()
+    )
+    listener.start()
+    try:
+        host, port = listener.address
+        path = _file(write_file, **{"http://127.0.0.1:9/events": f"http://{host}:{port}/events"})
+        applied = cli("apply", "-f", path, "--yes", "--timeout", "30")
+        assert applied.exit_code == 0, applied.stderr
+        assert (
+            f"test event read back from `webhook listen` at http://{host}:{port}" in applied.stderr
+        )
+        received = listener.recent(event_type="com.twilio.eventstreams.test-event")
+        assert received["events"], received
+    finally:
+        listener.close()

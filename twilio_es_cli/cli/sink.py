@@ -479,8 +479,8 @@ def _check_listener(url: str, test_id: str | None) -> str:
     """``--listener``: an http URL of a listener on this machine (its log answers only there)."""
     from urllib.parse import urlsplit
 
+    from twilio_es_cli.config import is_loopback_url
     from twilio_es_cli.errors import UsageError
-    from twilio_es_cli.validation import is_loopback_url
 
     if test_id is not None:
         raise UsageError("give either --test-id or --listener, not both")

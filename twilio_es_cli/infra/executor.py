@@ -75,8 +75,9 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     Kinesis: Test -> read the test event back from the stream -> Validate -> active (the
     validation flow; Validate is accepted on an already active sink, so one path serves
     today's Twilio, which activates sinks at once, and the older initialize-then-validate one).
-    Webhook/segment sinks cannot be read back by twilio-es: a test event is sent and that is
-    said plainly.
+    Webhook sinks whose destination is a ``webhook listen`` on this machine are read back from
+    it; other webhook/segment sinks cannot be read by twilio-es: a test event is sent and
+    that is said plainly.
     """
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.errors import CheckFailed
@@ -85,10 +86,7 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
 
     service = SinkService(env.client)
     if sink.sink_type != "kinesis":
-        if sink.status == "active":
-            service.test(sink.sid)
-            return "test event sent (read it at the destination, e.g. `twilio-es webhook listen`)"
-        return f"{sink.sink_type} sink is {sink.status}: validate it with the test id it receives"
+        return _prove_elsewhere(service, sink, timeout or env.proof_timeout)
     stream = sink.kinesis_stream()
     if stream is None:
         raise CheckFailed(f"sink {sink.sid} has no valid stream ARN")
@@ -101,6 +99,37 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     validator = Validator(service, _Reporter())
     result = validator.kinesis(sink, stream, read, timeout=limit)
     return f"test event read back from {stream.name} after {result.seconds_to_event:g} s; active"
+
+
+def _prove_elsewhere(service: Any, sink: Sink, timeout: float) -> str:
+    """Webhook/segment sinks: read the test event back from a ``webhook listen`` on this
+    machine (the sandbox, a local handler run behind the listener); otherwise only send it.
+
+    twilio-es never reads a public destination unasked, so elsewhere it can only say plainly
+    that the event was sent and where to look.
+    """
+    from twilio_es_cli.validation import Validator, listener_base
+
+    base = listener_base(sink, None)
+    if base is not None and _listening(base):
+        outcome = Validator(service, _Reporter()).webhook(sink, base, timeout=timeout)
+        if outcome is not None:
+            return f"test event read back from `webhook listen` at {base}; {outcome.status}"
+    if sink.status == "active":
+        service.test(sink.sid)
+        return "test event sent (read it at the destination, e.g. `twilio-es webhook listen`)"
+    return f"{sink.sink_type} sink is {sink.status}: validate it with the test id it receives"
+
+
+def _listening(base: str) -> bool:
+    """A ``webhook listen`` answers at ``base`` (a loopback destination may have none yet)."""
+    from twilio_es_cli.webhook.listen import ListenerError, ListenerLog
+
+    try:
+        ListenerLog(base, timeout=2.0).read()
+    except ListenerError:
+        return False
+    return True
 
 
 def read_back(service: Any, sid: str, read: Any, timeout: float) -> float:
