@@ -325,7 +325,8 @@ def _run(
             if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. `cmd &` ignores SIGINT
                 previous[signum] = signal.signal(signum, on_signal)
     watch = _Watch(stream, options, stop, stats)
-    sink: Any = watch.sink or (forward(stop=stop) if forward is not None else None)
+    forwarder = forward(stop=stop) if forward is not None and watch.sink is None else None
+    sink: Any = watch.sink or forwarder
     try:
         with _shard_reader(kinesis, stream, stop, efo=efo) as shard_reader, watch:
             summary = run_tail(
@@ -340,8 +341,8 @@ def _run(
                 notify=watch.notify,
             )
     finally:
-        if sink is not None:
-            sink.close()
+        if forwarder is not None:
+            forwarder.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if signal.SIGINT in received:
@@ -353,8 +354,8 @@ def _run(
     if summary.not_cloudevents:
         output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents")
     output.info(summary.line())
-    if sink is not None:
-        output.info(sink.summary.line())
+    if forwarder is not None:
+        output.info(forwarder.summary.line())
     return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
 
 
