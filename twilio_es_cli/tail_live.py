@@ -264,7 +264,7 @@ class LiveStats:
     still sends SIGINT (exit 130). Leaving restores the screen and the terminal mode.
     """
 
-    REFRESH = 0.5
+    REFRESH = 0.25
 
     def __init__(
         self,
@@ -328,8 +328,8 @@ class LiveStats:
         self.idle()
 
     def idle(self) -> None:
-        self._read_keys()
-        if time.monotonic() >= self.next_at:
+        if time.monotonic() >= self.next_at:  # keys too: a busy stream costs no extra calls
+            self._read_keys()
             self.draw()
 
     def _read_keys(self) -> None:
