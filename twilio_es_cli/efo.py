@@ -449,6 +449,8 @@ class EfoConsumer:
                 if not ctx.put(_Batch(shard_id, records)):
                     return "halted"
                 cursor.position = StartPosition.after(records[-1].sequence_number)
+            if ctx.behind is not None:
+                ctx.behind[shard_id] = int(body.get("MillisBehindLatest") or 0)
             continuation = body.get("ContinuationSequenceNumber")
             children = list(body.get("ChildShards") or [])
             if continuation is None or children:

@@ -169,6 +169,8 @@ class _Context:
     limit: int = BATCH_LIMIT
     stream_args: dict[str, str] = field(default_factory=dict)  # GetShardIterator
     records_args: dict[str, str] = field(default_factory=dict)  # GetRecords
+    # shard id -> MillisBehindLatest of its last answer (read_stream's ``behind``), or None
+    behind: dict[str, int] | None = None
 
     _down: set[str] = field(default_factory=set)  # call sites currently failing to connect
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -346,6 +348,8 @@ def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> Non
             ctx.put(_ShardEnded(shard_id, list(response.get("ChildShards") or [])))
             return
         behind = response.get("MillisBehindLatest") or 0
+        if ctx.behind is not None:  # one dict store: atomic, read by the consumer for display
+            ctx.behind[shard_id] = int(behind)
         # At the tip: AWS says so with MillisBehindLatest == 0; a short batch as well, because
         # some servers (moto) always report 0, so a full batch alone does not prove it.
         if behind == 0 and len(raw) < ctx.limit:
@@ -535,6 +539,7 @@ def read_stream(
     notify: Callable[[str], None] | None = None,
     batch_limit: int = BATCH_LIMIT,
     shard_reader: ShardReader | None = None,
+    behind: dict[str, int] | None = None,
 ) -> Generator[KinesisRecord, None, None]:
     """Yield every record of every shard of ``stream_name`` (a name or an ARN) from ``start``.
 
@@ -551,6 +556,8 @@ def read_stream(
     Connection-loss messages go to ``notify`` (default: a warning on stderr).
 
     ``shard_reader`` replaces the GetRecords polling of each shard (see :data:`ShardReader`).
+    ``behind``, when given, is kept up to date with each shard's ``MillisBehindLatest`` (from
+    every GetRecords answer or pushed event), for a caller that shows how far behind it reads.
 
     ``kinesis`` is a boto3 Kinesis client; for exact fault handling give it few botocore
     retries (``AwsClients(settings, max_attempts=1)``): this reader does its own backoff.
@@ -569,6 +576,7 @@ def read_stream(
         limit=batch_limit,
         stream_args=stream_kwargs(stream_name),
         records_args=_records_args(stream_name),
+        behind=behind,
     )
     shards = plan(list_shards(kinesis, stream_name), start, checkpoint or {})
     consumer = _Consumer(

@@ -190,64 +190,11 @@ class Raw:
             self.out.flush()
 
 
-# Keys that only repeat the CloudEvent envelope (or are the same on every event of an account):
-# showing them would push what matters (status, to/from, the resource SID) off the line.
-_NOISE_KEYS = frozenset(
-    k.lower()
-    for k in (
-        "accountSid",
-        "account_sid",
-        "apiVersion",
-        "api_version",
-        "eventName",
-        "event_name",
-        "timestamp",
-        "eventType",
-        "event_type",
-    )
-)
+def summarise(data: Any, width: int = 80, event_type: str = "") -> str:
+    """The data summary of a pretty line (see :mod:`twilio_es_cli.event_summary`)."""
+    from twilio_es_cli.event_summary import summarise as summary
 
-
-def _rank(key: str) -> int:
-    """Lower is shown first: statuses, then who/where, then resource SIDs, then the rest."""
-    lowered = key.lower()
-    if lowered.endswith(("status", "state")) or lowered in {"result", "reason", "errorcode"}:
-        return 0
-    if lowered in {"to", "from", "direction", "test_id", "duration", "call_type"}:
-        return 1
-    if lowered.endswith("sid"):
-        return 2
-    return 3
-
-
-def summarise(data: Any, width: int = 80) -> str:
-    """A short ``key=value`` summary of ``data``: the telling scalars first, long values cut."""
-    if data is None:
-        return ""
-    if not isinstance(data, dict):
-        if isinstance(data, str) and len(data) > 4 * width:  # a 1 MB record: only its start
-            data = data[: 4 * width]
-        text = visible(json.dumps(data, default=_default, ensure_ascii=False))
-        return text if len(text) <= width else text[: width - 1] + "…"
-    scalars = [
-        (key, value)
-        for key, value in data.items()
-        if not isinstance(value, dict | list)
-        and value is not None
-        and value != ""
-        and str(key).lower() not in _NOISE_KEYS
-    ]
-    scalars.sort(key=lambda item: _rank(str(item[0])))  # stable: keeps Twilio's order within
-    parts: list[str] = []
-    for key, value in scalars:
-        text = visible(str(value))
-        if len(text) > 36:
-            text = text[:35] + "…"
-        parts.append(f"{visible(str(key))}={text}")
-        if sum(len(p) + 1 for p in parts) > width:
-            break
-    line = " ".join(parts)
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return summary(data, width, event_type)
 
 
 def lag_seconds(record: KinesisRecord, decoded: DecodedEvent) -> float | None:
@@ -346,7 +293,7 @@ def _pretty_pieces(
         (f"lag {format_lag(lag)}" if lag is not None else "", "dim"),
         shard,
         (short_type(event.type), "bold cyan"),
-        (summarise(event.data, summary_width), ""),
+        (summarise(event.data, summary_width, event.type), ""),
         (short_source(event.source), "green"),
         pk,
     ]
@@ -370,13 +317,48 @@ def short_time(text: str, today: str) -> str:
     return text.replace("T", " ", 1)
 
 
+_CLOCK = re.compile(r"^(?:(\d{4})-(\d\d-\d\d) )?(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
+
+
+def clock(text: str, today: str, *, millis: bool) -> str:
+    """The time column: ``05:42:01Z`` (``05:42:01.231Z`` with ``millis``), dated if not today.
+
+    An event of another day keeps its date as ``11-22 05:42:01Z``; text that is not an ISO
+    time is shown as it is (it came from the record).
+    """
+    shown = short_time(text, today)
+    match = re.match(
+        r"^(?:(\d{4})-(\d\d-\d\d) )?(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$", shown
+    )
+    if match is None:
+        return shown
+    _, date, hms, fraction, zone = match.groups()
+    seconds = hms + ((fraction or "")[:4] if millis else "")
+    return f"{date + ' ' if date else ''}{seconds}{'Z' if zone in (None, 'Z') else zone}"
+
+
+def narrow_type(event_type: str) -> str:
+    """``messaging.message.delivered`` -> ``message.delivered``: the last two parts of a type.
+
+    For terminals under :data:`WIDE` columns, where the product name would cost the summary
+    its status; json output and wider terminals keep the type (less ``com.twilio.``).
+    """
+    parts = short_type(event_type).split(".")
+    return ".".join(parts[-2:]) if len(parts) > 2 else ".".join(parts)
+
+
+WIDE = 120  # from here on a terminal also shows lag, shard and the product part of the type
+
+
 class RichPretty:
     """Pretty lines with colour for a terminal: one screen line per event, in columns.
 
-    The time drops today's date; lag and type are padded (the type to the longest seen so
-    far) so events line up; the data summary gets up to 80 columns of what the terminal has
-    left; source and partition key (cut to its start) follow, and a line that does not fit
-    is cut with an ellipsis instead of wrapping into the next event. json output has it all.
+    The data summary is what people read, so it gets its room first: under :data:`WIDE`
+    columns a line is ``time  type  summary`` (time of day without the date, type without its
+    product part); from :data:`WIDE` on, lag and shard come before the type, whose product
+    part is kept. The type is padded to the longest seen so far, so events line up; source
+    and partition key follow only when they fit whole, and a line that still does not fit is
+    cut with an ellipsis instead of wrapping into the next event. json output has it all.
     """
 
     TYPE_CAP = 48
@@ -392,25 +374,43 @@ class RichPretty:
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
         from rich.text import Text
 
-        time_, lag, shard, type_, _, source, pk = pretty_fields(record, decoded)
-        today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        time_ = (short_time(time_[0], today), time_[1])
-        self.type_width = min(self.TYPE_CAP, max(self.type_width, len(type_[0])))
-        lag = (lag[0].ljust(LAG_WIDTH - 1), lag[1])
-        type_ = (type_[0].ljust(self.type_width), type_[1])
-        if len(pk[0]) > self.PK_CAP:  # Twilio's keys are 34-character ids: the start tells
-            pk = (pk[0][: self.PK_CAP - 1] + "…", pk[1])
-        fixed = [time_, lag, shard, type_]
-        used = sum(len(t) + len(self.SEP) for t, _ in fixed)
-        room = min(80, max(40, self.console.width - used))
-        data = decoded.data if decoded.event is not None else decoded.text()
-        summary = (summarise(data, room), "")
+        pieces = self.pieces(record, decoded, self.console.width)
         line = Text(no_wrap=True, overflow="ellipsis")
-        for i, (text, style) in enumerate(p for p in [*fixed, summary, source, pk] if p[0]):
+        for i, (text, style) in enumerate(pieces):
             if i:
                 line.append(self.SEP)
             line.append(text, style=style or None)
         self.console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
+
+    def pieces(
+        self, record: KinesisRecord, decoded: DecodedEvent, width: int
+    ) -> list[tuple[str, str]]:
+        """The (text, style) pieces of one line for a terminal ``width`` columns wide."""
+        time_, lag, shard, type_, _, source, pk = pretty_fields(record, decoded)
+        wide = width >= WIDE
+        today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        time_ = (clock(time_[0], today, millis=wide), time_[1])
+        if decoded.event is not None and not wide:
+            type_ = (visible(narrow_type(decoded.event.type)), type_[1])
+        self.type_width = min(self.TYPE_CAP, max(self.type_width, len(type_[0])))
+        type_ = (type_[0].ljust(self.type_width), type_[1])
+        fixed = [time_, type_]
+        if wide:
+            fixed = [time_, (lag[0].ljust(LAG_WIDTH - 1), lag[1]), shard, type_]
+        used = sum(len(t) + len(self.SEP) for t, _ in fixed)
+        room = min(80, max(20, width - used))
+        data = decoded.data if decoded.event is not None else decoded.text()
+        event_type = decoded.event.type if decoded.event is not None else ""
+        summary = summarise(data, room, event_type)
+        used += len(summary)
+        if len(pk[0]) > self.PK_CAP:  # Twilio's keys are 34-character ids: the start tells
+            pk = (pk[0][: self.PK_CAP - 1] + "…", pk[1])
+        extra = []
+        for piece in (source, pk):
+            if piece[0] and used + len(self.SEP) + len(piece[0]) <= width:
+                extra.append(piece)
+                used += len(self.SEP) + len(piece[0])
+        return [*fixed, *([(summary, "")] if summary else []), *extra]
 
 
 def make_renderer(kind: str, out: TextIO, *, tty: bool) -> Renderer:

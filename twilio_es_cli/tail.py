@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import os
 import re
+import select
 import stat
 import threading
 import time
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from twilio_es_cli.errors import UsageError
 from twilio_es_cli.reader import SHARD_END, KinesisRecord, ShardReader, StartPosition, read_stream
@@ -182,6 +183,8 @@ class TailSummary:
     elapsed: float = 0.0
     interrupted: bool = False
     reason: str = ""
+    # shard id -> MillisBehindLatest of its last read (kept up to date by the reader)
+    behind: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         noun = "event" if self.emitted == 1 else "events"
@@ -317,15 +320,34 @@ def _open_checkpoint(
     return cp, chosen
 
 
+class TailObserver(Protocol):
+    """Watches a run of ``tail`` from its consumer thread (the status line, ``--stats``)."""
+
+    def started(self, summary: TailSummary) -> None:
+        """The run begins; ``summary`` is updated as it goes (``behind`` included)."""
+
+    def seen(self, record: KinesisRecord, event_type: str | None, outcome: str) -> None:
+        """One record was handled: ``outcome`` is ``shown`` (called just before it is
+        written), ``filtered`` or ``duplicate``; ``event_type`` is None for a non-CloudEvent."""
+
+    def idle(self) -> None:
+        """No record is waiting (about every 0.2 s while the stream is quiet)."""
+
+
 class _Tail:
     """One run of ``tail``: decode, filter, dedupe, write and checkpoint each record."""
 
     def __init__(
-        self, options: TailOptions, renderer: Renderer, notify: Callable[[str], None]
+        self,
+        options: TailOptions,
+        renderer: Renderer,
+        notify: Callable[[str], None],
+        observer: TailObserver | None = None,
     ) -> None:
         self.options = options
         self.renderer = renderer
         self.notify = notify
+        self.observer = observer
         self.type_filter = TypeFilter(options.types)
         self.deduper = Deduper() if options.dedupe else None
         self.summary = TailSummary()
@@ -357,17 +379,25 @@ class _Tail:
         if event is None:
             self.summary.not_cloudevents += 1
             self.warn_once(record, decoded.error)
-        if not self.type_filter.matches(event.type if event is not None else None):
+        event_type = event.type if event is not None else None
+        if not self.type_filter.matches(event_type):
             self.summary.filtered += 1
+            outcome = "filtered"
         elif (
             self.deduper is not None
             and event is not None
             and self.deduper.seen(event.source, event.id)
         ):
             self.summary.duplicates += 1
+            outcome = "duplicate"
         else:
+            if self.observer is not None:
+                self.observer.seen(record, event_type, "shown")
             self.renderer.write(record, decoded)
             self.summary.emitted += 1
+            return
+        if self.observer is not None:
+            self.observer.seen(record, event_type, outcome)
 
     def warn_once(self, record: KinesisRecord, error: str | None) -> None:
         if self.warned:
@@ -399,6 +429,7 @@ def run_tail(
     notify: Callable[[str], None] | None = None,
     sink: Any = None,
     shard_reader: ShardReader | None = None,
+    observer: TailObserver | None = None,
 ) -> TailSummary:
     """Read ``stream``, filter, dedupe and write events to ``out`` until a stop rule fires.
 
@@ -413,6 +444,11 @@ def run_tail(
     like one, and if it has ``flush() -> bool`` the checkpoint is saved only after a flush
     that returned True (every event written so far is finished, e.g. delivered or dropped).
     ``shard_reader`` chooses how shards are read (``tail --efo``: SubscribeToShard).
+    ``observer`` is told of each record and of quiet moments (see :class:`TailObserver`).
+
+    While the stream is quiet, ``out`` is polled for an error or hang-up (as GNU ``tail -f``
+    does): when the reader of a pipe went away (``tail | head -n 2`` after its two lines),
+    BrokenPipeError is raised at once instead of at the next event, which may be hours away.
     """
     from twilio_es_cli.render_events import make_renderer
 
@@ -421,8 +457,10 @@ def run_tail(
 
         notify = warn
     renderer = sink if sink is not None else make_renderer(options.output, out, tty=options.tty)
-    run = _Tail(options, renderer, notify)
+    run = _Tail(options, renderer, notify, observer)
     summary = run.summary
+    if observer is not None:
+        observer.started(summary)
     started = time.monotonic()
     deadline = started + options.timeout if options.timeout is not None else None
     cp, start = _open_checkpoint(options, stream, notify)
@@ -439,9 +477,10 @@ def run_tail(
         checkpoint=dict(cp.shards) if cp is not None else None,
         on_shard_end=saver.shard_ended if saver is not None else None,
         on_shard_start=summary.shards.add,  # "0 events from 4 shards", not "from 0 shards"
-        on_idle=saver.idle if saver is not None else None,
+        on_idle=_idle_hook(saver, out, observer),
         notify=notify,
         shard_reader=shard_reader,
+        behind=summary.behind,
     )
     try:
         with contextlib.closing(records):
@@ -454,6 +493,48 @@ def run_tail(
         if saver is not None:
             saver.save()
     return summary
+
+
+def _idle_hook(
+    saver: CheckpointSaver | None, out: TextIO, observer: TailObserver | None
+) -> Callable[[], None]:
+    """What to do while no record is waiting: save the checkpoint, notice that ``out`` was
+    closed by its reader (BrokenPipeError, after the save), let the observer update."""
+    closed = OutputWatch(out)
+
+    def idle() -> None:
+        if saver is not None:
+            saver.idle()
+        if closed():
+            raise BrokenPipeError("the reader of standard output went away")
+        if observer is not None:
+            observer.idle()
+
+    return idle
+
+
+class OutputWatch:
+    """``watch()`` is True once the output's reader is gone (POLLERR or POLLHUP on its fd).
+
+    The write end of a pipe reports POLLERR when the read end is closed, and a terminal
+    POLLHUP when it hangs up; a regular file never does. Outputs without a descriptor
+    (StringIO) are never reported closed.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.poller: Any = None
+        try:
+            fd = out.fileno()
+        except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+            return
+        if hasattr(select, "poll"):
+            self.poller = select.poll()
+            self.poller.register(fd, 0)  # POLLERR/POLLHUP are always reported
+
+    def __call__(self) -> bool:
+        if self.poller is None:
+            return False
+        return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in self.poller.poll(0))
 
 
 def _consume(

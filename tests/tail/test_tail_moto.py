@@ -285,7 +285,8 @@ def test_output_formats(kinesis: Any, cli: Any) -> None:
     # pretty is for people: the type without Twilio's common `com.twilio.` prefix
     assert f"  {DELIVERED.removeprefix('com.twilio.')}  " in line
     assert "  Messages/SM" in line and "/Accounts/" not in line
-    assert "n=3" in line and "status=delivered" in line and "shard-" in line
+    # the data summary: the status value first, without its key
+    assert "  delivered to=+15551234567 n=3" in line and "shard-" in line
     assert "lag " in line
 
     indented = _tail(cli, "-o", "json").stdout
@@ -421,7 +422,7 @@ def test_default_on_a_terminal_is_pretty(kinesis: Any, aws_env: str) -> None:
     plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines]
     short = DELIVERED.removeprefix("com.twilio.")
     assert all(short in line and "shard-" in line and "lag " in line for line in plain)
-    assert all("status=delivered" in line for line in plain)  # the data summary is in view
+    assert all(" delivered to=+15551234567" in line for line in plain)  # the summary in view
     assert all(len(line) <= 120 for line in plain), plain
     assert not any(line.lstrip().startswith("{") for line in lines)  # not jsonl
 

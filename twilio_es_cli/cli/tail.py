@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
@@ -175,6 +175,24 @@ def tail(
             show_default=False,
         ),
     ] = None,
+    stats: Annotated[
+        bool,
+        typer.Option(
+            "--stats",
+            help="A live view instead of the events: events per second per type over the "
+            "last minute, each shard's lag and read rate, totals, duplicates, the last events "
+            "(q or Ctrl-C leaves). Piped, one JSON summary per --stats-interval.",
+        ),
+    ] = False,
+    stats_interval: Annotated[
+        float,
+        typer.Option(
+            "--stats-interval",
+            min=0.1,
+            metavar="SECONDS",
+            help="With --stats and stdout not a terminal: seconds between JSON summaries.",
+        ),
+    ] = 5.0,
     forward_to: webhook.ForwardToOption = None,
     header: webhook.HeaderOption = None,
     signing_token: webhook.TokenOption = None,
@@ -206,6 +224,8 @@ def tail(
       twilio-es tail twilio-events --checkpoint .tail-state.json --dedupe -o jsonl >> events.jsonl
       twilio-es tail --checkpoint .fwd.json --forward-to http://localhost:3000/twilio/events
       twilio-es tail twilio-events --efo                # its own read budget, billed per hour
+      twilio-es tail twilio-events --stats              # live view: rates, lag, last events
+      twilio-es tail twilio-events --stats | jq .per_second   # a JSON summary every 5 s
     """
     from twilio_es_cli import output
     from twilio_es_cli.reader import StartPosition
@@ -227,6 +247,8 @@ def tail(
         # A new file's directory must be writable, an existing file readable and for this
         # stream: said before "Tailing ..." and before any call (run_tail opens it again).
         Checkpoint.open(checkpoint, stream, StartPosition.latest())
+    if stats:
+        _check_stats(output_format, checkpoint, forward_to)
     tty = output.is_tty(sys.stdout)
     fmt = output_format.value if output_format is not None else ("pretty" if tty else "jsonl")
     options = TailOptions(
@@ -236,7 +258,7 @@ def tail(
         max_events=max_events,
         timeout=timeout,
         types=tuple(types or ()),
-        dedupe=dedupe,
+        dedupe=dedupe or stats,  # --stats counts duplicates
         expand=expand,
         output=fmt,
         tty=tty,
@@ -246,7 +268,9 @@ def tail(
         forward_to, header, signing_token, rate, concurrency, batch, fmt
     )
     settings = _common.settings(ctx)
-    code = _run(settings, stream, options, forward, efo=efo)
+    code = _run(
+        settings, stream, options, forward, efo=efo, stats=stats_interval if stats else None
+    )
     if code:
         raise typer.Exit(code)
 
@@ -258,6 +282,7 @@ def _run(
     forward: Callable[..., Forwarder] | None = None,
     *,
     efo: bool = False,
+    stats: float | None = None,
 ) -> int:
     from twilio_es_cli import output
     from twilio_es_cli.aws import AwsClients
@@ -270,7 +295,13 @@ def _run(
     # One botocore attempt per call: the reader's own backoff handles throttling, expired
     # iterators and dropped connections, and can say so on stderr.
     kinesis = AwsClients(settings, max_attempts=1).kinesis()
-    if options.follow and options.max_events is None and options.timeout is None:
+    full_screen = stats is not None and options.tty
+    if (
+        options.follow
+        and options.max_events is None
+        and options.timeout is None
+        and not full_screen
+    ):
         output.info(f"Tailing {stream} (Ctrl-C to stop) ...")
     # `tail | head` raises BrokenPipeError out of run_tail (reader threads already stopped,
     # checkpoint saved); the root `run()` turns it into a quiet exit 0.
@@ -293,9 +324,11 @@ def _run(
         for signum in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. `cmd &` ignores SIGINT
                 previous[signum] = signal.signal(signum, on_signal)
-    sink = forward(stop=stop) if forward is not None else None
+    watch = _Watch(stream, options, stop, stats)
+    forwarder = forward(stop=stop) if forward is not None and watch.sink is None else None
+    sink: Any = watch.sink or forwarder
     try:
-        with _shard_reader(kinesis, stream, stop, efo=efo) as shard_reader:
+        with _shard_reader(kinesis, stream, stop, efo=efo) as shard_reader, watch:
             summary = run_tail(
                 kinesis,
                 stream,
@@ -304,10 +337,12 @@ def _run(
                 stop=stop,
                 sink=sink,
                 shard_reader=shard_reader,
+                observer=watch.observer,
+                notify=watch.notify,
             )
     finally:
-        if sink is not None:
-            sink.close()
+        if forwarder is not None:
+            forwarder.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if signal.SIGINT in received:
@@ -319,9 +354,94 @@ def _run(
     if summary.not_cloudevents:
         output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents")
     output.info(summary.line())
-    if sink is not None:
-        output.info(sink.summary.line())
+    if forwarder is not None:
+        output.info(forwarder.summary.line())
     return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
+
+
+def _check_stats(
+    output_format: OutputFormat | None, checkpoint: Path | None, forward_to: object
+) -> None:
+    """--stats shows counts, not events: it does not combine with what shapes or keeps them."""
+    for given, flag in ((output_format, "--output"), (checkpoint, "--checkpoint")):
+        if given is not None:
+            raise UsageError(
+                f"--stats cannot be combined with {flag}",
+                hint="--stats shows counts instead of the events; run a second tail for them.",
+            )
+    if forward_to:
+        raise UsageError(
+            "--stats cannot be combined with --forward-to",
+            hint="--stats shows counts instead of the events; run a second tail for them.",
+        )
+
+
+class _Watch:
+    """What watches the run: the --stats view (full screen or JSON lines), or the status line
+    on a terminal's stderr while the stream is quiet, or nothing. A context manager: the
+    full-screen view is entered around the run and the screen restored however it ends."""
+
+    def __init__(
+        self, stream: str, options: TailOptions, stop: threading.Event, stats: float | None
+    ) -> None:
+        from twilio_es_cli import output
+        from twilio_es_cli.tail_live import (
+            JsonStats,
+            LastEvents,
+            LiveStats,
+            StatsCollector,
+            StatusLine,
+        )
+
+        self.notify: Callable[[str], None] = output.warn
+        self.sink: LastEvents | None = None
+        self.observer: LiveStats | JsonStats | StatusLine | None = None
+        self.status: StatusLine | None = None
+        if stats is not None:
+            collector = StatsCollector(stream)
+            self.sink = LastEvents(collector)
+            if options.tty:
+                stdin = sys.stdin.buffer if output.is_tty(sys.stdin) else None
+                self.observer = LiveStats(collector, sys.stdout, stop, keys=stdin)
+            else:
+                self.observer = JsonStats(collector, sys.stdout, stats)
+        elif output.is_tty(sys.stderr) and _shows_on_terminal(sys.stdout):
+            self.status = self.observer = StatusLine(sys.stderr)
+            self.notify = self.status.wrap(output.warn)
+
+    def __enter__(self) -> _Watch:
+        from twilio_es_cli.tail_live import LiveStats
+
+        if isinstance(self.observer, LiveStats):
+            self.observer.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from twilio_es_cli.tail_live import JsonStats, LiveStats
+
+        if isinstance(self.observer, LiveStats):
+            self.observer.__exit__(*exc)
+        elif isinstance(self.observer, JsonStats) and not isinstance(exc[1], BrokenPipeError):
+            with contextlib.suppress(BrokenPipeError):
+                self.observer.emit()  # the final counts
+        elif self.status is not None:
+            self.status.clear()
+
+
+def _shows_on_terminal(out: TextIO) -> bool:
+    """True when what tail writes cannot land on the status line's row behind its back: a
+    terminal (tail erases the line first) or a file, not a pipe whose reader prints later."""
+    import os
+    import stat
+
+    from twilio_es_cli import output
+
+    if output.is_tty(out):
+        return True
+    try:
+        return stat.S_ISREG(os.fstat(out.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @contextlib.contextmanager
