@@ -51,9 +51,11 @@ def outside_repository(path: str | os.PathLike[str] | int) -> bool:
         return False
     if not resolved.is_relative_to(ROOT.parent) or resolved.is_relative_to(ROOT):
         return False
+    # A prefix that contains the clone itself (a clone under /tmp) exempts nothing beside it.
     allowed = {sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir()}
-    if any(resolved.is_relative_to(Path(prefix).resolve()) for prefix in allowed):
-        return False
+    for prefix in (Path(p).resolve() for p in allowed):
+        if not ROOT.is_relative_to(prefix) and resolved.is_relative_to(prefix):
+            return False
     first = resolved.relative_to(ROOT.parent).parts[:1]
     return not (first and first[0].startswith("."))
 
