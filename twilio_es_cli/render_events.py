@@ -4,8 +4,10 @@ The json/jsonl envelope is the decoded CloudEvent (its attributes at the top lev
 parsed, so ``jq .data`` works) plus a ``kinesis`` object with shard id, sequence number,
 partition key and arrival time. A record that is not a CloudEvent becomes
 ``{"cloudevent": false, "error": ..., "raw": "<text>", "kinesis": {...}}`` (plus
-``raw_base64`` when the bytes are not UTF-8, so nothing is lost). Every line is flushed, so
-``tail | jq`` shows events as they arrive. ``pretty`` uses rich colours only on a terminal;
+``raw_base64`` when the bytes are not UTF-8, so nothing is lost). The machine formats
+(json/jsonl/raw) are buffered: ``tail`` flushes whenever its reader has handed out every record
+read so far (and before each checkpoint save), so ``tail | jq`` still shows events as they
+arrive without one flush per line. ``pretty`` uses rich colours only on a terminal;
 piped, it is plain text.
 
 The terminal is not the event's to control: events come from anyone who can put a record into
@@ -76,7 +78,9 @@ def iso_utc(when: datetime) -> str:
     last, text = _last_iso
     if last is not None and when == last:
         return text
-    utc = when.astimezone(timezone.utc) if when.tzinfo is not None else when
+    # aws.parse_timestamp hands out UTC datetimes: no conversion (nor dateutil tzinfo) needed.
+    tz = when.tzinfo
+    utc = when.astimezone(timezone.utc) if tz is not None and tz is not timezone.utc else when
     text = utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
     _last_iso = (when, text)
     return text
@@ -129,7 +133,7 @@ def _default(value: Any) -> Any:
 
 
 class JsonLines:
-    """One compact JSON document per line (or indented ones for ``json``), flushed per line.
+    """One compact JSON document per line (or indented ones for ``json``), buffered (see above).
 
     Serialised with pydantic-core's Rust encoder: about 3x faster than ``json.dumps`` here,
     which matters because rendering is the tail's hottest step (see bench/tail.py).
@@ -149,7 +153,6 @@ class JsonLines:
         except ValueError:  # e.g. integers beyond 64 bits: the stdlib encoder takes those
             text = self._strict(doc, record, decoded)
         self.out.write(_json_safe(text) + "\n")
-        self.out.flush()
 
     def _strict(self, doc: dict[str, Any], record: KinesisRecord, decoded: DecodedEvent) -> str:
         """RFC 8259 JSON from the stdlib, never NaN/Infinity: else the record is shown raw."""
@@ -182,12 +185,11 @@ class Raw:
             self.out.write(text + "\n")
             self.out.flush()
         elif self.buffer is not None:
-            self.out.flush()
+            # Only raw writes to this stream, so nothing waits in the text layer above the
+            # buffer; the text layer's flush() (tail's) flushes the buffer too.
             self.buffer.write(record.data + b"\n")
-            self.buffer.flush()
         else:  # a text-only stream (tests, the quickstart): as close to the bytes as text gets
             self.out.write(record.data.decode("utf-8", errors="backslashreplace") + "\n")
-            self.out.flush()
 
 
 # Keys that only repeat the CloudEvent envelope (or are the same on every event of an account):

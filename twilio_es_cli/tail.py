@@ -440,12 +440,14 @@ def run_tail(
         on_shard_end=saver.shard_ended if saver is not None else None,
         on_shard_start=summary.shards.add,  # "0 events from 4 shards", not "from 0 shards"
         on_idle=saver.idle if saver is not None else None,
+        on_drained=out.flush,  # renderers buffer: lines leave when the reader waits for more
         notify=notify,
         shard_reader=shard_reader,
     )
     try:
         with contextlib.closing(records):
             summary.reason = _consume(run, records, saver, stop, deadline)
+        out.flush()  # the last lines (a broken pipe propagates, as from any other flush)
     except KeyboardInterrupt:
         summary.interrupted = True
         summary.reason = "interrupted"
