@@ -61,8 +61,8 @@ def _json_safe(text: str) -> str:
     """JSON text with DEL, C1 and bidi characters as ``\\u`` escapes: the same JSON value, but
     ``cat events.jsonl`` on a terminal cannot be driven by an event (they only occur in strings).
     """
-    if not _UNSAFE_IN_JSON.search(text):
-        return text
+    if (text.isascii() and "\x7f" not in text) or not _UNSAFE_IN_JSON.search(text):
+        return text  # isascii() is O(1) on CPython: most events need no regex scan
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
