@@ -190,22 +190,32 @@ def _shallow(text: str | bytes) -> bool:
     return text.count(b"[") + text.count(b"{") <= MAX_FAST_BRACKETS
 
 
-def _no_big_numbers(value: Any) -> bool:
-    """False if a float in ``value`` could be an integer orjson widened (beyond 64 bits).
+def _no_big_numbers(*values: Any) -> bool:
+    """False if a float in ``values`` could be an integer orjson widened (beyond 64 bits).
 
     pydantic keeps such integers exact; orjson turns them into floats. Floats this large are
-    rare, so the full path simply decides then (iterative walk, as :func:`_finite`).
+    rare, so the full path simply decides then. Iterative (depth is no risk), plain loops
+    (this runs on every event).
     """
-    todo = [value]
+    todo: list[Any] = list(values)
     while todo:
         item = todo.pop()
         kind = type(item)
+        if kind is float:
+            if not -9.3e18 < item < 1.9e19:
+                return False
+            continue
         if kind is dict:
-            todo.extend(v for v in item.values() if type(v) in _WALKED)
-        elif kind is list:
-            todo.extend(v for v in item if type(v) in _WALKED)
-        elif kind is float and not -9.3e18 < item < 1.9e19:
-            return False
+            item = item.values()
+        elif kind is not list:
+            continue
+        for value in item:
+            kind = type(value)
+            if kind is float:
+                if not -9.3e18 < value < 1.9e19:
+                    return False
+            elif kind is dict or kind is list:
+                todo.append(value)
     return True
 
 
@@ -239,10 +249,14 @@ def _fast_event(data: bytes) -> tuple[CloudEvent, bool] | None:
             return None
     given = set(doc)
     fields = {k: doc.pop(k, None) for k in _FIELD_NAMES}
+    inner = fields["data"]
     was_string = False
-    if type(fields["data"]) is str:
-        fields["data"], was_string = _parse_json_string(fields["data"])
-    if not _no_big_numbers(fields["data"]) or not _no_big_numbers(doc):
+    if type(inner) is str and inner.lstrip()[:1] in ("{", "["):
+        try:  # shallow enough: its brackets were counted with the record's
+            fields["data"], was_string = orjson.loads(inner), True
+        except orjson.JSONDecodeError:
+            return None
+    if not _no_big_numbers(fields["data"], doc):
         return None
     event = CloudEvent.__new__(CloudEvent)
     object.__setattr__(event, "__dict__", fields)
