@@ -33,6 +33,12 @@ class Renderer(Protocol):
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None: ...
 
 
+#: How much a machine-format renderer gathers before writing it out in one call. Why: each
+#: write that reaches the OS releases the GIL, and getting it back from four busy reader
+#: threads costs far more than the write; 8 KB (the stream's own buffer) meant one per 5 lines.
+DRAIN_AT = 256 * 1024
+
+
 # Characters a terminal may act on (C0 but for tab/newline in raw, DEL, C1 such as \x9b = CSI)
 # and those that reorder or break what is shown (bidi overrides/isolates, line separators).
 _INVISIBLE = r"\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
@@ -150,6 +156,16 @@ class JsonLines:
         # output for every value a decoded event holds (bench/tail.py checks); what it
         # refuses (integers beyond 64 bits, nesting past 254) takes the pydantic path.
         self._dumps = orjson.dumps if indent is None else None
+        self._pending: list[str] = []
+        self._size = 0
+
+    def drain(self) -> None:
+        """Write the gathered lines to ``out`` (tail calls this before flushing or saving)."""
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._size = 0
+            self.out.write(text)
 
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
         doc = envelope(record, decoded)
@@ -164,7 +180,11 @@ class JsonLines:
                 text = self._to_json(doc, indent=self.indent, fallback=_default).decode()
             except ValueError:  # e.g. integers beyond 64 bits: the stdlib encoder takes those
                 text = self._strict(doc, record, decoded)
-        self.out.write(_json_safe(text) + "\n")
+        line = _json_safe(text) + "\n"
+        self._pending.append(line)
+        self._size += len(line)
+        if self._size >= DRAIN_AT:
+            self.drain()
 
     def _strict(self, doc: dict[str, Any], record: KinesisRecord, decoded: DecodedEvent) -> str:
         """RFC 8259 JSON from the stdlib, never NaN/Infinity: else the record is shown raw."""
@@ -188,6 +208,16 @@ class Raw:
         self.out = out
         self.tty = tty
         self.buffer = getattr(out, "buffer", None)
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    def drain(self) -> None:
+        """Write the gathered records to the byte stream (see :data:`DRAIN_AT`)."""
+        if self._pending and self.buffer is not None:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._size = 0
+            self.buffer.write(data)
 
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
         if self.tty:
@@ -199,7 +229,10 @@ class Raw:
         elif self.buffer is not None:
             # Only raw writes to this stream, so nothing waits in the text layer above the
             # buffer; the text layer's flush() (tail's) flushes the buffer too.
-            self.buffer.write(record.data + b"\n")
+            self._pending.append(record.data + b"\n")
+            self._size += len(record.data) + 1
+            if self._size >= DRAIN_AT:
+                self.drain()
         else:  # a text-only stream (tests, the quickstart): as close to the bytes as text gets
             self.out.write(record.data.decode("utf-8", errors="backslashreplace") + "\n")
 
