@@ -121,8 +121,9 @@ def run_quickstart(env: dict[str, str], sample: int) -> tuple[float, int] | None
     return run.seconds, sample
 
 
-def decode_throughput(count: int) -> tuple[float, float]:
-    """(decode-only events/s, decode + jsonl render events/s), one core, in-process."""
+def decode_throughput(count: int) -> tuple[float, float, float, bool]:
+    """(decode-only events/s, decode + jsonl render events/s, orjson pipeline events/s, its
+    output identical to tail's?), one core, in-process."""
     from twilio_es_cli.cloudevents import decode
     from twilio_es_cli.reader import KinesisRecord
     from twilio_es_cli.render_events import JsonLines
@@ -151,7 +152,64 @@ def decode_throughput(count: int) -> tuple[float, float]:
         record = KinesisRecord("shardId-000000000000", str(i), "pk", now, data)
         renderer.write(record, decode(data))
     pipeline_rate = count / (time.perf_counter() - start)
-    return decode_rate, pipeline_rate
+    orjson_rate, identical = orjson_pipeline(datas)
+    return decode_rate, pipeline_rate, orjson_rate, identical
+
+
+CE_FIELDS = ("specversion", "id", "source", "type", "time")
+CE_FIELDS += ("datacontenttype", "dataschema", "subject", "data")
+
+
+def orjson_pipeline(datas: list[bytes]) -> tuple[float, bool]:
+    """(events/s, identical?) of a bare orjson pipeline writing tail's jsonl document.
+
+    The yardstick of issue 11: parse with orjson, parse ``data`` when it is a JSON string,
+    order the attributes as tail does, add the same ``kinesis`` object, dump with orjson.
+    ``identical`` says whether every line equals what tail's renderer writes.
+    """
+    from datetime import datetime, timezone
+
+    import orjson
+
+    from twilio_es_cli.cloudevents import decode
+    from twilio_es_cli.reader import KinesisRecord
+    from twilio_es_cli.render_events import JsonLines, iso_utc
+
+    known = frozenset(CE_FIELDS)
+    now = datetime.now(timezone.utc)
+
+    def line(i: int, data: bytes) -> bytes:
+        event = orjson.loads(data)
+        inner = event.get("data")
+        if isinstance(inner, str) and inner.lstrip()[:1] in ("{", "["):
+            event["data"] = orjson.loads(inner)
+        doc = {k: event[k] for k in CE_FIELDS if event.get(k) is not None}
+        doc.update((k, v) for k, v in event.items() if k not in known)
+        doc["kinesis"] = {
+            "shard_id": "shardId-000000000000",
+            "sequence_number": str(i),
+            "partition_key": "pk",
+            "arrival": iso_utc(now),
+        }
+        return orjson.dumps(doc) + b"\n"
+
+    ours: list[str] = []
+
+    class Collect:
+        def write(self, text: str) -> int:
+            ours.append(text)
+            return len(text)
+
+    renderer = JsonLines(Collect())  # type: ignore[arg-type]
+    sample = datas[:2000]
+    for i, data in enumerate(sample):
+        renderer.write(KinesisRecord("shardId-000000000000", str(i), "pk", now, data), decode(data))
+        renderer.drain()  # one line per write call, to compare line by line
+    identical = all(line(i, d).decode() == ours[i] for i, d in enumerate(sample))
+    start = time.perf_counter()
+    for i, data in enumerate(datas):
+        line(i, data)
+    return len(datas) / (time.perf_counter() - start), identical
 
 
 def rss_child(count: int) -> None:
@@ -266,15 +324,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rss-tail-events", type=int, default=200_000, help="events for tail's RSS (0: skip)"
     )
+    parser.add_argument(
+        "--in-process-only", action="store_true", help="only the in-process decode/render/RSS"
+    )
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rss_child:
         rss_child(args.rss_child)
         return 0
 
-    for kind in args.emulator or EMULATORS:
+    for kind in [] if args.in_process_only else args.emulator or EMULATORS:
         print_compare(kind, args.events, compare(kind, args.events, args.rounds, args.sample))
-    if args.rss_tail_events:
+    if args.rss_tail_events and not args.in_process_only:
         run = tail_rss(args.rss_tail_events)
         print(
             f"\nplain tail over {args.rss_tail_events:,} events (ministack): peak RSS "
@@ -282,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{run.cpu / args.rss_tail_events * 1e6:.1f} us CPU/event"
         )
 
-    decode_rate, pipeline_rate = decode_throughput(args.decode)
+    decode_rate, pipeline_rate, orjson_rate, identical = decode_throughput(args.decode)
     child = subprocess.run(
         [sys.executable, __file__, "--rss-child", str(args.rss_events)],
         capture_output=True,
@@ -291,7 +352,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     rss: dict[str, Any] = json.loads(child.stdout)
     print(f"decode only, one core:           {decode_rate:>10,.0f} events/s (target >= 100,000)")
-    print(f"decode + jsonl render, one core: {pipeline_rate:>10,.0f} events/s")
+    print(
+        f"decode + jsonl render, one core: {pipeline_rate:>10,.0f} events/s = "
+        f"{pipeline_rate / orjson_rate:.2f}x the orjson pipeline (target >= 0.8x)"
+    )
+    same = "identical" if identical else "NOT identical"
+    print(f"orjson pipeline, one core:       {orjson_rate:>10,.0f} events/s ({same} output)")
     print(
         f"peak RSS decoding+dedupe+render {rss['events']:,} events: {rss['peak_mb']:.0f} MB "
         f"(at start {rss['start_mb']:.0f} MB; target < 150 MB; {rss['seconds']:.0f}s)"

@@ -536,6 +536,7 @@ def read_stream(
     on_shard_end: Callable[[str], None] | None = None,
     on_shard_start: Callable[[str], None] | None = None,
     on_idle: Callable[[], None] | None = None,
+    on_drained: Callable[[], None] | None = None,
     notify: Callable[[str], None] | None = None,
     batch_limit: int = BATCH_LIMIT,
     shard_reader: ShardReader | None = None,
@@ -552,7 +553,9 @@ def read_stream(
     ``on_shard_start(shard_id)`` reports each shard as its reading begins. ``on_idle()`` is
     called in the consumer's thread about every 0.2 s while no record is waiting (and before
     the first one), between two records, so a caller can save a checkpoint while the stream is
-    quiet without any locking.
+    quiet without any locking. ``on_drained()`` is called (consumer's thread) whenever every
+    record read so far has been handed out and the reader is about to wait for more: the place
+    to flush buffered output, so lines leave in batches yet none waits for the next record.
     Connection-loss messages go to ``notify`` (default: a warning on stderr).
 
     ``shard_reader`` replaces the GetRecords polling of each shard (see :data:`ShardReader`).
@@ -590,9 +593,8 @@ def read_stream(
         consumer.launch()
         while not consumer.finished(stop, deadline):
             consumer.maybe_relist()
-            try:
-                item = ctx.outbox.get(timeout=_wait_for(deadline))
-            except queue.Empty:
+            item = _next_item(ctx, deadline, on_drained)
+            if item is None:
                 if on_idle is not None:
                     on_idle()
                 continue
@@ -602,6 +604,24 @@ def read_stream(
                 consumer.handle(item)
     finally:
         ctx.halt.set()
+
+
+def _next_item(
+    ctx: _Context, deadline: float | None, on_drained: Callable[[], None] | None
+) -> object | None:
+    """The next queued item, or None after waiting :func:`_wait_for` in vain.
+
+    ``on_drained`` runs only when the queue is empty, i.e. before a wait, not per batch.
+    """
+    if on_drained is not None:
+        try:
+            return ctx.outbox.get_nowait()
+        except queue.Empty:
+            on_drained()
+    try:
+        return ctx.outbox.get(timeout=_wait_for(deadline))
+    except queue.Empty:
+        return None
 
 
 def _wait_for(deadline: float | None) -> float:

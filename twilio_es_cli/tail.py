@@ -478,6 +478,7 @@ def run_tail(
         on_shard_end=saver.shard_ended if saver is not None else None,
         on_shard_start=summary.shards.add,  # "0 events from 4 shards", not "from 0 shards"
         on_idle=_idle_hook(saver, out, observer),
+        on_drained=lambda: _flush(renderer, out),  # lines leave when the reader waits for more
         notify=notify,
         shard_reader=shard_reader,
         behind=summary.behind,
@@ -485,6 +486,7 @@ def run_tail(
     try:
         with contextlib.closing(records):
             summary.reason = _consume(run, records, saver, stop, deadline)
+        _flush(renderer, out)  # the last lines (a broken pipe propagates, as from any flush)
     except KeyboardInterrupt:
         summary.interrupted = True
         summary.reason = "interrupted"
@@ -492,6 +494,9 @@ def run_tail(
         summary.elapsed = time.monotonic() - started
         if saver is not None:
             saver.save()
+        else:  # Ctrl-C: what was handled is shown (a closed pipe: nothing more can be)
+            with contextlib.suppress(OSError, ValueError):
+                _flush(renderer, out)
     return summary
 
 
@@ -564,7 +569,21 @@ def _consume(
     return "caught up" if not options.follow else ""
 
 
+def _flush(renderer: Any, out: TextIO) -> None:
+    """Hand the renderer's buffered lines to ``out`` (see ``drain`` in render_events), flush."""
+    drain = getattr(renderer, "drain", None)
+    if drain is not None:
+        drain()
+    out.flush()
+
+
 def _settled(renderer: Any) -> bool:
-    """True when everything written is finished (a forwarding sink may still be delivering)."""
+    """True when everything written is finished (a forwarding sink may still be delivering).
+
+    A renderer's buffered lines are handed to stdout first (the saver flushes it next).
+    """
+    drain = getattr(renderer, "drain", None)
+    if drain is not None:
+        drain()
     flush = getattr(renderer, "flush", None)
     return bool(flush()) if flush is not None else True
