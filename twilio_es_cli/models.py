@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -21,20 +20,16 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from twilio_es_cli import arns
+from twilio_es_cli.arns import StreamArn
 from twilio_es_cli.errors import UsageError
 from twilio_es_cli.output import Column
 
-# arn:aws:kinesis:<region>:<12 digits>:stream/<name>; partitions aws, aws-cn, aws-us-gov.
-KINESIS_STREAM_ARN = re.compile(
-    r"^arn:aws(?:-[a-z]+)*:kinesis:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):"
-    r"stream/(?P<name>[A-Za-z0-9_.-]{1,128})$"
-)
-# arn:aws:iam::<12 digits>:role/<optional/path/>name
-IAM_ROLE_ARN = re.compile(
-    r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/(?P<name>[\w+=,.@/-]{1,512})$"
-)
 # sts:ExternalId as AWS's AssumeRole accepts it (length is checked separately: 2-1224).
 EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]+$", re.ASCII)
+
+# A stream named by its ARN; arns.py owns the type (one parser for every command).
+StreamRef = StreamArn
 
 SinkType = Literal["kinesis", "webhook", "segment"]
 SINK_STATUSES = ("initialized", "validating", "active", "failed")
@@ -56,17 +51,15 @@ class KinesisSinkConfig(_Config):
     @field_validator("arn")
     @classmethod
     def _stream_arn(cls, value: str) -> str:
-        if not KINESIS_STREAM_ARN.match(value):
-            raise ValueError(
-                "must look like arn:aws:kinesis:<region>:<12-digit account>:stream/<name>"
-            )
+        if arns.parse_stream(value) is None:
+            raise ValueError(f"must look like {arns.STREAM_FORM}")
         return value
 
     @field_validator("role_arn")
     @classmethod
     def _role_arn(cls, value: str) -> str:
-        if not IAM_ROLE_ARN.match(value):
-            raise ValueError("must look like arn:aws:iam::<12-digit account>:role/<name>")
+        if arns.parse_role(value) is None:
+            raise ValueError(f"must look like {arns.ROLE_FORM}")
         return value
 
     @field_validator("external_id")
@@ -84,22 +77,23 @@ class KinesisSinkConfig(_Config):
             )
         return value
 
-    def _part(self, group: str) -> str:
-        match = KINESIS_STREAM_ARN.match(self.arn)
-        assert match is not None  # validated on construction
-        return match.group(group)
+    @property
+    def stream(self) -> StreamRef:
+        parsed = arns.parse_stream(self.arn)
+        assert parsed is not None  # validated on construction
+        return parsed
 
     @property
     def region(self) -> str:
-        return self._part("region")
+        return self.stream.region
 
     @property
     def account_id(self) -> str:
-        return self._part("account")
+        return self.stream.account_id
 
     @property
     def stream_name(self) -> str:
-        return self._part("name")
+        return self.stream.name
 
     def default_description(self) -> str:
         return f"twilio-es kinesis sink for stream {self.stream_name} ({self.region})"
@@ -263,23 +257,6 @@ def _as_mapping(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
-@dataclass(frozen=True)
-class StreamRef:
-    """A Kinesis stream named by its ARN: what validation and doctor need to read it."""
-
-    arn: str
-    region: str
-    account_id: str
-    name: str
-
-    @classmethod
-    def parse(cls, arn: str) -> StreamRef | None:
-        match = KINESIS_STREAM_ARN.match(arn.strip())
-        if match is None:
-            return None
-        return cls(arn.strip(), match["region"], match["account"], match["name"])
-
-
 class Sink(BaseModel):
     """A sink as the Events API returns it (``sink_configuration`` unredacted: see views)."""
 
@@ -319,8 +296,8 @@ class Sink(BaseModel):
         """Where events go, in a few words: stream name, URL, or the sink type."""
         config = self.sink_configuration
         if self.sink_type == "kinesis" and isinstance(config.get("arn"), str):
-            match = KINESIS_STREAM_ARN.match(config["arn"])
-            return match.group("name") if match else str(config["arn"])
+            parsed = arns.parse_stream(config["arn"])
+            return parsed.name if parsed else str(config["arn"])
         if self.sink_type == "webhook" and config.get("destination"):
             return str(config["destination"])
         return self.sink_type or "-"

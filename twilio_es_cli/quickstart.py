@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from twilio_es_cli import output, streams
+from twilio_es_cli import arns, output, streams
 from twilio_es_cli.catalog import AVAILABLE, Catalog, ResolvedType, TypeSpec, parse_type_spec
 from twilio_es_cli.config import Settings
 from twilio_es_cli.errors import CheckFailed, UsageError
@@ -318,7 +318,7 @@ class Quickstart:
                     timeout=req.timeout or STREAM_TIMEOUT,
                 ),
             )
-        role = outcome.config.role_arn.rsplit("/", 1)[-1]
+        role = arns.role_name(outcome.config.role_arn) or outcome.config.role_arn
         new_stream = f"stream {req.stream}" in outcome.created
         new_role = f"IAM role {role}" in outcome.created
         detail = (

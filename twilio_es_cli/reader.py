@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from twilio_es_cli import arns
 from twilio_es_cli.aws import error_code, http_status, is_connection_error, translate
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
 
@@ -107,14 +108,14 @@ class KinesisRecord:
 
 def stream_kwargs(stream: str) -> dict[str, str]:
     """``StreamARN`` for an ARN (``arn:aws:kinesis:REGION:ACCT:stream/NAME``), else StreamName."""
-    if stream.startswith("arn:"):
+    if arns.is_arn(stream):
         return {"StreamARN": stream}
     return {"StreamName": stream}
 
 
 def stream_name(stream: str) -> str:
     """The bare stream name of a name or ARN (for messages)."""
-    return stream.rsplit("/", 1)[-1] if stream.startswith("arn:") else stream
+    return arns.stream_name(stream)
 
 
 # --- messages from shard threads to the consumer -------------------------------------------
@@ -713,4 +714,4 @@ def _records_args(stream: str) -> dict[str, str]:
     read with it again on some servers (moto), and AWS accepts it. GetRecords has no
     StreamName parameter, so names need nothing.
     """
-    return {"StreamARN": stream} if stream.startswith("arn:") else {}
+    return {"StreamARN": stream} if arns.is_arn(stream) else {}

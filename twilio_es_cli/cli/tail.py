@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from twilio_es_cli import arns
 from twilio_es_cli.cli import _common, webhook
 from twilio_es_cli.errors import ConfigError, ExitCode, UsageError
 
@@ -263,7 +264,7 @@ def _run(
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.tail import run_tail
 
-    region = _arn_region(stream)
+    region = arns.region_of(stream)
     if region and region != settings.region:
         # The ARN (e.g. from twilio-sink.json) says where the stream lives: ask that region.
         settings = dataclasses.replace(settings, region=region)
@@ -346,21 +347,14 @@ def _check_stream(stream: str) -> None:
 
     if not stream.strip():
         raise UsageError("STREAM is empty", hint="Pass a stream name or ARN.")
-    if stream.startswith("arn:"):
-        parts = stream.split(":", 5)
-        if len(parts) != 6 or parts[2] != "kinesis" or not parts[5].startswith("stream/"):
+    if arns.is_arn(stream):
+        if arns.parse_stream(stream) is None:
             raise UsageError(
                 f"{stream!r} is not a Kinesis stream ARN",
                 hint="Expected arn:aws:kinesis:REGION:ACCOUNT:stream/NAME, or pass the name.",
             )
-        stream = parts[5].removeprefix("stream/")
+        return
     validate_stream_name(stream)
-
-
-def _arn_region(stream: str) -> str | None:
-    """The region of ``arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`` (None for a bare name)."""
-    parts = stream.split(":")
-    return parts[3] or None if stream.startswith("arn:") and len(parts) > 5 else None
 
 
 def register(root: typer.Typer) -> None:
