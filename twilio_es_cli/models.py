@@ -95,6 +95,10 @@ class KinesisSinkConfig(_Config):
     def stream_name(self) -> str:
         return self.stream.name
 
+    def as_dict(self) -> dict[str, str]:
+        """The three fields as ``stream create`` prints them and Twilio takes them."""
+        return {"arn": self.arn, "role_arn": self.role_arn, "external_id": self.external_id}
+
     def default_description(self) -> str:
         return f"twilio-es kinesis sink for stream {self.stream_name} ({self.region})"
 
@@ -180,12 +184,20 @@ def parse_config(
 
 
 def load_kinesis_config(text: str, *, source: str) -> KinesisSinkConfig:
-    """Parse a ``twilio-sink.json``: ``stream create``'s output or the quickstart script's.
+    """Parse a ``twilio-sink.json`` into a validated :class:`KinesisSinkConfig` (see below)."""
+    data = sink_file_fields(text, source=source)
+    keys = ("arn", "role_arn", "external_id")
+    return parse_config(KinesisSinkConfig, {k: data[k] for k in keys if k in data}, source=source)
+
+
+def sink_file_fields(text: str, *, source: str) -> dict[str, Any]:
+    """The configuration object in a ``twilio-sink.json``, unvalidated; the one reader of it.
 
     Accepted shapes: the flat ``{"arn", "role_arn", "external_id"}`` both tools print; a sink
     resource as the API or the Twilio CLI shows it (``{"sink_configuration": {...}}``, also
     ``SinkConfiguration``), where the configuration may itself be a JSON string. Unknown keys
-    next to the three fields (e.g. a stream name) are ignored.
+    next to the three fields (e.g. a stream name) are ignored by callers. ``tail`` needs only
+    the ``arn``, so it reads through here without validating the rest.
     """
     hint = "Create it with `twilio-es stream create NAME 1 > twilio-sink.json`."
     try:
@@ -195,9 +207,7 @@ def load_kinesis_config(text: str, *, source: str) -> KinesisSinkConfig:
             f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno})", hint=hint
         ) from None
     except RecursionError:  # '[' x 100000: no sink configuration nests like that
-        raise UsageError(
-            f"{source} nests too deeply to be a sink configuration", hint=hint
-        ) from None
+        raise UsageError(f"{source} is not valid JSON (nested too deeply)", hint=hint) from None
     if isinstance(data, list) and len(data) == 1:
         data = data[0]  # `twilio api:events:v1:sinks:fetch -o json` prints a one-item array
     if isinstance(data, dict):
@@ -216,8 +226,7 @@ def load_kinesis_config(text: str, *, source: str) -> KinesisSinkConfig:
             hint='Expected {"arn": ..., "role_arn": ..., "external_id": ...}, as printed by '
             "`twilio-es stream create`.",
         )
-    keys = ("arn", "role_arn", "external_id")
-    return parse_config(KinesisSinkConfig, {k: data[k] for k in keys if k in data}, source=source)
+    return data
 
 
 def read_config_file(path: str) -> tuple[str, str]:

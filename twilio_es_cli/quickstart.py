@@ -38,7 +38,7 @@ from twilio_es_cli.config import Settings
 from twilio_es_cli.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
-    from twilio_es_cli.models import Sink, StreamRef
+    from twilio_es_cli.models import KinesisSinkConfig, Sink, StreamRef
     from twilio_es_cli.subscriptions import Subscription
     from twilio_es_cli.tail import TailSummary
     from twilio_es_cli.validation import ReadFn
@@ -133,7 +133,7 @@ class Outcome:
     it except into the sink-config file the user asked for."""
 
     stream_name: str
-    config: streams.SinkConfig
+    config: KinesisSinkConfig
     sink: Sink
     subscription: Subscription
     types: list[tuple[ResolvedType, str]]  # (requested type as subscribed, subscription sid)
@@ -161,7 +161,7 @@ class Outcome:
 # --------------------------------------------------------------------------- the steps
 
 
-def matching_sinks(sinks: Sequence[Sink], config: streams.SinkConfig) -> list[Sink]:
+def matching_sinks(sinks: Sequence[Sink], config: KinesisSinkConfig) -> list[Sink]:
     """Kinesis sinks writing to ``config``'s stream through its role with its external id.
 
     Best first: active, then in progress, then failed (validation can still rescue those).
@@ -242,7 +242,7 @@ class Quickstart:
         reporter: Reporter,
         *,
         reader_for: Callable[[StreamRef], ReadFn],
-        on_config: Callable[[streams.SinkConfig], None] | None = None,
+        on_config: Callable[[KinesisSinkConfig], None] | None = None,
         quiet_cores: bool = False,
     ) -> None:
         from twilio_es_cli.sinks import SinkService
@@ -301,7 +301,7 @@ class Quickstart:
                 self.report.note(note)
         return resolution.types, default
 
-    def stream_and_role(self, req: Request) -> streams.SinkConfig:
+    def stream_and_role(self, req: Request) -> KinesisSinkConfig:
         # Its own progress lines would repeat the step line; warnings (a different shard
         # count, a rollback) still show, and the spinner covers the wait for ACTIVE.
         with (
@@ -328,7 +328,7 @@ class Quickstart:
         self._done(1, "stream + role", CREATED if outcome.created else ALREADY_THERE, detail)
         return outcome.config
 
-    def sink(self, config: streams.SinkConfig, description: str | None) -> Sink:
+    def sink(self, config: KinesisSinkConfig, description: str | None) -> Sink:
         from twilio_es_cli.models import KinesisSinkConfig
 
         found = matching_sinks(self.sinks.list(), config)
@@ -458,7 +458,7 @@ def run(
     req: Request,
     reporter: Reporter,
     *,
-    on_config: Callable[[streams.SinkConfig], None] | None = None,
+    on_config: Callable[[KinesisSinkConfig], None] | None = None,
 ) -> Outcome:
     """The quickstart against the accounts ``settings`` point at."""
     from twilio_es_cli.aws import AwsClients
@@ -544,7 +544,7 @@ def run_local(
     output_format: str,
     tty: bool,
     collect: bool = False,
-    on_config: Callable[[streams.SinkConfig], None] | None = None,
+    on_config: Callable[[KinesisSinkConfig], None] | None = None,
     sample_events: int = SAMPLE_EVENTS,
 ) -> LocalOutcome:
     """The quickstart against a throw-away sandbox, then emit samples and show them.

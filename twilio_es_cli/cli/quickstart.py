@@ -18,8 +18,8 @@ from twilio_es_cli.cli._common import JsonOption, settings
 from twilio_es_cli.errors import ExitCode
 
 if TYPE_CHECKING:
+    from twilio_es_cli.models import KinesisSinkConfig as SinkConfig
     from twilio_es_cli.quickstart import LocalOutcome, Outcome, Step
-    from twilio_es_cli.streams import SinkConfig
 
 DEFAULT_OUT = Path("twilio-sink.json")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import signal
 import sys
 import threading
@@ -47,22 +46,27 @@ def _stream_from_sink_config(path: Path, *, explicit: bool) -> str:
             hint="Pass the stream name or ARN, or --sink-config FILE "
             "(the output of `twilio-es stream create NAME 1 > twilio-sink.json`).",
         )
+    from twilio_es_cli.models import sink_file_fields
+
+    hint = 'Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.'
+    # The file is configuration, so its problems are exit 3 here (tail's contract), not exit 2.
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        arn = doc["arn"]
-    except RecursionError as exc:  # nested deeper than the parser's recursion limit
-        raise ConfigError(
-            f"sink config file {path} is not valid JSON (nested too deeply)",
-            hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
-        ) from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        fields = sink_file_fields(
+            path.read_text(encoding="utf-8"), source=f"sink config file {path}"
+        )
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"sink config file {path} has no stream ARN ({str(exc).splitlines()[0][:120]})",
-            hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
+            hint=hint,
         ) from exc
-    if not isinstance(arn, str) or not arn.startswith("arn:aws"):
+    except UsageError as exc:
+        raise ConfigError(exc.message, hint=hint) from exc
+    arn = fields.get("arn")
+    if arn is None:
+        raise ConfigError(f"sink config file {path} has no stream ARN ('arn')", hint=hint)
+    if not isinstance(arn, str) or arns.parse_stream(arn) is None:
         raise ConfigError(f"sink config file {path}: {arn!r} is not a Kinesis stream ARN")
-    return arn
+    return arn.strip()
 
 
 def tail(
