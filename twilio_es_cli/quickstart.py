@@ -440,17 +440,9 @@ def _types_text(types: Sequence[tuple[ResolvedType, str]], shown: int = 3) -> st
 def reader_for(settings: Settings) -> Callable[[StreamRef], ReadFn]:
     """Read a sink's stream with these settings, in the stream's region (as `sink validate`)."""
 
-    def bind(stream: StreamRef) -> ReadFn:
-        from twilio_es_cli.aws import AwsClients
-        from twilio_es_cli.validation import reader_settings, stream_reader
+    from twilio_es_cli.clients import Clients
 
-        aws_settings, note = reader_settings(settings, stream)
-        if note:
-            output.warn(note)
-        # The reader does its own backoff; botocore retries on top would only stretch the waits.
-        return stream_reader(AwsClients(aws_settings, max_attempts=1).kinesis(), stream.arn)
-
-    return bind
+    return Clients(settings).stream_reader
 
 
 def run(

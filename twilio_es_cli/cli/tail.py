@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import signal
 import sys
 import threading
@@ -265,16 +264,11 @@ def _run(
     efo: bool = False,
 ) -> int:
     from twilio_es_cli import output
-    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.clients import Clients
     from twilio_es_cli.tail import run_tail
 
-    region = arns.region_of(stream)
-    if region and region != settings.region:
-        # The ARN (e.g. from twilio-sink.json) says where the stream lives: ask that region.
-        settings = dataclasses.replace(settings, region=region)
-    # One botocore attempt per call: the reader's own backoff handles throttling, expired
-    # iterators and dropped connections, and can say so on stderr.
-    kinesis = AwsClients(settings, max_attempts=1).kinesis()
+    # In the region the stream's ARN names, one botocore attempt per call (see Clients).
+    kinesis = Clients(settings).stream_kinesis(stream)
     if options.follow and options.max_events is None and options.timeout is None:
         output.info(f"Tailing {stream} (Ctrl-C to stop) ...")
     # `tail | head` raises BrokenPipeError out of run_tail (reader threads already stopped,
