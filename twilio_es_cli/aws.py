@@ -359,6 +359,48 @@ def http_status(exc: BaseException) -> int | None:
     return None
 
 
+# What a Kinesis reader may retry: throttling (back off) and outages (back off, say so).
+THROTTLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "LimitExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "KMSThrottlingException",
+        "RequestLimitExceeded",
+    }
+)
+TRANSIENT_CODES = frozenset({"InternalFailure", "InternalFailureException", "ServiceUnavailable"})
+THROTTLED, OUTAGE, REFUSED = "throttled", "outage", "refused"
+
+
+def classify(exc: BaseException) -> str:
+    """The one retry classification of an AWS failure for the readers (reader.py, efo.py).
+
+    ``THROTTLED`` (back off and retry), ``OUTAGE`` (connection lost, 5xx: retry, and tell the
+    user while it lasts) or ``REFUSED`` (retrying cannot help: translate and stop).
+    """
+    if error_code(exc) in THROTTLE_CODES:
+        return THROTTLED
+    if (
+        is_connection_error(exc)
+        or error_code(exc) in TRANSIENT_CODES
+        or (http_status(exc) or 0) >= 500
+    ):
+        return OUTAGE
+    return REFUSED
+
+
+def stream_not_found(stream: str) -> NotFoundError:
+    """The one "stream not found" error (exit 4) every reader raises, with the one hint."""
+    from twilio_es_cli.arns import stream_name
+
+    return NotFoundError(
+        f"Kinesis stream {stream_name(stream)!r} was not found",
+        hint="Check the name/ARN and --region: `twilio-es stream list`.",
+    )
+
+
 def is_stream_interrupted(exc: BaseException) -> bool:
     """True when a long-lived response body (a SubscribeToShard event stream) broke off.
 

@@ -281,109 +281,140 @@ def resolve_specs(
             raise ApiError(f"The catalogue gives no schema for {entry.type}")
         if entry.schema_id not in latest_cache:
             latest_cache[entry.schema_id] = latest_version(entry.schema_id)
-        latest = latest_cache[entry.schema_id]
-        if spec.version is None:
-            return latest, True
-        if spec.version > latest:
-            raise NotFoundError(
-                f"{entry.type} has no schema version {spec.version} "
-                f"(schema {entry.schema_id} has versions 1 to {latest})",
-                hint=f"See `twilio-es schema versions {entry.schema_id}`.",
-            )
-        return spec.version, False
+        return _checked_version(entry, spec, latest_cache[entry.schema_id])
 
     for spec in specs:
         if spec.is_glob:
-            matched = expand_glob(spec.pattern, types)
-            # Say which matches were left out, or a glob silently subscribes to less than the
-            # user sees in `types list`.
-            skipped = [
-                t.type
-                for t in types
-                if t.status == DISCONTINUED and fnmatch.fnmatchcase(t.type, spec.pattern)
-            ]
-            if not matched:
-                close = suggest(spec.pattern.rstrip("*?.[]"), by_name, limit=3)
-                only = f" (only discontinued ones: {', '.join(skipped)})" if skipped else ""
-                # Nothing there is exit 4 (like an unknown name); only discontinued ones is
-                # a refused choice, exit 2 (like naming a discontinued type).
-                refused = UsageError if skipped else NotFoundError
-                raise refused(
-                    f"No subscribable event type matches {shown(spec.pattern, 80)}{only}",
-                    hint=(f"Did you mean {', '.join(close)}? " if close else "")
-                    + "See `twilio-es types list --search TEXT`.",
-                )
-            entries: list[tuple[EventType, str | None]] = [(e, spec.pattern) for e in matched]
-            names = ", ".join(e.type for e in matched)
-            left_out = f" (left out, discontinued: {', '.join(skipped)})" if skipped else ""
-            resolution.notes.append(
-                f"{spec.pattern} matched {len(matched)} type(s): {names}{left_out}"
-            )
+            entries = _glob_entries(spec, types, by_name, resolution)
         else:
-            entry = by_name.get(spec.pattern)
-            if entry is None:
-                close = suggest(spec.pattern, by_name)
-                raise NotFoundError(
-                    f"Unknown event type {shown(spec.pattern, 80)}",
-                    hint=(f"Did you mean {' or '.join(close)}? " if close else "")
-                    + "See `twilio-es types list --search TEXT`.",
-                )
-            if entry.status == DISCONTINUED:
-                others = same_schema_alternatives(entry, types)
-                raise UsageError(
-                    f"Event type {entry.type!r} is discontinued and cannot be subscribed to",
-                    hint=(
-                        f"Types of the same schema ({entry.schema_id}) still available: "
-                        f"{', '.join(others)}."
-                        if others
-                        else "See `twilio-es types list` for available types."
-                    ),
-                )
-            entries = [(entry, None)]
+            entries = [(_named_entry(spec, types, by_name), None)]
         for entry, pattern in entries:
             version, latest = version_for(entry, spec)
-            candidate = ResolvedType(entry.type, version, latest, pattern, entry.status)
-            previous = chosen.get(entry.type)
-            if previous is not None:
-                if previous.latest and not candidate.latest:
-                    chosen[entry.type] = candidate
-                elif (
-                    not previous.latest
-                    and not candidate.latest
-                    and previous.schema_version != candidate.schema_version
-                ):
-                    raise UsageError(
-                        f"{entry.type} is given with two schema versions "
-                        f"({previous.schema_version} and {candidate.schema_version})",
-                        hint="Name each type once.",
-                    )
-                continue
-            chosen[entry.type] = candidate
+            _choose(chosen, ResolvedType(entry.type, version, latest, pattern, entry.status))
 
-    for resolved in chosen.values():
+    resolution.types = list(chosen.values())
+    _add_status_warnings(resolution)
+    _add_unpinned_note(resolution)
+    return resolution
+
+
+def _checked_version(entry: EventType, spec: TypeSpec, latest: int) -> tuple[int, bool]:
+    """The version a spec asks for and whether it is the implicit latest; above latest is exit 4."""
+    if spec.version is None:
+        return latest, True
+    if spec.version > latest:
+        raise NotFoundError(
+            f"{entry.type} has no schema version {spec.version} "
+            f"(schema {entry.schema_id} has versions 1 to {latest})",
+            hint=f"See `twilio-es schema versions {entry.schema_id}`.",
+        )
+    return spec.version, False
+
+
+def _glob_entries(
+    spec: TypeSpec,
+    types: Sequence[EventType],
+    by_name: dict[str, EventType],
+    resolution: Resolution,
+) -> list[tuple[EventType, str | None]]:
+    """Expand a glob to usable types, noting what matched and what was left out."""
+    matched = expand_glob(spec.pattern, types)
+    # Say which matches were left out, or a glob silently subscribes to less than the
+    # user sees in `types list`.
+    skipped = [
+        t.type
+        for t in types
+        if t.status == DISCONTINUED and fnmatch.fnmatchcase(t.type, spec.pattern)
+    ]
+    if not matched:
+        close = suggest(spec.pattern.rstrip("*?.[]"), by_name, limit=3)
+        only = f" (only discontinued ones: {', '.join(skipped)})" if skipped else ""
+        # Nothing there is exit 4 (like an unknown name); only discontinued ones is
+        # a refused choice, exit 2 (like naming a discontinued type).
+        refused = UsageError if skipped else NotFoundError
+        raise refused(
+            f"No subscribable event type matches {shown(spec.pattern, 80)}{only}",
+            hint=(f"Did you mean {', '.join(close)}? " if close else "")
+            + "See `twilio-es types list --search TEXT`.",
+        )
+    names = ", ".join(e.type for e in matched)
+    left_out = f" (left out, discontinued: {', '.join(skipped)})" if skipped else ""
+    resolution.notes.append(f"{spec.pattern} matched {len(matched)} type(s): {names}{left_out}")
+    return [(e, spec.pattern) for e in matched]
+
+
+def _named_entry(
+    spec: TypeSpec, types: Sequence[EventType], by_name: dict[str, EventType]
+) -> EventType:
+    """The catalogue entry a plain name means: unknown is exit 4, discontinued exit 2."""
+    entry = by_name.get(spec.pattern)
+    if entry is None:
+        close = suggest(spec.pattern, by_name)
+        raise NotFoundError(
+            f"Unknown event type {shown(spec.pattern, 80)}",
+            hint=(f"Did you mean {' or '.join(close)}? " if close else "")
+            + "See `twilio-es types list --search TEXT`.",
+        )
+    if entry.status == DISCONTINUED:
+        others = same_schema_alternatives(entry, types)
+        raise UsageError(
+            f"Event type {entry.type!r} is discontinued and cannot be subscribed to",
+            hint=(
+                f"Types of the same schema ({entry.schema_id}) still available: "
+                f"{', '.join(others)}."
+                if others
+                else "See `twilio-es types list` for available types."
+            ),
+        )
+    return entry
+
+
+def _choose(chosen: dict[str, ResolvedType], candidate: ResolvedType) -> None:
+    """Keep a type once: an explicit version beats a glob's latest; two explicit ones clash."""
+    previous = chosen.get(candidate.type)
+    if previous is None or (previous.latest and not candidate.latest):
+        chosen[candidate.type] = candidate
+    elif (
+        not previous.latest
+        and not candidate.latest
+        and previous.schema_version != candidate.schema_version
+    ):
+        raise UsageError(
+            f"{candidate.type} is given with two schema versions "
+            f"({previous.schema_version} and {candidate.schema_version})",
+            hint="Name each type once.",
+        )
+
+
+def _add_status_warnings(resolution: Resolution) -> None:
+    """Warn about deprecated and restricted types: they work, but a person should know."""
+    for resolved in resolution.types:
         if resolved.status == DEPRECATED:
             resolution.warnings.append(f"{resolved.type} is deprecated; it still works for now")
         elif resolved.status == RESTRICTED:
             resolution.warnings.append(
                 f"{resolved.type} is restricted; your account may need access to it"
             )
-    resolution.types = list(chosen.values())
+
+
+def _add_unpinned_note(resolution: Resolution) -> None:
+    """One note naming the versions chosen implicitly, with how to pin them."""
     unpinned = [r for r in resolution.types if r.latest]
-    if unpinned:
-        # One line, not one per type: a glob can match dozens, and the point is the warning.
-        by_version: dict[int, list[str]] = {}
-        for resolved in unpinned:
-            by_version.setdefault(resolved.schema_version, []).append(resolved.type)
-        chosen_text = "; ".join(
-            f"schema version {version} for {', '.join(names)}"
-            for version, names in sorted(by_version.items())
-        )
-        first = unpinned[0]
-        resolution.notes.append(
-            f"No version given, so using the latest: {chosen_text} "
-            f"(pin with TYPE:VERSION, e.g. {first.type}:{first.schema_version})"
-        )
-    return resolution
+    if not unpinned:
+        return
+    # One line, not one per type: a glob can match dozens, and the point is the warning.
+    by_version: dict[int, list[str]] = {}
+    for resolved in unpinned:
+        by_version.setdefault(resolved.schema_version, []).append(resolved.type)
+    chosen_text = "; ".join(
+        f"schema version {version} for {', '.join(names)}"
+        for version, names in sorted(by_version.items())
+    )
+    first = unpinned[0]
+    resolution.notes.append(
+        f"No version given, so using the latest: {chosen_text} "
+        f"(pin with TYPE:VERSION, e.g. {first.type}:{first.schema_version})"
+    )
 
 
 def _event_type(instance: Any) -> EventType:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import fnmatch
 import hmac
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from twilio_es_cli import arns
 from twilio_es_cli.errors import TwilioEsError
 from twilio_es_cli.iam import as_list, parse_document, read_trust, statements
 
@@ -42,12 +42,6 @@ PUT_ACTIONS = ("kinesis:PutRecord", "kinesis:PutRecords")
 DISCOVERY_ACTIONS = (("kinesis:ListShards", None), ("kinesis:DescribeLimits", "*"))
 # Streams keep accepting writes while resharding (UPDATING).
 WRITABLE_STREAM_STATUSES = frozenset({"ACTIVE", "UPDATING"})
-
-_STREAM_ARN = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):kinesis:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"stream/(?P<name>[A-Za-z0-9_.-]{1,128})$"
-)
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[^\s]*/)?(?P<name>[\w+=,.@-]{1,64})$")
 
 
 @dataclass
@@ -93,18 +87,25 @@ class Report:
 # -- pure helpers ------------------------------------------------------------------------------
 def parse_stream_arn(arn: str) -> dict[str, str] | None:
     """``{"region", "account", "name"}`` of a Kinesis stream ARN, or None if it is not one."""
-    match = _STREAM_ARN.match(arn.strip())
-    return match.groupdict() if match else None
+    parsed = arns.parse_stream(arn)
+    if parsed is None:
+        return None
+    return {
+        "partition": parsed.partition,
+        "region": parsed.region,
+        "account": parsed.account_id,
+        "name": parsed.name,
+    }
 
 
 def role_name_from_arn(arn: str) -> str | None:
-    match = _ROLE_ARN.match(arn.strip())
-    return match.group("name") if match else None
+    """The role name (last path segment) of an IAM role ARN, or None if it is not one."""
+    return arns.role_name(arn)
 
 
 def principal_matches(allowed: Iterable[str], principal: str) -> bool:
     """True when ``principal`` (an account root ARN) is among ``allowed`` (ids or ARNs, ``*``)."""
-    account = principal.split(":")[4] if principal.count(":") >= 5 else principal
+    account = arns.account_of(principal)
     return any(entry in ("*", principal, account) for entry in allowed)
 
 

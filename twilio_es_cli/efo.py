@@ -39,6 +39,7 @@ from twilio_es_cli.aws import (
     as_connection_error,
     error_code,
     is_stream_interrupted,
+    stream_not_found,
     translate,
 )
 from twilio_es_cli.errors import ApiError, NotFoundError, TwilioEsError
@@ -278,10 +279,7 @@ class EfoConsumer:
             summary = self.kinesis.describe_stream_summary(**stream_kwargs(self.stream))
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":
-                raise NotFoundError(
-                    f"Kinesis stream {stream_name(self.stream)!r} was not found",
-                    hint="Check the name/ARN and --region: `twilio-es stream list`.",
-                ) from exc
+                raise stream_not_found(self.stream) from exc
             raise _refused(exc, "describe the stream", self.stream) from exc
         return str(summary["StreamDescriptionSummary"]["StreamARN"])
 

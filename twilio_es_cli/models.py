@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -21,20 +20,16 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from twilio_es_cli import arns
+from twilio_es_cli.arns import StreamArn
 from twilio_es_cli.errors import UsageError
 from twilio_es_cli.output import Column
 
-# arn:aws:kinesis:<region>:<12 digits>:stream/<name>; partitions aws, aws-cn, aws-us-gov.
-KINESIS_STREAM_ARN = re.compile(
-    r"^arn:aws(?:-[a-z]+)*:kinesis:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):"
-    r"stream/(?P<name>[A-Za-z0-9_.-]{1,128})$"
-)
-# arn:aws:iam::<12 digits>:role/<optional/path/>name
-IAM_ROLE_ARN = re.compile(
-    r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/(?P<name>[\w+=,.@/-]{1,512})$"
-)
 # sts:ExternalId as AWS's AssumeRole accepts it (length is checked separately: 2-1224).
 EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]+$", re.ASCII)
+
+# A stream named by its ARN; arns.py owns the type (one parser for every command).
+StreamRef = StreamArn
 
 SinkType = Literal["kinesis", "webhook", "segment"]
 SINK_STATUSES = ("initialized", "validating", "active", "failed")
@@ -56,17 +51,15 @@ class KinesisSinkConfig(_Config):
     @field_validator("arn")
     @classmethod
     def _stream_arn(cls, value: str) -> str:
-        if not KINESIS_STREAM_ARN.match(value):
-            raise ValueError(
-                "must look like arn:aws:kinesis:<region>:<12-digit account>:stream/<name>"
-            )
+        if arns.parse_stream(value) is None:
+            raise ValueError(f"must look like {arns.STREAM_FORM}")
         return value
 
     @field_validator("role_arn")
     @classmethod
     def _role_arn(cls, value: str) -> str:
-        if not IAM_ROLE_ARN.match(value):
-            raise ValueError("must look like arn:aws:iam::<12-digit account>:role/<name>")
+        if arns.parse_role(value) is None:
+            raise ValueError(f"must look like {arns.ROLE_FORM}")
         return value
 
     @field_validator("external_id")
@@ -84,22 +77,27 @@ class KinesisSinkConfig(_Config):
             )
         return value
 
-    def _part(self, group: str) -> str:
-        match = KINESIS_STREAM_ARN.match(self.arn)
-        assert match is not None  # validated on construction
-        return match.group(group)
+    @property
+    def stream(self) -> StreamRef:
+        parsed = arns.parse_stream(self.arn)
+        assert parsed is not None  # validated on construction
+        return parsed
 
     @property
     def region(self) -> str:
-        return self._part("region")
+        return self.stream.region
 
     @property
     def account_id(self) -> str:
-        return self._part("account")
+        return self.stream.account_id
 
     @property
     def stream_name(self) -> str:
-        return self._part("name")
+        return self.stream.name
+
+    def as_dict(self) -> dict[str, str]:
+        """The three fields as ``stream create`` prints them and Twilio takes them."""
+        return {"arn": self.arn, "role_arn": self.role_arn, "external_id": self.external_id}
 
     def default_description(self) -> str:
         return f"twilio-es kinesis sink for stream {self.stream_name} ({self.region})"
@@ -186,12 +184,20 @@ def parse_config(
 
 
 def load_kinesis_config(text: str, *, source: str) -> KinesisSinkConfig:
-    """Parse a ``twilio-sink.json``: ``stream create``'s output or the quickstart script's.
+    """Parse a ``twilio-sink.json`` into a validated :class:`KinesisSinkConfig` (see below)."""
+    data = sink_file_fields(text, source=source)
+    keys = ("arn", "role_arn", "external_id")
+    return parse_config(KinesisSinkConfig, {k: data[k] for k in keys if k in data}, source=source)
+
+
+def sink_file_fields(text: str, *, source: str) -> dict[str, Any]:
+    """The configuration object in a ``twilio-sink.json``, unvalidated; the one reader of it.
 
     Accepted shapes: the flat ``{"arn", "role_arn", "external_id"}`` both tools print; a sink
     resource as the API or the Twilio CLI shows it (``{"sink_configuration": {...}}``, also
     ``SinkConfiguration``), where the configuration may itself be a JSON string. Unknown keys
-    next to the three fields (e.g. a stream name) are ignored.
+    next to the three fields (e.g. a stream name) are ignored by callers. ``tail`` needs only
+    the ``arn``, so it reads through here without validating the rest.
     """
     hint = "Create it with `twilio-es stream create NAME 1 > twilio-sink.json`."
     try:
@@ -201,9 +207,7 @@ def load_kinesis_config(text: str, *, source: str) -> KinesisSinkConfig:
             f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno})", hint=hint
         ) from None
     except RecursionError:  # '[' x 100000: no sink configuration nests like that
-        raise UsageError(
-            f"{source} nests too deeply to be a sink configuration", hint=hint
-        ) from None
+        raise UsageError(f"{source} is not valid JSON (nested too deeply)", hint=hint) from None
     if isinstance(data, list) and len(data) == 1:
         data = data[0]  # `twilio api:events:v1:sinks:fetch -o json` prints a one-item array
     if isinstance(data, dict):
@@ -222,8 +226,7 @@ def load_kinesis_config(text: str, *, source: str) -> KinesisSinkConfig:
             hint='Expected {"arn": ..., "role_arn": ..., "external_id": ...}, as printed by '
             "`twilio-es stream create`.",
         )
-    keys = ("arn", "role_arn", "external_id")
-    return parse_config(KinesisSinkConfig, {k: data[k] for k in keys if k in data}, source=source)
+    return data
 
 
 def read_config_file(path: str) -> tuple[str, str]:
@@ -261,23 +264,6 @@ def _as_mapping(value: Any) -> dict[str, Any]:
         except (json.JSONDecodeError, RecursionError):
             return {"raw": value}
     return dict(value) if isinstance(value, Mapping) else {}
-
-
-@dataclass(frozen=True)
-class StreamRef:
-    """A Kinesis stream named by its ARN: what validation and doctor need to read it."""
-
-    arn: str
-    region: str
-    account_id: str
-    name: str
-
-    @classmethod
-    def parse(cls, arn: str) -> StreamRef | None:
-        match = KINESIS_STREAM_ARN.match(arn.strip())
-        if match is None:
-            return None
-        return cls(arn.strip(), match["region"], match["account"], match["name"])
 
 
 class Sink(BaseModel):
@@ -319,8 +305,8 @@ class Sink(BaseModel):
         """Where events go, in a few words: stream name, URL, or the sink type."""
         config = self.sink_configuration
         if self.sink_type == "kinesis" and isinstance(config.get("arn"), str):
-            match = KINESIS_STREAM_ARN.match(config["arn"])
-            return match.group("name") if match else str(config["arn"])
+            parsed = arns.parse_stream(config["arn"])
+            return parsed.name if parsed else str(config["arn"])
         if self.sink_type == "webhook" and config.get("destination"):
             return str(config["destination"])
         return self.sink_type or "-"

@@ -36,13 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from twilio_es_cli import output, streams
+from twilio_es_cli import arns, output, streams
 from twilio_es_cli.catalog import AVAILABLE, Catalog, ResolvedType, TypeSpec, parse_type_spec
 from twilio_es_cli.config import Settings
 from twilio_es_cli.errors import CheckFailed, UsageError
 
 if TYPE_CHECKING:
-    from twilio_es_cli.models import Sink, StreamRef
+    from twilio_es_cli.models import KinesisSinkConfig, Sink, StreamRef
     from twilio_es_cli.subscriptions import Subscription
     from twilio_es_cli.tail import TailSummary
     from twilio_es_cli.validation import ReadFn
@@ -138,7 +138,7 @@ class Outcome:
     it except into the sink-config file the user asked for."""
 
     stream_name: str
-    config: streams.SinkConfig
+    config: KinesisSinkConfig
     sink: Sink
     subscription: Subscription
     types: list[tuple[ResolvedType, str]]  # (requested type as subscribed, subscription sid)
@@ -166,7 +166,7 @@ class Outcome:
 # --------------------------------------------------------------------------- the steps
 
 
-def matching_sinks(sinks: Sequence[Sink], config: streams.SinkConfig) -> list[Sink]:
+def matching_sinks(sinks: Sequence[Sink], config: KinesisSinkConfig) -> list[Sink]:
     """Kinesis sinks writing to ``config``'s stream through its role with its external id.
 
     Best first: active, then in progress, then failed (validation can still rescue those).
@@ -247,7 +247,7 @@ class Quickstart:
         reporter: Reporter,
         *,
         reader_for: Callable[[StreamRef], ReadFn],
-        on_config: Callable[[streams.SinkConfig], None] | None = None,
+        on_config: Callable[[KinesisSinkConfig], None] | None = None,
         quiet_cores: bool = False,
     ) -> None:
         from twilio_es_cli.sinks import SinkService
@@ -306,7 +306,7 @@ class Quickstart:
                 self.report.note(note)
         return resolution.types, default
 
-    def stream_and_role(self, req: Request) -> streams.SinkConfig:
+    def stream_and_role(self, req: Request) -> KinesisSinkConfig:
         # Its own progress lines would repeat the step line; warnings (a different shard
         # count, a rollback) still show, and the spinner covers the wait for ACTIVE.
         with (
@@ -323,7 +323,7 @@ class Quickstart:
                     timeout=req.timeout or STREAM_TIMEOUT,
                 ),
             )
-        role = outcome.config.role_arn.rsplit("/", 1)[-1]
+        role = arns.role_name(outcome.config.role_arn) or outcome.config.role_arn
         new_stream = f"stream {req.stream}" in outcome.created
         new_role = f"IAM role {role}" in outcome.created
         detail = (
@@ -333,7 +333,7 @@ class Quickstart:
         self._done(1, "stream + role", CREATED if outcome.created else ALREADY_THERE, detail)
         return outcome.config
 
-    def sink(self, config: streams.SinkConfig, description: str | None) -> Sink:
+    def sink(self, config: KinesisSinkConfig, description: str | None) -> Sink:
         from twilio_es_cli.models import KinesisSinkConfig
 
         found = matching_sinks(self.sinks.list(), config)
@@ -445,17 +445,9 @@ def _types_text(types: Sequence[tuple[ResolvedType, str]], shown: int = 3) -> st
 def reader_for(settings: Settings) -> Callable[[StreamRef], ReadFn]:
     """Read a sink's stream with these settings, in the stream's region (as `sink validate`)."""
 
-    def bind(stream: StreamRef) -> ReadFn:
-        from twilio_es_cli.aws import AwsClients
-        from twilio_es_cli.validation import reader_settings, stream_reader
+    from twilio_es_cli.clients import Clients
 
-        aws_settings, note = reader_settings(settings, stream)
-        if note:
-            output.warn(note)
-        # The reader does its own backoff; botocore retries on top would only stretch the waits.
-        return stream_reader(AwsClients(aws_settings, max_attempts=1).kinesis(), stream.arn)
-
-    return bind
+    return Clients(settings).stream_reader
 
 
 def run(
@@ -463,7 +455,7 @@ def run(
     req: Request,
     reporter: Reporter,
     *,
-    on_config: Callable[[streams.SinkConfig], None] | None = None,
+    on_config: Callable[[KinesisSinkConfig], None] | None = None,
 ) -> Outcome:
     """The quickstart against the accounts ``settings`` point at."""
     from twilio_es_cli.aws import AwsClients
@@ -549,7 +541,7 @@ def run_local(
     output_format: str,
     tty: bool,
     collect: bool = False,
-    on_config: Callable[[streams.SinkConfig], None] | None = None,
+    on_config: Callable[[KinesisSinkConfig], None] | None = None,
     sample_events: int = SAMPLE_EVENTS,
 ) -> LocalOutcome:
     """The quickstart against a throw-away sandbox, then emit samples and show them.

@@ -31,7 +31,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from twilio_es_cli.aws import error_code, http_status, is_connection_error, translate
+from twilio_es_cli import arns
+from twilio_es_cli.aws import (
+    OUTAGE,
+    REFUSED,
+    classify,
+    error_code,
+    stream_not_found,
+    translate,
+)
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
 
 #: Checkpoint value meaning "this shard was closed and fully drained": skip it on resume.
@@ -46,16 +54,6 @@ BATCH_LIMIT = 2000
 QUEUE_BATCHES = 8  # batches waiting for the consumer: bounds memory when it is slow
 MAX_BACKOFF = 10.0
 MAX_OUTAGE = 300.0  # give up after this long without a single successful call to AWS
-
-_THROTTLE_CODES = {
-    "ProvisionedThroughputExceededException",
-    "LimitExceededException",
-    "ThrottlingException",
-    "Throttling",
-    "KMSThrottlingException",
-    "RequestLimitExceeded",
-}
-_TRANSIENT_CODES = {"InternalFailure", "InternalFailureException", "ServiceUnavailable"}
 
 
 @dataclass(frozen=True)
@@ -107,14 +105,14 @@ class KinesisRecord:
 
 def stream_kwargs(stream: str) -> dict[str, str]:
     """``StreamARN`` for an ARN (``arn:aws:kinesis:REGION:ACCT:stream/NAME``), else StreamName."""
-    if stream.startswith("arn:"):
+    if arns.is_arn(stream):
         return {"StreamARN": stream}
     return {"StreamName": stream}
 
 
 def stream_name(stream: str) -> str:
     """The bare stream name of a name or ARN (for messages)."""
-    return stream.rsplit("/", 1)[-1] if stream.startswith("arn:") else stream
+    return arns.stream_name(stream)
 
 
 # --- messages from shard threads to the consumer -------------------------------------------
@@ -219,12 +217,10 @@ class _Retry:
 
     def transient(self, exc: BaseException) -> bool:
         """Handle a failure: True (after sleeping) if worth retrying, False otherwise."""
-        code = error_code(exc)
-        status = http_status(exc)
-        throttled = code in _THROTTLE_CODES
-        network = is_connection_error(exc) or code in _TRANSIENT_CODES or (status or 0) >= 500
-        if not (throttled or network):
+        kind = classify(exc)
+        if kind == REFUSED:
             return False
+        network = kind == OUTAGE
         now = time.monotonic()
         if network:
             if self.outage_since is None:
@@ -248,10 +244,7 @@ class _Retry:
 
 def _fatal(exc: BaseException, ctx: _Context, action: str) -> TwilioEsError:
     if error_code(exc) == "ResourceNotFoundException":
-        return NotFoundError(
-            f"Kinesis stream {stream_name(ctx.stream)!r} was not found (deleted while reading?)",
-            hint="Check the name/ARN and region: `twilio-es stream list`.",
-        )
+        return stream_not_found(ctx.stream)
     if isinstance(exc, TwilioEsError):
         return exc
     return translate(exc, action)
@@ -434,22 +427,12 @@ def _call_retrying(fn: Callable[..., Any], action: str, **kwargs: Any) -> Any:
         try:
             return fn(**kwargs)
         except Exception as exc:
-            code, status = error_code(exc), http_status(exc)
-            transient = (
-                code in _THROTTLE_CODES
-                or code in _TRANSIENT_CODES
-                or (status or 0) >= 500
-                or is_connection_error(exc)
-            )
-            if transient and attempt < 5:
+            if classify(exc) != REFUSED and attempt < 5:
                 time.sleep(_backoff(attempt, base=0.3))
                 continue
             error = translate(exc, action)
-            if code == "ResourceNotFoundException":
-                error = NotFoundError(
-                    f"Kinesis stream {stream_name(kwargs.get('StreamARN') or kwargs.get('StreamName') or '?')!r} was not found",  # noqa: E501
-                    hint="Check the name/ARN and --region: `twilio-es stream list`.",
-                )
+            if error_code(exc) == "ResourceNotFoundException":
+                error = stream_not_found(kwargs.get("StreamARN") or kwargs.get("StreamName") or "?")
             raise _Refused(exc, error) from exc
     raise AssertionError("unreachable")
 
@@ -741,4 +724,4 @@ def _records_args(stream: str) -> dict[str, str]:
     read with it again on some servers (moto), and AWS accepts it. GetRecords has no
     StreamName parameter, so names need nothing.
     """
-    return {"StreamARN": stream} if stream.startswith("arn:") else {}
+    return {"StreamARN": stream} if arns.is_arn(stream) else {}

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from twilio_es_cli import iam as iamdoc
 from twilio_es_cli import output
@@ -42,6 +42,10 @@ from twilio_es_cli.roles import (
     tags_of,
 )
 from twilio_es_cli.rollback import Rollback
+
+if TYPE_CHECKING:
+    # The sink configuration `create` returns: one type for twilio-sink.json (issue 10).
+    from twilio_es_cli.models import KinesisSinkConfig as SinkConfig
 
 STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 MAX_SHARDS = 10_000  # far above default quotas (200/500), low enough to catch typos
@@ -198,16 +202,15 @@ def is_closed(shard: dict[str, Any]) -> bool:
 # --------------------------------------------------------------------------- create
 
 
-@dataclass(frozen=True)
-class SinkConfig:
-    """What a Twilio kinesis sink needs (the `sink create kinesis --config` file)."""
+def _sink_config(arn: str, role_arn: str, external_id: str) -> SinkConfig:
+    """The one sink-configuration type (models.KinesisSinkConfig), from what AWS returned.
 
-    arn: str
-    role_arn: str
-    external_id: str
+    Built without validation, as before the types were merged: the values come from AWS, and
+    pydantic is imported only here so `stream list` start-up stays light.
+    """
+    from twilio_es_cli.models import KinesisSinkConfig
 
-    def as_dict(self) -> dict[str, str]:
-        return {"arn": self.arn, "role_arn": self.role_arn, "external_id": self.external_id}
+    return KinesisSinkConfig.model_construct(arn=arn, role_arn=role_arn, external_id=external_id)
 
 
 @dataclass(frozen=True)
@@ -443,7 +446,7 @@ def _create_role(
         "IAM changes take a few seconds to reach every AWS region: Twilio's first "
         "AssumeRole may fail briefly; `twilio-es sink validate` retries."
     )
-    return SinkConfig(arn=stream_arn, role_arn=role["Arn"], external_id=external_id)
+    return _sink_config(stream_arn, role["Arn"], external_id)
 
 
 def _put_permissions(
@@ -506,7 +509,7 @@ def _check_role(
             hint=hint,
         )
     output.info(f"IAM role {role_name} already exists and matches; unchanged")
-    return SinkConfig(arn=stream_arn, role_arn=role["Arn"], external_id=external_ids[0])
+    return _sink_config(stream_arn, role["Arn"], external_ids[0])
 
 
 # --------------------------------------------------------------------------- scale

@@ -302,9 +302,9 @@ def test_deeply_nested_sink_config_file(
     path = tmp_path / "deep.json"
     path.write_text(text)
     line = one_error(cli("sink", "create", "kinesis", "--config", str(path)), 2)
-    assert "nests too deeply" in line
+    assert "is not valid JSON (nested too deeply)" in line
     stdin = one_error(cli("sink", "create", "kinesis", "--config", "-", stdin=text), 2)
-    assert "stdin nests too deeply" in stdin
+    assert "stdin is not valid JSON (nested too deeply)" in stdin
     assert twilio_env.service.list_sinks() == []
 
 

@@ -4,14 +4,13 @@ are already delivered, how sample events are spread. (End to end: test_quickstar
 from __future__ import annotations
 
 from twilio_es_cli.catalog import ResolvedType
-from twilio_es_cli.models import Sink
+from twilio_es_cli.models import KinesisSinkConfig, Sink
 from twilio_es_cli.quickstart import covered_types, matching_sinks, sample_plan
-from twilio_es_cli.streams import SinkConfig
 from twilio_es_cli.subscriptions import SubscribedEvent, Subscription
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/twilio-events"
 ROLE = "arn:aws:iam::123456789012:role/twilio-es/twilio-es-twilio-events-us-east-1"
-CONFIG = SinkConfig(arn=ARN, role_arn=ROLE, external_id="e" * 80)
+CONFIG = KinesisSinkConfig(arn=ARN, role_arn=ROLE, external_id="e" * 80)
 DELIVERED = "com.twilio.messaging.message.delivered"
 UNDELIVERED = "com.twilio.messaging.message.undelivered"
 

@@ -6,12 +6,17 @@ Light imports only (typer, stdlib, our light modules): this module is loaded for
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from twilio_es_cli.config import Settings
 from twilio_es_cli.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from twilio_es_cli.clients import Clients
+
+_CLIENTS = "twilio_es.clients"  # key in the root context's meta
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout (for scripts and jq).")
@@ -29,6 +34,22 @@ def settings(ctx: typer.Context) -> Settings:
         obj = resolve_settings()
         root.obj = obj
     return obj
+
+
+def clients(ctx: typer.Context) -> Clients:
+    """The invocation's client factory: built from the settings on first use, then shared."""
+    meta = ctx.find_root().meta
+    found = meta.get(_CLIENTS)
+    if found is None:
+        from twilio_es_cli.clients import Clients
+
+        found = meta[_CLIENTS] = Clients(settings(ctx))
+    return found
+
+
+def use_clients(ctx: typer.Context, factory: Clients) -> None:
+    """Make every command in this invocation reach services through ``factory`` (tests)."""
+    ctx.find_root().meta[_CLIENTS] = factory
 
 
 def confirm(question: str, *, yes: bool) -> None:

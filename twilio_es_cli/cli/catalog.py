@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, settings
+from twilio_es_cli.cli._common import JsonOption, clients
 
 if TYPE_CHECKING:
     from twilio_es_cli.catalog import Catalog
@@ -34,9 +34,8 @@ SchemaIdArg = Annotated[
 
 def _catalog(ctx: typer.Context) -> Catalog:
     from twilio_es_cli.catalog import Catalog
-    from twilio_es_cli.twilio_api import make_client
 
-    return Catalog(make_client(settings(ctx)))
+    return Catalog(clients(ctx).twilio())
 
 
 @types_app.command("list")

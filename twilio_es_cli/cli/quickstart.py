@@ -19,8 +19,8 @@ from twilio_es_cli.errors import ExitCode
 
 if TYPE_CHECKING:
     from twilio_es_cli.config import Settings
+    from twilio_es_cli.models import KinesisSinkConfig as SinkConfig
     from twilio_es_cli.quickstart import LocalOutcome, Outcome, Request, Step, WebhookOutcome
-    from twilio_es_cli.streams import SinkConfig
 
 DEFAULT_OUT = Path("twilio-sink.json")
 

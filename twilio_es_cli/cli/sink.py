@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, confirm, settings
+from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm, settings
 
 if TYPE_CHECKING:
     from twilio_es_cli.models import Sink
@@ -43,9 +43,8 @@ ShowSecretsOption = Annotated[
 def _service(ctx: typer.Context) -> SinkService:
     """The core service on a twilio client; built only after the input has been checked."""
     from twilio_es_cli.sinks import SinkService
-    from twilio_es_cli.twilio_api import make_client
 
-    return SinkService(make_client(settings(ctx)))
+    return SinkService(clients(ctx).twilio())
 
 
 def _check_sid(sid: str) -> str:
@@ -496,15 +495,7 @@ def _check_listener(url: str, test_id: str | None) -> str:
 
 def _stream_reader(ctx: typer.Context, stream: Any) -> ReadFn:
     """Read the sink's stream with the user's AWS credentials, in the stream's region."""
-    from twilio_es_cli import output
-    from twilio_es_cli.aws import AwsClients
-    from twilio_es_cli.validation import reader_settings, stream_reader
-
-    aws_settings, note = reader_settings(settings(ctx), stream)
-    if note:
-        output.warn(note)
-    # The reader does its own backoff; botocore retries on top would only stretch the waits.
-    return stream_reader(AwsClients(aws_settings, max_attempts=1).kinesis(), stream.arn)
+    return clients(ctx).stream_reader(stream)
 
 
 def register(root: typer.Typer) -> None:

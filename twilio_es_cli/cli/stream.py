@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, confirm, settings
+from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm, settings
 
 if TYPE_CHECKING:
     from twilio_es_cli.aws import AwsClients
@@ -41,10 +41,8 @@ RoleNameOption = Annotated[
 
 
 def _clients(ctx: typer.Context) -> AwsClients:
-    """One AwsClients per command; looked up at call time so tests can substitute it."""
-    from twilio_es_cli import aws
-
-    return aws.AwsClients(settings(ctx))
+    """The invocation's AwsClients, from the one client factory (``_common.clients``)."""
+    return clients(ctx).aws()
 
 
 def _check_out_path(out: Path) -> None:

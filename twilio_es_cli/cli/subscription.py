@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, confirm, settings
+from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
 
 if TYPE_CHECKING:
     from twilio_es_cli.catalog import Resolution
@@ -28,9 +28,8 @@ SidArg = Annotated[str, typer.Argument(metavar="SID", help="Subscription SID (DF
 
 def _core(ctx: typer.Context) -> Subscriptions:
     from twilio_es_cli.subscriptions import Subscriptions
-    from twilio_es_cli.twilio_api import make_client
 
-    return Subscriptions(make_client(settings(ctx)))
+    return Subscriptions(clients(ctx).twilio())
 
 
 def _render(

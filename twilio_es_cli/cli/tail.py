@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import signal
 import sys
 import threading
@@ -15,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
+from twilio_es_cli import arns
 from twilio_es_cli.cli import _common, webhook
 from twilio_es_cli.errors import ConfigError, ExitCode, UsageError
 
@@ -46,22 +45,27 @@ def _stream_from_sink_config(path: Path, *, explicit: bool) -> str:
             hint="Pass the stream name or ARN, or --sink-config FILE "
             "(the output of `twilio-es stream create NAME 1 > twilio-sink.json`).",
         )
+    from twilio_es_cli.models import sink_file_fields
+
+    hint = 'Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.'
+    # The file is configuration, so its problems are exit 3 here (tail's contract), not exit 2.
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        arn = doc["arn"]
-    except RecursionError as exc:  # nested deeper than the parser's recursion limit
-        raise ConfigError(
-            f"sink config file {path} is not valid JSON (nested too deeply)",
-            hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
-        ) from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        fields = sink_file_fields(
+            path.read_text(encoding="utf-8"), source=f"sink config file {path}"
+        )
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"sink config file {path} has no stream ARN ({str(exc).splitlines()[0][:120]})",
-            hint='Expected {"arn": "arn:aws:kinesis:...", "role_arn": ..., "external_id": ...}.',
+            hint=hint,
         ) from exc
-    if not isinstance(arn, str) or not arn.startswith("arn:aws"):
+    except UsageError as exc:
+        raise ConfigError(exc.message, hint=hint) from exc
+    arn = fields.get("arn")
+    if arn is None:
+        raise ConfigError(f"sink config file {path} has no stream ARN ('arn')", hint=hint)
+    if not isinstance(arn, str) or arns.parse_stream(arn) is None:
         raise ConfigError(f"sink config file {path}: {arn!r} is not a Kinesis stream ARN")
-    return arn
+    return arn.strip()
 
 
 def tail(
@@ -285,16 +289,11 @@ def _run(
     stats: float | None = None,
 ) -> int:
     from twilio_es_cli import output
-    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.clients import Clients
     from twilio_es_cli.tail import run_tail
 
-    region = _arn_region(stream)
-    if region and region != settings.region:
-        # The ARN (e.g. from twilio-sink.json) says where the stream lives: ask that region.
-        settings = dataclasses.replace(settings, region=region)
-    # One botocore attempt per call: the reader's own backoff handles throttling, expired
-    # iterators and dropped connections, and can say so on stderr.
-    kinesis = AwsClients(settings, max_attempts=1).kinesis()
+    # In the region the stream's ARN names, one botocore attempt per call (see Clients).
+    kinesis = Clients(settings).stream_kinesis(stream)
     full_screen = stats is not None and options.tty
     if (
         options.follow
@@ -466,21 +465,14 @@ def _check_stream(stream: str) -> None:
 
     if not stream.strip():
         raise UsageError("STREAM is empty", hint="Pass a stream name or ARN.")
-    if stream.startswith("arn:"):
-        parts = stream.split(":", 5)
-        if len(parts) != 6 or parts[2] != "kinesis" or not parts[5].startswith("stream/"):
+    if arns.is_arn(stream):
+        if arns.parse_stream(stream) is None:
             raise UsageError(
                 f"{stream!r} is not a Kinesis stream ARN",
                 hint="Expected arn:aws:kinesis:REGION:ACCOUNT:stream/NAME, or pass the name.",
             )
-        stream = parts[5].removeprefix("stream/")
+        return
     validate_stream_name(stream)
-
-
-def _arn_region(stream: str) -> str | None:
-    """The region of ``arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`` (None for a bare name)."""
-    parts = stream.split(":")
-    return parts[3] or None if stream.startswith("arn:") and len(parts) > 5 else None
 
 
 def register(root: typer.Typer) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from twilio_es_cli import arns
 from twilio_es_cli import iam as iamdoc
 from twilio_es_cli.errors import TwilioEsError
 from twilio_es_cli.infra.live import parse_marker, read_twilio
@@ -101,7 +102,7 @@ class _Reader:
                 return f"role {name} does not exist"
             principals, ids = iamdoc.read_trust(role.get("AssumeRolePolicyDocument") or {})
             problems = []
-            account = self.principal.split(":")[4]
+            account = arns.account_of(self.principal)
             if not any(p in ("*", self.principal, account) for p in principals):
                 problems.append(f"trust does not allow {self.principal}")
             if external_id not in ids:

@@ -55,7 +55,7 @@ def _role(env: Env, role_arn: str) -> tuple[str, list[str], list[str]] | None:
     name = role_name_from_arn(role_arn)
     if name is None:
         return None
-    role = get_role(env.aws.iam(), name.rsplit("/", 1)[-1])
+    role = get_role(env.aws.iam(), name)
     if role is None:
         return None
     principals, ids = iamdoc.read_trust(role.get("AssumeRolePolicyDocument") or {})

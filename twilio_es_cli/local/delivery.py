@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Iterable
 from typing import Any
 
+from twilio_es_cli import arns
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
 
 WRITE_FAILED = 93101
@@ -54,7 +55,7 @@ def _principal_matches(candidate: str, principal: str) -> bool:
     """AWS treats ``123456789012`` and ``arn:aws:iam::123456789012:root`` as one principal."""
     if candidate in (principal, "*"):
         return True
-    account = principal.split(":")[4] if principal.startswith("arn:") else principal
+    account = arns.account_of(principal)
     return candidate in (account, f"arn:aws:iam::{account}:root") and principal.endswith(":root")
 
 
@@ -96,10 +97,10 @@ def trust_problem(policy: Any, principal: str, external_id: str | None) -> str |
 
 def _arn_parts(arn: str) -> tuple[str, str]:
     """(region, stream name) of ``arn:aws:kinesis:REGION:ACCOUNT:stream/NAME``."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[2] != "kinesis" or not parts[5].startswith("stream/"):
+    parsed = arns.parse_stream(arn)
+    if parsed is None:
         raise DeliveryError(STREAM_NOT_FOUND, f"{arn!r} is not a Kinesis stream ARN")
-    return parts[3], parts[5].removeprefix("stream/")
+    return parsed.region, parsed.name
 
 
 class Deliverer:
@@ -148,7 +149,7 @@ class Deliverer:
 
         role_arn = str(config.get("role_arn", ""))
         external_id = config.get("external_id")
-        role_name = role_arn.rsplit("/", 1)[-1]
+        role_name = arns.role_name(role_arn) or role_arn.rsplit("/", 1)[-1]
         aws = self._aws(region)
         try:
             with aws_errors(f"read role {role_arn}"):

@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from twilio_es_cli import arns
 from twilio_es_cli.local.catalog_data import SCHEMAS_BY_ID, TYPES_BY_NAME
 from twilio_es_cli.local.delivery import Deliverer, DeliveryError
 from twilio_es_cli.local.events import make_event, now_iso, test_event
@@ -91,10 +92,9 @@ def _check_sink_configuration(sink_type: str, raw: str) -> dict[str, Any]:
         raise invalid(f"SinkConfiguration for a {sink_type} sink is missing: {', '.join(missing)}")
     if sink_type == "kinesis":
         arn = str(config["arn"])
-        parts = arn.split(":", 5)
-        if len(parts) != 6 or parts[2] != "kinesis" or not parts[5].startswith("stream/"):
+        if arns.parse_stream(arn) is None:
             raise invalid(f"SinkConfiguration arn {arn!r} is not a Kinesis stream ARN")
-        if not str(config["role_arn"]).startswith("arn:aws:iam::"):
+        if arns.parse_role(str(config["role_arn"])) is None:
             raise invalid(f"SinkConfiguration role_arn {config['role_arn']!r} is not a role ARN")
     if sink_type == "webhook":
         if urlsplit(str(config["destination"])).scheme not in ("http", "https"):

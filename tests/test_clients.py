@@ -1,0 +1,44 @@
+"""The one client factory: one per invocation, replaceable through the context, right region."""
+
+from __future__ import annotations
+
+import click
+import typer
+
+from twilio_es_cli.cli import _common
+from twilio_es_cli.cli.stream import _clients
+from twilio_es_cli.clients import Clients
+from twilio_es_cli.config import Settings
+
+ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def _context(settings: Settings) -> typer.Context:
+    root = typer.Context(click.Group("twilio-es"), obj=settings)
+    return typer.Context(click.Command("list"), parent=root)
+
+
+def test_one_factory_per_invocation_built_lazily() -> None:
+    settings = Settings(region="eu-west-1", endpoint_url="http://127.0.0.1:9", env=ENV)
+    ctx = _context(settings)
+    factory = _common.clients(ctx)
+    assert factory is _common.clients(ctx)  # shared by every command of the invocation
+    assert factory.settings is settings
+    assert factory.aws() is factory.aws()  # AWS clients built once
+    assert _clients(ctx) is factory.aws()
+
+
+def test_tests_replace_the_factory_through_the_context() -> None:
+    ctx = _context(Settings(region="eu-west-1", env=ENV))
+    other = Clients(Settings(region="ap-southeast-2", endpoint_url="http://127.0.0.1:9", env=ENV))
+    _common.use_clients(ctx, other)
+    assert _common.clients(ctx) is other
+    assert _clients(ctx).region == "ap-southeast-2"
+
+
+def test_reading_a_stream_asks_the_region_its_arn_names() -> None:
+    factory = Clients(Settings(region="eu-west-1", endpoint_url="http://127.0.0.1:9", env=ENV))
+    by_arn = factory.stream_kinesis("arn:aws:kinesis:us-west-2:123456789012:stream/x")
+    assert by_arn.meta.region_name == "us-west-2"
+    by_name = factory.stream_kinesis("x")
+    assert by_name.meta.region_name == "eu-west-1"
