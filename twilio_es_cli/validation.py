@@ -349,11 +349,7 @@ class Validator:
         waited = round(self.clock() - started, 1)
         self.report.step(f"found test event in shard {shard_id} after {waited:g} s")
 
-        test_id = self._validate_newest(sid, [tid for tid, _ in found])
-        self.report.step(f"validated with test id {test_id}")
-
-        status = self._wait_active(sid, max(deadline, self.clock() + ACTIVE_WAIT))
-        self.report.step(f"sink {sid} is active" + (" (it already was)" if was_active else ""))
+        test_id, status = self._validate_and_wait(sid, found, deadline, was_active=was_active)
         proved = (
             f"delivery works end to end: Twilio assumed role "
             f"{sink.sink_configuration.get('role_arn', '?')} and wrote "
@@ -493,10 +489,7 @@ class Validator:
             f"listener received the test event after {waited:g} s, signature valid "
             f"(answered {newest['status']})"
         )
-        test_id = self._validate_newest(sid, [tid for tid, _ in found])
-        self.report.step(f"validated with test id {test_id}")
-        status = self._wait_active(sid, max(deadline, self.clock() + ACTIVE_WAIT))
-        self.report.step(f"sink {sid} is active" + (" (it already was)" if was_active else ""))
+        test_id, status = self._validate_and_wait(sid, found, deadline, was_active=was_active)
         proved = (
             f"delivery works end to end: the Events API POSTed its test event to {destination}, "
             f"`twilio-es webhook listen` at {log.base} received it with a valid "
@@ -547,6 +540,16 @@ class Validator:
             if remaining <= 0:
                 return []
             self.sleep(min(self.poll_interval, remaining))
+
+    def _validate_and_wait(
+        self, sid: str, found: list[tuple[str, Any]], deadline: float, *, was_active: bool
+    ) -> tuple[str, str | None]:
+        """Validate with the newest test id found, then wait for ``active`` (both flows)."""
+        test_id = self._validate_newest(sid, [tid for tid, _ in found])
+        self.report.step(f"validated with test id {test_id}")
+        status = self._wait_active(sid, max(deadline, self.clock() + ACTIVE_WAIT))
+        self.report.step(f"sink {sid} is active" + (" (it already was)" if was_active else ""))
+        return test_id, status
 
     def _validate_newest(self, sid: str, test_ids: list[str]) -> str:
         """Validate with the newest test id; if refused, try the next (equal timestamps)."""
