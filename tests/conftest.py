@@ -110,9 +110,17 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    """moto's server on 127.0.0.1 over real HTTP; yields its base URL."""
+    """moto's server on 127.0.0.1 over real HTTP; yields its base URL.
+
+    With the sandbox's Kinesis corrections (``local/kinesis_fix``) installed from the start:
+    they patch moto for the whole process, so installing them only when a sandbox test runs
+    would make every later test see a different Kinesis than the earlier ones.
+    """
     from moto.server import ThreadedMotoServer
 
+    from twilio_es_cli.local import kinesis_fix
+
+    kinesis_fix.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
