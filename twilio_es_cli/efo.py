@@ -44,7 +44,6 @@ from twilio_es_cli.aws import (
 )
 from twilio_es_cli.errors import ApiError, NotFoundError, TwilioEsError
 from twilio_es_cli.reader import (
-    KinesisRecord,
     StartPosition,
     _Batch,
     _CaughtUp,
@@ -52,6 +51,7 @@ from twilio_es_cli.reader import (
     _Failed,
     _Retry,
     _ShardEnded,
+    records_of,
     stream_kwargs,
     stream_name,
 )
@@ -434,16 +434,7 @@ class EfoConsumer:
                 continue
             raw = body.get("Records") or []
             if raw:
-                records = [
-                    KinesisRecord(
-                        shard_id,
-                        r["SequenceNumber"],
-                        r.get("PartitionKey", ""),
-                        r["ApproximateArrivalTimestamp"],
-                        r["Data"],
-                    )
-                    for r in raw
-                ]
+                records = records_of(shard_id, raw)
                 if not ctx.put(_Batch(shard_id, records)):
                     return "halted"
                 cursor.position = StartPosition.after(records[-1].sequence_number)

@@ -132,6 +132,17 @@ class Reporter(Protocol):
     def note(self, text: str) -> None: ...  # context while a step runs
 
 
+def _subscription_dict(sid: str, types: list[tuple[ResolvedType, str]]) -> dict[str, Any]:
+    """The subscription part of both quickstarts' `--json` summaries."""
+    return {
+        "sid": sid,
+        "types": [
+            {"type": r.type, "schema_version": r.schema_version, "subscription_sid": sub}
+            for r, sub in types
+        ],
+    }
+
+
 @dataclass
 class Outcome:
     """Everything the quickstart made or found. ``config`` holds the external id: never render
@@ -151,13 +162,7 @@ class Outcome:
             "stream": {"name": self.stream_name, "arn": self.config.arn},
             "role_arn": self.config.role_arn,
             "sink": {"sid": self.sink.sid, "status": self.sink.status},
-            "subscription": {
-                "sid": self.subscription.sid,
-                "types": [
-                    {"type": r.type, "schema_version": r.schema_version, "subscription_sid": sid}
-                    for r, sid in self.types
-                ],
-            },
+            "subscription": _subscription_dict(self.subscription.sid, self.types),
             "default_types": self.default_types,
             "steps": [s.to_dict() for s in self.steps],
         }
@@ -653,13 +658,7 @@ class WebhookOutcome:
             "local": True,
             "webhook": {"listener": self.destination, "proved": self.proved},
             "sink": {"sid": self.sink.sid, "status": self.sink.status},
-            "subscription": {
-                "sid": self.subscription.sid,
-                "types": [
-                    {"type": r.type, "schema_version": r.schema_version, "subscription_sid": sid}
-                    for r, sid in self.types
-                ],
-            },
+            "subscription": _subscription_dict(self.subscription.sid, self.types),
             "default_types": self.default_types,
             "steps": [s.to_dict() for s in self.steps],
             "sample_events": {

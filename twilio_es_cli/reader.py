@@ -323,16 +323,7 @@ def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> Non
         retry.succeeded()
         raw = response.get("Records") or []
         if raw:
-            records = [
-                KinesisRecord(
-                    shard_id,
-                    r["SequenceNumber"],
-                    r.get("PartitionKey", ""),
-                    r["ApproximateArrivalTimestamp"],
-                    r["Data"],
-                )
-                for r in raw
-            ]
+            records = records_of(shard_id, raw)
             last_seq = records[-1].sequence_number
             if not ctx.put(_Batch(shard_id, records)):
                 return
@@ -605,6 +596,20 @@ def _next_item(
         return ctx.outbox.get(timeout=_wait_for(deadline))
     except queue.Empty:
         return None
+
+
+def records_of(shard_id: str, raw: list[dict[str, Any]]) -> list[KinesisRecord]:
+    """Our records from a GetRecords or SubscribeToShard answer's ``Records`` (same shape)."""
+    return [
+        KinesisRecord(
+            shard_id,
+            r["SequenceNumber"],
+            r.get("PartitionKey", ""),
+            r["ApproximateArrivalTimestamp"],
+            r["Data"],
+        )
+        for r in raw
+    ]
 
 
 def _wait_for(deadline: float | None) -> float:

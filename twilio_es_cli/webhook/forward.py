@@ -293,6 +293,20 @@ class Forwarder:
         headers.update(self.options.headers)
         return self._path_prefix + digest, body, headers
 
+    def _log_attempt(
+        self,
+        attempted: tuple[list[str], list[str], Response, int],
+        outcome: str,
+        why: str | None,
+        *,
+        retry_in: float | None = None,
+    ) -> None:
+        """One delivery line for an attempt: (types, ids, answer, attempt number) and its fate."""
+        types, ids, response, attempt = attempted
+        self._log(
+            Delivery(types, ids, response.status, response.latency, attempt, outcome, why, retry_in)
+        )
+
     def _deliver(self, poster: Poster, group: list[_Item]) -> str:
         """Send ``group`` until it is delivered or dropped (or abandoned on stop)."""
         path, body, headers = self.request(group)
@@ -307,45 +321,16 @@ class Forwarder:
             with self._changed:
                 self.summary.requests += 1
             outcome = classify(response)
+            attempted = (types, ids, response, attempt)
             if outcome != "retry":
-                self._log(
-                    Delivery(
-                        types,
-                        ids,
-                        response.status,
-                        response.latency,
-                        attempt,
-                        outcome,
-                        _why(response, outcome),
-                    )
-                )
+                self._log_attempt(attempted, outcome, _why(response, outcome))
                 return outcome
             if self.stop.is_set():
-                self._log(
-                    Delivery(
-                        types,
-                        ids,
-                        response.status,
-                        response.latency,
-                        attempt,
-                        "abandoned",
-                        _why(response, outcome) or "stopping; delivered again on resume",
-                    )
-                )
+                why = _why(response, outcome) or "stopping; delivered again on resume"
+                self._log_attempt(attempted, "abandoned", why)
                 return "abandoned"
             delay = self._backoff(attempt, response)
-            self._log(
-                Delivery(
-                    types,
-                    ids,
-                    response.status,
-                    response.latency,
-                    attempt,
-                    "retrying",
-                    response.error,
-                    retry_in=delay,
-                )
-            )
+            self._log_attempt(attempted, "retrying", response.error, retry_in=delay)
             with self._changed:
                 self.summary.retries += 1
             self.stop.wait(delay)
