@@ -391,6 +391,17 @@ def classify(exc: BaseException) -> str:
     return REFUSED
 
 
+MAX_BACKOFF = 10.0  # seconds: the longest pause between two tries of one call
+
+
+def backoff(attempt: int, base: float = 0.2) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog), capped: the one pause
+    between retries of a reader's call (reader.py, efo.py, shards.py's listing)."""
+    import random
+
+    return random.uniform(0, min(MAX_BACKOFF, base * (2**attempt)))
+
+
 def stream_not_found(stream: str) -> NotFoundError:
     """The one "stream not found" error (exit 4) every reader raises, with the one hint."""
     from twilio_es_cli.arns import stream_name

@@ -52,9 +52,9 @@ from twilio_es_cli.reader import (
     _Retry,
     _ShardEnded,
     records_of,
-    stream_kwargs,
     stream_name,
 )
+from twilio_es_cli.shards import stream_kwargs, subscription_ended
 
 PREFIX = "twilio-es-"
 MAX_NAME = 128  # Kinesis: 1-128 characters of [a-zA-Z0-9_.-]
@@ -440,12 +440,10 @@ class EfoConsumer:
                 cursor.position = StartPosition.after(records[-1].sequence_number)
             if ctx.behind is not None:
                 ctx.behind[shard_id] = int(body.get("MillisBehindLatest") or 0)
-            continuation = body.get("ContinuationSequenceNumber")
-            children = list(body.get("ChildShards") or [])
-            if continuation is None or children:
-                ctx.put(_ShardEnded(shard_id, children))
+            if subscription_ended(body):
+                ctx.put(_ShardEnded(shard_id, list(body.get("ChildShards") or [])))
                 return "ended"
-            cursor.position = StartPosition.after(str(continuation))
+            cursor.position = StartPosition.after(str(body["ContinuationSequenceNumber"]))
             if not ctx.follow and not body.get("MillisBehindLatest"):
                 ctx.put(_CaughtUp(shard_id))
                 return "caught_up"

@@ -4,8 +4,8 @@ What the quickstart's ``cat_kinesis.sh`` gets wrong, and how this does it instea
 
 - every shard is read concurrently (one thread per shard, at most 5 GetRecords/s each, polling
   fast while ``MillisBehindLatest`` > 0 and about once a second when idle);
-- ``ListShards`` is paged the AWS way (``NextToken`` alone; moto wants the stream name with
-  it, so that is retried once when the server refuses);
+- shards are listed (ListShards paged the AWS way) and related parent to child by
+  :mod:`twilio_es_cli.shards`, the one shard model; here each one's start is planned and read;
 - resharding: a shard's children start only after the parent is drained (every record handed
   to the consumer), so records of one partition key come out in order; children are learned
   from ``ChildShards`` on the parent's last GetRecords and, while following, from re-listing;
@@ -23,10 +23,9 @@ are needed beyond the queue. Stopping (generator closed, ``stop`` set, ``deadlin
 from __future__ import annotations
 
 import queue
-import random
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -40,7 +39,9 @@ from twilio_es_cli.aws import (
     stream_not_found,
     translate,
 )
+from twilio_es_cli.aws import backoff as _backoff
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
+from twilio_es_cli.shards import Lineage, Shard, list_shards, stream_kwargs
 
 #: Checkpoint value meaning "this shard was closed and fully drained": skip it on resume.
 SHARD_END = "SHARD_END"
@@ -52,7 +53,6 @@ RELIST_INTERVAL = 30.0  # following: look for shards we cannot learn about from 
 # next is fetched (measured faster on moto than 10,000), and memory stays bounded.
 BATCH_LIMIT = 2000
 QUEUE_BATCHES = 8  # batches waiting for the consumer: bounds memory when it is slow
-MAX_BACKOFF = 10.0
 MAX_OUTAGE = 300.0  # give up after this long without a single successful call to AWS
 
 
@@ -103,13 +103,6 @@ class KinesisRecord:
     subsequence: int | None = None  # index of a user record inside a KPL-aggregated record
 
 
-def stream_kwargs(stream: str) -> dict[str, str]:
-    """``StreamARN`` for an ARN (``arn:aws:kinesis:REGION:ACCT:stream/NAME``), else StreamName."""
-    if arns.is_arn(stream):
-        return {"StreamARN": stream}
-    return {"StreamName": stream}
-
-
 def stream_name(stream: str) -> str:
     """The bare stream name of a name or ARN (for messages)."""
     return arns.stream_name(stream)
@@ -142,16 +135,24 @@ class _Failed:
 
 @dataclass(frozen=True)
 class _Listing:
-    shards: list[dict[str, Any]]
+    shards: list[Shard]
 
 
 @dataclass
 class _Shard:
-    shard_id: str
-    parents: tuple[str, ...]
-    closed: bool
+    """A shard as planned: where its reading starts, and how far it got."""
+
+    shard: Shard
     position: StartPosition | None  # None: nothing to read (skipped)
     state: str = "pending"  # pending | running | done
+
+    @property
+    def shard_id(self) -> str:
+        return self.shard.shard_id
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return self.shard.parents
 
 
 @dataclass
@@ -198,11 +199,6 @@ class _Context:
             except queue.Full:
                 continue
         return False
-
-
-def _backoff(attempt: int, base: float = 0.2) -> float:
-    """Exponential backoff with full jitter (AWS architecture blog), capped."""
-    return random.uniform(0, min(MAX_BACKOFF, base * (2**attempt)))
 
 
 class _Retry:
@@ -348,97 +344,11 @@ def _read_shard_inner(ctx: _Context, shard_id: str, start: StartPosition) -> Non
         ctx.put(_ShardEnded(shard_id, []))
 
 
-# --- listing ---------------------------------------------------------------------------------
-
-
-def list_shards(kinesis: Any, stream: str, *, page_size: int | None = None) -> list[dict[str, Any]]:
-    """Every shard of ``stream`` (open and closed within retention), paged the AWS way.
-
-    Throttling and 5xx are retried a few times; any other failure raises our own error
-    (:class:`NotFoundError` when the stream does not exist), so callers outside the reader
-    (``stream scale``, ``stream describe``) can use it as it is. See :func:`_list_shards`.
-    """
-    try:
-        return _list_shards(kinesis, stream, page_size=page_size)
-    except _Refused as exc:
-        raise exc.error from exc.cause
-
-
-def _list_shards(kinesis: Any, stream: str, *, page_size: int | None) -> list[dict[str, Any]]:
-    """:func:`list_shards`, raising :class:`_Refused` (the cause is needed for paging).
-
-    Pages after the first send ``NextToken`` alone, as AWS requires. moto instead wants the
-    stream with the token and refuses the lone token (``InvalidToken``/invalid argument): then
-    the same page is asked again with the stream, and so on for later pages. ``page_size``
-    (MaxResults) is for tests; AWS's default page is 1,000 shards.
-    """
-    args = stream_kwargs(stream)
-    paging: dict[str, Any] = {"MaxResults": page_size} if page_size else {}
-    shards: list[dict[str, Any]] = []
-    response = _call_retrying(kinesis.list_shards, f"list the shards of {stream}", **args, **paging)
-    token_with_stream = False
-    while True:
-        shards.extend(response.get("Shards") or [])
-        token = response.get("NextToken")
-        if not token:
-            return shards
-        if token_with_stream:
-            response = _call_retrying(
-                kinesis.list_shards, "list shards", NextToken=token, **args, **paging
-            )
-            continue
-        try:
-            response = _call_retrying(kinesis.list_shards, "list shards", NextToken=token, **paging)
-        except _Refused as exc:
-            if error_code(exc.cause) not in {
-                "InvalidToken",
-                "InvalidArgumentException",
-                "ValidationException",
-                "ResourceNotFoundException",
-            }:
-                raise exc.error from exc.cause
-            token_with_stream = True
-            response = _call_retrying(
-                kinesis.list_shards, "list shards", NextToken=token, **args, **paging
-            )
-
-
-class _Refused(Exception):
-    """A non-transient failure of a listing call (carries the translated error)."""
-
-    def __init__(self, cause: BaseException, error: TwilioEsError) -> None:
-        super().__init__(str(error))
-        self.cause = cause
-        self.error = error
-
-
-def _call_retrying(fn: Callable[..., Any], action: str, **kwargs: Any) -> Any:
-    """Call ``fn`` retrying throttling/5xx a few times (listing is rare and cheap to repeat)."""
-    for attempt in range(6):
-        try:
-            return fn(**kwargs)
-        except Exception as exc:
-            if classify(exc) != REFUSED and attempt < 5:
-                time.sleep(_backoff(attempt, base=0.3))
-                continue
-            error = translate(exc, action)
-            if error_code(exc) == "ResourceNotFoundException":
-                error = stream_not_found(kwargs.get("StreamARN") or kwargs.get("StreamName") or "?")
-            raise _Refused(exc, error) from exc
-    raise AssertionError("unreachable")
-
-
 # --- planning --------------------------------------------------------------------------------
 
 
-def _parents_of(shard: Mapping[str, Any]) -> tuple[str, ...]:
-    if "ParentShards" in shard:  # ChildShards entries
-        return tuple(shard.get("ParentShards") or ())
-    return tuple(p for p in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")) if p)
-
-
 def plan(
-    listing: list[dict[str, Any]], start: StartPosition, checkpoint: Mapping[str, str]
+    listing: list[Shard], start: StartPosition, checkpoint: Mapping[str, str]
 ) -> dict[str, _Shard]:
     """Decide each listed shard's first position (or that it is skipped).
 
@@ -447,44 +357,25 @@ def plan(
     - a descendant of a checkpointed shard: from its first record (TRIM_HORIZON);
     - otherwise ``start``; at LATEST, closed shards hold nothing new and are skipped.
     """
-    parents = {s["ShardId"]: _parents_of(s) for s in listing}
-    children: dict[str, list[str]] = {}
-    for sid, ps in parents.items():
-        for p in ps:
-            children.setdefault(p, []).append(sid)
-
-    def related(sid: str, edges: Mapping[str, Any]) -> bool:
-        seen: set[str] = set()
-        todo = list(edges.get(sid, ()))
-        while todo:
-            cur = todo.pop()
-            if cur in seen:
-                continue
-            seen.add(cur)
-            if cur in checkpoint:
-                return True
-            todo.extend(edges.get(cur, ()))
-        return False
-
+    lineage = Lineage(listing)
     shards: dict[str, _Shard] = {}
-    for s in listing:
-        sid = s["ShardId"]
-        closed = bool(s.get("SequenceNumberRange", {}).get("EndingSequenceNumber"))
+    for shard in listing:
+        sid = shard.shard_id
         seq = checkpoint.get(sid)
         position: StartPosition | None
-        if seq == SHARD_END or (seq is None and related(sid, children)):
+        if seq == SHARD_END or (
+            seq is None and any(d in checkpoint for d in lineage.descendants(sid))
+        ):
             position = None
         elif seq:
             position = StartPosition.after(seq)
-        elif related(sid, parents):
+        elif any(a in checkpoint for a in lineage.ancestors(sid)):
             position = StartPosition.trim_horizon()
-        elif start.kind == "LATEST" and closed:
+        elif start.kind == "LATEST" and shard.closed:
             position = None
         else:
             position = start
-        shards[sid] = _Shard(sid, parents[sid], closed, position)
-        if position is None:
-            shards[sid].state = "done"
+        shards[sid] = _Shard(shard, position, "done" if position is None else "pending")
     return shards
 
 
@@ -638,6 +529,7 @@ class _Consumer:
         self.ctx = ctx
         self.shard_reader = shard_reader
         self.shards = shards
+        self.lineage = Lineage(s.shard for s in shards.values())
         self.on_shard_start = on_shard_start
         self.on_shard_end = on_shard_end
         self.listing_in_flight = False
@@ -660,7 +552,7 @@ class _Consumer:
         for shard in self.shards.values():
             if shard.state != "pending" or shard.position is None:
                 continue
-            if all(self.shards[p].state == "done" for p in shard.parents if p in self.shards):
+            if self.lineage.ready(shard.shard_id, self._done):
                 shard.state = "running"
                 if self.on_shard_start is not None:
                     self.on_shard_start(shard.shard_id)
@@ -670,6 +562,9 @@ class _Consumer:
                     name=f"kinesis-{shard.shard_id}",
                     daemon=True,
                 ).start()
+
+    def _done(self, shard_id: str) -> bool:
+        return self.shards[shard_id].state == "done"
 
     def maybe_relist(self) -> None:
         """While following, list the shards again every RELIST_INTERVAL seconds."""
@@ -695,13 +590,11 @@ class _Consumer:
 
         threading.Thread(target=work, name="kinesis-list-shards", daemon=True).start()
 
-    def learn(self, found: list[dict[str, Any]]) -> None:
+    def learn(self, found: Iterable[Shard]) -> None:
         """Add shards we did not know: new since we started, so read from their start."""
-        for s in found:
-            sid = s["ShardId"]
-            if sid not in self.shards:
-                closed = bool(s.get("SequenceNumberRange", {}).get("EndingSequenceNumber"))
-                self.shards[sid] = _Shard(sid, _parents_of(s), closed, StartPosition.trim_horizon())
+        for shard in found:
+            if self.lineage.add(shard):
+                self.shards[shard.shard_id] = _Shard(shard, StartPosition.trim_horizon())
 
     def handle(self, item: object) -> None:
         """Act on a message other than a batch of records."""
@@ -709,7 +602,7 @@ class _Consumer:
             self.shards[item.shard_id].state = "done"
             if self.on_shard_end is not None:
                 self.on_shard_end(item.shard_id)
-            self.learn(item.children)
+            self.learn(Shard.from_api(c) for c in item.children)
             if not item.children:
                 self.relist()
         elif isinstance(item, _CaughtUp):

@@ -30,7 +30,6 @@ from twilio_es_cli.errors import (
     UsageError,
     shown,
 )
-from twilio_es_cli.reader import list_shards  # the one AWS-style pager (also tail)
 from twilio_es_cli.roles import (
     delete_role,
     delete_role_command,
@@ -42,6 +41,7 @@ from twilio_es_cli.roles import (
     tags_of,
 )
 from twilio_es_cli.rollback import Rollback
+from twilio_es_cli.shards import list_shards, open_count  # the one shard model (also tail)
 
 if TYPE_CHECKING:
     # The sink configuration `create` returns: one type for twilio-sink.json (issue 10).
@@ -189,14 +189,6 @@ def wait_for_deleted(
         f"stream {name} is still being deleted after {timeout:.0f} s",
         hint=f"It may finish later: check with `twilio-es stream describe {name}`.",
     )
-
-
-# --------------------------------------------------------------------------- shards
-
-
-def is_closed(shard: dict[str, Any]) -> bool:
-    """A shard is closed once it has an ending sequence number (a parent after resharding)."""
-    return "EndingSequenceNumber" in shard.get("SequenceNumberRange", {})
 
 
 # --------------------------------------------------------------------------- create
@@ -540,7 +532,7 @@ def scale(
         )
     current = summary.get("OpenShardCount")
     if current is None:
-        current = sum(not is_closed(s) for s in list_shards(kinesis, name))
+        current = open_count(list_shards(kinesis, name))
     if target == current:  # already there: nothing to do is success, like `stream create`
         return {"stream": name, "old": current, "new": target, "status": "ACTIVE"}
     check_scale(name, current, target)
@@ -593,24 +585,14 @@ def describe(
     kinesis = clients.kinesis()
     summary = _require_stream(kinesis, name, clients.region)
     shards = list_shards(kinesis, name)
-    closed = [s["ShardId"] for s in shards if is_closed(s)]
-    opened = [s["ShardId"] for s in shards if not is_closed(s)]
     view: dict[str, Any] = {
         "name": name,
         "arn": summary["StreamARN"],
         "status": summary["StreamStatus"],
         "mode": _mode(summary),
-        "open_shards": len(opened),
-        "closed_shards": len(closed),
-        "shards": [
-            {
-                "id": s["ShardId"],
-                "parent": s.get("ParentShardId"),
-                "adjacent_parent": s.get("AdjacentParentShardId"),
-                "open": not is_closed(s),
-            }
-            for s in shards
-        ],
+        "open_shards": open_count(shards),
+        "closed_shards": len(shards) - open_count(shards),
+        "shards": [s.view() for s in shards],
         "retention_hours": summary.get("RetentionPeriodHours"),
         "encryption": summary.get("EncryptionType", "NONE"),
         "created": summary.get("StreamCreationTimestamp"),

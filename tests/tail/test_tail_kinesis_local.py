@@ -30,7 +30,8 @@ def _wait_active(kinesis: Any, name: str) -> None:
 def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
     kinesis_local_env: str, unique_name: str
 ) -> None:
-    from twilio_es_cli.reader import StartPosition, list_shards, read_stream
+    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.shards import list_shards
 
     admin = boto_client("kinesis", kinesis_local_env)
     create_stream(admin, unique_name, 1)
@@ -94,12 +95,12 @@ def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
     for i, record in enumerate(records):
         first.setdefault(record.shard_id, i)
         last[record.shard_id] = i
-    read_from = {s["ShardId"] for s in listing if s["ShardId"] in first}
+    read_from = {s.shard_id for s in listing if s.shard_id in first}
     assert len(read_from) == 7
     for shard in listing:
-        for parent in (shard.get("ParentShardId"), shard.get("AdjacentParentShardId")):
-            if parent and shard["ShardId"] in first:
-                assert last[parent] < first[shard["ShardId"]]
+        for parent in shard.parents:
+            if shard.shard_id in first:
+                assert last[parent] < first[shard.shard_id]
 
 
 def test_no_follow_after_reshard_drains_parents_then_children(
@@ -137,22 +138,6 @@ def test_no_follow_after_reshard_drains_parents_then_children(
     latest = cli("tail", unique_name, "--timeout", "2", "-o", "jsonl")
     assert latest.exit_code == 0 and latest.stdout == ""
     assert "0 events from 2 shards" in latest.stderr  # the open children; parent skipped
-
-
-def test_list_shards_pages_with_next_token_alone(kinesis_local_env: str, unique_name: str) -> None:
-    from twilio_es_cli.reader import list_shards
-
-    admin = boto_client("kinesis", kinesis_local_env)
-    create_stream(admin, unique_name, 5)
-    calls: list[dict[str, Any]] = []
-    client = reader_client()
-    client.meta.events.register(
-        "provide-client-params.kinesis.ListShards", lambda params, **_: calls.append(dict(params))
-    )
-    shards = list_shards(client, unique_name, page_size=2)
-    assert sorted(s["ShardId"] for s in shards) == [f"shardId-00000000000{i}" for i in range(5)]
-    assert len(calls) == 3
-    assert all(set(c) == {"NextToken", "MaxResults"} for c in calls[1:])  # the AWS way
 
 
 def test_checkpoint_resumes_across_a_reshard(

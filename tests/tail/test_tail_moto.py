@@ -404,13 +404,6 @@ def _in(seconds: float) -> float:
     return time.monotonic() + seconds
 
 
-def test_list_shards_pages_on_moto_which_wants_the_stream_with_the_token(kinesis: Any) -> None:
-    from twilio_es_cli.reader import list_shards
-
-    shards = list_shards(reader_client(), STREAM, page_size=1)
-    assert sorted(s["ShardId"] for s in shards) == [f"shardId-00000000000{i}" for i in range(4)]
-
-
 def test_default_on_a_terminal_is_pretty(kinesis: Any, aws_env: str) -> None:
     put_events(kinesis, STREAM, range(3))
     # A 120-column terminal: each event must stay on one screen line (cut, not wrapped).
@@ -479,15 +472,6 @@ def test_sigterm_or_ctrl_c_stop_cleanly_with_an_exact_checkpoint(
         check=True,
     )
     assert sorted(numbers_of(resumed.stdout.decode().splitlines())) == list(range(10, 15))
-
-
-def test_list_shards_of_a_missing_stream_raises_our_not_found(aws_env: str) -> None:
-    # streams.py (scale, describe) uses the reader's pager: it must raise our errors only.
-    from twilio_es_cli.errors import NotFoundError
-    from twilio_es_cli.reader import list_shards
-
-    with pytest.raises(NotFoundError, match="no-such-stream"):
-        list_shards(reader_client(), "no-such-stream")
 
 
 def test_ctrl_c_on_a_terminal_puts_the_summary_on_its_own_line(kinesis: Any, aws_env: str) -> None:

@@ -19,7 +19,8 @@ from twilio_es_cli.cloudevents import (
     expand_nested,
 )
 from twilio_es_cli.errors import UsageError
-from twilio_es_cli.reader import SHARD_END, StartPosition, plan, stream_kwargs
+from twilio_es_cli.reader import SHARD_END, StartPosition, plan
+from twilio_es_cli.shards import Shard
 from twilio_es_cli.tail import Deduper, TypeFilter, parse_duration, parse_start
 
 _CE = b'{"specversion":"1.0","id":"EZ1","source":"/s","type":"t"}'
@@ -184,16 +185,8 @@ def test_dedupe_memory_is_bounded_lru() -> None:
     assert not seen.seen("other-source", "a")
 
 
-def _shard(sid: str, *parents: str, closed: bool = False) -> dict[str, object]:
-    rng: dict[str, str] = {"StartingSequenceNumber": "1"}
-    if closed:
-        rng["EndingSequenceNumber"] = "9"
-    shard: dict[str, object] = {"ShardId": sid, "SequenceNumberRange": rng}
-    if parents:
-        shard["ParentShardId"] = parents[0]
-    if len(parents) > 1:
-        shard["AdjacentParentShardId"] = parents[1]
-    return shard
+def _shard(sid: str, *parents: str, closed: bool = False) -> Shard:
+    return Shard(sid, parents, closed)
 
 
 # 0 split into 1 and 2; 1 and 2 later merged into 3 (open).
@@ -227,12 +220,6 @@ def test_plan_resumes_from_a_checkpoint() -> None:
     assert _positions(shards) == {"0": None, "1": "42", "2": "TRIM_HORIZON", "3": "TRIM_HORIZON"}
     deep = plan(LINEAGE, StartPosition.trim_horizon(), {"3": "77"})
     assert _positions(deep) == {"0": None, "1": None, "2": None, "3": "77"}
-
-
-def test_stream_kwargs_name_or_arn() -> None:
-    arn = "arn:aws:kinesis:us-east-1:123456789012:stream/twilio-events"
-    assert stream_kwargs(arn) == {"StreamARN": arn}
-    assert stream_kwargs("twilio-events") == {"StreamName": "twilio-events"}
 
 
 def test_checkpoint_round_trip_and_atomic_write(tmp_path: Path) -> None:
