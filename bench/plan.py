@@ -95,6 +95,7 @@ def main() -> None:
 
     moto, emulator = start()
     try:
+        from twilio_es_cli.clients import Clients
         from twilio_es_cli.config import resolve_settings
         from twilio_es_cli.infra import run
         from twilio_es_cli.infra.loader import load
@@ -109,7 +110,7 @@ def main() -> None:
             plan_times, floor_times = [], []
             for round_number in range(args.rounds + 1):  # round 0 warms up both
                 started = time.perf_counter()
-                planned = run.plan(settings, load(str(path)))
+                planned = run.plan(Clients(settings), load(str(path)))  # fresh clients, as a run
                 plan_s = time.perf_counter() - started
                 assert not planned.plan.pending, "the benchmark file should plan no changes"
                 started = time.perf_counter()

@@ -42,3 +42,14 @@ def test_reading_a_stream_asks_the_region_its_arn_names() -> None:
     assert by_arn.meta.region_name == "us-west-2"
     by_name = factory.stream_kinesis("x")
     assert by_name.meta.region_name == "eu-west-1"
+
+
+def test_plan_apply_and_rotate_work_with_the_invocations_factory() -> None:
+    from twilio_es_cli.infra.run import make_env
+
+    twilio = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t" * 32}
+    settings = Settings(region="eu-west-1", endpoint_url="http://127.0.0.1:9", env=ENV | twilio)
+    factory = Clients(settings)
+    env = make_env(factory, None)  # builds clients, calls nothing
+    assert env.aws is factory.aws() and env.client is factory.twilio()
+    assert env.settings is settings

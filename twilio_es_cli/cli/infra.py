@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, confirm, settings
+from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
 
 FileOption = Annotated[
     str | None,
@@ -58,7 +58,7 @@ def plan(
 
     try:
         desired = load(file)
-        planned = run.plan(settings(ctx), desired, prune=prune)
+        planned = run.plan(clients(ctx), desired, prune=prune)
     except TwilioEsError as exc:
         if detailed_exitcode:  # like Terraform's: 2 means "changes", so every error is 1
             exc.exit_code = ExitCode.FAILURE
@@ -106,7 +106,7 @@ def apply(
     if not timeout > 0:
         raise UsageError("--timeout must be a positive number of seconds")
     desired = load(file)
-    planned = run.plan(settings(ctx), desired, prune=prune)
+    planned = run.plan(clients(ctx), desired, prune=prune)
     planned.env.proof_timeout = timeout
     the_plan = planned.plan
     if not the_plan.pending:
@@ -163,10 +163,8 @@ def export(
     """
 
     from twilio_es_cli import output
-    from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.errors import UsageError
     from twilio_es_cli.infra.exporter import export as run_export
-    from twilio_es_cli.twilio_api import make_client
 
     if project is not None:
         import re
@@ -179,9 +177,9 @@ def export(
         from twilio_es_cli.files import check_writable
 
         check_writable(out, "--output", example="twilio-es.yaml")
-    current = settings(ctx)
+    made = clients(ctx)
     exported = run_export(
-        AwsClients(current), make_client(current), current, project=project, streams=stream or []
+        made.aws(), made.twilio(), made.settings, project=project, streams=stream or []
     )
     if out is None:
         typer.echo(exported.text, nl=False)
@@ -218,12 +216,10 @@ def status(
       twilio-es status --check --json > inventory.json
     """
     from twilio_es_cli import output
-    from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.infra.inventory import COLUMNS, inventory
-    from twilio_es_cli.twilio_api import make_client
 
-    current = settings(ctx)
-    found = inventory(AwsClients(current), make_client(current), current.twilio_principal)
+    made = clients(ctx)
+    found = inventory(made.aws(), made.twilio(), made.settings.twilio_principal)
     if as_json:
         output.print_json(found.to_dict())
     else:

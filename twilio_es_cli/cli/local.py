@@ -18,8 +18,7 @@ from typing import Annotated
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, settings
-from twilio_es_cli.config import Settings
+from twilio_es_cli.cli._common import JsonOption, clients, settings
 from twilio_es_cli.errors import ExitCode, TwilioEsError, UsageError
 
 app = typer.Typer(
@@ -191,7 +190,7 @@ def emit(
     if rate is None:
         with (
             output.progress(f"Emitting {count} {event_type} event(s)"),
-            _type_hint(current, event_type),
+            _type_hint(ctx, event_type),
         ):
             deliveries = admin.emit(current, event_type, count, extra)
     else:
@@ -200,7 +199,7 @@ def emit(
             delay = start + index * interval - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            with _type_hint(current, event_type):
+            with _type_hint(ctx, event_type):
                 deliveries += admin.emit(current, event_type, 1, extra)
     if as_json:
         output.print_json({"type": event_type, "count": count, "deliveries": deliveries})
@@ -250,7 +249,7 @@ def _depth(value: object) -> int:
 
 
 @contextmanager
-def _type_hint(current: Settings, event_type: str) -> Iterator[None]:
+def _type_hint(ctx: typer.Context, event_type: str) -> Iterator[None]:
     """The sandbox refuses an unknown type in its own words; add "did you mean" from its
     catalogue (the same one `twilio-es types list` shows)."""
     try:
@@ -259,10 +258,9 @@ def _type_hint(current: Settings, event_type: str) -> Iterator[None]:
         if exc.hint is not None:
             raise
         from twilio_es_cli.catalog import Catalog, suggest
-        from twilio_es_cli.twilio_api import make_client
 
         try:
-            names = [t.type for t in Catalog(make_client(current)).types()]
+            names = [t.type for t in Catalog(clients(ctx).twilio()).types()]
         except TwilioEsError:
             raise exc from None
         if event_type in names:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm, settings
+from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
 
 if TYPE_CHECKING:
     from twilio_es_cli.models import Sink
@@ -450,24 +450,16 @@ def rotate(
       twilio-es sink rotate DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --yes
     """
     from twilio_es_cli import output
-    from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.errors import UsageError
-    from twilio_es_cli.infra.executor import Env
     from twilio_es_cli.infra.rotate import rotate as rotate_sink
-    from twilio_es_cli.twilio_api import make_client
+    from twilio_es_cli.infra.run import make_env
 
     sid = _check_sid(sid)
     if not timeout > 0:
         raise UsageError("--timeout must be a positive number of seconds")
     confirm(f"Replace sink {sid} by a new one and delete it?", yes=yes)
-    current = settings(ctx)
-    env = Env(
-        settings=current,
-        aws=AwsClients(current),
-        client=make_client(current),
-        desired=None,
-        proof_timeout=timeout,
-    )
+    env = make_env(clients(ctx), None)
+    env.proof_timeout = timeout
     rotation = rotate_sink(env, sid)
     output.success(f"sink {sid} replaced by {rotation.new_sid}")
     data = rotation.to_dict()

@@ -7,9 +7,8 @@ benchmark and tests can time or drive a plan without the command line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from twilio_es_cli.config import Settings
 from twilio_es_cli.infra.executor import Env, Executor, Outcome
 from twilio_es_cli.infra.live import Live, read_stream, read_twilio
 from twilio_es_cli.infra.loader import Desired
@@ -24,6 +23,9 @@ from twilio_es_cli.infra.planner import (
     resolve_types,
 )
 
+if TYPE_CHECKING:
+    from twilio_es_cli.clients import Clients
+
 
 @dataclass
 class Planned:
@@ -32,12 +34,11 @@ class Planned:
     env: Env
 
 
-def make_env(settings: Settings, desired: Desired) -> Env:
-    from twilio_es_cli.aws import AwsClients
-    from twilio_es_cli.twilio_api import make_client
-
+def make_env(clients: Clients, desired: Desired | None) -> Env:
+    """What plan/apply (and ``sink rotate``, with no desired file) work with, from the
+    invocation's one client factory (``cli._common.clients(ctx)``)."""
     return Env(
-        settings=settings, aws=AwsClients(settings), client=make_client(settings), desired=desired
+        settings=clients.settings, aws=clients.aws(), client=clients.twilio(), desired=desired
     )
 
 
@@ -52,11 +53,11 @@ def read_live(env: Env) -> Live:
     return live
 
 
-def plan(settings: Settings, desired: Desired, *, prune: bool = False) -> Planned:
+def plan(clients: Clients, desired: Desired, *, prune: bool = False) -> Planned:
     """Check types against the catalogue (located errors, exit 2), read, and diff."""
     from twilio_es_cli.catalog import Catalog
 
-    env = make_env(settings, desired)
+    env = make_env(clients, desired)
     notes: list[str] = []
     types = {}
     if desired.model.subscriptions:
