@@ -24,8 +24,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.sandbox_support import RunningSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -183,31 +187,42 @@ def kinesis_local() -> Iterator[str]:
         STOP_STREAM_ENCRYPTION_DURATION="10ms",
     )
     preload = ROOT / "tests" / "support" / "bind_loopback.js"
-    proc = subprocess.Popen(
-        [node, "-r", str(preload), str(main_js)],
-        env=env,
-        cwd=str(ROOT),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kinesis-local exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+    yield from _serve("kinesis-local", [node, "-r", str(preload), str(main_js)], env, plain)
+
+
+def _serve(name: str, argv: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    """Run a server process until the fixture ends; yields its URL once ``port`` accepts.
+
+    Its stderr goes to a file, not a pipe (a chatty server must never block), and is shown if
+    it exits before listening. The body of every session-wide emulator fixture.
+    """
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(argv, env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=log)
         try:
-            with socket.create_connection(("127.0.0.1", plain), timeout=0.5):
-                break
+            _wait_listening(name, proc, port, log)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _wait_listening(name: str, proc: subprocess.Popen[bytes], port: int, log: IO[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"{name} exited: {log.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
         except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("kinesis-local did not start within 60 s")
-    yield f"http://127.0.0.1:{plain}"
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start within 60 s") from None
+            time.sleep(0.1)
 
 
 @pytest.fixture
@@ -242,31 +257,7 @@ def ministack() -> Iterator[str]:
         f"k.SUBSCRIPTION_SECONDS = {MINISTACK_SUBSCRIPTION_SECONDS}; "
         "from ministack.app import main; main()"
     )
-    # A file, not a pipe: a chatty server must never block. Closed after the server stops.
-    log = tempfile.TemporaryFile()  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=log
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"ministack exited: {log.read().decode()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise RuntimeError("ministack did not start within 60 s")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    yield from _serve("ministack", [sys.executable, "-c", code], env, port)
 
 
 @pytest.fixture
@@ -360,6 +351,17 @@ def twilio_env(aws_env: str, events_emulator: object, monkeypatch: pytest.Monkey
     return events_emulator
 
 
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
+    """`twilio-es local up` in a process of its own on free ports, started as a user starts it
+    (tests/sandbox_support.py); killed after the test if the test did not stop it."""
+    from tests.sandbox_support import start_sandbox
+
+    running = start_sandbox(tmp_path)
+    yield running
+    running.kill()
+
+
 def run_on_terminal(
     args: list[str], *, columns: int, env: Mapping[str, str] | None = None, timeout: float = 120
 ) -> Result:
@@ -384,20 +386,41 @@ def run_on_terminal(
             [sys.executable, "-m", "twilio_es_cli", *args], stdout=follower, stderr=err, env=base
         )
         os.close(follower)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
+        screen = Terminal(leader)
+        screen.read_until(None, timeout=timeout)
         code = proc.wait(timeout=timeout)
         os.close(leader)
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
-    return Result(code, b"".join(chunks).decode("utf-8", "replace"), stderr)
+    return Result(code, screen.seen.decode("utf-8", "replace"), stderr)
+
+
+class Terminal:
+    """The leader side of a pseudo-terminal: everything the program showed, read as it comes."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.seen = b""
+
+    def read_until(self, marker: bytes | None, *, timeout: float = 60) -> bool:
+        """Read until ``marker`` has been shown (None: until the program closes the terminal).
+
+        False when the output ended first, or nothing came for ``timeout`` seconds.
+        """
+        import select
+
+        while marker is None or marker not in self.seen:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if not ready:
+                return False
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                return False
+            if not chunk:
+                return False
+            self.seen += chunk
+        return True
 
 
 def events_client() -> object:

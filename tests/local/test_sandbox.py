@@ -3,119 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Result, run_subprocess
+from tests.conftest import run_subprocess
+from tests.sandbox_support import DELIVERED, RunningSandbox, build_flow, start_sandbox
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MESSAGE_STATUS_SCHEMA = DATA / "twilio-schemas" / "Messaging.MessageStatus.4.json"
-DELIVERED = "com.twilio.messaging.message.delivered"
-
-
-class RunningSandbox:
-    """A `twilio-es local up` process and the environment its export lines describe."""
-
-    def __init__(self, proc: subprocess.Popen[str], env: dict[str, str]) -> None:
-        self.proc = proc
-        self.env = env
-        self.stderr_lines: list[str] = []
-
-    def run(self, *args: str, cwd: Path) -> Result:
-        old = os.getcwd()
-        os.chdir(cwd)
-        try:
-            return run_subprocess(list(args), env=self.env)
-        finally:
-            os.chdir(old)
-
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=60)
-        assert self.proc.stderr is not None
-        return code, self.proc.stderr.read()
-
-
-def _start(tmp_path: Path, *extra: str) -> RunningSandbox:
-    """Start `local up` on free ports and wait for its export lines (like a user would)."""
-    env_file = tmp_path / "sandbox.env"
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWILIO_"))}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "twilio_es_cli",
-            "local",
-            "up",
-            "--aws-port",
-            "0",
-            "--events-port",
-            "0",
-            "--env-file",
-            str(env_file),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=base,
-        cwd=tmp_path,
-    )
-    exports: dict[str, str] = {}
-    assert proc.stdout is not None
-    timer = threading.Timer(60, proc.kill)
-    timer.start()
-    try:
-        for line in proc.stdout:
-            assert line.startswith("export "), line
-            key, _, value = line[len("export ") :].strip().partition("=")
-            exports[key] = value
-            if len(exports) == 8:
-                break
-    finally:
-        timer.cancel()
-    assert set(exports) == {
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "TWILIO_ES_API_URL",
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-    }, proc.stderr.read() if proc.poll() is not None else exports  # type: ignore[union-attr]
-    assert env_file.read_text().count("export ") == 8
-    assert env_file.stat().st_mode & 0o777 == 0o600
-    return RunningSandbox(proc, {**base, **exports})
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
-    running = _start(tmp_path)
-    yield running
-    if running.proc.poll() is None:
-        running.proc.kill()
-        running.proc.wait()
-
-
-def _build_flow(sb: RunningSandbox, cwd: Path, stream: str) -> str:
-    """stream create -> sink create -> validate -> subscribe, each through the CLI."""
-    assert sb.run("stream", "create", stream, "1", "--out", "sink.json", cwd=cwd).exit_code == 0
-    created = sb.run("sink", "create", "kinesis", "--config", "sink.json", "--json", cwd=cwd)
-    assert created.exit_code == 0, created.stderr
-    sid = str(created.json()["sid"])  # type: ignore[index]
-    validated = sb.run("sink", "validate", sid, "--timeout", "60", cwd=cwd)
-    assert validated.exit_code == 0, validated.stderr
-    subscribed = sb.run("subscribe", "--sink", sid, "--type", f"{DELIVERED}:4", cwd=cwd)
-    assert subscribed.exit_code == 0, subscribed.stderr
-    return sid
 
 
 def test_local_up_drives_the_whole_flow_and_stops_cleanly(
@@ -123,7 +19,7 @@ def test_local_up_drives_the_whole_flow_and_stops_cleanly(
 ) -> None:
     from jsonschema import Draft7Validator
 
-    _build_flow(sandbox, tmp_path, "sandbox-flow")
+    build_flow(sandbox, tmp_path, "sandbox-flow")
     emitted = sandbox.run("local", "emit", DELIVERED, "--count", "5", "--json", cwd=tmp_path)
     assert emitted.exit_code == 0, emitted.stderr
     assert emitted.json() == {"type": DELIVERED, "count": 5, "deliveries": 5}
@@ -157,9 +53,9 @@ def test_local_up_drives_the_whole_flow_and_stops_cleanly(
 
 def test_state_dir_keeps_streams_sinks_subscriptions_and_records(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    first = _start(tmp_path, "--state-dir", str(state))
+    first = start_sandbox(tmp_path, "--state-dir", str(state))
     try:
-        sid = _build_flow(first, tmp_path, "kept")
+        sid = build_flow(first, tmp_path, "kept")
         assert first.run("local", "emit", DELIVERED, "-n", "3", cwd=tmp_path).exit_code == 0
     finally:
         code, _ = first.stop()
@@ -167,7 +63,7 @@ def test_state_dir_keeps_streams_sinks_subscriptions_and_records(tmp_path: Path)
     snapshot = state / "aws-snapshot.json"
     assert snapshot.stat().st_mode & 0o777 == 0o600
 
-    second = _start(tmp_path, "--state-dir", str(state))
+    second = start_sandbox(tmp_path, "--state-dir", str(state))
     try:
         shown = second.run("sink", "show", sid, "--json", cwd=tmp_path)
         assert shown.exit_code == 0, shown.stderr
@@ -244,6 +140,7 @@ def test_emit_unknown_type_is_usage_error(twilio_env, cli) -> None:  # type: ign
     result = cli("local", "emit", "com.twilio.nope")
     assert result.exit_code == 2, result.stderr
     assert "error:" in result.stderr
+    assert "See `twilio-es types list --search TEXT`." in result.stderr  # the catalogue's hint
 
 
 def test_emit_without_a_sandbox_says_how_to_start_one(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -257,7 +154,7 @@ def test_emit_without_a_sandbox_says_how_to_start_one(cli, monkeypatch) -> None:
 @pytest.mark.parametrize("legacy", [False, True])
 def test_sink_validate_works_on_both_flows(tmp_path: Path, legacy: bool) -> None:
     """Today's sandbox (sinks active at once) and `local up --legacy-validation`."""
-    sb = _start(tmp_path, *(["--legacy-validation"] if legacy else []))
+    sb = start_sandbox(tmp_path, *(["--legacy-validation"] if legacy else []))
     try:
         assert (
             sb.run("stream", "create", "both", "1", "--out", "sink.json", cwd=tmp_path).exit_code

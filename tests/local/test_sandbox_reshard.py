@@ -12,28 +12,17 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import Result, boto_client
-from tests.local.test_sandbox import DELIVERED, RunningSandbox, _build_flow, _start
+from tests.sandbox_support import DELIVERED, RunningSandbox, build_flow
+from twilio_es_cli.shards import list_shards, open_count
 
 STREAM = "reshard-flow"
 EMITTED = 60
 # --timeout only so that a broken sandbox fails the test instead of hanging it.
 TAIL = [sys.executable, "-m", "twilio_es_cli", "tail", STREAM, "--timeout", "300"]
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
-    running = _start(tmp_path)
-    yield running
-    if running.proc.poll() is None:
-        running.proc.kill()
-        running.proc.wait()
 
 
 def _delivered_ids(result: Result) -> list[str]:
@@ -46,7 +35,7 @@ def _delivered_ids(result: Result) -> list[str]:
 def test_scale_while_emitting_then_tail_shows_every_event_once(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    _build_flow(sandbox, tmp_path, STREAM)
+    build_flow(sandbox, tmp_path, STREAM)
     start = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     # A tail that follows the stream while it is resharded (from a time, so it cannot miss
     # events that arrive before it has opened the shards); --max stops it at the count.
@@ -83,9 +72,8 @@ def test_scale_while_emitting_then_tail_shows_every_event_once(
     assert emitted[0].json()["deliveries"] == EMITTED  # type: ignore[index]
 
     kinesis = boto_client("kinesis", sandbox.env["AWS_ENDPOINT_URL"])
-    listed = kinesis.list_shards(StreamName=STREAM)["Shards"]  # type: ignore[attr-defined]
-    open_shards = [s for s in listed if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
-    assert (len(listed), len(open_shards)) == (1 + 2 + 4 + 2, 2)
+    listed = list_shards(kinesis, STREAM)
+    assert (len(listed), open_count(listed)) == (1 + 2 + 4 + 2, 2)
 
     # A tail run afterwards, from the same time, reads parents then children: each event once.
     after = sandbox.run(

@@ -8,7 +8,6 @@ traceback. Also here: answering "no" at the delete prompt on a real terminal.
 from __future__ import annotations
 
 import os
-import select
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Result, boto_client
+from tests.conftest import Result, Terminal, boto_client
 
 CLI = Callable[..., Result]
 
@@ -161,29 +160,18 @@ def test_answering_no_at_the_delete_prompt_changes_nothing(aws_env: str) -> None
         close_fds=True,
     )
     os.close(slave)
-    seen = b""
-    answered = False
+    screen = Terminal(master)
     try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 60)
-            if not ready:
-                break
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-            if not answered and b"[y/N]" in seen:
-                os.write(master, b"n\n")
-                answered = True
+        answered = screen.read_until(b"[y/N]")
+        if answered:
+            os.write(master, b"n\n")
+            screen.read_until(None)
         code = proc.wait(timeout=60)
     finally:
         os.close(master)
         if proc.poll() is None:
             proc.kill()
-    text = seen.decode(errors="replace")
+    text = screen.seen.decode(errors="replace")
     assert answered, text
     assert code == 1, text
     assert "Cancelled; nothing was changed." in text

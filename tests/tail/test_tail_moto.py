@@ -29,7 +29,7 @@ from tail_support import (
     reader_client,
 )
 
-from tests.conftest import boto_client, run_on_terminal
+from tests.conftest import Terminal, boto_client, run_on_terminal
 
 STREAM = "twilio-events"
 
@@ -476,7 +476,6 @@ def test_sigterm_or_ctrl_c_stop_cleanly_with_an_exact_checkpoint(
 
 def test_ctrl_c_on_a_terminal_puts_the_summary_on_its_own_line(kinesis: Any, aws_env: str) -> None:
     import pty
-    import select
 
     put_events(kinesis, STREAM, range(1))
     argv = [sys.executable, "-m", "twilio_es_cli", "tail", STREAM, "--from", "trim-horizon"]
@@ -486,27 +485,14 @@ def test_ctrl_c_on_a_terminal_puts_the_summary_on_its_own_line(kinesis: Any, aws
             os.execve(sys.executable, argv, dict(os.environ))
         finally:
             os._exit(127)  # never run the rest of pytest in the forked child
-    seen = b""
-
-    def read_until(marker: bytes) -> None:
-        nonlocal seen
-        while marker not in seen:
-            ready, _, _ = select.select([terminal], [], [], 60)
-            assert ready, seen
-            try:
-                chunk = os.read(terminal, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                return
-            if not chunk:
-                return
-            seen += chunk
-
-    read_until(b"shard-")  # an event is on screen: now the user presses Ctrl-C
+    screen = Terminal(terminal)
+    # An event is on screen: now the user presses Ctrl-C.
+    assert screen.read_until(b"shard-"), screen.seen
     os.write(terminal, b"\x03")
-    read_until(b"interrupted")
+    screen.read_until(b"interrupted")
     _, status = os.waitpid(pid, 0)
     os.close(terminal)
     assert os.waitstatus_to_exitcode(status) == 130
-    text = re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", seen).decode()
+    text = re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", screen.seen).decode()
     summary = next(line for line in text.splitlines() if "interrupted" in line)
     assert re.match(r"\d+ events? from 4 shards", summary), text  # not after the ^C echo

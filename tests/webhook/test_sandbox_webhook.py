@@ -11,27 +11,15 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import Result
-from tests.local.test_sandbox import RunningSandbox, _start
+from tests.sandbox_support import RunningSandbox
 from twilio_es_cli.webhook.listen import Listener, ListenOptions
 
 DELIVERED = "com.twilio.messaging.message.delivered"
 TEST_EVENT = "com.twilio.eventstreams.test-event"
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[RunningSandbox]:
-    running = _start(tmp_path)
-    yield running
-    if running.proc.poll() is None:
-        running.proc.kill()
-        running.proc.wait()
 
 
 def _free_port() -> int:

@@ -1,0 +1,112 @@
+"""`twilio-es local up` as a user runs it, for the tests that drive the sandbox from outside:
+its own process on free ports, the environment its export lines describe, and the usual flow
+(stream -> sink -> validate -> subscribe) built through the CLI. The ``sandbox`` fixture
+(tests/conftest.py) starts one per test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from tests.conftest import Result, run_subprocess
+
+DELIVERED = "com.twilio.messaging.message.delivered"
+
+
+class RunningSandbox:
+    """A `twilio-es local up` process and the environment its export lines describe."""
+
+    def __init__(self, proc: subprocess.Popen[str], env: dict[str, str]) -> None:
+        self.proc = proc
+        self.env = env
+        self.stderr_lines: list[str] = []
+
+    def run(self, *args: str, cwd: Path) -> Result:
+        old = os.getcwd()
+        os.chdir(cwd)
+        try:
+            return run_subprocess(list(args), env=self.env)
+        finally:
+            os.chdir(old)
+
+    def kill(self) -> None:
+        """End the process if the test did not stop it (a failed test, a hang)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> tuple[int, str]:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=60)
+        assert self.proc.stderr is not None
+        return code, self.proc.stderr.read()
+
+
+def start_sandbox(tmp_path: Path, *extra: str) -> RunningSandbox:
+    """Start `local up` on free ports and wait for its export lines (like a user would)."""
+    env_file = tmp_path / "sandbox.env"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWILIO_"))}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "twilio_es_cli",
+            "local",
+            "up",
+            "--aws-port",
+            "0",
+            "--events-port",
+            "0",
+            "--env-file",
+            str(env_file),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=base,
+        cwd=tmp_path,
+    )
+    exports: dict[str, str] = {}
+    assert proc.stdout is not None
+    timer = threading.Timer(60, proc.kill)
+    timer.start()
+    try:
+        for line in proc.stdout:
+            assert line.startswith("export "), line
+            key, _, value = line[len("export ") :].strip().partition("=")
+            exports[key] = value
+            if len(exports) == 8:
+                break
+    finally:
+        timer.cancel()
+    assert set(exports) == {
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "TWILIO_ES_API_URL",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+    }, proc.stderr.read() if proc.poll() is not None else exports  # type: ignore[union-attr]
+    assert env_file.read_text().count("export ") == 8
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    return RunningSandbox(proc, {**base, **exports})
+
+
+def build_flow(sb: RunningSandbox, cwd: Path, stream: str) -> str:
+    """stream create -> sink create -> validate -> subscribe, each through the CLI."""
+    assert sb.run("stream", "create", stream, "1", "--out", "sink.json", cwd=cwd).exit_code == 0
+    created = sb.run("sink", "create", "kinesis", "--config", "sink.json", "--json", cwd=cwd)
+    assert created.exit_code == 0, created.stderr
+    sid = str(created.json()["sid"])  # type: ignore[index]
+    validated = sb.run("sink", "validate", sid, "--timeout", "60", cwd=cwd)
+    assert validated.exit_code == 0, validated.stderr
+    subscribed = sb.run("subscribe", "--sink", sid, "--type", f"{DELIVERED}:4", cwd=cwd)
+    assert subscribed.exit_code == 0, subscribed.stderr
+    return sid
