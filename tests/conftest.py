@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 
@@ -142,11 +142,27 @@ def reset_moto(url: str) -> None:
 def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point boto3 (ours and the test's) at a freshly reset moto server; yields its URL."""
     reset_moto(moto_server)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    return point_aws_at(moto_server, monkeypatch)
+
+
+def point_aws_at(url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point boto3 (ours and the test's) at the emulator at ``url`` with test credentials."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", REGION)
-    return moto_server
+    return url
+
+
+def wait_active(kinesis: Any, name: str) -> None:
+    """Wait until stream ``name`` is ACTIVE again (after a create or a reshard)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+        if summary["StreamStatus"] == "ACTIVE":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{name} did not become ACTIVE")
 
 
 def boto_client(service: str, endpoint_url: str) -> object:
@@ -228,11 +244,7 @@ def _wait_listening(name: str, proc: subprocess.Popen[bytes], port: int, log: IO
 @pytest.fixture
 def kinesis_local_env(kinesis_local: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point boto3 at kinesis-local (Kinesis only: it has no IAM/STS)."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", kinesis_local)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", REGION)
-    return kinesis_local
+    return point_aws_at(kinesis_local, monkeypatch)
 
 
 #: How long ministack keeps a SubscribeToShard open (AWS: 5 minutes). Short, so every EFO test
@@ -263,11 +275,7 @@ def ministack() -> Iterator[str]:
 @pytest.fixture
 def ministack_env(ministack: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point boto3 (ours and the test's) at ministack (Kinesis only)."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", ministack)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", REGION)
-    return ministack
+    return point_aws_at(ministack, monkeypatch)
 
 
 @pytest.fixture

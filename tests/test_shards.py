@@ -5,12 +5,11 @@ SubscribeToShard says when a closed shard has been sent to its end."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
-from tests.conftest import boto_client
+from tests.conftest import boto_client, wait_active
 from twilio_es_cli.shards import (
     Lineage,
     Shard,
@@ -30,24 +29,14 @@ def _kinesis(endpoint_url: str) -> Any:
 
 def _create(kinesis: Any, name: str, shards: int) -> None:
     kinesis.create_stream(StreamName=name, ShardCount=shards)
-    _wait_active(kinesis, name)
-
-
-def _wait_active(kinesis: Any, name: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
-        if summary["StreamStatus"] == "ACTIVE":
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{name} did not become ACTIVE")
+    wait_active(kinesis, name)
 
 
 def _split_then_merge(kinesis: Any, name: str) -> tuple[str, str, str, str]:
     """1 shard -> split into 2 -> those 2 merged into 1: (parent, left, right, merged)."""
     _create(kinesis, name, 1)
     kinesis.update_shard_count(StreamName=name, TargetShardCount=2, ScalingType="UNIFORM_SCALING")
-    _wait_active(kinesis, name)
+    wait_active(kinesis, name)
     listed = {s.shard_id: s for s in list_shards(kinesis, name)}
     parent = next(s.shard_id for s in listed.values() if not s.parents)
     left, right = sorted(
@@ -56,7 +45,7 @@ def _split_then_merge(kinesis: Any, name: str) -> tuple[str, str, str, str]:
     kinesis.merge_shards(
         StreamName=name, ShardToMerge=left.shard_id, AdjacentShardToMerge=right.shard_id
     )
-    _wait_active(kinesis, name)
+    wait_active(kinesis, name)
     merged = next(s.shard_id for s in list_shards(kinesis, name) if len(s.parents) == 2)
     return parent, left.shard_id, right.shard_id, merged
 
@@ -151,7 +140,7 @@ def test_child_shards_of_a_drained_parent_on_moto(aws_env: str) -> None:
     kinesis.update_shard_count(
         StreamName="split", TargetShardCount=2, ScalingType="UNIFORM_SCALING"
     )
-    _wait_active(kinesis, "split")
+    wait_active(kinesis, "split")
     shards = {s.shard_id: s for s in list_shards(kinesis, "split")}
     parent = next(sid for sid, s in shards.items() if s.closed)
     opened = sorted(sid for sid, s in shards.items() if s.open)

@@ -11,20 +11,10 @@ from typing import Any
 
 from tail_support import create_stream, event, put, reader_client
 
-from tests.conftest import boto_client
+from tests.conftest import boto_client, wait_active
 
 TOTAL = 1500
 KEYS = 24
-
-
-def _wait_active(kinesis: Any, name: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
-        if status["StreamStatus"] == "ACTIVE":
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{name} did not become ACTIVE")
 
 
 def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
@@ -58,7 +48,7 @@ def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
             admin.update_shard_count(
                 StreamName=unique_name, TargetShardCount=shards, ScalingType="UNIFORM_SCALING"
             )
-            _wait_active(admin, unique_name)
+            wait_active(admin, unique_name)
 
     stop = threading.Event()
     records = []
@@ -114,7 +104,7 @@ def test_no_follow_after_reshard_drains_parents_then_children(
     admin.update_shard_count(
         StreamName=unique_name, TargetShardCount=2, ScalingType="UNIFORM_SCALING"
     )
-    _wait_active(admin, unique_name)
+    wait_active(admin, unique_name)
     put(admin, unique_name, ((event(n, key=f"k{n % 8}"), f"k{n % 8}") for n in range(200, 300)))
     result = cli("tail", unique_name, "--from", "trim-horizon", "--no-follow", "-o", "jsonl")
     assert result.exit_code == 0, result.stderr
@@ -149,7 +139,7 @@ def test_checkpoint_resumes_across_a_reshard(
     admin.update_shard_count(
         StreamName=unique_name, TargetShardCount=2, ScalingType="UNIFORM_SCALING"
     )
-    _wait_active(admin, unique_name)
+    wait_active(admin, unique_name)
     put(admin, unique_name, ((event(n, key=f"k{n % 8}"), f"k{n % 8}") for n in range(150, 250)))
     state = str(tmp_path / "state.json")
     runs = [
