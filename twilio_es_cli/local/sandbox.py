@@ -181,16 +181,18 @@ class Sandbox:
 
 def snapshot_aws(aws: AwsClients, path: Path) -> dict[str, Any]:
     """Write streams (with records) and IAM roles (with inline policies and tags) to ``path``."""
+    from twilio_es_cli.shards import list_shards  # every page, parents and children alike
+
     kinesis, iam = aws.kinesis(), aws.iam()
     streams = []
     for name in kinesis.list_streams().get("StreamNames", []):
         summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
         mode = summary.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED")
         records: list[dict[str, str]] = []
-        shards = kinesis.list_shards(StreamName=name)["Shards"]
+        shards = list_shards(kinesis, name)
         for shard in shards:
             iterator = kinesis.get_shard_iterator(
-                StreamName=name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                StreamName=name, ShardId=shard.shard_id, ShardIteratorType="TRIM_HORIZON"
             )["ShardIterator"]
             while iterator and len(records) < MAX_SNAPSHOT_RECORDS:
                 page = kinesis.get_records(ShardIterator=iterator, Limit=1000)
