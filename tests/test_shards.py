@@ -13,7 +13,6 @@ from tests.conftest import boto_client, wait_active
 from twilio_es_cli.shards import (
     Lineage,
     Shard,
-    children_of,
     list_shards,
     open_count,
     stream_kwargs,
@@ -152,7 +151,7 @@ def test_child_shards_of_a_drained_parent_on_moto(aws_env: str) -> None:
     answer = kinesis.get_records(ShardIterator=iterator)
     while answer.get("NextShardIterator"):  # drain the closed parent to its end
         answer = kinesis.get_records(ShardIterator=answer["NextShardIterator"])
-    children = children_of(answer)
+    children = [Shard.from_api(c) for c in answer["ChildShards"]]
     assert sorted(c.shard_id for c in children) == opened
     assert all(c.open and c.parents == (parent,) and c.hash_range for c in children)
     assert {c.hash_range for c in children} == {shards[sid].hash_range for sid in opened}
@@ -198,7 +197,7 @@ def test_subscription_ends_with_the_closed_shards_last_event(
         kinesis.deregister_stream_consumer(ConsumerARN=consumer_arn)
     assert subscription_ended(bodies[-1])
     assert not any(subscription_ended(b) for b in bodies[:-1])
-    children = children_of(bodies[-1])
+    children = [Shard.from_api(c) for c in bodies[-1]["ChildShards"]]
     assert [c.parents for c in children] == [(parent.shard_id,), (parent.shard_id,)]
     assert sorted(c.hash_range for c in children if c.hash_range) == [
         (0, 2**127 - 1),

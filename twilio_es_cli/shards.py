@@ -109,11 +109,6 @@ def subscription_ended(event: Mapping[str, Any]) -> bool:
     return event.get("ContinuationSequenceNumber") is None or bool(event.get("ChildShards"))
 
 
-def children_of(answer: Mapping[str, Any]) -> list[Shard]:
-    """The new shards a GetRecords answer or SubscribeToShard event names (``ChildShards``)."""
-    return [Shard.from_api(c) for c in answer.get("ChildShards") or ()]
-
-
 # --- listing ---------------------------------------------------------------------------------
 
 
