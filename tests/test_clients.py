@@ -42,3 +42,16 @@ def test_reading_a_stream_asks_the_region_its_arn_names() -> None:
     assert by_arn.meta.region_name == "us-west-2"
     by_name = factory.stream_kinesis("x")
     assert by_name.meta.region_name == "eu-west-1"
+
+
+def test_aws_clients_per_region_built_once_each() -> None:
+    """`doctor --sink` asks the region its stream ARN names; the configured one is the default."""
+    factory = Clients(Settings(region="eu-west-1", endpoint_url="http://127.0.0.1:9", env=ENV))
+    assert factory.aws("eu-west-1") is factory.aws()  # the configured region is one entry
+    other = factory.aws("us-west-2")
+    assert other is factory.aws("us-west-2")
+    assert other is not factory.aws()
+    assert other.region == "us-west-2"
+    assert other.kinesis().meta.region_name == "us-west-2"
+    assert factory.aws().region == "eu-west-1"
+    assert factory.settings.region == "eu-west-1"  # the invocation's settings stay as given
