@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from twilio_es_cli import arns
-from twilio_es_cli.doctor import parse_stream_arn, role_name_from_arn
 from twilio_es_cli.models import KinesisSinkConfig, StreamRef, parse_config
 
 STREAMS = {
@@ -45,12 +44,6 @@ def test_stream_arns_accepted_everywhere(arn: str, parts: tuple[str, str]) -> No
     assert arns.stream_name(arn) == name
     # The same answer from every place that used to parse on its own.
     assert StreamRef.parse(arn) == parsed
-    assert parse_stream_arn(arn) == {
-        "partition": parsed.partition,
-        "region": region,
-        "account": parsed.account_id,
-        "name": name,
-    }
     config = parse_config(
         KinesisSinkConfig,
         {"arn": arn, "role_arn": "arn:aws:iam::123456789012:role/r", "external_id": "abc123"},
@@ -69,7 +62,6 @@ def test_stream_arns_accepted_everywhere(arn: str, parts: tuple[str, str]) -> No
 def test_not_stream_arns_refused_everywhere(text: str) -> None:
     assert arns.parse_stream(text) is None
     assert StreamRef.parse(text) is None
-    assert parse_stream_arn(text) is None
     assert arns.region_of(text) is None
 
 
@@ -91,7 +83,7 @@ def test_role_arns(arn: str, name: str, path: str) -> None:
     parsed = arns.parse_role(arn)
     assert parsed is not None
     assert (parsed.name, parsed.path, parsed.account_id) == (name, path, "123456789012")
-    assert role_name_from_arn(arn) == name
+    assert arns.role_name(arn) == name
     assert (
         arns.role_arn(name, account_id="123456789012", path=path, partition=parsed.partition) == arn
     )
@@ -110,7 +102,7 @@ def test_role_arns(arn: str, name: str, path: str) -> None:
 )
 def test_not_role_arns(text: str) -> None:
     assert arns.parse_role(text) is None
-    assert role_name_from_arn(text) is None
+    assert arns.role_name(text) is None
 
 
 def test_account_of_principal() -> None:

@@ -174,6 +174,13 @@ class AwsClients:
             max_attempts=self._max_attempts,
         )
 
+    def caller_identity(self) -> dict[str, Any]:
+        """Who these credentials are (STS GetCallerIdentity): the cheapest proof that they work,
+        and the account ``doctor`` compares with the sink's stream ARN."""
+        with aws_errors("get the caller identity"):
+            identity: dict[str, Any] = self.sts().get_caller_identity()
+        return identity
+
 
 def _botocore_session() -> Any:
     """A botocore session whose responses parse epoch timestamps without dateutil.

@@ -28,16 +28,24 @@ class Clients:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._aws: AwsClients | None = None
+        self._aws: dict[str | None, AwsClients] = {}  # by region; None: the configured one
         self._twilio: Any = None
 
-    def aws(self) -> AwsClients:
-        """The AWS clients for the configured region (one per invocation)."""
-        if self._aws is None:
+    def aws(self, region: str | None = None) -> AwsClients:
+        """The AWS clients for ``region`` (default: the configured one), built once per region.
+
+        A region is for resources whose ARN says where they live (``doctor --sink`` asks the
+        region of the sink's stream ARN, whatever --region says).
+        """
+        key = None if region is None or region == self.settings.region else region
+        if key not in self._aws:
             from twilio_es_cli import aws  # looked up at call time: tests may swap AwsClients
 
-            self._aws = aws.AwsClients(self.settings)
-        return self._aws
+            settings = self.settings
+            if key is not None:
+                settings = dataclasses.replace(settings, region=key)
+            self._aws[key] = aws.AwsClients(settings)
+        return self._aws[key]
 
     def twilio(self) -> Any:
         """The Twilio REST client (one per invocation)."""

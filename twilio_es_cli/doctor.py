@@ -6,28 +6,32 @@ id), 93103 (shard discovery failed: ListShards/DescribeLimits) and 93104 (stream
 not found: events are *dropped*). Each check below reproduces one cause from the AWS side and
 says which error it explains and how to fix it.
 
-The checks run against clients passed in (a twilio ``Client`` factory and an
-:class:`~twilio_es_cli.aws.AwsClients` factory per region) so tests run them against moto and
-the Events emulator. The sink's external id is compared, never shown: the output says only
-"matches" or "differs".
-
-Policy evaluation is deliberately simple: Allow/Deny statements with ``Action``/``NotAction``
-and ``Resource``/``NotResource`` wildcards, conditions ignored, inline and attached managed
-policies of the role. It catches the mistakes people make (missing action, wrong stream ARN)
-without pretending to be IAM's policy simulator.
+The checks judge; they do not call the SDKs. Every read goes through the modules that own the
+resource (sinks through :class:`~twilio_es_cli.sinks.SinkService`, the stream through
+:mod:`~twilio_es_cli.streams`, the role and its policies through :mod:`~twilio_es_cli.roles`,
+the caller identity through :class:`~twilio_es_cli.aws.AwsClients`), and the policies are
+evaluated by :func:`twilio_es_cli.iam.allows`, beside the documents it evaluates. The clients
+come from one :class:`~twilio_es_cli.clients.Clients` (AWS per region: a sink's stream is asked
+in the region its ARN names), so tests run the checks against moto and the Events emulator. The
+sink's external id is compared, never shown: the output says only "matches" or "differs".
 """
 
 from __future__ import annotations
 
-import fnmatch
 import hmac
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import arns
-from twilio_es_cli.errors import TwilioEsError
-from twilio_es_cli.iam import as_list, parse_document, read_trust, statements
+from twilio_es_cli import iam as iamdoc
+from twilio_es_cli.errors import NotFoundError, TwilioEsError
+
+if TYPE_CHECKING:
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.clients import Clients
+    from twilio_es_cli.models import Sink
+    from twilio_es_cli.sinks import SinkService
 
 OK, FAIL, SKIP, WARN = "ok", "fail", "skip", "warn"
 
@@ -37,7 +41,7 @@ ASSUME_ROLE_FAILED = 93102
 SHARD_COUNT_FAILED = 93103
 STREAM_NOT_FOUND = 93104
 
-PUT_ACTIONS = ("kinesis:PutRecord", "kinesis:PutRecords")
+PUT_ACTIONS = iamdoc.PUT_ACTIONS
 # Twilio's documented policy grants these on "*": DescribeLimits has no resource-level scope.
 DISCOVERY_ACTIONS = (("kinesis:ListShards", None), ("kinesis:DescribeLimits", "*"))
 # Streams keep accepting writes while resharding (UPDATING).
@@ -84,106 +88,31 @@ class Report:
         return data
 
 
-# -- pure helpers ------------------------------------------------------------------------------
-def parse_stream_arn(arn: str) -> dict[str, str] | None:
-    """``{"region", "account", "name"}`` of a Kinesis stream ARN, or None if it is not one."""
-    parsed = arns.parse_stream(arn)
-    if parsed is None:
-        return None
-    return {
-        "partition": parsed.partition,
-        "region": parsed.region,
-        "account": parsed.account_id,
-        "name": parsed.name,
-    }
-
-
-def role_name_from_arn(arn: str) -> str | None:
-    """The role name (last path segment) of an IAM role ARN, or None if it is not one."""
-    return arns.role_name(arn)
-
-
-def principal_matches(allowed: Iterable[str], principal: str) -> bool:
-    """True when ``principal`` (an account root ARN) is among ``allowed`` (ids or ARNs, ``*``)."""
-    account = arns.account_of(principal)
-    return any(entry in ("*", principal, account) for entry in allowed)
-
-
-def _matches(patterns: Iterable[Any], value: str, *, case_insensitive: bool) -> bool:
-    for pattern in patterns:
-        text = str(pattern)
-        if case_insensitive:
-            if fnmatch.fnmatchcase(value.lower(), text.lower()):
-                return True
-        elif fnmatch.fnmatchcase(value, text):
-            return True
-    return False
-
-
-def _statement_applies(statement: Mapping[str, Any], action: str, resource: str) -> bool:
-    if "Action" in statement:
-        action_ok = _matches(as_list(statement["Action"]), action, case_insensitive=True)
-    elif "NotAction" in statement:
-        action_ok = not _matches(as_list(statement["NotAction"]), action, case_insensitive=True)
-    else:
-        action_ok = False
-    if "Resource" in statement:
-        resource_ok = _matches(as_list(statement["Resource"]), resource, case_insensitive=False)
-    elif "NotResource" in statement:
-        resource_ok = not _matches(
-            as_list(statement["NotResource"]), resource, case_insensitive=False
-        )
-    else:
-        resource_ok = False
-    return action_ok and resource_ok
-
-
-def allows(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
-    """True when some statement allows ``action`` on ``resource`` and none denies it."""
-    allowed = False
-    for document in documents:
-        for statement in statements(document):
-            if not _statement_applies(statement, action, resource):
-                continue
-            if statement.get("Effect") == "Deny":
-                return False
-            if statement.get("Effect") == "Allow":
-                allowed = True
-    return allowed
-
-
 # -- checks against real services --------------------------------------------------------------
-AwsFactory = Callable[[str | None], Any]  # region (None: the configured one) -> AwsClients
-
-
 def _fail_from(name: str, exc: TwilioEsError, code: int | None = None) -> Check:
     return Check(name, FAIL, exc.message, exc.hint, code)
 
 
-def check_twilio(report: Report, client_factory: Callable[[], Any]) -> Any | None:
-    """Twilio credentials work (one cheap authenticated call); returns the client or None."""
-    from twilio_es_cli.twilio_api import twilio_errors
+def check_twilio(report: Report, clients: Clients) -> SinkService | None:
+    """Twilio credentials work (one cheap authenticated call); returns the sinks or None."""
+    from twilio_es_cli.sinks import SinkService
 
     name = "Twilio credentials"
     try:
-        client = client_factory()
-        with twilio_errors("list sinks"):
-            client.events.v1.sinks.list(limit=1)
+        service = SinkService(clients.twilio())
+        service.list(limit=1)
     except TwilioEsError as exc:
         report.add(_fail_from(name, exc))
         return None
     report.add(Check(name, OK, "the Events API accepted them"))
-    return client
+    return service
 
 
-def check_aws(report: Report, aws: Any) -> str | None:
+def check_aws(report: Report, aws: AwsClients) -> str | None:
     """AWS credentials work (``sts get-caller-identity``); returns the account id or None."""
-    from twilio_es_cli.aws import aws_errors
-
     name = "AWS credentials"
     try:
-        with aws_errors("get the caller identity"):
-            identity = aws.sts().get_caller_identity()
+        identity = aws.caller_identity()
     except TwilioEsError as exc:
         report.add(_fail_from(name, exc))
         return None
@@ -192,16 +121,17 @@ def check_aws(report: Report, aws: Any) -> str | None:
     return account
 
 
-def check_stream(report: Report, aws: Any, stream_name: str, region: str) -> str | None:
+def check_stream(report: Report, aws: AwsClients, stream_name: str, region: str) -> str | None:
     """The stream exists in ``region`` and accepts writes; returns its ARN or None (93104)."""
-    from twilio_es_cli.aws import aws_errors
-    from twilio_es_cli.errors import NotFoundError
+    from twilio_es_cli.streams import stream_summary
 
     name = "stream exists and is ACTIVE"
     try:
-        with aws_errors(f"describe stream {stream_name}"):
-            summary = aws.kinesis().describe_stream_summary(StreamName=stream_name)
-    except NotFoundError:
+        description = stream_summary(aws.kinesis(), stream_name)
+    except TwilioEsError as exc:
+        report.add(_fail_from(name, exc, STREAM_NOT_FOUND))
+        return None
+    if description is None:
         report.add(
             Check(
                 name,
@@ -213,12 +143,7 @@ def check_stream(report: Report, aws: Any, stream_name: str, region: str) -> str
             )
         )
         return None
-    except TwilioEsError as exc:
-        report.add(_fail_from(name, exc, STREAM_NOT_FOUND))
-        return None
-    description = summary["StreamDescriptionSummary"]
     status = str(description.get("StreamStatus"))
-    arn = str(description.get("StreamARN"))
     shards = description.get("OpenShardCount")
     if status not in WRITABLE_STREAM_STATUSES:
         report.add(
@@ -232,25 +157,26 @@ def check_stream(report: Report, aws: Any, stream_name: str, region: str) -> str
         )
         return None
     report.add(Check(name, OK, f"{stream_name} in {region} is {status}, {shards} open shard(s)"))
-    return arn
+    return str(description.get("StreamARN"))
 
 
-def check_role(report: Report, aws: Any, role_arn: str) -> dict[str, Any] | None:
+def check_role(report: Report, aws: AwsClients, role_arn: str) -> dict[str, Any] | None:
     """The sink's role exists (93102 otherwise); returns the IAM role."""
-    from twilio_es_cli.aws import aws_errors
-    from twilio_es_cli.errors import NotFoundError
+    from twilio_es_cli.roles import get_role
 
     name = "role exists"
-    role_name = role_name_from_arn(role_arn)
+    role_name = arns.role_name(role_arn)
     if role_name is None:
         report.add(
             Check(name, FAIL, f"{role_arn!r} is not an IAM role ARN", _new_sink_fix(), 93102)
         )
         return None
     try:
-        with aws_errors(f"get role {role_name}"):
-            role = dict(aws.iam().get_role(RoleName=role_name)["Role"])
-    except NotFoundError:
+        role = get_role(aws.iam(), role_name)
+    except TwilioEsError as exc:
+        report.add(_fail_from(name, exc, ASSUME_ROLE_FAILED))
+        return None
+    if role is None:
         report.add(
             Check(
                 name,
@@ -261,9 +187,6 @@ def check_role(report: Report, aws: Any, role_arn: str) -> dict[str, Any] | None
                 ASSUME_ROLE_FAILED,
             )
         )
-        return None
-    except TwilioEsError as exc:
-        report.add(_fail_from(name, exc, ASSUME_ROLE_FAILED))
         return None
     if str(role.get("Arn")) != role_arn:
         report.add(
@@ -293,9 +216,9 @@ def check_trust(
 ) -> None:
     """The trust policy lets Twilio's principal assume the role with the sink's external id."""
     document = role.get("AssumeRolePolicyDocument") or {}
-    principals, external_ids = read_trust(document)
+    principals, external_ids = iamdoc.read_trust(document)
     role_name = role.get("RoleName", "the role")
-    if principal_matches(principals, principal):
+    if iamdoc.principal_matches(principals, principal):
         report.add(Check("trust principal is Twilio's", OK, f"{principal} may assume the role"))
     else:
         report.add(
@@ -309,82 +232,62 @@ def check_trust(
                 ASSUME_ROLE_FAILED,
             )
         )
-    name = "trust external id matches the sink"
     if external_id is None:
-        if external_ids:
-            report.add(
-                Check(
-                    "trust requires an external id",
-                    OK,
-                    "an sts:ExternalId condition is present (no sink given to compare with)",
-                )
-            )
-        else:
-            report.add(
-                Check(
-                    "trust requires an external id",
-                    FAIL,
-                    "the trust policy has no sts:ExternalId condition",
-                    "add Condition StringEquals sts:ExternalId to the trust policy",
-                    ASSUME_ROLE_FAILED,
-                )
-            )
-        return
-    if not external_ids:
-        report.add(
-            Check(
-                name,
-                FAIL,
-                "the trust policy has no sts:ExternalId condition",
-                "add Condition StringEquals sts:ExternalId with the sink's external id",
-                ASSUME_ROLE_FAILED,
-            )
-        )
-    elif any(hmac.compare_digest(e.encode(), external_id.encode()) for e in external_ids):
-        report.add(Check(name, OK, "matches"))
+        report.add(_external_id_required(external_ids))
     else:
-        report.add(
-            Check(
-                name,
-                FAIL,
-                "differs: the trust policy expects another external id than the sink sends",
-                "create a new sink with the external id from the stream's twilio-sink.json "
-                "(or put the sink's external id into the trust policy)",
-                ASSUME_ROLE_FAILED,
-            )
+        report.add(_external_id_matches(external_ids, external_id))
+
+
+def _external_id_required(external_ids: list[str]) -> Check:
+    """No sink to compare with (``--stream``): the trust policy must ask for some external id."""
+    name = "trust requires an external id"
+    if external_ids:
+        return Check(
+            name, OK, "an sts:ExternalId condition is present (no sink given to compare with)"
         )
+    return Check(
+        name,
+        FAIL,
+        "the trust policy has no sts:ExternalId condition",
+        "add Condition StringEquals sts:ExternalId to the trust policy",
+        ASSUME_ROLE_FAILED,
+    )
 
 
-def role_policies(aws: Any, role_name: str) -> list[dict[str, Any]]:
-    """The role's inline and attached managed policy documents."""
-    from twilio_es_cli.aws import aws_errors
+def _external_id_matches(external_ids: list[str], external_id: str) -> Check:
+    """The sink's external id is among the trust policy's, compared in constant time, never
+    shown."""
+    name = "trust external id matches the sink"
+    if not external_ids:
+        return Check(
+            name,
+            FAIL,
+            "the trust policy has no sts:ExternalId condition",
+            "add Condition StringEquals sts:ExternalId with the sink's external id",
+            ASSUME_ROLE_FAILED,
+        )
+    if any(hmac.compare_digest(e.encode(), external_id.encode()) for e in external_ids):
+        return Check(name, OK, "matches")
+    return Check(
+        name,
+        FAIL,
+        "differs: the trust policy expects another external id than the sink sends",
+        "create a new sink with the external id from the stream's twilio-sink.json "
+        "(or put the sink's external id into the trust policy)",
+        ASSUME_ROLE_FAILED,
+    )
 
-    iam = aws.iam()
-    documents: list[dict[str, Any]] = []
-    with aws_errors(f"read the policies of role {role_name}"):
-        for page in iam.get_paginator("list_role_policies").paginate(RoleName=role_name):
-            for policy_name in page["PolicyNames"]:
-                got = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)
-                documents.append(parse_document(got["PolicyDocument"]))
-        paginator = iam.get_paginator("list_attached_role_policies")
-        for page in paginator.paginate(RoleName=role_name):
-            for attached in page["AttachedPolicies"]:
-                policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
-                version = iam.get_policy_version(
-                    PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
-                )
-                documents.append(parse_document(version["PolicyVersion"]["Document"]))
-    return documents
 
-
-def check_permissions(report: Report, aws: Any, role_name: str, stream_arn: str) -> None:
+def check_permissions(report: Report, aws: AwsClients, role_name: str, stream_arn: str) -> None:
     """The role may put records into the stream (93101) and discover its shards (93103)."""
+    from twilio_es_cli.roles import role_policies
+
     try:
-        documents = role_policies(aws, role_name)
+        documents = role_policies(aws.iam(), role_name)
     except TwilioEsError as exc:
         report.add(_fail_from("role policies readable", exc))
         return
-    missing_puts = [a for a in PUT_ACTIONS if not allows(documents, a, stream_arn)]
+    missing_puts = [a for a in PUT_ACTIONS if not iamdoc.allows(documents, a, stream_arn)]
     if missing_puts:
         report.add(
             Check(
@@ -400,7 +303,7 @@ def check_permissions(report: Report, aws: Any, role_name: str, stream_arn: str)
     missing = [
         action
         for action, resource in DISCOVERY_ACTIONS
-        if not allows(documents, action, resource or stream_arn)
+        if not iamdoc.allows(documents, action, resource or stream_arn)
     ]
     if missing:
         report.add(
@@ -416,7 +319,7 @@ def check_permissions(report: Report, aws: Any, role_name: str, stream_arn: str)
         report.add(Check("role may list shards and limits", OK, "ListShards and DescribeLimits"))
 
 
-def _sink_status_check(sink: Any) -> Check:
+def _sink_status_check(sink: Sink) -> Check:
     """Twilio now creates sinks ``active`` (Validate always answers ``valid``), so ``active``
     no longer means a test event ever arrived; an inactive sink means the old validation flow,
     which some accounts and scripts still meet, and then validation is required."""
@@ -451,20 +354,10 @@ def _skip(report: Report, *names: str, why: str) -> None:
         report.add(Check(name, SKIP, why))
 
 
-def diagnose_sink(
-    client_factory: Callable[[], Any], aws_for: AwsFactory, sink_sid: str, principal: str
-) -> Report:
-    """Every check for one sink: Twilio side, AWS side, and the links between them."""
-    from twilio_es_cli.errors import NotFoundError
-    from twilio_es_cli.twilio_api import twilio_errors
-
-    report = Report()
-    client = check_twilio(report, client_factory)
-    if client is None:
-        return report
+def _fetch_sink(report: Report, sinks: SinkService, sink_sid: str) -> Sink | None:
+    """The sink, or None with the failed "sink exists" check said."""
     try:
-        with twilio_errors(f"fetch sink {sink_sid}"):
-            sink = client.events.v1.sinks(sink_sid).fetch()
+        return sinks.get(sink_sid)
     except NotFoundError:
         report.add(
             Check(
@@ -474,19 +367,15 @@ def diagnose_sink(
                 "see your sinks with `twilio-es sink list`",
             )
         )
-        return report
     except TwilioEsError as exc:
         report.add(_fail_from("sink exists", exc))
-        return report
-    config = dict(sink.sink_configuration or {})
-    if sink.sink_type != "kinesis":
-        report.add(Check("sink exists", OK, f"{sink_sid} is a {sink.sink_type} sink"))
-        report.add(_sink_status_check(sink))
-        return report
-    arn = str(config.get("arn") or "")
-    role_arn = str(config.get("role_arn") or "")
-    external_id = config.get("external_id")
-    parsed = parse_stream_arn(arn)
+    return None
+
+
+def _sink_stream(report: Report, sink: Sink) -> arns.StreamArn | None:
+    """The stream the kinesis sink writes to, or None (93104: Twilio drops the events)."""
+    arn = str(sink.sink_configuration.get("arn") or "")
+    parsed = arns.parse_stream(arn)
     if parsed is None:
         report.add(
             Check(
@@ -498,9 +387,26 @@ def diagnose_sink(
             )
         )
     else:
-        report.add(Check("sink exists", OK, f"{sink_sid} writes to {arn}"))
-    region = parsed["region"] if parsed else None
-    aws = aws_for(region)
+        report.add(Check("sink exists", OK, f"{sink.sid} writes to {arn}"))
+    return parsed
+
+
+def diagnose_sink(clients: Clients, sink_sid: str, principal: str) -> Report:
+    """Every check for one sink: Twilio side, AWS side, and the links between them."""
+    report = Report()
+    sinks = check_twilio(report, clients)
+    if sinks is None:
+        return report
+    sink = _fetch_sink(report, sinks, sink_sid)
+    if sink is None:
+        return report
+    if sink.sink_type != "kinesis":
+        report.add(Check("sink exists", OK, f"{sink_sid} is a {sink.sink_type} sink"))
+        report.add(_sink_status_check(sink))
+        return report
+    parsed = _sink_stream(report, sink)
+    # The stream's ARN says where it lives: ask that region, whatever --region says.
+    aws = clients.aws(parsed.region if parsed else None)
     account = check_aws(report, aws)
     if account is None:
         _skip(
@@ -511,41 +417,54 @@ def diagnose_sink(
             "role policies",
             why="AWS credentials do not work",
         )
-        report.add(_sink_status_check(sink))
-        return report
-    stream_arn = None
-    if parsed is not None:
-        if parsed["account"] != account:
-            report.add(
-                Check(
-                    "stream is in this AWS account",
-                    WARN,
-                    f"the sink's stream is in account {parsed['account']}, your credentials "
-                    f"are for {account}: the AWS checks below look at your account",
-                )
-            )
-        stream_arn = check_stream(report, aws, parsed["name"], parsed["region"])
-    role = check_role(report, aws, role_arn)
-    if role is not None:
-        check_trust(report, role, principal, str(external_id) if external_id else None)
-        if external_id is None:
-            report.add(
-                Check(
-                    "trust external id matches the sink",
-                    WARN,
-                    "the sink's configuration does not show its external id",
-                )
-            )
-        check_permissions(report, aws, str(role["RoleName"]), stream_arn or arn)
     else:
-        _skip(report, "trust", "role policies", why="the role is missing")
+        _check_sink_aws(report, aws, sink, parsed, account, principal)
     report.add(_sink_status_check(sink))
     return report
 
 
-def find_stream_role(aws: Any, stream_name: str, stream_arn: str) -> str | None:
+def _check_sink_aws(
+    report: Report,
+    aws: AwsClients,
+    sink: Sink,
+    parsed: arns.StreamArn | None,
+    account: str,
+    principal: str,
+) -> None:
+    """The AWS side of a kinesis sink: its stream, its role, the role's trust and policies."""
+    config = sink.sink_configuration
+    stream_arn = None
+    if parsed is not None:
+        if parsed.account_id != account:
+            report.add(
+                Check(
+                    "stream is in this AWS account",
+                    WARN,
+                    f"the sink's stream is in account {parsed.account_id}, your credentials "
+                    f"are for {account}: the AWS checks below look at your account",
+                )
+            )
+        stream_arn = check_stream(report, aws, parsed.name, parsed.region)
+    role = check_role(report, aws, str(config.get("role_arn") or ""))
+    if role is None:
+        _skip(report, "trust", "role policies", why="the role is missing")
+        return
+    external_id = config.get("external_id")
+    check_trust(report, role, principal, str(external_id) if external_id else None)
+    if external_id is None:
+        report.add(
+            Check(
+                "trust external id matches the sink",
+                WARN,
+                "the sink's configuration does not show its external id",
+            )
+        )
+    arn = str(config.get("arn") or "")
+    check_permissions(report, aws, str(role["RoleName"]), stream_arn or arn)
+
+
+def find_stream_role(aws: AwsClients, stream_name: str, stream_arn: str) -> str | None:
     """The role `stream create` made for ``stream_arn``: its default name, else by tag."""
-    from twilio_es_cli import iam as iamdoc
     from twilio_es_cli.roles import find_role
 
     candidate = iamdoc.default_role_name(stream_name, str(aws.region))
@@ -554,13 +473,11 @@ def find_stream_role(aws: Any, stream_name: str, stream_arn: str) -> str | None:
 
 
 def diagnose_stream(
-    aws_for: AwsFactory, stream_name: str, principal: str, role_arn: str | None = None
+    clients: Clients, stream_name: str, principal: str, role_arn: str | None = None
 ) -> Report:
     """Checks for a stream and its role when there is no sink yet (no external id to compare)."""
-    from twilio_es_cli import iam as iamdoc
-
     report = Report()
-    aws = aws_for(None)
+    aws = clients.aws()
     if check_aws(report, aws) is None:
         return report
     region = str(aws.region)
@@ -593,42 +510,40 @@ def diagnose_stream(
     return report
 
 
-def diagnose_credentials(client_factory: Callable[[], Any], aws_for: AwsFactory) -> Report:
+def diagnose_credentials(clients: Clients) -> Report:
     """Both sets of credentials, and every sink with its status."""
-    from twilio_es_cli.twilio_api import twilio_errors
-
     report = Report()
-    client = check_twilio(report, client_factory)
-    check_aws(report, aws_for(None))
-    if client is not None:
-        try:
-            with twilio_errors("list sinks"):
-                sinks = list(client.events.v1.sinks.stream())
-        except TwilioEsError as exc:
-            report.add(_fail_from("list sinks", exc))
-            return report
-        report.sinks = [
-            {
-                "sid": s.sid,
-                "sink_type": s.sink_type,
-                "status": s.status,
-                "description": s.description,
-            }
-            for s in sinks
-        ]
-        idle = [s for s in report.sinks if s["status"] != "active"]
-        if idle:
-            # Not a failure (an unused sink may be fine), but "All checks passed" above a failed
-            # sink would send people away; point at the per-sink diagnosis instead.
-            first = idle[0]["sid"]
-            report.add(
-                Check(
-                    "sinks are active",
-                    WARN,
-                    ", ".join(f"{s['sid']} is {s['status']}" for s in idle),
-                    f"twilio-es doctor --sink {first} (then twilio-es sink validate {first})",
-                )
+    service = check_twilio(report, clients)
+    check_aws(report, clients.aws())
+    if service is None:
+        return report
+    try:
+        sinks = service.list()
+    except TwilioEsError as exc:
+        report.add(_fail_from("list sinks", exc))
+        return report
+    report.sinks = [
+        {
+            "sid": s.sid,
+            "sink_type": s.sink_type,
+            "status": s.status,
+            "description": s.description,
+        }
+        for s in sinks
+    ]
+    idle = [s for s in report.sinks if s["status"] != "active"]
+    if idle:
+        # Not a failure (an unused sink may be fine), but "All checks passed" above a failed
+        # sink would send people away; point at the per-sink diagnosis instead.
+        first = idle[0]["sid"]
+        report.add(
+            Check(
+                "sinks are active",
+                WARN,
+                ", ".join(f"{s['sid']} is {s['status']}" for s in idle),
+                f"twilio-es doctor --sink {first} (then twilio-es sink validate {first})",
             )
-        elif report.sinks:
-            report.add(Check("sinks are active", OK, f"all {len(report.sinks)} are active"))
+        )
+    elif report.sinks:
+        report.add(Check("sinks are active", OK, f"all {len(report.sinks)} are active"))
     return report

@@ -2,8 +2,10 @@
 
 Pure functions only (no boto3): names derived from the stream, the trust and permissions
 policy documents exactly as Twilio documents them, the tags that mark a role as "made by
-twilio-es for this stream", and comparisons that say *what* differs in an existing role, so a
-re-run can either print the same configuration or name the difference.
+twilio-es for this stream", comparisons that say *what* differs in an existing role, so a
+re-run can either print the same configuration or name the difference, and a small policy
+evaluator (:func:`allows`) that ``doctor`` and ``status`` ask whether a role may do what Twilio
+needs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from twilio_es_cli import arns
 from twilio_es_cli.errors import UsageError
 
 # Roles live under their own IAM path so `describe`/`delete` can find the ones we made
@@ -249,3 +252,56 @@ def permission_differences(document: str | Mapping[str, Any], stream_arn: str) -
         problems.append("permissions policy also grants " + "; ".join(_pair(g) for g in extra))
     problems.extend(f"permissions policy has {odd}" for odd in oddities)
     return problems
+
+
+# -- evaluating policies: what `doctor` and `status` ask of a role's documents ------------------
+# Deliberately simple: Allow/Deny statements with ``Action``/``NotAction`` and
+# ``Resource``/``NotResource`` wildcards, conditions ignored. It catches the mistakes people
+# make (a missing action, the wrong stream ARN) without pretending to be IAM's policy simulator.
+
+
+def principal_matches(allowed: Iterable[str], principal: str) -> bool:
+    """True when ``principal`` (an account root ARN) is among ``allowed`` (ids or ARNs, ``*``)."""
+    account = arns.account_of(principal)
+    return any(entry in ("*", principal, account) for entry in allowed)
+
+
+def _matches(patterns: Iterable[Any], value: str, *, case_insensitive: bool) -> bool:
+    """IAM's wildcards; action names ignore case, resource ARNs do not."""
+    if case_insensitive:
+        value = value.lower()
+    for pattern in patterns:
+        text = str(pattern).lower() if case_insensitive else str(pattern)
+        if fnmatch.fnmatchcase(value, text):
+            return True
+    return False
+
+
+def _part_applies(statement: Mapping[str, Any], key: str, value: str, *, actions: bool) -> bool:
+    """``Action``/``NotAction`` (or ``Resource``/``NotResource``) of the statement covers value;
+    a statement with neither applies to nothing."""
+    if key in statement:
+        return _matches(as_list(statement[key]), value, case_insensitive=actions)
+    if f"Not{key}" in statement:
+        return not _matches(as_list(statement[f"Not{key}"]), value, case_insensitive=actions)
+    return False
+
+
+def _statement_applies(statement: Mapping[str, Any], action: str, resource: str) -> bool:
+    return _part_applies(statement, "Action", action, actions=True) and _part_applies(
+        statement, "Resource", resource, actions=False
+    )
+
+
+def allows(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
+    """True when some statement allows ``action`` on ``resource`` and none denies it."""
+    allowed = False
+    for document in documents:
+        for statement in statements(document):
+            if not _statement_applies(statement, action, resource):
+                continue
+            if statement.get("Effect") == "Deny":
+                return False
+            if statement.get("Effect") == "Allow":
+                allowed = True
+    return allowed

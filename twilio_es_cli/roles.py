@@ -2,8 +2,8 @@
 
 A role is ours for a stream when its tags say so (``twilio-es:stream=<stream ARN>``): looked up
 by its default name first, then among the roles under our IAM path, because a user may have
-chosen another name with ``--role-name``. Used by ``stream create/describe/delete`` and by
-``doctor --stream``.
+chosen another name with ``--role-name``. Used by ``stream create/describe/delete``, by
+``doctor`` (the role, its policies) and by ``status``.
 """
 
 from __future__ import annotations
@@ -123,3 +123,23 @@ def delete_role(iam: Any, role_name: str, policy_name: str | None) -> str | None
         iam.delete_role(RoleName=role_name)
     output.info(f"Deleted IAM role {role_name}")
     return role_name
+
+
+def role_policies(iam: Any, role_name: str) -> list[dict[str, Any]]:
+    """Every policy document the role has: inline ones and the default version of each attached
+    managed policy (what ``doctor`` and ``status`` evaluate with :func:`iam.allows`)."""
+    documents: list[dict[str, Any]] = []
+    with aws_errors(f"read the policies of role {role_name}"):
+        for page in iam.get_paginator("list_role_policies").paginate(RoleName=role_name):
+            for policy_name in page["PolicyNames"]:
+                got = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)
+                documents.append(iamdoc.parse_document(got["PolicyDocument"]))
+        paginator = iam.get_paginator("list_attached_role_policies")
+        for page in paginator.paginate(RoleName=role_name):
+            for attached in page["AttachedPolicies"]:
+                policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+                version = iam.get_policy_version(
+                    PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
+                )
+                documents.append(iamdoc.parse_document(version["PolicyVersion"]["Document"]))
+    return documents

@@ -106,12 +106,17 @@ class SinkService:
             )
         return Sink.from_resource(resource)
 
-    def list(self, *, status: str | None = None, in_use: bool | None = None) -> list[Sink]:
+    def list(
+        self, *, status: str | None = None, in_use: bool | None = None, limit: int | None = None
+    ) -> list[Sink]:
+        """The sinks (all pages); ``limit`` stops early (``doctor``'s cheap credentials probe)."""
         filters: dict[str, Any] = {}  # omitted, not None: the SDK sends only what is given
         if (status := check_status(status)) is not None:
             filters["status"] = status
         if in_use is not None:
             filters["in_use"] = in_use
+        if limit is not None:
+            filters["limit"] = limit
         with twilio_errors("list sinks"):
             return [Sink.from_resource(r) for r in self._sinks.list(**filters)]
 

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from tests.conftest import boto_client, events_client
+from twilio_es_cli import iam as iamdoc
 
 TWILIO = "arn:aws:iam::177261743968:root"
 DELIVERED = "com.twilio.messaging.message.delivered"
@@ -31,32 +35,16 @@ class Setup:
 
 
 def trust(principal: str, external_id: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": principal},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
-                }
-            ],
-        }
-    )
+    """The trust policy `stream create` writes (iam.trust_policy), as IAM takes it."""
+    return json.dumps(iamdoc.trust_policy(principal, external_id))
 
 
-def permissions(stream_arn: str, puts: tuple[str, ...], discovery: tuple[str, ...]) -> str:
-    statements: list[dict[str, Any]] = [
-        {"Effect": "Allow", "Action": list(puts), "Resource": stream_arn},
-    ]
-    if discovery:
-        statements.append({"Effect": "Allow", "Action": list(discovery), "Resource": "*"})
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
-
-
-FULL_PUTS = ("kinesis:PutRecord", "kinesis:PutRecords")
-FULL_DISCOVERY = ("kinesis:ListShards", "kinesis:DescribeLimits")
+def permissions(stream_arn: str, *, without: str | None = None) -> str:
+    """Twilio's documented permissions (iam.permissions_policy), less one action if asked."""
+    document = iamdoc.permissions_policy(stream_arn)
+    for statement in document["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != without]
+    return json.dumps(document)
 
 
 def build(aws_url: str, *, path: str = "/", tag: bool = False, validate: bool = True) -> Setup:
@@ -82,7 +70,7 @@ def build(aws_url: str, *, path: str = "/", tag: bool = False, validate: bool = 
     iam.put_role_policy(
         RoleName=role["RoleName"],
         PolicyName="twilio-put",
-        PolicyDocument=permissions(stream_arn, FULL_PUTS, FULL_DISCOVERY),
+        PolicyDocument=permissions(stream_arn),
     )
     sink = events_client().events.v1.sinks.create(
         description="doctor test",
@@ -167,22 +155,100 @@ def test_all_good(aws_env: str, twilio_env: Any, cli: Any) -> None:
     assert_no_secret(human, setup)
 
 
-def test_wrong_principal_is_93102(aws_env: str, twilio_env: Any, cli: Any) -> None:
-    setup = build(aws_env)
-    iam: Any = boto_client("iam", aws_env)
+def _wrong_principal(aws_url: str, setup: Setup) -> None:
+    iam: Any = boto_client("iam", aws_url)
     iam.update_assume_role_policy(
         RoleName=setup.role_name,
         PolicyDocument=trust("arn:aws:iam::999999999999:root", setup.external_id),
     )
+
+
+def _delete_stream(aws_url: str, setup: Setup) -> None:
+    kinesis: Any = boto_client("kinesis", aws_url)
+    kinesis.delete_stream(StreamName=setup.stream, EnforceConsumerDeletion=True)
+
+
+def _delete_role(aws_url: str, setup: Setup) -> None:
+    iam: Any = boto_client("iam", aws_url)
+    iam.delete_role_policy(RoleName=setup.role_name, PolicyName="twilio-put")
+    iam.delete_role(RoleName=setup.role_name)
+
+
+def _without(action: str) -> Callable[[str, Setup], None]:
+    def breaks(aws_url: str, setup: Setup) -> None:
+        iam: Any = boto_client("iam", aws_url)
+        iam.put_role_policy(
+            RoleName=setup.role_name,
+            PolicyName="twilio-put",
+            PolicyDocument=permissions(setup.stream_arn, without=action),
+        )
+
+    return breaks
+
+
+@dataclass(frozen=True)
+class Breakage:
+    """One thing broken the way users break it, and what doctor must say about it."""
+
+    breaks: Callable[[str, Setup], None]
+    check: str
+    code: int
+    detail: str  # in the failing check's detail
+    fix: str  # in its fix
+    # The emulator reproduces it on a real delivery (moto does not enforce IAM policies, so a
+    # missing permission still delivers there).
+    delivered: bool
+
+
+BREAKAGES = {
+    "principal-93102": Breakage(
+        _wrong_principal, "trust principal is Twilio's", 93102, "999999999999", TWILIO, True
+    ),
+    "stream-93104": Breakage(
+        _delete_stream,
+        "stream exists and is ACTIVE",
+        93104,
+        "drops the events",
+        "stream create",
+        True,
+    ),
+    "put-93101": Breakage(
+        _without("kinesis:PutRecords"),
+        "role may put records",
+        93101,
+        "kinesis:PutRecords",
+        "kinesis:PutRecords",
+        False,
+    ),
+    "discovery-93103": Breakage(
+        _without("kinesis:DescribeLimits"),
+        "role may list shards and limits",
+        93103,
+        "kinesis:DescribeLimits",
+        "kinesis:DescribeLimits",
+        False,
+    ),
+    "role-93102": Breakage(
+        _delete_role, "role exists", 93102, "does not exist", "stream create", True
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES.values(), ids=list(BREAKAGES))
+def test_one_broken_thing_is_named_with_its_code(
+    aws_env: str, twilio_env: Any, cli: Any, breakage: Breakage
+) -> None:
+    setup = build(aws_env)
+    breakage.breaks(aws_env, setup)
     result = cli("doctor", "--sink", setup.sink, "--json")
     assert result.exit_code == 5
     [problem] = failing(result)
-    assert problem["name"] == "trust principal is Twilio's"
-    assert problem["code"] == 93102
-    assert "999999999999" in problem["detail"]
-    assert TWILIO in problem["fix"]
-    assert debugger_code_after_emit(twilio_env) == 93102
+    assert (problem["name"], problem["code"]) == (breakage.check, breakage.code)
+    assert breakage.detail in problem["detail"]
+    assert breakage.fix in problem["fix"]
     assert_no_secret(result, setup)
+    if breakage.delivered:
+        assert debugger_code_after_emit(twilio_env) == breakage.code
 
 
 def test_wrong_external_id_says_differs_without_showing_it(
@@ -207,19 +273,6 @@ def test_wrong_external_id_says_differs_without_showing_it(
     assert other not in human.stdout + human.stderr
     assert_no_secret(human, setup)
     assert debugger_code_after_emit(twilio_env) == 93102
-
-
-def test_missing_stream_is_93104(aws_env: str, twilio_env: Any, cli: Any) -> None:
-    setup = build(aws_env)
-    kinesis: Any = boto_client("kinesis", aws_env)
-    kinesis.delete_stream(StreamName=setup.stream, EnforceConsumerDeletion=True)
-    result = cli("doctor", "--sink", setup.sink, "--json")
-    assert result.exit_code == 5
-    [problem] = failing(result)
-    assert problem["name"] == "stream exists and is ACTIVE"
-    assert problem["code"] == 93104
-    assert "drops the events" in problem["detail"]
-    assert debugger_code_after_emit(twilio_env) == 93104
 
 
 def test_stream_in_another_region_is_93104(aws_env: str, twilio_env: Any, cli: Any) -> None:
@@ -247,37 +300,6 @@ def test_stream_in_another_region_is_93104(aws_env: str, twilio_env: Any, cli: A
     assert f"twilio-es sink validate {sink.sid}" in found["sink is active"]["fix"]
 
 
-def test_missing_put_permission_is_93101(aws_env: str, twilio_env: Any, cli: Any) -> None:
-    setup = build(aws_env)
-    iam: Any = boto_client("iam", aws_env)
-    iam.put_role_policy(
-        RoleName=setup.role_name,
-        PolicyName="twilio-put",
-        PolicyDocument=permissions(setup.stream_arn, ("kinesis:PutRecord",), FULL_DISCOVERY),
-    )
-    result = cli("doctor", "--sink", setup.sink, "--json")
-    assert result.exit_code == 5
-    [problem] = failing(result)
-    assert problem["name"] == "role may put records"
-    assert problem["code"] == 93101
-    assert "kinesis:PutRecords" in problem["detail"]
-
-
-def test_missing_discovery_permission_is_93103(aws_env: str, twilio_env: Any, cli: Any) -> None:
-    setup = build(aws_env)
-    iam: Any = boto_client("iam", aws_env)
-    iam.put_role_policy(
-        RoleName=setup.role_name,
-        PolicyName="twilio-put",
-        PolicyDocument=permissions(setup.stream_arn, FULL_PUTS, ("kinesis:ListShards",)),
-    )
-    result = cli("doctor", "--sink", setup.sink, "--json")
-    assert result.exit_code == 5
-    [problem] = failing(result)
-    assert problem["code"] == 93103
-    assert "kinesis:DescribeLimits" in problem["detail"]
-
-
 def test_attached_managed_policy_counts(aws_env: str, twilio_env: Any, cli: Any) -> None:
     setup = build(aws_env)
     iam: Any = boto_client("iam", aws_env)
@@ -286,24 +308,11 @@ def test_attached_managed_policy_counts(aws_env: str, twilio_env: Any, cli: Any)
     assert {c["code"] for c in failing(missing)} == {93101, 93103}
     policy = iam.create_policy(
         PolicyName=f"managed-{setup.stream}",
-        PolicyDocument=permissions("arn:aws:kinesis:*:*:stream/*", FULL_PUTS, FULL_DISCOVERY),
+        PolicyDocument=permissions("arn:aws:kinesis:*:*:stream/*"),
     )["Policy"]
     iam.attach_role_policy(RoleName=setup.role_name, PolicyArn=policy["Arn"])
     result = cli("doctor", "--sink", setup.sink, "--json")
     assert result.exit_code == 0, failing(result)
-
-
-def test_missing_role_is_93102(aws_env: str, twilio_env: Any, cli: Any) -> None:
-    setup = build(aws_env)
-    iam: Any = boto_client("iam", aws_env)
-    iam.delete_role_policy(RoleName=setup.role_name, PolicyName="twilio-put")
-    iam.delete_role(RoleName=setup.role_name)
-    result = cli("doctor", "--sink", setup.sink, "--json")
-    assert result.exit_code == 5
-    [problem] = failing(result)
-    assert problem["name"] == "role exists"
-    assert problem["code"] == 93102
-    assert debugger_code_after_emit(twilio_env) == 93102
 
 
 def test_stream_mode_finds_the_tagged_role(aws_env: str, twilio_env: Any, cli: Any) -> None:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.conftest import REGION, Result, boto_client
+from twilio_es_cli import iam as iamdoc
 
 TWILIO_PRINCIPAL = "arn:aws:iam::177261743968:root"
 
@@ -41,38 +42,13 @@ def make_stream_and_role(
     iam: Any = boto_client("iam", moto_url)
     kinesis.create_stream(StreamName=name, ShardCount=shards)
     arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": TWILIO_PRINCIPAL},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
-            }
-        ],
-    }
+    # The documents `stream create` writes (iam.py): this role is what the CLI would make.
+    trust = iamdoc.trust_policy(TWILIO_PRINCIPAL, external_id)
     role = iam.create_role(RoleName=f"{name}-writer", AssumeRolePolicyDocument=json.dumps(trust))
     iam.put_role_policy(
         RoleName=f"{name}-writer",
         PolicyName="twilio-write",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": ["kinesis:PutRecord", "kinesis:PutRecords"],
-                        "Resource": arn,
-                    },
-                    {
-                        "Effect": "Allow",
-                        "Action": ["kinesis:ListShards", "kinesis:DescribeLimits"],
-                        "Resource": "*",
-                    },
-                ],
-            }
-        ),
+        PolicyDocument=json.dumps(iamdoc.permissions_policy(arn)),
     )
     return {"arn": arn, "role_arn": role["Role"]["Arn"], "external_id": external_id}
 

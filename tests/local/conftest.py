@@ -22,6 +22,7 @@ import requests
 from tests.conftest import REGION, boto_client
 from tests.local.spec_check import SpecChecker
 from twilio_es_cli.config import DEFAULT_TWILIO_PRINCIPAL
+from twilio_es_cli.iam import trust_policy
 
 
 @pytest.fixture(scope="session")
@@ -98,20 +99,6 @@ class KinesisTarget:
             "external_id": self.external_id,
             **override,
         }
-
-
-def trust_policy(principal: str, external_id: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": principal},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
-            }
-        ],
-    }
 
 
 @pytest.fixture

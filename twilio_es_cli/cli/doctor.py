@@ -1,7 +1,8 @@
 """`twilio-es doctor` (top-level command): why are events not arriving?
 
-Thin: pick the diagnosis from the options, run it (:mod:`twilio_es_cli.doctor`), render one row
-per check, exit 5 when any check failed.
+Thin: pick the diagnosis from the options, run it (:mod:`twilio_es_cli.doctor`) with the
+invocation's client factory (``_common.clients(ctx)``), render one row per check, exit 5 when
+any check failed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, settings
+from twilio_es_cli.cli._common import JsonOption, clients, settings
 
 _STATUS_LABEL = {"ok": "ok", "fail": "FAIL", "skip": "skip", "warn": "warn"}
 
@@ -56,28 +57,14 @@ def doctor(
 
     _check_options(sink, stream, role_arn)
 
-    current = settings(ctx)
-
-    def client_factory() -> Any:
-        from twilio_es_cli.twilio_api import make_client
-
-        return make_client(current)
-
-    def aws_for(region: str | None) -> Any:
-        import dataclasses
-
-        from twilio_es_cli.aws import AwsClients
-
-        chosen = current if region is None else dataclasses.replace(current, region=region)
-        return AwsClients(chosen)
-
-    principal = current.twilio_principal
+    factory = clients(ctx)
+    principal = settings(ctx).twilio_principal
     if sink is not None:
-        report = core.diagnose_sink(client_factory, aws_for, sink.strip(), principal)
+        report = core.diagnose_sink(factory, sink.strip(), principal)
     elif stream is not None:
-        report = core.diagnose_stream(aws_for, stream, principal, role_arn)
+        report = core.diagnose_stream(factory, stream, principal, role_arn)
     else:
-        report = core.diagnose_credentials(client_factory, aws_for)
+        report = core.diagnose_credentials(factory)
     _render(report, as_json=as_json)
     failed = report.failed
     if failed:
@@ -95,7 +82,7 @@ def _check_options(sink: str | None, stream: str | None, role_arn: str | None) -
     ``--stream 'bad name!'`` used to run the checks and fail them (exit 5) with a fix that
     printed a broken command; an empty ``--sink ''`` silently ran the no-option diagnosis.
     """
-    from twilio_es_cli import doctor as core
+    from twilio_es_cli import arns
     from twilio_es_cli.errors import UsageError, shown
 
     if sink is not None and stream is not None:
@@ -110,7 +97,7 @@ def _check_options(sink: str | None, stream: str | None, role_arn: str | None) -
         from twilio_es_cli.streams import validate_stream_name
 
         validate_stream_name(stream)
-    if role_arn is not None and core.role_name_from_arn(role_arn) is None:
+    if role_arn is not None and arns.role_name(role_arn) is None:
         raise UsageError(
             f"--role-arn {shown(role_arn)} is not an IAM role ARN",
             hint="It looks like arn:aws:iam::123456789012:role/NAME.",

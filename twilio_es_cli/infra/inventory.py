@@ -90,10 +90,9 @@ class _Reader:
         return self.roles[key]
 
     def _check_role(self, role_arn: str, external_id: str, stream_arn: str) -> str:
-        from twilio_es_cli.doctor import allows, role_name_from_arn, role_policies
-        from twilio_es_cli.roles import get_role
+        from twilio_es_cli.roles import get_role, role_policies
 
-        name = role_name_from_arn(role_arn)
+        name = arns.role_name(role_arn)
         if name is None:
             return "invalid role ARN"
         try:
@@ -102,12 +101,12 @@ class _Reader:
                 return f"role {name} does not exist"
             principals, ids = iamdoc.read_trust(role.get("AssumeRolePolicyDocument") or {})
             problems = []
-            account = arns.account_of(self.principal)
-            if not any(p in ("*", self.principal, account) for p in principals):
+            if not iamdoc.principal_matches(principals, self.principal):
                 problems.append(f"trust does not allow {self.principal}")
             if external_id not in ids:
                 problems.append("trust requires another external id")
-            if not allows(role_policies(self.aws, name), "kinesis:PutRecord", stream_arn):
+            documents = role_policies(self.aws.iam(), name)
+            if not iamdoc.allows(documents, "kinesis:PutRecord", stream_arn):
                 problems.append("may not PutRecord on the stream")
         except TwilioEsError as exc:
             return f"not readable: {exc.message}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from twilio_es_cli import output
+from twilio_es_cli import arns, output
 from twilio_es_cli.errors import TwilioEsError, UsageError
 from twilio_es_cli.infra.executor import (
     Env,
@@ -49,10 +49,9 @@ class Rotation:
 def _role(env: Env, role_arn: str) -> tuple[str, list[str], list[str]] | None:
     """(role name, principals, external ids) of the sink's role, if we can read it."""
     from twilio_es_cli import iam as iamdoc
-    from twilio_es_cli.doctor import role_name_from_arn
     from twilio_es_cli.roles import get_role
 
-    name = role_name_from_arn(role_arn)
+    name = arns.role_name(role_arn)
     if name is None:
         return None
     role = get_role(env.aws.iam(), name)

@@ -1,32 +1,25 @@
-"""The pure parts of `doctor`: ARNs, trust policies and the simple policy evaluation."""
+"""The IAM policy evaluator (iam.allows) and trust reading that `doctor` and `status` rely on.
+
+Pure: documents in, answers out. The ARN forms are tested once, in tests/test_arns.py.
+"""
 
 from __future__ import annotations
 
 import json
 import urllib.parse
 
-from twilio_es_cli.doctor import allows, parse_stream_arn, principal_matches, role_name_from_arn
-from twilio_es_cli.iam import parse_document, read_trust
+from twilio_es_cli.iam import (
+    DISCOVERY_ACTIONS,
+    PUT_ACTIONS,
+    allows,
+    parse_document,
+    permissions_policy,
+    principal_matches,
+    read_trust,
+)
 
 STREAM = "arn:aws:kinesis:eu-west-1:123456789012:stream/twilio-events"
 TWILIO = "arn:aws:iam::177261743968:root"
-
-
-def test_parse_stream_arn() -> None:
-    assert parse_stream_arn(STREAM) == {
-        "partition": "aws",
-        "region": "eu-west-1",
-        "account": "123456789012",
-        "name": "twilio-events",
-    }
-    assert parse_stream_arn("arn:aws:kinesis:eu-west-1:123456789012:twilio-events") is None
-    assert parse_stream_arn("arn:aws:sqs:eu-west-1:123456789012:stream/x") is None
-
-
-def test_role_name_from_arn_handles_paths() -> None:
-    assert role_name_from_arn("arn:aws:iam::123456789012:role/twilio-es/r-1") == "r-1"
-    assert role_name_from_arn("arn:aws:iam::123456789012:role/plain") == "plain"
-    assert role_name_from_arn("arn:aws:iam::123456789012:user/plain") is None
 
 
 def test_trust_of_reads_principals_and_external_ids_even_url_encoded() -> None:
@@ -84,3 +77,12 @@ def test_deny_wins_and_not_action_is_understood() -> None:
 def test_describe_limits_needs_star_resource() -> None:
     scoped = _policy({"Effect": "Allow", "Action": "kinesis:DescribeLimits", "Resource": STREAM})
     assert not allows([scoped], "kinesis:DescribeLimits", "*")
+
+
+def test_the_policy_stream_create_writes_allows_what_twilio_needs() -> None:
+    """The document we put on a role passes the evaluator doctor judges roles with."""
+    document = permissions_policy(STREAM)
+    assert all(allows([document], action, STREAM) for action in PUT_ACTIONS)
+    assert all(allows([document], action, "*") for action in DISCOVERY_ACTIONS)
+    other = STREAM.replace("twilio-events", "other")
+    assert not any(allows([document], action, other) for action in PUT_ACTIONS)
