@@ -31,6 +31,11 @@ class Clients:
         self._aws: AwsClients | None = None
         self._twilio: Any = None
 
+    def derived(self, settings: Settings) -> Clients:
+        """A factory of the same kind for other settings (``quickstart --local`` points one at
+        its sandbox), so a test's replacement factory reaches the sandbox's clients too."""
+        return type(self)(settings)
+
     def aws(self) -> AwsClients:
         """The AWS clients for the configured region (one per invocation)."""
         if self._aws is None:

@@ -29,6 +29,7 @@ from twilio_es_cli import output
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
 from twilio_es_cli.infra.planner import CREATE, DELETE, REPLACE, UPDATE, Change, Plan
 from twilio_es_cli.models import Sink
+from twilio_es_cli.progress import Terminal
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Step:
 
 
 @dataclass
-class Outcome:
+class ApplyResult:
     done: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sinks: dict[str, str] = field(default_factory=dict)  # sink name -> sid after apply
@@ -58,12 +59,8 @@ class Outcome:
         return {"done": self.done, "warnings": self.warnings, "sinks": self.sinks}
 
 
-class _Reporter:
-    def step(self, text: str) -> None:
-        output.info(f"  ✓ {text}")
-
-    def note(self, text: str) -> None:
-        output.info(f"    {text}")
+# A proof's own steps, nested under apply's numbered step lines (stderr).
+PROOF_REPORTER = Terminal(indent="  ", note_indent="    ")
 
 
 # ----------------------------------------------------------------------------- proof
@@ -96,7 +93,7 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     if sink.status == "active":  # today's Twilio: active at once, so prove without Validate
         waited = read_back(service, sink.sid, read, limit)
         return f"test event read back from {stream.name} after {waited:g} s; active"
-    validator = Validator(service, _Reporter())
+    validator = Validator(service, PROOF_REPORTER)
     result = validator.kinesis(sink, stream, read, timeout=limit)
     return f"test event read back from {stream.name} after {result.seconds_to_event:g} s; active"
 
@@ -112,7 +109,7 @@ def _prove_elsewhere(service: Any, sink: Sink, timeout: float) -> str:
 
     base = listener_base(sink, None)
     if base is not None and _listening(base):
-        outcome = Validator(service, _Reporter()).webhook(sink, base, timeout=timeout)
+        outcome = Validator(service, PROOF_REPORTER).webhook(sink, base, timeout=timeout)
         if outcome is not None:
             return f"test event read back from `webhook listen` at {base}; {outcome.status}"
     if sink.status == "active":
@@ -400,7 +397,7 @@ class Executor:
     def __init__(self, env: Env, plan: Plan) -> None:
         self.env = env
         self.plan = plan
-        self.outcome = Outcome()
+        self.outcome = ApplyResult()
 
     def announce(self, number: int, total: int, step: Step) -> None:
         """Say which step starts (also the seam tests use to inject a failure at step N)."""
@@ -513,7 +510,7 @@ class Executor:
             text += " on the new sink (events may arrive twice until the old one is deleted)"
         return Step(text, run)
 
-    def run(self) -> Outcome:
+    def run(self) -> ApplyResult:
         steps = self.steps()
         for sink_change in self.plan.changes:
             if sink_change.kind == "sink" and sink_change.sid:

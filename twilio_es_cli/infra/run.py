@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twilio_es_cli.config import Settings
-from twilio_es_cli.infra.executor import Env, Executor, Outcome
+from twilio_es_cli.infra.executor import ApplyResult, Env, Executor
 from twilio_es_cli.infra.live import Live, read_stream, read_twilio
 from twilio_es_cli.infra.loader import Desired
 from twilio_es_cli.infra.planner import (
@@ -67,7 +67,7 @@ def plan(settings: Settings, desired: Desired, *, prune: bool = False) -> Planne
     return Planned(desired, result, env)
 
 
-def apply(planned: Planned) -> Outcome:
+def apply(planned: Planned) -> ApplyResult:
     return Executor(planned.env, planned.plan).run()
 
 
@@ -103,5 +103,5 @@ def plan_lines(plan: Plan, *, show_unchanged: bool = True) -> list[str]:
     return lines
 
 
-def summary(outcome: Outcome, plan: Plan) -> dict[str, Any]:
+def summary(outcome: ApplyResult, plan: Plan) -> dict[str, Any]:
     return {"plan": plan.to_dict(), **outcome.to_dict()}
