@@ -8,7 +8,8 @@ different shapes, and a caller that wanted them quiet had to flip a global
 - :class:`Terminal` writes through :mod:`twilio_es_cli.output` to stderr, so ``--quiet``,
   ``--json`` (data on stdout, progress on stderr) and non-TTY streams behave as they always did;
 - :class:`Nested` puts a core run inside a caller's step: its finished steps become the
-  caller's notes (``sink validate`` inside ``quickstart`` step 3);
+  caller's notes (``sink validate`` inside ``quickstart`` step 3); :class:`Indented` does the
+  same with the ``✓``/indentation ``apply`` shows under its numbered steps;
 - :class:`Muted` keeps only warnings (and lets the caller's spinner cover the waits): for a
   core whose step-by-step chatter would repeat the caller's own step line;
 - :class:`Collect` keeps every line in lists, for tests and for callers that render later.
@@ -35,22 +36,15 @@ class Reporter(Protocol):
 
 @dataclass(frozen=True)
 class Terminal:
-    """Progress on stderr through :mod:`~twilio_es_cli.output` (respects ``--quiet``).
+    """Progress on stderr through :mod:`~twilio_es_cli.output` (respects ``--quiet``):
+    steps as ``✓`` lines, notes prefixed by ``note_indent``, waits as a spinner on a TTY."""
 
-    ``indent`` nests the lines under a caller's own heading (``apply``'s numbered steps):
-    steps then read ``{indent}✓ text``; ``note_indent`` is the notes' prefix.
-    """
-
-    indent: str = ""
     note_indent: str = ""
 
     def step(self, text: str) -> None:
         from twilio_es_cli import output
 
-        if self.indent:
-            output.info(f"{self.indent}✓ {text}")
-        else:
-            output.success(text)
+        output.success(text)
 
     def note(self, text: str) -> None:
         from twilio_es_cli import output
@@ -79,6 +73,26 @@ class Nested:
 
     def note(self, text: str) -> None:
         self.parent.note(text)
+
+    def warn(self, text: str) -> None:
+        self.parent.warn(text)
+
+    def waiting(self, text: str) -> AbstractContextManager[None]:
+        return self.parent.waiting(text)
+
+
+@dataclass(frozen=True)
+class Indented:
+    """A core run under one of the caller's own step lines (``apply``'s ``[2/5] ...``): its
+    steps become ``  ✓ text`` notes, its notes ``    text``."""
+
+    parent: Reporter
+
+    def step(self, text: str) -> None:
+        self.parent.note(f"  ✓ {text}")
+
+    def note(self, text: str) -> None:
+        self.parent.note(f"    {text}")
 
     def warn(self, text: str) -> None:
         self.parent.warn(text)

@@ -230,7 +230,7 @@ class CreateRequest:
 
 
 @dataclass
-class CreateOutcome:
+class CreateResult:
     """What `create` made or found: the sink configuration, and what this run made, as data."""
 
     config: SinkConfig
@@ -310,7 +310,7 @@ def create(
     *,
     report: Reporter = TERMINAL,
     sleep: Callable[[float], None] = time.sleep,
-) -> CreateOutcome:
+) -> CreateResult:
     """Make (or recognise) the stream and its role; roll back this run's work on failure."""
     run = _Run(req, clients.kinesis(), clients.iam(), Rollback(report), sleep, report)
     role_name = req.role_name or iamdoc.default_role_name(req.name, clients.region)
@@ -422,7 +422,7 @@ def _check_existing_stream(summary: dict[str, Any], req: CreateRequest, report: 
         report.warn(f"stream {name} keeps data {retention} h, not {req.retention_hours} h")
 
 
-def _ensure_role(run: _Run, stream_arn: str, role_name: str) -> CreateOutcome:
+def _ensure_role(run: _Run, stream_arn: str, role_name: str) -> CreateResult:
     """The role made for the stream (found, checked, repaired) or a new one."""
     req, iam = run.req, run.iam
     role = get_role(iam, role_name)
@@ -433,7 +433,7 @@ def _ensure_role(run: _Run, stream_arn: str, role_name: str) -> CreateOutcome:
         if role is not None:
             run.report.note(f"Found IAM role {role['RoleName']} made for {req.name}")
     if role is None:
-        return CreateOutcome(_create_role(run, stream_arn, role_name), role_created=True)
+        return CreateResult(_create_role(run, stream_arn, role_name), role_created=True)
     role_name = role["RoleName"]
     if not iamdoc.made_for(tags_of(iam, role), stream_arn):
         raise ApiError(
@@ -501,7 +501,7 @@ def _wait_role_visible(iam: Any, role_name: str, sleep: Callable[[float], None])
     )
 
 
-def _check_role(run: _Run, stream_arn: str, role: dict[str, Any]) -> CreateOutcome:
+def _check_role(run: _Run, stream_arn: str, role: dict[str, Any]) -> CreateResult:
     """Compare a role we made earlier with what Twilio needs now; name every difference."""
     req, iam = run.req, run.iam
     role_name = role["RoleName"]
@@ -531,7 +531,7 @@ def _check_role(run: _Run, stream_arn: str, role: dict[str, Any]) -> CreateOutco
             hint=hint,
         )
     run.report.note(f"IAM role {role_name} already exists and matches; unchanged")
-    return CreateOutcome(_sink_config(stream_arn, role["Arn"], external_ids[0]), policy_added=added)
+    return CreateResult(_sink_config(stream_arn, role["Arn"], external_ids[0]), policy_added=added)
 
 
 # --------------------------------------------------------------------------- scale
@@ -542,10 +542,10 @@ def scale(
     name: str,
     target: int,
     *,
+    report: Reporter = TERMINAL,
     scaling_type: str = "UNIFORM_SCALING",
     wait: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
-    report: Reporter = TERMINAL,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """UpdateShardCount within AWS's half-to-double rule, then wait for ACTIVE."""
@@ -782,9 +782,9 @@ def delete(
     clients: Clients,
     plan: DeletePlan,
     *,
+    report: Reporter = TERMINAL,
     wait: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
-    report: Reporter = TERMINAL,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Delete the stream, then the roles made for it (each only if nothing else uses it)."""

@@ -159,30 +159,18 @@ def quickstart(
     writer = _config_writer(target) if target is not None else None
     factory = clients(ctx)  # --local points a factory of the same kind at its sandbox
     log: list[Step] = []  # every finished step: where an interrupted run stopped
+    samples = core.SampleOutput.to(sys.stdout, collect=as_json)  # --local only
 
     if webhook:
         _run_webhook(
-            lambda: core.run_local_webhook(
-                factory,
-                request,
-                REPORTER,
-                core.SampleOutput.to(sys.stdout, collect=as_json),
-                log=log,
-            ),
+            lambda: core.run_local_webhook(factory, request, REPORTER, samples, log=log),
             log,
             as_json=as_json,
         )
         return
     if local:
         result = _sandboxed(
-            lambda: core.run_local(
-                factory,
-                request,
-                REPORTER,
-                core.SampleOutput.to(sys.stdout, collect=as_json),
-                on_config=writer,
-                log=log,
-            ),
+            lambda: core.run_local(factory, request, REPORTER, samples, on_config=writer, log=log),
             log,
             out,
         )
