@@ -53,6 +53,8 @@ def test_plan_apply_and_rotate_work_with_the_invocations_factory() -> None:
     env = make_env(factory, None)  # builds clients, calls nothing
     assert env.aws is factory.aws() and env.client is factory.twilio()
     assert env.settings is settings
+
+
 def test_aws_clients_per_region_built_once_each() -> None:
     """`doctor --sink` asks the region its stream ARN names; the configured one is the default."""
     factory = Clients(Settings(region="eu-west-1", endpoint_url="http://127.0.0.1:9", env=ENV))

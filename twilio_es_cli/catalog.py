@@ -107,11 +107,21 @@ class ResolvedType:
 
 @dataclass
 class Resolution:
-    """The outcome of :func:`resolve_specs`: the pairs plus warnings worth showing a person."""
+    """The outcome of :func:`resolve_specs`: the pairs plus what is worth showing a person.
+
+    The two kinds of note are kept apart, so a caller that shows the version choice elsewhere
+    (``quickstart`` step 4) picks the glob expansions without matching words in the text.
+    """
 
     types: list[ResolvedType] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    expansions: list[str] = field(default_factory=list)  # one line per glob: what it matched
+    unpinned: str | None = None  # the versions chosen as "latest", and how to pin them
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """Every note, in the order a person reads them."""
+        return [*self.expansions, *([self.unpinned] if self.unpinned else [])]
 
 
 # What Twilio's type names and schema ids are made of (com.twilio.voice.insights.call-summary
@@ -339,7 +349,9 @@ def _glob_entries(
         )
     names = ", ".join(e.type for e in matched)
     left_out = f" (left out, discontinued: {', '.join(skipped)})" if skipped else ""
-    resolution.notes.append(f"{spec.pattern} matched {len(matched)} type(s): {names}{left_out}")
+    resolution.expansions.append(
+        f"{spec.pattern} matched {len(matched)} type(s): {names}{left_out}"
+    )
     return [(e, spec.pattern) for e in matched]
 
 
@@ -411,7 +423,7 @@ def _add_unpinned_note(resolution: Resolution) -> None:
         for version, names in sorted(by_version.items())
     )
     first = unpinned[0]
-    resolution.notes.append(
+    resolution.unpinned = (
         f"No version given, so using the latest: {chosen_text} "
         f"(pin with TYPE:VERSION, e.g. {first.type}:{first.schema_version})"
     )

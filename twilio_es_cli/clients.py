@@ -15,6 +15,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import arns
+from twilio_es_cli.progress import TERMINAL, Reporter
 
 if TYPE_CHECKING:
     from twilio_es_cli.aws import AwsClients
@@ -24,12 +25,19 @@ if TYPE_CHECKING:
 
 
 class Clients:
-    """Lazily built clients for one invocation's settings."""
+    """Lazily built clients for one invocation's settings; ``report`` hears what building
+    them has to say (reading a stream in another region than the configured one)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, report: Reporter = TERMINAL) -> None:
         self.settings = settings
+        self.report = report
         self._aws: dict[str | None, AwsClients] = {}  # by region; None: the configured one
         self._twilio: Any = None
+
+    def derived(self, settings: Settings) -> Clients:
+        """A factory of the same kind for other settings (``quickstart --local`` points one at
+        its sandbox), so a test's replacement factory reaches the sandbox's clients too."""
+        return type(self)(settings, self.report)
 
     def aws(self, region: str | None = None) -> AwsClients:
         """The AWS clients for ``region`` (default: the configured one), built once per region.
@@ -73,11 +81,11 @@ class Clients:
     def stream_reader(self, stream: StreamRef) -> ReadFn:
         """Read a sink's stream with these settings, in the stream's region (sink validate,
         quickstart); a region differing from the configured one is said once on stderr."""
-        from twilio_es_cli import aws, output
+        from twilio_es_cli import aws
         from twilio_es_cli.validation import reader_settings, stream_reader
 
         aws_settings, note = reader_settings(self.settings, stream)
         if note:
-            output.warn(note)
+            self.report.warn(note)
         # The reader does its own backoff; botocore retries on top would only stretch the waits.
         return stream_reader(aws.AwsClients(aws_settings, max_attempts=1).kinesis(), stream.arn)

@@ -362,19 +362,3 @@ def redact(secret: str | None, *, keep: int = 4) -> str:
     if len(secret) <= keep * 2:
         return "****"
     return f"{secret[:keep]}…({len(secret)} chars)"
-
-
-@contextmanager
-def quieted(enabled: bool = True) -> Iterator[None]:
-    """Silence info/progress/success inside the block when ``enabled``; restore afterwards.
-
-    For commands that call other cores whose step-by-step chatter would drown their own
-    summary (``quickstart --local``); warnings and errors still show.
-    """
-    global _quiet
-    previous = _quiet
-    _quiet = previous or enabled
-    try:
-        yield
-    finally:
-        _quiet = previous

@@ -3,7 +3,10 @@
 Each step is an existing core call: :func:`twilio_es_cli.streams.create`,
 :class:`~twilio_es_cli.sinks.SinkService`, :class:`~twilio_es_cli.validation.Validator`,
 :class:`~twilio_es_cli.subscriptions.Subscriptions` (with the catalogue's type resolution). This
-module only decides what to reuse and in which order.
+module only decides what to reuse and in which order. Clients come from the one factory
+(:class:`~twilio_es_cli.clients.Clients`), progress goes to the
+:class:`~twilio_es_cli.progress.Reporter` the caller passes, and what each core made comes back
+as data (``CreateResult.stream_created``), never read out of progress lines.
 
 Why re-runs discover instead of keeping a state file: the resources themselves are the truth.
 A state file goes stale the moment someone deletes a sink in the console or runs the command
@@ -18,34 +21,35 @@ run (or the user, by hand) already made, and reports "already there" instead of 
    since a second subscription of the same type would deliver every event twice.
 
 Event types are resolved against the catalogue *before* anything is created, so a typo costs
-nothing. ``--local`` runs the same steps against an in-process :class:`~.local.sandbox.Sandbox`
-(see :func:`run_local`) and then shows a few sample events through the tail's reader/renderer.
-``--local --webhook`` (:func:`run_local_webhook`) is the webhook developer's variant: a
-``webhook listen`` in a thread takes the stream's place, a webhook sink points at it, and
-validation reads the test event back from the listener; the samples are shown as the listener
-receives them, each with its signature verdict.
+nothing. ``--local`` runs the same steps against a throw-away sandbox
+(:func:`twilio_es_cli.local.session.sandbox_session`, which owns the sandbox's process and
+environment handling; see :func:`run_local`) and then shows a few sample events through the
+tail's reader/renderer. ``--local --webhook`` (:func:`run_local_webhook`) is the webhook
+developer's variant: a ``webhook listen`` in a thread takes the stream's place, a webhook sink
+points at it, and validation reads the test event back from the listener; the samples are
+shown as the listener receives them, each with its signature verdict.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
 
-from twilio_es_cli import arns, output, streams
+from twilio_es_cli import arns, streams
 from twilio_es_cli.catalog import AVAILABLE, Catalog, ResolvedType, TypeSpec, parse_type_spec
-from twilio_es_cli.config import Settings
 from twilio_es_cli.errors import CheckFailed, UsageError
+from twilio_es_cli.progress import Muted, Nested, Reporter
 
 if TYPE_CHECKING:
-    from twilio_es_cli.models import KinesisSinkConfig, Sink, StreamRef
+    from twilio_es_cli.clients import Clients
+    from twilio_es_cli.local.emulator import EventsEmulator
+    from twilio_es_cli.models import KinesisSinkConfig, Sink
     from twilio_es_cli.subscriptions import Subscription
     from twilio_es_cli.tail import TailSummary
-    from twilio_es_cli.validation import ReadFn
+    from twilio_es_cli.webhook.listen import Listener
 
 DEFAULT_STREAM = "twilio-events"
 # Delivery receipts: what most people want to see first. `failed` is offered only while the
@@ -120,51 +124,61 @@ class Step:
 
     number: int
     name: str
-    result: str  # CREATED | ALREADY_THERE | VALIDATED
+    result: str  # CREATED | ALREADY_THERE | VALIDATED | "" (the samples)
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.number, "name": self.name, "result": self.result}
 
-
-class Reporter(Protocol):
-    def step(self, step: Step) -> None: ...  # a finished step
-    def note(self, text: str) -> None: ...  # context while a step runs
-
-
-def _subscription_dict(sid: str, types: list[tuple[ResolvedType, str]]) -> dict[str, Any]:
-    """The subscription part of both quickstarts' `--json` summaries."""
-    return {
-        "sid": sid,
-        "types": [
-            {"type": r.type, "schema_version": r.schema_version, "subscription_sid": sub}
-            for r, sub in types
-        ],
-    }
+    def line(self) -> str:
+        """The progress line (``1/5 stream + role: created (...)``)."""
+        head = f"{self.number}/{STEPS} {self.name}"
+        if self.result in (CREATED, ALREADY_THERE):
+            return f"{head}: {self.result} ({self.detail})"
+        return f"{head} ({self.detail})"
 
 
-@dataclass
-class Outcome:
+@dataclass(frozen=True)
+class Subscribed:
+    """Where both quickstarts end: the sink, its subscription and the steps that got there."""
+
+    sink: Sink
+    subscription: Subscription
+    types: list[tuple[ResolvedType, str]]  # (requested type as subscribed, subscription sid)
+    default_types: bool
+    steps: list[Step]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The part of both `--json` summaries that describes the delivery."""
+        return {
+            "sink": {"sid": self.sink.sid, "status": self.sink.status},
+            "subscription": {
+                "sid": self.subscription.sid,
+                "types": [
+                    {"type": r.type, "schema_version": r.schema_version, "subscription_sid": sub}
+                    for r, sub in self.types
+                ],
+            },
+            "default_types": self.default_types,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class QuickstartResult:
     """Everything the quickstart made or found. ``config`` holds the external id: never render
     it except into the sink-config file the user asked for."""
 
     stream_name: str
     config: KinesisSinkConfig
-    sink: Sink
-    subscription: Subscription
-    types: list[tuple[ResolvedType, str]]  # (requested type as subscribed, subscription sid)
-    default_types: bool
-    steps: list[Step] = field(default_factory=list)
+    subscribed: Subscribed
 
     def as_dict(self) -> dict[str, Any]:
         """The `--json` summary (no external id)."""
         return {
             "stream": {"name": self.stream_name, "arn": self.config.arn},
             "role_arn": self.config.role_arn,
-            "sink": {"sid": self.sink.sid, "status": self.sink.status},
-            "subscription": _subscription_dict(self.subscription.sid, self.types),
-            "default_types": self.default_types,
-            "steps": [s.to_dict() for s in self.steps],
+            **self.subscribed.as_dict(),
         }
 
 
@@ -225,71 +239,57 @@ def default_specs(catalog: Catalog) -> list[TypeSpec]:
     return [TypeSpec(name) for name in chosen or DEFAULT_TYPES[:1]]
 
 
-class _ValidationReporter:
-    """Validator progress as sub-notes of step 3 (muted when the cores are quieted)."""
-
-    def __init__(self, reporter: Reporter, *, muted: bool) -> None:
-        self.reporter = reporter
-        self.muted = muted
-
-    def step(self, text: str) -> None:
-        if not self.muted:
-            self.reporter.note(text)
-
-    def note(self, text: str) -> None:
-        if not self.muted:
-            self.reporter.note(text)
-
-
 class Quickstart:
-    """The five steps over an AWS ``Clients`` and a twilio client; ``reader_for`` reads a sink's
-    stream for validation (bind it with :func:`reader_for`)."""
+    """The five steps over one client factory.
+
+    ``log`` (the caller's list, optional) receives every step as it finishes, the samples
+    step too, so a caller can say where an interrupted run stopped. With ``quiet_cores`` the
+    validator's own progress is muted (the sandbox is instant: only the step lines matter);
+    otherwise its lines become notes under step 3.
+    """
 
     def __init__(
         self,
-        aws: streams.Clients,
-        twilio_client: Any,
+        clients: Clients,
         reporter: Reporter,
         *,
-        reader_for: Callable[[StreamRef], ReadFn],
         on_config: Callable[[KinesisSinkConfig], None] | None = None,
         quiet_cores: bool = False,
+        log: list[Step] | None = None,
     ) -> None:
         from twilio_es_cli.sinks import SinkService
         from twilio_es_cli.subscriptions import Subscriptions
 
-        self.aws = aws
+        twilio_client = clients.twilio()  # missing Twilio credentials: exit 3 before any AWS call
+        self.clients = clients
         self.report = reporter
-        self.reader_for = reader_for
+        self.cores: Reporter = Muted(reporter) if quiet_cores else Nested(reporter)
         self.on_config = on_config
-        self.quiet_cores = quiet_cores  # hide the validator's progress lines
-        self._sink_is_new = False  # set by sink(): made by this run, so delivery is unproved
         self.catalog = Catalog(twilio_client)
         self.sinks = SinkService(twilio_client)
         self.subscriptions = Subscriptions(twilio_client, self.catalog)
         self.steps: list[Step] = []
+        self.log = log if log is not None else []
+
+    def announce(self, step: Step) -> None:
+        """Report a finished step and log it (the samples step is not in the summary)."""
+        self.log.append(step)
+        self.report.step(step.line())
 
     def _done(self, number: int, name: str, result: str, detail: str) -> None:
         step = Step(number, name, result, detail)
         self.steps.append(step)
-        self.report.step(step)
+        self.announce(step)
 
-    def run(self, req: Request) -> Outcome:
+    def run(self, req: Request) -> QuickstartResult:
         resolved, default = self.resolve(req)
         config = self.stream_and_role(req)
         if self.on_config is not None:
             self.on_config(config)
-        sink = self.sink(config, req.description)
-        sink = self.validate(sink, req.timeout or VALIDATE_TIMEOUT, new=self._sink_is_new)
-        subscription, types = self.subscribe(sink, resolved, req.description)
-        return Outcome(
-            stream_name=req.stream,
-            config=config,
-            sink=sink,
-            subscription=subscription,
-            types=types,
-            default_types=default,
-            steps=list(self.steps),
+        sink, is_new = self.sink(config, req.description)
+        sink = self.validate(sink, req.timeout or VALIDATE_TIMEOUT, new=is_new)
+        return QuickstartResult(
+            req.stream, config, self.subscribed(sink, resolved, default, req.description)
         )
 
     def resolve(self, req: Request) -> tuple[list[ResolvedType], bool]:
@@ -305,21 +305,17 @@ class Quickstart:
             )
         resolution = self.subscriptions.resolve(specs)
         for warning in resolution.warnings:
-            output.warn(warning)
-        for note in resolution.notes:
-            if "matched" in note:  # glob expansions; "latest" pins are shown in step 4
-                self.report.note(note)
+            self.report.warn(warning)
+        for note in resolution.expansions:  # the "latest" pins are shown in step 4
+            self.report.note(note)
         return resolution.types, default
 
     def stream_and_role(self, req: Request) -> KinesisSinkConfig:
-        # Its own progress lines would repeat the step line; warnings (a different shard
-        # count, a rollback) still show, and the spinner covers the wait for ACTIVE.
-        with (
-            output.progress(f"Stream {req.stream} and its IAM role: creating or checking"),
-            output.quieted(),
-        ):
-            outcome = streams.create(
-                self.aws,
+        # Its own progress lines would repeat the step line: muted, but its warnings (a
+        # different shard count, a rollback) still show; the spinner covers the wait.
+        with self.report.waiting(f"Stream {req.stream} and its IAM role: creating or checking"):
+            made = streams.create(
+                self.clients.aws(),
                 streams.create_request(
                     req.stream,
                     req.shards,
@@ -327,18 +323,19 @@ class Quickstart:
                     principal=req.principal,
                     timeout=req.timeout or STREAM_TIMEOUT,
                 ),
+                report=Muted(self.report),
             )
-        role = arns.role_name(outcome.config.role_arn) or outcome.config.role_arn
-        new_stream = f"stream {req.stream}" in outcome.created
-        new_role = f"IAM role {role}" in outcome.created
+        role = arns.role_name(made.config.role_arn) or made.config.role_arn
         detail = (
-            f"stream {req.stream}{' (new)' if new_stream else ''}, "
-            f"IAM role {role}{' (new)' if new_role else ''}"
+            f"stream {req.stream}{' (new)' if made.stream_created else ''}, "
+            f"IAM role {role}{' (new)' if made.role_created else ''}"
         )
-        self._done(1, "stream + role", CREATED if outcome.created else ALREADY_THERE, detail)
-        return outcome.config
+        self._done(1, "stream + role", CREATED if made.created_any else ALREADY_THERE, detail)
+        return made.config
 
-    def sink(self, config: KinesisSinkConfig, description: str | None) -> Sink:
+    def sink(self, config: KinesisSinkConfig, description: str | None) -> tuple[Sink, bool]:
+        """The matching sink (reused) or a new one; True when this run made it, so its
+        delivery is still unproved."""
         from twilio_es_cli.models import KinesisSinkConfig
 
         found = matching_sinks(self.sinks.list(), config)
@@ -346,12 +343,10 @@ class Quickstart:
             sink = found[0]
             more = f" ({len(found) - 1} more match)" if len(found) > 1 else ""
             self._done(2, "sink", ALREADY_THERE, f"kinesis sink {sink.sid}, {sink.status}{more}")
-            self._sink_is_new = False
-            return sink
-        self._sink_is_new = True
+            return sink, False
         sink = self.sinks.create(KinesisSinkConfig(**config.as_dict()), description)
         self._done(2, "sink", CREATED, f"kinesis sink {sink.sid}, {sink.status}")
-        return sink
+        return sink, True
 
     def validate(self, sink: Sink, timeout: float, *, new: bool = False) -> Sink:
         """Validate an inactive sink (old flow), and prove delivery into a NEW sink.
@@ -365,19 +360,24 @@ class Quickstart:
         if sink.status == "active" and not new:
             self._done(3, "validated", ALREADY_THERE, f"sink {sink.sid} is active")
             return sink
-        outcome = Validator(
-            self.sinks, _ValidationReporter(self.report, muted=self.quiet_cores)
-        ).run(sink.sid, self.reader_for, timeout=timeout)
+        result = Validator(self.sinks, self.cores).run(
+            sink.sid, self.clients.stream_reader, timeout=timeout
+        )
         waited = (
-            f"; test event arrived after {outcome.seconds_to_event:g} s"
-            if outcome.seconds_to_event is not None
+            f"; test event arrived after {result.seconds_to_event:g} s"
+            if result.seconds_to_event is not None
             else ""
         )
-        proved = "; delivery proved end to end" if outcome.proved else ""
-        self._done(
-            3, "validated", VALIDATED, f"sink {sink.sid} is {outcome.status}{waited}{proved}"
-        )
+        proved = "; delivery proved end to end" if result.proved else ""
+        self._done(3, "validated", VALIDATED, f"sink {sink.sid} is {result.status}{waited}{proved}")
         return self.sinks.get(sink.sid)
+
+    def subscribed(
+        self, sink: Sink, wanted: list[ResolvedType], default: bool, description: str | None
+    ) -> Subscribed:
+        """Step 4, and what both quickstarts end with."""
+        subscription, types = self.subscribe(sink, wanted, description)
+        return Subscribed(sink, subscription, types, default, list(self.steps))
 
     def subscribe(
         self, sink: Sink, wanted: list[ResolvedType], description: str | None
@@ -447,44 +447,57 @@ def _types_text(types: Sequence[tuple[ResolvedType, str]], shown: int = 3) -> st
     return f"{len(names)} types: {', '.join(names[:shown])}, ..."
 
 
-def reader_for(settings: Settings) -> Callable[[StreamRef], ReadFn]:
-    """Read a sink's stream with these settings, in the stream's region (as `sink validate`)."""
-
-    from twilio_es_cli.clients import Clients
-
-    return Clients(settings).stream_reader
-
-
 def run(
-    settings: Settings,
+    clients: Clients,
     req: Request,
     reporter: Reporter,
     *,
     on_config: Callable[[KinesisSinkConfig], None] | None = None,
-) -> Outcome:
-    """The quickstart against the accounts ``settings`` point at."""
-    from twilio_es_cli.aws import AwsClients
-    from twilio_es_cli.twilio_api import make_client
-
-    client = make_client(settings)  # missing Twilio credentials: exit 3 before any AWS call
-    quick = Quickstart(
-        AwsClients(settings),
-        client,
-        reporter,
-        reader_for=reader_for(settings),
-        on_config=on_config,
-    )
-    return quick.run(req)
+    log: list[Step] | None = None,
+) -> QuickstartResult:
+    """The quickstart against the accounts ``clients`` reach."""
+    return Quickstart(clients, reporter, on_config=on_config, log=log).run(req)
 
 
 # --------------------------------------------------------------------------- --local
 
 
-@dataclass
-class LocalOutcome:
-    """The sandbox run: the quickstart's outcome plus the sample events shown."""
+@dataclass(frozen=True)
+class SampleOutput:
+    """Where ``--local`` shows its sample events: ``out`` in the tail's formats (pretty on a
+    terminal, jsonl when piped), or gathered as documents for one `--json` summary."""
 
-    outcome: Outcome
+    out: TextIO
+    tty: bool
+    collect: bool = False
+
+    @classmethod
+    def to(cls, out: TextIO, *, collect: bool) -> SampleOutput:
+        from twilio_es_cli.output import is_tty
+
+        return cls(out, is_tty(out), collect)
+
+    @property
+    def format(self) -> str:
+        return "pretty" if self.tty and not self.collect else "jsonl"
+
+    def target(self) -> TextIO:
+        """The stream to render into: a buffer when collecting."""
+        return io.StringIO() if self.collect else self.out
+
+
+def _documents(target: TextIO) -> list[dict[str, Any]]:
+    """The jsonl documents gathered in a collecting target (none when shown directly)."""
+    if not isinstance(target, io.StringIO):
+        return []
+    return [json.loads(line) for line in target.getvalue().splitlines() if line]
+
+
+@dataclass(frozen=True)
+class LocalResult:
+    """The sandbox run: the quickstart's result plus the sample events shown."""
+
+    result: QuickstartResult
     emitted: dict[str, int]  # type -> events emitted
     deliveries: int
     shown: int
@@ -492,7 +505,7 @@ class LocalOutcome:
     tail_line: str
 
     def as_dict(self) -> dict[str, Any]:
-        data = self.outcome.as_dict()
+        data = self.result.as_dict()
         data["local"] = True
         data["sample_events"] = {
             "emitted": self.emitted,
@@ -500,32 +513,6 @@ class LocalOutcome:
             "events": self.events,
         }
         return data
-
-
-@contextmanager
-def sandbox_environment() -> Iterator[None]:
-    """Hide the user's AWS and Twilio settings from everything in this process while it runs.
-
-    botocore reads ``AWS_PROFILE``, ``AWS_ENDPOINT_URL*``, ``~/.aws/config`` and credential
-    variables from the process environment on its own (not only through our Settings), and so
-    does the emulator's delivery thread; a real profile must neither be used nor break the
-    sandbox. Proxies are bypassed for loopback. Everything is restored afterwards.
-    """
-    saved = dict(os.environ)
-    try:
-        for name in list(os.environ):
-            if name.startswith(("AWS_", "TWILIO_")):
-                del os.environ[name]
-        os.environ["AWS_CONFIG_FILE"] = os.devnull
-        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-        os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-        for name in ("NO_PROXY", "no_proxy"):
-            current = os.environ.get(name, "")
-            os.environ[name] = ",".join(p for p in (current, "127.0.0.1", "localhost") if p)
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def sample_plan(types: Sequence[str], total: int = SAMPLE_EVENTS) -> dict[str, int]:
@@ -537,111 +524,111 @@ def sample_plan(types: Sequence[str], total: int = SAMPLE_EVENTS) -> dict[str, i
     return plan
 
 
+def _plan_text(plan: dict[str, int]) -> str:
+    return ", ".join(f"{count} x {name}" for name, count in plan.items())
+
+
+def _emit(emulator: EventsEmulator, plan: dict[str, int]) -> int:
+    """Emit the samples; the number of deliveries (none at all is a broken sandbox)."""
+    deliveries = sum(emulator.emit(name, count) for name, count in plan.items())
+    if not deliveries:
+        raise CheckFailed(
+            "the sandbox delivered none of the sample events",
+            hint="Please report this with the output of --debug.",
+        )
+    return deliveries
+
+
 def run_local(
-    base: Settings,
+    clients: Clients,
     req: Request,
     reporter: Reporter,
+    samples: SampleOutput,
     *,
-    out: TextIO,
-    output_format: str,
-    tty: bool,
-    collect: bool = False,
     on_config: Callable[[KinesisSinkConfig], None] | None = None,
+    log: list[Step] | None = None,
     sample_events: int = SAMPLE_EVENTS,
-) -> LocalOutcome:
+) -> LocalResult:
     """The quickstart against a throw-away sandbox, then emit samples and show them.
 
-    Events are rendered to ``out`` in ``output_format`` (the tail's renderers); with
-    ``collect`` they are gathered as envelopes instead (for one `--json` document).
+    ``clients`` gives the debug setting; every client reaches the sandbox (see
+    :func:`~twilio_es_cli.local.session.sandbox_session`).
     """
-    from twilio_es_cli.aws import AwsClients
-    from twilio_es_cli.local.sandbox import Sandbox
-    from twilio_es_cli.reader import StartPosition
-    from twilio_es_cli.tail import TailOptions, run_tail
-    from twilio_es_cli.twilio_api import make_client
+    from twilio_es_cli.local.session import sandbox_session
 
-    with sandbox_environment():
-        sandbox = Sandbox()
-        with output.progress("Starting the offline sandbox (local Kinesis/IAM + Events API)"):
-            sandbox.start()
-        try:
-            # What `local up` asks users to export, so boto3's own chain finds the sandbox's
-            # credentials too (the validation reader and the tail build their own clients).
-            os.environ.update(sandbox.env())
-            settings = sandbox.settings(Settings(debug=base.debug))
-            reporter.note(
-                f"sandbox: AWS at {sandbox.aws_url}, Events API at {sandbox.events_url} "
-                "(your own AWS/Twilio settings are not used)"
+    with sandbox_session(
+        clients,
+        reporter,
+        starting="Starting the offline sandbox (local Kinesis/IAM + Events API)",
+        stopping="Stopping the sandbox",
+    ) as session:
+        sandbox = session.sandbox
+        reporter.note(
+            f"sandbox: AWS at {sandbox.aws_url}, Events API at {sandbox.events_url} "
+            "(your own AWS/Twilio settings are not used)"
+        )
+        # instant in the sandbox: only the step lines matter
+        quick = Quickstart(
+            session.clients, reporter, on_config=on_config, quiet_cores=True, log=log
+        )
+        result = quick.run(req)
+        plan = sample_plan([r.type for r, _ in result.subscribed.types], sample_events)
+        deliveries = _emit(session.emulator, plan)
+        quick.announce(
+            Step(
+                STEPS,
+                "tail",
+                "",
+                f"emitted {_plan_text(plan)}; reading stream {result.stream_name} the way "
+                "`twilio-es tail` does",
             )
-            quick = Quickstart(
-                AwsClients(settings),
-                make_client(settings),
-                reporter,
-                reader_for=reader_for(settings),
-                on_config=on_config,
-                quiet_cores=True,  # instant in the sandbox: only the step lines matter
-            )
-            outcome = quick.run(req)
-            emulator = sandbox.emulator
-            assert emulator is not None  # started above
-            plan = sample_plan([r.type for r, _ in outcome.types], sample_events)
-            deliveries = sum(emulator.emit(name, count) for name, count in plan.items())
-            if not deliveries:
-                raise CheckFailed(
-                    "the sandbox delivered none of the sample events",
-                    hint="Please report this with the output of --debug.",
-                )
-            reporter.step(
-                Step(
-                    STEPS,
-                    "tail",
-                    "",
-                    "emitted "
-                    + ", ".join(f"{count} x {name}" for name, count in plan.items())
-                    + f"; reading stream {outcome.stream_name} the way `twilio-es tail` does",
-                )
-            )
-            sink_out: TextIO = io.StringIO() if collect else out
-            options = TailOptions(
-                start=StartPosition.trim_horizon(),
-                follow=False,
-                max_events=deliveries,
-                timeout=LOCAL_TAIL_TIMEOUT,
-                types=tuple(plan),
-                output="jsonl" if collect else output_format,
-                tty=tty and not collect,
-            )
-            tail_kinesis = AwsClients(settings, max_attempts=1).kinesis()
-            summary: TailSummary = run_tail(tail_kinesis, outcome.config.arn, options, out=sink_out)
-            events: list[dict[str, Any]] = []
-            if isinstance(sink_out, io.StringIO):
-                events = [json.loads(line) for line in sink_out.getvalue().splitlines() if line]
-        finally:
-            with output.progress("Stopping the sandbox"):
-                sandbox.stop()
-    return LocalOutcome(
-        outcome=outcome,
+        )
+        target = samples.target()
+        summary = _tail_samples(session.clients, result, plan, deliveries, samples, target)
+    return LocalResult(
+        result=result,
         emitted=plan,
         deliveries=deliveries,
         shown=summary.emitted,
-        events=events,
+        events=_documents(target),
         tail_line=summary.line(),
     )
+
+
+def _tail_samples(
+    clients: Clients,
+    result: QuickstartResult,
+    plan: dict[str, int],
+    deliveries: int,
+    samples: SampleOutput,
+    target: TextIO,
+) -> TailSummary:
+    """Read the samples back from the stream the way `twilio-es tail` does."""
+    from twilio_es_cli.reader import StartPosition
+    from twilio_es_cli.tail import TailOptions, run_tail
+
+    options = TailOptions(
+        start=StartPosition.trim_horizon(),
+        follow=False,
+        max_events=deliveries,
+        timeout=LOCAL_TAIL_TIMEOUT,
+        types=tuple(plan),
+        output=samples.format,
+        tty=samples.tty and not samples.collect,
+    )
+    kinesis = clients.stream_kinesis(result.config.arn)
+    return run_tail(kinesis, result.config.arn, options, out=target)
 
 
 # --------------------------------------------------------------------------- --local --webhook
 
 
-@dataclass
-class WebhookOutcome:
+@dataclass(frozen=True)
+class WebhookResult:
     """``quickstart --local --webhook``: the sink, the listener and what it received."""
 
     destination: str  # the sink's URL on the in-process listener
-    sink: Sink
-    subscription: Subscription
-    types: list[tuple[ResolvedType, str]]
-    default_types: bool
-    steps: list[Step]
+    subscribed: Subscribed
     proved: str | None
     emitted: dict[str, int]  # type -> events emitted
     deliveries: int
@@ -657,10 +644,7 @@ class WebhookOutcome:
         return {
             "local": True,
             "webhook": {"listener": self.destination, "proved": self.proved},
-            "sink": {"sid": self.sink.sid, "status": self.sink.status},
-            "subscription": _subscription_dict(self.subscription.sid, self.types),
-            "default_types": self.default_types,
-            "steps": [s.to_dict() for s in self.steps],
+            **self.subscribed.as_dict(),
             "sample_events": {
                 "emitted": self.emitted,
                 "received": self.received,
@@ -692,7 +676,7 @@ class _HeldOutput(io.StringIO):
 class WebhookQuickstart(Quickstart):
     """The five steps with a webhook sink on an in-process ``webhook listen``."""
 
-    def listener(self, listener: Any) -> str:
+    def listener(self, listener: Listener) -> str:
         host, port = listener.address
         destination = f"http://{host}:{port}{LISTENER_PATH}"
         self._done(
@@ -714,22 +698,61 @@ class WebhookQuickstart(Quickstart):
 
     def prove(self, sink: Sink, timeout: float) -> tuple[Sink, str | None]:
         """Test -> read the test event back from the listener -> Validate (one step)."""
-        from twilio_es_cli.validation import Validator
+        from twilio_es_cli.models import StreamRef
+        from twilio_es_cli.validation import ReadFn, Validator
 
         def no_stream(stream: StreamRef) -> ReadFn:
             raise AssertionError("a webhook sink has no stream")
 
-        outcome = Validator(
-            self.sinks, _ValidationReporter(self.report, muted=self.quiet_cores)
-        ).run(sink.sid, no_stream, timeout=timeout)
+        result = Validator(self.sinks, self.cores).run(sink.sid, no_stream, timeout=timeout)
         self._done(
             3,
             "validated",
             VALIDATED,
-            f"sink {sink.sid} is {outcome.status}; the listener received the test event with "
+            f"sink {sink.sid} is {result.status}; the listener received the test event with "
             "a valid signature; delivery proved end to end",
         )
-        return self.sinks.get(sink.sid), outcome.proved
+        return self.sinks.get(sink.sid), result.proved
+
+    def run_webhook(
+        self,
+        req: Request,
+        listener: Listener,
+        shown: _HeldOutput,
+        emulator: EventsEmulator,
+        sample_events: int,
+    ) -> WebhookResult:
+        """Steps 1-4, then the samples, counted as the listener answers them (the documents
+        it wrote are added once it has closed)."""
+        resolved, default = self.resolve(req)
+        destination = self.listener(listener)
+        sink = self.webhook_sink(destination, req.description)
+        sink, proved = self.prove(sink, req.timeout or VALIDATE_TIMEOUT)
+        subscribed = self.subscribed(sink, resolved, default, req.description)
+        plan = sample_plan([r.type for r, _ in subscribed.types], sample_events)
+        before = dict(listener.counts)
+        shown.open = True
+        self.announce(
+            Step(
+                STEPS,
+                "samples",
+                "",
+                f"emitting {_plan_text(plan)}; the listener shows them as they arrive at "
+                f"{destination}",
+            )
+        )
+        deliveries = _emit(emulator, plan)
+        _wait_for(listener, sum(before.values()) + deliveries, LOCAL_TAIL_TIMEOUT)
+        return WebhookResult(
+            destination,
+            subscribed,
+            proved,
+            emitted=plan,
+            deliveries=deliveries,
+            valid=listener.counts["accepted"] - before["accepted"],
+            rejected=listener.counts["rejected"] - before["rejected"],
+            events=[],
+        )
 
 
 def _wait_for(listener: Any, count: int, timeout: float) -> None:
@@ -745,91 +768,39 @@ def _wait_for(listener: Any, count: int, timeout: float) -> None:
 
 
 def run_local_webhook(
-    base: Settings,
+    clients: Clients,
     req: Request,
     reporter: Reporter,
+    samples: SampleOutput,
     *,
-    out: TextIO,
-    output_format: str,
-    collect: bool = False,
+    log: list[Step] | None = None,
     sample_events: int = SAMPLE_EVENTS,
-) -> WebhookOutcome:
+) -> WebhookResult:
     """The webhook quickstart against a throw-away sandbox and an in-process listener."""
-    from twilio_es_cli.aws import AwsClients
-    from twilio_es_cli.local.sandbox import Sandbox
-    from twilio_es_cli.twilio_api import make_client
+    from dataclasses import replace
+
+    from twilio_es_cli.local.session import sandbox_session
     from twilio_es_cli.webhook.listen import Listener, ListenOptions
 
-    with sandbox_environment():
-        sandbox = Sandbox()
-        with output.progress("Starting the offline sandbox (Events API; no stream needed)"):
-            sandbox.start()
-        listener: Listener | None = None
+    with sandbox_session(
+        clients,
+        reporter,
+        starting="Starting the offline sandbox (Events API; no stream needed)",
+        stopping="Stopping the sandbox and the listener",
+    ) as session:
+        emulator = session.emulator
+        reporter.note(
+            f"sandbox: Events API at {session.sandbox.events_url} (your own AWS/Twilio settings "
+            "are not used)"
+        )
+        shown = _HeldOutput(samples.target())
+        listener = Listener(
+            ListenOptions(emulator.auth_token, port=0, output=samples.format), shown
+        )
+        listener.start()
         try:
-            emulator = sandbox.emulator
-            assert emulator is not None  # started above
-            settings = sandbox.settings(Settings(debug=base.debug))
-            reporter.note(
-                f"sandbox: Events API at {sandbox.events_url} (your own AWS/Twilio settings are "
-                "not used)"
-            )
-            shown = _HeldOutput(io.StringIO() if collect else out)
-            fmt = "jsonl" if collect else output_format
-            listener = Listener(ListenOptions(emulator.auth_token, port=0, output=fmt), shown)
-            listener.start()
-            quick = WebhookQuickstart(
-                AwsClients(settings),
-                make_client(settings),
-                reporter,
-                reader_for=reader_for(settings),
-                quiet_cores=True,
-            )
-            resolved, default = quick.resolve(req)
-            destination = quick.listener(listener)
-            sink = quick.webhook_sink(destination, req.description)
-            sink, proved = quick.prove(sink, req.timeout or VALIDATE_TIMEOUT)
-            subscription, types = quick.subscribe(sink, resolved, req.description)
-            plan = sample_plan([r.type for r, _ in types], sample_events)
-            before = dict(listener.counts)
-            shown.open = True
-            reporter.step(
-                Step(
-                    STEPS,
-                    "samples",
-                    "",
-                    "emitting "
-                    + ", ".join(f"{count} x {name}" for name, count in plan.items())
-                    + f"; the listener shows them as they arrive at {destination}",
-                )
-            )
-            deliveries = sum(emulator.emit(name, count) for name, count in plan.items())
-            if not deliveries:
-                raise CheckFailed(
-                    "the sandbox delivered none of the sample events",
-                    hint="Please report this with the output of --debug.",
-                )
-            _wait_for(listener, sum(before.values()) + deliveries, LOCAL_TAIL_TIMEOUT)
-            valid = listener.counts["accepted"] - before["accepted"]
-            rejected = listener.counts["rejected"] - before["rejected"]
+            quick = WebhookQuickstart(session.clients, reporter, quiet_cores=True, log=log)
+            result = quick.run_webhook(req, listener, shown, emulator, sample_events)
         finally:
-            if listener is not None:
-                listener.close()
-            with output.progress("Stopping the sandbox and the listener"):
-                sandbox.stop()
-    events: list[dict[str, Any]] = []
-    if collect and isinstance(shown.target, io.StringIO):
-        events = [json.loads(line) for line in shown.target.getvalue().splitlines() if line]
-    return WebhookOutcome(
-        destination=destination,
-        sink=sink,
-        subscription=subscription,
-        types=types,
-        default_types=default,
-        steps=list(quick.steps),
-        proved=proved,
-        emitted=plan,
-        deliveries=deliveries,
-        valid=valid,
-        rejected=rejected,
-        events=events,
-    )
+            listener.close()
+    return replace(result, events=_documents(shown.target))

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from twilio_es_cli import iam as iamdoc
-from twilio_es_cli import output
 from twilio_es_cli.aws import aws_errors
 from twilio_es_cli.errors import NotFoundError
+from twilio_es_cli.progress import TERMINAL, Reporter
 
 
 def get_role(iam: Any, role_name: str) -> dict[str, Any] | None:
@@ -83,11 +83,17 @@ def find_role(
     return next(roles_made_for(iam, stream_arn, candidate, search=search), None)
 
 
-def policy_name_of(role: dict[str, Any], requested: str | None, stream_name: str) -> str:
+def policy_name_of(
+    role: dict[str, Any],
+    requested: str | None,
+    stream_name: str,
+    *,
+    report: Reporter = TERMINAL,
+) -> str:
     """The role's own record (its tag) wins: a re-run must not add a second policy."""
     tagged = iamdoc.tag_map(role.get("Tags")).get(iamdoc.POLICY_TAG)
     if tagged and requested and tagged != requested:
-        output.warn(
+        report.warn(
             f"IAM role {role['RoleName']} was made with policy {tagged}; ignoring --policy-name"
         )
     return tagged or requested or iamdoc.default_policy_name(stream_name)
@@ -104,14 +110,16 @@ def delete_role_command(role_name: str, policy_name: str | None) -> str:
     return " && ".join(steps)
 
 
-def delete_role(iam: Any, role_name: str, policy_name: str | None) -> str | None:
+def delete_role(
+    iam: Any, role_name: str, policy_name: str | None, *, report: Reporter = TERMINAL
+) -> str | None:
     """Remove our inline policy, then the role, unless someone attached more policies to it."""
     with aws_errors(f"list the policies of IAM role {role_name}"):
         inline = list(iam.list_role_policies(RoleName=role_name).get("PolicyNames", []))
         attached = iam.list_attached_role_policies(RoleName=role_name).get("AttachedPolicies", [])
     others = [p for p in inline if p != policy_name] + [p["PolicyName"] for p in attached]
     if others:
-        output.warn(
+        report.warn(
             f"keeping IAM role {role_name}: it also has policies {', '.join(others)} "
             "that twilio-es did not add"
         )
@@ -121,7 +129,7 @@ def delete_role(iam: Any, role_name: str, policy_name: str | None) -> str | None
             iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name)
     with aws_errors(f"delete IAM role {role_name}"):
         iam.delete_role(RoleName=role_name)
-    output.info(f"Deleted IAM role {role_name}")
+    report.note(f"Deleted IAM role {role_name}")
     return role_name
 
 

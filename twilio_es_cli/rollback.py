@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from twilio_es_cli import output
 from twilio_es_cli.aws import aws_errors
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
+from twilio_es_cli.progress import TERMINAL, Reporter
 
 
 @dataclass
@@ -24,22 +24,20 @@ class _Step:
 
 @dataclass
 class Rollback:
-    """What this run created, undone newest first when a later step fails."""
+    """What this run created, undone newest first when a later step fails; the undoing is
+    said on ``report`` (warnings stay visible even where a caller mutes the rest)."""
 
+    report: Reporter = TERMINAL
     steps: list[_Step] = field(default_factory=list)
 
     def add(self, what: str, undo: Callable[[], object], manual: str) -> None:
         self.steps.append(_Step(what, undo, manual))
 
-    @property
-    def created(self) -> list[str]:
-        return [step.what for step in self.steps]
-
     def run(self) -> list[str]:
         """Undo every step; return 'left behind' lines for the ones that could not be undone."""
         if not self.steps:
             return []
-        output.warn("rolling back what this run created")
+        self.report.warn("rolling back what this run created")
         left: list[str] = []
         pending = list(reversed(self.steps))
         self.steps.clear()
@@ -50,11 +48,11 @@ class Rollback:
                     with aws_errors(f"delete {step.what}"):
                         step.undo()
                 except NotFoundError:  # gone already (or while we waited): nothing to undo
-                    output.info(f"rolled back: {step.what} is gone")
+                    self.report.note(f"rolled back: {step.what} is gone")
                 except TwilioEsError as exc:
                     left.append(f"{step.what} ({exc.message}); remove it with: {step.manual}")
                 else:
-                    output.info(f"rolled back: deleted {step.what}")
+                    self.report.note(f"rolled back: deleted {step.what}")
                 pending.pop(0)
         except KeyboardInterrupt:
             # A second Ctrl-C stops the rollback, but the user still learns what is left.
@@ -64,5 +62,5 @@ class Rollback:
             raise
         finally:
             for line in left:
-                output.warn(f"left behind: {line}")
+                self.report.warn(f"left behind: {line}")
         return left

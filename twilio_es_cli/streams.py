@@ -2,7 +2,9 @@
 
 Written against a small :class:`Clients` protocol (what :class:`~twilio_es_cli.aws.AwsClients`
 provides), so it runs unchanged against AWS, moto's server or kinesis-local. Every AWS call is
-wrapped in :func:`~twilio_es_cli.aws.aws_errors`; progress goes to stderr via ``output``.
+wrapped in :func:`~twilio_es_cli.aws.aws_errors`; progress goes to the
+:class:`~twilio_es_cli.progress.Reporter` the caller passes (the terminal by default), so a
+caller that shows its own steps (``quickstart``) mutes or nests it without a global switch.
 
 ``create`` is re-runnable: it recognises the stream and the role it made before (by tag),
 checks them and prints the same configuration, and undoes what *this* run created when a later
@@ -20,7 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from twilio_es_cli import iam as iamdoc
-from twilio_es_cli import output
 from twilio_es_cli.aws import aws_errors, error_code
 from twilio_es_cli.errors import (
     ApiError,
@@ -30,6 +31,7 @@ from twilio_es_cli.errors import (
     UsageError,
     shown,
 )
+from twilio_es_cli.progress import TERMINAL, Reporter
 from twilio_es_cli.roles import (
     delete_role,
     delete_role_command,
@@ -220,9 +222,18 @@ class CreateRequest:
 
 
 @dataclass
-class CreateOutcome:
+class CreateResult:
+    """What `create` made or found: the sink configuration, and what this run made, as data."""
+
     config: SinkConfig
-    created: list[str]  # empty: everything already existed and matched
+    stream_created: bool = False  # False: an existing stream was reused
+    role_created: bool = False  # False: the role made for the stream earlier was reused
+    policy_added: bool = False  # a reused role lacked its permissions policy; it was put back
+
+    @property
+    def created_any(self) -> bool:
+        """Anything made by this run (empty: everything already existed and matched)."""
+        return self.stream_created or self.role_created or self.policy_added
 
 
 def create_request(
@@ -269,61 +280,62 @@ def create_request(
     )
 
 
+@dataclass
+class _Run:
+    """One `create` run: what was asked, the clients, the undo list, the clock, the channel."""
+
+    req: CreateRequest
+    kinesis: Any
+    iam: Any
+    rollback: Rollback
+    sleep: Callable[[float], None]
+    report: Reporter
+
+    @property
+    def name(self) -> str:
+        return self.req.name
+
+
 def create(
-    clients: Clients, req: CreateRequest, *, sleep: Callable[[float], None] = time.sleep
-) -> CreateOutcome:
+    clients: Clients,
+    req: CreateRequest,
+    *,
+    report: Reporter = TERMINAL,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CreateResult:
     """Make (or recognise) the stream and its role; roll back this run's work on failure."""
-    kinesis, iam = clients.kinesis(), clients.iam()
+    run = _Run(req, clients.kinesis(), clients.iam(), Rollback(report), sleep, report)
     role_name = req.role_name or iamdoc.default_role_name(req.name, clients.region)
-    rollback = Rollback()
     try:
-        summary = _ensure_stream(kinesis, req, rollback, sleep)
-        config = _ensure_role(iam, req, summary["StreamARN"], role_name, rollback, sleep)
+        summary, stream_created = _ensure_stream(run)
+        outcome = _ensure_role(run, summary["StreamARN"], role_name)
     except BaseException as exc:
-        left = rollback.run()
+        left = run.rollback.run()
         if left and isinstance(exc, TwilioEsError):
             exc.hint = "Rollback was incomplete: remove what is listed as 'left behind' above."
         raise
-    return CreateOutcome(config=config, created=rollback.created)
+    outcome.stream_created = stream_created
+    return outcome
 
 
 def _mode(summary: dict[str, Any]) -> str:
     return str(summary.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED"))
 
 
-def _ensure_stream(
-    kinesis: Any, req: CreateRequest, rollback: Rollback, sleep: Callable[[float], None]
-) -> dict[str, Any]:
-    name = req.name
+def _ensure_stream(run: _Run) -> tuple[dict[str, Any], bool]:
+    """The stream's summary once it is usable, and whether this run created it."""
+    req, name, kinesis = run.req, run.name, run.kinesis
     summary = stream_summary(kinesis, name)
     created = summary is None
     if summary is None:
-        kwargs: dict[str, Any] = {"StreamName": name}
-        if req.shards is None:
-            kwargs["StreamModeDetails"] = {"StreamMode": "ON_DEMAND"}
-            what = "on-demand"
-        else:
-            kwargs["ShardCount"] = req.shards
-            kwargs["StreamModeDetails"] = {"StreamMode": "PROVISIONED"}
-            what = f"{req.shards} shard(s)"
-        with aws_errors(f"create stream {name}"):
-            kinesis.create_stream(**kwargs)
-        rollback.add(
-            f"stream {name}",
-            lambda: _delete_new_stream(kinesis, name, req.timeout, sleep),
-            f"aws kinesis delete-stream --stream-name {name} --enforce-consumer-deletion",
-        )
-        output.info(f"Creating stream {name} ({what})")
-        summary = stream_summary(kinesis, name)
-        if summary is None:  # eventual consistency right after CreateStream
-            summary = {"StreamStatus": "CREATING"}
+        summary = _create_stream(run)
     else:
-        _check_existing_stream(summary, req)
+        _check_existing_stream(summary, req, run.report)
 
     if req.wait and summary.get("StreamStatus") != "ACTIVE":
-        with output.progress(f"Waiting for stream {name} to become ACTIVE"):
-            summary = wait_for_active(kinesis, name, timeout=req.timeout, sleep=sleep)
-        output.success(f"Stream {name} is ACTIVE")
+        with run.report.waiting(f"Waiting for stream {name} to become ACTIVE"):
+            summary = wait_for_active(kinesis, name, timeout=req.timeout, sleep=run.sleep)
+        run.report.step(f"Stream {name} is ACTIVE")
     if (
         created
         and req.retention_hours
@@ -333,31 +345,53 @@ def _ensure_stream(
             kinesis.increase_stream_retention_period(
                 StreamName=name, RetentionPeriodHours=req.retention_hours
             )
-        output.info(f"Retention set to {req.retention_hours} h")
+        run.report.note(f"Retention set to {req.retention_hours} h")
     if "StreamARN" not in summary:
         summary = stream_summary(kinesis, name) or summary
     if "StreamARN" not in summary:
         raise ApiError(f"stream {name} was created but cannot be described yet")
-    return summary
+    return summary, created
 
 
-def _delete_new_stream(
-    kinesis: Any, name: str, timeout: float, sleep: Callable[[float], None]
-) -> None:
+def _create_stream(run: _Run) -> dict[str, Any]:
+    """CreateStream, registered for rollback; its summary (CREATING until described)."""
+    req, name = run.req, run.name
+    kwargs: dict[str, Any] = {"StreamName": name}
+    if req.shards is None:
+        kwargs["StreamModeDetails"] = {"StreamMode": "ON_DEMAND"}
+        what = "on-demand"
+    else:
+        kwargs["ShardCount"] = req.shards
+        kwargs["StreamModeDetails"] = {"StreamMode": "PROVISIONED"}
+        what = f"{req.shards} shard(s)"
+    with aws_errors(f"create stream {name}"):
+        run.kinesis.create_stream(**kwargs)
+    run.rollback.add(
+        f"stream {name}",
+        lambda: _delete_new_stream(run),
+        f"aws kinesis delete-stream --stream-name {name} --enforce-consumer-deletion",
+    )
+    run.report.note(f"Creating stream {name} ({what})")
+    # None right after CreateStream: eventual consistency
+    return stream_summary(run.kinesis, name) or {"StreamStatus": "CREATING"}
+
+
+def _delete_new_stream(run: _Run) -> None:
     """Delete a stream this run created; AWS refuses while it is still CREATING, so wait."""
+    kinesis, name = run.kinesis, run.name
     try:
         with aws_errors(f"delete stream {name}"):
             kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
     except ApiError as exc:
         if error_code(exc.__cause__ or exc) != "ResourceInUseException":
             raise
-        output.info(f"Stream {name} is still being created; waiting to delete it")
-        wait_for_active(kinesis, name, timeout=timeout, sleep=sleep)
+        run.report.note(f"Stream {name} is still being created; waiting to delete it")
+        wait_for_active(kinesis, name, timeout=run.req.timeout, sleep=run.sleep)
         with aws_errors(f"delete stream {name}"):
             kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
 
 
-def _check_existing_stream(summary: dict[str, Any], req: CreateRequest) -> None:
+def _check_existing_stream(summary: dict[str, Any], req: CreateRequest, report: Reporter) -> None:
     """An existing stream is reused as is; say where it differs from what was asked."""
     name, status = req.name, summary.get("StreamStatus")
     if status == "DELETING":
@@ -365,55 +399,44 @@ def _check_existing_stream(summary: dict[str, Any], req: CreateRequest) -> None:
             f"stream {name} is being deleted",
             hint="Wait until `twilio-es stream describe` says it is gone, then re-run.",
         )
-    output.info(f"Stream {name} already exists ({status}); reusing it")
+    report.note(f"Stream {name} already exists ({status}); reusing it")
     mode = _mode(summary)
     wanted = "ON_DEMAND" if req.shards is None else "PROVISIONED"
     if mode != wanted:
-        output.warn(f"stream {name} is {mode}, not {wanted}; left unchanged")
+        report.warn(f"stream {name} is {mode}, not {wanted}; left unchanged")
     elif req.shards is not None and summary.get("OpenShardCount") not in (None, req.shards):
-        output.warn(
+        report.warn(
             f"stream {name} has {summary.get('OpenShardCount')} open shard(s), not "
             f"{req.shards}; change it with `twilio-es stream scale {name} {req.shards}`"
         )
     retention = summary.get("RetentionPeriodHours")
     if req.retention_hours and retention != req.retention_hours:
-        output.warn(f"stream {name} keeps data {retention} h, not {req.retention_hours} h")
+        report.warn(f"stream {name} keeps data {retention} h, not {req.retention_hours} h")
 
 
-def _ensure_role(
-    iam: Any,
-    req: CreateRequest,
-    stream_arn: str,
-    role_name: str,
-    rollback: Rollback,
-    sleep: Callable[[float], None],
-) -> SinkConfig:
+def _ensure_role(run: _Run, stream_arn: str, role_name: str) -> CreateResult:
+    """The role made for the stream (found, checked, repaired) or a new one."""
+    req, iam = run.req, run.iam
     role = get_role(iam, role_name)
     if role is None and req.role_name is None:
         # A re-run without the --role-name used the first time must find that role, not make
         # a second one (with a new external id) beside it.
         role = find_role(iam, stream_arn, role_name, search=True)
         if role is not None:
-            output.info(f"Found IAM role {role['RoleName']} made for {req.name}")
+            run.report.note(f"Found IAM role {role['RoleName']} made for {req.name}")
     if role is None:
-        return _create_role(iam, req, stream_arn, role_name, rollback, sleep)
+        return CreateResult(_create_role(run, stream_arn, role_name), role_created=True)
     role_name = role["RoleName"]
     if not iamdoc.made_for(tags_of(iam, role), stream_arn):
         raise ApiError(
             f"IAM role {role_name} already exists and was not made by twilio-es for {stream_arn}",
             hint="Pass --role-name with a name of your own; twilio-es leaves that role alone.",
         )
-    return _check_role(iam, req, stream_arn, role, rollback)
+    return _check_role(run, stream_arn, role)
 
 
-def _create_role(
-    iam: Any,
-    req: CreateRequest,
-    stream_arn: str,
-    role_name: str,
-    rollback: Rollback,
-    sleep: Callable[[float], None],
-) -> SinkConfig:
+def _create_role(run: _Run, stream_arn: str, role_name: str) -> SinkConfig:
+    req, iam = run.req, run.iam
     policy_name = req.policy_name or iamdoc.default_policy_name(req.name)
     external_id = iamdoc.new_external_id()
     with aws_errors(f"create IAM role {role_name}"):
@@ -426,32 +449,31 @@ def _create_role(
             ],
             Tags=iamdoc.role_tags(stream_arn, policy_name),
         )["Role"]
-    rollback.add(
+    run.rollback.add(
         f"IAM role {role_name}",
         lambda: iam.delete_role(RoleName=role_name),
         delete_role_command(role_name, None),
     )
-    _put_permissions(iam, role_name, policy_name, stream_arn, rollback)
-    _wait_role_visible(iam, role_name, sleep)
-    output.success(f"IAM role {role_name} created for Twilio ({req.principal})")
-    output.info(
+    _put_permissions(run, role_name, policy_name, stream_arn)
+    _wait_role_visible(iam, role_name, run.sleep)
+    run.report.step(f"IAM role {role_name} created for Twilio ({req.principal})")
+    run.report.note(
         "IAM changes take a few seconds to reach every AWS region: Twilio's first "
         "AssumeRole may fail briefly; `twilio-es sink validate` retries."
     )
     return _sink_config(stream_arn, role["Arn"], external_id)
 
 
-def _put_permissions(
-    iam: Any, role_name: str, policy_name: str, stream_arn: str, rollback: Rollback
-) -> None:
+def _put_permissions(run: _Run, role_name: str, policy_name: str, stream_arn: str) -> None:
     """Put the permissions Twilio needs on the role, and undo it if this run fails later."""
+    iam = run.iam
     with aws_errors(f"put permissions policy {policy_name} on IAM role {role_name}"):
         iam.put_role_policy(
             RoleName=role_name,
             PolicyName=policy_name,
             PolicyDocument=json.dumps(iamdoc.permissions_policy(stream_arn)),
         )
-    rollback.add(
+    run.rollback.add(
         f"policy {policy_name} of IAM role {role_name}",
         lambda: iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name),
         delete_role_command(role_name, policy_name),
@@ -471,19 +493,19 @@ def _wait_role_visible(iam: Any, role_name: str, sleep: Callable[[float], None])
     )
 
 
-def _check_role(
-    iam: Any, req: CreateRequest, stream_arn: str, role: dict[str, Any], rollback: Rollback
-) -> SinkConfig:
+def _check_role(run: _Run, stream_arn: str, role: dict[str, Any]) -> CreateResult:
     """Compare a role we made earlier with what Twilio needs now; name every difference."""
+    req, iam = run.req, run.iam
     role_name = role["RoleName"]
-    policy_name = policy_name_of(role, req.policy_name, req.name)
+    policy_name = policy_name_of(role, req.policy_name, req.name, report=run.report)
     trust = role.get("AssumeRolePolicyDocument") or {}
     problems = iamdoc.trust_differences(trust, req.principal)
     principals, external_ids = iamdoc.read_trust(trust)
     policy = get_role_policy(iam, role_name, policy_name)
-    if policy is None and not problems:
-        _put_permissions(iam, role_name, policy_name, stream_arn, rollback)
-        output.warn(f"IAM role {role_name} had no policy {policy_name}; added it")
+    added = policy is None and not problems
+    if added:
+        _put_permissions(run, role_name, policy_name, stream_arn)
+        run.report.warn(f"IAM role {role_name} had no policy {policy_name}; added it")
     elif policy is None:
         problems.append(f"role has no permissions policy {policy_name}")
     else:
@@ -500,8 +522,8 @@ def _check_role(
             + "; ".join(problems),
             hint=hint,
         )
-    output.info(f"IAM role {role_name} already exists and matches; unchanged")
-    return _sink_config(stream_arn, role["Arn"], external_ids[0])
+    run.report.note(f"IAM role {role_name} already exists and matches; unchanged")
+    return CreateResult(_sink_config(stream_arn, role["Arn"], external_ids[0]), policy_added=added)
 
 
 # --------------------------------------------------------------------------- scale
@@ -512,6 +534,7 @@ def scale(
     name: str,
     target: int,
     *,
+    report: Reporter = TERMINAL,
     scaling_type: str = "UNIFORM_SCALING",
     wait: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
@@ -542,7 +565,7 @@ def scale(
         )
     status = "UPDATING"
     if wait:
-        with output.progress(f"Resharding {name} from {current} to {target} shards"):
+        with report.waiting(f"Resharding {name} from {current} to {target} shards"):
             status = wait_for_active(
                 kinesis, name, timeout=timeout, open_shards=target, sleep=sleep
             )["StreamStatus"]
@@ -579,7 +602,12 @@ def role_view(
 
 
 def describe(
-    clients: Clients, name: str, *, role_name: str | None = None, show_secrets: bool = False
+    clients: Clients,
+    name: str,
+    *,
+    role_name: str | None = None,
+    show_secrets: bool = False,
+    report: Reporter = TERMINAL,
 ) -> dict[str, Any]:
     """Status, mode, shards (open/closed), retention, ARN and the role made for the stream."""
     kinesis = clients.kinesis()
@@ -599,7 +627,7 @@ def describe(
         "consumers": [],
         "role": None,
     }
-    _add_consumers(view, kinesis, summary["StreamARN"])
+    _add_consumers(view, kinesis, summary["StreamARN"], report)
     candidate = role_name or iamdoc.default_role_name(name, clients.region)
     try:
         iam = clients.iam()
@@ -607,12 +635,12 @@ def describe(
         if role is not None:
             view["role"] = role_view(iam, role, name, show_secrets=show_secrets)
     except TwilioEsError as exc:  # e.g. an endpoint with Kinesis but no IAM (kinesis-local)
-        output.warn(f"could not look up the IAM role: {exc.message}")
+        report.warn(f"could not look up the IAM role: {exc.message}")
         view["role_error"] = exc.message
     return view
 
 
-def _add_consumers(view: dict[str, Any], kinesis: Any, stream_arn: str) -> None:
+def _add_consumers(view: dict[str, Any], kinesis: Any, stream_arn: str, report: Reporter) -> None:
     """Enhanced fan-out consumers (each is billed per shard hour): ``tail --efo`` leftovers
     and everyone else's, so a forgotten one is seen. A server without the API only warns."""
     from twilio_es_cli.efo import PREFIX, list_consumers
@@ -620,7 +648,7 @@ def _add_consumers(view: dict[str, Any], kinesis: Any, stream_arn: str) -> None:
     try:
         found = list_consumers(kinesis, stream_arn)
     except TwilioEsError as exc:
-        output.warn(f"could not list the stream's consumers: {exc.message}")
+        report.warn(f"could not list the stream's consumers: {exc.message}")
         view["consumers_error"] = exc.message
         return
     view["consumers"] = [
@@ -704,7 +732,12 @@ class DeletePlan:
 
 
 def plan_delete(
-    clients: Clients, name: str, *, keep_role: bool, role_name: str | None = None
+    clients: Clients,
+    name: str,
+    *,
+    keep_role: bool,
+    role_name: str | None = None,
+    report: Reporter = TERMINAL,
 ) -> DeletePlan:
     kinesis = clients.kinesis()
     summary = _require_stream(kinesis, name, clients.region)
@@ -723,7 +756,7 @@ def plan_delete(
             )
             raise
         if not roles and role_name is not None:
-            output.warn(f"IAM role {role_name} was not made by twilio-es for {name}; keeping it")
+            report.warn(f"IAM role {role_name} was not made by twilio-es for {name}; keeping it")
     return DeletePlan(name=name, arn=summary["StreamARN"], roles=roles)
 
 
@@ -731,6 +764,7 @@ def delete(
     clients: Clients,
     plan: DeletePlan,
     *,
+    report: Reporter = TERMINAL,
     wait: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
     sleep: Callable[[float], None] = time.sleep,
@@ -742,21 +776,21 @@ def delete(
         with aws_errors(f"delete stream {name}"):
             kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
     except NotFoundError:
-        output.info(f"Stream {name} was already gone")
+        report.note(f"Stream {name} was already gone")
     except ApiError as exc:
         if error_code(exc.__cause__ or exc) != "ResourceInUseException":
             raise
-        output.info(f"Stream {name} is already being deleted")
+        report.note(f"Stream {name} is already being deleted")
     else:
-        output.info(f"Deleting stream {name}")
+        report.note(f"Deleting stream {name}")
     deleted_roles = []
     for role in plan.roles:
         policy_name = policy_name_of(role, None, name)
-        deleted = delete_role(clients.iam(), role["RoleName"], policy_name)
+        deleted = delete_role(clients.iam(), role["RoleName"], policy_name, report=report)
         if deleted is not None:
             deleted_roles.append(deleted)
     if wait:
-        with output.progress(f"Waiting for stream {name} to be deleted"):
+        with report.waiting(f"Waiting for stream {name} to be deleted"):
             wait_for_deleted(kinesis, name, timeout=timeout, sleep=sleep)
-    output.success(f"Stream {name} deleted" if wait else f"Stream {name} is being deleted")
+    report.step(f"Stream {name} deleted" if wait else f"Stream {name} is being deleted")
     return {"stream": name, "roles": deleted_roles}

@@ -9,7 +9,7 @@ serves both with the same steps:
 - any sink, active or not: the steps prove delivery end to end (Twilio could assume the role
   and write into the stream, and the user's own credentials can read it back), which an
   ``active`` status alone never proved. On an active kinesis sink ``sink validate`` therefore
-  still runs them and says so in words (:attr:`Outcome.proved`).
+  still runs them and says so in words (:attr:`ValidationResult.proved`).
 
 The steps, each reporting which one failed and why:
 
@@ -56,6 +56,7 @@ from twilio_es_cli.errors import (
     UsageError,
 )
 from twilio_es_cli.models import Sink, StreamRef
+from twilio_es_cli.progress import Reporter
 from twilio_es_cli.sinks import SinkService
 
 TEST_EVENT_TYPE = "com.twilio.eventstreams.test-event"
@@ -86,13 +87,8 @@ class Record(Protocol):
 ReadFn = Callable[[datetime, float, Mapping[str, str]], Iterable[Record]]
 
 
-class Reporter(Protocol):
-    def step(self, text: str) -> None: ...  # a finished step ("✓ ...")
-    def note(self, text: str) -> None: ...  # context while working
-
-
 @dataclass(frozen=True)
-class Outcome:
+class ValidationResult:
     """What ``sink validate`` reports (also its ``--json`` document)."""
 
     sid: str
@@ -224,12 +220,12 @@ class Validator:
         self.clock, self.now, self.sleep = clock, now, sleep
         self.poll_interval = poll_interval
 
-    def with_test_id(self, sid: str, test_id: str) -> Outcome:
+    def with_test_id(self, sid: str, test_id: str) -> ValidationResult:
         """Just Validate with a test id the user read themselves, then show the status."""
         result = self.service.validate(sid, test_id)
         self.report.step(f"validated sink {sid} with test id {test_id} ({result})")
         sink = self.service.get(sid)
-        return Outcome(sid=sid, status=sink.status, test_id=test_id)
+        return ValidationResult(sid=sid, status=sink.status, test_id=test_id)
 
     def run(
         self,
@@ -240,7 +236,7 @@ class Validator:
         force: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
         listener: str | None = None,
-    ) -> Outcome:
+    ) -> ValidationResult:
         """``sink validate``: with a test id just Validate; else the one-step flow.
 
         A kinesis sink goes through every step even when it is already active (today every
@@ -273,7 +269,7 @@ class Validator:
                         else ""
                     )
                 )
-                return Outcome(sid=sink.sid, status=sink.status, already_active=True)
+                return ValidationResult(sid=sink.sid, status=sink.status, already_active=True)
             raise explain_unreadable(sink)
         stream = sink.kinesis_stream()
         if stream is None:
@@ -290,7 +286,7 @@ class Validator:
         read: ReadFn,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Outcome:
+    ) -> ValidationResult:
         """Catch up with the stream -> Test -> find our event -> Validate -> wait for active."""
         sid = sink.sid
         was_active = sink.status == "active"
@@ -345,26 +341,21 @@ class Validator:
                 f"arrived in stream {stream.name} within {timeout:g} s",
                 hint=_likely_causes(sid),
             )
-        test_id, shard_id = found[0]
+        shard_id = found[0][1]
         waited = round(self.clock() - started, 1)
         self.report.step(f"found test event in shard {shard_id} after {waited:g} s")
 
-        test_id, status = self._validate_and_wait(sid, found, deadline, was_active=was_active)
-        proved = (
-            f"delivery works end to end: Twilio assumed role "
-            f"{sink.sink_configuration.get('role_arn', '?')} and wrote "
-            f"its test event into stream {stream.name} (shard {shard_id}), your AWS "
-            f"credentials read it back, and Validate accepted test id {test_id}"
-        )
-        self.report.note(f"proved: {proved}")
-        return Outcome(
-            sid=sid,
-            status=status,
-            already_active=was_active,
-            test_id=test_id,
-            shard_id=shard_id,
-            seconds_to_event=waited,
-            proved=proved,
+        role_arn = sink.sink_configuration.get("role_arn", "?")
+        return self._validate_and_wait(
+            sink,
+            found,
+            deadline,
+            ValidationResult(sid, None, was_active, shard_id=shard_id, seconds_to_event=waited),
+            lambda test_id: (
+                f"Twilio assumed role {role_arn} and wrote its test event into stream "
+                f"{stream.name} (shard {shard_id}), your AWS credentials read it back, and "
+                f"Validate accepted test id {test_id}"
+            ),
         )
 
     @staticmethod
@@ -432,7 +423,7 @@ class Validator:
 
     def webhook(
         self, sink: Sink, base: str, *, timeout: float = DEFAULT_TIMEOUT, explicit: bool = False
-    ) -> Outcome | None:
+    ) -> ValidationResult | None:
         """Note the listener's log end -> Test -> read the test event back -> Validate -> active.
 
         None when the (implicit) destination answers but is not a ``webhook listen``: the
@@ -489,22 +480,17 @@ class Validator:
             f"listener received the test event after {waited:g} s, signature valid "
             f"(answered {newest['status']})"
         )
-        test_id, status = self._validate_and_wait(sid, found, deadline, was_active=was_active)
-        proved = (
-            f"delivery works end to end: the Events API POSTed its test event to {destination}, "
-            f"`twilio-es webhook listen` at {log.base} received it with a valid "
-            f"X-Twilio-Signature (checked with its auth token) and answered {newest['status']}, "
-            f"and Validate accepted test id {test_id}"
-        )
-        self.report.note(f"proved: {proved}")
-        return Outcome(
-            sid=sid,
-            status=status,
-            already_active=was_active,
-            test_id=test_id,
-            seconds_to_event=waited,
-            proved=proved,
-            listener=log.base,
+        return self._validate_and_wait(
+            sink,
+            found,
+            deadline,
+            ValidationResult(sid, None, was_active, seconds_to_event=waited, listener=log.base),
+            lambda test_id: (
+                f"the Events API POSTed its test event to {destination}, `twilio-es webhook "
+                f"listen` at {log.base} received it with a valid X-Twilio-Signature (checked "
+                f"with its auth token) and answered {newest['status']}, and Validate accepted "
+                f"test id {test_id}"
+            ),
         )
 
     def _find_at_listener(
@@ -542,14 +528,28 @@ class Validator:
             self.sleep(min(self.poll_interval, remaining))
 
     def _validate_and_wait(
-        self, sid: str, found: list[tuple[str, Any]], deadline: float, *, was_active: bool
-    ) -> tuple[str, str | None]:
-        """Validate with the newest test id found, then wait for ``active`` (both flows)."""
+        self,
+        sink: Sink,
+        found: list[tuple[str, Any]],
+        deadline: float,
+        read_back: ValidationResult,
+        proof: Callable[[str], str],
+    ) -> ValidationResult:
+        """Validate with the newest test id found, wait for ``active``, say what that proved.
+
+        The ending of both flows: ``read_back`` holds what reading the test event back found
+        (shard or listener, seconds), ``proof`` words the proof for the test id Validate took.
+        """
+        sid = sink.sid
         test_id = self._validate_newest(sid, [tid for tid, _ in found])
         self.report.step(f"validated with test id {test_id}")
         status = self._wait_active(sid, max(deadline, self.clock() + ACTIVE_WAIT))
-        self.report.step(f"sink {sid} is active" + (" (it already was)" if was_active else ""))
-        return test_id, status
+        self.report.step(
+            f"sink {sid} is active" + (" (it already was)" if read_back.already_active else "")
+        )
+        proved = f"delivery works end to end: {proof(test_id)}"
+        self.report.note(f"proved: {proved}")
+        return replace(read_back, status=status, test_id=test_id, proved=proved)
 
     def _validate_newest(self, sid: str, test_ids: list[str]) -> str:
         """Validate with the newest test id; if refused, try the next (equal timestamps)."""

@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import REGION, Result, boto_client
 from twilio_es_cli import iam as iamdoc
+from twilio_es_cli import progress
 
 TWILIO_PRINCIPAL = "arn:aws:iam::177261743968:root"
 
@@ -282,14 +283,7 @@ def test_a_test_the_sink_failed_to_receive_is_sent_again(aws_env, twilio_env) ->
     service = SinkService(make_client(settings))
     sink = service.create(KinesisSinkConfig(**{**config, "external_id": "the-real-id"}))
     iam: Any = boto_client("iam", aws_env)
-    notes: list[str] = []
-
-    class Notes:
-        def step(self, text: str) -> None:
-            notes.append(text)
-
-        def note(self, text: str) -> None:
-            notes.append(text)
+    notes = progress.Collect()
 
     def sleep(seconds: float) -> None:
         if seconds == RETEST_PAUSE:  # meanwhile the trust policy "propagates"
@@ -302,9 +296,11 @@ def test_a_test_the_sink_failed_to_receive_is_sent_again(aws_env, twilio_env) ->
     stream = StreamRef.parse(config["arn"])
     assert stream is not None
     read = stream_reader(AwsClients(settings).kinesis(), config["arn"])
-    outcome = Validator(service, Notes(), sleep=sleep).kinesis(sink, stream, read, timeout=30)
+    outcome = Validator(service, notes, sleep=sleep).kinesis(sink, stream, read, timeout=30)
     assert outcome.status == "active"
-    assert any("the sink failed to receive it" in n and "sending test 2 of 3" in n for n in notes)
+    assert any(
+        "the sink failed to receive it" in n and "sending test 2 of 3" in n for n in notes.notes
+    )
     assert [e["code"] for e in twilio_env.debugger_log()] == [93102]
 
 
@@ -325,26 +321,19 @@ def test_event_that_never_arrives_times_out_with_the_likely_causes(  # type: ign
     settings = resolve_settings()
     service = SinkService(make_client(settings))
     sink: Sink = service.create(KinesisSinkConfig(**written))
-    steps: list[str] = []
-
-    class Steps:
-        def step(self, text: str) -> None:
-            steps.append(text)
-
-        def note(self, text: str) -> None:
-            pass
+    report = progress.Collect()
 
     read = stream_reader(AwsClients(settings).kinesis(), elsewhere["arn"])
     stream = StreamRef.parse(written["arn"])
     assert stream is not None
     with pytest.raises(CheckFailed) as info:
-        Validator(service, Steps()).kinesis(sink, stream, read, timeout=2)
+        Validator(service, report).kinesis(sink, stream, read, timeout=2)
     assert "no com.twilio.eventstreams.test-event arrived in stream written within 2 s" in (
         info.value.message
     )
     assert info.value.hint is not None
     assert "93102" in info.value.hint and "93104" in info.value.hint
-    assert steps[1:] == [f"sent test event to sink {sink.sid} (submitted)"]
+    assert report.steps[1:] == [f"sent test event to sink {sink.sid} (submitted)"]
     assert service.get(sink.sid).status == "validating"
 
 
@@ -370,17 +359,10 @@ def test_a_test_sent_meanwhile_fails_the_validate_step(aws_env, twilio_env) -> N
             service.test(sink.sid)  # another user's Test, after we read ours
         return records
 
-    class Quiet:
-        def step(self, text: str) -> None:
-            pass
-
-        def note(self, text: str) -> None:
-            pass
-
     stream = StreamRef.parse(config["arn"])
     assert stream is not None
     with pytest.raises(CheckFailed) as info:
-        Validator(service, Quiet()).kinesis(sink, stream, racing, timeout=10)
+        Validator(service, progress.Collect()).kinesis(sink, stream, racing, timeout=10)
     assert info.value.message.startswith("step 4 (validate) failed: Twilio refused")
     assert info.value.hint is not None and "--force" in info.value.hint
 

@@ -99,7 +99,7 @@ def apply(
     from twilio_es_cli import output
     from twilio_es_cli.errors import UsageError
     from twilio_es_cli.infra import run
-    from twilio_es_cli.infra.executor import Outcome
+    from twilio_es_cli.infra.executor import ApplyResult
     from twilio_es_cli.infra.loader import load
     from twilio_es_cli.infra.planner import DELETE, REPLACE
 
@@ -112,7 +112,7 @@ def apply(
     if not the_plan.pending:
         output.success(f"No changes: the account already matches {the_plan.source}.")
         if as_json:
-            output.print_json(run.summary(Outcome(), the_plan))
+            output.print_json(run.summary(ApplyResult(), the_plan))
         return
     for line in run.plan_lines(the_plan, show_unchanged=False):
         output.info(line)

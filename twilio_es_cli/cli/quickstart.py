@@ -10,43 +10,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, settings
+from twilio_es_cli.cli._common import JsonOption, clients, settings
 from twilio_es_cli.errors import ExitCode
+from twilio_es_cli.progress import Terminal
 
 if TYPE_CHECKING:
-    from twilio_es_cli.config import Settings
     from twilio_es_cli.models import KinesisSinkConfig as SinkConfig
-    from twilio_es_cli.quickstart import LocalOutcome, Outcome, Request, Step, WebhookOutcome
+    from twilio_es_cli.quickstart import LocalResult, QuickstartResult, Step, WebhookResult
 
 DEFAULT_OUT = Path("twilio-sink.json")
-
-
-class _Reporter:
-    """Finished steps as ✓ lines, context as indented lines (stderr)."""
-
-    def __init__(self) -> None:
-        self.last: Step | None = None  # to say where an interrupted run stopped
-
-    def step(self, step: Step) -> None:
-        from twilio_es_cli import output
-        from twilio_es_cli.quickstart import ALREADY_THERE, CREATED, STEPS
-
-        self.last = step
-
-        head = f"{step.number}/{STEPS} {step.name}"
-        if step.result in (CREATED, ALREADY_THERE):
-            output.success(f"{head}: {step.result} ({step.detail})")
-        else:
-            output.success(f"{head} ({step.detail})")
-
-    def note(self, text: str) -> None:
-        from twilio_es_cli import output
-
-        output.info(f"    {text}")
+# Finished steps as ✓ lines, context indented under them (stderr).
+REPORTER = Terminal(note_indent="    ")
+T = TypeVar("T")
 
 
 def _config_writer(out: Path) -> Callable[[SinkConfig], None]:
@@ -178,29 +157,23 @@ def quickstart(
     if target is not None:
         _check_out_path(target)
     writer = _config_writer(target) if target is not None else None
-    reporter = _Reporter()
+    factory = clients(ctx)  # --local points a factory of the same kind at its sandbox
+    log: list[Step] = []  # every finished step: where an interrupted run stopped
+    samples = core.SampleOutput.to(sys.stdout, collect=as_json)  # --local only
 
     if webhook:
-        _run_webhook(base, request, reporter, as_json=as_json)
+        _run_webhook(
+            lambda: core.run_local_webhook(factory, request, REPORTER, samples, log=log),
+            log,
+            as_json=as_json,
+        )
         return
     if local:
-        tty = output.is_tty(sys.stdout)
-        # `quickstart --local | head` raises BrokenPipeError after the sandbox has stopped;
-        # the root `run()` ends it quietly with 0.
-        try:
-            result = core.run_local(
-                base,
-                request,
-                reporter,
-                out=sys.stdout,
-                output_format="pretty" if tty else "jsonl",
-                tty=tty,
-                collect=as_json,
-                on_config=writer,
-            )
-        except KeyboardInterrupt:
-            _interrupted_local(reporter.last, out)
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        result = _sandboxed(
+            lambda: core.run_local(factory, request, REPORTER, samples, on_config=writer, log=log),
+            log,
+            out,
+        )
         if as_json:
             data = result.as_dict()
             data["sink_config_file"] = str(target) if target else None
@@ -208,24 +181,40 @@ def quickstart(
         _local_summary(result)
         return
 
-    outcome = core.run(base, request, reporter, on_config=writer)
-    _next_step(outcome)
+    made = core.run(factory, request, REPORTER, on_config=writer)
+    _next_step(made)
     if as_json:
-        data = outcome.as_dict()
+        data = made.as_dict()
         data["sink_config_file"] = str(target)
         output.print_json(data)
     else:
+        subscribed = made.subscribed
         output.print_fields(
             {
-                "stream": outcome.stream_name,
-                "stream arn": outcome.config.arn,
-                "role arn": outcome.config.role_arn,
-                "sink": f"{outcome.sink.sid} ({outcome.sink.status})",
-                "subscription": outcome.subscription.sid,
-                "types": [f"{r.type}:{r.schema_version}" for r, _ in outcome.types],
+                "stream": made.stream_name,
+                "stream arn": made.config.arn,
+                "role arn": made.config.role_arn,
+                "sink": f"{subscribed.sink.sid} ({subscribed.sink.status})",
+                "subscription": subscribed.subscription.sid,
+                "types": [f"{r.type}:{r.schema_version}" for r, _ in subscribed.types],
                 "sink config": str(target),
             }
         )
+
+
+def _sandboxed(
+    run: Callable[[], T], log: list[Step], out: Path | None, *, webhook: bool = False
+) -> T:
+    """Run a --local variant; on Ctrl-C say where it stopped, then exit 130.
+
+    `quickstart --local | head` raises BrokenPipeError after the sandbox has stopped; the
+    root `run()` ends it quietly with 0.
+    """
+    try:
+        return run()
+    except KeyboardInterrupt:
+        _interrupted_local(log[-1] if log else None, out, webhook=webhook)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
 def _check_webhook_flags(
@@ -256,24 +245,11 @@ def _check_webhook_flags(
         raise UsageError(f"{', '.join(stray)} does not apply to --webhook (no stream is made)")
 
 
-def _run_webhook(base: Settings, request: Request, reporter: _Reporter, *, as_json: bool) -> None:
+def _run_webhook(run: Callable[[], WebhookResult], log: list[Step], *, as_json: bool) -> None:
     """`quickstart --local --webhook`: run, then the summary (exit 5 if a signature failed)."""
     from twilio_es_cli import output
-    from twilio_es_cli import quickstart as core
 
-    tty = output.is_tty(sys.stdout)
-    try:
-        result = core.run_local_webhook(
-            base,
-            request,
-            reporter,
-            out=sys.stdout,
-            output_format="pretty" if tty else "jsonl",
-            collect=as_json,
-        )
-    except KeyboardInterrupt:
-        _interrupted_local(reporter.last, None, webhook=True)
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    result = _sandboxed(run, log, None, webhook=True)
     if as_json:
         output.print_json(result.as_dict())
     _webhook_summary(result)
@@ -281,14 +257,14 @@ def _run_webhook(base: Settings, request: Request, reporter: _Reporter, *, as_js
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
-def _webhook_summary(result: WebhookOutcome) -> None:
+def _webhook_summary(result: WebhookResult) -> None:
     from twilio_es_cli import output
 
     emitted = sum(result.emitted.values())
     if result.received >= emitted and not result.rejected:
         output.success(
             f"Saw all {result.received} sample events arrive with valid signatures: Events API "
-            f"emulator -> webhook sink {result.sink.sid} -> twilio-es webhook listen at "
+            f"emulator -> webhook sink {result.subscribed.sink.sid} -> twilio-es webhook listen at "
             f"{result.destination}"
         )
     else:
@@ -330,26 +306,26 @@ def _interrupted_local(last: Step | None, out: Path | None, *, webhook: bool = F
     )
 
 
-def _next_step(outcome: Outcome) -> None:
+def _next_step(made: QuickstartResult) -> None:
     from twilio_es_cli import output
     from twilio_es_cli.quickstart import STEPS
 
     output.info(
-        f"{STEPS}/{STEPS} next: twilio-es tail {outcome.stream_name}   "
+        f"{STEPS}/{STEPS} next: twilio-es tail {made.stream_name}   "
         "(events appear as your account produces them; add --from trim-horizon for "
         "what already arrived)"
     )
 
 
-def _local_summary(result: LocalOutcome) -> None:
+def _local_summary(result: LocalResult) -> None:
     from twilio_es_cli import output
 
-    outcome = result.outcome
+    made = result.result
     emitted = sum(result.emitted.values())
     if result.shown >= emitted:
         output.success(
             f"Saw all {result.shown} sample events: Events API emulator -> sink "
-            f"{outcome.sink.sid} -> Kinesis stream {outcome.stream_name} -> twilio-es tail"
+            f"{made.subscribed.sink.sid} -> Kinesis stream {made.stream_name} -> twilio-es tail"
         )
     else:
         output.warn(f"showed {result.shown} of {emitted} sample events ({result.tail_line})")

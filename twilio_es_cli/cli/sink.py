@@ -343,20 +343,6 @@ def test(ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False) -> N
         )
 
 
-class _Reporter:
-    """Validation steps as stderr lines (✓ for finished steps)."""
-
-    def step(self, text: str) -> None:
-        from twilio_es_cli import output
-
-        output.success(text)
-
-    def note(self, text: str) -> None:
-        from twilio_es_cli import output
-
-        output.info(text)
-
-
 @app.command("validate")
 def validate(
     ctx: typer.Context,
@@ -404,6 +390,7 @@ def validate(
     """
     from twilio_es_cli import output
     from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.progress import TERMINAL
     from twilio_es_cli.sinks import check_test_id
     from twilio_es_cli.validation import Validator
 
@@ -414,7 +401,7 @@ def validate(
         raise UsageError("--timeout must be a positive number of seconds")
     if listener is not None:
         listener = _check_listener(listener, test_id)
-    validator = Validator(_service(ctx), _Reporter())
+    validator = Validator(_service(ctx), TERMINAL)
     outcome = validator.run(
         sid,
         lambda stream: _stream_reader(ctx, stream),

@@ -25,10 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from twilio_es_cli import output
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
 from twilio_es_cli.infra.planner import CREATE, DELETE, REPLACE, UPDATE, Change, Plan
 from twilio_es_cli.models import Sink
+from twilio_es_cli.progress import TERMINAL, Indented, Reporter
 
 
 @dataclass
@@ -40,6 +40,7 @@ class Env:
     client: Any
     desired: Any  # loader.Desired
     proof_timeout: float = 120.0
+    report: Reporter = TERMINAL  # where apply and rotate say what they do
 
 
 @dataclass
@@ -49,21 +50,13 @@ class Step:
 
 
 @dataclass
-class Outcome:
+class ApplyResult:
     done: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sinks: dict[str, str] = field(default_factory=dict)  # sink name -> sid after apply
 
     def to_dict(self) -> dict[str, Any]:
         return {"done": self.done, "warnings": self.warnings, "sinks": self.sinks}
-
-
-class _Reporter:
-    def step(self, text: str) -> None:
-        output.info(f"  ✓ {text}")
-
-    def note(self, text: str) -> None:
-        output.info(f"    {text}")
 
 
 # ----------------------------------------------------------------------------- proof
@@ -86,7 +79,7 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
 
     service = SinkService(env.client)
     if sink.sink_type != "kinesis":
-        return _prove_elsewhere(service, sink, timeout or env.proof_timeout)
+        return _prove_elsewhere(env, service, sink, timeout or env.proof_timeout)
     stream = sink.kinesis_stream()
     if stream is None:
         raise CheckFailed(f"sink {sink.sid} has no valid stream ARN")
@@ -96,12 +89,12 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     if sink.status == "active":  # today's Twilio: active at once, so prove without Validate
         waited = read_back(service, sink.sid, read, limit)
         return f"test event read back from {stream.name} after {waited:g} s; active"
-    validator = Validator(service, _Reporter())
+    validator = Validator(service, Indented(env.report))
     result = validator.kinesis(sink, stream, read, timeout=limit)
     return f"test event read back from {stream.name} after {result.seconds_to_event:g} s; active"
 
 
-def _prove_elsewhere(service: Any, sink: Sink, timeout: float) -> str:
+def _prove_elsewhere(env: Env, service: Any, sink: Sink, timeout: float) -> str:
     """Webhook/segment sinks: read the test event back from a ``webhook listen`` on this
     machine (the sandbox, a local handler run behind the listener); otherwise only send it.
 
@@ -112,7 +105,7 @@ def _prove_elsewhere(service: Any, sink: Sink, timeout: float) -> str:
 
     base = listener_base(sink, None)
     if base is not None and _listening(base):
-        outcome = Validator(service, _Reporter()).webhook(sink, base, timeout=timeout)
+        outcome = Validator(service, Indented(env.report)).webhook(sink, base, timeout=timeout)
         if outcome is not None:
             return f"test event read back from `webhook listen` at {base}; {outcome.status}"
     if sink.status == "active":
@@ -187,22 +180,22 @@ def create_proven(env: Env, sink_type: str, config: dict[str, Any], description:
 
     service = SinkService(env.client)
     sink = service.create(sink_config_model(sink_type, config), description)
-    output.info(f"  created {sink_type} sink {sink.sid} ({sink.status}); proving delivery")
+    env.report.note(f"  created {sink_type} sink {sink.sid} ({sink.status}); proving delivery")
     try:
         proof = prove(env, sink)
     except BaseException as exc:
         try:
             service.delete(sink.sid)
-            output.warn(f"deleted the new sink {sink.sid} again: it could not be proven")
+            env.report.warn(f"deleted the new sink {sink.sid} again: it could not be proven")
         except TwilioEsError as undo:
-            output.warn(
+            env.report.warn(
                 f"left behind: sink {sink.sid} ({undo.message}); delete it with "
                 f"`twilio-es sink delete {sink.sid} --yes`"
             )
         if isinstance(exc, TwilioEsError):
             exc.message = f"sink {sink.sid} could not be proven: {exc.message}"
         raise
-    output.success(f"sink {sink.sid}: {proof}")
+    env.report.step(f"sink {sink.sid}: {proof}")
     return sink
 
 
@@ -226,7 +219,7 @@ def _stream_request(env: Env, name: str) -> Any:
 def _create_stream(env: Env, name: str) -> None:
     from twilio_es_cli import streams
 
-    streams.create(env.aws, _stream_request(env, name))
+    streams.create(env.aws, _stream_request(env, name), report=env.report)
 
 
 def _scale_to(env: Env, name: str, target: int) -> None:
@@ -240,7 +233,7 @@ def _scale_to(env: Env, name: str, target: int) -> None:
         if current == target:
             return
         low, high = streams.scale_bounds(current)
-        streams.scale(env.aws, name, max(low, min(high, target)))
+        streams.scale(env.aws, name, max(low, min(high, target)), report=env.report)
 
 
 def _update_stream(env: Env, change: Change) -> None:
@@ -263,7 +256,7 @@ def _update_stream(env: Env, change: Change) -> None:
     if "retention_hours" in details:
         _set_retention(kinesis, name, summary, int(details["retention_hours"]))
     if details.get("create_role"):
-        streams.create(env.aws, _stream_request(env, name))
+        streams.create(env.aws, _stream_request(env, name), report=env.report)
     iam = env.aws.iam()
     role_name = _role_name(env, name, arn)
     if details.get("repair_policy") and role_name:
@@ -368,12 +361,12 @@ def _update_subscription(client: Any, change: Change) -> None:
             handle.update(description=change.details["new_description"])
 
 
-def _delete_subscription(client: Any, sid: str) -> None:
+def _delete_subscription(env: Env, sid: str) -> None:
     try:
         with _twilio(f"delete subscription {sid}"):
-            client.events.v1.subscriptions(sid).delete()
+            env.client.events.v1.subscriptions(sid).delete()
     except NotFoundError:
-        output.info(f"  subscription {sid} was already gone")
+        env.report.note(f"  subscription {sid} was already gone")
 
 
 def _delete_sink(env: Env, sid: str, *, replaced: bool) -> None:
@@ -383,12 +376,12 @@ def _delete_sink(env: Env, sid: str, *, replaced: bool) -> None:
         users = [s.sid for s in env.client.events.v1.subscriptions.stream(sink_sid=sid)]
     if users:
         what = "old sink" if replaced else "sink"
-        output.warn(f"kept {what} {sid}: still used by subscription(s) {', '.join(users)}")
+        env.report.warn(f"kept {what} {sid}: still used by subscription(s) {', '.join(users)}")
         return
     try:
         SinkService(env.client).delete(sid)
     except NotFoundError:
-        output.info(f"  sink {sid} was already gone")
+        env.report.note(f"  sink {sid} was already gone")
 
 
 # ----------------------------------------------------------------------------- steps
@@ -400,11 +393,11 @@ class Executor:
     def __init__(self, env: Env, plan: Plan) -> None:
         self.env = env
         self.plan = plan
-        self.outcome = Outcome()
+        self.outcome = ApplyResult()
 
     def announce(self, number: int, total: int, step: Step) -> None:
         """Say which step starts (also the seam tests use to inject a failure at step N)."""
-        output.info(f"[{number}/{total}] {step.text}")
+        self.env.report.note(f"[{number}/{total}] {step.text}")
 
     def steps(self) -> list[Step]:
         steps: list[Step] = []
@@ -435,7 +428,7 @@ class Executor:
                 steps.append(
                     Step(
                         f"delete {label} {change.name} ({old})",
-                        lambda s=old: _delete_subscription(self.env.client, s),  # type: ignore[misc]
+                        lambda s=old: _delete_subscription(self.env, s),  # type: ignore[misc]
                     )
                 )
         for change in changes:
@@ -483,7 +476,7 @@ class Executor:
                 service.update(sid, change.details["new_description"])
             if change.details.get("validate"):
                 proof = prove(self.env, service.get(sid))
-                output.success(f"sink {sid}: {proof}")
+                self.env.report.step(f"sink {sid}: {proof}")
             self.outcome.sinks[change.name] = sid
 
         return Step(f"update sink {change.name} ({'; '.join(change.reasons)})", run)
@@ -506,14 +499,14 @@ class Executor:
             sid = create_subscription(
                 self.env.client, sink_sid, details["description"], details["specs"]
             )
-            output.info(f"  created subscription {sid} on sink {sink_sid}")
+            self.env.report.note(f"  created subscription {sid} on sink {sink_sid}")
 
         text = f"create subscription {change.name}"
         if change.action == REPLACE:
             text += " on the new sink (events may arrive twice until the old one is deleted)"
         return Step(text, run)
 
-    def run(self) -> Outcome:
+    def run(self) -> ApplyResult:
         steps = self.steps()
         for sink_change in self.plan.changes:
             if sink_change.kind == "sink" and sink_change.sid:
@@ -530,11 +523,12 @@ class Executor:
         return self.outcome
 
     def _report_failure(self, steps: list[Step], number: int, exc: BaseException) -> None:
-        output.warn(f"step {number} of {len(steps)} failed: {steps[number - 1].text}")
+        report = self.env.report
+        report.warn(f"step {number} of {len(steps)} failed: {steps[number - 1].text}")
         for text in self.outcome.done:
-            output.info(f"  done: {text}")
+            report.note(f"  done: {text}")
         for step in steps[number - 1 :]:
-            output.info(f"  not done: {step.text}")
+            report.note(f"  not done: {step.text}")
         if isinstance(exc, TwilioEsError):
             exc.hint = (
                 (exc.hint + " " if exc.hint else "")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from twilio_es_cli import arns, output
+from twilio_es_cli import arns
 from twilio_es_cli.errors import TwilioEsError, UsageError
 from twilio_es_cli.infra.executor import (
     Env,
@@ -80,7 +80,7 @@ def _new_config(env: Env, old: Sink, rotation: Rotation) -> tuple[dict[str, Any]
     principal = env.settings.twilio_principal
     put_trust(env.aws.iam(), role_name, principal, [*ids, new_id])
     rotation.trust = f"role {role_name} trusts the old and the new external id"
-    output.info(f"  role {role_name} now trusts a new external id as well as the old one")
+    env.report.note(f"  role {role_name} now trusts a new external id as well as the old one")
     config["external_id"] = new_id
 
     def undo() -> None:
@@ -110,7 +110,7 @@ def rotate(env: Env, sid: str) -> Rotation:
             )
             new_subs.append(new_sid)
             rotation.moved[sub.sid] = new_sid
-            output.info(f"  copied subscription {sub.sid} -> {new_sid} (duplicates possible)")
+            env.report.note(f"  copied subscription {sub.sid} -> {new_sid} (duplicates possible)")
     except BaseException:
         _undo(env, new_subs, rotation.new_sid, undo_trust)
         raise
@@ -126,18 +126,18 @@ def _undo(env: Env, subs: list[str], sink_sid: str | None, undo_trust: Any) -> N
         try:
             env.client.events.v1.subscriptions(sub).delete()
         except Exception:
-            output.warn(f"left behind: subscription {sub} (delete it by hand)")
+            env.report.warn(f"left behind: subscription {sub} (delete it by hand)")
     if sink_sid is not None:
         try:
             SinkService(env.client).delete(sink_sid)
         except TwilioEsError:
-            output.warn(f"left behind: sink {sink_sid} (`twilio-es sink delete {sink_sid}`)")
+            env.report.warn(f"left behind: sink {sink_sid} (`twilio-es sink delete {sink_sid}`)")
     if undo_trust is not None:
         try:
             undo_trust()
         except TwilioEsError:
-            output.warn("left behind: the role still trusts the new external id too")
-    output.warn("rotation undone: the old sink and its subscriptions are untouched")
+            env.report.warn("left behind: the role still trusts the new external id too")
+    env.report.warn("rotation undone: the old sink and its subscriptions are untouched")
 
 
 def _finish(env: Env, old: Sink, subs: list[Any], rotation: Rotation) -> None:
@@ -177,12 +177,12 @@ def _drop_old_id(env: Env, old: Sink) -> None:
         for s in SinkService(env.client).list()
     )
     if still_used:
-        output.info(f"  role {role_name} keeps the old external id: another sink still uses it")
+        env.report.note(f"  role {role_name} keeps the old external id: another sink still uses it")
         return
     keep = [i for i in ids if i != old_id]
     if keep and keep != ids:
         put_trust(env.aws.iam(), role_name, env.settings.twilio_principal, keep)
-        output.info(f"  role {role_name} no longer trusts the old external id")
+        env.report.note(f"  role {role_name} no longer trusts the old external id")
 
 
 def _twilio(action: str) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from twilio_es_cli.infra.executor import Env, Executor, Outcome
+from twilio_es_cli.infra.executor import ApplyResult, Env, Executor
 from twilio_es_cli.infra.live import Live, read_stream, read_twilio
 from twilio_es_cli.infra.loader import Desired
 from twilio_es_cli.infra.planner import (
@@ -38,7 +38,11 @@ def make_env(clients: Clients, desired: Desired | None) -> Env:
     """What plan/apply (and ``sink rotate``, with no desired file) work with, from the
     invocation's one client factory (``cli._common.clients(ctx)``)."""
     return Env(
-        settings=clients.settings, aws=clients.aws(), client=clients.twilio(), desired=desired
+        settings=clients.settings,
+        aws=clients.aws(),
+        client=clients.twilio(),
+        desired=desired,
+        report=clients.report,
     )
 
 
@@ -68,7 +72,7 @@ def plan(clients: Clients, desired: Desired, *, prune: bool = False) -> Planned:
     return Planned(desired, result, env)
 
 
-def apply(planned: Planned) -> Outcome:
+def apply(planned: Planned) -> ApplyResult:
     return Executor(planned.env, planned.plan).run()
 
 
@@ -104,5 +108,5 @@ def plan_lines(plan: Plan, *, show_unchanged: bool = True) -> list[str]:
     return lines
 
 
-def summary(outcome: Outcome, plan: Plan) -> dict[str, Any]:
+def summary(outcome: ApplyResult, plan: Plan) -> dict[str, Any]:
     return {"plan": plan.to_dict(), **outcome.to_dict()}
