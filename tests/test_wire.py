@@ -72,7 +72,7 @@ class Checked:
 
 
 def stock_parse(response: dict[str, Any], shape: Any) -> Any:
-    parser = create_parser("json")
+    parser: Any = create_parser("json")
     parser._timestamp_parser = parse_timestamp  # as our factory configures it
     return parser.parse(response, shape)
 
@@ -129,12 +129,12 @@ def put_all(kinesis: Any, stream: str, records: list[dict[str, Any]]) -> None:
 def check_server(endpoint: str, name: str, monkeypatch: pytest.MonkeyPatch) -> Spy:
     """Fill a 2-shard stream with odd records and read every shard through the checks."""
     spy = Spy(monkeypatch)
-    kinesis = boto_client("kinesis", endpoint)
+    kinesis: Any = boto_client("kinesis", endpoint)
     create_stream(kinesis, name, 2)
     written = odd_records(60)
     put_all(kinesis, name, written)
     checked = Checked(endpoint)
-    seen = []
+    seen: list[bytes] = []
     for shard in kinesis.list_shards(StreamName=name)["Shards"]:
         for answer in read_shard(checked, kinesis, name, shard["ShardId"]):
             seen.extend(r["Data"] for r in answer["Records"])
@@ -147,13 +147,13 @@ def test_moto_answers_equal_botocore_including_child_shards(
     aws_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = check_server(aws_env, "wire-moto", monkeypatch)
-    kinesis = boto_client("kinesis", aws_env)
+    kinesis: Any = boto_client("kinesis", aws_env)
     kinesis.update_shard_count(
         StreamName="wire-moto", TargetShardCount=4, ScalingType="UNIFORM_SCALING"
     )
     checked = Checked(aws_env)
     before = spy.fast
-    children = []
+    children: list[dict[str, Any]] = []
     for shard in kinesis.list_shards(StreamName="wire-moto")["Shards"]:
         answers = read_shard(checked, kinesis, "wire-moto", shard["ShardId"])
         children.extend(answers[-1].get("ChildShards") or [])
@@ -377,3 +377,27 @@ def test_records_plan_follows_botocores_model() -> None:
     }
     # Anything not planned is botocore's: a map member, or no structure at all.
     assert wire.answer_plan(_kinesis_model().shape_for("Data")) is None
+
+
+def test_records_of_builds_the_same_frozen_records() -> None:
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from twilio_es_cli.reader import KinesisRecord, records_of
+
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    raw: list[dict[str, Any]] = [
+        {"SequenceNumber": "1", "ApproximateArrivalTimestamp": when, "Data": b"a"},
+        {"SequenceNumber": "2", "ApproximateArrivalTimestamp": when, "Data": b""},
+    ]
+    raw[1]["PartitionKey"] = "k"
+    built = records_of("shardId-1", raw)
+    assert built == [
+        KinesisRecord("shardId-1", "1", "", when, b"a"),
+        KinesisRecord("shardId-1", "2", "k", when, b""),
+    ]
+    assert repr(built[1]) == repr(KinesisRecord("shardId-1", "2", "k", when, b""))
+    assert hash(built[0]) == hash(KinesisRecord("shardId-1", "1", "", when, b"a"))
+    assert dataclasses.replace(built[0], subsequence=3).subsequence == 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built[0].data = b"changed"  # type: ignore[misc]
