@@ -196,7 +196,7 @@ def _botocore_session() -> Any:
     import botocore.session
 
     session = botocore.session.get_session()
-    factory = _parser_factory()
+    factory = _parser_factory()  # and GetRecords answers parsed by wire.py
     factory.set_parser_defaults(timestamp_parser=parse_timestamp)
     session.register_component("response_parser_factory", factory)
     return session
@@ -207,10 +207,11 @@ def _parser_factory() -> Any:
 
     Why: for a 2,000-record GetRecords answer botocore's generic JSON walk cost more client
     CPU than everything else ``tail`` does per record. :mod:`twilio_es_cli.wire` parses that
-    one answer to exactly botocore's result (orjson, one planned loop per record) and declines
-    anything unexpected, which botocore's own parser then handles as before. Only bodies of
-    successful answers reach ``_handle_json_body``: errors, throttling and retries are
-    botocore's untouched. It is our session's component, so no other botocore user is changed.
+    one answer to exactly botocore's result (the same ``json.loads``, then one loop per record
+    planned from botocore's model) and declines anything unexpected, which botocore's own
+    parser then handles as before. Only bodies of successful answers reach
+    ``_handle_json_body``: errors, throttling and retries are botocore's, untouched. It is our
+    session's component, so no other botocore user is changed.
     """
     from botocore.parsers import JSONParser, ResponseParserFactory
 

@@ -621,8 +621,10 @@ def records_of(shard_id: str, raw: list[dict[str, Any]]) -> list[KinesisRecord]:
 def _record_maker() -> Callable[[str, str, str, datetime, bytes], KinesisRecord]:
     """``KinesisRecord(shard, seq, key, arrival, data)``, equal and as frozen, 4x cheaper.
 
-    The slots' own descriptors store the fields (what the frozen ``__setattr__`` refuses is
-    assignment after construction; nothing else can reach these setters).
+    The slots' own descriptors store the fields, as the generated ``__init__`` would through
+    ``object.__setattr__``; the record is handed out only once every field is set, and stays
+    frozen (assigning to it raises as ever). Falls back to the class itself if its fields
+    ever change (tests/test_wire.py compares the two).
     """
     new = object.__new__
     cls = KinesisRecord
