@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from botocore.parsers import create_parser
+from botocore.parsers import EventStreamJSONParser, create_parser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -349,6 +349,20 @@ def test_generated_answers_parse_as_botocore(answer: dict[str, Any], data: st.Da
     mine = outcome(lambda: ours.create_parser("json").parse(response, shape))
     assert_same(mine, outcome(lambda: stock_parse(response, shape)))
 
+    # The same fields as a SubscribeToShard event (tail --efo), through the event parsers.
+    if "NextShardIterator" in answer:
+        answer["ContinuationSequenceNumber"] = answer.pop("NextShardIterator")
+    event = {
+        "status_code": 200,
+        "headers": {":event-type": "SubscribeToShardEvent", ":message-type": "event"},
+        "body": json.dumps(answer).encode(),
+    }
+    stream = _kinesis_model().shape_for("SubscribeToShardEventStream")
+    our_events = ours.create_parser("json")._event_stream_parser
+    stock_events = EventStreamJSONParser(parse_timestamp, None)
+    mine = outcome(lambda: our_events.parse(event, stream))
+    assert_same(mine, outcome(lambda: stock_events.parse(event, stream)))
+
 
 _MODEL: list[Any] = []
 
@@ -401,3 +415,53 @@ def test_records_of_builds_the_same_frozen_records() -> None:
     assert dataclasses.replace(built[0], subsequence=3).subsequence == 3
     with pytest.raises(dataclasses.FrozenInstanceError):
         built[0].data = b"changed"  # type: ignore[misc]
+
+
+def test_ministack_subscribe_to_shard_events_equal_botocore(
+    ministack_env: str, unique_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tail --efo's events: our client reads the records a stock botocore client reads."""
+    import botocore.session
+    from botocore.parsers import ResponseParserFactory
+
+    spy = Spy(monkeypatch)
+    admin: Any = boto_client("kinesis", ministack_env)
+    create_stream(admin, unique_name, 1)
+    written = odd_records(40)
+    put_all(admin, unique_name, written)
+    arn = admin.describe_stream_summary(StreamName=unique_name)["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    consumer = admin.register_stream_consumer(StreamARN=arn, ConsumerName="wire-test")
+    consumer_arn = consumer["Consumer"]["ConsumerARN"]
+    shard_id = admin.list_shards(StreamName=unique_name)["Shards"][0]["ShardId"]
+
+    stock_session = botocore.session.get_session()
+    factory = ResponseParserFactory()
+    factory.set_parser_defaults(timestamp_parser=parse_timestamp)  # as ours: only wire differs
+    stock_session.register_component("response_parser_factory", factory)
+    stock = stock_session.create_client(
+        "kinesis",
+        endpoint_url=ministack_env,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    ours = AwsClients(resolve_settings(endpoint_url=ministack_env)).kinesis()
+
+    def records(client: Any) -> list[dict[str, Any]]:
+        answer = client.subscribe_to_shard(
+            ConsumerARN=consumer_arn, ShardId=shard_id, StartingPosition={"Type": "TRIM_HORIZON"}
+        )
+        got: list[dict[str, Any]] = []
+        for event in answer["EventStream"]:
+            got.extend(event["SubscribeToShardEvent"]["Records"])
+            if len(got) >= len(written):
+                break
+        answer["EventStream"].close()
+        return got
+
+    mine, theirs = records(ours), records(stock)
+    assert [r["Data"] for r in mine] == [r["Data"] for r in written]
+    assert_same(mine, theirs)
+    assert spy.fast >= 1 and spy.declined == 0

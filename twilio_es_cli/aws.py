@@ -213,38 +213,57 @@ def _parser_factory() -> Any:
     ``_handle_json_body``: errors, throttling and retries are botocore's, untouched. It is our
     session's component, so no other botocore user is changed.
     """
-    from botocore.parsers import JSONParser, ResponseParserFactory
+    from botocore.parsers import EventStreamJSONParser, JSONParser, ResponseParserFactory
 
     from twilio_es_cli import wire
 
     # Typed as Any: the stubs show only botocore's public names, and these are its internals
     # (tests/test_wire.py fails if they move).
     json_parser: Any = JSONParser
+    event_parser: Any = EventStreamJSONParser
     factory_base: Any = ResponseParserFactory
     plans_of: dict[Any, Any] = {}  # output shape -> wire.answer_plan (None: not plannable)
+
+    def fast(parser: Any, body: Any, shape: Any) -> dict[str, Any] | None:
+        """``shape`` parsed from ``body`` by wire.py, or None (then botocore parses it)."""
+        if not isinstance(body, bytes) or not _as_wire(parser):
+            return None
+        if shape not in plans_of:  # botocore makes a parser per answer: plan once
+            plans_of[shape] = wire.answer_plan(shape)
+        plans = plans_of[shape]
+        if plans is None:
+            return None
+        return wire.parse_flat_answer(
+            body, shape, plans, parser._timestamp_parser, parser._parse_shape
+        )
+
+    class FastEventsParser(event_parser):  # type: ignore[misc]
+        """botocore's event-stream parser with wire.py for SubscribeToShard's record events."""
+
+        def _parse_payload(
+            self, response: Any, shape: Any, members: Any, final_parsed: dict[str, Any]
+        ) -> None:
+            whole_body = shape.serialization.get("event") and not any(
+                m.serialization.get("eventpayload") for m in members.values()
+            )
+            if whole_body and shape.name == wire.SUBSCRIBE_TO_SHARD_EVENT:
+                parsed = fast(self, response["body"], shape)
+                if parsed is not None:
+                    final_parsed.update(parsed)
+                    return
+            super()._parse_payload(response, shape, members, final_parsed)
 
     class FastRecordsParser(json_parser):  # type: ignore[misc]
         """botocore's JSON parser with :func:`wire.parse_flat_answer` for GetRecords."""
 
-        def _handle_json_body(self, raw_body: Any, shape: Any) -> Any:
-            if shape is not None and shape.name == wire.GET_RECORDS_OUTPUT and self._as_wire():
-                if shape not in plans_of:  # botocore makes a parser per answer: plan once
-                    plans_of[shape] = wire.answer_plan(shape)
-                plans = plans_of[shape]
-                if plans is not None and isinstance(raw_body, bytes):
-                    parsed = wire.parse_flat_answer(
-                        raw_body, shape, plans, self._timestamp_parser, self._parse_shape
-                    )
-                    if parsed is not None:
-                        return parsed
-            return super()._handle_json_body(raw_body, shape)
+        EVENT_STREAM_PARSER_CLS = FastEventsParser
 
-        def _as_wire(self) -> bool:
-            """True while this botocore converts fields as :mod:`wire` assumes: plain types
-            passed through unchanged, blobs with its own ``base64.b64decode``."""
-            if any(hasattr(self, f"_handle_{name}") for name in wire.PLAIN_TYPES):
-                return False
-            return bool(self._blob_parser == self._default_blob_parser)
+        def _handle_json_body(self, raw_body: Any, shape: Any) -> Any:
+            if shape is not None and shape.name == wire.GET_RECORDS_OUTPUT:
+                parsed = fast(self, raw_body, shape)
+                if parsed is not None:
+                    return parsed
+            return super()._handle_json_body(raw_body, shape)
 
     class Factory(factory_base):  # type: ignore[misc]
         def create_parser(self, protocol_name: str) -> Any:
@@ -253,6 +272,17 @@ def _parser_factory() -> Any:
             return super().create_parser(protocol_name)
 
     return Factory()
+
+
+def _as_wire(parser: Any) -> bool:
+    """True while botocore's ``parser`` converts fields as :mod:`wire` assumes: plain types
+    passed through unchanged, blobs with its own ``base64.b64decode``."""
+    from twilio_es_cli import wire
+
+    if any(hasattr(parser, f"_handle_{name}") for name in wire.PLAIN_TYPES):
+        return False
+    # botocore's own default (the event-stream parser gets its outer parser's bound one)
+    return getattr(parser._blob_parser, "__func__", None) is type(parser)._default_blob_parser
 
 
 def parse_timestamp(value: Any) -> datetime:

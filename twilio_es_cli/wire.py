@@ -32,8 +32,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-#: botocore's name of the answer this parser is for (``kinesis.get_records``).
+#: botocore's names of the answers this parser is for: ``kinesis.get_records``, and each
+#: record-carrying event of ``subscribe_to_shard`` (tail --efo), the same fields.
 GET_RECORDS_OUTPUT = "GetRecordsOutput"
+SUBSCRIBE_TO_SHARD_EVENT = "SubscribeToShardEvent"
 
 # Field kinds a plan knows; any other member type makes the shape unplanned (botocore's).
 _PLAIN, _BLOB, _TIMESTAMP, _NESTED = "plain", "blob", "timestamp", "nested"
