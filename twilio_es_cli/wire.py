@@ -1,4 +1,5 @@
-"""A fast parser for Kinesis' GetRecords answer, exactly equal to botocore's, or nothing.
+"""A fast parser for Kinesis' GetRecords answer (and SubscribeToShard's record events, the
+same fields), exactly equal to botocore's, or nothing.
 
 Why: on a fast server, parsing a 2,000-record GetRecords answer cost the client more than
 fetching it: after ``json.loads``, botocore walks the output shape generically (a method
