@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from emulators import bench_env, client, emulator  # noqa: E402  (bench/ is not a package)
+from emulators import bench_env, byte_compile, client, emulator  # noqa: E402  (bench/ is not a package)
 
 HELP_BUDGET = 0.35  # every twilio-es help <= HELP_BUDGET x aws --version
 LIST_BUDGET = 1.0  # twilio-es stream list <= LIST_BUDGET x aws kinesis list-streams
@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if aws is None:
         print("awscli is not installed: pip install -e '.[bench]'", file=sys.stderr)
         return 2
+    byte_compile()  # as an installed copy: see bench/emulators.py
     server = nullcontext(None) if args.no_list else _moto_with_streams(args.streams)
     with server as list_env:
         times = measure(_commands(twilio_es, aws, list_env), args.runs, args.warmup)

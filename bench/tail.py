@@ -22,6 +22,7 @@ alone and decode + jsonl render (one core), and the RSS of decode + dedupe + ren
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import random
@@ -254,8 +255,14 @@ READERS = {
 }
 
 
-def compare(kind: str, events: int, rounds: int, sample: int) -> dict[str, Any]:
-    """Fill a stream on ``kind`` and time every reader, interleaved; medians per reader."""
+def compare(
+    kind: str, events: int, rounds: int, sample: int, other: Path | None = None
+) -> dict[str, Any]:
+    """Fill a stream on ``kind`` and time every reader, interleaved; medians per reader.
+
+    ``other``: a second checkout of twilio-es (e.g. ``git archive`` of an older commit) whose
+    ``tail`` runs in the same rounds as reader ``tail@other`` (same interpreter and packages).
+    """
     with emulator(kind) as endpoint:
         env = bench_env(endpoint)
         size = fill(endpoint, STREAM, events)
@@ -265,12 +272,17 @@ def compare(kind: str, events: int, rounds: int, sample: int) -> dict[str, Any]:
             "a": [sys.executable, "-c", BASELINE, STREAM],
             "a4": [sys.executable, "-c", BASELINE_THREADS, STREAM],
         }
+        envs = dict.fromkeys(argvs, env)
+        if other is not None:
+            compileall.compile_dir(str(other / "twilio_es_cli"), quiet=1)
+            argvs["tail@other"] = tail_argv(STREAM)
+            envs["tail@other"] = {**env, "PYTHONPATH": str(other), "PYTHONSAFEPATH": "1"}
         runs: dict[str, list[Run]] = {key: [] for key in argvs}
         for _ in range(rounds):
             for key, argv in argvs.items():
-                run = timed(argv, env)
-                if key == "tail" and f"{events} events from 4 shards" not in run.stderr:
-                    raise SystemExit(f"tail did not read every event: {run.stderr}")
+                run = timed(argv, envs[key])
+                if key.startswith("tail") and f"{events} events from 4 shards" not in run.stderr:
+                    raise SystemExit(f"{key} did not read every event: {run.stderr}")
                 runs[key].append(run)
         quick = run_quickstart(env, sample) if kind == "moto" and sample else None
     return {"runs": runs, "quick": quick}
@@ -282,7 +294,10 @@ def print_compare(kind: str, events: int, result: dict[str, Any]) -> None:
     cpu = {key: median([r.cpu for r in rs]) for key, rs in runs.items()}
     print(f"\n{kind}, medians of {len(runs['tail'])} interleaved rounds:")
     print(f"{'reader':56} {'seconds':>8} {'events/s':>9} {'CPU us/ev':>10} {'x tail':>7}")
-    for key, label in READERS.items():
+    labels = dict(READERS)
+    if "tail@other" in runs:
+        labels["tail@other"] = "the same tail from the --other checkout"
+    for key, label in labels.items():
         rate = events / wall[key]
         print(
             f"{label:56} {wall[key]:>8.2f} {rate:>9,.0f} {cpu[key] / events * 1e6:>10.1f} "
@@ -299,6 +314,13 @@ def print_compare(kind: str, events: int, result: dict[str, Any]) -> None:
         f"{wall['a'] / wall['tail']:.2f}x (>1 = tail faster); tail CPU/event vs (a): "
         f"{cpu['tail'] / cpu['a']:.2f}x (<=1 = tail cheaper)"
     )
+    if "tail@other" in runs:
+        print(
+            f"--other checkout, same rounds: speed vs (a4) {wall['a4'] / wall['tail@other']:.2f}x,"
+            f" CPU/event vs (a) {cpu['tail@other'] / cpu['a']:.2f}x; this tail is "
+            f"{wall['tail@other'] / wall['tail']:.2f}x its speed at "
+            f"{cpu['tail'] / cpu['tail@other']:.2f}x its CPU"
+        )
 
 
 def tail_rss(events: int) -> Run:
@@ -327,6 +349,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--in-process-only", action="store_true", help="only the in-process decode/render/RSS"
     )
+    parser.add_argument(
+        "--other",
+        type=Path,
+        help="another checkout whose tail joins the same rounds (before/after in one run)",
+    )
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rss_child:
@@ -334,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     for kind in [] if args.in_process_only else args.emulator or EMULATORS:
-        print_compare(kind, args.events, compare(kind, args.events, args.rounds, args.sample))
+        result = compare(kind, args.events, args.rounds, args.sample, args.other)
+        print_compare(kind, args.events, result)
     if args.rss_tail_events and not args.in_process_only:
         run = tail_rss(args.rss_tail_events)
         print(

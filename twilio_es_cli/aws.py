@@ -24,7 +24,7 @@ from twilio_es_cli.errors import (
 )
 
 if TYPE_CHECKING:
-    import boto3
+    from botocore.session import Session as BotocoreSession
 
 # Error codes that mean "it is not there" across Kinesis, IAM and STS.
 _NOT_FOUND_CODES = {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException"}
@@ -42,7 +42,7 @@ _USAGE_CODES = {"ValidationException", "InvalidArgumentException", "ValidationEr
 
 
 class AwsClients:
-    """Lazily built, profile/region/endpoint-aware boto3 clients (one session per command).
+    """Lazily built, profile/region/endpoint-aware botocore clients (one session per command).
 
     Tests point it at moto's server with ``endpoint_url``; the Events emulator reuses it to
     assume a sink's role and put records, exactly as Twilio would.
@@ -58,30 +58,38 @@ class AwsClients:
         self.settings = settings
         self._credentials = credentials
         self._max_attempts = max_attempts
-        self._session: boto3.Session | None = None
+        self._session: BotocoreSession | None = None
         self._clients: dict[str, Any] = {}
 
     @property
-    def session(self) -> boto3.Session:
-        """The boto3 session; built on first use so ``--help`` never imports boto3."""
+    def session(self) -> BotocoreSession:
+        """The botocore session; built on first use so ``--help`` never imports botocore.
+
+        botocore's own session, as awscli uses: boto3's adds resources, S3 transfers and
+        their imports (about 80 modules, ~25 ms of every command's start-up) and nothing
+        for the clients made here.
+        """
         if self._session is None:
-            import boto3
             from botocore.exceptions import ProfileNotFound
 
             creds = self._credentials or {}
             try:
                 with config_file_errors():
-                    session = boto3.Session(
-                        botocore_session=_botocore_session(),
-                        profile_name=None if creds else self.settings.profile,
-                        region_name=self.settings.region,
-                        aws_access_key_id=creds.get("AccessKeyId"),
-                        aws_secret_access_key=creds.get("SecretAccessKey"),
-                        aws_session_token=creds.get("SessionToken"),
-                    )
-                    # Reads the config and credentials files now, so a broken one is named
-                    # here (exit 3) rather than deep inside the first request.
-                    session.region_name  # noqa: B018
+                    session = _botocore_session()
+                    if self.settings.profile and not creds:
+                        session.set_config_variable("profile", self.settings.profile)
+                    if any(creds.values()):
+                        session.set_credentials(
+                            creds.get("AccessKeyId"),
+                            creds.get("SecretAccessKey"),
+                            creds.get("SessionToken"),
+                        )
+                    if self.settings.region is not None:
+                        session.set_config_variable("region", self.settings.region)
+                    # Reads the config and credentials files now, so a broken one (or a
+                    # missing profile) is named here (exit 3) rather than deep inside the
+                    # first request.
+                    session.get_scoped_config()
             except ProfileNotFound as exc:
                 raise ConfigError(
                     f"AWS profile {shown(self.settings.profile or '')} was not found",
@@ -93,7 +101,7 @@ class AwsClients:
     @property
     def region(self) -> str:
         """The region every client uses; missing region is a configuration error (exit 3)."""
-        region = self.session.region_name
+        region: str | None = self.session.get_config_variable("region")
         if not region:
             raise ConfigError(
                 "No AWS region is configured",
@@ -124,7 +132,7 @@ class AwsClients:
 
             try:
                 with config_file_errors():
-                    client = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+                    client = self.session.create_client(service, **kwargs)
             except InvalidRegionError as exc:
                 raise ConfigError(
                     f"AWS region {self.region!r} is not a valid region name",
@@ -193,13 +201,95 @@ def _botocore_session() -> Any:
     epoch strings) still go through botocore's own parser.
     """
     import botocore.session
-    from botocore.parsers import ResponseParserFactory
 
     session = botocore.session.get_session()
-    factory = ResponseParserFactory()
+    factory = _parser_factory()  # and GetRecords answers parsed by wire.py
     factory.set_parser_defaults(timestamp_parser=parse_timestamp)
     session.register_component("response_parser_factory", factory)
     return session
+
+
+def _parser_factory() -> Any:
+    """botocore's response parser factory, whose JSON parser reads GetRecords fast.
+
+    Why: for a 2,000-record GetRecords answer botocore's generic JSON walk cost more client
+    CPU than everything else ``tail`` does per record. :mod:`twilio_es_cli.wire` parses that
+    one answer to exactly botocore's result (the same ``json.loads``, then one loop per record
+    planned from botocore's model) and declines anything unexpected, which botocore's own
+    parser then handles as before. Only bodies of successful answers reach
+    ``_handle_json_body``: errors, throttling and retries are botocore's, untouched. It is our
+    session's component, so no other botocore user is changed.
+    """
+    from botocore.parsers import EventStreamJSONParser, JSONParser, ResponseParserFactory
+
+    from twilio_es_cli import wire
+
+    # Typed as Any: the stubs show only botocore's public names, and these are its internals
+    # (tests/test_wire.py fails if they move).
+    json_parser: Any = JSONParser
+    event_parser: Any = EventStreamJSONParser
+    factory_base: Any = ResponseParserFactory
+    plans_of: dict[Any, Any] = {}  # output shape -> wire.answer_plan (None: not plannable)
+
+    def fast(parser: Any, body: Any, shape: Any) -> dict[str, Any] | None:
+        """``shape`` parsed from ``body`` by wire.py, or None (then botocore parses it)."""
+        if not isinstance(body, bytes) or not _as_wire(parser):
+            return None
+        if shape not in plans_of:  # botocore makes a parser per answer: plan once
+            plans_of[shape] = wire.answer_plan(shape)
+        plans = plans_of[shape]
+        if plans is None:
+            return None
+        return wire.parse_flat_answer(
+            body, shape, plans, parser._timestamp_parser, parser._parse_shape
+        )
+
+    class FastEventsParser(event_parser):  # type: ignore[misc]
+        """botocore's event-stream parser with wire.py for SubscribeToShard's record events."""
+
+        def _parse_payload(
+            self, response: Any, shape: Any, members: Any, final_parsed: dict[str, Any]
+        ) -> None:
+            whole_body = shape.serialization.get("event") and not any(
+                m.serialization.get("eventpayload") for m in members.values()
+            )
+            if whole_body and shape.name == wire.SUBSCRIBE_TO_SHARD_EVENT:
+                parsed = fast(self, response["body"], shape)
+                if parsed is not None:
+                    final_parsed.update(parsed)
+                    return
+            super()._parse_payload(response, shape, members, final_parsed)
+
+    class FastRecordsParser(json_parser):  # type: ignore[misc]
+        """botocore's JSON parser with :func:`wire.parse_flat_answer` for GetRecords."""
+
+        EVENT_STREAM_PARSER_CLS = FastEventsParser
+
+        def _handle_json_body(self, raw_body: Any, shape: Any) -> Any:
+            if shape is not None and shape.name == wire.GET_RECORDS_OUTPUT:
+                parsed = fast(self, raw_body, shape)
+                if parsed is not None:
+                    return parsed
+            return super()._handle_json_body(raw_body, shape)
+
+    class Factory(factory_base):  # type: ignore[misc]
+        def create_parser(self, protocol_name: str) -> Any:
+            if protocol_name == "json":
+                return FastRecordsParser(**self._defaults)
+            return super().create_parser(protocol_name)
+
+    return Factory()
+
+
+def _as_wire(parser: Any) -> bool:
+    """True while botocore's ``parser`` converts fields as :mod:`wire` assumes: plain types
+    passed through unchanged, blobs with its own ``base64.b64decode``."""
+    from twilio_es_cli import wire
+
+    if any(hasattr(parser, f"_handle_{name}") for name in wire.PLAIN_TYPES):
+        return False
+    # botocore's own default (the event-stream parser gets its outer parser's bound one)
+    return getattr(parser._blob_parser, "__func__", None) is type(parser)._default_blob_parser
 
 
 def parse_timestamp(value: Any) -> datetime:

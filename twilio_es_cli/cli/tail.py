@@ -461,8 +461,6 @@ def _shard_reader(
 
 def _check_stream(stream: str) -> None:
     """A stream name, or a Kinesis stream ARN with a valid name (checked before any call)."""
-    from twilio_es_cli.streams import validate_stream_name
-
     if not stream.strip():
         raise UsageError("STREAM is empty", hint="Pass a stream name or ARN.")
     if arns.is_arn(stream):
@@ -472,7 +470,11 @@ def _check_stream(stream: str) -> None:
                 hint="Expected arn:aws:kinesis:REGION:ACCOUNT:stream/NAME, or pass the name.",
             )
         return
-    validate_stream_name(stream)
+    if arns.STREAM_NAME.fullmatch(stream):  # the same rule, without importing streams' IAM
+        return
+    from twilio_es_cli.streams import validate_stream_name
+
+    validate_stream_name(stream)  # raises the one message for a bad name
 
 
 def register(root: typer.Typer) -> None:
