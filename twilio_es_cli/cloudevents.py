@@ -60,32 +60,70 @@ class CloudEvent(BaseModel):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
-@dataclass(frozen=True)
 class DecodedEvent:
-    """One record's bytes, decoded as far as they go.
+    """One record's bytes, decoded as far as they go (read-only once :func:`decode` made it).
 
-    ``event`` is the CloudEvent (with ``event.data`` already parsed) or None when the record is
-    not one; ``error`` then says why, and ``raw`` always holds the original bytes.
+    ``attrs`` holds the event's attributes as every json output shows them (the CloudEvent
+    attributes that are not null, in the model's order, ``data`` parsed, then the extension
+    attributes as given), or None when the record is not a CloudEvent; ``error`` then says why,
+    and ``raw`` always holds the original bytes. ``event`` is the same event as a
+    :class:`CloudEvent`; records taken by the fast path build it only when asked (a plain
+    ``tail -o jsonl`` never does: building a model per record cost as much as parsing it).
     """
 
-    raw: bytes
-    event: CloudEvent | None
-    error: str | None = None
-    data_was_string: bool = False
-    encoding: str | None = None  # "gzip" when the record's bytes were gzip-compressed
+    __slots__ = ("_event", "_parsed", "attrs", "data_was_string", "encoding", "error", "raw")
+
+    def __init__(
+        self,
+        raw: bytes,
+        event: CloudEvent | None,
+        error: str | None = None,
+        data_was_string: bool = False,
+        encoding: str | None = None,  # "gzip" when the record's bytes were gzip-compressed
+        *,
+        attrs: dict[str, Any] | None = None,
+        parsed: dict[str, Any] | None = None,
+    ) -> None:
+        self.raw = raw
+        self.error = error
+        self.data_was_string = data_was_string
+        self.encoding = encoding
+        self._event = event
+        self._parsed = parsed  # the fast path's parsed record, to build ``event`` from
+        self.attrs = attrs if attrs is not None or event is None else _attributes(event)
+
+    def __repr__(self) -> str:
+        return (
+            f"DecodedEvent(raw={self.raw[:60]!r}, attrs={self.attrs!r:.200}, error={self.error!r})"
+        )
+
+    @property
+    def event(self) -> CloudEvent | None:
+        """The CloudEvent (built on first use for fast-path records), None for a non-event."""
+        if self._event is None and self._parsed is not None and self.attrs is not None:
+            self._event = _model(self._parsed, self.attrs)
+        return self._event
 
     @property
     def is_cloudevent(self) -> bool:
-        return self.event is not None
+        return self.attrs is not None
 
     @property
     def data(self) -> Any:
         """The parsed ``data`` (dict/list/scalar), or None for a non-CloudEvent record."""
-        return self.event.data if self.event is not None else None
+        return self.attrs.get("data") if self.attrs is not None else None
 
     @property
     def type(self) -> str | None:
-        return self.event.type if self.event is not None else None
+        return self.attrs["type"] if self.attrs is not None else None
+
+    @property
+    def source(self) -> str | None:
+        return self.attrs["source"] if self.attrs is not None else None
+
+    @property
+    def id(self) -> str | None:
+        return self.attrs["id"] if self.attrs is not None else None
 
     def text(self) -> str:
         """The raw bytes as text (undecodable bytes as ``\\xNN``), for showing non-events."""
@@ -99,6 +137,28 @@ class DecodedEvent:
         except UnicodeDecodeError:
             return False
         return True
+
+
+def _attributes(event: CloudEvent) -> dict[str, Any]:
+    """The attributes json output shows: the model's non-null fields, then the extensions."""
+    attrs = {k: v for k, v in event.__dict__.items() if v is not None}
+    if event.__pydantic_extra__:
+        attrs.update(event.__pydantic_extra__)
+    return attrs
+
+
+def _model(parsed: dict[str, Any], attrs: dict[str, Any]) -> CloudEvent:
+    """The CloudEvent of a fast-path record, as ``model_validate_json`` would have made it:
+    fields as given (``data`` as decoded), the other keys as extensions, every key "set"."""
+    fields = {k: parsed.get(k) for k in _FIELD_NAMES}
+    fields["data"] = attrs.get("data")
+    extra = {k: v for k, v in parsed.items() if k not in _FIELD_SET}
+    event = CloudEvent.__new__(CloudEvent)
+    object.__setattr__(event, "__dict__", fields)
+    object.__setattr__(event, "__pydantic_extra__", extra)
+    object.__setattr__(event, "__pydantic_fields_set__", set(parsed))
+    object.__setattr__(event, "__pydantic_private__", None)
+    return event
 
 
 def _parse_json_string(value: str) -> tuple[Any, bool]:
@@ -146,35 +206,41 @@ def decode(data: bytes, *, expand: bool = False) -> DecodedEvent:
     nested string that holds JSON is parsed too (see :func:`expand_nested`).
     """
     encoding = None
-    if data[:2] == GZIP_MAGIC:
+    if data.startswith(GZIP_MAGIC):
         unzipped, problem = gunzip(data)
         if unzipped is None:
-            return DecodedEvent(raw=data, event=None, error=problem)
+            return DecodedEvent(data, None, problem)
         data, encoding = unzipped, "gzip"
-    fast = _fast_event(data)
-    if fast is not None:
-        event, was_string = fast
-        if expand and event.data is not None:
-            event.data = expand_nested(event.data)
-            if not _finite(event.data):  # pydantic may have parsed a nested string
-                return DecodedEvent(raw=data, event=None, error=OUT_OF_RANGE, encoding=encoding)
-        return DecodedEvent(raw=data, event=event, data_was_string=was_string, encoding=encoding)
+    fast = _fast_attrs(data)
+    if fast is None:
+        return _full_decode(data, encoding, expand)
+    parsed, attrs, was_string = fast
+    if expand and "data" in attrs:
+        expanded = expand_nested(attrs["data"])
+        if not _finite(expanded):  # pydantic may have parsed a nested string
+            return DecodedEvent(data, None, OUT_OF_RANGE, encoding=encoding)
+        attrs["data"] = expanded
+    return DecodedEvent(data, None, None, was_string, encoding, attrs=attrs, parsed=parsed)
+
+
+def _full_decode(data: bytes, encoding: str | None, expand: bool) -> DecodedEvent:
+    """Decode through pydantic: what the fast path leaves, and the definition it must match."""
     try:
         event = CloudEvent.model_validate_json(data)
     except ValidationError as exc:
-        return DecodedEvent(raw=data, event=None, error=_why_not(data, exc), encoding=encoding)
+        return DecodedEvent(data, None, _why_not(data, exc), encoding=encoding)
     except (ValueError, RecursionError, MemoryError):  # not expected from pydantic; never fatal
-        return DecodedEvent(raw=data, event=None, error="not JSON", encoding=encoding)
+        return DecodedEvent(data, None, "not JSON", encoding=encoding)
     if (b"NaN" in data or b"Infinity" in data) and not _is_strict_json(data):
-        return DecodedEvent(raw=data, event=None, error=NOT_STRICT, encoding=encoding)
+        return DecodedEvent(data, None, NOT_STRICT, encoding=encoding)
     was_string = False
     if isinstance(event.data, str):
         event.data, was_string = _parse_json_string(event.data)
     if expand and event.data is not None:
         event.data = expand_nested(event.data)
     if not _finite(event.data) or not _finite(event.__pydantic_extra__):
-        return DecodedEvent(raw=data, event=None, error=OUT_OF_RANGE, encoding=encoding)
-    return DecodedEvent(raw=data, event=event, data_was_string=was_string, encoding=encoding)
+        return DecodedEvent(data, None, OUT_OF_RANGE, encoding=encoding)
+    return DecodedEvent(data, event, None, was_string, encoding)
 
 
 #: What pydantic's parser accepts nested: a record with at most this many ``[``/``{`` bytes
@@ -220,50 +286,97 @@ def _no_big_numbers(*values: Any) -> bool:
 
 
 _FIELD_NAMES = tuple(CloudEvent.model_fields)
+_FIELD_SET = frozenset(_FIELD_NAMES)
+assert _FIELD_NAMES[-1] == "data"  # json output shows data after the other attributes
+_ATTRIBUTES = _FIELD_NAMES[:-1]  # strings (the optional ones may be null)
+_REQUIRED_SET = frozenset(_REQUIRED)
+_ONLY_STRINGS = {str}
+#: How deep the fast path follows ``data`` and extensions: well below pydantic's limit (a
+#: record nested 201 levels still parses there), so the fast path never accepts what it refuses.
+MAX_FAST_DEPTH = 100
+_NOT_FLAT = frozenset({dict, list, float})
 
 
-def _fast_event(data: bytes) -> tuple[CloudEvent, bool] | None:
-    """(the CloudEvent in ``data`` with ``data`` parsed, was ``data`` a string?) via orjson,
-    several times faster than validating; None when anything is unusual and the full path
-    must decide.
+def _fast_attrs(data: bytes) -> tuple[dict[str, Any], dict[str, Any], bool] | None:
+    """(the parsed record, its attributes as json output shows them, was ``data`` a string?)
+    via orjson, several times faster than validating; None when anything is unusual and
+    pydantic must decide.
 
     Equivalent by construction: orjson parses strict JSON only (no NaN, no lone surrogates,
-    no number beyond a double), the bracket count keeps within pydantic's depth limit,
-    attribute types are checked as the model would (strings, optional ones also null), and
-    wide integers (which orjson would widen to floats) are left to pydantic.
+    no number beyond a double), attribute types are checked as the model would (the required
+    ones strings, the optional ones strings or null), :func:`_plain` keeps the nesting within
+    pydantic's depth limit and leaves integers beyond 64 bits (orjson widens them to floats)
+    to pydantic.
     """
-    if not _shallow(data):
-        return None
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        parsed = _loads(data)
+    except JSONDecodeError:
         return None
-    if type(doc) is not dict:
+    if type(parsed) is not dict:
         return None
-    for key in _REQUIRED:
-        if type(doc.get(key)) is not str:
-            return None
-    for key in _OPTIONAL:
-        value = doc.get(key)
-        if value is not None and type(value) is not str:
-            return None
-    given = set(doc)
-    fields = {k: doc.pop(k, None) for k in _FIELD_NAMES}
-    inner = fields["data"]
+    get = parsed.get
+    attrs = {k: v for k in _ATTRIBUTES if (v := get(k)) is not None}
+    if not attrs.keys() >= _REQUIRED_SET or set(map(type, attrs.values())) != _ONLY_STRINGS:
+        return None
+    inner = get("data")
     was_string = False
     if type(inner) is str and inner.lstrip()[:1] in ("{", "["):
-        try:  # shallow enough: its brackets were counted with the record's
-            fields["data"], was_string = orjson.loads(inner), True
-        except orjson.JSONDecodeError:
+        try:
+            inner, was_string = _loads(inner), True
+        except JSONDecodeError:
             return None
-    if not _no_big_numbers(fields["data"], doc):
-        return None
-    event = CloudEvent.__new__(CloudEvent)
-    object.__setattr__(event, "__dict__", fields)
-    object.__setattr__(event, "__pydantic_extra__", doc)
-    object.__setattr__(event, "__pydantic_fields_set__", given)
-    object.__setattr__(event, "__pydantic_private__", None)
-    return event, was_string
+    if inner is not None:
+        if not _plain(inner):
+            return None
+        attrs["data"] = inner
+    if len(parsed) != len(attrs):  # extension attributes (or null optional ones)
+        extra = {k: v for k, v in parsed.items() if k not in _FIELD_SET}
+        if not _plain(extra):
+            return None
+        attrs.update(extra)
+    return parsed, attrs, was_string
+
+
+def _plain(value: Any) -> bool:
+    """Whether the fast path may keep ``value``: no float that may be an integer orjson
+    widened (beyond 64 bits; pydantic keeps those exact), nested at most MAX_FAST_DEPTH.
+
+    Twilio's ``data`` is a flat object of strings and small integers: one C-level pass over
+    its values says so; anything else gets the full walk.
+    """
+    kind = type(value)
+    if kind is dict:
+        if _NOT_FLAT.isdisjoint(map(type, value.values())):
+            return True
+    elif kind is list:
+        if _NOT_FLAT.isdisjoint(map(type, value)):
+            return True
+    elif kind is float:
+        return bool(-9.3e18 < value < 1.9e19)
+    else:
+        return True
+    return _walk(value)
+
+
+def _walk(value: dict[str, Any] | list[Any]) -> bool:
+    """:func:`_plain` for nested values (iterative: depth is no risk)."""
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > MAX_FAST_DEPTH:
+            return False
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is float:
+                if not -9.3e18 < child < 1.9e19:
+                    return False
+            elif kind is dict or kind is list:
+                todo.append((child, depth + 1))
+    return True
+
+
+_loads = orjson.loads
+JSONDecodeError = orjson.JSONDecodeError
 
 
 NOT_STRICT = "not strict JSON (NaN or Infinity)"
