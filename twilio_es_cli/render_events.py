@@ -205,20 +205,25 @@ class JsonLines:
         arrival = record.arrival
         if arrival is not self._arrival:
             self._arrival, self._arrival_text = arrival, iso_utc(arrival)
-        doc = {
-            **attrs,
-            "kinesis": {
-                "shard_id": record.shard_id,
-                "sequence_number": record.sequence_number,
-                "partition_key": record.partition_key,
-                "arrival": self._arrival_text,
-            },
+        meta = {
+            "shard_id": record.shard_id,
+            "sequence_number": record.sequence_number,
+            "partition_key": record.partition_key,
+            "arrival": self._arrival_text,
         }
-        try:
-            line = self._dumps(doc, default=_default, option=self._newline)
-        except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits
-            self._write_doc(doc, record, decoded)
+        if "kinesis" in attrs:  # an extension attribute of that name: the envelope's wins
+            self._write_doc({**attrs, "kinesis": meta}, record, decoded)
             return
+        # The envelope is the attributes plus "kinesis": added for the dump and taken away
+        # again rather than copying every attribute into a new dict.
+        attrs["kinesis"] = meta
+        try:
+            line = self._dumps(attrs, option=self._newline)
+        except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits
+            self._write_doc({**attrs}, record, decoded)
+            return
+        finally:
+            del attrs["kinesis"]
         if not line.isascii():
             line = _json_safe(line.decode()).encode()
         pending = self._pending
