@@ -263,6 +263,14 @@ def _shallow(text: str | bytes) -> bool:
     return text.count(b"[") + text.count(b"{") <= MAX_FAST_BRACKETS
 
 
+#: orjson keeps integers from -2**63 to 2**64 - 1 exact and turns any other into the nearest
+#: float, which is then at most -2**63 or at least 2**64 (both exact doubles): a float outside
+#: these bounds may have been such an integer. (Until 0.2.0 the bounds were -9.3e18 and 1.9e19,
+#: which let 2**64 .. 1.9e19 and -9.3e18 .. -2**63 - 1 through as floats.)
+_WIDENED_BELOW = float(-(2**63))
+_WIDENED_FROM = float(2**64)
+
+
 def _no_big_numbers(*values: Any) -> bool:
     """False if a float in ``values`` could be an integer orjson widened (beyond 64 bits).
 
@@ -275,7 +283,7 @@ def _no_big_numbers(*values: Any) -> bool:
         item = todo.pop()
         kind = type(item)
         if kind is float:
-            if not -9.3e18 < item < 1.9e19:
+            if not _WIDENED_BELOW < item < _WIDENED_FROM:
                 return False
             continue
         if kind is dict:
@@ -285,7 +293,7 @@ def _no_big_numbers(*values: Any) -> bool:
         for value in item:
             kind = type(value)
             if kind is float:
-                if not -9.3e18 < value < 1.9e19:
+                if not _WIDENED_BELOW < value < _WIDENED_FROM:
                     return False
             elif kind is dict or kind is list:
                 todo.append(value)
@@ -412,7 +420,7 @@ def _plain(value: Any) -> bool:
         if _NOT_FLAT.isdisjoint(map(type, value)):
             return True
     elif kind is float:
-        return bool(-9.3e18 < value < 1.9e19)
+        return bool(_WIDENED_BELOW < value < _WIDENED_FROM)
     else:
         return True
     return _walk(value)
@@ -428,7 +436,7 @@ def _walk(value: dict[str, Any] | list[Any]) -> bool:
         for child in item.values() if type(item) is dict else item:
             kind = type(child)
             if kind is float:
-                if not -9.3e18 < child < 1.9e19:
+                if not _WIDENED_BELOW < child < _WIDENED_FROM:
                     return False
             elif kind is dict or kind is list:
                 todo.append((child, depth + 1))
