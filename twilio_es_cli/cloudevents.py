@@ -9,11 +9,14 @@ A record that is not a CloudEvent (not UTF-8, not JSON, nested deeper than the p
 not strict JSON, or missing required attributes) is not an error: :func:`decode` returns it
 flagged (``is_cloudevent`` false) so a tail can show it raw and carry on. No input may raise:
 one record that stops the tail would stop every later run resumed from a checkpoint too.
-Well-formed events take a fast path (:func:`_fast_event`): orjson parses them and the
-CloudEvent is built without re-validation, after checks that make it accept exactly what the
-full path accepts, with the same values. Everything else goes through pydantic's Rust JSON
-parser (``model_validate_json``), which is depth-bounded (no RecursionError, unlike the
-stdlib's) and says why a record is not an event. See bench/tail.py for the speeds.
+Well-formed events take a fast path (:func:`_fast_decode`): orjson parses them, cheap checks
+make it accept exactly what the full path accepts, with the same values, and the result is the
+attribute dict json output writes (``DecodedEvent.attrs``); the :class:`CloudEvent` model is
+built from it only when someone asks for ``DecodedEvent.event``. Everything else goes through
+pydantic's Rust JSON parser (``model_validate_json``), which is depth-bounded (no
+RecursionError, unlike the stdlib's) and says why a record is not an event; it is the
+definition the fast path is tested against (tests/tail/test_decode_paths.py). See
+bench/tail.py for the speeds.
 
 Strict JSON (RFC 8259): ``NaN``/``Infinity`` are not JSON, and a number too large for a double
 (``1e400``) cannot be written back as JSON either; an event holding either is shown raw, so
