@@ -94,7 +94,7 @@ class DecodedEvent:
         self.encoding = encoding
         self._event = event
         self._parsed = parsed  # the fast path's parsed record, to build ``event`` from
-        self.attrs = attrs if attrs is not None or event is None else _attributes(event)
+        self.attrs = attrs  # see the class docstring; _full_decode derives it from ``event``
 
     def __repr__(self) -> str:
         return (
@@ -250,7 +250,7 @@ def _full_decode(data: bytes, encoding: str | None, expand: bool) -> DecodedEven
         event.data = expand_nested(event.data)
     if not _finite(event.data) or not _finite(event.__pydantic_extra__):
         return DecodedEvent(data, None, OUT_OF_RANGE, encoding=encoding)
-    return DecodedEvent(data, event, None, was_string, encoding)
+    return DecodedEvent(data, event, None, was_string, encoding, _attributes(event))
 
 
 #: What pydantic's parser accepts nested: a record with at most this many ``[``/``{`` bytes
@@ -379,15 +379,16 @@ def _fast_decode(data: bytes, encoding: str | None) -> DecodedEvent | None:
     layout = _LAYOUTS[keys] if keys in _LAYOUTS else _layout(keys)
     if layout is None:
         return None
-    values = layout.values(parsed)
+    get_values, build, names, extras = layout
+    values = get_values(parsed)
     try:
         "".join(values)  # the cheapest proof that every attribute is a string
     except TypeError:  # null optional attributes are left out, as from the full path
-        attrs = {k: v for k, v in zip(layout.names, values, strict=True) if v is not None}
+        attrs = {k: v for k, v in zip(names, values, strict=True) if v is not None}
         if not attrs.keys() >= _REQUIRED_SET or set(map(type, attrs.values())) != _ONLY_STRINGS:
             return None
     else:
-        attrs = layout.build(values)
+        attrs = build(values)
     inner = parsed.get("data")
     was_string = False
     if type(inner) is str and inner.lstrip()[:1] in ("{", "["):
@@ -400,8 +401,8 @@ def _fast_decode(data: bytes, encoding: str | None) -> DecodedEvent | None:
         if not flat and not _plain(inner):
             return None
         attrs["data"] = inner
-    if layout.extras:
-        extra = {k: parsed[k] for k in layout.extras}
+    if extras:
+        extra = {k: parsed[k] for k in extras}
         if not _plain(extra):
             return None
         attrs.update(extra)
