@@ -12,11 +12,14 @@ client's CPU (user + system of that child alone, start-up included) of:
   get-records`, then `base64 -d | jq` per record; skipped when `aws` or `jq` is missing)
 
 then the peak RSS of plain ``tail`` over a large run (ministack), and, in-process, the decoder
-alone and decode + jsonl render (one core), and the RSS of decode + dedupe + render.
+alone and decode + jsonl render (one core) against an orjson pipeline writing the identical
+document (same input records, interleaved rounds; see :func:`decode_throughput`), and the RSS
+of decode + dedupe + render.
 
     .venv/bin/python bench/tail.py                       # 20,000 events, both emulators
     .venv/bin/python bench/tail.py --events 5000 --rounds 1 --rss-tail-events 0  # quick
     .venv/bin/python bench/tail.py --emulator ministack
+    .venv/bin/python bench/tail.py --in-process-only     # decode + render vs orjson only
 """
 
 from __future__ import annotations
