@@ -199,7 +199,7 @@ def tail_pipeline(records: list[Any], out: Any) -> float:
     return time.perf_counter() - start
 
 
-CE_FIELDS = ("specversion", "id", "source", "type", "time")
+CE_FIELDS: tuple[str, ...] = ("specversion", "id", "source", "type", "time")
 CE_FIELDS += ("datacontenttype", "dataschema", "subject", "data")
 
 

@@ -230,7 +230,7 @@ def test_del_is_escaped_in_every_line_of_a_batch() -> None:
         renderer.write(RECORDS[0], decode(dict(CORPUS)["del-only"]))
     renderer.drain()
     out.flush()
-    written = out.buffer.getvalue()  # type: ignore[attr-defined]
+    written = out.buffer.getvalue()
     assert b"\x7f" not in written and written.count(b"a\\u007fb") == 3
 
 
@@ -256,7 +256,7 @@ def test_layout_cache_is_bounded() -> None:
 
 # --- generated records ---------------------------------------------------------------------
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(
+_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12) | st.sampled_from(
     ["", CONTROLS, TEXT, "{", "[1]", "NaN", "Infinity", "kinesis"]
 )
 _NUMBERS = (
