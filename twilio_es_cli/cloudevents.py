@@ -9,11 +9,14 @@ A record that is not a CloudEvent (not UTF-8, not JSON, nested deeper than the p
 not strict JSON, or missing required attributes) is not an error: :func:`decode` returns it
 flagged (``is_cloudevent`` false) so a tail can show it raw and carry on. No input may raise:
 one record that stops the tail would stop every later run resumed from a checkpoint too.
-Well-formed events take a fast path (:func:`_fast_event`): orjson parses them and the
-CloudEvent is built without re-validation, after checks that make it accept exactly what the
-full path accepts, with the same values. Everything else goes through pydantic's Rust JSON
-parser (``model_validate_json``), which is depth-bounded (no RecursionError, unlike the
-stdlib's) and says why a record is not an event. See bench/tail.py for the speeds.
+Well-formed events take a fast path (:func:`_fast_decode`): orjson parses them, cheap checks
+make it accept exactly what the full path accepts, with the same values, and the result is the
+attribute dict json output writes (``DecodedEvent.attrs``); the :class:`CloudEvent` model is
+built from it only when someone asks for ``DecodedEvent.event``. Everything else goes through
+pydantic's Rust JSON parser (``model_validate_json``), which is depth-bounded (no
+RecursionError, unlike the stdlib's) and says why a record is not an event; it is the
+definition the fast path is tested against (tests/tail/test_decode_paths.py). See
+bench/tail.py for the speeds.
 
 Strict JSON (RFC 8259): ``NaN``/``Infinity`` are not JSON, and a number too large for a double
 (``1e400``) cannot be written back as JSON either; an event holding either is shown raw, so
@@ -26,12 +29,14 @@ decompression bombs) and :func:`deaggregate` splits KPL records into their user 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import orjson
 import pydantic_core
@@ -60,32 +65,69 @@ class CloudEvent(BaseModel):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
-@dataclass(frozen=True)
 class DecodedEvent:
-    """One record's bytes, decoded as far as they go.
+    """One record's bytes, decoded as far as they go (read-only once :func:`decode` made it).
 
-    ``event`` is the CloudEvent (with ``event.data`` already parsed) or None when the record is
-    not one; ``error`` then says why, and ``raw`` always holds the original bytes.
+    ``attrs`` holds the event's attributes as every json output shows them (the CloudEvent
+    attributes that are not null, in the model's order, ``data`` parsed, then the extension
+    attributes as given), or None when the record is not a CloudEvent; ``error`` then says why,
+    and ``raw`` always holds the original bytes. ``event`` is the same event as a
+    :class:`CloudEvent`; records taken by the fast path build it only when asked (a plain
+    ``tail -o jsonl`` never does: building a model per record cost as much as parsing it).
     """
 
-    raw: bytes
-    event: CloudEvent | None
-    error: str | None = None
-    data_was_string: bool = False
-    encoding: str | None = None  # "gzip" when the record's bytes were gzip-compressed
+    __slots__ = ("_event", "_parsed", "attrs", "data_was_string", "encoding", "error", "raw")
+
+    def __init__(
+        self,
+        raw: bytes,
+        event: CloudEvent | None,
+        error: str | None = None,
+        data_was_string: bool = False,
+        encoding: str | None = None,  # "gzip" when the record's bytes were gzip-compressed
+        attrs: dict[str, Any] | None = None,
+        parsed: dict[str, Any] | None = None,
+    ) -> None:
+        self.raw = raw
+        self.error = error
+        self.data_was_string = data_was_string
+        self.encoding = encoding
+        self._event = event
+        self._parsed = parsed  # the fast path's parsed record, to build ``event`` from
+        self.attrs = attrs  # see the class docstring; _full_decode derives it from ``event``
+
+    def __repr__(self) -> str:
+        return (
+            f"DecodedEvent(raw={self.raw[:60]!r}, attrs={self.attrs!r:.200}, error={self.error!r})"
+        )
+
+    @property
+    def event(self) -> CloudEvent | None:
+        """The CloudEvent (built on first use for fast-path records), None for a non-event."""
+        if self._event is None and self._parsed is not None and self.attrs is not None:
+            self._event = _model(self._parsed, self.attrs)
+        return self._event
 
     @property
     def is_cloudevent(self) -> bool:
-        return self.event is not None
+        return self.attrs is not None
 
     @property
     def data(self) -> Any:
         """The parsed ``data`` (dict/list/scalar), or None for a non-CloudEvent record."""
-        return self.event.data if self.event is not None else None
+        return self.attrs.get("data") if self.attrs is not None else None
 
     @property
     def type(self) -> str | None:
-        return self.event.type if self.event is not None else None
+        return self.attrs["type"] if self.attrs is not None else None
+
+    @property
+    def source(self) -> str | None:
+        return self.attrs["source"] if self.attrs is not None else None
+
+    @property
+    def id(self) -> str | None:
+        return self.attrs["id"] if self.attrs is not None else None
 
     def text(self) -> str:
         """The raw bytes as text (undecodable bytes as ``\\xNN``), for showing non-events."""
@@ -99,6 +141,28 @@ class DecodedEvent:
         except UnicodeDecodeError:
             return False
         return True
+
+
+def _attributes(event: CloudEvent) -> dict[str, Any]:
+    """The attributes json output shows: the model's non-null fields, then the extensions."""
+    attrs = {k: v for k, v in event.__dict__.items() if v is not None}
+    if event.__pydantic_extra__:
+        attrs.update(event.__pydantic_extra__)
+    return attrs
+
+
+def _model(parsed: dict[str, Any], attrs: dict[str, Any]) -> CloudEvent:
+    """The CloudEvent of a fast-path record, as ``model_validate_json`` would have made it:
+    fields as given (``data`` as decoded), the other keys as extensions, every key "set"."""
+    fields = {k: parsed.get(k) for k in _FIELD_NAMES}
+    fields["data"] = attrs.get("data")
+    extra = {k: v for k, v in parsed.items() if k not in _FIELD_SET}
+    event = CloudEvent.__new__(CloudEvent)
+    object.__setattr__(event, "__dict__", fields)
+    object.__setattr__(event, "__pydantic_extra__", extra)
+    object.__setattr__(event, "__pydantic_fields_set__", set(parsed))
+    object.__setattr__(event, "__pydantic_private__", None)
+    return event
 
 
 def _parse_json_string(value: str) -> tuple[Any, bool]:
@@ -146,35 +210,47 @@ def decode(data: bytes, *, expand: bool = False) -> DecodedEvent:
     nested string that holds JSON is parsed too (see :func:`expand_nested`).
     """
     encoding = None
-    if data[:2] == GZIP_MAGIC:
+    if data.startswith(GZIP_MAGIC):
         unzipped, problem = gunzip(data)
         if unzipped is None:
-            return DecodedEvent(raw=data, event=None, error=problem)
+            return DecodedEvent(data, None, problem)
         data, encoding = unzipped, "gzip"
-    fast = _fast_event(data)
-    if fast is not None:
-        event, was_string = fast
-        if expand and event.data is not None:
-            event.data = expand_nested(event.data)
-            if not _finite(event.data):  # pydantic may have parsed a nested string
-                return DecodedEvent(raw=data, event=None, error=OUT_OF_RANGE, encoding=encoding)
-        return DecodedEvent(raw=data, event=event, data_was_string=was_string, encoding=encoding)
+    fast = _fast_decode(data, encoding)
+    if fast is None:
+        return _full_decode(data, encoding, expand)
+    return _expanded(fast) if expand else fast
+
+
+def _expanded(decoded: DecodedEvent) -> DecodedEvent:
+    """A fast-path event with its nested JSON strings parsed (``--expand``)."""
+    attrs = decoded.attrs
+    if attrs is None or attrs.get("data") is None:
+        return decoded
+    expanded = expand_nested(attrs["data"])
+    if not _finite(expanded):  # pydantic may have parsed a nested string
+        return DecodedEvent(decoded.raw, None, OUT_OF_RANGE, encoding=decoded.encoding)
+    attrs["data"] = expanded
+    return decoded
+
+
+def _full_decode(data: bytes, encoding: str | None, expand: bool) -> DecodedEvent:
+    """Decode through pydantic: what the fast path leaves, and the definition it must match."""
     try:
         event = CloudEvent.model_validate_json(data)
     except ValidationError as exc:
-        return DecodedEvent(raw=data, event=None, error=_why_not(data, exc), encoding=encoding)
+        return DecodedEvent(data, None, _why_not(data, exc), encoding=encoding)
     except (ValueError, RecursionError, MemoryError):  # not expected from pydantic; never fatal
-        return DecodedEvent(raw=data, event=None, error="not JSON", encoding=encoding)
+        return DecodedEvent(data, None, "not JSON", encoding=encoding)
     if (b"NaN" in data or b"Infinity" in data) and not _is_strict_json(data):
-        return DecodedEvent(raw=data, event=None, error=NOT_STRICT, encoding=encoding)
+        return DecodedEvent(data, None, NOT_STRICT, encoding=encoding)
     was_string = False
     if isinstance(event.data, str):
         event.data, was_string = _parse_json_string(event.data)
     if expand and event.data is not None:
         event.data = expand_nested(event.data)
     if not _finite(event.data) or not _finite(event.__pydantic_extra__):
-        return DecodedEvent(raw=data, event=None, error=OUT_OF_RANGE, encoding=encoding)
-    return DecodedEvent(raw=data, event=event, data_was_string=was_string, encoding=encoding)
+        return DecodedEvent(data, None, OUT_OF_RANGE, encoding=encoding)
+    return DecodedEvent(data, event, None, was_string, encoding, _attributes(event))
 
 
 #: What pydantic's parser accepts nested: a record with at most this many ``[``/``{`` bytes
@@ -190,6 +266,14 @@ def _shallow(text: str | bytes) -> bool:
     return text.count(b"[") + text.count(b"{") <= MAX_FAST_BRACKETS
 
 
+#: orjson keeps integers from -2**63 to 2**64 - 1 exact and turns any other into the nearest
+#: float, which is then at most -2**63 or at least 2**64 (both exact doubles): a float outside
+#: these bounds may have been such an integer. (Until 0.2.0 the bounds were -9.3e18 and 1.9e19,
+#: which let 2**64 .. 1.9e19 and -9.3e18 .. -2**63 - 1 through as floats.)
+_WIDENED_BELOW = float(-(2**63))
+_WIDENED_FROM = float(2**64)
+
+
 def _no_big_numbers(*values: Any) -> bool:
     """False if a float in ``values`` could be an integer orjson widened (beyond 64 bits).
 
@@ -202,7 +286,7 @@ def _no_big_numbers(*values: Any) -> bool:
         item = todo.pop()
         kind = type(item)
         if kind is float:
-            if not -9.3e18 < item < 1.9e19:
+            if not _WIDENED_BELOW < item < _WIDENED_FROM:
                 return False
             continue
         if kind is dict:
@@ -212,7 +296,7 @@ def _no_big_numbers(*values: Any) -> bool:
         for value in item:
             kind = type(value)
             if kind is float:
-                if not -9.3e18 < value < 1.9e19:
+                if not _WIDENED_BELOW < value < _WIDENED_FROM:
                     return False
             elif kind is dict or kind is list:
                 todo.append(value)
@@ -220,50 +304,151 @@ def _no_big_numbers(*values: Any) -> bool:
 
 
 _FIELD_NAMES = tuple(CloudEvent.model_fields)
+_FIELD_SET = frozenset(_FIELD_NAMES)
+assert _FIELD_NAMES[-1] == "data"  # json output shows data after the other attributes
+_ATTRIBUTES = _FIELD_NAMES[:-1]  # strings (the optional ones may be null)
+_REQUIRED_SET = frozenset(_REQUIRED)
+_ONLY_STRINGS = {str}
+#: How deep the fast path follows ``data`` and extensions: well below pydantic's limit (a
+#: record nested 201 levels still parses there), so the fast path never accepts what it refuses.
+MAX_FAST_DEPTH = 100
+_NOT_FLAT = frozenset({dict, list, float})
 
 
-def _fast_event(data: bytes) -> tuple[CloudEvent, bool] | None:
-    """(the CloudEvent in ``data`` with ``data`` parsed, was ``data`` a string?) via orjson,
-    several times faster than validating; None when anything is unusual and the full path
-    must decide.
+class _Layout(NamedTuple):
+    """What the fast path needs to know of one set of keys (records of a producer share it)."""
+
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]  # the attributes' values (not data)
+    build: Callable[[tuple[Any, ...]], dict[str, Any]]  # those values -> attrs, output order
+    names: tuple[str, ...]  # the CloudEvent attributes present (not data), in output order
+    extras: tuple[str, ...]  # extension attributes, in the record's order
+
+
+#: Layouts by the record's keys in order. Bounded in count and key length: keys come from
+#: whoever writes to the stream.
+_LAYOUTS: dict[tuple[str, ...], _Layout | None] = {}
+MAX_LAYOUTS = 256
+MAX_LAYOUT_KEYS = 32
+
+
+def _layout(keys: tuple[str, ...]) -> _Layout | None:
+    """The layout of a record with these keys, None when a required attribute is missing."""
+    names = tuple(k for k in _ATTRIBUTES if k in keys)
+    layout = None
+    if _REQUIRED_SET.issubset(names):
+        extras = tuple(k for k in keys if k not in _FIELD_SET)
+        layout = _Layout(itemgetter(*names), _builder(names), names, extras)
+    if len(keys) <= MAX_LAYOUT_KEYS and len(_LAYOUTS) < MAX_LAYOUTS:
+        _LAYOUTS[keys] = layout
+    return layout
+
+
+@functools.cache
+def _builder(names: tuple[str, ...]) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+    """``lambda v: {"specversion": v[0], "id": v[1], ...}`` for these attribute names.
+
+    Why generated: a dict display with constant keys is the fastest way CPython builds a
+    dict, three times faster than ``dict(zip(names, values))`` (bench/tail.py counts every
+    microsecond per record). ``names`` are this module's own attribute names (a subset of
+    ``_ATTRIBUTES``, at most 2**8 combinations), never text from a record.
+    """
+    if not set(names) <= set(_ATTRIBUTES):
+        raise ValueError(f"not CloudEvent attributes: {names}")
+    items = ", ".join(f"{name!r}: v[{i}]" for i, name in enumerate(names))
+    built: Callable[[tuple[Any, ...]], dict[str, Any]] = eval(f"lambda v: {{{items}}}")
+    return built
+
+
+def _fast_decode(data: bytes, encoding: str | None) -> DecodedEvent | None:
+    """The record decoded via orjson, several times faster than validating; None when
+    anything is unusual and pydantic must decide.
 
     Equivalent by construction: orjson parses strict JSON only (no NaN, no lone surrogates,
-    no number beyond a double), the bracket count keeps within pydantic's depth limit,
-    attribute types are checked as the model would (strings, optional ones also null), and
-    wide integers (which orjson would widen to floats) are left to pydantic.
+    no number beyond a double), attribute types are checked as the model would (the required
+    ones strings, the optional ones strings or null), :func:`_plain` keeps the nesting within
+    pydantic's depth limit and leaves integers beyond 64 bits (orjson widens them to floats)
+    to pydantic.
     """
-    if not _shallow(data):
-        return None
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        parsed = _loads(data)
+    except JSONDecodeError:
         return None
-    if type(doc) is not dict:
+    if type(parsed) is not dict:
         return None
-    for key in _REQUIRED:
-        if type(doc.get(key)) is not str:
+    keys = tuple(parsed)
+    layout = _LAYOUTS[keys] if keys in _LAYOUTS else _layout(keys)
+    if layout is None:
+        return None
+    get_values, build, names, extras = layout
+    values = get_values(parsed)
+    try:
+        "".join(values)  # the cheapest proof that every attribute is a string
+    except TypeError:  # null optional attributes are left out, as from the full path
+        attrs = {k: v for k, v in zip(names, values, strict=True) if v is not None}
+        if not attrs.keys() >= _REQUIRED_SET or set(map(type, attrs.values())) != _ONLY_STRINGS:
             return None
-    for key in _OPTIONAL:
-        value = doc.get(key)
-        if value is not None and type(value) is not str:
-            return None
-    given = set(doc)
-    fields = {k: doc.pop(k, None) for k in _FIELD_NAMES}
-    inner = fields["data"]
+    else:
+        attrs = build(values)
+    inner = parsed.get("data")
     was_string = False
     if type(inner) is str and inner.lstrip()[:1] in ("{", "["):
-        try:  # shallow enough: its brackets were counted with the record's
-            fields["data"], was_string = orjson.loads(inner), True
-        except orjson.JSONDecodeError:
+        try:
+            inner, was_string = _loads(inner), True
+        except JSONDecodeError:
             return None
-    if not _no_big_numbers(fields["data"], doc):
-        return None
-    event = CloudEvent.__new__(CloudEvent)
-    object.__setattr__(event, "__dict__", fields)
-    object.__setattr__(event, "__pydantic_extra__", doc)
-    object.__setattr__(event, "__pydantic_fields_set__", given)
-    object.__setattr__(event, "__pydantic_private__", None)
-    return event, was_string
+    if inner is not None:
+        flat = type(inner) is dict and _NOT_FLAT.isdisjoint(map(type, inner.values()))
+        if not flat and not _plain(inner):
+            return None
+        attrs["data"] = inner
+    if extras:
+        extra = {k: parsed[k] for k in extras}
+        if not _plain(extra):
+            return None
+        attrs.update(extra)
+    return DecodedEvent(data, None, None, was_string, encoding, attrs, parsed)
+
+
+def _plain(value: Any) -> bool:
+    """Whether the fast path may keep ``value``: no float that may be an integer orjson
+    widened (beyond 64 bits; pydantic keeps those exact), nested at most MAX_FAST_DEPTH.
+
+    Twilio's ``data`` is a flat object of strings and small integers: one C-level pass over
+    its values says so; anything else gets the full walk.
+    """
+    kind = type(value)
+    if kind is dict:
+        if _NOT_FLAT.isdisjoint(map(type, value.values())):
+            return True
+    elif kind is list:
+        if _NOT_FLAT.isdisjoint(map(type, value)):
+            return True
+    elif kind is float:
+        return bool(_WIDENED_BELOW < value < _WIDENED_FROM)
+    else:
+        return True
+    return _walk(value)
+
+
+def _walk(value: dict[str, Any] | list[Any]) -> bool:
+    """:func:`_plain` for nested values (iterative: depth is no risk)."""
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > MAX_FAST_DEPTH:
+            return False
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is float:
+                if not _WIDENED_BELOW < child < _WIDENED_FROM:
+                    return False
+            elif kind is dict or kind is list:
+                todo.append((child, depth + 1))
+    return True
+
+
+_loads = orjson.loads
+JSONDecodeError = orjson.JSONDecodeError
 
 
 NOT_STRICT = "not strict JSON (NaN or Infinity)"

@@ -20,10 +20,12 @@ a terminal.
 from __future__ import annotations
 
 import base64
+import codecs
 import json
+import os
 import re
 from datetime import datetime, timezone
-from typing import Any, Protocol, TextIO
+from typing import Any, BinaryIO, Protocol, TextIO
 
 from twilio_es_cli.cloudevents import DecodedEvent
 from twilio_es_cli.reader import KinesisRecord
@@ -110,14 +112,8 @@ def kinesis_meta(record: KinesisRecord, decoded: DecodedEvent | None = None) -> 
 
 def envelope(record: KinesisRecord, decoded: DecodedEvent) -> dict[str, Any]:
     """The JSON shape of one event (see the module docstring)."""
-    event = decoded.event
-    if event is not None:
-        # Read the fields directly: model_dump() would copy ``data`` again (hot path).
-        doc = {k: v for k, v in event.__dict__.items() if v is not None}
-        if event.__pydantic_extra__:
-            doc.update(event.__pydantic_extra__)
-        doc["kinesis"] = kinesis_meta(record, decoded)
-        return doc
+    if decoded.attrs is not None:
+        return {**decoded.attrs, "kinesis": kinesis_meta(record, decoded)}
     return not_an_event(record, decoded, decoded.error)
 
 
@@ -138,11 +134,26 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+def _utf8_buffer(out: TextIO) -> BinaryIO | None:
+    """``out``'s byte stream, when writing UTF-8 there is what writing text to ``out`` does
+    (a UTF-8 text stream without newline translation, like stdout on every POSIX system)."""
+    buffer = getattr(out, "buffer", None)
+    try:
+        utf8 = codecs.lookup(getattr(out, "encoding", None) or "").name == "utf-8"
+    except LookupError:
+        return None
+    return buffer if utf8 and os.linesep == "\n" and buffer is not None else None
+
+
 class JsonLines:
     """One compact JSON document per line (or indented ones for ``json``), buffered (see above).
 
-    Serialised with pydantic-core's Rust encoder: about 3x faster than ``json.dumps`` here,
-    which matters because rendering is the tail's hottest step (see bench/tail.py).
+    Compact lines of CloudEvents take a fast path: orjson (about 4x faster than pydantic-core's
+    encoder and byte-identical to it for every value a decoded event holds; tests/tail's
+    corpus test checks), the envelope built in one dict display, and escaping only for the
+    rare line that is not ASCII (DEL is escaped once per batch, see :meth:`drain`). What
+    orjson refuses (integers beyond 64 bits, nesting past 254) takes pydantic-core, then the
+    stdlib. Rendering is the tail's hottest step (see bench/tail.py).
     """
 
     def __init__(self, out: TextIO, *, indent: int | None = None) -> None:
@@ -152,23 +163,76 @@ class JsonLines:
         self.out = out
         self.indent = indent
         self._to_json = pydantic_core.to_json
-        # Compact lines: orjson, about 4x faster again and byte-identical to pydantic-core's
-        # output for every value a decoded event holds (bench/tail.py checks); what it
-        # refuses (integers beyond 64 bits, nesting past 254) takes the pydantic path.
         self._dumps = orjson.dumps if indent is None else None
-        self._pending: list[str] = []
-        self._size = 0
+        self._newline = orjson.OPT_APPEND_NEWLINE
+        # The gathered lines (UTF-8). One growing buffer, not a list of lines joined later:
+        # 160 live line objects freed at once made malloc hand pages back and fault them in
+        # again, two page faults per line (bench/tail.py measured it).
+        self._pending = bytearray()
+        self._arrival: datetime | None = None  # the last arrival time seen, and its text
+        self._arrival_text = ""
+        self._buffer = _utf8_buffer(out)
 
     def drain(self) -> None:
-        """Write the gathered lines to ``out`` (tail calls this before flushing or saving)."""
-        if self._pending:
-            text = "".join(self._pending)
-            self._pending.clear()
-            self._size = 0
-            self.out.write(text)
+        """Write the gathered lines to ``out`` (tail calls this before flushing or saving).
+
+        As UTF-8 bytes straight to the stream's buffer when writing text would produce the
+        same bytes: decoding a 256 KB batch into text only for the stream to encode it back
+        cost more than rendering its lines.
+        """
+        data = self._pending
+        if not data:
+            return
+        self._pending = bytearray()
+        if b"\x7f" in data:  # DEL, the one unsafe ASCII character (see _json_safe)
+            data = data.replace(b"\x7f", b"\\u007f")
+        if self._buffer is not None:
+            self.out.flush()  # whatever text another writer left in the text layer goes first
+            self._buffer.write(data)
+        else:
+            self.out.write(data.decode(errors="surrogatepass"))
 
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
-        doc = envelope(record, decoded)
+        attrs = decoded.attrs
+        if (
+            attrs is None
+            or self._dumps is None
+            or record.subsequence is not None
+            or decoded.encoding is not None
+        ):
+            self._write_doc(envelope(record, decoded), record, decoded)
+            return
+        arrival = record.arrival
+        if arrival is not self._arrival:
+            self._arrival, self._arrival_text = arrival, iso_utc(arrival)
+        meta = {
+            "shard_id": record.shard_id,
+            "sequence_number": record.sequence_number,
+            "partition_key": record.partition_key,
+            "arrival": self._arrival_text,
+        }
+        if "kinesis" in attrs:  # an extension attribute of that name: the envelope's wins
+            self._write_doc({**attrs, "kinesis": meta}, record, decoded)
+            return
+        # The envelope is the attributes plus "kinesis": added for the dump and taken away
+        # again rather than copying every attribute into a new dict.
+        attrs["kinesis"] = meta
+        try:
+            line = self._dumps(attrs, option=self._newline)
+        except TypeError:  # orjson.JSONEncodeError: integers beyond 64 bits
+            self._write_doc({**attrs}, record, decoded)
+            return
+        finally:
+            del attrs["kinesis"]
+        if not line.isascii():
+            line = _json_safe(line.decode()).encode()
+        pending = self._pending
+        pending += line
+        if len(pending) >= DRAIN_AT:
+            self.drain()
+
+    def _write_doc(self, doc: dict[str, Any], record: KinesisRecord, decoded: DecodedEvent) -> None:
+        """Any document the fast path of :meth:`write` does not take (same bytes as it)."""
         text = None
         if self._dumps is not None:
             try:
@@ -180,10 +244,8 @@ class JsonLines:
                 text = self._to_json(doc, indent=self.indent, fallback=_default).decode()
             except ValueError:  # e.g. integers beyond 64 bits: the stdlib encoder takes those
                 text = self._strict(doc, record, decoded)
-        line = _json_safe(text) + "\n"
-        self._pending.append(line)
-        self._size += len(line)
-        if self._size >= DRAIN_AT:
+        self._pending += (_json_safe(text) + "\n").encode(errors="surrogatepass")
+        if len(self._pending) >= DRAIN_AT:
             self.drain()
 
     def _strict(self, doc: dict[str, Any], record: KinesisRecord, decoded: DecodedEvent) -> str:

@@ -352,13 +352,17 @@ class _Tail:
         self.deduper = Deduper() if options.dedupe else None
         self.summary = TailSummary()
         self.warned = False
+        # Imported here, not per record (an import statement costs as much as a dict of the
+        # record), nor at module top (pydantic, on every tail module import).
+        from twilio_es_cli.cloudevents import deaggregate, decode
+
+        self._deaggregate = deaggregate
+        self._decode = decode
 
     def handle(self, record: KinesisRecord) -> None:
         """Show one Kinesis record: its KPL user records one by one, or itself."""
-        from twilio_es_cli.cloudevents import deaggregate
-
         self.summary.read += 1
-        users = deaggregate(record.data)
+        users = self._deaggregate(record.data)
         if users is None:
             self.show(record)
             return
@@ -372,21 +376,19 @@ class _Tail:
                 raise _MaxReached  # stopped inside an aggregate: a resume shows it again
 
     def show(self, record: KinesisRecord) -> None:
-        from twilio_es_cli.cloudevents import decode
-
-        decoded = decode(record.data, expand=self.options.expand)
-        event = decoded.event
-        if event is None:
+        decoded = self._decode(record.data, expand=self.options.expand)
+        attrs = decoded.attrs  # not decoded.event: jsonl output never needs the model built
+        if attrs is None:
             self.summary.not_cloudevents += 1
             self.warn_once(record, decoded.error)
-        event_type = event.type if event is not None else None
+        event_type = attrs["type"] if attrs is not None else None
         if not self.type_filter.matches(event_type):
             self.summary.filtered += 1
             outcome = "filtered"
         elif (
             self.deduper is not None
-            and event is not None
-            and self.deduper.seen(event.source, event.id)
+            and attrs is not None
+            and self.deduper.seen(attrs["source"], attrs["id"])
         ):
             self.summary.duplicates += 1
             outcome = "duplicate"
