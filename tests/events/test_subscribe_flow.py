@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import boto_client
+from tests.fixture_types import CliRunner, EventsEmulator
 
 DELIVERED = "com.twilio.messaging.message.delivered"
 
 
 def test_stream_to_subscription_to_doctor(
-    aws_env: str, twilio_env: Any, cli: Any, tmp_path: Path
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner, tmp_path: Path
 ) -> None:
     twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     name = f"flow-{uuid.uuid4().hex[:8]}"

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Result, boto_client, run_cli
+from tests.fixture_types import EventsEmulator
 from tests.fuzz.strategies import Invocation, environments, invocations
 
 CONTRACT = {0, 1, 2, 3, 4, 5}
@@ -128,7 +129,7 @@ def check(invocation: Invocation, sandbox: Sandbox) -> Result:
 
 @pytest.fixture
 def sandbox(
-    twilio_env: Any, aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    twilio_env: EventsEmulator, aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Sandbox:
     """The sandbox, and a private working directory (quickstart writes files into it)."""
     monkeypatch.chdir(tmp_path)

@@ -11,7 +11,10 @@ import json
 import threading
 from typing import Any
 
+import pytest
+
 from tests.conftest import boto_client, events_client
+from tests.fixture_types import CliRunner, EventsEmulator
 
 FILE = """
 version: 1
@@ -77,7 +80,7 @@ def _seqs_in_stream(aws_env: str, name: str) -> list[int]:
 
 
 def test_rotate_with_live_producer_has_no_gap(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: Any
 ) -> None:
     path = write_file(FILE)
     assert cli("apply", "-f", path, "--yes", "--timeout", "30").exit_code == 0
@@ -110,7 +113,9 @@ def test_rotate_with_live_producer_has_no_gap(
     assert replan.exit_code == 0, replan.stdout
 
 
-def test_rotate_webhook_sink_moves_subscriptions(twilio_env: Any, cli: Any) -> None:
+def test_rotate_webhook_sink_moves_subscriptions(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     from tests.conftest import active_webhook_sink
 
     sid = active_webhook_sink()
@@ -128,7 +133,7 @@ def test_rotate_webhook_sink_moves_subscriptions(twilio_env: Any, cli: Any) -> N
 
 
 def test_file_replace_with_live_producer_has_no_gap(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: Any
 ) -> None:
     path = write_file(FILE)
     assert cli("apply", "-f", path, "--yes", "--timeout", "30").exit_code == 0
@@ -146,11 +151,15 @@ def test_file_replace_with_live_producer_has_no_gap(
     assert applied.exit_code == 0, applied.stderr
     seen = set(_seqs_in_stream(aws_env, "rot")) | set(_seqs_in_stream(aws_env, "rot2"))
     assert [n for n in producer.sent if n not in seen] == []
-    assert len(events_client().events.v1.sinks.list()) == 1  # type: ignore[attr-defined]
+    assert len(events_client().events.v1.sinks.list()) == 1
 
 
 def test_failed_rotation_is_undone(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any, monkeypatch: Any
+    twilio_env: EventsEmulator,
+    aws_env: str,
+    cli: CliRunner,
+    write_file: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from twilio_es_cli.errors import CheckFailed
     from twilio_es_cli.infra import executor
