@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from tests.conftest import REGION, boto_client
+from tests.fixture_types import EventsEmulator
 from tests.local.spec_check import SpecChecker
 from twilio_es_cli.config import DEFAULT_TWILIO_PRINCIPAL
 
@@ -62,19 +63,19 @@ class Api:
 
 
 @pytest.fixture
-def legacy(twilio_env: Any) -> Any:
+def legacy(twilio_env: EventsEmulator) -> Any:
     """The session emulator in the old validation flow for this test (``reset`` undoes it)."""
     twilio_env.legacy_validation = True
     return twilio_env
 
 
 @pytest.fixture
-def api(twilio_env: Any, spec_checker: SpecChecker) -> Api:
+def api(twilio_env: EventsEmulator, spec_checker: SpecChecker) -> Api:
     return Api(twilio_env.url, (twilio_env.account_sid, twilio_env.auth_token), spec_checker)
 
 
 @pytest.fixture
-def sdk(twilio_env: Any, spec_checker: SpecChecker) -> Any:
+def sdk(twilio_env: EventsEmulator, spec_checker: SpecChecker) -> Any:
     """The twilio SDK's Events v1 domain via ``twilio_api.make_client`` (env from twilio_env)."""
     from twilio_es_cli.config import resolve_settings
     from twilio_es_cli.twilio_api import make_client

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
+from tests.fixture_types import EventsEmulator
 from tests.local.conftest import read_stream
 
 
@@ -33,7 +34,7 @@ def _test_ids(events: list[dict[str, Any]]) -> list[str]:
 
 
 def test_today_a_kinesis_sink_is_active_and_test_still_writes_the_test_event(
-    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
+    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: EventsEmulator
 ) -> None:
     target = kinesis_target()
     sink = _create(sdk, target.config())
@@ -109,7 +110,7 @@ def test_wrong_id_before_any_test_is_rejected(sdk: Any, kinesis_target: Any, leg
 
 @pytest.mark.parametrize("fault", ["principal", "external_id"])
 def test_untrusted_role_gets_no_record_and_logs_93102(
-    fault: str, sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
+    fault: str, sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: EventsEmulator
 ) -> None:
     """Either flow logs 93102; only the legacy one (external_id case here) marks it failed."""
     twilio_env.legacy_validation = fault == "external_id"
@@ -144,7 +145,7 @@ def test_missing_stream_logs_93104(
 
 
 def test_stream_in_another_region_logs_93104(
-    sdk: Any, kinesis_target: Any, twilio_env: Any
+    sdk: Any, kinesis_target: Any, twilio_env: EventsEmulator
 ) -> None:
     target = kinesis_target()
     sink = _create(sdk, target.config(arn=target.arn.replace("us-east-1", "eu-west-1")))
@@ -152,7 +153,7 @@ def test_stream_in_another_region_logs_93104(
     assert [e["code"] for e in twilio_env.debugger_log()] == [93104]
 
 
-def test_missing_role_logs_93102(sdk: Any, kinesis_target: Any, twilio_env: Any) -> None:
+def test_missing_role_logs_93102(sdk: Any, kinesis_target: Any, twilio_env: EventsEmulator) -> None:
     target = kinesis_target()
     sink = _create(sdk, target.config(role_arn="arn:aws:iam::123456789012:role/nope"))
     sdk.sinks(sink.sid).sink_test.create()
@@ -173,7 +174,7 @@ def test_configured_principal_is_honoured(moto_server: str, kinesis_target: Any)
 
 
 def test_emit_writes_message_status_events_that_match_the_real_schema(
-    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
+    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: EventsEmulator
 ) -> None:
     from importlib import resources
 
@@ -218,7 +219,7 @@ def test_emit_writes_message_status_events_that_match_the_real_schema(
 
 
 def test_emit_many_events_puts_one_record_each(
-    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
+    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: EventsEmulator
 ) -> None:
     """More than one PutRecords call's worth (500): every event arrives once, keyed by id."""
     target = kinesis_target()

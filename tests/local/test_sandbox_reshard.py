@@ -80,10 +80,10 @@ def test_scale_while_emitting_then_tail_shows_every_event_once(
         assert scaled.exit_code == 0, scaled.stderr
     emitter.join(timeout=300)
     assert emitted and emitted[0].exit_code == 0, emitted and emitted[0].stderr
-    assert emitted[0].json()["deliveries"] == EMITTED  # type: ignore[index]
+    assert emitted[0].json()["deliveries"] == EMITTED
 
     kinesis = boto_client("kinesis", sandbox.env["AWS_ENDPOINT_URL"])
-    listed = kinesis.list_shards(StreamName=STREAM)["Shards"]  # type: ignore[attr-defined]
+    listed = kinesis.list_shards(StreamName=STREAM)["Shards"]
     open_shards = [s for s in listed if "EndingSequenceNumber" not in s["SequenceNumberRange"]]
     assert (len(listed), len(open_shards)) == (1 + 2 + 4 + 2, 2)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import boto_client
+from tests.conftest import aws_response, boto_client
 
 
 @pytest.fixture
@@ -28,13 +28,11 @@ def kinesis_client(aws_env: str) -> Any:
 
 def _failing(code: str) -> Callable[..., Any]:
     def handler(**_: Any) -> Any:
-        from botocore.awsrequest import AWSResponse
-
         body = {
             "Error": {"Code": code, "Message": "injected failure"},
             "ResponseMetadata": {"HTTPStatusCode": 500},
         }
-        return AWSResponse("http://127.0.0.1/", 500, {}, None), body
+        return aws_response("http://127.0.0.1/", 500, {}, None), body
 
     return handler
 

@@ -74,7 +74,7 @@ def test_create_prints_config_and_makes_exactly_the_documented_iam(
 
 
 def test_principal_override_on_demand_and_custom_names(
-    cli: CLI, iam_client: Any, kinesis_client: Any, monkeypatch: Any
+    cli: CLI, iam_client: Any, kinesis_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TWILIO_ES_TWILIO_PRINCIPAL", "111122223333")
     result = cli(

@@ -130,7 +130,7 @@ def test_describe_finds_a_custom_named_role_and_reports_none(cli: CLI, kinesis_c
     bare = cli("stream", "describe", "bare")
     assert bare.exit_code == 0
     assert "none made by twilio-es found" in bare.stdout
-    assert cli("stream", "describe", "bare", "--json").json()["role"] is None  # type: ignore[index]
+    assert cli("stream", "describe", "bare", "--json").json()["role"] is None
     assert cli("stream", "describe", "missing").exit_code == 4
 
 
