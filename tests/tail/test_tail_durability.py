@@ -16,9 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
-from tail_support import create_stream, event, put
-
 from tests.conftest import boto_client
+from tests.tail.tail_support import create_stream, event, put
 
 STREAM = "twilio-events"
 KEYS = 24

@@ -25,9 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tail_support import CallCounter, create_stream, event, put, put_events, reader_client
 
-from tests.conftest import boto_client
+from tests.conftest import aws_response, boto_client
+from tests.fixture_types import CliRunner
+from tests.tail.tail_support import (
+    CallCounter,
+    create_stream,
+    event,
+    put,
+    put_events,
+    reader_client,
+)
 
 HALF = 2**127
 QUARTER = 2**126
@@ -253,7 +261,7 @@ def test_consumer_deregistered_after_an_error(admin: Any, unique_name: str) -> N
     assert _consumers(admin, unique_name) == []
 
 
-def test_no_follow_and_max_deregister(admin: Any, unique_name: str, cli: Any) -> None:
+def test_no_follow_and_max_deregister(admin: Any, unique_name: str, cli: CliRunner) -> None:
     create_stream(admin, unique_name, 3)
     put_events(admin, unique_name, range(90))
     done = cli("tail", unique_name, "--efo", "--from", "trim-horizon", "--no-follow", "-o", "jsonl")
@@ -333,7 +341,7 @@ def test_consumer_names_follow_kinesis_rules() -> None:
     assert owner_pid("someone-else", prefix) is None
 
 
-def test_unknown_stream_is_one_line_not_found(ministack_env: str, cli: Any) -> None:
+def test_unknown_stream_is_one_line_not_found(ministack_env: str, cli: CliRunner) -> None:
     result = cli("tail", "no-such-stream", "--efo", "--no-follow")
     assert result.exit_code == 4
     assert result.stderr.startswith("error: ") and "no-such-stream" in result.stderr
@@ -349,8 +357,6 @@ class _Refuse:
         client.meta.events.register("before-send.kinesis.RegisterStreamConsumer", self)
 
     def __call__(self, request: Any, **_: Any) -> Any:
-        from botocore.awsrequest import AWSResponse
-
         self.calls += 1
         body = json.dumps({"__type": self.code, "message": f"injected {self.code}"}).encode()
 
@@ -358,7 +364,7 @@ class _Refuse:
             def stream(self, **_: Any) -> Iterator[bytes]:
                 yield body
 
-        return AWSResponse(request.url, 400, {"x-amzn-errortype": self.code}, Raw())
+        return aws_response(request.url, 400, {"x-amzn-errortype": self.code}, Raw())
 
 
 def test_twenty_consumers_is_a_one_line_limit_error(admin: Any, unique_name: str) -> None:
@@ -392,7 +398,7 @@ def test_busy_stream_is_retried_then_a_one_line_error(admin: Any, unique_name: s
     assert _consumers(admin, unique_name) == []
 
 
-def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: Any) -> None:
+def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: CliRunner) -> None:
     admin = boto_client("kinesis", aws_env)  # moto: describe also looks up the IAM role
     create_stream(admin, unique_name, 1)
     arn = _stream_arn(admin, unique_name)
@@ -400,7 +406,7 @@ def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: An
     admin.register_stream_consumer(StreamARN=arn, ConsumerName="analytics")
     result = cli("stream", "describe", unique_name, "--json")
     assert result.exit_code == 0, result.stderr
-    consumers = {c["name"]: c for c in result.json()["consumers"]}  # type: ignore[index]
+    consumers = {c["name"]: c for c in result.json()["consumers"]}
     assert set(consumers) == {"twilio-es-ann-host-1-abcd", "analytics"}
     assert consumers["twilio-es-ann-host-1-abcd"]["twilio_es"] is True
     assert consumers["analytics"]["twilio_es"] is False
@@ -411,8 +417,7 @@ def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: An
 def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
     admin: Any, unique_name: str, ministack_env: str
 ) -> None:
-    from test_tail_faults import DroppingProxy
-
+    from tests.tail.test_tail_faults import DroppingProxy
     from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.reader import StartPosition, read_stream
 

@@ -7,11 +7,12 @@ import json
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
-from tail_support import create_stream, event, put, reader_client
-
 from tests.conftest import boto_client
+from tests.fixture_types import CliRunner
+from tests.tail.tail_support import create_stream, event, put, reader_client
 
 TOTAL = 1500
 KEYS = 24
@@ -103,7 +104,7 @@ def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
 
 
 def test_no_follow_after_reshard_drains_parents_then_children(
-    kinesis_local_env: str, unique_name: str, cli: Any
+    kinesis_local_env: str, unique_name: str, cli: CliRunner
 ) -> None:
     from twilio_es_cli.reader import StartPosition, read_stream
 
@@ -156,7 +157,7 @@ def test_list_shards_pages_with_next_token_alone(kinesis_local_env: str, unique_
 
 
 def test_checkpoint_resumes_across_a_reshard(
-    kinesis_local_env: str, unique_name: str, cli: Any, tmp_path: Any
+    kinesis_local_env: str, unique_name: str, cli: CliRunner, tmp_path: Path
 ) -> None:
     admin = boto_client("kinesis", kinesis_local_env)
     create_stream(admin, unique_name, 1)

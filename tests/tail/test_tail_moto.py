@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tail_support import (
+
+from tests.conftest import boto_client, run_on_terminal
+from tests.fixture_types import CliRunner
+from tests.tail.tail_support import (
     CALL,
     DELIVERED,
     SENT,
@@ -29,8 +32,6 @@ from tail_support import (
     reader_client,
 )
 
-from tests.conftest import boto_client, run_on_terminal
-
 STREAM = "twilio-events"
 
 
@@ -41,7 +42,7 @@ def kinesis(aws_env: str) -> Any:
     return client
 
 
-def _tail(cli: Any, *args: str) -> Any:
+def _tail(cli: CliRunner, *args: str) -> Any:
     return cli("tail", STREAM, "--from", "trim-horizon", "--no-follow", *args)
 
 
@@ -62,7 +63,7 @@ def test_reader_reads_every_record_once_in_order_per_shard(kinesis: Any) -> None
     assert all(ns == sorted(ns) for ns in by_key.values())
 
 
-def test_cli_jsonl_envelope_has_event_and_kinesis_metadata(kinesis: Any, cli: Any) -> None:
+def test_cli_jsonl_envelope_has_event_and_kinesis_metadata(kinesis: Any, cli: CliRunner) -> None:
     put_events(kinesis, STREAM, range(300))
     result = _tail(cli, "--output", "jsonl")
     assert result.exit_code == 0, result.stderr
@@ -80,7 +81,7 @@ def test_cli_jsonl_envelope_has_event_and_kinesis_metadata(kinesis: Any, cli: An
     assert "300 events from 4 shards" in result.stderr
 
 
-def test_data_as_object_and_nested_json_expansion(kinesis: Any, cli: Any) -> None:
+def test_data_as_object_and_nested_json_expansion(kinesis: Any, cli: CliRunner) -> None:
     nested = {"attributes": json.dumps({"skills": ["en"], "inner": json.dumps({"x": 1})})}
     put(kinesis, STREAM, [(event(1, data_as_string=False, extra=nested), "k")])
     plain = json.loads(_tail(cli, "-o", "jsonl").stdout)
@@ -91,7 +92,7 @@ def test_data_as_object_and_nested_json_expansion(kinesis: Any, cli: Any) -> Non
 
 
 def test_stream_tail_by_arn_and_from_sink_config(
-    kinesis: Any, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kinesis: Any, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put_events(kinesis, STREAM, range(40))
     arn = kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"][
@@ -133,7 +134,7 @@ def test_latest_reads_only_events_written_after_start(kinesis: Any) -> None:
     assert sorted(numbers_of(out.lines())) == list(range(100, 150))
 
 
-def test_at_timestamp_and_since(kinesis: Any, cli: Any) -> None:
+def test_at_timestamp_and_since(kinesis: Any, cli: CliRunner) -> None:
     put_events(kinesis, STREAM, range(30))
     time.sleep(0.05)
     boundary = datetime.now(timezone.utc)
@@ -161,7 +162,7 @@ def test_at_timestamp_and_since(kinesis: Any, cli: Any) -> None:
         ["--checkpoint", "/no-such-dir/state/cp.json"],
     ],
 )
-def test_bad_input_is_rejected_before_any_call(cli: Any, args: list[str]) -> None:
+def test_bad_input_is_rejected_before_any_call(cli: CliRunner, args: list[str]) -> None:
     # No AWS endpoint configured at all: a remote call would fail differently (exit 3/1).
     result = cli("tail", STREAM, *args)
     assert result.exit_code == 2, result.stderr
@@ -177,14 +178,16 @@ def test_bad_input_is_rejected_before_any_call(cli: Any, args: list[str]) -> Non
         "arn:aws:kinesis:us-east-1:123456789012:stream/bad%name",
     ],
 )
-def test_bad_stream_names_are_rejected_before_any_call(aws_env: str, cli: Any, stream: str) -> None:
+def test_bad_stream_names_are_rejected_before_any_call(
+    aws_env: str, cli: CliRunner, stream: str
+) -> None:
     # moto answers a bad name with "not found" (exit 4); we must not get that far.
     result = cli("tail", stream, "--no-follow")
     assert result.exit_code == 2, result.stderr
     assert "hint:" in result.stderr
 
 
-def test_missing_stream_is_not_found(aws_env: str, cli: Any) -> None:
+def test_missing_stream_is_not_found(aws_env: str, cli: CliRunner) -> None:
     result = cli("tail", "no-such-stream", "--no-follow")
     assert result.exit_code == 4
     assert "no-such-stream" in result.stderr
@@ -215,7 +218,7 @@ def test_stream_deleted_while_following_is_not_found(kinesis: Any) -> None:
 
 
 def test_checkpoint_resumes_exactly_after_last_event(
-    kinesis: Any, cli: Any, tmp_path: Path
+    kinesis: Any, cli: CliRunner, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
     put_events(kinesis, STREAM, range(200))
@@ -236,7 +239,9 @@ def test_checkpoint_resumes_exactly_after_last_event(
     assert not list(tmp_path.glob(".state.json.*"))  # no temp files left behind
 
 
-def test_checkpoint_of_another_stream_is_refused(kinesis: Any, cli: Any, tmp_path: Path) -> None:
+def test_checkpoint_of_another_stream_is_refused(
+    kinesis: Any, cli: CliRunner, tmp_path: Path
+) -> None:
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"version": 1, "stream": "other", "shards": {}}))
     result = _tail(cli, "--checkpoint", str(state))
@@ -244,7 +249,7 @@ def test_checkpoint_of_another_stream_is_refused(kinesis: Any, cli: Any, tmp_pat
     assert "belongs to stream 'other'" in result.stderr
 
 
-def test_type_filter_globs_are_repeatable(kinesis: Any, cli: Any) -> None:
+def test_type_filter_globs_are_repeatable(kinesis: Any, cli: CliRunner) -> None:
     put(
         kinesis,
         STREAM,
@@ -259,7 +264,7 @@ def test_type_filter_globs_are_repeatable(kinesis: Any, cli: Any) -> None:
     assert types == {CALL: 30, SENT: 30}
 
 
-def test_dedupe_drops_redelivered_ids(kinesis: Any, cli: Any) -> None:
+def test_dedupe_drops_redelivered_ids(kinesis: Any, cli: CliRunner) -> None:
     records = [(event(i), f"k{i}") for i in range(20)]
     redelivered = [(event(i), f"k{i}") for i in range(0, 20, 4)]  # same ids, Twilio retry
     put(kinesis, STREAM, records + redelivered)
@@ -270,7 +275,7 @@ def test_dedupe_drops_redelivered_ids(kinesis: Any, cli: Any) -> None:
     assert "5 duplicates" in deduped.stderr
 
 
-def test_output_formats(kinesis: Any, cli: Any) -> None:
+def test_output_formats(kinesis: Any, cli: CliRunner) -> None:
     raw_events = [event(i, key=f"key-{i}") for i in range(5)]
     put(kinesis, STREAM, [(data, f"key-{i}") for i, data in enumerate(raw_events)])
 
@@ -303,7 +308,7 @@ def test_output_formats(kinesis: Any, cli: Any) -> None:
     assert all(json.loads(x)["kinesis"] for x in piped_default.stdout.splitlines())
 
 
-def test_records_that_are_not_cloudevents_are_shown_raw(kinesis: Any, cli: Any) -> None:
+def test_records_that_are_not_cloudevents_are_shown_raw(kinesis: Any, cli: CliRunner) -> None:
     junk = [b"\x00\xffbinary", b"plain text", b"[1, 2]", b'{"hello": "world"}']
     put(kinesis, "twilio-events", [(event(1), "a"), *((j, "a") for j in junk), (event(2), "a")])
     result = _tail(cli, "-o", "jsonl")
@@ -318,7 +323,7 @@ def test_records_that_are_not_cloudevents_are_shown_raw(kinesis: Any, cli: Any) 
     assert "Traceback" not in result.stderr
 
 
-def test_max_stops_after_n_events(kinesis: Any, cli: Any) -> None:
+def test_max_stops_after_n_events(kinesis: Any, cli: CliRunner) -> None:
     put_events(kinesis, STREAM, range(100))
     result = cli("tail", STREAM, "--from", "trim-horizon", "--max", "7", "-o", "jsonl")
     assert result.exit_code == 0
@@ -326,7 +331,7 @@ def test_max_stops_after_n_events(kinesis: Any, cli: Any) -> None:
     assert "stopped after --max 7" in result.stderr
 
 
-def test_timeout_stops_a_follow(kinesis: Any, cli: Any) -> None:
+def test_timeout_stops_a_follow(kinesis: Any, cli: CliRunner) -> None:
     result = cli("tail", STREAM, "--timeout", "1.5", "-o", "jsonl")
     assert result.exit_code == 0
     assert "--timeout 1.5s reached" in result.stderr
@@ -428,7 +433,7 @@ def test_default_on_a_terminal_is_pretty(kinesis: Any, aws_env: str) -> None:
 
 
 def test_region_comes_from_the_arn_when_none_is_configured(
-    kinesis: Any, cli: Any, monkeypatch: pytest.MonkeyPatch
+    kinesis: Any, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put_events(kinesis, STREAM, range(5))
     arn = kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"][

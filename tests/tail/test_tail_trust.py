@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tail_support import create_stream, event, put
 
 from tests.conftest import boto_client, run_on_terminal
+from tests.fixture_types import CliRunner
+from tests.tail.tail_support import create_stream, event, put
 
 STREAM = "poison"
 DEEP_ARRAY = b"[" * 100_000 + b"]" * 100_000
@@ -91,7 +92,9 @@ def _check_clean(stderr: str) -> None:
     assert f"{RAW_RECORDS} record(s) were not CloudEvents" in stderr, stderr[-2000:]
 
 
-def test_every_poison_record_is_shown_and_the_tail_goes_on_jsonl(poisoned: Any, cli: Any) -> None:
+def test_every_poison_record_is_shown_and_the_tail_goes_on_jsonl(
+    poisoned: Any, cli: CliRunner
+) -> None:
     result = cli("tail", STREAM, "--from", "trim-horizon", "--no-follow", "-o", "jsonl")
     assert result.exit_code == 0, result.stderr[-2000:]
     _check_clean(result.stderr)
@@ -120,7 +123,9 @@ def test_every_poison_record_is_shown_and_the_tail_goes_on_jsonl(poisoned: Any, 
 
 
 @pytest.mark.parametrize("fmt", ["json", "pretty", "raw"])
-def test_every_poison_record_is_shown_in_every_format(poisoned: Any, cli: Any, fmt: str) -> None:
+def test_every_poison_record_is_shown_in_every_format(
+    poisoned: Any, cli: CliRunner, fmt: str
+) -> None:
     result = cli("tail", STREAM, "--from", "trim-horizon", "--no-follow", "-o", fmt)
     assert result.exit_code == 0, result.stderr[-2000:]
     _check_clean(result.stderr)
@@ -221,7 +226,7 @@ def test_control_characters_never_reach_the_terminal_in_pretty(hostile: Any, aws
         _no_controls(shown.stdout)
 
 
-def test_control_characters_when_piped(hostile: Any, cli: Any, aws_env: str) -> None:
+def test_control_characters_when_piped(hostile: Any, cli: CliRunner, aws_env: str) -> None:
     argv = ["tail", STREAM, "--from", "trim-horizon", "--no-follow"]
     pretty = cli(*argv, "-o", "pretty")  # piped pretty is still for people (less, tee)
     _no_controls(pretty.stdout)
@@ -242,7 +247,7 @@ def test_control_characters_when_piped(hostile: Any, cli: Any, aws_env: str) -> 
 
 
 def test_files_nested_too_deeply_are_one_line_errors(
-    aws_env: str, cli: Any, tmp_path: Path
+    aws_env: str, cli: CliRunner, tmp_path: Path
 ) -> None:
     create_stream(boto_client("kinesis", aws_env), STREAM, 1)
     for name, content in (("array", DEEP_ARRAY), ("object", DEEP_OBJECT)):
@@ -259,14 +264,16 @@ def test_files_nested_too_deeply_are_one_line_errors(
 
 
 @pytest.mark.parametrize("since", ["99999999999999999999d", "1000000d", "9" * 400 + "s"])
-def test_since_too_far_back_is_a_usage_error(cli: Any, since: str) -> None:
+def test_since_too_far_back_is_a_usage_error(cli: CliRunner, since: str) -> None:
     result = cli("tail", "some-stream", "--since", since)
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith("error: --since ") and "unexpected" not in result.stderr
     assert len(result.stderr.splitlines()[0]) < 120  # never echoes the whole argument
 
 
-def test_checkpoint_wins_over_from_and_says_so(aws_env: str, cli: Any, tmp_path: Path) -> None:
+def test_checkpoint_wins_over_from_and_says_so(
+    aws_env: str, cli: CliRunner, tmp_path: Path
+) -> None:
     client = boto_client("kinesis", aws_env)
     create_stream(client, STREAM, 1)
     put(client, STREAM, [(event(n), "k") for n in range(5)])
