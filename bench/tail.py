@@ -156,7 +156,7 @@ def decode_throughput(count: int) -> tuple[float, float, float, bool]:
     return decode_rate, pipeline_rate, orjson_rate, identical
 
 
-CE_FIELDS = ("specversion", "id", "source", "type", "time")
+CE_FIELDS: tuple[str, ...] = ("specversion", "id", "source", "type", "time")
 CE_FIELDS += ("datacontenttype", "dataschema", "subject", "data")
 
 
