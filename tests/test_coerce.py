@@ -122,7 +122,8 @@ def test_plain_values_do_not_build_typer_adapters(monkeypatch: pytest.MonkeyPatc
 
     def counting(descriptor: Any) -> Any:
         built.append(descriptor.annotation)
-        return _ORIGINAL(descriptor)  # type: ignore[misc]
+        assert _ORIGINAL is not None
+        return _ORIGINAL(descriptor)
 
     monkeypatch.setattr(_coerce._lazy_build_runtime_param, _coerce._ORIGINAL_ATTR, counting)
     for annotation, argv in [

@@ -92,7 +92,7 @@ def _start(tmp_path: Path, *extra: str) -> RunningSandbox:
         "TWILIO_ES_API_URL",
         "TWILIO_ACCOUNT_SID",
         "TWILIO_AUTH_TOKEN",
-    }, proc.stderr.read() if proc.poll() is not None else exports  # type: ignore[union-attr]
+    }, proc.stderr.read() if proc.stderr and proc.poll() is not None else exports
     assert env_file.read_text().count("export ") == 8
     assert env_file.stat().st_mode & 0o777 == 0o600
     return RunningSandbox(proc, {**base, **exports})

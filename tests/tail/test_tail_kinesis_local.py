@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,13 @@ def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
                 progress.notify_all()
             time.sleep(0.02)
 
+    def written_at_least(count: int) -> Callable[[], bool]:
+        return lambda: written >= count
+
     def reshard() -> None:
         for threshold, shards in ((TOTAL // 3, 2), (2 * TOTAL // 3, 4)):
             with progress:
-                progress.wait_for(lambda t=threshold: written >= t, timeout=120)  # type: ignore[misc]
+                progress.wait_for(written_at_least(threshold), timeout=120)
             admin.update_shard_count(
                 StreamName=unique_name, TargetShardCount=shards, ScalingType="UNIFORM_SCALING"
             )
