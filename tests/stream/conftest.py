@@ -47,7 +47,7 @@ def inject_faults(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     def install(*operations: tuple[str, ...]) -> None:
         class FaultyClients(aws.AwsClients):
-            def client(self, service: str) -> Any:
+            def client(self, service: aws.Service) -> Any:
                 fresh = service not in self._clients
                 client = super().client(service)
                 if fresh:
