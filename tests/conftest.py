@@ -179,6 +179,16 @@ def boto_client(service: str, endpoint_url: str) -> KinesisClient | IAMClient | 
     return client
 
 
+def iam_document(value: object) -> dict[str, Any]:
+    """A policy document from an IAM answer, as the dict boto3 decodes it into.
+
+    boto3 URL-decodes and parses IAM's policy documents; the stubs type them as a string or a
+    partial TypedDict (no ``Principal``), so tests read them through this checked narrowing.
+    """
+    assert isinstance(value, dict), value
+    return value
+
+
 def aws_response(url: str, status: int, headers: Mapping[str, str], raw: object) -> AWSResponse:
     """A botocore HTTP response, for ``before-send`` hooks that answer instead of AWS.
 

@@ -14,10 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 from tests.conftest import boto_client, events_client
-from tests.fixture_types import CliRunner, EventsEmulator
 
 TWILIO = "arn:aws:iam::177261743968:root"
 DELIVERED = "com.twilio.messaging.message.delivered"
@@ -144,7 +141,7 @@ def assert_no_secret(result: Any, setup: Setup) -> None:
     assert setup.external_id not in result.stderr
 
 
-def test_all_good(aws_env: str, twilio_env: EventsEmulator, cli: CliRunner) -> None:
+def test_all_good(aws_env: str, twilio_env: Any, cli: Any) -> None:
     setup = build(aws_env)
     result = cli("doctor", "--sink", setup.sink, "--json")
     assert result.exit_code == 0, result.stdout + result.stderr
@@ -170,7 +167,7 @@ def test_all_good(aws_env: str, twilio_env: EventsEmulator, cli: CliRunner) -> N
     assert_no_secret(human, setup)
 
 
-def test_wrong_principal_is_93102(aws_env: str, twilio_env: EventsEmulator, cli: CliRunner) -> None:
+def test_wrong_principal_is_93102(aws_env: str, twilio_env: Any, cli: Any) -> None:
     setup = build(aws_env)
     iam: Any = boto_client("iam", aws_env)
     iam.update_assume_role_policy(
@@ -189,7 +186,7 @@ def test_wrong_principal_is_93102(aws_env: str, twilio_env: EventsEmulator, cli:
 
 
 def test_wrong_external_id_says_differs_without_showing_it(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
+    aws_env: str, twilio_env: Any, cli: Any
 ) -> None:
     setup = build(aws_env)
     other = "f" * 80
@@ -212,7 +209,7 @@ def test_wrong_external_id_says_differs_without_showing_it(
     assert debugger_code_after_emit(twilio_env) == 93102
 
 
-def test_missing_stream_is_93104(aws_env: str, twilio_env: EventsEmulator, cli: CliRunner) -> None:
+def test_missing_stream_is_93104(aws_env: str, twilio_env: Any, cli: Any) -> None:
     setup = build(aws_env)
     kinesis: Any = boto_client("kinesis", aws_env)
     kinesis.delete_stream(StreamName=setup.stream, EnforceConsumerDeletion=True)
@@ -225,9 +222,7 @@ def test_missing_stream_is_93104(aws_env: str, twilio_env: EventsEmulator, cli: 
     assert debugger_code_after_emit(twilio_env) == 93104
 
 
-def test_stream_in_another_region_is_93104(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
-) -> None:
+def test_stream_in_another_region_is_93104(aws_env: str, twilio_env: Any, cli: Any) -> None:
     twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     # The sink's ARN names eu-west-1, where no such stream exists: doctor looks there.
     setup = build(aws_env, validate=False)
@@ -252,9 +247,7 @@ def test_stream_in_another_region_is_93104(
     assert f"twilio-es sink validate {sink.sid}" in found["sink is active"]["fix"]
 
 
-def test_missing_put_permission_is_93101(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
-) -> None:
+def test_missing_put_permission_is_93101(aws_env: str, twilio_env: Any, cli: Any) -> None:
     setup = build(aws_env)
     iam: Any = boto_client("iam", aws_env)
     iam.put_role_policy(
@@ -270,9 +263,7 @@ def test_missing_put_permission_is_93101(
     assert "kinesis:PutRecords" in problem["detail"]
 
 
-def test_missing_discovery_permission_is_93103(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
-) -> None:
+def test_missing_discovery_permission_is_93103(aws_env: str, twilio_env: Any, cli: Any) -> None:
     setup = build(aws_env)
     iam: Any = boto_client("iam", aws_env)
     iam.put_role_policy(
@@ -287,9 +278,7 @@ def test_missing_discovery_permission_is_93103(
     assert "kinesis:DescribeLimits" in problem["detail"]
 
 
-def test_attached_managed_policy_counts(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
-) -> None:
+def test_attached_managed_policy_counts(aws_env: str, twilio_env: Any, cli: Any) -> None:
     setup = build(aws_env)
     iam: Any = boto_client("iam", aws_env)
     iam.delete_role_policy(RoleName=setup.role_name, PolicyName="twilio-put")
@@ -304,7 +293,7 @@ def test_attached_managed_policy_counts(
     assert result.exit_code == 0, failing(result)
 
 
-def test_missing_role_is_93102(aws_env: str, twilio_env: EventsEmulator, cli: CliRunner) -> None:
+def test_missing_role_is_93102(aws_env: str, twilio_env: Any, cli: Any) -> None:
     setup = build(aws_env)
     iam: Any = boto_client("iam", aws_env)
     iam.delete_role_policy(RoleName=setup.role_name, PolicyName="twilio-put")
@@ -317,9 +306,7 @@ def test_missing_role_is_93102(aws_env: str, twilio_env: EventsEmulator, cli: Cl
     assert debugger_code_after_emit(twilio_env) == 93102
 
 
-def test_stream_mode_finds_the_tagged_role(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
-) -> None:
+def test_stream_mode_finds_the_tagged_role(aws_env: str, twilio_env: Any, cli: Any) -> None:
     setup = build(aws_env, path="/twilio-es/", tag=True, validate=False)
     result = cli("doctor", "--stream", setup.stream, "--json")
     assert result.exit_code == 0, failing(result)
@@ -332,7 +319,7 @@ def test_stream_mode_finds_the_tagged_role(
 
 
 def test_stream_mode_with_role_arn_and_untagged_role(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
+    aws_env: str, twilio_env: Any, cli: Any
 ) -> None:
     setup = build(aws_env, validate=False)
     unfound = cli("doctor", "--stream", setup.stream, "--json")
@@ -342,9 +329,7 @@ def test_stream_mode_with_role_arn_and_untagged_role(
     assert given.exit_code == 0, failing(given)
 
 
-def test_no_options_lists_sinks_with_status(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
-) -> None:
+def test_no_options_lists_sinks_with_status(aws_env: str, twilio_env: Any, cli: Any) -> None:
     twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     setup = build(aws_env, validate=False)
     result = cli("doctor", "--json")
@@ -365,9 +350,7 @@ def test_no_options_lists_sinks_with_status(
     assert "1 warning(s)" in human.stderr
 
 
-def test_no_options_with_every_sink_active_passes(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
-) -> None:
+def test_no_options_with_every_sink_active_passes(aws_env: str, twilio_env: Any, cli: Any) -> None:
     build(aws_env)
     result = cli("doctor")
     assert result.exit_code == 0, result.stderr
@@ -376,7 +359,7 @@ def test_no_options_with_every_sink_active_passes(
 
 
 def test_bad_credentials_and_options(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+    aws_env: str, twilio_env: Any, cli: Any, monkeypatch: Any
 ) -> None:
     assert cli("doctor", "--sink", "DG" + "0" * 32, "--stream", "x").exit_code == 2
     assert cli("doctor", "--role-arn", "arn:aws:iam::123456789012:role/x").exit_code == 2
@@ -393,7 +376,7 @@ def test_bad_credentials_and_options(
 
 
 def test_missing_aws_credentials_skip_the_aws_checks(
-    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+    aws_env: str, twilio_env: Any, cli: Any, monkeypatch: Any
 ) -> None:
     setup = build(aws_env, validate=False)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
@@ -408,9 +391,7 @@ def test_missing_aws_credentials_skip_the_aws_checks(
     assert "Traceback" not in result.stderr
 
 
-def test_inactive_segment_sink_fix_asks_for_the_test_id(
-    twilio_env: EventsEmulator, cli: CliRunner
-) -> None:
+def test_inactive_segment_sink_fix_asks_for_the_test_id(twilio_env: Any, cli: Any) -> None:
     """twilio-es cannot read a segment sink's test event: the fix must not be a bare validate."""
     twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     sink = events_client().events.v1.sinks.create(

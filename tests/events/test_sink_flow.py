@@ -38,8 +38,8 @@ def make_stream_and_role(
 ) -> dict[str, str]:
     """A stream and a role Twilio may assume (as `stream create` makes them); the sink config."""
     external_id = external_id or uuid.uuid4().hex * 2
-    kinesis: Any = boto_client("kinesis", moto_url)
-    iam: Any = boto_client("iam", moto_url)
+    kinesis = boto_client("kinesis", moto_url)
+    iam = boto_client("iam", moto_url)
     kinesis.create_stream(StreamName=name, ShardCount=shards)
     arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
     trust = {
@@ -128,7 +128,7 @@ def test_today_validate_on_an_active_sink_proves_delivery_end_to_end(
     assert f"proved: {outcome['proved']}" in validated.stderr
 
     # A broken role is caught even though the sink says "active".
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     role = json.loads(stream.stdout)["role_arn"].rsplit("/", 1)[-1]
     iam.update_assume_role_policy(
         RoleName=role,
@@ -312,7 +312,7 @@ def test_a_test_the_sink_failed_to_receive_is_sent_again(
     settings = resolve_settings()
     service = SinkService(make_client(settings))
     sink = service.create(KinesisSinkConfig(**{**config, "external_id": "the-real-id"}))
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     notes: list[str] = []
 
     class Notes:
@@ -441,7 +441,7 @@ def test_sink_test_says_what_to_do_next(
     assert result.json() == {"sid": sid, "result": "submitted"}
     assert f"twilio-es sink validate {sid}" in result.stderr
     # the event really is in the stream, readable with the user's credentials
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     it = kinesis.get_shard_iterator(
         StreamName="tested", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
     )["ShardIterator"]

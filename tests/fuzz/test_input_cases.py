@@ -39,8 +39,8 @@ def one_error(result: Result, code: int) -> str:
 
 
 def nothing_created(aws_env: str, emulator: Any = None) -> None:
-    kinesis: Any = boto_client("kinesis", aws_env)
-    iam: Any = boto_client("iam", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
+    iam = boto_client("iam", aws_env)
     assert kinesis.list_streams()["StreamNames"] == []
     assert iam.list_roles()["Roles"] == []
     if emulator is not None:
@@ -204,7 +204,7 @@ def test_out_failing_after_creation_prints_the_configuration(
     assert "the sink configuration is on stdout instead" in line
     config = json.loads(result.stdout)
     assert config["arn"].endswith(":stream/kept")
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     role = iam.get_role(RoleName=config["role_arn"].rsplit("/", 1)[1])["Role"]
     trust = json.dumps(role["AssumeRolePolicyDocument"])
     assert config["external_id"] in trust  # the printed id is the one the role requires

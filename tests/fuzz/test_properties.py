@@ -78,8 +78,8 @@ class Sandbox:
 
     def __init__(self, emulator: Any, aws_env: str, tmp: Path) -> None:
         self.emulator, self.aws_env, self.tmp = emulator, aws_env, tmp
-        self.kinesis: Any = boto_client("kinesis", aws_env)
-        self.iam: Any = boto_client("iam", aws_env)
+        self.kinesis = boto_client("kinesis", aws_env)
+        self.iam = boto_client("iam", aws_env)
 
     def state(self) -> tuple[Any, ...]:
         """What a usage error must leave alone: streams, roles, sinks, subscriptions."""

@@ -65,7 +65,7 @@ def test_plan_apply_replan(
     assert len(subs) == 1
     types = {e.type: e.schema_version for e in subs[0].subscribed_events.list()}
     assert types["com.twilio.messaging.message.delivered"] == 2
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     assert kinesis.describe_stream_summary(StreamName="shop-events")
 
 
@@ -97,7 +97,7 @@ def test_active_kinesis_sink_is_proven_by_reading_back(
 
     from twilio_es_cli.iam import trust_policy
 
-    iam: Any = boto_client("iam", aws_env)  # another external id: Twilio can no longer write
+    iam = boto_client("iam", aws_env)  # another external id: Twilio can no longer write
     iam.update_assume_role_policy(
         RoleName="twilio-es-shop-events-us-east-1",
         PolicyDocument=json.dumps(trust_policy("arn:aws:iam::177261743968:root", "other-id")),

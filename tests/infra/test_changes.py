@@ -186,7 +186,7 @@ def test_stream_shards_and_retention_are_updated(
     assert change["action"] == "update"
     assert change["reasons"] == ["shards 1 -> 3", "retention 24 h -> 48 h"]
     _converge(cli, path)  # 1 -> 3 is two reshards: AWS allows at most double per step
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     summary = kinesis.describe_stream_summary(StreamName="s1")["StreamDescriptionSummary"]
     assert (summary["OpenShardCount"], summary["RetentionPeriodHours"]) == (3, 48)
 
@@ -196,7 +196,7 @@ def test_role_policy_drift_is_repaired(
 ) -> None:
     path = write_file("version: 1\nstreams:\n  s2:\n    shards: 1\n")
     _converge(cli, path)
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     role = "twilio-es-s2-us-east-1"
     (policy,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
     iam.delete_role_policy(RoleName=role, PolicyName=policy)
@@ -252,7 +252,7 @@ def test_stream_mode_switch(
     change = _plan(cli, path)[("stream", "m1")]
     assert change["reasons"] == ["mode PROVISIONED -> ON_DEMAND"]
     _converge(cli, path)
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     summary = kinesis.describe_stream_summary(StreamName="m1")["StreamDescriptionSummary"]
     assert summary["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"
 

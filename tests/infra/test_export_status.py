@@ -86,9 +86,9 @@ def test_status_shows_chain_and_problems(
         sink_configuration={"destination": "http://127.0.0.1:9/l"},
         sink_type="webhook",
     )
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     assert cli("stream", "create", "unused", "1").exit_code == 0
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     role = "twilio-es-shop-us-east-1"
     (policy,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
     iam.delete_role_policy(RoleName=role, PolicyName=policy)

@@ -60,7 +60,7 @@ class Producer(threading.Thread):
 
 
 def _seqs_in_stream(aws_env: str, name: str) -> list[int]:
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     seqs: list[int] = []
     for shard in kinesis.list_shards(StreamName=name)["Shards"]:
         iterator = kinesis.get_shard_iterator(
@@ -106,7 +106,7 @@ def test_rotate_with_live_producer_has_no_gap(
     missing = [n for n in producer.sent if n not in seen]
     assert missing == []
     # the old external id no longer opens the role; the file still sees no change
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     trust = iam.get_role(RoleName="twilio-es-rot-us-east-1")["Role"]["AssumeRolePolicyDocument"]
     assert old_external_id not in json.dumps(trust)
     replan = cli("plan", "-f", path, "--detailed-exitcode")
@@ -167,7 +167,7 @@ def test_failed_rotation_is_undone(
     assert cli("apply", "-f", write_file(FILE), "--yes", "--timeout", "30").exit_code == 0
     client: Any = events_client()
     (old,) = client.events.v1.sinks.list()
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     role = "twilio-es-rot-us-east-1"
     trust_before = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
 

@@ -126,8 +126,8 @@ def kinesis_target(aws_env: str) -> Callable[..., KinesisTarget]:
     ) -> KinesisTarget:
         name = f"twilio-events-{uuid.uuid4().hex[:8]}"
         external_id = external_id or uuid.uuid4().hex * 2
-        kinesis: Any = boto_client("kinesis", aws_env)
-        iam: Any = boto_client("iam", aws_env)
+        kinesis = boto_client("kinesis", aws_env)
+        iam = boto_client("iam", aws_env)
         arn = f"arn:aws:kinesis:{REGION}:123456789012:stream/{name}"
         if create_stream:
             kinesis.create_stream(StreamName=name, ShardCount=1)
@@ -146,7 +146,7 @@ def kinesis_target(aws_env: str) -> Callable[..., KinesisTarget]:
 
 def read_stream(aws_url: str, stream: str) -> list[dict[str, Any]]:
     """Every record of every shard, from the start: the decoded CloudEvents."""
-    kinesis: Any = boto_client("kinesis", aws_url)
+    kinesis = boto_client("kinesis", aws_url)
     events: list[dict[str, Any]] = []
     for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
         iterator = kinesis.get_shard_iterator(

@@ -57,8 +57,8 @@ def test_first_run_creates_everything_second_run_reuses_it(
     doc = _ok(first)
 
     # AWS: the stream and the role Twilio assumes, as streams.create makes them.
-    kinesis: Any = boto_client("kinesis", aws_env)
-    iam: Any = boto_client("iam", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
+    iam = boto_client("iam", aws_env)
     summary = kinesis.describe_stream_summary(StreamName="qs-events")["StreamDescriptionSummary"]
     assert summary["StreamARN"] == doc["stream"]["arn"]
     assert summary["OpenShardCount"] == 1
@@ -158,7 +158,7 @@ def test_unknown_type_is_refused_with_a_suggestion_before_anything_is_made(
     assert result.exit_code == 4, result.stderr  # a type that is not there: not found
     assert "Unknown event type" in result.stderr
     assert f"Did you mean {DELIVERED}" in result.stderr
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     assert kinesis.list_streams()["StreamNames"] == []
     assert _sinks(cli) == []
     assert not (tmp_path / "twilio-sink.json").exists()
@@ -196,7 +196,7 @@ def test_missing_twilio_credentials_stop_before_aws(
     assert result.exit_code == 3, result.stderr
     assert "Twilio credentials" in result.stderr
     assert "quickstart --local" in result.stderr or "local up" in result.stderr
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     assert kinesis.list_streams()["StreamNames"] == []
 
 

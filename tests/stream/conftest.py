@@ -9,20 +9,24 @@ an AWS error response. Every other call still goes over HTTP to moto.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.conftest import aws_response, boto_client
 
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kinesis import KinesisClient
+
 
 @pytest.fixture
-def iam_client(aws_env: str) -> Any:
+def iam_client(aws_env: str) -> IAMClient:
     return boto_client("iam", aws_env)
 
 
 @pytest.fixture
-def kinesis_client(aws_env: str) -> Any:
+def kinesis_client(aws_env: str) -> KinesisClient:
     return boto_client("kinesis", aws_env)
 
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tests.conftest import Result, boto_client
 from twilio_es_cli import streams
 
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+
 CLI = Callable[..., Result]
 
 
-def _active_stream(kinesis_local_env: str, name: str, shards: int) -> Any:
-    kinesis: Any = boto_client("kinesis", kinesis_local_env)
+def _active_stream(kinesis_local_env: str, name: str, shards: int) -> KinesisClient:
+    kinesis = boto_client("kinesis", kinesis_local_env)
     kinesis.create_stream(StreamName=name, ShardCount=shards)
     streams.wait_for_active(kinesis, name, timeout=60, sleep=time.sleep)
     return kinesis

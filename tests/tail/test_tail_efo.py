@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -37,17 +37,20 @@ from tests.tail.tail_support import (
     reader_client,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+
 HALF = 2**127
 QUARTER = 2**126
 
 
-def _stream_arn(kinesis: Any, name: str) -> str:
+def _stream_arn(kinesis: KinesisClient, name: str) -> str:
     return str(
         kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
     )
 
 
-def _consumers(kinesis: Any, name: str) -> list[str]:
+def _consumers(kinesis: KinesisClient, name: str) -> list[str]:
     arn = _stream_arn(kinesis, name)
     return [c["ConsumerName"] for c in kinesis.list_stream_consumers(StreamARN=arn)["Consumers"]]
 
@@ -112,12 +115,12 @@ class Tail:
 
 
 @pytest.fixture
-def admin(ministack_env: str) -> Any:
+def admin(ministack_env: str) -> KinesisClient:
     return boto_client("kinesis", ministack_env)
 
 
 def test_efo_reshard_1_2_4_with_a_live_producer_every_event_once_parents_first(
-    admin: Any, unique_name: str
+    admin: KinesisClient, unique_name: str
 ) -> None:
     total, keys = 900, 24
     create_stream(admin, unique_name, 1)
@@ -188,7 +191,7 @@ def test_efo_reshard_1_2_4_with_a_live_producer_every_event_once_parents_first(
 
 
 def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
-    admin: Any, unique_name: str
+    admin: KinesisClient, unique_name: str
 ) -> None:
     from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.reader import StartPosition, read_stream
@@ -234,7 +237,7 @@ def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
     [(signal.SIGTERM, 0, "stopped by SIGTERM"), (signal.SIGINT, 130, "interrupted")],
 )
 def test_consumer_deregistered_after_a_signal(
-    admin: Any, unique_name: str, signum: int, code: int, reason: str
+    admin: KinesisClient, unique_name: str, signum: int, code: int, reason: str
 ) -> None:
     create_stream(admin, unique_name, 2)
     put_events(admin, unique_name, range(40))
@@ -249,7 +252,7 @@ def test_consumer_deregistered_after_a_signal(
     assert _consumers(admin, unique_name) == []
 
 
-def test_consumer_deregistered_after_an_error(admin: Any, unique_name: str) -> None:
+def test_consumer_deregistered_after_an_error(admin: KinesisClient, unique_name: str) -> None:
     create_stream(admin, unique_name, 1)
     with open("/dev/full", "w") as full:  # every write fails: "No space left on device"
         tail = Tail([unique_name, "--efo", "--from", "trim-horizon", "-o", "jsonl"], stdout=full)
@@ -261,7 +264,9 @@ def test_consumer_deregistered_after_an_error(admin: Any, unique_name: str) -> N
     assert _consumers(admin, unique_name) == []
 
 
-def test_no_follow_and_max_deregister(admin: Any, unique_name: str, cli: CliRunner) -> None:
+def test_no_follow_and_max_deregister(
+    admin: KinesisClient, unique_name: str, cli: CliRunner
+) -> None:
     create_stream(admin, unique_name, 3)
     put_events(admin, unique_name, range(90))
     done = cli("tail", unique_name, "--efo", "--from", "trim-horizon", "--no-follow", "-o", "jsonl")
@@ -277,7 +282,7 @@ def test_no_follow_and_max_deregister(admin: Any, unique_name: str, cli: CliRunn
 
 
 def test_sigkill_leaves_the_consumer_and_the_next_run_removes_it_and_resumes(
-    admin: Any, unique_name: str, tmp_path: Path
+    admin: KinesisClient, unique_name: str, tmp_path: Path
 ) -> None:
     total = 300
     create_stream(admin, unique_name, 2)
@@ -310,7 +315,9 @@ def test_sigkill_leaves_the_consumer_and_the_next_run_removes_it_and_resumes(
     assert set(range(produced, total)) <= set(after) and len(after) < total  # resumed
 
 
-def test_a_running_tails_consumer_is_not_taken_as_a_leftover(admin: Any, unique_name: str) -> None:
+def test_a_running_tails_consumer_is_not_taken_as_a_leftover(
+    admin: KinesisClient, unique_name: str
+) -> None:
     from twilio_es_cli.efo import EfoConsumer, consumer_name
 
     create_stream(admin, unique_name, 1)
@@ -367,7 +374,7 @@ class _Refuse:
         return aws_response(request.url, 400, {"x-amzn-errortype": self.code}, Raw())
 
 
-def test_twenty_consumers_is_a_one_line_limit_error(admin: Any, unique_name: str) -> None:
+def test_twenty_consumers_is_a_one_line_limit_error(admin: KinesisClient, unique_name: str) -> None:
     from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.errors import TwilioEsError
 
@@ -383,7 +390,9 @@ def test_twenty_consumers_is_a_one_line_limit_error(admin: Any, unique_name: str
     assert f"stream describe {unique_name}" in (caught.value.hint or "")
 
 
-def test_busy_stream_is_retried_then_a_one_line_error(admin: Any, unique_name: str) -> None:
+def test_busy_stream_is_retried_then_a_one_line_error(
+    admin: KinesisClient, unique_name: str
+) -> None:
     from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.errors import TwilioEsError
 
@@ -415,7 +424,7 @@ def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: Cl
 
 
 def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
-    admin: Any, unique_name: str, ministack_env: str
+    admin: KinesisClient, unique_name: str, ministack_env: str
 ) -> None:
     from tests.tail.test_tail_faults import DroppingProxy
     from twilio_es_cli.efo import EfoConsumer

@@ -14,19 +14,22 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.conftest import aws_response, boto_client
 from tests.tail.tail_support import CallCounter, create_stream, put_events, reader_client
 
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+
 STREAM = "faulty"
 TOTAL = 600
 
 
 @pytest.fixture
-def kinesis(aws_env: str) -> Any:
+def kinesis(aws_env: str) -> KinesisClient:
     client = boto_client("kinesis", aws_env)
     create_stream(client, STREAM, 4)
     put_events(client, STREAM, range(TOTAL), keys=29)
@@ -67,7 +70,7 @@ def _numbers(records: list[Any]) -> list[int]:
     return [json.loads(json.loads(r.data)["data"])["n"] for r in records]
 
 
-def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: Any) -> None:
+def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: KinesisClient) -> None:
     from twilio_es_cli.reader import StartPosition, read_stream
 
     client = reader_client()
@@ -84,7 +87,7 @@ def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: Any) 
     assert sorted(_numbers(records)) == list(range(TOTAL))
 
 
-def test_throttled_get_shard_iterator_is_retried(kinesis: Any) -> None:
+def test_throttled_get_shard_iterator_is_retried(kinesis: KinesisClient) -> None:
     from twilio_es_cli.reader import StartPosition, read_stream
 
     client = reader_client()
@@ -105,7 +108,9 @@ def test_throttled_get_shard_iterator_is_retried(kinesis: Any) -> None:
     assert sorted(_numbers(records)) == list(range(TOTAL))
 
 
-def test_a_response_cut_short_is_asked_again_not_taken_as_the_shard_end(kinesis: Any) -> None:
+def test_a_response_cut_short_is_asked_again_not_taken_as_the_shard_end(
+    kinesis: KinesisClient,
+) -> None:
     # A connection dropped mid-body: botocore parses the truncated 200 into a response with
     # no Records and no NextShardIterator, which looked like "shard closed and drained".
     from twilio_es_cli.reader import StartPosition, read_stream
@@ -184,7 +189,7 @@ class DroppingProxy:
         self.listener.close()
 
 
-def test_dropped_connections_are_retried_and_resume(kinesis: Any, aws_env: str) -> None:
+def test_dropped_connections_are_retried_and_resume(kinesis: KinesisClient, aws_env: str) -> None:
     from twilio_es_cli.reader import StartPosition, read_stream
 
     proxy = DroppingProxy(aws_env)
@@ -218,7 +223,9 @@ def test_dropped_connections_are_retried_and_resume(kinesis: Any, aws_env: str) 
     assert any("reconnected" in m for m in messages)
 
 
-def test_iterator_expiring_before_any_read_at_latest_keeps_new_events(kinesis: Any) -> None:
+def test_iterator_expiring_before_any_read_at_latest_keeps_new_events(
+    kinesis: KinesisClient,
+) -> None:
     """Reopening at LATEST again would skip what arrived meanwhile; the reader must not."""
     from twilio_es_cli.reader import StartPosition, read_stream
 

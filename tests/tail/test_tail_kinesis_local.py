@@ -9,17 +9,20 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.conftest import boto_client
 from tests.fixture_types import CliRunner
 from tests.tail.tail_support import create_stream, event, put, reader_client
 
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+
 TOTAL = 1500
 KEYS = 24
 
 
-def _wait_active(kinesis: Any, name: str) -> None:
+def _wait_active(kinesis: KinesisClient, name: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]

@@ -9,13 +9,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.conftest import boto_client, run_on_terminal
 from tests.fixture_types import CliRunner
 from tests.tail.tail_support import create_stream, event, put
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
 
 STREAM = "poison"
 DEEP_ARRAY = b"[" * 100_000 + b"]" * 100_000
@@ -61,7 +64,7 @@ LINES = RAW_RECORDS + 3 + 3  # events 0, 1 (gzip), 5 and the three aggregated on
 
 
 @pytest.fixture
-def poisoned(aws_env: str) -> Any:
+def poisoned(aws_env: str) -> KinesisClient:
     client = boto_client("kinesis", aws_env)
     create_stream(client, STREAM, 1)  # one shard: the order is the order written
     put(client, STREAM, [(data, "k") for data, _ in POISON])
@@ -93,7 +96,7 @@ def _check_clean(stderr: str) -> None:
 
 
 def test_every_poison_record_is_shown_and_the_tail_goes_on_jsonl(
-    poisoned: Any, cli: CliRunner
+    poisoned: KinesisClient, cli: CliRunner
 ) -> None:
     result = cli("tail", STREAM, "--from", "trim-horizon", "--no-follow", "-o", "jsonl")
     assert result.exit_code == 0, result.stderr[-2000:]
@@ -124,7 +127,7 @@ def test_every_poison_record_is_shown_and_the_tail_goes_on_jsonl(
 
 @pytest.mark.parametrize("fmt", ["json", "pretty", "raw"])
 def test_every_poison_record_is_shown_in_every_format(
-    poisoned: Any, cli: CliRunner, fmt: str
+    poisoned: KinesisClient, cli: CliRunner, fmt: str
 ) -> None:
     result = cli("tail", STREAM, "--from", "trim-horizon", "--no-follow", "-o", fmt)
     assert result.exit_code == 0, result.stderr[-2000:]
@@ -141,7 +144,7 @@ def test_every_poison_record_is_shown_in_every_format(
 
 
 def test_poison_records_in_follow_mode_with_a_checkpoint(
-    poisoned: Any, aws_env: str, tmp_path: Path
+    poisoned: KinesisClient, aws_env: str, tmp_path: Path
 ) -> None:
     # Follow mode (no --no-follow) in a real process; --max ends it once everything is shown.
     state = tmp_path / "state.json"
@@ -193,7 +196,7 @@ def _hostile(n: int) -> bytes:
 
 
 @pytest.fixture
-def hostile(aws_env: str) -> Any:
+def hostile(aws_env: str) -> KinesisClient:
     client = boto_client("kinesis", aws_env)
     create_stream(client, STREAM, 1)
     key = "pk" + ESCAPES["blink"] + "\x9b"
@@ -208,7 +211,9 @@ def _no_controls(text: str) -> None:
     assert "\x9b" not in text and "\x07" not in text and "\u202e" not in text
 
 
-def test_control_characters_never_reach_the_terminal_in_pretty(hostile: Any, aws_env: str) -> None:
+def test_control_characters_never_reach_the_terminal_in_pretty(
+    hostile: KinesisClient, aws_env: str
+) -> None:
     argv = ["tail", STREAM, "--from", "trim-horizon", "--no-follow"]
     shown = run_on_terminal([*argv, "-o", "pretty"], columns=300)
     assert shown.exit_code == 0, shown.stderr
@@ -226,7 +231,9 @@ def test_control_characters_never_reach_the_terminal_in_pretty(hostile: Any, aws
         _no_controls(shown.stdout)
 
 
-def test_control_characters_when_piped(hostile: Any, cli: CliRunner, aws_env: str) -> None:
+def test_control_characters_when_piped(
+    hostile: KinesisClient, cli: CliRunner, aws_env: str
+) -> None:
     argv = ["tail", STREAM, "--from", "trim-horizon", "--no-follow"]
     pretty = cli(*argv, "-o", "pretty")  # piped pretty is still for people (less, tee)
     _no_controls(pretty.stdout)
