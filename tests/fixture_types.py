@@ -17,7 +17,7 @@ from twilio_es_cli.local.emulator import EventsEmulator
 if TYPE_CHECKING:
     from tests.conftest import Result
 
-__all__ = ["CliRunner", "EventsEmulator", "SubprocessRunner"]
+__all__ = ["CliRunner", "EventsEmulator", "FileWriter", "SubprocessRunner"]
 
 
 class CliRunner(Protocol):
@@ -36,3 +36,9 @@ class SubprocessRunner(Protocol):
         timeout: float = 120,
         stdin: str = "",
     ) -> Result: ...
+
+
+class FileWriter(Protocol):
+    """The ``write_file`` fixture (tests/infra): writes a dedented file, returns its path."""
+
+    def __call__(self, text: str, name: str = "twilio-es.yaml") -> str: ...

@@ -18,7 +18,7 @@ REAL_SCHEMA = ROOT / "tests" / "data" / "twilio-schemas" / "Messaging.MessageSta
 MESSAGE_STATUS = next(s for s in SCHEMAS if s.id == "Messaging.MessageStatus")
 
 
-def _served(emulator: Any, path: str) -> Any:
+def _served(emulator: EventsEmulator, path: str) -> Any:
     """What the emulator serves at ``path``, fetched by hand (not through our code)."""
     token = b64encode(f"{emulator.account_sid}:{emulator.auth_token}".encode()).decode()
     request = urllib.request.Request(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.conftest import active_webhook_sink, events_client
 from tests.fixture_types import CliRunner, EventsEmulator
 from twilio_es_cli.local.catalog_data import SCHEMAS
@@ -26,7 +24,7 @@ def kinesis_sink() -> str:
     return str(sink.sid)
 
 
-def stored_types(emulator: Any, sid: str) -> dict[str, int]:
+def stored_types(emulator: EventsEmulator, sid: str) -> dict[str, int]:
     return dict(emulator.service.subscription(sid).types)
 
 

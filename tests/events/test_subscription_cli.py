@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.conftest import active_webhook_sink
 from tests.fixture_types import CliRunner, EventsEmulator
 
@@ -21,7 +19,7 @@ def subscribe(cli: CliRunner, sink: str, *types: str) -> str:
     return str(result.json()["sid"])
 
 
-def stored(emulator: Any, sid: str) -> dict[str, int]:
+def stored(emulator: EventsEmulator, sid: str) -> dict[str, int]:
     return dict(emulator.service.subscription(sid).types)
 
 

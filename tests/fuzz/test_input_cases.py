@@ -38,7 +38,7 @@ def one_error(result: Result, code: int) -> str:
     return errors[0]
 
 
-def nothing_created(aws_env: str, emulator: Any = None) -> None:
+def nothing_created(aws_env: str, emulator: EventsEmulator | None = None) -> None:
     kinesis = boto_client("kinesis", aws_env)
     iam = boto_client("iam", aws_env)
     assert kinesis.list_streams()["StreamNames"] == []

@@ -76,7 +76,7 @@ COMMANDS = _commands()
 class Sandbox:
     """The emulator, moto's URL, a private directory, and clients to look behind the CLI."""
 
-    def __init__(self, emulator: Any, aws_env: str, tmp: Path) -> None:
+    def __init__(self, emulator: EventsEmulator, aws_env: str, tmp: Path) -> None:
         self.emulator, self.aws_env, self.tmp = emulator, aws_env, tmp
         self.kinesis = boto_client("kinesis", aws_env)
         self.iam = boto_client("iam", aws_env)

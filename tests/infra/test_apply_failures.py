@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import events_client
-from tests.fixture_types import CliRunner, EventsEmulator
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 from twilio_es_cli.errors import ApiError, CheckFailed
 
 BEFORE = """
@@ -101,7 +101,7 @@ EXPECTED = (
 def test_failure_at_each_step_then_rerun_converges(
     twilio_env: EventsEmulator,
     cli: CliRunner,
-    write_file: Any,
+    write_file: FileWriter,
     monkeypatch: pytest.MonkeyPatch,
     fail_at: int,
 ) -> None:
@@ -137,7 +137,10 @@ def test_failure_at_each_step_then_rerun_converges(
 
 
 def test_unproven_new_sink_is_deleted_again(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any, monkeypatch: pytest.MonkeyPatch
+    twilio_env: EventsEmulator,
+    cli: CliRunner,
+    write_file: FileWriter,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from twilio_es_cli.infra import executor
 

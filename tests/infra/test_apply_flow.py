@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import boto_client, events_client
-from tests.fixture_types import CliRunner, EventsEmulator
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 from twilio_es_cli.local.catalog_data import SCHEMAS
 
 # What the sandbox's catalogue says is latest (the test must not pin a catalogue fact).
@@ -32,7 +32,7 @@ subscriptions:
 
 
 def test_plan_apply_replan(
-    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     path = write_file(BASE)
     first = cli("plan", "-f", path, "--detailed-exitcode")
@@ -80,7 +80,7 @@ def _env(desired: Any = None) -> Any:
 
 
 def test_active_kinesis_sink_is_proven_by_reading_back(
-    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     """Today's Twilio activates sinks at once: the proof is then a test event read back."""
     from twilio_es_cli.errors import CheckFailed

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import boto_client, events_client
-from tests.fixture_types import CliRunner, EventsEmulator
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 
 HOOKS = """
 version: 1
@@ -25,7 +25,7 @@ subscriptions:
 
 
 def _file(
-    write_file: Any,
+    write_file: FileWriter,
     description: str = "app hook",
     types: str = "com.twilio.messaging.message.delivered:1",
     **kw: str,
@@ -59,7 +59,7 @@ def _sinks() -> list[Any]:
 
 
 def test_types_added_removed_and_repinned(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     _converge(cli, _file(write_file))
     sid = _subs()[0].sid
@@ -87,7 +87,7 @@ def test_types_added_removed_and_repinned(
 
 
 def test_glob_is_resolved_and_pinned_at_plan_time(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     path = _file(write_file, types='"com.twilio.studio.flow.*"')
     change = _plan(cli, path)[("subscription", "msgs")]
@@ -100,7 +100,7 @@ def test_glob_is_resolved_and_pinned_at_plan_time(
 
 
 def test_description_is_updated_in_place(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     _converge(cli, _file(write_file))
     (before,) = _sinks()
@@ -114,7 +114,7 @@ def test_description_is_updated_in_place(
 
 
 def test_new_destination_replaces_sink_and_moves_subscription(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     _converge(cli, _file(write_file))
     (old_sink,) = _sinks()
@@ -136,7 +136,7 @@ def test_new_destination_replaces_sink_and_moves_subscription(
 
 
 def test_removed_from_file_is_deleted_unmanaged_left_alone(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     from tests.conftest import active_webhook_sink
 
@@ -159,7 +159,7 @@ def test_removed_from_file_is_deleted_unmanaged_left_alone(
 
 
 def test_other_projects_are_never_touched(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     _converge(cli, _file(write_file))
     other = write_file("version: 1\nproject: billing\n", name="billing.yaml")
@@ -170,7 +170,7 @@ def test_other_projects_are_never_touched(
 
 
 def test_stream_shards_and_retention_are_updated(
-    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     text = """
     version: 1
@@ -192,7 +192,7 @@ def test_stream_shards_and_retention_are_updated(
 
 
 def test_role_policy_drift_is_repaired(
-    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     path = write_file("version: 1\nstreams:\n  s2:\n    shards: 1\n")
     _converge(cli, path)
@@ -211,7 +211,7 @@ def test_explicit_kinesis_sink_with_env_secret_is_created_and_proven(
     twilio_env: EventsEmulator,
     aws_env: str,
     cli: CliRunner,
-    write_file: Any,
+    write_file: FileWriter,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tests.events.test_sink_flow import make_stream_and_role
@@ -244,7 +244,7 @@ def test_explicit_kinesis_sink_with_env_secret_is_created_and_proven(
 
 
 def test_stream_mode_switch(
-    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     path = write_file("version: 1\nstreams:\n  m1:\n    shards: 1\n")
     _converge(cli, path)
@@ -258,7 +258,7 @@ def test_stream_mode_switch(
 
 
 def test_a_webhook_sink_at_a_local_listener_is_proven_by_reading_the_test_event_back(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     """In the sandbox the listener takes Kinesis's place: apply proves the sink end to end."""
     import io

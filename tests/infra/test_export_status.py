@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import boto_client, events_client
 from tests.events.test_sink_flow import make_stream_and_role
-from tests.fixture_types import CliRunner, EventsEmulator
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 
 MANAGED = """
 version: 1
@@ -31,7 +31,7 @@ def test_export_then_plan_shows_no_changes(
     twilio_env: EventsEmulator,
     aws_env: str,
     cli: CliRunner,
-    write_file: Any,
+    write_file: FileWriter,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -67,7 +67,7 @@ def test_export_then_plan_shows_no_changes(
 
 
 def test_export_only_one_stream(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     assert cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30").exit_code == 0
     exported = cli("export", "--stream", "shop")
@@ -77,7 +77,7 @@ def test_export_only_one_stream(
 
 
 def test_status_shows_chain_and_problems(
-    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     assert cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30").exit_code == 0
     client: Any = events_client()
@@ -114,7 +114,7 @@ def test_status_shows_chain_and_problems(
 
 
 def test_status_check_passes_on_a_clean_account(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     assert cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30").exit_code == 0
     clean = cli("status", "--check")
@@ -123,7 +123,7 @@ def test_status_check_passes_on_a_clean_account(
 
 
 def test_export_leaves_other_projects_out(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     applied = cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30", "--json")
     assert applied.exit_code == 0

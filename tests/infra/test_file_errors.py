@@ -7,11 +7,10 @@ exit 2 with the located message proves the file was refused before anything was 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.fixture_types import CliRunner, EventsEmulator
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 
 GOOD_SINK = """
 version: 1
@@ -103,7 +102,7 @@ subscriptions:
     ],
 )
 def test_bad_file_is_exit_2_with_line(
-    cli: CliRunner, write_file: Any, text: str, line: int, message: str, hint: str | None
+    cli: CliRunner, write_file: FileWriter, text: str, line: int, message: str, hint: str | None
 ) -> None:
     path = write_file(text)
     result = cli("plan", "-f", path)
@@ -114,14 +113,14 @@ def test_bad_file_is_exit_2_with_line(
         assert hint in result.stderr
 
 
-def test_detailed_exitcode_reports_a_bad_file_as_1(cli: CliRunner, write_file: Any) -> None:
+def test_detailed_exitcode_reports_a_bad_file_as_1(cli: CliRunner, write_file: FileWriter) -> None:
     path = write_file(GOOD_SINK.replace("shards: 1", "shards: 0"))
     result = cli("plan", "-f", path, "--detailed-exitcode")
     assert result.exit_code == 1  # 2 would read as "changes" to CI
     assert f"{path}:4: streams.events.shards" in result.stderr
 
 
-def test_too_many_sinks_for_the_account(cli: CliRunner, write_file: Any) -> None:
+def test_too_many_sinks_for_the_account(cli: CliRunner, write_file: FileWriter) -> None:
     sinks = "".join(
         f"  s{i}:\n    type: webhook\n    destination: https://example.com/{i}\n"
         for i in range(101)
@@ -167,7 +166,7 @@ def test_missing_file_says_how_to_start(
 def test_catalogue_problems_are_located(
     twilio_env: EventsEmulator,
     cli: CliRunner,
-    write_file: Any,
+    write_file: FileWriter,
     types: str,
     message: str,
     hint: str | None,
@@ -195,7 +194,7 @@ def test_catalogue_problems_are_located(
     assert events_sinks_count(twilio_env) == 0
 
 
-def events_sinks_count(emulator: Any) -> int:
+def events_sinks_count(emulator: EventsEmulator) -> int:
     from tests.conftest import events_client
 
     return len(events_client().events.v1.sinks.list())

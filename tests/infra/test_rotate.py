@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import boto_client, events_client
-from tests.fixture_types import CliRunner, EventsEmulator
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 
 FILE = """
 version: 1
@@ -31,7 +31,7 @@ TYPE = "com.twilio.messaging.message.delivered"
 class Producer(threading.Thread):
     """Emits ``seq``-numbered events until stopped; remembers what was accepted."""
 
-    def __init__(self, emulator: Any) -> None:
+    def __init__(self, emulator: EventsEmulator) -> None:
         super().__init__(daemon=True)
         self.emulator = emulator
         self.stop = threading.Event()
@@ -80,7 +80,7 @@ def _seqs_in_stream(aws_env: str, name: str) -> list[int]:
 
 
 def test_rotate_with_live_producer_has_no_gap(
-    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     path = write_file(FILE)
     assert cli("apply", "-f", path, "--yes", "--timeout", "30").exit_code == 0
@@ -133,7 +133,7 @@ def test_rotate_webhook_sink_moves_subscriptions(
 
 
 def test_file_replace_with_live_producer_has_no_gap(
-    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     path = write_file(FILE)
     assert cli("apply", "-f", path, "--yes", "--timeout", "30").exit_code == 0
@@ -158,7 +158,7 @@ def test_failed_rotation_is_undone(
     twilio_env: EventsEmulator,
     aws_env: str,
     cli: CliRunner,
-    write_file: Any,
+    write_file: FileWriter,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from twilio_es_cli.errors import CheckFailed

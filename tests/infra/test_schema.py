@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.fixture_types import CliRunner, EventsEmulator
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -60,7 +60,7 @@ def test_schema_accepts_good_and_rejects_unknown_keys() -> None:
 
 
 def test_exported_file_satisfies_the_schema(
-    twilio_env: EventsEmulator, cli: CliRunner, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     import jsonschema
     import yaml

@@ -63,7 +63,7 @@ class Api:
 
 
 @pytest.fixture
-def legacy(twilio_env: EventsEmulator) -> Any:
+def legacy(twilio_env: EventsEmulator) -> EventsEmulator:
     """The session emulator in the old validation flow for this test (``reset`` undoes it)."""
     twilio_env.legacy_validation = True
     return twilio_env

@@ -129,7 +129,7 @@ def test_sinks_are_active_at_once_and_validate_answers_valid(
     assert api.post(f"/v1/Sinks/{sink['sid']}/Validate", {}).status_code == 400  # still required
 
 
-def test_segment_sink_validates_with_its_recorded_test(api: Api, legacy: Any) -> None:
+def test_segment_sink_validates_with_its_recorded_test(api: Api, legacy: EventsEmulator) -> None:
     twilio_env = legacy
     sink = _sink(api, "segment", {"write_key": "KEY"})
     assert sink["status"] == "initialized"
@@ -169,7 +169,7 @@ def test_bad_sink_configuration_is_400(
 # -- subscriptions --------------------------------------------------------------------------
 
 
-def test_subscription_needs_an_active_sink(api: Api, legacy: Any) -> None:
+def test_subscription_needs_an_active_sink(api: Api, legacy: EventsEmulator) -> None:
     sink = _sink(api, "segment", {"write_key": "k"})
     response = _subscribe(api, sink["sid"], {"type": DELIVERED})
     assert response.status_code == 400
