@@ -312,7 +312,7 @@ def test_a_test_the_sink_failed_to_receive_is_sent_again(
     settings = resolve_settings()
     service = SinkService(make_client(settings))
     sink = service.create(KinesisSinkConfig(**{**config, "external_id": "the-real-id"}))
-    iam = boto_client("iam", aws_env)
+    iam: Any = boto_client("iam", aws_env)
     notes: list[str] = []
 
     class Notes:
