@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import Result, iam_document
+from tests.conftest import iam_document
+from tests.fixture_types import CliRunner
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_kinesis import KinesisClient
 
-CLI = Callable[..., Result]
 TWILIO = "arn:aws:iam::177261743968:root"
 ROLE = "twilio-es-twilio-events-us-east-1"
 POLICY = "twilio-es-put-twilio-events"
@@ -36,7 +36,7 @@ def _streams(kinesis_client: KinesisClient) -> list[str]:
 
 
 def test_create_prints_config_and_makes_exactly_the_documented_iam(
-    cli: CLI, iam_client: IAMClient, kinesis_client: KinesisClient
+    cli: CliRunner, iam_client: IAMClient, kinesis_client: KinesisClient
 ) -> None:
     result = cli("stream", "create", "twilio-events", "1")
     assert result.exit_code == 0, result.stderr
@@ -80,7 +80,10 @@ def test_create_prints_config_and_makes_exactly_the_documented_iam(
 
 
 def test_principal_override_on_demand_and_custom_names(
-    cli: CLI, iam_client: IAMClient, kinesis_client: KinesisClient, monkeypatch: pytest.MonkeyPatch
+    cli: CliRunner,
+    iam_client: IAMClient,
+    kinesis_client: KinesisClient,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TWILIO_ES_TWILIO_PRINCIPAL", "111122223333")
     result = cli(
@@ -104,7 +107,9 @@ def test_principal_override_on_demand_and_custom_names(
     }
 
 
-def test_out_file_is_private_and_stdout_stays_empty(cli: CLI, tmp_path: Path, aws_env: str) -> None:
+def test_out_file_is_private_and_stdout_stays_empty(
+    cli: CliRunner, tmp_path: Path, aws_env: str
+) -> None:
     target = tmp_path / "twilio-sink.json"
     target.write_text("old")
     target.chmod(0o644)
@@ -118,7 +123,7 @@ def test_out_file_is_private_and_stdout_stays_empty(cli: CLI, tmp_path: Path, aw
 
 
 def test_out_into_missing_directory_fails_before_aws(
-    cli: CLI, kinesis_client: KinesisClient
+    cli: CliRunner, kinesis_client: KinesisClient
 ) -> None:
     result = cli("stream", "create", "twilio-events", "1", "--out", "/nonexistent/dir/f.json")
     assert result.exit_code == 2
@@ -126,7 +131,9 @@ def test_out_into_missing_directory_fails_before_aws(
     assert _streams(kinesis_client) == []
 
 
-def test_rerun_prints_the_same_config_and_changes_nothing(cli: CLI, iam_client: IAMClient) -> None:
+def test_rerun_prints_the_same_config_and_changes_nothing(
+    cli: CliRunner, iam_client: IAMClient
+) -> None:
     first = cli("stream", "create", "twilio-events", "1")
     assert first.exit_code == 0, first.stderr
     before = iam_client.get_role(RoleName=ROLE)["Role"]
@@ -139,7 +146,9 @@ def test_rerun_prints_the_same_config_and_changes_nothing(cli: CLI, iam_client: 
     assert after["AssumeRolePolicyDocument"] == before["AssumeRolePolicyDocument"]
 
 
-def test_rerun_with_other_shard_count_warns_and_keeps_the_stream(cli: CLI, aws_env: str) -> None:
+def test_rerun_with_other_shard_count_warns_and_keeps_the_stream(
+    cli: CliRunner, aws_env: str
+) -> None:
     assert cli("stream", "create", "twilio-events", "1").exit_code == 0
     again = cli("stream", "create", "twilio-events", "2")
     assert again.exit_code == 0
@@ -148,7 +157,7 @@ def test_rerun_with_other_shard_count_warns_and_keeps_the_stream(cli: CLI, aws_e
 
 
 def test_trust_policy_changed_behind_our_back_is_a_named_mismatch(
-    cli: CLI, iam_client: IAMClient
+    cli: CliRunner, iam_client: IAMClient
 ) -> None:
     config = cli("stream", "create", "twilio-events", "1").json()
     assert isinstance(config, dict)
@@ -173,7 +182,7 @@ def test_trust_policy_changed_behind_our_back_is_a_named_mismatch(
 
 
 def test_permissions_changed_behind_our_back_is_a_named_mismatch(
-    cli: CLI, iam_client: IAMClient
+    cli: CliRunner, iam_client: IAMClient
 ) -> None:
     assert cli("stream", "create", "twilio-events", "1").exit_code == 0
     wide = {
@@ -189,7 +198,7 @@ def test_permissions_changed_behind_our_back_is_a_named_mismatch(
 
 
 def test_stream_without_role_gets_one(
-    cli: CLI, kinesis_client: KinesisClient, iam_client: IAMClient
+    cli: CliRunner, kinesis_client: KinesisClient, iam_client: IAMClient
 ) -> None:
     kinesis_client.create_stream(StreamName="twilio-events", ShardCount=1)
     result = cli("stream", "create", "twilio-events", "1")
@@ -199,7 +208,7 @@ def test_stream_without_role_gets_one(
 
 
 def test_role_name_taken_by_a_foreign_role_rolls_back_the_new_stream(
-    cli: CLI, kinesis_client: KinesisClient, iam_client: IAMClient
+    cli: CliRunner, kinesis_client: KinesisClient, iam_client: IAMClient
 ) -> None:
     foreign = json.dumps({"Version": "2012-10-17", "Statement": []})
     iam_client.create_role(RoleName=ROLE, AssumeRolePolicyDocument=foreign)
@@ -216,7 +225,7 @@ def test_role_name_taken_by_a_foreign_role_rolls_back_the_new_stream(
 
 
 def test_injected_failure_rolls_back_everything_this_run_created(
-    cli: CLI,
+    cli: CliRunner,
     inject_faults: Callable[..., None],
     kinesis_client: KinesisClient,
     iam_client: IAMClient,
@@ -234,7 +243,7 @@ def test_injected_failure_rolls_back_everything_this_run_created(
 
 
 def test_failure_on_rerun_keeps_what_existed_before(
-    cli: CLI,
+    cli: CliRunner,
     inject_faults: Callable[..., None],
     kinesis_client: KinesisClient,
     iam_client: IAMClient,
@@ -249,7 +258,7 @@ def test_failure_on_rerun_keeps_what_existed_before(
 
 
 def test_failed_rollback_says_what_was_left_and_how_to_remove_it(
-    cli: CLI,
+    cli: CliRunner,
     inject_faults: Callable[..., None],
     kinesis_client: KinesisClient,
     iam_client: IAMClient,
@@ -266,7 +275,7 @@ def test_failed_rollback_says_what_was_left_and_how_to_remove_it(
 
 
 def test_rollback_counts_something_already_gone_as_undone(
-    cli: CLI,
+    cli: CliRunner,
     inject_faults: Callable[..., None],
     kinesis_client: KinesisClient,
     iam_client: IAMClient,
@@ -335,7 +344,7 @@ def test_shell_redirect_in_a_fresh_process_yields_an_assumable_role(
 
 
 def test_rerun_with_another_policy_name_keeps_the_one_policy(
-    cli: CLI, iam_client: IAMClient
+    cli: CliRunner, iam_client: IAMClient
 ) -> None:
     first = cli("stream", "create", "twilio-events", "1", "--no-wait")
     assert first.exit_code == 0, first.stderr
@@ -346,7 +355,7 @@ def test_rerun_with_another_policy_name_keeps_the_one_policy(
     assert iam_client.list_role_policies(RoleName=ROLE)["PolicyNames"] == [POLICY]
 
 
-def test_missing_policy_on_our_role_is_put_back(cli: CLI, iam_client: IAMClient) -> None:
+def test_missing_policy_on_our_role_is_put_back(cli: CliRunner, iam_client: IAMClient) -> None:
     config = cli("stream", "create", "twilio-events", "1").json()
     iam_client.delete_role_policy(RoleName=ROLE, PolicyName=POLICY)
     again = cli("stream", "create", "twilio-events", "1")
@@ -357,7 +366,7 @@ def test_missing_policy_on_our_role_is_put_back(cli: CLI, iam_client: IAMClient)
 
 
 def test_rerun_without_the_custom_role_name_finds_that_role(
-    cli: CLI, iam_client: IAMClient
+    cli: CliRunner, iam_client: IAMClient
 ) -> None:
     first = cli("stream", "create", "twilio-events", "1", "--role-name", "my-sink-role")
     assert first.exit_code == 0, first.stderr
