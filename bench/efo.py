@@ -27,7 +27,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -78,7 +81,7 @@ class Follower:
         return self.err.read().decode("utf-8", "replace")
 
 
-def put_one(kinesis: Any, stream: str, n: int, rng: random.Random) -> float:
+def put_one(kinesis: KinesisClient, stream: str, n: int, rng: random.Random) -> float:
     sent = time.time()
     data, key = twilio_event(n, rng, sent=sent)
     kinesis.put_record(StreamName=stream, Data=data, PartitionKey=f"{key}-{n}")

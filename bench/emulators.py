@@ -24,7 +24,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -149,7 +153,7 @@ def bench_env(endpoint: str) -> dict[str, str]:
     return env
 
 
-def client(endpoint: str) -> Any:
+def client(endpoint: str) -> KinesisClient:
     import boto3
 
     return boto3.client(
@@ -165,12 +169,13 @@ def fill(endpoint: str, stream: str, count: int, shards: int = 4, seed: int = 1)
     """Create ``stream`` with ``shards`` shards and put ``count`` events; their mean size."""
     kinesis = client(endpoint)
     kinesis.create_stream(StreamName=stream, ShardCount=shards)
-    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})
+    # botocore sleeps any number of seconds; boto3-stubs type Delay as int (default: 10 s).
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2})  # type: ignore[typeddict-item]
     rng = random.Random(seed)
     pool = [twilio_event(n, rng) for n in range(min(count, 2000))]  # building them is slow
     sizes = 0
     for start in range(0, count, 500):
-        batch = []
+        batch: list[PutRecordsRequestEntryTypeDef] = []
         for n in range(start, min(count, start + 500)):
             data, key = pool[n % len(pool)]
             sizes += len(data)

@@ -38,7 +38,8 @@ def _type(prop: dict[str, Any]) -> str:
     if "anyOf" in prop:
         return " or ".join(_type(p) for p in prop["anyOf"] if p.get("type") != "null")
     if "$ref" in prop:
-        return prop["$ref"].rsplit("/", 1)[-1]
+        ref: str = prop["$ref"]
+        return ref.rsplit("/", 1)[-1]
     if "const" in prop:
         return f"`{prop['const']}`"
     if "enum" in prop:

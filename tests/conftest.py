@@ -24,11 +24,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 import pytest
 
 if TYPE_CHECKING:
+    from botocore.awsrequest import AWSResponse
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_sts import STSClient
+    from twilio.rest import Client
+
+    from tests.fixture_types import CliRunner, EventsEmulator, SubprocessRunner
     from tests.sandbox_support import RunningSandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +47,7 @@ class ReadBesideClone(OSError):
     """A test opened a file beside the clone (the shared folder), which a lone clone lacks."""
 
 
-def outside_repository(path: str | os.PathLike[str] | int) -> bool:
+def outside_repository(path: str | bytes | os.PathLike[str] | int) -> bool:
     """True for a path beside the repository (under its parent, not under the repository).
 
     A user's clone has nothing beside it, so a test that reads there passes only on the machine
@@ -65,7 +72,8 @@ def outside_repository(path: str | os.PathLike[str] | int) -> bool:
 
 
 def _refuse_reads_beside_clone(event: str, args: tuple[object, ...]) -> None:
-    if event == "open" and args and outside_repository(args[0]):  # type: ignore[arg-type]
+    path = args[0] if event == "open" and args else None
+    if isinstance(path, str | bytes | os.PathLike | int) and outside_repository(path):
         raise ReadBesideClone(f"test read {args[0]!r}, outside the repository {ROOT}")
 
 
@@ -84,7 +92,8 @@ class Result:
     stdout: str
     stderr: str
 
-    def json(self) -> object:
+    def json(self) -> Any:
+        """The parsed stdout (JSON is untyped, as ``json.loads`` says)."""
         import json
 
         return json.loads(self.stdout)
@@ -165,17 +174,51 @@ def wait_active(kinesis: Any, name: str) -> None:
     raise AssertionError(f"{name} did not become ACTIVE")
 
 
-def boto_client(service: str, endpoint_url: str) -> object:
+@overload
+def boto_client(service: Literal["kinesis"], endpoint_url: str) -> KinesisClient: ...
+@overload
+def boto_client(service: Literal["iam"], endpoint_url: str) -> IAMClient: ...
+@overload
+def boto_client(service: Literal["sts"], endpoint_url: str) -> STSClient: ...
+def boto_client(service: str, endpoint_url: str) -> KinesisClient | IAMClient | STSClient:
     """A plain boto3 client for arranging and checking state behind the CLI's back."""
     import boto3
 
-    return boto3.client(
+    # The stubs overload boto3.client per service name; the overloads above pick ours.
+    make: Any = boto3.client
+    client: KinesisClient | IAMClient | STSClient = make(
         service,
         endpoint_url=endpoint_url,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+    return client
+
+
+def iam_document(value: object) -> dict[str, Any]:
+    """A policy document from an IAM answer, as the dict boto3 decodes it into.
+
+    boto3 URL-decodes and parses IAM's policy documents; the stubs type them as a string or a
+    partial TypedDict (no ``Principal``), so tests read them through this checked narrowing.
+    """
+    assert isinstance(value, dict), value
+    return value
+
+
+def aws_response(url: str, status: int, headers: Mapping[str, str], raw: object) -> AWSResponse:
+    """A botocore HTTP response, for ``before-send`` hooks that answer instead of AWS.
+
+    botocore copies any mapping of headers into its HeadersDict; its stubs ask for HTTPHeaders,
+    so the headers are built as one here once instead of silencing mypy at every fault.
+    """
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    http_headers = HTTPHeaders()
+    for name, value in headers.items():
+        http_headers[name] = value
+    return AWSResponse(url, status, http_headers, raw)
 
 
 @pytest.fixture(scope="session")
@@ -300,7 +343,7 @@ def run_cli(args: list[str], *, stdin: str = "") -> Result:
 
 
 @pytest.fixture
-def cli() -> object:
+def cli() -> CliRunner:
     """``cli("stream", "list", "--json")`` -> :class:`Result` (in-process, clean env)."""
 
     def invoke(*args: str, stdin: str = "") -> Result:
@@ -326,17 +369,19 @@ def run_subprocess(
 
 
 @pytest.fixture
-def cli_subprocess() -> object:
+def cli_subprocess() -> SubprocessRunner:
     """Like ``cli`` but in a fresh interpreter (start-up, signals, pipes, real exit codes)."""
 
-    def invoke(*args: str, **kwargs: object) -> Result:
-        return run_subprocess(list(args), **kwargs)  # type: ignore[arg-type]
+    def invoke(
+        *args: str, env: Mapping[str, str] | None = None, timeout: float = 120, stdin: str = ""
+    ) -> Result:
+        return run_subprocess(list(args), env=env, timeout=timeout, stdin=stdin)
 
     return invoke
 
 
 @pytest.fixture(scope="session")
-def events_emulator(moto_server: str) -> Iterator[object]:
+def events_emulator(moto_server: str) -> Iterator[EventsEmulator]:
     """The project's Events v1 emulator (session-wide), writing into ``moto_server``."""
     from twilio_es_cli.local.emulator import EventsEmulator
 
@@ -347,11 +392,10 @@ def events_emulator(moto_server: str) -> Iterator[object]:
 
 
 @pytest.fixture
-def twilio_env(aws_env: str, events_emulator: object, monkeypatch: pytest.MonkeyPatch) -> object:
+def twilio_env(
+    aws_env: str, events_emulator: EventsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> EventsEmulator:
     """Fresh emulator state and TWILIO_* pointing the CLI/SDK at it; returns the emulator."""
-    from twilio_es_cli.local.emulator import EventsEmulator
-
-    assert isinstance(events_emulator, EventsEmulator)
     events_emulator.reset()
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", events_emulator.account_sid)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", events_emulator.auth_token)
@@ -431,7 +475,7 @@ class Terminal:
         return True
 
 
-def events_client() -> object:
+def events_client() -> Client:
     """The project's twilio client for the Events API the environment points at (emulator)."""
     from twilio_es_cli.config import resolve_settings
     from twilio_es_cli.twilio_api import make_client
@@ -441,7 +485,7 @@ def events_client() -> object:
 
 def active_webhook_sink() -> str:
     """An active sink made through the SDK over HTTP (webhook sinks are active at once)."""
-    sink = events_client().events.v1.sinks.create(  # type: ignore[attr-defined]
+    sink = events_client().events.v1.sinks.create(
         description="test hook",
         sink_configuration={"destination": "http://127.0.0.1:9/x", "method": "POST"},
         sink_type="webhook",

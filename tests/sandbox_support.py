@@ -104,7 +104,7 @@ def build_flow(sb: RunningSandbox, cwd: Path, stream: str) -> str:
     assert sb.run("stream", "create", stream, "1", "--out", "sink.json", cwd=cwd).exit_code == 0
     created = sb.run("sink", "create", "kinesis", "--config", "sink.json", "--json", cwd=cwd)
     assert created.exit_code == 0, created.stderr
-    sid = str(created.json()["sid"])  # type: ignore[index]
+    sid = str(created.json()["sid"])
     validated = sb.run("sink", "validate", sid, "--timeout", "60", cwd=cwd)
     assert validated.exit_code == 0, validated.stderr
     subscribed = sb.run("subscribe", "--sink", sid, "--type", f"{DELIVERED}:4", cwd=cwd)

@@ -10,11 +10,20 @@ from twilio_es_cli.errors import ExitCode
 
 
 def _error(code: str, status: int) -> ClientError:
-    response = {
-        "Error": {"Code": code, "Message": "m"},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
-    return ClientError(response, "GetRecords")  # type: ignore[arg-type]
+    # Shaped as botocore's (its stubs require every ResponseMetadata key).
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": "m"},
+            "ResponseMetadata": {
+                "HTTPStatusCode": status,
+                "RequestId": "r",
+                "HostId": "",
+                "HTTPHeaders": {},
+                "RetryAttempts": 0,
+            },
+        },
+        "GetRecords",
+    )
 
 
 @pytest.mark.parametrize(

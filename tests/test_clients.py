@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import click
 import typer
+import typer.core
 
 from twilio_es_cli.cli import _common
 from twilio_es_cli.cli.stream import _clients
@@ -14,8 +14,9 @@ ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def _context(settings: Settings) -> typer.Context:
-    root = typer.Context(click.Group("twilio-es"), obj=settings)
-    return typer.Context(click.Command("list"), parent=root)
+    # typer's own command classes: typer 0.29 runs on its vendored click, not the click package.
+    root = typer.Context(typer.core.TyperGroup(name="twilio-es"), obj=settings)
+    return typer.Context(typer.core.TyperCommand("list"), parent=root)
 
 
 def test_one_factory_per_invocation_built_lazily() -> None:

@@ -17,6 +17,7 @@ import typer
 import typer.core
 from typer.testing import CliRunner
 
+from tests.fixture_types import SubprocessRunner
 from twilio_es_cli.cli import _coerce
 
 _ORIGINAL = getattr(_coerce._typer_builder(), _coerce._ORIGINAL_ATTR, None)
@@ -57,7 +58,9 @@ def _app(annotation: Any, option: Any) -> typer.Typer:
     return app
 
 
-def _run(app: typer.Typer, argv: list[str], builder: Any, monkeypatch: Any) -> tuple[int, str]:
+def _run(
+    app: typer.Typer, argv: list[str], builder: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
     monkeypatch.setattr(typer.core, "build_runtime_param", builder)
     result = CliRunner().invoke(app, ["command", *argv])
     return result.exit_code, result.output
@@ -119,7 +122,8 @@ def test_plain_values_do_not_build_typer_adapters(monkeypatch: pytest.MonkeyPatc
 
     def counting(descriptor: Any) -> Any:
         built.append(descriptor.annotation)
-        return _ORIGINAL(descriptor)  # type: ignore[misc]
+        assert _ORIGINAL is not None
+        return _ORIGINAL(descriptor)
 
     monkeypatch.setattr(_coerce._lazy_build_runtime_param, _coerce._ORIGINAL_ATTR, counting)
     for annotation, argv in [
@@ -144,7 +148,7 @@ def test_plain_values_do_not_build_typer_adapters(monkeypatch: pytest.MonkeyPatc
     assert "Input should be a valid integer" in output
 
 
-def test_invalid_number_is_a_one_line_usage_error(cli_subprocess) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_number_is_a_one_line_usage_error(cli_subprocess: SubprocessRunner) -> None:
     result = cli_subprocess("stream", "create", "twilio-events", "many")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [

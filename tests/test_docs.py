@@ -5,13 +5,16 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
+from types import ModuleType
+from typing import Protocol, runtime_checkable
 
 import typer
+from typer._click import Command, Context
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_generator():  # type: ignore[no-untyped-def]
+def _load_generator() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "gen_reference", ROOT / "docs" / "gen_reference.py"
     )
@@ -27,6 +30,15 @@ def test_reference_matches_the_code() -> None:
     assert committed == generated, "docs/reference.md is stale: run `python docs/gen_reference.py`"
 
 
+@runtime_checkable
+class _Group(Protocol):
+    """A command with sub-commands: anything that lists them, as typer's groups do."""
+
+    def list_commands(self, ctx: Context) -> list[str]: ...
+
+    def get_command(self, ctx: Context, name: str) -> Command | None: ...
+
+
 def _leaf_commands() -> list[tuple[str, object]]:
     from twilio_es_cli.cli import app
 
@@ -34,12 +46,15 @@ def _leaf_commands() -> list[tuple[str, object]]:
     ctx = root.make_context("twilio-es", ["--help"], resilient_parsing=True)
     found: list[tuple[str, object]] = []
 
-    def walk(command: object, ctx: object, path: str) -> None:
-        names = command.list_commands(ctx) if hasattr(command, "list_commands") else []  # type: ignore[attr-defined]
+    def walk(command: Command, ctx: Context, path: str) -> None:
+        group = command if isinstance(command, _Group) else None
+        names = group.list_commands(ctx) if group else []
         if not names:
             found.append((path, command))
         for name in names:
-            sub = command.get_command(ctx, name)  # type: ignore[attr-defined]
+            assert group is not None
+            sub = group.get_command(ctx, name)
+            assert sub is not None, f"{path} lists {name} but has no such command"
             walk(
                 sub,
                 sub.make_context(name, ["--help"], parent=ctx, resilient_parsing=True),

@@ -9,9 +9,10 @@ import sys
 import pytest
 
 from tests.conftest import Result
+from tests.fixture_types import CliRunner, SubprocessRunner
 
 
-def test_help_lists_every_group_and_example(cli) -> None:  # type: ignore[no-untyped-def]
+def test_help_lists_every_group_and_example(cli: CliRunner) -> None:
     result: Result = cli("--help")
     assert result.exit_code == 0
     for group in ("stream", "sink", "subscription", "types", "schema", "local", "version"):
@@ -19,21 +20,21 @@ def test_help_lists_every_group_and_example(cli) -> None:  # type: ignore[no-unt
     assert "twilio-es stream create twilio-events 1 > twilio-sink.json" in result.stdout
 
 
-def test_version_plain_and_json(cli) -> None:  # type: ignore[no-untyped-def]
+def test_version_plain_and_json(cli: CliRunner) -> None:
     from twilio_es_cli import __version__
 
     assert cli("version").stdout.strip() == f"twilio-es {__version__}"
     assert cli("version", "--json").json() == {"version": __version__}
 
 
-def test_unknown_command_is_usage_error(cli) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_command_is_usage_error(cli: CliRunner) -> None:
     result = cli("no-such-command")
     assert result.exit_code == 2
     assert "No such command" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_bad_twilio_api_url_is_config_error(cli) -> None:  # type: ignore[no-untyped-def]
+def test_bad_twilio_api_url_is_config_error(cli: CliRunner) -> None:
     result = cli("--twilio-api-url", "ftp://x", "version")
     assert result.exit_code == 3
     assert result.stderr.startswith("error: Twilio API URL")
@@ -191,7 +192,9 @@ def test_closed_stdout_pipe_ends_quietly_with_zero() -> None:
     assert proc.stderr == ""
 
 
-def test_debug_logs_keep_the_external_id_out(aws_env, cli_subprocess) -> None:  # type: ignore[no-untyped-def]
+def test_debug_logs_keep_the_external_id_out(
+    aws_env: str, cli_subprocess: SubprocessRunner
+) -> None:
     """--debug shows SDK logs, but not bodies holding secrets (external id in trust policies)."""
     result = cli_subprocess("--debug", "stream", "create", "debugged", "1")
     assert result.exit_code == 0, result.stderr[-2000:]
@@ -200,7 +203,9 @@ def test_debug_logs_keep_the_external_id_out(aws_env, cli_subprocess) -> None:  
     assert external_id not in result.stderr  # ... without the secret
 
 
-def test_wire_debug_is_the_explicit_way_to_see_bodies(aws_env, cli_subprocess, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_wire_debug_is_the_explicit_way_to_see_bodies(
+    aws_env: str, cli_subprocess: SubprocessRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """TWILIO_ES_DEBUG=wire is asking for bodies: then (and only then) they are logged."""
     monkeypatch.setenv("TWILIO_ES_DEBUG", "wire")
     result = cli_subprocess("stream", "create", "wired", "1")

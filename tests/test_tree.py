@@ -24,7 +24,7 @@ def _every_path() -> list[list[str]]:
 
 
 def _answer(
-    args: list[str], full: bool, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+    args: list[str], full: bool, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[int, str, str]:
     builder = (lambda _app, _args: typer.main.get_command(_app)) if full else _tree.command_for
     monkeypatch.setattr(cli_module, "_command_for", builder)

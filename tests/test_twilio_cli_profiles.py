@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REGION, Result
+from tests.fixture_types import CliRunner, SubprocessRunner
 from twilio_es_cli.config import resolve_settings
 from twilio_es_cli.errors import ConfigError
 
@@ -65,10 +66,10 @@ def current_format() -> dict[str, object]:
 
 
 def test_the_active_profile_is_used_when_the_environment_has_none(
-    keyed_emulator: str, cli_subprocess: object
+    keyed_emulator: str, cli_subprocess: SubprocessRunner
 ) -> None:
     write_config(current_format())
-    result: Result = cli_subprocess(  # type: ignore[operator]
+    result: Result = cli_subprocess(
         "--debug", "--twilio-api-url", keyed_emulator, "sink", "list", "--json"
     )
     assert result.exit_code == 0, result.stderr
@@ -78,24 +79,24 @@ def test_the_active_profile_is_used_when_the_environment_has_none(
 
 
 def test_twilio_profile_option_and_variable_pick_a_profile(
-    keyed_emulator: str, cli: object, monkeypatch: pytest.MonkeyPatch
+    keyed_emulator: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_config(current_format())
     chosen: Result = cli(
         "--twilio-profile", "broken", "--twilio-api-url", keyed_emulator, "sink", "list"
-    )  # type: ignore[operator]
+    )
     assert chosen.exit_code == 3, chosen.stderr  # its secret is wrong: Twilio says 401
     monkeypatch.setenv("TWILIO_PROFILE", "broken")
-    named: Result = cli("--twilio-api-url", keyed_emulator, "sink", "list")  # type: ignore[operator]
+    named: Result = cli("--twilio-api-url", keyed_emulator, "sink", "list")
     assert named.exit_code == 3, named.stderr
     flag_wins: Result = cli(
         "--twilio-profile", "dev", "--twilio-api-url", keyed_emulator, "sink", "list", "--json"
-    )  # type: ignore[operator]
+    )
     assert flag_wins.exit_code == 0, flag_wins.stderr
 
 
 def test_the_environment_comes_before_the_active_profile(
-    keyed_emulator: str, cli_subprocess: object, monkeypatch: pytest.MonkeyPatch
+    keyed_emulator: str, cli_subprocess: SubprocessRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = current_format()
     config["activeProject"] = "broken"
@@ -106,7 +107,7 @@ def test_the_environment_comes_before_the_active_profile(
         "TWILIO_API_SECRET": SECRET,
     }.items():
         monkeypatch.setenv(name, value)
-    result: Result = cli_subprocess(  # type: ignore[operator]
+    result: Result = cli_subprocess(
         "--debug", "--twilio-api-url", keyed_emulator, "sink", "list", "--json"
     )
     assert result.exit_code == 0, result.stderr
@@ -114,25 +115,25 @@ def test_the_environment_comes_before_the_active_profile(
     assert SECRET not in result.stderr
 
 
-def test_a_keychain_profile_names_the_fix(cli: object) -> None:
+def test_a_keychain_profile_names_the_fix(cli: CliRunner) -> None:
     write_config({"projects": [{"id": "old", "accountSid": ACCOUNT}], "activeProject": "old"})
-    result: Result = cli("sink", "list")  # type: ignore[operator]
+    result: Result = cli("sink", "list")
     assert result.exit_code == 3
     assert "keychain" in result.stderr
     assert "twilio profiles:create old" in result.stderr
     assert "TWILIO_API_KEY" in result.stderr
 
 
-def test_an_unknown_profile_lists_the_ones_there(cli: object) -> None:
+def test_an_unknown_profile_lists_the_ones_there(cli: CliRunner) -> None:
     write_config(current_format())
-    result: Result = cli("--twilio-profile", "prod", "sink", "list")  # type: ignore[operator]
+    result: Result = cli("--twilio-profile", "prod", "sink", "list")
     assert result.exit_code == 3
     assert "'prod' was not found" in result.stderr
     assert "broken, dev" in result.stderr
 
 
-def test_no_environment_and_no_file_says_how_to_log_in(cli: object) -> None:
-    result: Result = cli("sink", "list")  # type: ignore[operator]
+def test_no_environment_and_no_file_says_how_to_log_in(cli: CliRunner) -> None:
+    result: Result = cli("sink", "list")
     assert result.exit_code == 3
     assert "Twilio credentials are not set" in result.stderr
     assert "twilio login" in result.stderr

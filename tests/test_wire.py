@@ -62,7 +62,7 @@ class Checked:
         self.raw.append(dict(response_dict))
 
     def get_records(self, **kwargs: Any) -> dict[str, Any]:
-        ours: dict[str, Any] = self.client.get_records(**kwargs)
+        ours = dict(self.client.get_records(**kwargs))
         assert_same(outcome(lambda: ours), outcome(lambda: self.stock()))
         return ours
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from twilio_es_cli.config import AWS_EXAMPLE, SANDBOX_HINT, Settings, check_url, is_loopback_url
 from twilio_es_cli.errors import (
@@ -25,6 +25,15 @@ from twilio_es_cli.errors import (
 
 if TYPE_CHECKING:
     from botocore.session import Session as BotocoreSession
+
+    # Type-checking only: the stubs (boto3-stubs, a test/dev dependency) are never imported
+    # at run time, so production installs need nothing but botocore (tests/test_stubs_dev_only.py).
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_sts import STSClient
+
+#: The AWS services twilio-es talks to (each has its client type from boto3-stubs).
+Service = Literal["kinesis", "iam", "sts"]
 
 # Error codes that mean "it is not there" across Kinesis, IAM and STS.
 _NOT_FOUND_CODES = {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException"}
@@ -59,7 +68,7 @@ class AwsClients:
         self._credentials = credentials
         self._max_attempts = max_attempts
         self._session: BotocoreSession | None = None
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, KinesisClient | IAMClient | STSClient] = {}
 
     @property
     def session(self) -> BotocoreSession:
@@ -109,7 +118,13 @@ class AwsClients:
             )
         return region
 
-    def client(self, service: str) -> Any:
+    @overload
+    def client(self, service: Literal["kinesis"]) -> KinesisClient: ...
+    @overload
+    def client(self, service: Literal["iam"]) -> IAMClient: ...
+    @overload
+    def client(self, service: Literal["sts"]) -> STSClient: ...
+    def client(self, service: Service) -> KinesisClient | IAMClient | STSClient:
         """A cached client for ``service`` honouring region, endpoint override and retries."""
         if service not in self._clients:
             from botocore.config import Config
@@ -132,7 +147,10 @@ class AwsClients:
 
             try:
                 with config_file_errors():
-                    client = self.session.create_client(service, **kwargs)
+                    client = cast(
+                        "KinesisClient | IAMClient | STSClient",
+                        self.session.create_client(service, **kwargs),
+                    )
             except InvalidRegionError as exc:
                 raise ConfigError(
                     f"AWS region {self.region!r} is not a valid region name",
@@ -158,13 +176,13 @@ class AwsClients:
                 return self.settings.env[name], name
         return None, "--endpoint-url"
 
-    def kinesis(self) -> Any:
+    def kinesis(self) -> KinesisClient:
         return self.client("kinesis")
 
-    def iam(self) -> Any:
+    def iam(self) -> IAMClient:
         return self.client("iam")
 
-    def sts(self) -> Any:
+    def sts(self) -> STSClient:
         return self.client("sts")
 
     def assume_role(
@@ -186,8 +204,8 @@ class AwsClients:
         """Who these credentials are (STS GetCallerIdentity): the cheapest proof that they work,
         and the account ``doctor`` compares with the sink's stream ARN."""
         with aws_errors("get the caller identity"):
-            identity: dict[str, Any] = self.sts().get_caller_identity()
-        return identity
+            identity = self.sts().get_caller_identity()
+        return dict(identity)
 
 
 def _botocore_session() -> Any:

@@ -18,6 +18,8 @@ from twilio_es_cli import arns
 from twilio_es_cli.progress import TERMINAL, Reporter
 
 if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.config import Settings
     from twilio_es_cli.models import StreamRef
@@ -63,7 +65,7 @@ class Clients:
             self._twilio = make_client(self.settings)
         return self._twilio
 
-    def stream_kinesis(self, stream: str) -> Any:
+    def stream_kinesis(self, stream: str) -> KinesisClient:
         """A Kinesis client for reading ``stream`` (name or ARN), in the region its ARN names.
 
         One botocore attempt per call: the reader's own backoff handles throttling, expired

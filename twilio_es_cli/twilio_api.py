@@ -53,6 +53,7 @@ def _http_client(base_url: str | None) -> Any:
     from twilio.http.http_client import TwilioHttpClient
     from urllib3.util.retry import Retry
 
+    # The twilio SDK ships no type information, so its class is Any to mypy (misc: subclassing Any).
     class _Client(TwilioHttpClient):  # type: ignore[misc]
         def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
             if base_url is not None:

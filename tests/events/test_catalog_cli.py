@@ -8,6 +8,9 @@ from base64 import b64encode
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.fixture_types import CliRunner, EventsEmulator
 from twilio_es_cli.local.catalog_data import EVENT_TYPES, SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,7 +18,7 @@ REAL_SCHEMA = ROOT / "tests" / "data" / "twilio-schemas" / "Messaging.MessageSta
 MESSAGE_STATUS = next(s for s in SCHEMAS if s.id == "Messaging.MessageStatus")
 
 
-def _served(emulator: Any, path: str) -> Any:
+def _served(emulator: EventsEmulator, path: str) -> Any:
     """What the emulator serves at ``path``, fetched by hand (not through our code)."""
     token = b64encode(f"{emulator.account_sid}:{emulator.auth_token}".encode()).decode()
     request = urllib.request.Request(
@@ -25,7 +28,7 @@ def _served(emulator: Any, path: str) -> Any:
         return json.loads(response.read())
 
 
-def test_types_list_pages_through_everything(twilio_env: Any, cli: Any) -> None:
+def test_types_list_pages_through_everything(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     result = cli("types", "list", "--json")
     assert result.exit_code == 0, result.stderr
     listed = result.json()
@@ -35,7 +38,7 @@ def test_types_list_pages_through_everything(twilio_env: Any, cli: Any) -> None:
     assert delivered["status"] == "available"
 
 
-def test_types_list_search_and_schema_filter(twilio_env: Any, cli: Any) -> None:
+def test_types_list_search_and_schema_filter(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     search = cli("types", "list", "--search", "TASK", "--json")
     assert search.exit_code == 0, search.stderr
     assert {t["type"] for t in search.json()} == {
@@ -53,7 +56,7 @@ def test_types_list_search_and_schema_filter(twilio_env: Any, cli: Any) -> None:
     assert "No event types" in nothing.stderr
 
 
-def test_types_show(twilio_env: Any, cli: Any) -> None:
+def test_types_show(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     result = cli("types", "show", "com.twilio.messaging.message.delivered", "--json")
     assert result.exit_code == 0, result.stderr
     data = result.json()
@@ -64,13 +67,13 @@ def test_types_show(twilio_env: Any, cli: Any) -> None:
     assert "Messaging.MessageStatus" in human.stdout
 
 
-def test_types_show_unknown_suggests(twilio_env: Any, cli: Any) -> None:
+def test_types_show_unknown_suggests(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     result = cli("types", "show", "com.twilio.messaging.message.deliverd")
     assert result.exit_code == 4
     assert "Did you mean com.twilio.messaging.message.delivered" in result.stderr
 
 
-def test_schema_versions(twilio_env: Any, cli: Any) -> None:
+def test_schema_versions(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     result = cli("schema", "versions", "Messaging.MessageStatus", "--json")
     assert result.exit_code == 0, result.stderr
     versions = result.json()
@@ -86,7 +89,9 @@ def test_schema_versions(twilio_env: Any, cli: Any) -> None:
     assert "Schema 'No.SuchSchema' is unknown" in missing.stderr
 
 
-def test_schema_show_prints_the_served_raw_document(twilio_env: Any, cli: Any) -> None:
+def test_schema_show_prints_the_served_raw_document(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     result = cli("schema", "show", "Messaging.MessageStatus", "--version", "2")
     assert result.exit_code == 0, result.stderr
     printed = json.loads(result.stdout)
@@ -97,7 +102,7 @@ def test_schema_show_prints_the_served_raw_document(twilio_env: Any, cli: Any) -
     assert "Messaging.MessageStatus version 2" in result.stderr
 
 
-def test_schema_show_latest_is_the_real_schema(twilio_env: Any, cli: Any) -> None:
+def test_schema_show_latest_is_the_real_schema(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     result = cli("schema", "show", "Messaging.MessageStatus")
     assert result.exit_code == 0, result.stderr
     real = json.loads(REAL_SCHEMA.read_text(encoding="utf-8"))  # v4; v7 adds fields (i9)
@@ -109,7 +114,7 @@ def test_schema_show_latest_is_the_real_schema(twilio_env: Any, cli: Any) -> Non
     assert f"version {MESSAGE_STATUS.latest_version}" in result.stderr
 
 
-def test_schema_show_errors(twilio_env: Any, cli: Any) -> None:
+def test_schema_show_errors(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     too_high = cli("schema", "show", "Messaging.MessageStatus", "--version", "99")
     assert too_high.exit_code == 4
     assert "has no version 99" in too_high.stderr
@@ -118,7 +123,7 @@ def test_schema_show_errors(twilio_env: Any, cli: Any) -> None:
 
 
 def test_wrong_credentials_on_a_list_call_are_exit_3(
-    twilio_env: Any, cli: Any, monkeypatch: Any
+    twilio_env: EventsEmulator, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # List calls fail inside the SDK's pager (not as TwilioRestException): still exit 3.
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "wrong-token")

@@ -36,7 +36,9 @@ def schema_host() -> Iterator[tuple[str, list[dict[str, str]]]]:
     server.server_close()
 
 
-def test_raw_schema_is_fetched_without_credentials(schema_host) -> None:  # type: ignore[no-untyped-def]
+def test_raw_schema_is_fetched_without_credentials(
+    schema_host: tuple[str, list[dict[str, str]]],
+) -> None:
     from twilio_es_cli.catalog import Catalog, SchemaVersion
     from twilio_es_cli.config import resolve_settings
     from twilio_es_cli.twilio_api import make_client

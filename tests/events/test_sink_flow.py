@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.conftest import REGION, Result, boto_client
+from tests.fixture_types import CliRunner, EventsEmulator
 from twilio_es_cli import iam as iamdoc
 from twilio_es_cli import progress
 
@@ -39,8 +40,8 @@ def make_stream_and_role(
 ) -> dict[str, str]:
     """A stream and a role Twilio may assume (as `stream create` makes them); the sink config."""
     external_id = external_id or uuid.uuid4().hex * 2
-    kinesis: Any = boto_client("kinesis", moto_url)
-    iam: Any = boto_client("iam", moto_url)
+    kinesis = boto_client("kinesis", moto_url)
+    iam = boto_client("iam", moto_url)
     kinesis.create_stream(StreamName=name, ShardCount=shards)
     arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
     # The documents `stream create` writes (iam.py): this role is what the CLI would make.
@@ -60,7 +61,7 @@ def write_config(tmp_path: Path, config: dict[str, str]) -> str:
     return str(path)
 
 
-def create_kinesis_sink(cli: Any, tmp_path: Path, config: dict[str, str]) -> str:
+def create_kinesis_sink(cli: CliRunner, tmp_path: Path, config: dict[str, str]) -> str:
     result: Result = cli(
         "sink", "create", "kinesis", "--config", write_config(tmp_path, config), "--json"
     )
@@ -70,7 +71,7 @@ def create_kinesis_sink(cli: Any, tmp_path: Path, config: dict[str, str]) -> str
     return str(sink["sid"])
 
 
-def show(cli: Any, sid: str) -> dict[str, Any]:
+def show(cli: CliRunner, sid: str) -> dict[str, Any]:
     result: Result = cli("sink", "show", sid, "--json")
     assert result.exit_code == 0, result.stderr
     data = result.json()
@@ -78,8 +79,8 @@ def show(cli: Any, sid: str) -> dict[str, Any]:
     return data
 
 
-def test_today_validate_on_an_active_sink_proves_delivery_end_to_end(  # type: ignore[no-untyped-def]
-    cli, aws_env, twilio_env, tmp_path: Path
+def test_today_validate_on_an_active_sink_proves_delivery_end_to_end(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
 ) -> None:
     """Sinks are active when created; `sink validate` still proves delivery and says so."""
     stream: Result = cli("stream", "create", "today-events", "1")
@@ -104,7 +105,7 @@ def test_today_validate_on_an_active_sink_proves_delivery_end_to_end(  # type: i
     assert f"proved: {outcome['proved']}" in validated.stderr
 
     # A broken role is caught even though the sink says "active".
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     role = json.loads(stream.stdout)["role_arn"].rsplit("/", 1)[-1]
     iam.update_assume_role_policy(
         RoleName=role,
@@ -127,7 +128,9 @@ def test_today_validate_on_an_active_sink_proves_delivery_end_to_end(  # type: i
     assert show(cli, sink["sid"])["status"] == "active"  # the status alone proves nothing
 
 
-def test_kinesis_sink_from_file_to_active(cli, aws_env, twilio_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_kinesis_sink_from_file_to_active(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
+) -> None:
     """The documented flow: `stream create > twilio-sink.json`, `sink create`, `sink validate`."""
     stream: Result = cli("stream", "create", "twilio-events", "1")
     assert stream.exit_code == 0, stream.stderr
@@ -169,7 +172,9 @@ def test_kinesis_sink_from_file_to_active(cli, aws_env, twilio_env, tmp_path: Pa
     assert "sink validate" not in tested.stderr
 
 
-def test_kinesis_sink_from_stdin_and_from_flags(cli, aws_env, twilio_env) -> None:  # type: ignore[no-untyped-def]
+def test_kinesis_sink_from_stdin_and_from_flags(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator
+) -> None:
     config = make_stream_and_role(aws_env, "piped")
     piped: Result = cli(
         "sink",
@@ -183,7 +188,7 @@ def test_kinesis_sink_from_stdin_and_from_flags(cli, aws_env, twilio_env) -> Non
         stdin=json.dumps(config),
     )
     assert piped.exit_code == 0, piped.stderr
-    assert piped.json()["description"] == "piped"  # type: ignore[index]
+    assert piped.json()["description"] == "piped"
     flags: Result = cli(
         "sink",
         "create",
@@ -198,12 +203,12 @@ def test_kinesis_sink_from_stdin_and_from_flags(cli, aws_env, twilio_env) -> Non
     )
     assert flags.exit_code == 0, flags.stderr
     both = [piped.json(), flags.json()]
-    assert [s["sink_configuration"]["role_arn"] for s in both] == [config["role_arn"]] * 2  # type: ignore[index]
+    assert [s["sink_configuration"]["role_arn"] for s in both] == [config["role_arn"]] * 2
     assert config["external_id"] not in piped.stdout + flags.stdout + piped.stderr + flags.stderr
 
 
-def test_validate_reads_every_shard_and_takes_the_newest_test_event(  # type: ignore[no-untyped-def]
-    cli, aws_env, twilio_env, tmp_path: Path
+def test_validate_reads_every_shard_and_takes_the_newest_test_event(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
 ) -> None:
     """Four shards; a stale test first (its id is dead after the next Test), then ours."""
     config = make_stream_and_role(aws_env, "multi", shards=4)
@@ -220,8 +225,8 @@ def test_validate_reads_every_shard_and_takes_the_newest_test_event(  # type: ig
     assert outcome["already_active"] is False
 
 
-def test_wrong_external_id_fails_at_the_read_step_with_93102_cause(  # type: ignore[no-untyped-def]
-    cli, aws_env, twilio_env, tmp_path: Path
+def test_wrong_external_id_fails_at_the_read_step_with_93102_cause(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
 ) -> None:
     config = make_stream_and_role(aws_env, "wrong-ext")
     sid = create_kinesis_sink(cli, tmp_path, {**config, "external_id": "not-the-roles-id"})
@@ -237,8 +242,8 @@ def test_wrong_external_id_fails_at_the_read_step_with_93102_cause(  # type: ign
     assert [e["code"] for e in twilio_env.debugger_log()] == [93102]
 
 
-def test_test_events_already_in_the_stream_are_not_taken_for_ours(  # type: ignore[no-untyped-def]
-    cli, aws_env, twilio_env, tmp_path: Path
+def test_test_events_already_in_the_stream_are_not_taken_for_ours(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
 ) -> None:
     """A second sink on a stream that already holds a test event (of the first sink)."""
     config = make_stream_and_role(aws_env, "shared")
@@ -254,8 +259,8 @@ def test_test_events_already_in_the_stream_are_not_taken_for_ours(  # type: igno
     assert show(cli, good)["status"] == "active"
 
 
-def test_a_stream_we_cannot_read_fails_step_1_before_any_test(  # type: ignore[no-untyped-def]
-    cli, aws_env, twilio_env, tmp_path: Path
+def test_a_stream_we_cannot_read_fails_step_1_before_any_test(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
 ) -> None:
     config = make_stream_and_role(aws_env, "exists")
     missing = config["arn"].replace("stream/exists", "stream/deleted-meanwhile")
@@ -269,7 +274,9 @@ def test_a_stream_we_cannot_read_fails_step_1_before_any_test(  # type: ignore[n
     assert show(cli, sid)["status"] == "initialized"  # no Test was sent
 
 
-def test_a_test_the_sink_failed_to_receive_is_sent_again(aws_env, twilio_env) -> None:  # type: ignore[no-untyped-def]
+def test_a_test_the_sink_failed_to_receive_is_sent_again(
+    aws_env: str, twilio_env: EventsEmulator
+) -> None:
     """IAM propagation: the role is not assumable at the first test, it is by the second."""
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.config import resolve_settings
@@ -304,8 +311,8 @@ def test_a_test_the_sink_failed_to_receive_is_sent_again(aws_env, twilio_env) ->
     assert [e["code"] for e in twilio_env.debugger_log()] == [93102]
 
 
-def test_event_that_never_arrives_times_out_with_the_likely_causes(  # type: ignore[no-untyped-def]
-    aws_env, twilio_env, tmp_path: Path
+def test_event_that_never_arrives_times_out_with_the_likely_causes(
+    aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
 ) -> None:
     """The Test lands in the sink's stream, but we read another (empty) one: nothing arrives."""
     from twilio_es_cli.aws import AwsClients
@@ -337,7 +344,9 @@ def test_event_that_never_arrives_times_out_with_the_likely_causes(  # type: ign
     assert service.get(sink.sid).status == "validating"
 
 
-def test_a_test_sent_meanwhile_fails_the_validate_step(aws_env, twilio_env) -> None:  # type: ignore[no-untyped-def]
+def test_a_test_sent_meanwhile_fails_the_validate_step(
+    aws_env: str, twilio_env: EventsEmulator
+) -> None:
     """Someone sends another Test while we read: our test id is dead, step 3 says why."""
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.config import resolve_settings
@@ -367,8 +376,8 @@ def test_a_test_sent_meanwhile_fails_the_validate_step(aws_env, twilio_env) -> N
     assert info.value.hint is not None and "--force" in info.value.hint
 
 
-def test_validate_with_a_wrong_test_id_is_a_failed_check(  # type: ignore[no-untyped-def]
-    cli, aws_env, twilio_env, tmp_path: Path
+def test_validate_with_a_wrong_test_id_is_a_failed_check(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
 ) -> None:
     config = make_stream_and_role(aws_env, "wrong-id")
     sid = create_kinesis_sink(cli, tmp_path, config)
@@ -380,7 +389,9 @@ def test_validate_with_a_wrong_test_id_is_a_failed_check(  # type: ignore[no-unt
     assert show(cli, sid)["status"] == "validating"
 
 
-def test_sink_test_says_what_to_do_next(cli, aws_env, twilio_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sink_test_says_what_to_do_next(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
+) -> None:
     config = make_stream_and_role(aws_env, "tested")
     sid = create_kinesis_sink(cli, tmp_path, config)
     result: Result = cli("sink", "test", sid, "--json")
@@ -388,7 +399,7 @@ def test_sink_test_says_what_to_do_next(cli, aws_env, twilio_env, tmp_path: Path
     assert result.json() == {"sid": sid, "result": "submitted"}
     assert f"twilio-es sink validate {sid}" in result.stderr
     # the event really is in the stream, readable with the user's credentials
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     it = kinesis.get_shard_iterator(
         StreamName="tested", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON"
     )["ShardIterator"]
@@ -424,8 +435,8 @@ def sink_webhook_receiver() -> Iterator[tuple[str, list[Any]]]:
     server.server_close()
 
 
-def test_webhook_sink_validated_with_the_test_id_read_at_the_receiver(  # type: ignore[no-untyped-def]
-    cli, twilio_env, sink_webhook_receiver
+def test_webhook_sink_validated_with_the_test_id_read_at_the_receiver(
+    cli: CliRunner, twilio_env: EventsEmulator, sink_webhook_receiver: tuple[str, list[Any]]
 ) -> None:
     url, bodies = sink_webhook_receiver
     created: Result = cli("sink", "create", "webhook", "--destination", url, "--json")
@@ -461,17 +472,19 @@ def test_webhook_sink_validated_with_the_test_id_read_at_the_receiver(  # type: 
 # -- list / show / update / delete and error paths ------------------------------------------
 
 
-def test_list_filters_and_redaction(cli, aws_env, twilio_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_list_filters_and_redaction(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
+) -> None:
     config = make_stream_and_role(aws_env, "listed")
     kinesis_sid = create_kinesis_sink(cli, tmp_path, config)
     web: Result = cli(
         "sink", "create", "webhook", "--destination", "https://example.com/x", "--json"
     )
-    web_sid = web.json()["sid"]  # type: ignore[index]
+    web_sid = web.json()["sid"]
     segment: Result = cli(
         "sink", "create", "segment", "--write-key", "SEGMENT-SECRET-KEY-123", "--json"
     )
-    segment_sid = segment.json()["sid"]  # type: ignore[index]
+    segment_sid = segment.json()["sid"]
     assert "SEGMENT-SECRET-KEY-123" not in segment.stdout
 
     def sids(*args: str) -> set[str]:
@@ -515,7 +528,9 @@ def test_list_filters_and_redaction(cli, aws_env, twilio_env, tmp_path: Path) ->
     assert "in use by subscription" in in_use_delete.stderr
 
 
-def test_show_update_delete(cli, aws_env, twilio_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_show_update_delete(
+    cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
+) -> None:
     config = make_stream_and_role(aws_env, "shown")
     sid = create_kinesis_sink(cli, tmp_path, config)
 
@@ -526,12 +541,12 @@ def test_show_update_delete(cli, aws_env, twilio_env, tmp_path: Path) -> None:  
     assert config["external_id"] not in people.stdout + people.stderr
     assert config["external_id"] not in cli("sink", "show", sid, "--json").stdout
     secret = cli("sink", "show", sid, "--json", "--show-secrets")
-    assert secret.json()["sink_configuration"]["external_id"] == config["external_id"]  # type: ignore[index]
+    assert secret.json()["sink_configuration"]["external_id"] == config["external_id"]
     assert config["external_id"] in cli("sink", "show", sid, "--show-secrets").stdout
 
     updated: Result = cli("sink", "update", sid, "--description", "prod events", "--json")
     assert updated.exit_code == 0, updated.stderr
-    assert updated.json()["description"] == "prod events"  # type: ignore[index]
+    assert updated.json()["description"] == "prod events"
     assert show(cli, sid)["description"] == "prod events"
 
     refused: Result = cli("sink", "delete", sid)  # stdin is not a terminal, no --yes
@@ -559,7 +574,9 @@ def test_show_update_delete(cli, aws_env, twilio_env, tmp_path: Path) -> None:  
     ],
     ids=lambda v: " ".join(v[:2] + v[3:]),
 )
-def test_unknown_sink_is_exit_4(cli, twilio_env, argv: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_sink_is_exit_4(
+    cli: CliRunner, twilio_env: EventsEmulator, argv: list[str]
+) -> None:
     result: Result = cli(*argv)
     assert result.exit_code == 4, result.stderr
     assert "Traceback" not in result.stderr
@@ -567,8 +584,8 @@ def test_unknown_sink_is_exit_4(cli, twilio_env, argv: list[str]) -> None:  # ty
     assert "hint: See your sinks with `twilio-es sink list`." in result.stderr
 
 
-def test_bad_credentials_are_exit_3_with_a_hint(  # type: ignore[no-untyped-def]
-    cli, twilio_env, monkeypatch: pytest.MonkeyPatch
+def test_bad_credentials_are_exit_3_with_a_hint(
+    cli: CliRunner, twilio_env: EventsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "wrong-token")
     for argv in (
@@ -582,8 +599,12 @@ def test_bad_credentials_are_exit_3_with_a_hint(  # type: ignore[no-untyped-def]
         assert "hint: Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN" in result.stderr
 
 
-def test_region_of_the_stream_arn_wins_and_is_announced(  # type: ignore[no-untyped-def]
-    cli, aws_env, twilio_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_region_of_the_stream_arn_wins_and_is_announced(
+    cli: CliRunner,
+    aws_env: str,
+    twilio_env: EventsEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The user's region is eu-west-1, the stream lives in us-east-1: read it there, and say so."""
     config = make_stream_and_role(aws_env, "regional")

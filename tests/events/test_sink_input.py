@@ -17,6 +17,7 @@ from typing import ClassVar
 import pytest
 
 from tests.conftest import Result
+from tests.fixture_types import CliRunner
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/twilio-events"
 ROLE = "arn:aws:iam::123456789012:role/twilio-events-writer"
@@ -140,8 +141,8 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("argv", "words"), BAD_INPUTS, ids=lambda v: " ".join(v)[:60])
 def test_bad_input_is_exit_2_before_any_call(
-    cli, sink_counting_api: list[str], argv: list[str], words: list[str]
-) -> None:  # type: ignore[no-untyped-def]
+    cli: CliRunner, sink_counting_api: list[str], argv: list[str], words: list[str]
+) -> None:
     result: Result = cli(*argv)
     assert result.exit_code == 2, result.stderr
     first = result.stderr.splitlines()[0]
@@ -163,15 +164,15 @@ def test_bad_input_is_exit_2_before_any_call(
     ],
 )
 def test_bad_config_file_is_exit_2_before_any_call(
-    cli, sink_counting_api: list[str], tmp_path: Path, content: str
-) -> None:  # type: ignore[no-untyped-def]
+    cli: CliRunner, sink_counting_api: list[str], tmp_path: Path, content: str
+) -> None:
     result: Result = cli("sink", "create", "kinesis", "--config", _file(tmp_path, content))
     assert result.exit_code == 2, result.stderr
     assert "twilio-sink.json" in result.stderr
     assert sink_counting_api == []
 
 
-def test_bad_input_wins_over_missing_credentials(cli) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_wins_over_missing_credentials(cli: CliRunner) -> None:
     """Without any TWILIO_* the input is still checked first (2, not 3)."""
     result: Result = cli("sink", "create", "webhook", "--destination", "nope")
     assert result.exit_code == 2

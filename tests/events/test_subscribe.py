@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.conftest import active_webhook_sink, events_client
+from tests.fixture_types import CliRunner, EventsEmulator
 from twilio_es_cli.local.catalog_data import SCHEMAS
 
 LATEST_MESSAGE_STATUS = next(s for s in SCHEMAS if s.id == "Messaging.MessageStatus").latest_version
@@ -25,11 +24,11 @@ def kinesis_sink() -> str:
     return str(sink.sid)
 
 
-def stored_types(emulator: Any, sid: str) -> dict[str, int]:
+def stored_types(emulator: EventsEmulator, sid: str) -> dict[str, int]:
     return dict(emulator.service.subscription(sid).types)
 
 
-def test_subscribe_pins_latest_and_says_which(twilio_env: Any, cli: Any) -> None:
+def test_subscribe_pins_latest_and_says_which(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sink = active_webhook_sink()
     result = cli(
         "subscribe",
@@ -62,7 +61,7 @@ def test_subscribe_pins_latest_and_says_which(twilio_env: Any, cli: Any) -> None
     }
 
 
-def test_subscribe_expands_globs_and_dedupes(twilio_env: Any, cli: Any) -> None:
+def test_subscribe_expands_globs_and_dedupes(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sink = active_webhook_sink()
     result = cli(
         "subscribe",
@@ -96,7 +95,7 @@ def test_subscribe_expands_globs_and_dedupes(twilio_env: Any, cli: Any) -> None:
     )
 
 
-def test_glob_that_matches_nothing_is_not_found(twilio_env: Any, cli: Any) -> None:
+def test_glob_that_matches_nothing_is_not_found(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", "com.twilio.fax.*")
     assert result.exit_code == 4
@@ -104,7 +103,9 @@ def test_glob_that_matches_nothing_is_not_found(twilio_env: Any, cli: Any) -> No
     assert twilio_env.service.list_subscriptions() == []
 
 
-def test_glob_says_which_discontinued_types_it_left_out(twilio_env: Any, cli: Any) -> None:
+def test_glob_says_which_discontinued_types_it_left_out(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     sink = active_webhook_sink()
     conversations = "com.twilio.conversations"  # delivery.updated is really discontinued
     result = cli("subscribe", "--sink", sink, "--type", f"{conversations}.*", "--json")
@@ -118,7 +119,7 @@ def test_glob_says_which_discontinued_types_it_left_out(twilio_env: Any, cli: An
     assert f"(only discontinued ones: {conversations}.delivery.updated)" in only.stderr
 
 
-def test_unknown_type_suggests_close_matches(twilio_env: Any, cli: Any) -> None:
+def test_unknown_type_suggests_close_matches(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", "com.twilio.messaging.message.deliverd")
     assert result.exit_code == 4  # the same answer as `types show` gives for it
@@ -128,7 +129,7 @@ def test_unknown_type_suggests_close_matches(twilio_env: Any, cli: Any) -> None:
     assert twilio_env.service.list_subscriptions() == []
 
 
-def test_discontinued_type_is_refused(twilio_env: Any, cli: Any) -> None:
+def test_discontinued_type_is_refused(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sink = active_webhook_sink()
     result = cli(
         "subscribe",
@@ -142,7 +143,7 @@ def test_discontinued_type_is_refused(twilio_env: Any, cli: Any) -> None:
     assert twilio_env.service.list_subscriptions() == []
 
 
-def test_version_above_latest_is_refused(twilio_env: Any, cli: Any) -> None:
+def test_version_above_latest_is_refused(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", f"{DELIVERED}:99")
     assert result.exit_code == 4  # as `schema show ... --version 99`
@@ -151,7 +152,9 @@ def test_version_above_latest_is_refused(twilio_env: Any, cli: Any) -> None:
     )
 
 
-def test_inactive_sink_exits_5_with_validate_hint(twilio_env: Any, cli: Any) -> None:
+def test_inactive_sink_exits_5_with_validate_hint(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     twilio_env.legacy_validation = True  # only the old flow has inactive kinesis sinks
     sink = kinesis_sink()
     result = cli("subscribe", "--sink", sink, "--type", DELIVERED)
@@ -161,7 +164,9 @@ def test_inactive_sink_exits_5_with_validate_hint(twilio_env: Any, cli: Any) -> 
     assert twilio_env.service.list_subscriptions() == []
 
 
-def test_missing_sink_is_exit_4_and_bad_sid_exit_2(twilio_env: Any, cli: Any) -> None:
+def test_missing_sink_is_exit_4_and_bad_sid_exit_2(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     missing = "DG" + "0" * 32
     result = cli("subscribe", "--sink", missing, "--type", DELIVERED)
     assert result.exit_code == 4
@@ -173,7 +178,7 @@ def test_missing_sink_is_exit_4_and_bad_sid_exit_2(twilio_env: Any, cli: Any) ->
     assert result.exit_code == 2
 
 
-def test_human_output_lists_types_with_versions(twilio_env: Any, cli: Any) -> None:
+def test_human_output_lists_types_with_versions(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sink = active_webhook_sink()
     result = cli("subscribe", "--sink", sink, "--type", f"{DELIVERED}:3")
     assert result.exit_code == 0, result.stderr

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
 from tests.conftest import boto_client
+from tests.fixture_types import CliRunner, EventsEmulator
 
 DELIVERED = "com.twilio.messaging.message.delivered"
 
 
 def test_stream_to_subscription_to_doctor(
-    aws_env: str, twilio_env: Any, cli: Any, tmp_path: Path
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner, tmp_path: Path
 ) -> None:
     twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     name = f"flow-{uuid.uuid4().hex[:8]}"
@@ -54,7 +54,7 @@ def test_stream_to_subscription_to_doctor(
 
     # And events really flow: one emitted event is readable from the stream.
     assert twilio_env.emit(DELIVERED, 1) == 1
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     shard = kinesis.list_shards(StreamName=name)["Shards"][0]["ShardId"]
     iterator = kinesis.get_shard_iterator(
         StreamName=name, ShardId=shard, ShardIteratorType="TRIM_HORIZON"

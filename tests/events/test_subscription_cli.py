@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.conftest import active_webhook_sink
+from tests.fixture_types import CliRunner, EventsEmulator
 
 DELIVERED = "com.twilio.messaging.message.delivered"
 SENT = "com.twilio.messaging.message.sent"
 READ = "com.twilio.messaging.message.read"
 
 
-def subscribe(cli: Any, sink: str, *types: str) -> str:
+def subscribe(cli: CliRunner, sink: str, *types: str) -> str:
     args = ["subscribe", "--sink", sink, "--json"]
     for name in types:
         args += ["--type", name]
@@ -20,11 +19,13 @@ def subscribe(cli: Any, sink: str, *types: str) -> str:
     return str(result.json()["sid"])
 
 
-def stored(emulator: Any, sid: str) -> dict[str, int]:
+def stored(emulator: EventsEmulator, sid: str) -> dict[str, int]:
     return dict(emulator.service.subscription(sid).types)
 
 
-def test_list_filters_by_sink_and_shows_versions(twilio_env: Any, cli: Any) -> None:
+def test_list_filters_by_sink_and_shows_versions(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     first, second = active_webhook_sink(), active_webhook_sink()
     a = subscribe(cli, first, f"{DELIVERED}:2")
     b = subscribe(cli, second, f"{SENT}:1", f"{READ}:3")
@@ -42,7 +43,7 @@ def test_list_filters_by_sink_and_shows_versions(twilio_env: Any, cli: Any) -> N
     assert a in table.stdout and b in table.stdout
 
 
-def test_list_empty_says_so_on_stderr(twilio_env: Any, cli: Any) -> None:
+def test_list_empty_says_so_on_stderr(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     result = cli("subscription", "list")
     assert result.exit_code == 0
     assert result.stdout == ""
@@ -50,7 +51,7 @@ def test_list_empty_says_so_on_stderr(twilio_env: Any, cli: Any) -> None:
     assert cli("subscription", "list", "--json").json() == []
 
 
-def test_show_includes_subscribed_events(twilio_env: Any, cli: Any) -> None:
+def test_show_includes_subscribed_events(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:4", f"{SENT}:2")
     result = cli("subscription", "show", sid, "--json")
     assert result.exit_code == 0, result.stderr
@@ -61,7 +62,7 @@ def test_show_includes_subscribed_events(twilio_env: Any, cli: Any) -> None:
     assert sid in human.stdout and DELIVERED in human.stdout
 
 
-def test_show_missing_and_malformed(twilio_env: Any, cli: Any) -> None:
+def test_show_missing_and_malformed(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     missing = "DF" + "a" * 32
     result = cli("subscription", "show", missing)
     assert result.exit_code == 4
@@ -69,7 +70,7 @@ def test_show_missing_and_malformed(twilio_env: Any, cli: Any) -> None:
     assert cli("subscription", "show", "DG" + "a" * 32).exit_code == 2
 
 
-def test_update_description(twilio_env: Any, cli: Any) -> None:
+def test_update_description(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sid = subscribe(cli, active_webhook_sink(), DELIVERED)
     result = cli("subscription", "update", sid, "--description", "prod messaging", "--json")
     assert result.exit_code == 0, result.stderr
@@ -78,7 +79,7 @@ def test_update_description(twilio_env: Any, cli: Any) -> None:
     assert cli("subscription", "update", sid, "--description", " ").exit_code == 2
 
 
-def test_delete_asks_unless_yes(twilio_env: Any, cli: Any) -> None:
+def test_delete_asks_unless_yes(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sid = subscribe(cli, active_webhook_sink(), DELIVERED)
     refused = cli("subscription", "delete", sid)  # stdin is not a terminal: no one to ask
     assert refused.exit_code == 2
@@ -91,7 +92,7 @@ def test_delete_asks_unless_yes(twilio_env: Any, cli: Any) -> None:
     assert again.exit_code == 4
 
 
-def test_add_type_checks_the_catalogue_and_pins(twilio_env: Any, cli: Any) -> None:
+def test_add_type_checks_the_catalogue_and_pins(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:2")
     result = cli("subscription", "add-type", sid, READ, f"{SENT}:3", "--json")
     assert result.exit_code == 0, result.stderr
@@ -108,7 +109,9 @@ def test_add_type_checks_the_catalogue_and_pins(twilio_env: Any, cli: Any) -> No
     assert stored(twilio_env, sid) == {DELIVERED: 2, READ: 7, SENT: 3}
 
 
-def test_add_type_glob_skips_types_already_there(twilio_env: Any, cli: Any) -> None:
+def test_add_type_glob_skips_types_already_there(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:2")
     result = cli("subscription", "add-type", sid, "com.twilio.messaging.message.*")
     assert result.exit_code == 0, result.stderr
@@ -117,7 +120,7 @@ def test_add_type_glob_skips_types_already_there(twilio_env: Any, cli: Any) -> N
     assert len(types) == 6
 
 
-def test_remove_type(twilio_env: Any, cli: Any) -> None:
+def test_remove_type(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:2", f"{SENT}:1")
     result = cli("subscription", "remove-type", sid, SENT, "--json")
     assert result.exit_code == 0, result.stderr
@@ -131,7 +134,7 @@ def test_remove_type(twilio_env: Any, cli: Any) -> None:
     assert stored(twilio_env, sid) == {DELIVERED: 2}
 
 
-def test_set_version(twilio_env: Any, cli: Any) -> None:
+def test_set_version(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:2")
     result = cli("subscription", "set-version", sid, DELIVERED, "3", "--json")
     assert result.exit_code == 0, result.stderr

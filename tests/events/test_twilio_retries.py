@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.fixture_types import CliRunner
+
 SID = "DG" + "a" * 32
 SINK: dict[str, object] = {
     "sid": SID,
@@ -96,20 +98,20 @@ def slow_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[FlakyServer]:
     yield from _serve(FlakyServer(429, retry_after="3600"), monkeypatch)
 
 
-def test_get_is_retried_after_a_transient_error(cli, flaky: FlakyServer) -> None:  # type: ignore[no-untyped-def]
+def test_get_is_retried_after_a_transient_error(cli: CliRunner, flaky: FlakyServer) -> None:
     result = cli("sink", "show", SID, "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["sid"] == SID
     assert flaky.seen == ["GET", "GET"]
 
 
-def test_delete_is_retried_after_a_transient_error(cli, flaky: FlakyServer) -> None:  # type: ignore[no-untyped-def]
+def test_delete_is_retried_after_a_transient_error(cli: CliRunner, flaky: FlakyServer) -> None:
     result = cli("sink", "delete", SID, "--yes")
     assert result.exit_code == 0, result.stderr
     assert flaky.seen == ["DELETE", "DELETE"]
 
 
-def test_post_is_not_retried(cli, flaky: FlakyServer) -> None:  # type: ignore[no-untyped-def]
+def test_post_is_not_retried(cli: CliRunner, flaky: FlakyServer) -> None:
     result = cli("sink", "update", SID, "--description", "new")
     assert result.exit_code == 1, result.stderr
     assert "flaky" in result.stderr
@@ -117,8 +119,8 @@ def test_post_is_not_retried(cli, flaky: FlakyServer) -> None:  # type: ignore[n
     assert flaky.seen.count("POST") == 1
 
 
-def test_a_long_retry_after_is_capped_not_slept(  # type: ignore[no-untyped-def]
-    cli, slow_down: FlakyServer, monkeypatch: pytest.MonkeyPatch
+def test_a_long_retry_after_is_capped_not_slept(
+    cli: CliRunner, slow_down: FlakyServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """urllib3 would honour ``Retry-After: 3600`` (it allows six hours): the CLI must not hang.
 

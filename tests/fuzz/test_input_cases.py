@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result, boto_client
+from tests.fixture_types import CliRunner, EventsEmulator
 
 CJK_SID = "AC中文"
 HUGE = "a" * 100_000
@@ -37,9 +38,9 @@ def one_error(result: Result, code: int) -> str:
     return errors[0]
 
 
-def nothing_created(aws_env: str, emulator: Any = None) -> None:
-    kinesis: Any = boto_client("kinesis", aws_env)
-    iam: Any = boto_client("iam", aws_env)
+def nothing_created(aws_env: str, emulator: EventsEmulator | None = None) -> None:
+    kinesis = boto_client("kinesis", aws_env)
+    iam = boto_client("iam", aws_env)
     assert kinesis.list_streams()["StreamNames"] == []
     assert iam.list_roles()["Roles"] == []
     if emulator is not None:
@@ -82,7 +83,7 @@ def recorder() -> Iterator[tuple[str, list[str]]]:
 
 @pytest.mark.parametrize("argv", [["sink", "list"], ["types", "list"], ["doctor"]])
 def test_non_latin1_account_sid_is_a_config_error(
-    twilio_env: Any, cli: Any, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+    twilio_env: EventsEmulator, cli: CliRunner, monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", CJK_SID)
     result = cli(*argv)
@@ -108,7 +109,7 @@ def test_non_latin1_account_sid_is_a_config_error(
 @pytest.mark.parametrize("argv", [["stream", "list"], ["tail", "s", "--no-follow"]])
 def test_broken_aws_config_file_is_named(
     aws_env: str,
-    cli: Any,
+    cli: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     variable: str,
@@ -124,7 +125,7 @@ def test_broken_aws_config_file_is_named(
 
 @pytest.mark.parametrize("argv", [["stream", "list"], ["doctor", "--stream", "s"]])
 def test_empty_aws_secret_is_a_config_error(
-    aws_env: str, cli: Any, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+    aws_env: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
     """Found by tests/fuzz: a key id with an empty secret failed while building the client."""
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "")
@@ -159,13 +160,13 @@ def test_empty_aws_secret_is_a_config_error(
     ],
 )
 def test_malformed_url_flags_are_config_errors(
-    twilio_env: Any, cli: Any, argv: list[str], expected: str
+    twilio_env: EventsEmulator, cli: CliRunner, argv: list[str], expected: str
 ) -> None:
     assert expected in one_error(cli(*argv), 3)
 
 
 def test_malformed_endpoint_variable_names_the_variable(
-    aws_env: str, cli: Any, monkeypatch: pytest.MonkeyPatch
+    aws_env: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_KINESIS", "http://[::1")
     line = one_error(cli("stream", "list"), 3)
@@ -177,7 +178,7 @@ def test_malformed_endpoint_variable_names_the_variable(
 
 @pytest.mark.parametrize("target", ["/proc/version", "/dev/null", "/proc/no-such-dir/x.json"])
 def test_unwritable_out_is_refused_before_anything_is_created(
-    aws_env: str, cli: Any, target: str
+    aws_env: str, cli: CliRunner, target: str
 ) -> None:
     line = one_error(cli("stream", "create", "fuzzed", "1", "--out", target), 2)
     assert f"--out {target}" in line
@@ -185,7 +186,7 @@ def test_unwritable_out_is_refused_before_anything_is_created(
 
 
 def test_out_failing_after_creation_prints_the_configuration(
-    aws_env: str, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    aws_env: str, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The disk fills up between the check and the write (injected at the OS boundary)."""
     import errno
@@ -203,7 +204,7 @@ def test_out_failing_after_creation_prints_the_configuration(
     assert "the sink configuration is on stdout instead" in line
     config = json.loads(result.stdout)
     assert config["arn"].endswith(":stream/kept")
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     role = iam.get_role(RoleName=config["role_arn"].rsplit("/", 1)[1])["Role"]
     trust = json.dumps(role["AssumeRolePolicyDocument"])
     assert config["external_id"] in trust  # the printed id is the one the role requires
@@ -213,7 +214,7 @@ def test_out_failing_after_creation_prints_the_configuration(
 
 
 @pytest.mark.parametrize("name", ["bad name!", "", "a" * 129, "ströme", "x\n"])
-def test_doctor_rejects_a_bad_stream_name(aws_env: str, cli: Any, name: str) -> None:
+def test_doctor_rejects_a_bad_stream_name(aws_env: str, cli: CliRunner, name: str) -> None:
     result = cli("doctor", "--stream", name)
     line = one_error(result, 2)
     assert "is not valid" in line
@@ -236,7 +237,9 @@ def test_doctor_rejects_a_bad_stream_name(aws_env: str, cli: Any, name: str) -> 
         ["sink", "create", "webhook", "--destination", "https://example.com/x", "--method", ""],
     ],
 )
-def test_empty_values_are_refused(twilio_env: Any, aws_env: str, cli: Any, argv: list[str]) -> None:
+def test_empty_values_are_refused(
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, argv: list[str]
+) -> None:
     result = cli(*argv)
     one_error(result, 2)
     assert result.stdout == ""
@@ -244,7 +247,9 @@ def test_empty_values_are_refused(twilio_env: Any, aws_env: str, cli: Any, argv:
 
 
 @pytest.mark.parametrize("rate", ["nan", "inf", "1e309", "-inf", "0"])
-def test_local_emit_rate_must_be_finite(twilio_env: Any, cli: Any, rate: str) -> None:
+def test_local_emit_rate_must_be_finite(
+    twilio_env: EventsEmulator, cli: CliRunner, rate: str
+) -> None:
     line = one_error(cli("local", "emit", DELIVERED, "--rate", rate), 2)
     assert "--rate must be a positive, finite number" in line
 
@@ -264,7 +269,7 @@ def test_local_emit_rate_must_be_finite(twilio_env: Any, cli: Any, rate: str) ->
     ],
 )
 def test_huge_arguments_are_checked_before_any_call_and_not_echoed(
-    twilio_env: Any, cli: Any, recorder: tuple[str, list[str]], argv: list[str]
+    twilio_env: EventsEmulator, cli: CliRunner, recorder: tuple[str, list[str]], argv: list[str]
 ) -> None:
     url, seen = recorder
     result = cli("--twilio-api-url", url, *argv)
@@ -274,7 +279,9 @@ def test_huge_arguments_are_checked_before_any_call_and_not_echoed(
     assert "characters)" in result.stderr  # the echo says it was cut
 
 
-def test_unknown_type_is_exit_4_in_every_command(twilio_env: Any, cli: Any) -> None:
+def test_unknown_type_is_exit_4_in_every_command(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     """One meaning: a type the catalogue does not have is not found (exit 4), everywhere."""
     from tests.conftest import active_webhook_sink
 
@@ -297,7 +304,7 @@ def test_unknown_type_is_exit_4_in_every_command(twilio_env: Any, cli: Any) -> N
     "text", ["[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000]
 )
 def test_deeply_nested_sink_config_file(
-    twilio_env: Any, cli: Any, tmp_path: Path, text: str
+    twilio_env: EventsEmulator, cli: CliRunner, tmp_path: Path, text: str
 ) -> None:
     path = tmp_path / "deep.json"
     path.write_text(text)
@@ -311,7 +318,7 @@ def test_deeply_nested_sink_config_file(
 @pytest.mark.parametrize(
     "data", ["[" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000, '{"a":' * 40 + "1" + "}" * 40]
 )
-def test_deeply_nested_emit_data(twilio_env: Any, cli: Any, data: str) -> None:
+def test_deeply_nested_emit_data(twilio_env: EventsEmulator, cli: CliRunner, data: str) -> None:
     assert "--data nests" in one_error(cli("local", "emit", DELIVERED, "--data", data), 2)
 
 
@@ -356,7 +363,7 @@ def test_deeply_nested_emit_data(twilio_env: Any, cli: Any, data: str) -> None:
     ],
 )
 def test_usage_errors_are_one_line_and_a_hint(
-    cli: Any, argv: list[str], message: str, hint: str
+    cli: CliRunner, argv: list[str], message: str, hint: str
 ) -> None:
     result = cli(*argv)
     line = one_error(result, 2)
@@ -365,7 +372,7 @@ def test_usage_errors_are_one_line_and_a_hint(
     assert "Input should be" not in result.stderr
 
 
-def test_version_flag_works_like_the_command(cli: Any) -> None:
+def test_version_flag_works_like_the_command(cli: CliRunner) -> None:
     from twilio_es_cli import __version__
 
     flag, command = cli("--version"), cli("version")

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Result, boto_client, run_cli
+from tests.fixture_types import EventsEmulator
 from tests.fuzz.strategies import Invocation, environments, invocations
 
 CONTRACT = {0, 1, 2, 3, 4, 5}
@@ -75,10 +76,10 @@ COMMANDS = _commands()
 class Sandbox:
     """The emulator, moto's URL, a private directory, and clients to look behind the CLI."""
 
-    def __init__(self, emulator: Any, aws_env: str, tmp: Path) -> None:
+    def __init__(self, emulator: EventsEmulator, aws_env: str, tmp: Path) -> None:
         self.emulator, self.aws_env, self.tmp = emulator, aws_env, tmp
-        self.kinesis: Any = boto_client("kinesis", aws_env)
-        self.iam: Any = boto_client("iam", aws_env)
+        self.kinesis = boto_client("kinesis", aws_env)
+        self.iam = boto_client("iam", aws_env)
 
     def state(self) -> tuple[Any, ...]:
         """What a usage error must leave alone: streams, roles, sinks, subscriptions."""
@@ -128,7 +129,7 @@ def check(invocation: Invocation, sandbox: Sandbox) -> Result:
 
 @pytest.fixture
 def sandbox(
-    twilio_env: Any, aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    twilio_env: EventsEmulator, aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Sandbox:
     """The sandbox, and a private working directory (quickstart writes files into it)."""
     monkeypatch.chdir(tmp_path)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.fixture_types import FileWriter
+
 
 @pytest.fixture
-def write_file(tmp_path: Path) -> Callable[[str], str]:
+def write_file(tmp_path: Path) -> FileWriter:
     """Write ``twilio-es.yaml`` (dedented) in a temp dir; returns its path."""
 
     def write(text: str, name: str = "twilio-es.yaml") -> str:

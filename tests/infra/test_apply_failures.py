@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import events_client
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 from twilio_es_cli.errors import ApiError, CheckFailed
 
 BEFORE = """
@@ -98,7 +99,11 @@ EXPECTED = (
 
 @pytest.mark.parametrize("fail_at", range(1, len(STEPS) + 1))
 def test_failure_at_each_step_then_rerun_converges(
-    twilio_env: Any, cli: Any, write_file: Any, monkeypatch: pytest.MonkeyPatch, fail_at: int
+    twilio_env: EventsEmulator,
+    cli: CliRunner,
+    write_file: FileWriter,
+    monkeypatch: pytest.MonkeyPatch,
+    fail_at: int,
 ) -> None:
     from twilio_es_cli.infra.executor import Executor
 
@@ -132,7 +137,10 @@ def test_failure_at_each_step_then_rerun_converges(
 
 
 def test_unproven_new_sink_is_deleted_again(
-    twilio_env: Any, cli: Any, write_file: Any, monkeypatch: pytest.MonkeyPatch
+    twilio_env: EventsEmulator,
+    cli: CliRunner,
+    write_file: FileWriter,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from twilio_es_cli.infra import executor
 

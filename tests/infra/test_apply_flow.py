@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import boto_client, events_client
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 from twilio_es_cli.local.catalog_data import SCHEMAS
 
 # What the sandbox's catalogue says is latest (the test must not pin a catalogue fact).
@@ -30,7 +31,9 @@ subscriptions:
 """
 
 
-def test_plan_apply_replan(twilio_env: Any, aws_env: str, cli: Any, write_file: Any) -> None:
+def test_plan_apply_replan(
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
+) -> None:
     path = write_file(BASE)
     first = cli("plan", "-f", path, "--detailed-exitcode")
     assert first.exit_code == 2, first.stderr
@@ -62,7 +65,7 @@ def test_plan_apply_replan(twilio_env: Any, aws_env: str, cli: Any, write_file: 
     assert len(subs) == 1
     types = {e.type: e.schema_version for e in subs[0].subscribed_events.list()}
     assert types["com.twilio.messaging.message.delivered"] == 2
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     assert kinesis.describe_stream_summary(StreamName="shop-events")
 
 
@@ -77,7 +80,7 @@ def _env(desired: Any = None) -> Any:
 
 
 def test_active_kinesis_sink_is_proven_by_reading_back(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     """Today's Twilio activates sinks at once: the proof is then a test event read back."""
     from twilio_es_cli.errors import CheckFailed
@@ -94,7 +97,7 @@ def test_active_kinesis_sink_is_proven_by_reading_back(
 
     from twilio_es_cli.iam import trust_policy
 
-    iam: Any = boto_client("iam", aws_env)  # another external id: Twilio can no longer write
+    iam = boto_client("iam", aws_env)  # another external id: Twilio can no longer write
     iam.update_assume_role_policy(
         RoleName="twilio-es-shop-events-us-east-1",
         PolicyDocument=json.dumps(trust_policy("arn:aws:iam::177261743968:root", "other-id")),

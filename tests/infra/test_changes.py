@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import boto_client, events_client
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 
 HOOKS = """
 version: 1
@@ -22,7 +25,7 @@ subscriptions:
 
 
 def _file(
-    write_file: Any,
+    write_file: FileWriter,
     description: str = "app hook",
     types: str = "com.twilio.messaging.message.delivered:1",
     **kw: str,
@@ -33,13 +36,13 @@ def _file(
     return str(write_file(text))
 
 
-def _plan(cli: Any, path: str, *extra: str) -> Any:
+def _plan(cli: CliRunner, path: str, *extra: str) -> Any:
     result = cli("plan", "-f", path, "--json", *extra)
     assert result.exit_code == 0, result.stderr
     return {(c["kind"], c["name"]): c for c in result.json()["changes"]}
 
 
-def _converge(cli: Any, path: str, *extra: str) -> None:
+def _converge(cli: CliRunner, path: str, *extra: str) -> None:
     applied = cli("apply", "-f", path, "--yes", "--timeout", "30", *extra)
     assert applied.exit_code == 0, applied.stderr
     again = cli("plan", "-f", path, "--detailed-exitcode", *extra)
@@ -48,14 +51,16 @@ def _converge(cli: Any, path: str, *extra: str) -> None:
 
 
 def _subs() -> list[Any]:
-    return list(events_client().events.v1.subscriptions.list())  # type: ignore[attr-defined]
+    return list(events_client().events.v1.subscriptions.list())
 
 
 def _sinks() -> list[Any]:
-    return list(events_client().events.v1.sinks.list())  # type: ignore[attr-defined]
+    return list(events_client().events.v1.sinks.list())
 
 
-def test_types_added_removed_and_repinned(twilio_env: Any, cli: Any, write_file: Any) -> None:
+def test_types_added_removed_and_repinned(
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
+) -> None:
     _converge(cli, _file(write_file))
     sid = _subs()[0].sid
     path = _file(
@@ -82,7 +87,7 @@ def test_types_added_removed_and_repinned(twilio_env: Any, cli: Any, write_file:
 
 
 def test_glob_is_resolved_and_pinned_at_plan_time(
-    twilio_env: Any, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     path = _file(write_file, types='"com.twilio.studio.flow.*"')
     change = _plan(cli, path)[("subscription", "msgs")]
@@ -94,7 +99,9 @@ def test_glob_is_resolved_and_pinned_at_plan_time(
     _converge(cli, path)
 
 
-def test_description_is_updated_in_place(twilio_env: Any, cli: Any, write_file: Any) -> None:
+def test_description_is_updated_in_place(
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
+) -> None:
     _converge(cli, _file(write_file))
     (before,) = _sinks()
     path = _file(write_file, description="renamed hook")
@@ -107,7 +114,7 @@ def test_description_is_updated_in_place(twilio_env: Any, cli: Any, write_file: 
 
 
 def test_new_destination_replaces_sink_and_moves_subscription(
-    twilio_env: Any, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     _converge(cli, _file(write_file))
     (old_sink,) = _sinks()
@@ -129,7 +136,7 @@ def test_new_destination_replaces_sink_and_moves_subscription(
 
 
 def test_removed_from_file_is_deleted_unmanaged_left_alone(
-    twilio_env: Any, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     from tests.conftest import active_webhook_sink
 
@@ -151,7 +158,9 @@ def test_removed_from_file_is_deleted_unmanaged_left_alone(
     assert _sinks() == []
 
 
-def test_other_projects_are_never_touched(twilio_env: Any, cli: Any, write_file: Any) -> None:
+def test_other_projects_are_never_touched(
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
+) -> None:
     _converge(cli, _file(write_file))
     other = write_file("version: 1\nproject: billing\n", name="billing.yaml")
     plan = _plan(cli, other, "--prune")
@@ -161,7 +170,7 @@ def test_other_projects_are_never_touched(twilio_env: Any, cli: Any, write_file:
 
 
 def test_stream_shards_and_retention_are_updated(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     text = """
     version: 1
@@ -177,17 +186,17 @@ def test_stream_shards_and_retention_are_updated(
     assert change["action"] == "update"
     assert change["reasons"] == ["shards 1 -> 3", "retention 24 h -> 48 h"]
     _converge(cli, path)  # 1 -> 3 is two reshards: AWS allows at most double per step
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     summary = kinesis.describe_stream_summary(StreamName="s1")["StreamDescriptionSummary"]
     assert (summary["OpenShardCount"], summary["RetentionPeriodHours"]) == (3, 48)
 
 
 def test_role_policy_drift_is_repaired(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     path = write_file("version: 1\nstreams:\n  s2:\n    shards: 1\n")
     _converge(cli, path)
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     role = "twilio-es-s2-us-east-1"
     (policy,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
     iam.delete_role_policy(RoleName=role, PolicyName=policy)
@@ -199,7 +208,11 @@ def test_role_policy_drift_is_repaired(
 
 
 def test_explicit_kinesis_sink_with_env_secret_is_created_and_proven(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any, monkeypatch: Any
+    twilio_env: EventsEmulator,
+    aws_env: str,
+    cli: CliRunner,
+    write_file: FileWriter,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tests.events.test_sink_flow import make_stream_and_role
 
@@ -230,20 +243,22 @@ def test_explicit_kinesis_sink_with_env_secret_is_created_and_proven(
     assert change["reasons"][0] == "external_id differs"
 
 
-def test_stream_mode_switch(twilio_env: Any, aws_env: str, cli: Any, write_file: Any) -> None:
+def test_stream_mode_switch(
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
+) -> None:
     path = write_file("version: 1\nstreams:\n  m1:\n    shards: 1\n")
     _converge(cli, path)
     path = write_file("version: 1\nstreams:\n  m1:\n    on_demand: true\n")
     change = _plan(cli, path)[("stream", "m1")]
     assert change["reasons"] == ["mode PROVISIONED -> ON_DEMAND"]
     _converge(cli, path)
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     summary = kinesis.describe_stream_summary(StreamName="m1")["StreamDescriptionSummary"]
     assert summary["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"
 
 
 def test_a_webhook_sink_at_a_local_listener_is_proven_by_reading_the_test_event_back(
-    twilio_env: Any, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
 ) -> None:
     """In the sandbox the listener takes Kinesis's place: apply proves the sink end to end."""
     import io

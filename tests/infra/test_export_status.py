@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import boto_client, events_client
 from tests.events.test_sink_flow import make_stream_and_role
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 
 MANAGED = """
 version: 1
@@ -25,7 +28,12 @@ subscriptions:
 
 
 def test_export_then_plan_shows_no_changes(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any, tmp_path: Any, monkeypatch: Any
+    twilio_env: EventsEmulator,
+    aws_env: str,
+    cli: CliRunner,
+    write_file: FileWriter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30").exit_code == 0
     # a hand-built kinesis sink (role not made by twilio-es) and a segment sink
@@ -58,7 +66,9 @@ def test_export_then_plan_shows_no_changes(
     assert "  stream shop: unchanged" in planned.stdout.replace("    ", "  ")
 
 
-def test_export_only_one_stream(twilio_env: Any, cli: Any, write_file: Any) -> None:
+def test_export_only_one_stream(
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
+) -> None:
     assert cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30").exit_code == 0
     exported = cli("export", "--stream", "shop")
     assert exported.exit_code == 0
@@ -67,7 +77,7 @@ def test_export_only_one_stream(twilio_env: Any, cli: Any, write_file: Any) -> N
 
 
 def test_status_shows_chain_and_problems(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     assert cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30").exit_code == 0
     client: Any = events_client()
@@ -76,9 +86,9 @@ def test_status_shows_chain_and_problems(
         sink_configuration={"destination": "http://127.0.0.1:9/l"},
         sink_type="webhook",
     )
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     assert cli("stream", "create", "unused", "1").exit_code == 0
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     role = "twilio-es-shop-us-east-1"
     (policy,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
     iam.delete_role_policy(RoleName=role, PolicyName=policy)
@@ -103,14 +113,18 @@ def test_status_shows_chain_and_problems(
     assert cli("status", "--check").exit_code == 5
 
 
-def test_status_check_passes_on_a_clean_account(twilio_env: Any, cli: Any, write_file: Any) -> None:
+def test_status_check_passes_on_a_clean_account(
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
+) -> None:
     assert cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30").exit_code == 0
     clean = cli("status", "--check")
     assert clean.exit_code == 0, clean.stdout
     assert "No problems found." in clean.stdout
 
 
-def test_export_leaves_other_projects_out(twilio_env: Any, cli: Any, write_file: Any) -> None:
+def test_export_leaves_other_projects_out(
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
+) -> None:
     applied = cli("apply", "-f", write_file(MANAGED), "--yes", "--timeout", "30", "--json")
     assert applied.exit_code == 0
     summary = applied.json()
@@ -124,7 +138,7 @@ def test_export_leaves_other_projects_out(twilio_env: Any, cli: Any, write_file:
 
 
 def test_export_output_that_cannot_be_written_is_refused_up_front(
-    twilio_env: Any, aws_env: str, cli: Any, tmp_path: Path
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, tmp_path: Path
 ) -> None:
     """Found by the fuzz suite: a directory was 'unexpected IsADirectoryError' after the work."""
     result = cli("export", "--output", str(tmp_path))

@@ -6,9 +6,11 @@ exit 2 with the located message proves the file was refused before anything was 
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import pytest
+
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 
 GOOD_SINK = """
 version: 1
@@ -100,7 +102,7 @@ subscriptions:
     ],
 )
 def test_bad_file_is_exit_2_with_line(
-    cli: Any, write_file: Any, text: str, line: int, message: str, hint: str | None
+    cli: CliRunner, write_file: FileWriter, text: str, line: int, message: str, hint: str | None
 ) -> None:
     path = write_file(text)
     result = cli("plan", "-f", path)
@@ -111,14 +113,14 @@ def test_bad_file_is_exit_2_with_line(
         assert hint in result.stderr
 
 
-def test_detailed_exitcode_reports_a_bad_file_as_1(cli: Any, write_file: Any) -> None:
+def test_detailed_exitcode_reports_a_bad_file_as_1(cli: CliRunner, write_file: FileWriter) -> None:
     path = write_file(GOOD_SINK.replace("shards: 1", "shards: 0"))
     result = cli("plan", "-f", path, "--detailed-exitcode")
     assert result.exit_code == 1  # 2 would read as "changes" to CI
     assert f"{path}:4: streams.events.shards" in result.stderr
 
 
-def test_too_many_sinks_for_the_account(cli: Any, write_file: Any) -> None:
+def test_too_many_sinks_for_the_account(cli: CliRunner, write_file: FileWriter) -> None:
     sinks = "".join(
         f"  s{i}:\n    type: webhook\n    destination: https://example.com/{i}\n"
         for i in range(101)
@@ -131,7 +133,9 @@ def test_too_many_sinks_for_the_account(cli: Any, write_file: Any) -> None:
     )
 
 
-def test_missing_file_says_how_to_start(cli: Any, tmp_path: Any, monkeypatch: Any) -> None:
+def test_missing_file_says_how_to_start(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = cli("plan")
     assert result.exit_code == 2
@@ -160,7 +164,12 @@ def test_missing_file_says_how_to_start(cli: Any, tmp_path: Any, monkeypatch: An
     ],
 )
 def test_catalogue_problems_are_located(
-    twilio_env: Any, cli: Any, write_file: Any, types: str, message: str, hint: str | None
+    twilio_env: EventsEmulator,
+    cli: CliRunner,
+    write_file: FileWriter,
+    types: str,
+    message: str,
+    hint: str | None,
 ) -> None:
     text = f"""
     version: 1
@@ -185,7 +194,7 @@ def test_catalogue_problems_are_located(
     assert events_sinks_count(twilio_env) == 0
 
 
-def events_sinks_count(emulator: Any) -> int:
+def events_sinks_count(emulator: EventsEmulator) -> int:
     from tests.conftest import events_client
 
-    return len(events_client().events.v1.sinks.list())  # type: ignore[attr-defined]
+    return len(events_client().events.v1.sinks.list())

@@ -11,7 +11,10 @@ import json
 import threading
 from typing import Any
 
+import pytest
+
 from tests.conftest import boto_client, events_client
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 
 FILE = """
 version: 1
@@ -28,7 +31,7 @@ TYPE = "com.twilio.messaging.message.delivered"
 class Producer(threading.Thread):
     """Emits ``seq``-numbered events until stopped; remembers what was accepted."""
 
-    def __init__(self, emulator: Any) -> None:
+    def __init__(self, emulator: EventsEmulator) -> None:
         super().__init__(daemon=True)
         self.emulator = emulator
         self.stop = threading.Event()
@@ -57,7 +60,7 @@ class Producer(threading.Thread):
 
 
 def _seqs_in_stream(aws_env: str, name: str) -> list[int]:
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     seqs: list[int] = []
     for shard in kinesis.list_shards(StreamName=name)["Shards"]:
         iterator = kinesis.get_shard_iterator(
@@ -77,7 +80,7 @@ def _seqs_in_stream(aws_env: str, name: str) -> list[int]:
 
 
 def test_rotate_with_live_producer_has_no_gap(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     path = write_file(FILE)
     assert cli("apply", "-f", path, "--yes", "--timeout", "30").exit_code == 0
@@ -103,14 +106,16 @@ def test_rotate_with_live_producer_has_no_gap(
     missing = [n for n in producer.sent if n not in seen]
     assert missing == []
     # the old external id no longer opens the role; the file still sees no change
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     trust = iam.get_role(RoleName="twilio-es-rot-us-east-1")["Role"]["AssumeRolePolicyDocument"]
     assert old_external_id not in json.dumps(trust)
     replan = cli("plan", "-f", path, "--detailed-exitcode")
     assert replan.exit_code == 0, replan.stdout
 
 
-def test_rotate_webhook_sink_moves_subscriptions(twilio_env: Any, cli: Any) -> None:
+def test_rotate_webhook_sink_moves_subscriptions(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     from tests.conftest import active_webhook_sink
 
     sid = active_webhook_sink()
@@ -128,7 +133,7 @@ def test_rotate_webhook_sink_moves_subscriptions(twilio_env: Any, cli: Any) -> N
 
 
 def test_file_replace_with_live_producer_has_no_gap(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any
+    twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     path = write_file(FILE)
     assert cli("apply", "-f", path, "--yes", "--timeout", "30").exit_code == 0
@@ -146,11 +151,15 @@ def test_file_replace_with_live_producer_has_no_gap(
     assert applied.exit_code == 0, applied.stderr
     seen = set(_seqs_in_stream(aws_env, "rot")) | set(_seqs_in_stream(aws_env, "rot2"))
     assert [n for n in producer.sent if n not in seen] == []
-    assert len(events_client().events.v1.sinks.list()) == 1  # type: ignore[attr-defined]
+    assert len(events_client().events.v1.sinks.list()) == 1
 
 
 def test_failed_rotation_is_undone(
-    twilio_env: Any, aws_env: str, cli: Any, write_file: Any, monkeypatch: Any
+    twilio_env: EventsEmulator,
+    aws_env: str,
+    cli: CliRunner,
+    write_file: FileWriter,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from twilio_es_cli.errors import CheckFailed
     from twilio_es_cli.infra import executor
@@ -158,7 +167,7 @@ def test_failed_rotation_is_undone(
     assert cli("apply", "-f", write_file(FILE), "--yes", "--timeout", "30").exit_code == 0
     client: Any = events_client()
     (old,) = client.events.v1.sinks.list()
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     role = "twilio-es-rot-us-east-1"
     trust_before = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
 

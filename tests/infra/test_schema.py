@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -57,7 +59,9 @@ def test_schema_accepts_good_and_rejects_unknown_keys() -> None:
         raise AssertionError("the schema accepted an unknown key")
 
 
-def test_exported_file_satisfies_the_schema(twilio_env: Any, cli: Any, write_file: Any) -> None:
+def test_exported_file_satisfies_the_schema(
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter
+) -> None:
     import jsonschema
     import yaml
 

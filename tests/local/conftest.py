@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from tests.conftest import REGION, boto_client
+from tests.fixture_types import EventsEmulator
 from tests.local.spec_check import SpecChecker
 from twilio_es_cli.config import DEFAULT_TWILIO_PRINCIPAL
 from twilio_es_cli.iam import trust_policy
@@ -63,19 +64,19 @@ class Api:
 
 
 @pytest.fixture
-def legacy(twilio_env: Any) -> Any:
+def legacy(twilio_env: EventsEmulator) -> EventsEmulator:
     """The session emulator in the old validation flow for this test (``reset`` undoes it)."""
     twilio_env.legacy_validation = True
     return twilio_env
 
 
 @pytest.fixture
-def api(twilio_env: Any, spec_checker: SpecChecker) -> Api:
+def api(twilio_env: EventsEmulator, spec_checker: SpecChecker) -> Api:
     return Api(twilio_env.url, (twilio_env.account_sid, twilio_env.auth_token), spec_checker)
 
 
 @pytest.fixture
-def sdk(twilio_env: Any, spec_checker: SpecChecker) -> Any:
+def sdk(twilio_env: EventsEmulator, spec_checker: SpecChecker) -> Any:
     """The twilio SDK's Events v1 domain via ``twilio_api.make_client`` (env from twilio_env)."""
     from twilio_es_cli.config import resolve_settings
     from twilio_es_cli.twilio_api import make_client
@@ -112,8 +113,8 @@ def kinesis_target(aws_env: str) -> Callable[..., KinesisTarget]:
     ) -> KinesisTarget:
         name = f"twilio-events-{uuid.uuid4().hex[:8]}"
         external_id = external_id or uuid.uuid4().hex * 2
-        kinesis: Any = boto_client("kinesis", aws_env)
-        iam: Any = boto_client("iam", aws_env)
+        kinesis = boto_client("kinesis", aws_env)
+        iam = boto_client("iam", aws_env)
         arn = f"arn:aws:kinesis:{REGION}:123456789012:stream/{name}"
         if create_stream:
             kinesis.create_stream(StreamName=name, ShardCount=1)
@@ -132,7 +133,7 @@ def kinesis_target(aws_env: str) -> Callable[..., KinesisTarget]:
 
 def read_stream(aws_url: str, stream: str) -> list[dict[str, Any]]:
     """Every record of every shard, from the start: the decoded CloudEvents."""
-    kinesis: Any = boto_client("kinesis", aws_url)
+    kinesis = boto_client("kinesis", aws_url)
     events: list[dict[str, Any]] = []
     for shard in kinesis.list_shards(StreamName=stream)["Shards"]:
         iterator = kinesis.get_shard_iterator(

@@ -47,7 +47,8 @@ def _is_uri(value: object) -> bool:
 
 @cache
 def spec() -> dict[str, Any]:
-    return json.loads(SPEC_PATH.read_text("utf-8"))  # type: ignore[no-any-return]
+    loaded: dict[str, Any] = json.loads(SPEC_PATH.read_text("utf-8"))
+    return loaded
 
 
 def operations() -> set[tuple[str, str]]:
@@ -61,7 +62,8 @@ def operations() -> set[tuple[str, str]]:
 
 
 def _template_for(path: str) -> str | None:
-    for template in spec()["paths"]:
+    templates: dict[str, Any] = spec()["paths"]
+    for template in templates:
         pattern = re.sub(r"\{[^}]+\}", "[^/]+", template)
         if re.fullmatch(pattern, path):
             return template
@@ -101,7 +103,8 @@ def response_schema(method: str, template: str, status: int) -> dict[str, Any] |
     content = responses[str(status)].get("content")
     if not content:
         return None
-    return _to_json_schema(content["application/json"]["schema"])  # type: ignore[no-any-return]
+    schema: dict[str, Any] = _to_json_schema(content["application/json"]["schema"])
+    return schema
 
 
 class SpecChecker:

@@ -13,12 +13,15 @@ from typing import Any
 
 import pytest
 
+from tests.fixture_types import EventsEmulator
 from tests.local.conftest import Api
 
 DELIVERED = "com.twilio.messaging.message.delivered"
 
 
-def test_page_urls_use_the_scheme_and_host_the_client_used(api: Api, twilio_env: Any) -> None:
+def test_page_urls_use_the_scheme_and_host_the_client_used(
+    api: Api, twilio_env: EventsEmulator
+) -> None:
     for n in range(3):
         twilio_env.service.create_sink(f"s{n}", "segment", json.dumps({"write_key": "k"}))
     plain = api.get("/v1/Sinks", PageSize=1).json()["meta"]
@@ -54,7 +57,7 @@ def _raw_exchange(url: str, request: bytes) -> tuple[bytes, bytes]:
     return head, rest
 
 
-def test_connection_close_is_answered_with_connection_close(twilio_env: Any) -> None:
+def test_connection_close_is_answered_with_connection_close(twilio_env: EventsEmulator) -> None:
     request = (
         b"GET /emulator/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         b"GET /emulator/health HTTP/1.1\r\nHost: x\r\n\r\n"  # must never be answered
@@ -65,14 +68,14 @@ def test_connection_close_is_answered_with_connection_close(twilio_env: Any) -> 
     assert rest == b'{"status": "ok"}'  # one answer, then the server closed the socket
 
 
-def test_keep_alive_serves_several_requests_on_one_socket(twilio_env: Any) -> None:
+def test_keep_alive_serves_several_requests_on_one_socket(twilio_env: EventsEmulator) -> None:
     one = b"GET /emulator/health HTTP/1.1\r\nHost: x\r\n\r\n"
     last = b"GET /emulator/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     _, rest = _raw_exchange(twilio_env.url, one + one + last)
     assert rest.count(b"HTTP/1.1 200") == 2  # the two answers after the first head
 
 
-def test_http_1_0_gets_keep_alive_only_when_it_asks(twilio_env: Any) -> None:
+def test_http_1_0_gets_keep_alive_only_when_it_asks(twilio_env: EventsEmulator) -> None:
     head, _ = _raw_exchange(twilio_env.url, b"GET /emulator/health HTTP/1.0\r\n\r\n")
     assert b"\r\nConnection: close" in head
 
@@ -110,7 +113,7 @@ def signed_receiver() -> Iterator[_Signed]:
 
 
 def test_webhook_deliveries_pass_the_sdk_request_validator(
-    twilio_env: Any, signed_receiver: _Signed
+    twilio_env: EventsEmulator, signed_receiver: _Signed
 ) -> None:
     from twilio.request_validator import RequestValidator
 

@@ -10,12 +10,14 @@ OUT OF THE STREAM activates the sink and failures leave it inactive.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from tests.local.conftest import read_stream
+from tests.fixture_types import EventsEmulator
+from tests.local.conftest import KinesisTarget, read_stream
 
 
 def _create(sdk: Any, config: dict[str, str]) -> Any:
@@ -33,7 +35,7 @@ def _test_ids(events: list[dict[str, Any]]) -> list[str]:
 
 
 def test_today_a_kinesis_sink_is_active_and_test_still_writes_the_test_event(
-    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
+    sdk: Any, kinesis_target: Callable[..., KinesisTarget], aws_env: str, twilio_env: EventsEmulator
 ) -> None:
     target = kinesis_target()
     sink = _create(sdk, target.config())
@@ -51,7 +53,7 @@ def test_today_a_kinesis_sink_is_active_and_test_still_writes_the_test_event(
 
 
 def test_test_event_lands_in_stream_and_validate_activates(
-    sdk: Any, kinesis_target: Any, aws_env: str, legacy: Any
+    sdk: Any, kinesis_target: Callable[..., KinesisTarget], aws_env: str, legacy: EventsEmulator
 ) -> None:
     twilio_env = legacy
     target = kinesis_target()
@@ -80,7 +82,7 @@ def test_test_event_lands_in_stream_and_validate_activates(
 
 
 def test_new_test_replaces_previous_test_id(
-    sdk: Any, kinesis_target: Any, aws_env: str, legacy: Any
+    sdk: Any, kinesis_target: Callable[..., KinesisTarget], aws_env: str, legacy: EventsEmulator
 ) -> None:
     target = kinesis_target()
     sink = _create(sdk, target.config())
@@ -99,7 +101,9 @@ def test_new_test_replaces_previous_test_id(
     assert sdk.sinks(sink.sid).fetch().status == "active"
 
 
-def test_wrong_id_before_any_test_is_rejected(sdk: Any, kinesis_target: Any, legacy: Any) -> None:
+def test_wrong_id_before_any_test_is_rejected(
+    sdk: Any, kinesis_target: Callable[..., KinesisTarget], legacy: EventsEmulator
+) -> None:
     sink = _create(sdk, kinesis_target().config())
     with pytest.raises(TwilioRestException) as caught:
         sdk.sinks(sink.sid).sink_validate.create(test_id="not-a-test")
@@ -109,7 +113,11 @@ def test_wrong_id_before_any_test_is_rejected(sdk: Any, kinesis_target: Any, leg
 
 @pytest.mark.parametrize("fault", ["principal", "external_id"])
 def test_untrusted_role_gets_no_record_and_logs_93102(
-    fault: str, sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
+    fault: str,
+    sdk: Any,
+    kinesis_target: Callable[..., KinesisTarget],
+    aws_env: str,
+    twilio_env: EventsEmulator,
 ) -> None:
     """Either flow logs 93102; only the legacy one (external_id case here) marks it failed."""
     twilio_env.legacy_validation = fault == "external_id"
@@ -133,7 +141,7 @@ def test_untrusted_role_gets_no_record_and_logs_93102(
 
 
 def test_missing_stream_logs_93104(
-    sdk: Any, kinesis_target: Any, aws_env: str, legacy: Any
+    sdk: Any, kinesis_target: Callable[..., KinesisTarget], aws_env: str, legacy: EventsEmulator
 ) -> None:
     twilio_env = legacy
     target = kinesis_target(create_stream=False)
@@ -144,7 +152,7 @@ def test_missing_stream_logs_93104(
 
 
 def test_stream_in_another_region_logs_93104(
-    sdk: Any, kinesis_target: Any, twilio_env: Any
+    sdk: Any, kinesis_target: Callable[..., KinesisTarget], twilio_env: EventsEmulator
 ) -> None:
     target = kinesis_target()
     sink = _create(sdk, target.config(arn=target.arn.replace("us-east-1", "eu-west-1")))
@@ -152,14 +160,18 @@ def test_stream_in_another_region_logs_93104(
     assert [e["code"] for e in twilio_env.debugger_log()] == [93104]
 
 
-def test_missing_role_logs_93102(sdk: Any, kinesis_target: Any, twilio_env: Any) -> None:
+def test_missing_role_logs_93102(
+    sdk: Any, kinesis_target: Callable[..., KinesisTarget], twilio_env: EventsEmulator
+) -> None:
     target = kinesis_target()
     sink = _create(sdk, target.config(role_arn="arn:aws:iam::123456789012:role/nope"))
     sdk.sinks(sink.sid).sink_test.create()
     assert [e["code"] for e in twilio_env.debugger_log()] == [93102]
 
 
-def test_configured_principal_is_honoured(moto_server: str, kinesis_target: Any) -> None:
+def test_configured_principal_is_honoured(
+    moto_server: str, kinesis_target: Callable[..., KinesisTarget]
+) -> None:
     """An emulator told Twilio's principal is another account trusts only that account."""
     from twilio_es_cli.local.emulator import EventsEmulator
 
@@ -173,7 +185,7 @@ def test_configured_principal_is_honoured(moto_server: str, kinesis_target: Any)
 
 
 def test_emit_writes_message_status_events_that_match_the_real_schema(
-    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
+    sdk: Any, kinesis_target: Callable[..., KinesisTarget], aws_env: str, twilio_env: EventsEmulator
 ) -> None:
     from importlib import resources
 
@@ -218,7 +230,7 @@ def test_emit_writes_message_status_events_that_match_the_real_schema(
 
 
 def test_emit_many_events_puts_one_record_each(
-    sdk: Any, kinesis_target: Any, aws_env: str, twilio_env: Any
+    sdk: Any, kinesis_target: Callable[..., KinesisTarget], aws_env: str, twilio_env: EventsEmulator
 ) -> None:
     """More than one PutRecords call's worth (500): every event arrives once, keyed by id."""
     target = kinesis_target()
@@ -241,7 +253,9 @@ def test_emit_many_events_puts_one_record_each(
     assert json.loads(payload["task_attributes"])["channel"] == "voice"
 
 
-def test_data_as_an_object_when_asked(moto_server: str, kinesis_target: Any) -> None:
+def test_data_as_an_object_when_asked(
+    moto_server: str, kinesis_target: Callable[..., KinesisTarget]
+) -> None:
     """``kinesis_data_as_object`` writes data as a JSON object (the default is the string)."""
     from twilio_es_cli.local.emulator import EventsEmulator
 

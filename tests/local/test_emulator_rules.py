@@ -10,6 +10,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
+from tests.fixture_types import EventsEmulator
 from tests.local.conftest import Api, Receiver
 
 DELIVERED = "com.twilio.messaging.message.delivered"
@@ -21,7 +22,8 @@ def _sink(api: Api, sink_type: str, config: dict[str, Any]) -> dict[str, Any]:
         {"Description": sink_type, "SinkType": sink_type, "SinkConfiguration": json.dumps(config)},
     )
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def _subscribe(api: Api, sink_sid: str, *types: dict[str, Any]) -> requests.Response:
@@ -37,14 +39,18 @@ def _subscribe(api: Api, sink_sid: str, *types: dict[str, Any]) -> requests.Resp
 @pytest.mark.parametrize(
     "auth", [None, ("AC00000000000000000000000000000000", "wrong"), ("ACnope", "local-auth-token")]
 )
-def test_bad_credentials_get_401_20003(twilio_env: Any, auth: tuple[str, str] | None) -> None:
+def test_bad_credentials_get_401_20003(
+    twilio_env: EventsEmulator, auth: tuple[str, str] | None
+) -> None:
     response = requests.get(f"{twilio_env.url}/v1/Sinks", auth=auth, timeout=10)
     assert response.status_code == 401
     assert response.json()["code"] == 20003
     assert response.headers["WWW-Authenticate"].startswith("Basic")
 
 
-def test_sdk_with_wrong_token_raises_401(twilio_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sdk_with_wrong_token_raises_401(
+    twilio_env: EventsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from twilio_es_cli.config import resolve_settings
     from twilio_es_cli.twilio_api import make_client
 
@@ -73,7 +79,7 @@ def test_api_key_credentials_are_accepted(moto_server: str) -> None:
         assert wrong.status_code == 401
 
 
-def test_health_and_raw_schemas_need_no_auth(twilio_env: Any) -> None:
+def test_health_and_raw_schemas_need_no_auth(twilio_env: EventsEmulator) -> None:
     assert requests.get(f"{twilio_env.url}/emulator/health", timeout=10).json() == {"status": "ok"}
     raw = requests.get(f"{twilio_env.url}/schemas/Messaging.MessageStatus/4", timeout=10)
     assert raw.json()["title"] == "MessageStatus"
@@ -99,7 +105,9 @@ def test_webhook_sink_is_active_and_test_posts_the_event(
     assert webhook_receiver.test_ids() == [json.loads(event["data"])["test_id"]]
 
 
-def test_unreachable_webhook_logs_93101_and_stays_submitted(api: Api, twilio_env: Any) -> None:
+def test_unreachable_webhook_logs_93101_and_stays_submitted(
+    api: Api, twilio_env: EventsEmulator
+) -> None:
     sink = _sink(api, "webhook", {"destination": "http://127.0.0.1:9/none"})
     assert api.post(f"/v1/Sinks/{sink['sid']}/Test").json() == {"result": "submitted"}
     log = api.get("/emulator/debugger").json()["debugger"]
@@ -107,7 +115,9 @@ def test_unreachable_webhook_logs_93101_and_stays_submitted(api: Api, twilio_env
     assert twilio_env.debugger_log() == log
 
 
-def test_sinks_are_active_at_once_and_validate_answers_valid(api: Api, twilio_env: Any) -> None:
+def test_sinks_are_active_at_once_and_validate_answers_valid(
+    api: Api, twilio_env: EventsEmulator
+) -> None:
     """Today's service: no validation needed; Test still sends; Validate always says valid."""
     sink = _sink(api, "segment", {"write_key": "KEY"})
     assert sink["status"] == "active"
@@ -119,7 +129,7 @@ def test_sinks_are_active_at_once_and_validate_answers_valid(api: Api, twilio_en
     assert api.post(f"/v1/Sinks/{sink['sid']}/Validate", {}).status_code == 400  # still required
 
 
-def test_segment_sink_validates_with_its_recorded_test(api: Api, legacy: Any) -> None:
+def test_segment_sink_validates_with_its_recorded_test(api: Api, legacy: EventsEmulator) -> None:
     twilio_env = legacy
     sink = _sink(api, "segment", {"write_key": "KEY"})
     assert sink["status"] == "initialized"
@@ -159,7 +169,7 @@ def test_bad_sink_configuration_is_400(
 # -- subscriptions --------------------------------------------------------------------------
 
 
-def test_subscription_needs_an_active_sink(api: Api, legacy: Any) -> None:
+def test_subscription_needs_an_active_sink(api: Api, legacy: EventsEmulator) -> None:
     sink = _sink(api, "segment", {"write_key": "k"})
     response = _subscribe(api, sink["sid"], {"type": DELIVERED})
     assert response.status_code == 400
@@ -242,7 +252,7 @@ def test_subscription_update_changes_only_the_description(
 
 
 def test_the_101st_sink_and_subscription_are_refused(
-    api: Api, twilio_env: Any, webhook_receiver: Receiver
+    api: Api, twilio_env: EventsEmulator, webhook_receiver: Receiver
 ) -> None:
     """Up to 100 sinks and 100 subscriptions per account (Event Streams overview page)."""
     service = twilio_env.service
@@ -280,7 +290,7 @@ def test_last_subscribed_event_cannot_be_removed(api: Api, webhook_receiver: Rec
 
 
 def test_emit_over_http_delivers_to_webhooks_and_reset_forgets(
-    api: Api, webhook_receiver: Receiver, twilio_env: Any
+    api: Api, webhook_receiver: Receiver, twilio_env: EventsEmulator
 ) -> None:
     sink = _sink(api, "webhook", {"destination": webhook_receiver.url, "batch_events": True})
     _subscribe(api, sink["sid"], {"type": DELIVERED, "schema_version": 2})
@@ -303,7 +313,7 @@ def test_emit_over_http_delivers_to_webhooks_and_reset_forgets(
     assert api.get("/v1/Types").json()["types"]  # the catalogue stays
 
 
-def test_admin_endpoints_need_auth(twilio_env: Any) -> None:
+def test_admin_endpoints_need_auth(twilio_env: EventsEmulator) -> None:
     response = requests.post(f"{twilio_env.url}/emulator/reset", timeout=10)
     assert response.status_code == 401
 
@@ -341,7 +351,7 @@ def test_webhook_get_method_is_refused_clearly(api: Api, webhook_receiver: Recei
 
 
 def test_a_saved_get_sink_logs_an_error_instead_of_a_bare_get(
-    twilio_env: Any, webhook_receiver: Receiver
+    twilio_env: EventsEmulator, webhook_receiver: Receiver
 ) -> None:
     """A GET sink from older saved state: the delivery fails loudly in the debugger."""
     sink = twilio_env.service.create_sink(

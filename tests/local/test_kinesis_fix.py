@@ -6,13 +6,17 @@ Driven with boto3 over HTTP against a started :class:`Sandbox` (moto's real serv
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import boto_client
 from twilio_es_cli.local.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kinesis.type_defs import GetRecordsOutputTypeDef
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +25,9 @@ def kinesis() -> Iterator[Any]:
         yield boto_client("kinesis", sandbox.aws_url)
 
 
-def _read_all(kinesis: Any, stream: str, shard_id: str) -> tuple[list[bytes], dict[str, Any]]:
+def _read_all(
+    kinesis: KinesisClient, stream: str, shard_id: str
+) -> tuple[list[bytes], GetRecordsOutputTypeDef]:
     iterator = kinesis.get_shard_iterator(
         StreamName=stream, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
     )["ShardIterator"]
@@ -34,7 +40,9 @@ def _read_all(kinesis: Any, stream: str, shard_id: str) -> tuple[list[bytes], di
         iterator = page["NextShardIterator"]
 
 
-def test_writes_go_to_open_shards_and_closed_shards_end_with_children(kinesis: Any) -> None:
+def test_writes_go_to_open_shards_and_closed_shards_end_with_children(
+    kinesis: KinesisClient,
+) -> None:
     kinesis.create_stream(StreamName="fix-a", ShardCount=1)
     written = 0
     for target in (2, 4, 2):
@@ -73,7 +81,7 @@ def test_writes_go_to_open_shards_and_closed_shards_end_with_children(kinesis: A
     assert seen.count(b"x") == 20
 
 
-def test_children_number_above_their_parents(kinesis: Any) -> None:
+def test_children_number_above_their_parents(kinesis: KinesisClient) -> None:
     kinesis.create_stream(StreamName="fix-b", ShardCount=1)
     first = kinesis.put_record(StreamName="fix-b", PartitionKey="a", Data=b"1")
     kinesis.update_shard_count(
@@ -84,7 +92,7 @@ def test_children_number_above_their_parents(kinesis: Any) -> None:
     assert int(second["SequenceNumber"]) > int(first["SequenceNumber"])
 
 
-def test_list_shards_pages_the_aws_way(kinesis: Any) -> None:
+def test_list_shards_pages_the_aws_way(kinesis: KinesisClient) -> None:
     kinesis.create_stream(StreamName="fix-c", ShardCount=5)
     page = kinesis.list_shards(StreamName="fix-c", MaxResults=2)
     ids = [s["ShardId"] for s in page["Shards"]]

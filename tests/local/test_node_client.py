@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
+from tests.fixture_types import EventsEmulator
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("node_twilio_paging.js")
 
 
-def _run_node(twilio_env: Any, keep_alive: bool, page_size: int) -> dict[str, Any]:
+def _run_node(twilio_env: EventsEmulator, keep_alive: bool, page_size: int) -> dict[str, Any]:
     env = {
         **os.environ,
         "EMULATOR_URL": twilio_env.url,
@@ -35,7 +37,9 @@ def _run_node(twilio_env: Any, keep_alive: bool, page_size: int) -> dict[str, An
 
 
 @pytest.mark.parametrize("keep_alive", [True, False])
-def test_node_twilio_library_pages_through_every_sink(twilio_env: Any, keep_alive: bool) -> None:
+def test_node_twilio_library_pages_through_every_sink(
+    twilio_env: EventsEmulator, keep_alive: bool
+) -> None:
     config = json.dumps({"write_key": "k"})
     made = [twilio_env.service.create_sink(f"s{n}", "segment", config).sid for n in range(7)]
     seen = _run_node(twilio_env, keep_alive, page_size=2)

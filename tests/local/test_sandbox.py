@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_subprocess
+from tests.fixture_types import CliRunner, EventsEmulator
+from tests.local.conftest import Receiver
 from tests.sandbox_support import DELIVERED, RunningSandbox, build_flow, start_sandbox
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -67,9 +69,9 @@ def test_state_dir_keeps_streams_sinks_subscriptions_and_records(tmp_path: Path)
     try:
         shown = second.run("sink", "show", sid, "--json", cwd=tmp_path)
         assert shown.exit_code == 0, shown.stderr
-        assert shown.json()["status"] == "active"  # type: ignore[index]
+        assert shown.json()["status"] == "active"
         subs = second.run("subscription", "list", "--sink", sid, "--json", cwd=tmp_path)
-        assert len(subs.json()) == 1  # type: ignore[arg-type]
+        assert len(subs.json()) == 1
         # The restored stream still holds the test event and the three emitted events, and
         # the restored role still lets the emulator deliver new ones.
         assert second.run("local", "emit", DELIVERED, cwd=tmp_path).exit_code == 0
@@ -103,7 +105,9 @@ def test_busy_port_is_a_config_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_emit_delivers_to_a_subscribed_webhook_sink(twilio_env, cli, webhook_receiver) -> None:  # type: ignore[no-untyped-def]
+def test_emit_delivers_to_a_subscribed_webhook_sink(
+    twilio_env: EventsEmulator, cli: CliRunner, webhook_receiver: Receiver
+) -> None:
     created = cli("sink", "create", "webhook", "--destination", webhook_receiver.url, "--json")
     assert created.exit_code == 0, created.stderr
     sid = created.json()["sid"]
@@ -115,7 +119,7 @@ def test_emit_delivers_to_a_subscribed_webhook_sink(twilio_env, cli, webhook_rec
     assert [b["type"] for b in bodies] == [DELIVERED, DELIVERED]
 
 
-def test_emit_with_no_subscriber_warns(twilio_env, cli) -> None:  # type: ignore[no-untyped-def]
+def test_emit_with_no_subscriber_warns(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     result = cli("local", "emit", DELIVERED)
     assert result.exit_code == 0
     assert "no active sink is subscribed" in result.stderr
@@ -130,20 +134,24 @@ def test_emit_with_no_subscriber_warns(twilio_env, cli) -> None:  # type: ignore
         (["--data", "[1]"], "--data must be a JSON object"),
     ],
 )
-def test_emit_bad_input_is_usage_error(twilio_env, cli, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_emit_bad_input_is_usage_error(
+    twilio_env: EventsEmulator, cli: CliRunner, args: list[str], message: str
+) -> None:
     result = cli("local", "emit", DELIVERED, *args)
     assert result.exit_code == 2
     assert message in result.stderr
 
 
-def test_emit_unknown_type_is_usage_error(twilio_env, cli) -> None:  # type: ignore[no-untyped-def]
+def test_emit_unknown_type_is_usage_error(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     result = cli("local", "emit", "com.twilio.nope")
     assert result.exit_code == 2, result.stderr
     assert "error:" in result.stderr
     assert "See `twilio-es types list --search TEXT`." in result.stderr  # the catalogue's hint
 
 
-def test_emit_without_a_sandbox_says_how_to_start_one(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_emit_without_a_sandbox_says_how_to_start_one(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "x")
     result = cli("local", "emit", DELIVERED)
@@ -163,8 +171,8 @@ def test_sink_validate_works_on_both_flows(tmp_path: Path, legacy: bool) -> None
         created = sb.run(
             "sink", "create", "kinesis", "--config", "sink.json", "--json", cwd=tmp_path
         )
-        sid = str(created.json()["sid"])  # type: ignore[index]
-        assert created.json()["status"] == ("initialized" if legacy else "active")  # type: ignore[index]
+        sid = str(created.json()["sid"])
+        assert created.json()["status"] == ("initialized" if legacy else "active")
         validated = sb.run("sink", "validate", sid, "--json", cwd=tmp_path)
         assert validated.exit_code == 0, validated.stderr
         outcome = validated.json()

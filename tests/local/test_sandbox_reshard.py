@@ -69,7 +69,7 @@ def test_scale_while_emitting_then_tail_shows_every_event_once(
         assert scaled.exit_code == 0, scaled.stderr
     emitter.join(timeout=300)
     assert emitted and emitted[0].exit_code == 0, emitted and emitted[0].stderr
-    assert emitted[0].json()["deliveries"] == EMITTED  # type: ignore[index]
+    assert emitted[0].json()["deliveries"] == EMITTED
 
     kinesis = boto_client("kinesis", sandbox.env["AWS_ENDPOINT_URL"])
     listed = list_shards(kinesis, STREAM)

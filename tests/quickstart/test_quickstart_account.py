@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result, boto_client
+from tests.fixture_types import CliRunner, EventsEmulator
 
 DELIVERED = "com.twilio.messaging.message.delivered"
 SENT = "com.twilio.messaging.message.sent"
@@ -30,14 +31,14 @@ def _ok(result: Result) -> dict[str, Any]:
     return doc
 
 
-def _sinks(cli: Any) -> list[dict[str, Any]]:
+def _sinks(cli: CliRunner) -> list[dict[str, Any]]:
     result = cli("sink", "list", "--json")
     assert result.exit_code == 0, result.stderr
     sinks: list[dict[str, Any]] = result.json()
     return sinks
 
 
-def _subscriptions(cli: Any) -> list[dict[str, Any]]:
+def _subscriptions(cli: CliRunner) -> list[dict[str, Any]]:
     result = cli("subscription", "list", "--json")
     assert result.exit_code == 0, result.stderr
     subs: list[dict[str, Any]] = result.json()
@@ -45,15 +46,19 @@ def _subscriptions(cli: Any) -> list[dict[str, Any]]:
 
 
 def test_first_run_creates_everything_second_run_reuses_it(
-    twilio_env: Any, aws_env: str, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    twilio_env: EventsEmulator,
+    aws_env: str,
+    cli: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     first = cli("quickstart", "qs-events", "--json")
     doc = _ok(first)
 
     # AWS: the stream and the role Twilio assumes, as streams.create makes them.
-    kinesis: Any = boto_client("kinesis", aws_env)
-    iam: Any = boto_client("iam", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
+    iam = boto_client("iam", aws_env)
     summary = kinesis.describe_stream_summary(StreamName="qs-events")["StreamDescriptionSummary"]
     assert summary["StreamARN"] == doc["stream"]["arn"]
     assert summary["OpenShardCount"] == 1
@@ -98,7 +103,11 @@ def test_first_run_creates_everything_second_run_reuses_it(
 
 
 def test_interrupted_run_continues_with_validation(
-    twilio_env: Any, aws_env: str, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    twilio_env: EventsEmulator,
+    aws_env: str,
+    cli: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A stream and an unvalidated sink made by hand (or by a run that stopped there)."""
     twilio_env.legacy_validation = True  # the old flow: a kinesis sink starts initialized
@@ -107,8 +116,8 @@ def test_interrupted_run_continues_with_validation(
     assert made.exit_code == 0, made.stderr
     sink = cli("sink", "create", "kinesis", "--config", "twilio-sink.json", "--json")
     assert sink.exit_code == 0, sink.stderr
-    sid = sink.json()["sid"]  # type: ignore[index]
-    assert sink.json()["status"] == "initialized"  # type: ignore[index]
+    sid = sink.json()["sid"]
+    assert sink.json()["status"] == "initialized"
 
     result = cli("quickstart", "half-done", "--type", SENT, "--json")
     doc = _ok(result)
@@ -138,14 +147,18 @@ def test_interrupted_run_continues_with_validation(
 
 
 def test_unknown_type_is_refused_with_a_suggestion_before_anything_is_made(
-    twilio_env: Any, aws_env: str, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    twilio_env: EventsEmulator,
+    aws_env: str,
+    cli: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     result = cli("quickstart", "--type", "com.twilio.messaging.message.delivred")
     assert result.exit_code == 4, result.stderr  # a type that is not there: not found
     assert "Unknown event type" in result.stderr
     assert f"Did you mean {DELIVERED}" in result.stderr
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     assert kinesis.list_streams()["StreamNames"] == []
     assert _sinks(cli) == []
     assert not (tmp_path / "twilio-sink.json").exists()
@@ -164,7 +177,7 @@ def test_unknown_type_is_refused_with_a_suggestion_before_anything_is_made(
     ],
 )
 def test_bad_input_is_exit_2_before_any_call(
-    args: list[str], cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    args: list[str], cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No credentials and no endpoints are configured: any remote call would be exit 3."""
     monkeypatch.chdir(tmp_path)
@@ -176,19 +189,19 @@ def test_bad_input_is_exit_2_before_any_call(
 
 
 def test_missing_twilio_credentials_stop_before_aws(
-    aws_env: str, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    aws_env: str, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     result = cli("quickstart")
     assert result.exit_code == 3, result.stderr
     assert "Twilio credentials" in result.stderr
     assert "quickstart --local" in result.stderr or "local up" in result.stderr
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     assert kinesis.list_streams()["StreamNames"] == []
 
 
 def test_a_type_already_subscribed_at_another_version_is_refused(
-    twilio_env: Any, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    twilio_env: EventsEmulator, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Subscribing SENT:3 next to SENT:4 would deliver every sent event twice."""
     monkeypatch.chdir(tmp_path)

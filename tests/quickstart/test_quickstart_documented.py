@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.conftest import active_webhook_sink, events_client
 from tests.events.test_sink_flow import make_stream_and_role
+from tests.fixture_types import EventsEmulator
 from tests.local.conftest import read_stream
 
 DOCUMENTED = json.loads(
@@ -22,9 +23,9 @@ DOCUMENTED = json.loads(
 )
 
 
-def test_the_documented_subscription_is_accepted(twilio_env: Any) -> None:
+def test_the_documented_subscription_is_accepted(twilio_env: EventsEmulator) -> None:
     active_sink = active_webhook_sink()
-    v1: Any = events_client().events.v1  # type: ignore[attr-defined]
+    v1: Any = events_client().events.v1
     for documented in DOCUMENTED["subscriptions"]:
         sub = v1.subscriptions.create(
             description=documented["description"], sink_sid=active_sink, types=documented["types"]
@@ -37,7 +38,7 @@ def test_the_documented_subscription_is_accepted(twilio_env: Any) -> None:
     assert example.status == "available"
 
 
-def test_the_test_event_has_the_documented_shape(twilio_env: Any, aws_env: str) -> None:
+def test_the_test_event_has_the_documented_shape(twilio_env: EventsEmulator, aws_env: str) -> None:
     config = make_stream_and_role(aws_env, "documented")
     sink = twilio_env.service.create_sink("k", "kinesis", json.dumps(config))
     twilio_env.service.test_sink(sink.sid)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_on_terminal, run_subprocess
+from tests.fixture_types import CliRunner
 
 DEFAULT_TYPES = {
     "com.twilio.messaging.message.delivered",
@@ -104,7 +105,7 @@ def test_webhook_quickstart_on_a_terminal_shows_verdicts(
     ],
 )
 def test_webhook_flags_that_do_not_fit_are_usage_errors(
-    cli: Any, args: list[str], message: str
+    cli: CliRunner, args: list[str], message: str
 ) -> None:
     result = cli("quickstart", *args)
     assert result.exit_code == 2

@@ -9,32 +9,34 @@ an AWS error response. Every other call still goes over HTTP to moto.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import boto_client
+from tests.conftest import aws_response, boto_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kinesis import KinesisClient
 
 
 @pytest.fixture
-def iam_client(aws_env: str) -> Any:
+def iam_client(aws_env: str) -> IAMClient:
     return boto_client("iam", aws_env)
 
 
 @pytest.fixture
-def kinesis_client(aws_env: str) -> Any:
+def kinesis_client(aws_env: str) -> KinesisClient:
     return boto_client("kinesis", aws_env)
 
 
 def _failing(code: str) -> Callable[..., Any]:
     def handler(**_: Any) -> Any:
-        from botocore.awsrequest import AWSResponse
-
         body = {
             "Error": {"Code": code, "Message": "injected failure"},
             "ResponseMetadata": {"HTTPStatusCode": 500},
         }
-        return AWSResponse("http://127.0.0.1/", 500, {}, None), body
+        return aws_response("http://127.0.0.1/", 500, {}, None), body
 
     return handler
 
@@ -49,7 +51,7 @@ def inject_faults(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     def install(*operations: tuple[str, ...]) -> None:
         class FaultyClients(aws.AwsClients):
-            def client(self, service: str) -> Any:
+            def client(self, service: aws.Service) -> Any:
                 fresh = service not in self._clients
                 client = super().client(service)
                 if fresh:

@@ -10,29 +10,33 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import Result
+from tests.conftest import iam_document
+from tests.fixture_types import CliRunner
 
-CLI = Callable[..., Result]
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kinesis import KinesisClient
+
 TWILIO = "arn:aws:iam::177261743968:root"
 ROLE = "twilio-es-twilio-events-us-east-1"
 POLICY = "twilio-es-put-twilio-events"
 STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/twilio-events"
 
 
-def _our_roles(iam_client: Any) -> list[str]:
+def _our_roles(iam_client: IAMClient) -> list[str]:
     return [r["RoleName"] for r in iam_client.list_roles(PathPrefix="/twilio-es/")["Roles"]]
 
 
-def _streams(kinesis_client: Any) -> list[str]:
+def _streams(kinesis_client: KinesisClient) -> list[str]:
     return list(kinesis_client.list_streams()["StreamNames"])
 
 
 def test_create_prints_config_and_makes_exactly_the_documented_iam(
-    cli: CLI, iam_client: Any, kinesis_client: Any
+    cli: CliRunner, iam_client: IAMClient, kinesis_client: KinesisClient
 ) -> None:
     result = cli("stream", "create", "twilio-events", "1")
     assert result.exit_code == 0, result.stderr
@@ -48,7 +52,7 @@ def test_create_prints_config_and_makes_exactly_the_documented_iam(
 
     role = iam_client.get_role(RoleName=ROLE)["Role"]
     assert role["Arn"] == config["role_arn"]
-    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+    assert iam_document(role["AssumeRolePolicyDocument"])["Statement"] == [
         {
             "Effect": "Allow",
             "Principal": {"AWS": TWILIO},
@@ -58,7 +62,9 @@ def test_create_prints_config_and_makes_exactly_the_documented_iam(
     ]
     assert {"Key": "twilio-es:stream", "Value": STREAM_ARN} in role["Tags"]
     assert iam_client.list_role_policies(RoleName=ROLE)["PolicyNames"] == [POLICY]
-    policy = iam_client.get_role_policy(RoleName=ROLE, PolicyName=POLICY)["PolicyDocument"]
+    policy = iam_document(
+        iam_client.get_role_policy(RoleName=ROLE, PolicyName=POLICY)["PolicyDocument"]
+    )
     grants = sorted(
         (action, statement["Resource"], statement["Effect"])
         for statement in policy["Statement"]
@@ -74,7 +80,10 @@ def test_create_prints_config_and_makes_exactly_the_documented_iam(
 
 
 def test_principal_override_on_demand_and_custom_names(
-    cli: CLI, iam_client: Any, kinesis_client: Any, monkeypatch: Any
+    cli: CliRunner,
+    iam_client: IAMClient,
+    kinesis_client: KinesisClient,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TWILIO_ES_TWILIO_PRINCIPAL", "111122223333")
     result = cli(
@@ -83,7 +92,7 @@ def test_principal_override_on_demand_and_custom_names(
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     role = iam_client.get_role(RoleName="mine")["Role"]
-    statement = role["AssumeRolePolicyDocument"]["Statement"][0]
+    statement = iam_document(role["AssumeRolePolicyDocument"])["Statement"][0]
     assert statement["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
     assert iam_client.list_role_policies(RoleName="mine")["PolicyNames"] == ["p1"]
     summary = kinesis_client.describe_stream_summary(StreamName="od")["StreamDescriptionSummary"]
@@ -93,10 +102,14 @@ def test_principal_override_on_demand_and_custom_names(
     flagged = cli("stream", "create", "od2", "1", "--twilio-principal", TWILIO)
     assert flagged.exit_code == 0, flagged.stderr
     trust = iam_client.get_role(RoleName="twilio-es-od2-us-east-1")["Role"]
-    assert trust["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"AWS": TWILIO}
+    assert iam_document(trust["AssumeRolePolicyDocument"])["Statement"][0]["Principal"] == {
+        "AWS": TWILIO
+    }
 
 
-def test_out_file_is_private_and_stdout_stays_empty(cli: CLI, tmp_path: Path, aws_env: str) -> None:
+def test_out_file_is_private_and_stdout_stays_empty(
+    cli: CliRunner, tmp_path: Path, aws_env: str
+) -> None:
     target = tmp_path / "twilio-sink.json"
     target.write_text("old")
     target.chmod(0o644)
@@ -109,14 +122,18 @@ def test_out_file_is_private_and_stdout_stays_empty(cli: CLI, tmp_path: Path, aw
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "twilio-sink.json"]
 
 
-def test_out_into_missing_directory_fails_before_aws(cli: CLI, kinesis_client: Any) -> None:
+def test_out_into_missing_directory_fails_before_aws(
+    cli: CliRunner, kinesis_client: KinesisClient
+) -> None:
     result = cli("stream", "create", "twilio-events", "1", "--out", "/nonexistent/dir/f.json")
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
     assert _streams(kinesis_client) == []
 
 
-def test_rerun_prints_the_same_config_and_changes_nothing(cli: CLI, iam_client: Any) -> None:
+def test_rerun_prints_the_same_config_and_changes_nothing(
+    cli: CliRunner, iam_client: IAMClient
+) -> None:
     first = cli("stream", "create", "twilio-events", "1")
     assert first.exit_code == 0, first.stderr
     before = iam_client.get_role(RoleName=ROLE)["Role"]
@@ -129,7 +146,9 @@ def test_rerun_prints_the_same_config_and_changes_nothing(cli: CLI, iam_client: 
     assert after["AssumeRolePolicyDocument"] == before["AssumeRolePolicyDocument"]
 
 
-def test_rerun_with_other_shard_count_warns_and_keeps_the_stream(cli: CLI, aws_env: str) -> None:
+def test_rerun_with_other_shard_count_warns_and_keeps_the_stream(
+    cli: CliRunner, aws_env: str
+) -> None:
     assert cli("stream", "create", "twilio-events", "1").exit_code == 0
     again = cli("stream", "create", "twilio-events", "2")
     assert again.exit_code == 0
@@ -138,12 +157,12 @@ def test_rerun_with_other_shard_count_warns_and_keeps_the_stream(cli: CLI, aws_e
 
 
 def test_trust_policy_changed_behind_our_back_is_a_named_mismatch(
-    cli: CLI, iam_client: Any
+    cli: CliRunner, iam_client: IAMClient
 ) -> None:
     config = cli("stream", "create", "twilio-events", "1").json()
     assert isinstance(config, dict)
     other = "arn:aws:iam::999999999999:root"
-    trust = iam_client.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    trust = iam_document(iam_client.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"])
     trust["Statement"][0]["Principal"]["AWS"] = other
     iam_client.update_assume_role_policy(RoleName=ROLE, PolicyDocument=json.dumps(trust))
 
@@ -162,7 +181,9 @@ def test_trust_policy_changed_behind_our_back_is_a_named_mismatch(
     assert accepted.json() == config
 
 
-def test_permissions_changed_behind_our_back_is_a_named_mismatch(cli: CLI, iam_client: Any) -> None:
+def test_permissions_changed_behind_our_back_is_a_named_mismatch(
+    cli: CliRunner, iam_client: IAMClient
+) -> None:
     assert cli("stream", "create", "twilio-events", "1").exit_code == 0
     wide = {
         "Version": "2012-10-17",
@@ -176,7 +197,9 @@ def test_permissions_changed_behind_our_back_is_a_named_mismatch(cli: CLI, iam_c
     assert "also grants kinesis:* on *" in result.stderr
 
 
-def test_stream_without_role_gets_one(cli: CLI, kinesis_client: Any, iam_client: Any) -> None:
+def test_stream_without_role_gets_one(
+    cli: CliRunner, kinesis_client: KinesisClient, iam_client: IAMClient
+) -> None:
     kinesis_client.create_stream(StreamName="twilio-events", ShardCount=1)
     result = cli("stream", "create", "twilio-events", "1")
     assert result.exit_code == 0, result.stderr
@@ -185,7 +208,7 @@ def test_stream_without_role_gets_one(cli: CLI, kinesis_client: Any, iam_client:
 
 
 def test_role_name_taken_by_a_foreign_role_rolls_back_the_new_stream(
-    cli: CLI, kinesis_client: Any, iam_client: Any
+    cli: CliRunner, kinesis_client: KinesisClient, iam_client: IAMClient
 ) -> None:
     foreign = json.dumps({"Version": "2012-10-17", "Statement": []})
     iam_client.create_role(RoleName=ROLE, AssumeRolePolicyDocument=foreign)
@@ -202,7 +225,10 @@ def test_role_name_taken_by_a_foreign_role_rolls_back_the_new_stream(
 
 
 def test_injected_failure_rolls_back_everything_this_run_created(
-    cli: CLI, inject_faults: Callable[..., None], kinesis_client: Any, iam_client: Any
+    cli: CliRunner,
+    inject_faults: Callable[..., None],
+    kinesis_client: KinesisClient,
+    iam_client: IAMClient,
 ) -> None:
     inject_faults(("iam", "PutRolePolicy"))
     result = cli("stream", "create", "twilio-events", "1")
@@ -217,7 +243,10 @@ def test_injected_failure_rolls_back_everything_this_run_created(
 
 
 def test_failure_on_rerun_keeps_what_existed_before(
-    cli: CLI, inject_faults: Callable[..., None], kinesis_client: Any, iam_client: Any
+    cli: CliRunner,
+    inject_faults: Callable[..., None],
+    kinesis_client: KinesisClient,
+    iam_client: IAMClient,
 ) -> None:
     kinesis_client.create_stream(StreamName="twilio-events", ShardCount=1)
     inject_faults(("iam", "PutRolePolicy"))
@@ -229,7 +258,10 @@ def test_failure_on_rerun_keeps_what_existed_before(
 
 
 def test_failed_rollback_says_what_was_left_and_how_to_remove_it(
-    cli: CLI, inject_faults: Callable[..., None], kinesis_client: Any, iam_client: Any
+    cli: CliRunner,
+    inject_faults: Callable[..., None],
+    kinesis_client: KinesisClient,
+    iam_client: IAMClient,
 ) -> None:
     inject_faults(("iam", "PutRolePolicy"), ("iam", "DeleteRole"))
     result = cli("stream", "create", "twilio-events", "1")
@@ -243,7 +275,10 @@ def test_failed_rollback_says_what_was_left_and_how_to_remove_it(
 
 
 def test_rollback_counts_something_already_gone_as_undone(
-    cli: CLI, inject_faults: Callable[..., None], kinesis_client: Any, iam_client: Any
+    cli: CliRunner,
+    inject_faults: Callable[..., None],
+    kinesis_client: KinesisClient,
+    iam_client: IAMClient,
 ) -> None:
     """A role someone else removed meanwhile (NoSuchEntity) is not 'left behind'."""
     inject_faults(("iam", "PutRolePolicy"), ("iam", "DeleteRole", "NoSuchEntity"))
@@ -278,7 +313,7 @@ def test_second_ctrl_c_during_rollback_still_lists_what_is_left(
 
 
 def test_shell_redirect_in_a_fresh_process_yields_an_assumable_role(
-    aws_env: str, tmp_path: Path, iam_client: Any
+    aws_env: str, tmp_path: Path, iam_client: IAMClient
 ) -> None:
     """The README's line, verbatim: `twilio-es stream create twilio-events 1 > file`."""
     script = Path(sys.executable).parent / "twilio-es"
@@ -301,14 +336,16 @@ def test_shell_redirect_in_a_fresh_process_yields_an_assumable_role(
 
     from tests.conftest import boto_client
 
-    sts: Any = boto_client("sts", aws_env)
+    sts = boto_client("sts", aws_env)
     creds = sts.assume_role(
         RoleArn=config["role_arn"], RoleSessionName="twilio", ExternalId=config["external_id"]
     )["Credentials"]
     assert creds["AccessKeyId"]
 
 
-def test_rerun_with_another_policy_name_keeps_the_one_policy(cli: CLI, iam_client: Any) -> None:
+def test_rerun_with_another_policy_name_keeps_the_one_policy(
+    cli: CliRunner, iam_client: IAMClient
+) -> None:
     first = cli("stream", "create", "twilio-events", "1", "--no-wait")
     assert first.exit_code == 0, first.stderr
     again = cli("stream", "create", "twilio-events", "1", "--policy-name", "renamed")
@@ -318,7 +355,7 @@ def test_rerun_with_another_policy_name_keeps_the_one_policy(cli: CLI, iam_clien
     assert iam_client.list_role_policies(RoleName=ROLE)["PolicyNames"] == [POLICY]
 
 
-def test_missing_policy_on_our_role_is_put_back(cli: CLI, iam_client: Any) -> None:
+def test_missing_policy_on_our_role_is_put_back(cli: CliRunner, iam_client: IAMClient) -> None:
     config = cli("stream", "create", "twilio-events", "1").json()
     iam_client.delete_role_policy(RoleName=ROLE, PolicyName=POLICY)
     again = cli("stream", "create", "twilio-events", "1")
@@ -328,7 +365,9 @@ def test_missing_policy_on_our_role_is_put_back(cli: CLI, iam_client: Any) -> No
     assert iam_client.list_role_policies(RoleName=ROLE)["PolicyNames"] == [POLICY]
 
 
-def test_rerun_without_the_custom_role_name_finds_that_role(cli: CLI, iam_client: Any) -> None:
+def test_rerun_without_the_custom_role_name_finds_that_role(
+    cli: CliRunner, iam_client: IAMClient
+) -> None:
     first = cli("stream", "create", "twilio-events", "1", "--role-name", "my-sink-role")
     assert first.exit_code == 0, first.stderr
     again = cli("stream", "create", "twilio-events", "1")

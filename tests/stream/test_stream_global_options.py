@@ -12,7 +12,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -34,7 +33,7 @@ def test_endpoint_url_flag_is_what_reaches_aws(
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     result = cli("--endpoint-url", aws_env, "stream", "create", "flagged", "1")
     assert result.exit_code == 0, result.stderr
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     assert kinesis.list_streams()["StreamNames"] == ["flagged"]
 
 
@@ -98,7 +97,7 @@ def test_missing_profile_is_exit_3_with_hint(
     assert "hint: Check --profile / AWS_PROFILE" in result.stderr
     assert "Traceback" not in result.stderr
     monkeypatch.delenv("AWS_PROFILE", raising=False)  # boto3 in this test reads it too
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     assert kinesis.list_streams()["StreamNames"] == []
 
 
@@ -148,7 +147,7 @@ def test_malformed_endpoint_or_region_is_exit_3_not_a_crash(
 
 def test_answering_no_at_the_delete_prompt_changes_nothing(aws_env: str) -> None:
     """On a real terminal the prompt is asked; "n" is a decision (exit 1), not Ctrl-C (130)."""
-    kinesis: Any = boto_client("kinesis", aws_env)
+    kinesis = boto_client("kinesis", aws_env)
     kinesis.create_stream(StreamName="keep-me", ShardCount=1)
     master, slave = os.openpty()
     proc = subprocess.Popen(

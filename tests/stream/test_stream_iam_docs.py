@@ -132,8 +132,23 @@ def test_check_scale_names_the_allowed_range() -> None:
 
 
 def test_create_request_rejects_inconsistent_input() -> None:
-    def make(name: str = "s", shards: int | None = 1, **kw: object) -> streams.CreateRequest:
-        return streams.create_request(name, shards, on_demand=False, principal=TWILIO, **kw)  # type: ignore[arg-type]
+    def make(
+        name: str = "s",
+        shards: int | None = 1,
+        *,
+        role_name: str | None = None,
+        retention_hours: int | None = None,
+        wait: bool = True,
+    ) -> streams.CreateRequest:
+        return streams.create_request(
+            name,
+            shards,
+            on_demand=False,
+            principal=TWILIO,
+            role_name=role_name,
+            retention_hours=retention_hours,
+            wait=wait,
+        )
 
     assert make().shards == 1
     with pytest.raises(UsageError, match="SHARDS is required"):

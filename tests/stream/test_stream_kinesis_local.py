@@ -6,24 +6,25 @@ kinesis-local has no IAM: `describe` must still show the shards and only warn ab
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from tests.conftest import Result, boto_client
+from tests.conftest import boto_client
+from tests.fixture_types import CliRunner
 from twilio_es_cli import streams
 
-CLI = Callable[..., Result]
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
 
 
-def _active_stream(kinesis_local_env: str, name: str, shards: int) -> Any:
-    kinesis: Any = boto_client("kinesis", kinesis_local_env)
+def _active_stream(kinesis_local_env: str, name: str, shards: int) -> KinesisClient:
+    kinesis = boto_client("kinesis", kinesis_local_env)
     kinesis.create_stream(StreamName=name, ShardCount=shards)
     streams.wait_for_active(kinesis, name, timeout=60, sleep=time.sleep)
     return kinesis
 
 
 def test_scale_then_describe_shows_closed_parent_and_open_children(
-    cli: CLI, kinesis_local_env: str, unique_name: str
+    cli: CliRunner, kinesis_local_env: str, unique_name: str
 ) -> None:
     _active_stream(kinesis_local_env, unique_name, 1)
     scaled = cli("stream", "scale", unique_name, "2", "--json")
@@ -48,7 +49,7 @@ def test_scale_then_describe_shows_closed_parent_and_open_children(
 
 
 def test_delete_without_iam_says_nothing_was_deleted_and_keep_role_works(
-    cli: CLI, kinesis_local_env: str, unique_name: str
+    cli: CliRunner, kinesis_local_env: str, unique_name: str
 ) -> None:
     """An endpoint (or credentials) without IAM: refuse before deleting, and name the way out."""
     kinesis = _active_stream(kinesis_local_env, unique_name, 1)
@@ -65,7 +66,7 @@ def test_delete_without_iam_says_nothing_was_deleted_and_keep_role_works(
 
 
 def test_list_on_an_endpoint_without_summaries(
-    cli: CLI, kinesis_local_env: str, unique_name: str
+    cli: CliRunner, kinesis_local_env: str, unique_name: str
 ) -> None:
     """kinesis-local answers ListStreams with names only: status and mode come from a
     DescribeStreamSummary per stream, as before."""

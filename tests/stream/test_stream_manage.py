@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import Result
+from tests.fixture_types import CliRunner
 
-CLI = Callable[..., Result]
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kinesis import KinesisClient
+
 ROLE = "twilio-es-twilio-events-us-east-1"
 
 
-def _create(cli: CLI, *args: str) -> dict[str, str]:
+def _create(cli: CliRunner, *args: str) -> dict[str, str]:
     result = cli("stream", "create", *args)
     assert result.exit_code == 0, result.stderr
     config = result.json()
@@ -22,7 +24,7 @@ def _create(cli: CLI, *args: str) -> dict[str, str]:
     return config
 
 
-def _open_shards(kinesis_client: Any, name: str) -> int:
+def _open_shards(kinesis_client: KinesisClient, name: str) -> int:
     summary = kinesis_client.describe_stream_summary(StreamName=name)
     return int(summary["StreamDescriptionSummary"]["OpenShardCount"])
 
@@ -30,7 +32,7 @@ def _open_shards(kinesis_client: Any, name: str) -> int:
 # --------------------------------------------------------------------------- scale
 
 
-def test_scale_waits_and_prints_old_to_new(cli: CLI, kinesis_client: Any) -> None:
+def test_scale_waits_and_prints_old_to_new(cli: CliRunner, kinesis_client: KinesisClient) -> None:
     _create(cli, "twilio-events", "2")
     result = cli("stream", "scale", "twilio-events", "4")
     assert result.exit_code == 0, result.stderr
@@ -48,7 +50,7 @@ def test_scale_waits_and_prints_old_to_new(cli: CLI, kinesis_client: Any) -> Non
     ],
 )
 def test_scale_guard_rail_refuses_before_calling_aws(
-    cli: CLI, kinesis_client: Any, target: str, message: str
+    cli: CliRunner, kinesis_client: KinesisClient, target: str, message: str
 ) -> None:
     _create(cli, "twilio-events", "2")
     result = cli("stream", "scale", "twilio-events", target)
@@ -57,7 +59,9 @@ def test_scale_guard_rail_refuses_before_calling_aws(
     assert _open_shards(kinesis_client, "twilio-events") == 2
 
 
-def test_scale_to_the_current_count_is_a_no_op_that_says_so(cli: CLI, kinesis_client: Any) -> None:
+def test_scale_to_the_current_count_is_a_no_op_that_says_so(
+    cli: CliRunner, kinesis_client: KinesisClient
+) -> None:
     _create(cli, "twilio-events", "2")
     result = cli("stream", "scale", "twilio-events", "2")
     assert result.exit_code == 0, result.stderr
@@ -68,7 +72,7 @@ def test_scale_to_the_current_count_is_a_no_op_that_says_so(cli: CLI, kinesis_cl
     assert _open_shards(kinesis_client, "twilio-events") == 2
 
 
-def test_scale_guard_rail_lower_bound(cli: CLI, kinesis_client: Any) -> None:
+def test_scale_guard_rail_lower_bound(cli: CliRunner, kinesis_client: KinesisClient) -> None:
     _create(cli, "twilio-events", "5")
     result = cli("stream", "scale", "twilio-events", "2")
     assert result.exit_code == 2
@@ -76,7 +80,7 @@ def test_scale_guard_rail_lower_bound(cli: CLI, kinesis_client: Any) -> None:
     assert _open_shards(kinesis_client, "twilio-events") == 5
 
 
-def test_scale_missing_and_on_demand_streams(cli: CLI, kinesis_client: Any) -> None:
+def test_scale_missing_and_on_demand_streams(cli: CliRunner, kinesis_client: KinesisClient) -> None:
     missing = cli("stream", "scale", "nope", "2")
     assert missing.exit_code == 4
     assert "stream nope does not exist in us-east-1" in missing.stderr
@@ -90,7 +94,7 @@ def test_scale_missing_and_on_demand_streams(cli: CLI, kinesis_client: Any) -> N
 
 
 def test_describe_shows_stream_and_role_but_hides_the_external_id(
-    cli: CLI, kinesis_client: Any
+    cli: CliRunner, kinesis_client: KinesisClient
 ) -> None:
     config = _create(cli, "twilio-events", "1", "--retention-hours", "36")
     result = cli("stream", "describe", "twilio-events", "--json")
@@ -120,7 +124,9 @@ def test_describe_shows_stream_and_role_but_hides_the_external_id(
     assert secret["role"]["external_id"] == config["external_id"]
 
 
-def test_describe_finds_a_custom_named_role_and_reports_none(cli: CLI, kinesis_client: Any) -> None:
+def test_describe_finds_a_custom_named_role_and_reports_none(
+    cli: CliRunner, kinesis_client: KinesisClient
+) -> None:
     _create(cli, "twilio-events", "1", "--role-name", "custom-sink-role")
     view = cli("stream", "describe", "twilio-events", "--json").json()
     assert isinstance(view, dict)
@@ -130,11 +136,11 @@ def test_describe_finds_a_custom_named_role_and_reports_none(cli: CLI, kinesis_c
     bare = cli("stream", "describe", "bare")
     assert bare.exit_code == 0
     assert "none made by twilio-es found" in bare.stdout
-    assert cli("stream", "describe", "bare", "--json").json()["role"] is None  # type: ignore[index]
+    assert cli("stream", "describe", "bare", "--json").json()["role"] is None
     assert cli("stream", "describe", "missing").exit_code == 4
 
 
-def test_list_shows_every_stream(cli: CLI, kinesis_client: Any) -> None:
+def test_list_shows_every_stream(cli: CliRunner, kinesis_client: KinesisClient) -> None:
     empty = cli("stream", "list", "--json")
     assert empty.exit_code == 0 and empty.json() == []
     _create(cli, "twilio-events", "2")
@@ -158,7 +164,7 @@ def test_list_shows_every_stream(cli: CLI, kinesis_client: Any) -> None:
 
 
 def test_list_pages_without_describing_each_stream(
-    cli: CLI, kinesis_client: Any, monkeypatch: pytest.MonkeyPatch
+    cli: CliRunner, kinesis_client: KinesisClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ListStreams' summaries are enough: 105 streams (two pages), no DescribeStreamSummary."""
     from twilio_es_cli import streams
@@ -166,7 +172,7 @@ def test_list_pages_without_describing_each_stream(
     described: list[str] = []
     real = streams.stream_summary
 
-    def spy(kinesis: Any, name: str) -> Any:
+    def spy(kinesis: KinesisClient, name: str) -> Any:
         described.append(name)
         return real(kinesis, name)
 
@@ -185,7 +191,9 @@ def test_list_pages_without_describing_each_stream(
 # --------------------------------------------------------------------------- delete
 
 
-def test_delete_removes_stream_and_our_role(cli: CLI, kinesis_client: Any, iam_client: Any) -> None:
+def test_delete_removes_stream_and_our_role(
+    cli: CliRunner, kinesis_client: KinesisClient, iam_client: IAMClient
+) -> None:
     _create(cli, "twilio-events", "1")
     result = cli("stream", "delete", "twilio-events", "--yes")
     assert result.exit_code == 0, result.stderr
@@ -196,7 +204,7 @@ def test_delete_removes_stream_and_our_role(cli: CLI, kinesis_client: Any, iam_c
 
 
 def test_delete_removes_every_role_made_for_the_stream(
-    cli: CLI, kinesis_client: Any, iam_client: Any
+    cli: CliRunner, kinesis_client: KinesisClient, iam_client: IAMClient
 ) -> None:
     """Two `create --role-name` runs made two roles for one stream: delete leaves no orphan."""
     _create(cli, "twilio-events", "1", "--role-name", "first-role")
@@ -209,7 +217,7 @@ def test_delete_removes_every_role_made_for_the_stream(
 
 
 def test_delete_keep_role_and_refusal_without_confirmation(
-    cli: CLI, kinesis_client: Any, iam_client: Any
+    cli: CliRunner, kinesis_client: KinesisClient, iam_client: IAMClient
 ) -> None:
     _create(cli, "twilio-events", "1")
     refused = cli("stream", "delete", "twilio-events")  # stdin is not a terminal
@@ -224,7 +232,7 @@ def test_delete_keep_role_and_refusal_without_confirmation(
 
 
 def test_delete_leaves_roles_that_are_not_only_ours(
-    cli: CLI, kinesis_client: Any, iam_client: Any
+    cli: CliRunner, kinesis_client: KinesisClient, iam_client: IAMClient
 ) -> None:
     _create(cli, "twilio-events", "1")
     extra = {
@@ -274,7 +282,9 @@ def test_delete_leaves_roles_that_are_not_only_ours(
         (["delete", "bad name", "--yes"], "is not valid"),
     ],
 )
-def test_bad_input_is_rejected_before_any_aws_call(cli: CLI, argv: list[str], message: str) -> None:
+def test_bad_input_is_rejected_before_any_aws_call(
+    cli: CliRunner, argv: list[str], message: str
+) -> None:
     """No region, no credentials, no endpoint: any AWS call would end in exit 3, not 2."""
     result = cli("stream", *argv)
     assert result.exit_code == 2, result.stderr
@@ -287,7 +297,7 @@ def test_bad_input_is_rejected_before_any_aws_call(cli: CLI, argv: list[str], me
 
 @pytest.mark.parametrize("argv", [["create", "twilio-events", "1"], ["list"], ["describe", "s"]])
 def test_missing_credentials_is_exit_3_with_hint(
-    cli: CLI, aws_env: str, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+    cli: CliRunner, aws_env: str, monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
@@ -299,7 +309,7 @@ def test_missing_credentials_is_exit_3_with_hint(
 
 @pytest.mark.parametrize("argv", [["create", "twilio-events", "1"], ["list"], ["scale", "s", "2"]])
 def test_missing_region_is_exit_3_with_hint(
-    cli: CLI, aws_env: str, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+    cli: CliRunner, aws_env: str, monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
     monkeypatch.delenv("AWS_REGION")
     result = cli("stream", *argv)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef
 
 DELIVERED = "com.twilio.messaging.message.delivered"
 SENT = "com.twilio.messaging.message.sent"
@@ -36,9 +40,9 @@ def event(
     return json.dumps(doc).encode()
 
 
-def put(kinesis: Any, stream: str, items: Iterable[tuple[bytes, str]]) -> None:
+def put(kinesis: KinesisClient, stream: str, items: Iterable[tuple[bytes, str]]) -> None:
     """PutRecords in chunks of 500, failing loudly on any rejected record."""
-    batch: list[dict[str, Any]] = []
+    batch: list[PutRecordsRequestEntryTypeDef] = []
 
     def flush() -> None:
         if batch:
@@ -53,11 +57,11 @@ def put(kinesis: Any, stream: str, items: Iterable[tuple[bytes, str]]) -> None:
     flush()
 
 
-def put_events(kinesis: Any, stream: str, numbers: Iterable[int], keys: int = 16) -> None:
+def put_events(kinesis: KinesisClient, stream: str, numbers: Iterable[int], keys: int = 16) -> None:
     put(kinesis, stream, ((event(n, key=f"k{n % keys}"), f"k{n % keys}") for n in numbers))
 
 
-def reader_client(endpoint_url: str | None = None) -> Any:
+def reader_client(endpoint_url: str | None = None) -> KinesisClient:
     """The client the CLI uses for tail: our AwsClients, one botocore attempt per call."""
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.config import resolve_settings
@@ -65,10 +69,13 @@ def reader_client(endpoint_url: str | None = None) -> Any:
     return AwsClients(resolve_settings(endpoint_url=endpoint_url), max_attempts=1).kinesis()
 
 
-def create_stream(kinesis: Any, name: str, shards: int) -> None:
+def create_stream(kinesis: KinesisClient, name: str, shards: int) -> None:
     kinesis.create_stream(StreamName=name, ShardCount=shards)
     kinesis.get_waiter("stream_exists").wait(
-        StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 200}
+        StreamName=name,
+        # botocore sleeps any number of seconds; boto3-stubs type Delay as int. 0.1 s keeps
+        # tests fast (the default is 10 s).
+        WaiterConfig={"Delay": 0.1, "MaxAttempts": 200},  # type: ignore[typeddict-item]
     )
 
 

@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from event_corpus import BIG_INTS, CONTROLS, CORPUS, TEXT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.tail.event_corpus import BIG_INTS, CONTROLS, CORPUS, TEXT
 from twilio_es_cli import cloudevents
 from twilio_es_cli.cloudevents import OUT_OF_RANGE, DecodedEvent, decode
 from twilio_es_cli.reader import KinesisRecord

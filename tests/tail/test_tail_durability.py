@@ -14,11 +14,13 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import IO, Any
-
-from tail_support import create_stream, event, put
+from typing import IO, TYPE_CHECKING, Any
 
 from tests.conftest import boto_client
+from tests.tail.tail_support import create_stream, event, put
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
 
 STREAM = "twilio-events"
 KEYS = 24
@@ -103,7 +105,7 @@ def test_checkpoint_is_on_disk_before_the_first_event_and_saved_while_idle(
 class _Producer:
     """Writes numbered events in bursts from a thread, like a live Twilio sink."""
 
-    def __init__(self, kinesis: Any, stream: str) -> None:
+    def __init__(self, kinesis: KinesisClient, stream: str) -> None:
         self.kinesis = kinesis
         self.stream = stream
         self.produced = 0
@@ -123,7 +125,7 @@ class _Producer:
             assert not self.thread.is_alive()
 
 
-def _reshard(kinesis: Any, stream: str, shards: int) -> None:
+def _reshard(kinesis: KinesisClient, stream: str, shards: int) -> None:
     kinesis.update_shard_count(
         StreamName=stream, TargetShardCount=shards, ScalingType="UNIFORM_SCALING"
     )
@@ -208,7 +210,7 @@ def _act(
     moment: str,
     rng: random.Random,
     producer: _Producer,
-    kinesis: Any,
+    kinesis: KinesisClient,
     stream: str,
     targets: Any,
     out_path: Path,

@@ -22,24 +22,35 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from tail_support import CallCounter, create_stream, event, put, put_events, reader_client
 
-from tests.conftest import boto_client
+from tests.conftest import aws_response, boto_client
+from tests.fixture_types import CliRunner
+from tests.tail.tail_support import (
+    CallCounter,
+    create_stream,
+    event,
+    put,
+    put_events,
+    reader_client,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
 
 HALF = 2**127
 QUARTER = 2**126
 
 
-def _stream_arn(kinesis: Any, name: str) -> str:
+def _stream_arn(kinesis: KinesisClient, name: str) -> str:
     return str(
         kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
     )
 
 
-def _consumers(kinesis: Any, name: str) -> list[str]:
+def _consumers(kinesis: KinesisClient, name: str) -> list[str]:
     arn = _stream_arn(kinesis, name)
     return [c["ConsumerName"] for c in kinesis.list_stream_consumers(StreamARN=arn)["Consumers"]]
 
@@ -104,12 +115,12 @@ class Tail:
 
 
 @pytest.fixture
-def admin(ministack_env: str) -> Any:
+def admin(ministack_env: str) -> KinesisClient:
     return boto_client("kinesis", ministack_env)
 
 
 def test_efo_reshard_1_2_4_with_a_live_producer_every_event_once_parents_first(
-    admin: Any, unique_name: str
+    admin: KinesisClient, unique_name: str
 ) -> None:
     total, keys = 900, 24
     create_stream(admin, unique_name, 1)
@@ -180,7 +191,7 @@ def test_efo_reshard_1_2_4_with_a_live_producer_every_event_once_parents_first(
 
 
 def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
-    admin: Any, unique_name: str
+    admin: KinesisClient, unique_name: str
 ) -> None:
     from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.reader import StartPosition, read_stream
@@ -226,7 +237,7 @@ def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
     [(signal.SIGTERM, 0, "stopped by SIGTERM"), (signal.SIGINT, 130, "interrupted")],
 )
 def test_consumer_deregistered_after_a_signal(
-    admin: Any, unique_name: str, signum: int, code: int, reason: str
+    admin: KinesisClient, unique_name: str, signum: int, code: int, reason: str
 ) -> None:
     create_stream(admin, unique_name, 2)
     put_events(admin, unique_name, range(40))
@@ -241,7 +252,7 @@ def test_consumer_deregistered_after_a_signal(
     assert _consumers(admin, unique_name) == []
 
 
-def test_consumer_deregistered_after_an_error(admin: Any, unique_name: str) -> None:
+def test_consumer_deregistered_after_an_error(admin: KinesisClient, unique_name: str) -> None:
     create_stream(admin, unique_name, 1)
     with open("/dev/full", "w") as full:  # every write fails: "No space left on device"
         tail = Tail([unique_name, "--efo", "--from", "trim-horizon", "-o", "jsonl"], stdout=full)
@@ -253,7 +264,9 @@ def test_consumer_deregistered_after_an_error(admin: Any, unique_name: str) -> N
     assert _consumers(admin, unique_name) == []
 
 
-def test_no_follow_and_max_deregister(admin: Any, unique_name: str, cli: Any) -> None:
+def test_no_follow_and_max_deregister(
+    admin: KinesisClient, unique_name: str, cli: CliRunner
+) -> None:
     create_stream(admin, unique_name, 3)
     put_events(admin, unique_name, range(90))
     done = cli("tail", unique_name, "--efo", "--from", "trim-horizon", "--no-follow", "-o", "jsonl")
@@ -269,7 +282,7 @@ def test_no_follow_and_max_deregister(admin: Any, unique_name: str, cli: Any) ->
 
 
 def test_sigkill_leaves_the_consumer_and_the_next_run_removes_it_and_resumes(
-    admin: Any, unique_name: str, tmp_path: Path
+    admin: KinesisClient, unique_name: str, tmp_path: Path
 ) -> None:
     total = 300
     create_stream(admin, unique_name, 2)
@@ -302,7 +315,9 @@ def test_sigkill_leaves_the_consumer_and_the_next_run_removes_it_and_resumes(
     assert set(range(produced, total)) <= set(after) and len(after) < total  # resumed
 
 
-def test_a_running_tails_consumer_is_not_taken_as_a_leftover(admin: Any, unique_name: str) -> None:
+def test_a_running_tails_consumer_is_not_taken_as_a_leftover(
+    admin: KinesisClient, unique_name: str
+) -> None:
     from twilio_es_cli.efo import EfoConsumer, consumer_name
 
     create_stream(admin, unique_name, 1)
@@ -333,7 +348,7 @@ def test_consumer_names_follow_kinesis_rules() -> None:
     assert owner_pid("someone-else", prefix) is None
 
 
-def test_unknown_stream_is_one_line_not_found(ministack_env: str, cli: Any) -> None:
+def test_unknown_stream_is_one_line_not_found(ministack_env: str, cli: CliRunner) -> None:
     result = cli("tail", "no-such-stream", "--efo", "--no-follow")
     assert result.exit_code == 4
     assert result.stderr.startswith("error: ") and "no-such-stream" in result.stderr
@@ -349,8 +364,6 @@ class _Refuse:
         client.meta.events.register("before-send.kinesis.RegisterStreamConsumer", self)
 
     def __call__(self, request: Any, **_: Any) -> Any:
-        from botocore.awsrequest import AWSResponse
-
         self.calls += 1
         body = json.dumps({"__type": self.code, "message": f"injected {self.code}"}).encode()
 
@@ -358,10 +371,10 @@ class _Refuse:
             def stream(self, **_: Any) -> Iterator[bytes]:
                 yield body
 
-        return AWSResponse(request.url, 400, {"x-amzn-errortype": self.code}, Raw())
+        return aws_response(request.url, 400, {"x-amzn-errortype": self.code}, Raw())
 
 
-def test_twenty_consumers_is_a_one_line_limit_error(admin: Any, unique_name: str) -> None:
+def test_twenty_consumers_is_a_one_line_limit_error(admin: KinesisClient, unique_name: str) -> None:
     from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.errors import TwilioEsError
 
@@ -377,7 +390,9 @@ def test_twenty_consumers_is_a_one_line_limit_error(admin: Any, unique_name: str
     assert f"stream describe {unique_name}" in (caught.value.hint or "")
 
 
-def test_busy_stream_is_retried_then_a_one_line_error(admin: Any, unique_name: str) -> None:
+def test_busy_stream_is_retried_then_a_one_line_error(
+    admin: KinesisClient, unique_name: str
+) -> None:
     from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.errors import TwilioEsError
 
@@ -392,7 +407,7 @@ def test_busy_stream_is_retried_then_a_one_line_error(admin: Any, unique_name: s
     assert _consumers(admin, unique_name) == []
 
 
-def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: Any) -> None:
+def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: CliRunner) -> None:
     admin = boto_client("kinesis", aws_env)  # moto: describe also looks up the IAM role
     create_stream(admin, unique_name, 1)
     arn = _stream_arn(admin, unique_name)
@@ -400,7 +415,7 @@ def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: An
     admin.register_stream_consumer(StreamARN=arn, ConsumerName="analytics")
     result = cli("stream", "describe", unique_name, "--json")
     assert result.exit_code == 0, result.stderr
-    consumers = {c["name"]: c for c in result.json()["consumers"]}  # type: ignore[index]
+    consumers = {c["name"]: c for c in result.json()["consumers"]}
     assert set(consumers) == {"twilio-es-ann-host-1-abcd", "analytics"}
     assert consumers["twilio-es-ann-host-1-abcd"]["twilio_es"] is True
     assert consumers["analytics"]["twilio_es"] is False
@@ -409,10 +424,9 @@ def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: An
 
 
 def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
-    admin: Any, unique_name: str, ministack_env: str
+    admin: KinesisClient, unique_name: str, ministack_env: str
 ) -> None:
-    from test_tail_faults import DroppingProxy
-
+    from tests.tail.test_tail_faults import DroppingProxy
     from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.reader import StartPosition, read_stream
 

@@ -14,19 +14,22 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from tail_support import CallCounter, create_stream, put_events, reader_client
 
-from tests.conftest import boto_client
+from tests.conftest import aws_response, boto_client
+from tests.tail.tail_support import CallCounter, create_stream, put_events, reader_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
 
 STREAM = "faulty"
 TOTAL = 600
 
 
 @pytest.fixture
-def kinesis(aws_env: str) -> Any:
+def kinesis(aws_env: str) -> KinesisClient:
     client = boto_client("kinesis", aws_env)
     create_stream(client, STREAM, 4)
     put_events(client, STREAM, range(TOTAL), keys=29)
@@ -52,8 +55,6 @@ class FaultInjector:
         client.meta.events.register("before-send.kinesis.GetRecords", self)
 
     def __call__(self, request: Any, **_: Any) -> Any:
-        from botocore.awsrequest import AWSResponse
-
         with self._lock:
             self.calls += 1
             code = self.schedule.get(self.calls)
@@ -62,14 +63,14 @@ class FaultInjector:
             self.injected.append(code)
         body = json.dumps({"__type": code, "message": f"injected {code}"}).encode()
         headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
-        return AWSResponse(request.url, 400, headers, _Body(body))
+        return aws_response(request.url, 400, headers, _Body(body))
 
 
 def _numbers(records: list[Any]) -> list[int]:
     return [json.loads(json.loads(r.data)["data"])["n"] for r in records]
 
 
-def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: Any) -> None:
+def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: KinesisClient) -> None:
     from twilio_es_cli.reader import StartPosition, read_stream
 
     client = reader_client()
@@ -86,7 +87,7 @@ def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: Any) 
     assert sorted(_numbers(records)) == list(range(TOTAL))
 
 
-def test_throttled_get_shard_iterator_is_retried(kinesis: Any) -> None:
+def test_throttled_get_shard_iterator_is_retried(kinesis: KinesisClient) -> None:
     from twilio_es_cli.reader import StartPosition, read_stream
 
     client = reader_client()
@@ -94,14 +95,12 @@ def test_throttled_get_shard_iterator_is_retried(kinesis: Any) -> None:
     fails = {"n": 0}
 
     def throttle_first_three(request: Any, **_: Any) -> Any:
-        from botocore.awsrequest import AWSResponse
-
         if fails["n"] >= 3:
             return None
         fails["n"] += 1
         code = "ProvisionedThroughputExceededException"
         body = json.dumps({"__type": code, "message": "slow down"}).encode()
-        return AWSResponse(request.url, 400, {"x-amzn-ErrorType": code}, _Body(body))
+        return aws_response(request.url, 400, {"x-amzn-ErrorType": code}, _Body(body))
 
     client.meta.events.register("before-send.kinesis.GetShardIterator", throttle_first_three)
     records = list(read_stream(client, STREAM, StartPosition.trim_horizon(), follow=False))
@@ -109,11 +108,11 @@ def test_throttled_get_shard_iterator_is_retried(kinesis: Any) -> None:
     assert sorted(_numbers(records)) == list(range(TOTAL))
 
 
-def test_a_response_cut_short_is_asked_again_not_taken_as_the_shard_end(kinesis: Any) -> None:
+def test_a_response_cut_short_is_asked_again_not_taken_as_the_shard_end(
+    kinesis: KinesisClient,
+) -> None:
     # A connection dropped mid-body: botocore parses the truncated 200 into a response with
     # no Records and no NextShardIterator, which looked like "shard closed and drained".
-    from botocore.awsrequest import AWSResponse
-
     from twilio_es_cli.reader import StartPosition, read_stream
 
     client = reader_client()
@@ -124,7 +123,7 @@ def test_a_response_cut_short_is_asked_again_not_taken_as_the_shard_end(kinesis:
         if cut["n"] % 3:
             return None
         body = _Body(b'{"Records":[{"Data":"eyJ')
-        return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, body)
+        return aws_response(request.url, 200, {"Content-Type": "application/x-amz-json-1.1"}, body)
 
     client.meta.events.register("before-send.kinesis.GetRecords", truncate_some)
     records = list(
@@ -190,7 +189,7 @@ class DroppingProxy:
         self.listener.close()
 
 
-def test_dropped_connections_are_retried_and_resume(kinesis: Any, aws_env: str) -> None:
+def test_dropped_connections_are_retried_and_resume(kinesis: KinesisClient, aws_env: str) -> None:
     from twilio_es_cli.reader import StartPosition, read_stream
 
     proxy = DroppingProxy(aws_env)
@@ -198,7 +197,12 @@ def test_dropped_connections_are_retried_and_resume(kinesis: Any, aws_env: str) 
         client = reader_client(endpoint_url=proxy.url)
         calls = CallCounter(client, "GetRecords")
         messages: list[str] = []
-        outage = threading.Thread(target=lambda: (calls.wait_for(6), proxy.cut(1.5)), daemon=True)
+
+        def cut_after_six_calls() -> None:
+            calls.wait_for(6)
+            proxy.cut(1.5)
+
+        outage = threading.Thread(target=cut_after_six_calls, daemon=True)
         outage.start()
         records = list(
             read_stream(
@@ -219,7 +223,9 @@ def test_dropped_connections_are_retried_and_resume(kinesis: Any, aws_env: str) 
     assert any("reconnected" in m for m in messages)
 
 
-def test_iterator_expiring_before_any_read_at_latest_keeps_new_events(kinesis: Any) -> None:
+def test_iterator_expiring_before_any_read_at_latest_keeps_new_events(
+    kinesis: KinesisClient,
+) -> None:
     """Reopening at LATEST again would skip what arrived meanwhile; the reader must not."""
     from twilio_es_cli.reader import StartPosition, read_stream
 

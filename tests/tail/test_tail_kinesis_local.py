@@ -7,11 +7,16 @@ import json
 import threading
 import time
 from collections import defaultdict
-from typing import Any
-
-from tail_support import create_stream, event, put, reader_client
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.conftest import boto_client, wait_active
+from tests.fixture_types import CliRunner
+from tests.tail.tail_support import create_stream, event, put, reader_client
+
+if TYPE_CHECKING:
+    pass
 
 TOTAL = 1500
 KEYS = 24
@@ -41,10 +46,13 @@ def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
                 progress.notify_all()
             time.sleep(0.02)
 
+    def written_at_least(count: int) -> Callable[[], bool]:
+        return lambda: written >= count
+
     def reshard() -> None:
         for threshold, shards in ((TOTAL // 3, 2), (2 * TOTAL // 3, 4)):
             with progress:
-                progress.wait_for(lambda t=threshold: written >= t, timeout=120)  # type: ignore[misc]
+                progress.wait_for(written_at_least(threshold), timeout=120)
             admin.update_shard_count(
                 StreamName=unique_name, TargetShardCount=shards, ScalingType="UNIFORM_SCALING"
             )
@@ -94,7 +102,7 @@ def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
 
 
 def test_no_follow_after_reshard_drains_parents_then_children(
-    kinesis_local_env: str, unique_name: str, cli: Any
+    kinesis_local_env: str, unique_name: str, cli: CliRunner
 ) -> None:
     from twilio_es_cli.reader import StartPosition, read_stream
 
@@ -131,7 +139,7 @@ def test_no_follow_after_reshard_drains_parents_then_children(
 
 
 def test_checkpoint_resumes_across_a_reshard(
-    kinesis_local_env: str, unique_name: str, cli: Any, tmp_path: Any
+    kinesis_local_env: str, unique_name: str, cli: CliRunner, tmp_path: Path
 ) -> None:
     admin = boto_client("kinesis", kinesis_local_env)
     create_stream(admin, unique_name, 1)

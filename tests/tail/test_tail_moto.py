@@ -13,10 +13,13 @@ import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from tail_support import (
+
+from tests.conftest import Terminal, boto_client, run_on_terminal
+from tests.fixture_types import CliRunner
+from tests.tail.tail_support import (
     CALL,
     DELIVERED,
     SENT,
@@ -29,23 +32,24 @@ from tail_support import (
     reader_client,
 )
 
-from tests.conftest import Terminal, boto_client, run_on_terminal
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
 
 STREAM = "twilio-events"
 
 
 @pytest.fixture
-def kinesis(aws_env: str) -> Any:
+def kinesis(aws_env: str) -> KinesisClient:
     client = boto_client("kinesis", aws_env)
     create_stream(client, STREAM, 4)
     return client
 
 
-def _tail(cli: Any, *args: str) -> Any:
+def _tail(cli: CliRunner, *args: str) -> Any:
     return cli("tail", STREAM, "--from", "trim-horizon", "--no-follow", *args)
 
 
-def test_reader_reads_every_record_once_in_order_per_shard(kinesis: Any) -> None:
+def test_reader_reads_every_record_once_in_order_per_shard(kinesis: KinesisClient) -> None:
     from twilio_es_cli.reader import StartPosition, read_stream
 
     put_events(kinesis, STREAM, range(1200), keys=37)
@@ -62,7 +66,9 @@ def test_reader_reads_every_record_once_in_order_per_shard(kinesis: Any) -> None
     assert all(ns == sorted(ns) for ns in by_key.values())
 
 
-def test_cli_jsonl_envelope_has_event_and_kinesis_metadata(kinesis: Any, cli: Any) -> None:
+def test_cli_jsonl_envelope_has_event_and_kinesis_metadata(
+    kinesis: KinesisClient, cli: CliRunner
+) -> None:
     put_events(kinesis, STREAM, range(300))
     result = _tail(cli, "--output", "jsonl")
     assert result.exit_code == 0, result.stderr
@@ -80,7 +86,7 @@ def test_cli_jsonl_envelope_has_event_and_kinesis_metadata(kinesis: Any, cli: An
     assert "300 events from 4 shards" in result.stderr
 
 
-def test_data_as_object_and_nested_json_expansion(kinesis: Any, cli: Any) -> None:
+def test_data_as_object_and_nested_json_expansion(kinesis: KinesisClient, cli: CliRunner) -> None:
     nested = {"attributes": json.dumps({"skills": ["en"], "inner": json.dumps({"x": 1})})}
     put(kinesis, STREAM, [(event(1, data_as_string=False, extra=nested), "k")])
     plain = json.loads(_tail(cli, "-o", "jsonl").stdout)
@@ -91,7 +97,7 @@ def test_data_as_object_and_nested_json_expansion(kinesis: Any, cli: Any) -> Non
 
 
 def test_stream_tail_by_arn_and_from_sink_config(
-    kinesis: Any, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kinesis: KinesisClient, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put_events(kinesis, STREAM, range(40))
     arn = kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"][
@@ -116,7 +122,7 @@ def test_stream_tail_by_arn_and_from_sink_config(
     assert len(explicit.stdout.splitlines()) == 40
 
 
-def test_latest_reads_only_events_written_after_start(kinesis: Any) -> None:
+def test_latest_reads_only_events_written_after_start(kinesis: KinesisClient) -> None:
     from twilio_es_cli.tail import TailOptions, run_tail
 
     put_events(kinesis, STREAM, range(100))  # history that LATEST must not show
@@ -133,7 +139,7 @@ def test_latest_reads_only_events_written_after_start(kinesis: Any) -> None:
     assert sorted(numbers_of(out.lines())) == list(range(100, 150))
 
 
-def test_at_timestamp_and_since(kinesis: Any, cli: Any) -> None:
+def test_at_timestamp_and_since(kinesis: KinesisClient, cli: CliRunner) -> None:
     put_events(kinesis, STREAM, range(30))
     time.sleep(0.05)
     boundary = datetime.now(timezone.utc)
@@ -161,7 +167,7 @@ def test_at_timestamp_and_since(kinesis: Any, cli: Any) -> None:
         ["--checkpoint", "/no-such-dir/state/cp.json"],
     ],
 )
-def test_bad_input_is_rejected_before_any_call(cli: Any, args: list[str]) -> None:
+def test_bad_input_is_rejected_before_any_call(cli: CliRunner, args: list[str]) -> None:
     # No AWS endpoint configured at all: a remote call would fail differently (exit 3/1).
     result = cli("tail", STREAM, *args)
     assert result.exit_code == 2, result.stderr
@@ -177,21 +183,23 @@ def test_bad_input_is_rejected_before_any_call(cli: Any, args: list[str]) -> Non
         "arn:aws:kinesis:us-east-1:123456789012:stream/bad%name",
     ],
 )
-def test_bad_stream_names_are_rejected_before_any_call(aws_env: str, cli: Any, stream: str) -> None:
+def test_bad_stream_names_are_rejected_before_any_call(
+    aws_env: str, cli: CliRunner, stream: str
+) -> None:
     # moto answers a bad name with "not found" (exit 4); we must not get that far.
     result = cli("tail", stream, "--no-follow")
     assert result.exit_code == 2, result.stderr
     assert "hint:" in result.stderr
 
 
-def test_missing_stream_is_not_found(aws_env: str, cli: Any) -> None:
+def test_missing_stream_is_not_found(aws_env: str, cli: CliRunner) -> None:
     result = cli("tail", "no-such-stream", "--no-follow")
     assert result.exit_code == 4
     assert "no-such-stream" in result.stderr
     assert "hint:" in result.stderr
 
 
-def test_stream_deleted_while_following_is_not_found(kinesis: Any) -> None:
+def test_stream_deleted_while_following_is_not_found(kinesis: KinesisClient) -> None:
     from twilio_es_cli.errors import NotFoundError
     from twilio_es_cli.reader import StartPosition, read_stream
 
@@ -215,7 +223,7 @@ def test_stream_deleted_while_following_is_not_found(kinesis: Any) -> None:
 
 
 def test_checkpoint_resumes_exactly_after_last_event(
-    kinesis: Any, cli: Any, tmp_path: Path
+    kinesis: KinesisClient, cli: CliRunner, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
     put_events(kinesis, STREAM, range(200))
@@ -236,7 +244,9 @@ def test_checkpoint_resumes_exactly_after_last_event(
     assert not list(tmp_path.glob(".state.json.*"))  # no temp files left behind
 
 
-def test_checkpoint_of_another_stream_is_refused(kinesis: Any, cli: Any, tmp_path: Path) -> None:
+def test_checkpoint_of_another_stream_is_refused(
+    kinesis: KinesisClient, cli: CliRunner, tmp_path: Path
+) -> None:
     state = tmp_path / "state.json"
     state.write_text(json.dumps({"version": 1, "stream": "other", "shards": {}}))
     result = _tail(cli, "--checkpoint", str(state))
@@ -244,7 +254,7 @@ def test_checkpoint_of_another_stream_is_refused(kinesis: Any, cli: Any, tmp_pat
     assert "belongs to stream 'other'" in result.stderr
 
 
-def test_type_filter_globs_are_repeatable(kinesis: Any, cli: Any) -> None:
+def test_type_filter_globs_are_repeatable(kinesis: KinesisClient, cli: CliRunner) -> None:
     put(
         kinesis,
         STREAM,
@@ -259,7 +269,7 @@ def test_type_filter_globs_are_repeatable(kinesis: Any, cli: Any) -> None:
     assert types == {CALL: 30, SENT: 30}
 
 
-def test_dedupe_drops_redelivered_ids(kinesis: Any, cli: Any) -> None:
+def test_dedupe_drops_redelivered_ids(kinesis: KinesisClient, cli: CliRunner) -> None:
     records = [(event(i), f"k{i}") for i in range(20)]
     redelivered = [(event(i), f"k{i}") for i in range(0, 20, 4)]  # same ids, Twilio retry
     put(kinesis, STREAM, records + redelivered)
@@ -270,7 +280,7 @@ def test_dedupe_drops_redelivered_ids(kinesis: Any, cli: Any) -> None:
     assert "5 duplicates" in deduped.stderr
 
 
-def test_output_formats(kinesis: Any, cli: Any) -> None:
+def test_output_formats(kinesis: KinesisClient, cli: CliRunner) -> None:
     raw_events = [event(i, key=f"key-{i}") for i in range(5)]
     put(kinesis, STREAM, [(data, f"key-{i}") for i, data in enumerate(raw_events)])
 
@@ -303,7 +313,9 @@ def test_output_formats(kinesis: Any, cli: Any) -> None:
     assert all(json.loads(x)["kinesis"] for x in piped_default.stdout.splitlines())
 
 
-def test_records_that_are_not_cloudevents_are_shown_raw(kinesis: Any, cli: Any) -> None:
+def test_records_that_are_not_cloudevents_are_shown_raw(
+    kinesis: KinesisClient, cli: CliRunner
+) -> None:
     junk = [b"\x00\xffbinary", b"plain text", b"[1, 2]", b'{"hello": "world"}']
     put(kinesis, "twilio-events", [(event(1), "a"), *((j, "a") for j in junk), (event(2), "a")])
     result = _tail(cli, "-o", "jsonl")
@@ -318,7 +330,7 @@ def test_records_that_are_not_cloudevents_are_shown_raw(kinesis: Any, cli: Any) 
     assert "Traceback" not in result.stderr
 
 
-def test_max_stops_after_n_events(kinesis: Any, cli: Any) -> None:
+def test_max_stops_after_n_events(kinesis: KinesisClient, cli: CliRunner) -> None:
     put_events(kinesis, STREAM, range(100))
     result = cli("tail", STREAM, "--from", "trim-horizon", "--max", "7", "-o", "jsonl")
     assert result.exit_code == 0
@@ -326,14 +338,14 @@ def test_max_stops_after_n_events(kinesis: Any, cli: Any) -> None:
     assert "stopped after --max 7" in result.stderr
 
 
-def test_timeout_stops_a_follow(kinesis: Any, cli: Any) -> None:
+def test_timeout_stops_a_follow(kinesis: KinesisClient, cli: CliRunner) -> None:
     result = cli("tail", STREAM, "--timeout", "1.5", "-o", "jsonl")
     assert result.exit_code == 0
     assert "--timeout 1.5s reached" in result.stderr
     assert "0 events from 4 shards" in result.stderr  # shards read, even without events
 
 
-def test_pipe_to_head_ends_quietly(kinesis: Any, aws_env: str) -> None:
+def test_pipe_to_head_ends_quietly(kinesis: KinesisClient, aws_env: str) -> None:
     put_events(kinesis, STREAM, range(2000))
     env = dict(os.environ)
     tail = subprocess.Popen(
@@ -353,7 +365,7 @@ def test_pipe_to_head_ends_quietly(kinesis: Any, aws_env: str) -> None:
     assert b"Traceback" not in err and b"Broken pipe" not in err
 
 
-def test_ctrl_c_prints_summary_and_exits_130(kinesis: Any, aws_env: str) -> None:
+def test_ctrl_c_prints_summary_and_exits_130(kinesis: KinesisClient, aws_env: str) -> None:
     put_events(kinesis, STREAM, range(10))
     tail = subprocess.Popen(
         [sys.executable, "-m", "twilio_es_cli", "tail", STREAM, "--from", "trim-horizon"],
@@ -404,7 +416,7 @@ def _in(seconds: float) -> float:
     return time.monotonic() + seconds
 
 
-def test_default_on_a_terminal_is_pretty(kinesis: Any, aws_env: str) -> None:
+def test_default_on_a_terminal_is_pretty(kinesis: KinesisClient, aws_env: str) -> None:
     put_events(kinesis, STREAM, range(3))
     # A 120-column terminal: each event must stay on one screen line (cut, not wrapped).
     shown = run_on_terminal(["tail", STREAM, "--from", "trim-horizon", "--no-follow"], columns=120)
@@ -421,7 +433,7 @@ def test_default_on_a_terminal_is_pretty(kinesis: Any, aws_env: str) -> None:
 
 
 def test_region_comes_from_the_arn_when_none_is_configured(
-    kinesis: Any, cli: Any, monkeypatch: pytest.MonkeyPatch
+    kinesis: KinesisClient, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put_events(kinesis, STREAM, range(5))
     arn = kinesis.describe_stream_summary(StreamName=STREAM)["StreamDescriptionSummary"][
@@ -437,7 +449,7 @@ def test_region_comes_from_the_arn_when_none_is_configured(
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
 def test_sigterm_or_ctrl_c_stop_cleanly_with_an_exact_checkpoint(
-    kinesis: Any, aws_env: str, tmp_path: Path, signum: int, code: int
+    kinesis: KinesisClient, aws_env: str, tmp_path: Path, signum: int, code: int
 ) -> None:
     # systemd, `docker stop` and `kill` send SIGTERM, people press Ctrl-C: either way the
     # checkpoint must hold exactly the events that were shown (none lost, none repeated).
@@ -474,7 +486,9 @@ def test_sigterm_or_ctrl_c_stop_cleanly_with_an_exact_checkpoint(
     assert sorted(numbers_of(resumed.stdout.decode().splitlines())) == list(range(10, 15))
 
 
-def test_ctrl_c_on_a_terminal_puts_the_summary_on_its_own_line(kinesis: Any, aws_env: str) -> None:
+def test_ctrl_c_on_a_terminal_puts_the_summary_on_its_own_line(
+    kinesis: KinesisClient, aws_env: str
+) -> None:
     import pty
 
     put_events(kinesis, STREAM, range(1))

@@ -9,12 +9,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from tail_support import create_stream, event, put
 
 from tests.conftest import boto_client, run_on_terminal
+from tests.fixture_types import CliRunner
+from tests.tail.tail_support import create_stream, event, put
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
 
 STREAM = "poison"
 DEEP_ARRAY = b"[" * 100_000 + b"]" * 100_000
@@ -60,7 +64,7 @@ LINES = RAW_RECORDS + 3 + 3  # events 0, 1 (gzip), 5 and the three aggregated on
 
 
 @pytest.fixture
-def poisoned(aws_env: str) -> Any:
+def poisoned(aws_env: str) -> KinesisClient:
     client = boto_client("kinesis", aws_env)
     create_stream(client, STREAM, 1)  # one shard: the order is the order written
     put(client, STREAM, [(data, "k") for data, _ in POISON])
@@ -91,7 +95,9 @@ def _check_clean(stderr: str) -> None:
     assert f"{RAW_RECORDS} record(s) were not CloudEvents" in stderr, stderr[-2000:]
 
 
-def test_every_poison_record_is_shown_and_the_tail_goes_on_jsonl(poisoned: Any, cli: Any) -> None:
+def test_every_poison_record_is_shown_and_the_tail_goes_on_jsonl(
+    poisoned: KinesisClient, cli: CliRunner
+) -> None:
     result = cli("tail", STREAM, "--from", "trim-horizon", "--no-follow", "-o", "jsonl")
     assert result.exit_code == 0, result.stderr[-2000:]
     _check_clean(result.stderr)
@@ -120,7 +126,9 @@ def test_every_poison_record_is_shown_and_the_tail_goes_on_jsonl(poisoned: Any, 
 
 
 @pytest.mark.parametrize("fmt", ["json", "pretty", "raw"])
-def test_every_poison_record_is_shown_in_every_format(poisoned: Any, cli: Any, fmt: str) -> None:
+def test_every_poison_record_is_shown_in_every_format(
+    poisoned: KinesisClient, cli: CliRunner, fmt: str
+) -> None:
     result = cli("tail", STREAM, "--from", "trim-horizon", "--no-follow", "-o", fmt)
     assert result.exit_code == 0, result.stderr[-2000:]
     _check_clean(result.stderr)
@@ -136,7 +144,7 @@ def test_every_poison_record_is_shown_in_every_format(poisoned: Any, cli: Any, f
 
 
 def test_poison_records_in_follow_mode_with_a_checkpoint(
-    poisoned: Any, aws_env: str, tmp_path: Path
+    poisoned: KinesisClient, aws_env: str, tmp_path: Path
 ) -> None:
     # Follow mode (no --no-follow) in a real process; --max ends it once everything is shown.
     state = tmp_path / "state.json"
@@ -188,7 +196,7 @@ def _hostile(n: int) -> bytes:
 
 
 @pytest.fixture
-def hostile(aws_env: str) -> Any:
+def hostile(aws_env: str) -> KinesisClient:
     client = boto_client("kinesis", aws_env)
     create_stream(client, STREAM, 1)
     key = "pk" + ESCAPES["blink"] + "\x9b"
@@ -203,7 +211,9 @@ def _no_controls(text: str) -> None:
     assert "\x9b" not in text and "\x07" not in text and "\u202e" not in text
 
 
-def test_control_characters_never_reach_the_terminal_in_pretty(hostile: Any, aws_env: str) -> None:
+def test_control_characters_never_reach_the_terminal_in_pretty(
+    hostile: KinesisClient, aws_env: str
+) -> None:
     argv = ["tail", STREAM, "--from", "trim-horizon", "--no-follow"]
     shown = run_on_terminal([*argv, "-o", "pretty"], columns=300)
     assert shown.exit_code == 0, shown.stderr
@@ -221,7 +231,9 @@ def test_control_characters_never_reach_the_terminal_in_pretty(hostile: Any, aws
         _no_controls(shown.stdout)
 
 
-def test_control_characters_when_piped(hostile: Any, cli: Any, aws_env: str) -> None:
+def test_control_characters_when_piped(
+    hostile: KinesisClient, cli: CliRunner, aws_env: str
+) -> None:
     argv = ["tail", STREAM, "--from", "trim-horizon", "--no-follow"]
     pretty = cli(*argv, "-o", "pretty")  # piped pretty is still for people (less, tee)
     _no_controls(pretty.stdout)
@@ -242,7 +254,7 @@ def test_control_characters_when_piped(hostile: Any, cli: Any, aws_env: str) -> 
 
 
 def test_files_nested_too_deeply_are_one_line_errors(
-    aws_env: str, cli: Any, tmp_path: Path
+    aws_env: str, cli: CliRunner, tmp_path: Path
 ) -> None:
     create_stream(boto_client("kinesis", aws_env), STREAM, 1)
     for name, content in (("array", DEEP_ARRAY), ("object", DEEP_OBJECT)):
@@ -259,14 +271,16 @@ def test_files_nested_too_deeply_are_one_line_errors(
 
 
 @pytest.mark.parametrize("since", ["99999999999999999999d", "1000000d", "9" * 400 + "s"])
-def test_since_too_far_back_is_a_usage_error(cli: Any, since: str) -> None:
+def test_since_too_far_back_is_a_usage_error(cli: CliRunner, since: str) -> None:
     result = cli("tail", "some-stream", "--since", since)
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith("error: --since ") and "unexpected" not in result.stderr
     assert len(result.stderr.splitlines()[0]) < 120  # never echoes the whole argument
 
 
-def test_checkpoint_wins_over_from_and_says_so(aws_env: str, cli: Any, tmp_path: Path) -> None:
+def test_checkpoint_wins_over_from_and_says_so(
+    aws_env: str, cli: CliRunner, tmp_path: Path
+) -> None:
     client = boto_client("kinesis", aws_env)
     create_stream(client, STREAM, 1)
     put(client, STREAM, [(event(n), "k") for n in range(5)])

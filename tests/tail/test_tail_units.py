@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Protocol
 
 import pytest
-from tail_support import event
 
+from tests.tail.tail_support import event
 from twilio_es_cli.checkpoint import Checkpoint
 from twilio_es_cli.cloudevents import (
     KPL_MAGIC,
@@ -198,10 +200,17 @@ LINEAGE = [
 ]
 
 
-def _positions(shards: dict[str, object]) -> dict[str, str | None]:
+class _Planned(Protocol):
+    """What ``plan`` decides per shard (its type is the reader's own business)."""
+
+    @property
+    def position(self) -> StartPosition | None: ...
+
+
+def _positions(shards: Mapping[str, _Planned]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for sid, shard in shards.items():
-        position = shard.position  # type: ignore[attr-defined]
+        position = shard.position
         out[sid] = None if position is None else position.sequence_number or position.kind
     return out
 

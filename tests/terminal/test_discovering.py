@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from tests.conftest import Result, active_webhook_sink
+from tests.fixture_types import CliRunner, EventsEmulator
 
 DELIVERED = "com.twilio.messaging.message.delivered"
 
 
-def test_local_emit_type_typo_suggests_the_type(twilio_env: object, cli: object) -> None:
-    result: Result = cli("local", "emit", "com.twilio.messaging.message.delivrd")  # type: ignore[operator]
+def test_local_emit_type_typo_suggests_the_type(twilio_env: EventsEmulator, cli: CliRunner) -> None:
+    result: Result = cli("local", "emit", "com.twilio.messaging.message.delivrd")
     assert result.exit_code == 2, result.stderr
     assert f"hint: Did you mean {DELIVERED}" in result.stderr
 
 
-def test_schema_id_typo_suggests_the_right_id_not_the_typo(twilio_env: object, cli: object) -> None:
-    result: Result = cli("schema", "versions", "Messaging.MesageStatus")  # type: ignore[operator]
+def test_schema_id_typo_suggests_the_right_id_not_the_typo(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
+    result: Result = cli("schema", "versions", "Messaging.MesageStatus")
     assert result.exit_code == 4, result.stderr
     hint = next(line for line in result.stderr.splitlines() if line.startswith("hint:"))
     assert "Did you mean Messaging.MessageStatus" in hint
@@ -23,9 +26,9 @@ def test_schema_id_typo_suggests_the_right_id_not_the_typo(twilio_env: object, c
 
 
 def test_schema_show_given_an_event_type_points_to_its_schema(
-    twilio_env: object, cli: object
+    twilio_env: EventsEmulator, cli: CliRunner
 ) -> None:
-    result: Result = cli("schema", "show", DELIVERED)  # type: ignore[operator]
+    result: Result = cli("schema", "show", DELIVERED)
     assert result.exit_code == 4, result.stderr
     assert "is an event type, not a schema id; its schema is Messaging.MessageStatus" in (
         result.stderr
@@ -33,27 +36,29 @@ def test_schema_show_given_an_event_type_points_to_its_schema(
     assert "hint: Run `twilio-es schema show Messaging.MessageStatus`" in result.stderr
 
 
-def test_a_missing_version_of_a_real_schema_says_so(twilio_env: object, cli: object) -> None:
-    result: Result = cli("schema", "show", "Messaging.MessageStatus", "--version", "99")  # type: ignore[operator]
+def test_a_missing_version_of_a_real_schema_says_so(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
+    result: Result = cli("schema", "show", "Messaging.MessageStatus", "--version", "99")
     assert result.exit_code == 4, result.stderr
     assert "has no version 99" in result.stderr
     assert "schema versions Messaging.MessageStatus" in result.stderr
 
 
 def test_deleting_a_sink_in_use_names_the_command_that_frees_it(
-    twilio_env: object, cli: object
+    twilio_env: EventsEmulator, cli: CliRunner
 ) -> None:
     sink = active_webhook_sink()
-    subscribed: Result = cli("subscribe", "--sink", sink, "--type", DELIVERED, "--json")  # type: ignore[operator]
+    subscribed: Result = cli("subscribe", "--sink", sink, "--type", DELIVERED, "--json")
     assert subscribed.exit_code == 0, subscribed.stderr
-    subscription = subscribed.json()["sid"]  # type: ignore[index]
-    result: Result = cli("sink", "delete", sink, "--yes")  # type: ignore[operator]
+    subscription = subscribed.json()["sid"]
+    result: Result = cli("sink", "delete", sink, "--yes")
     assert result.exit_code == 1
     assert f"in use by subscription {subscription}" in result.stderr
     assert "hint: A subscription cannot be moved to another sink: delete it first " in (
         result.stderr
     )
     assert f"`twilio-es subscription delete {subscription}`" in result.stderr
-    freed: Result = cli("subscription", "delete", subscription, "--yes")  # type: ignore[operator]
+    freed: Result = cli("subscription", "delete", subscription, "--yes")
     assert freed.exit_code == 0, freed.stderr
-    assert cli("sink", "delete", sink, "--yes").exit_code == 0  # type: ignore[operator]
+    assert cli("sink", "delete", sink, "--yes").exit_code == 0

@@ -53,7 +53,9 @@ def _local_up(aws: int, events: int, cwd: Path) -> tuple[subprocess.Popen[str], 
                 break
     finally:
         timer.cancel()
-    assert len(exports) == 8, proc.stderr.read() if proc.poll() is not None else exports  # type: ignore[union-attr]
+    assert len(exports) == 8, (
+        proc.stderr.read() if proc.stderr and proc.poll() is not None else exports
+    )
     return proc, exports
 
 

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from tests.conftest import events_client, run_on_terminal
+from tests.fixture_types import EventsEmulator
 
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
@@ -24,7 +25,7 @@ def screen(text: str) -> list[str]:
 def _sinks(count: int) -> list[str]:
     sids = []
     for number in range(count):
-        sink = events_client().events.v1.sinks.create(  # type: ignore[attr-defined]
+        sink = events_client().events.v1.sinks.create(
             description=f"order notifications for the support team, number {number}",
             sink_configuration={
                 "destination": f"https://hooks.example.com/twilio/events/{number}",
@@ -37,7 +38,7 @@ def _sinks(count: int) -> list[str]:
 
 
 @pytest.mark.parametrize("columns", [80, 120])
-def test_sink_list_never_wraps_a_sid(twilio_env: object, columns: int) -> None:
+def test_sink_list_never_wraps_a_sid(twilio_env: EventsEmulator, columns: int) -> None:
     sids = _sinks(2)
     shown = run_on_terminal(["sink", "list"], columns=columns)
     assert shown.exit_code == 0, shown.stderr
@@ -54,7 +55,7 @@ def test_sink_list_never_wraps_a_sid(twilio_env: object, columns: int) -> None:
         assert any(target in line for line in lines), "\n".join(lines)
 
 
-def test_doctor_is_one_line_per_check_at_80_columns(twilio_env: object) -> None:
+def test_doctor_is_one_line_per_check_at_80_columns(twilio_env: EventsEmulator) -> None:
     _sinks(1)
     shown = run_on_terminal(["doctor"], columns=80)
     lines = screen(shown.stdout)
@@ -66,7 +67,7 @@ def test_doctor_is_one_line_per_check_at_80_columns(twilio_env: object) -> None:
         assert lines[row + 1].startswith(("│ ok", "│ FAIL", "│ warn", "│ skip", "└")), lines
 
 
-def test_sink_list_falls_back_to_a_list_at_40_columns(twilio_env: object) -> None:
+def test_sink_list_falls_back_to_a_list_at_40_columns(twilio_env: EventsEmulator) -> None:
     sids = _sinks(1)
     shown = run_on_terminal(["sink", "list"], columns=40)
     lines = screen(shown.stdout)
@@ -77,7 +78,9 @@ def test_sink_list_falls_back_to_a_list_at_40_columns(twilio_env: object) -> Non
     assert all(len(line) <= 40 for line in rest), "\n".join(lines)
 
 
-def test_subscription_list_keeps_sids_and_type_names_whole_at_80(twilio_env: object) -> None:
+def test_subscription_list_keeps_sids_and_type_names_whole_at_80(
+    twilio_env: EventsEmulator,
+) -> None:
     from tests.conftest import active_webhook_sink, run_cli
 
     sink = active_webhook_sink()
@@ -86,7 +89,7 @@ def test_subscription_list_keeps_sids_and_type_names_whole_at_80(twilio_env: obj
         ["subscribe", "--sink", sink, "--json", *(a for t in types for a in ("--type", t))]
     )
     assert made.exit_code == 0, made.stderr
-    subscription = made.json()["sid"]  # type: ignore[index]
+    subscription = made.json()["sid"]
     shown = run_on_terminal(["subscription", "list"], columns=80)
     lines = screen(shown.stdout)
     assert all(len(line) <= 80 for line in lines), "\n".join(lines)

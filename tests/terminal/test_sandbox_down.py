@@ -11,6 +11,7 @@ import socket
 import pytest
 
 from tests.conftest import Result
+from tests.fixture_types import CliRunner
 from twilio_es_cli.aws import AwsClients
 from twilio_es_cli.config import resolve_settings
 from twilio_es_cli.errors import ApiError
@@ -43,8 +44,8 @@ def sandbox_down(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.mark.parametrize("args", [["sink", "list"], ["stream", "list"], ["subscription", "list"]])
-def test_commands_blame_the_sandbox(sandbox_down: str, cli: object, args: list[str]) -> None:
-    result: Result = cli(*args)  # type: ignore[operator]
+def test_commands_blame_the_sandbox(sandbox_down: str, cli: CliRunner, args: list[str]) -> None:
+    result: Result = cli(*args)
     assert result.exit_code == 1, result.stderr
     assert "Is 'twilio-es local up' running?" in result.stderr, result.stderr
     assert "Check your network" not in result.stderr

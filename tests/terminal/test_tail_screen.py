@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,9 @@ def sandbox_events() -> list[dict[str, object]]:
     ]
 
 
-def tail_screen(aws_env: str, unique_name: str, columns: int) -> tuple[list[str], list[dict]]:
+def tail_screen(
+    aws_env: str, unique_name: str, columns: int
+) -> tuple[list[str], list[dict[str, Any]]]:
     kinesis = boto_client("kinesis", aws_env)
     create_stream(kinesis, unique_name, 1)
     events = sandbox_events()

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from typing import Any
 from unittest.mock import ANY
 
 from tests.conftest import boto_client
@@ -85,7 +86,7 @@ def test_piped_stats_are_one_json_summary_per_interval(aws_env: str, unique_name
     )
     try:
         assert proc.stdout is not None
-        docs = []
+        docs: list[dict[str, Any]] = []
         while not docs or docs[-1]["events"] < 10:
             docs.append(json.loads(proc.stdout.readline()))
         doc = docs[-1]

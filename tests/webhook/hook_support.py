@@ -7,9 +7,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio.request_validator import RequestValidator
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 DELIVERED = "com.twilio.messaging.message.delivered"
@@ -113,8 +117,8 @@ def event(n: int, *, key: str = "k0", data_as_string: bool = True) -> bytes:
     return json.dumps(doc).encode()
 
 
-def put_events(kinesis: Any, stream: str, numbers: range, keys: int = 8) -> None:
-    records = [
+def put_events(kinesis: KinesisClient, stream: str, numbers: range, keys: int = 8) -> None:
+    records: list[PutRecordsRequestEntryTypeDef] = [
         {"Data": event(n, key=f"k{n % keys}"), "PartitionKey": f"k{n % keys}"} for n in numbers
     ]
     for start in range(0, len(records), 500):
@@ -122,8 +126,11 @@ def put_events(kinesis: Any, stream: str, numbers: range, keys: int = 8) -> None
         assert answer.get("FailedRecordCount", 0) == 0
 
 
-def create_stream(kinesis: Any, name: str, shards: int = 2) -> None:
+def create_stream(kinesis: KinesisClient, name: str, shards: int = 2) -> None:
     kinesis.create_stream(StreamName=name, ShardCount=shards)
     kinesis.get_waiter("stream_exists").wait(
-        StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 200}
+        StreamName=name,
+        # botocore sleeps any number of seconds; boto3-stubs type Delay as int. 0.1 s keeps
+        # tests fast (the default is 10 s).
+        WaiterConfig={"Delay": 0.1, "MaxAttempts": 200},  # type: ignore[typeddict-item]
     )

@@ -18,8 +18,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from hook_support import TOKEN, Handler, create_stream, event, put_events
+import pytest
 
+from tests.fixture_types import CliRunner
+from tests.webhook.hook_support import TOKEN, Handler, create_stream, event, put_events
 from twilio_es_cli.cloudevents import decode
 from twilio_es_cli.reader import KinesisRecord
 from twilio_es_cli.webhook.forward import Forwarder, ForwardOptions
@@ -32,7 +34,7 @@ def kinesis_client(endpoint: str) -> Any:
     return boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1")
 
 
-def forward(cli: Any, stream: str, url: str, *extra: str) -> Any:
+def forward(cli: CliRunner, stream: str, url: str, *extra: str) -> Any:
     result = cli(
         "tail",
         stream,
@@ -50,7 +52,7 @@ def forward(cli: Any, stream: str, url: str, *extra: str) -> Any:
 
 
 def test_every_event_is_delivered_signed_and_accepted_by_the_sdk(
-    aws_env: str, cli: Any, monkeypatch: Any
+    aws_env: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
     kinesis = kinesis_client(aws_env)
@@ -74,7 +76,7 @@ def test_every_event_is_delivered_signed_and_accepted_by_the_sdk(
 
 
 def test_retries_on_429_and_5xx_and_drops_other_4xx_and_3xx(
-    aws_env: str, cli: Any, monkeypatch: Any
+    aws_env: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
     kinesis = kinesis_client(aws_env)
@@ -176,7 +178,7 @@ def test_stop_during_retries_abandons_so_the_checkpoint_stays() -> None:
 
 
 def test_concurrency_keeps_order_per_partition_key(
-    aws_env: str, cli: Any, monkeypatch: Any
+    aws_env: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
     kinesis = kinesis_client(aws_env)
@@ -200,7 +202,9 @@ def test_concurrency_keeps_order_per_partition_key(
         assert firsts == sorted(firsts), key
 
 
-def test_batches_and_the_listener_end_to_end(aws_env: str, cli: Any, monkeypatch: Any) -> None:
+def test_batches_and_the_listener_end_to_end(
+    aws_env: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
     kinesis = kinesis_client(aws_env)
     create_stream(kinesis, "batch", 1)
@@ -221,7 +225,9 @@ def test_batches_and_the_listener_end_to_end(aws_env: str, cli: Any, monkeypatch
     assert {doc["webhook"]["signature"] for doc in received} == {"valid"}
 
 
-def test_bad_forwarding_input(aws_env: str, cli: Any, monkeypatch: Any) -> None:
+def test_bad_forwarding_input(
+    aws_env: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     no_token = cli("tail", "s", "--forward-to", "http://127.0.0.1:9/x")
     assert no_token.exit_code == 3 and "TWILIO_AUTH_TOKEN" in no_token.stderr
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hook_support import TOKEN, Handler, event
 
+from tests.fixture_types import CliRunner
+from tests.webhook.hook_support import TOKEN, Handler, event
 from twilio_es_cli.signing import sign_json_request
 from twilio_es_cli.webhook.listen import DEFAULT_PORT, MAX_BODY, Listener, ListenOptions
 
@@ -58,7 +59,7 @@ def test_signed_request_is_accepted_and_shown(listener: Any) -> None:
 
 
 def test_tampered_wrong_token_and_rewritten_url_get_403_with_the_reason(
-    listener: Any, tmp_path: Path, cli: Any
+    listener: Any, tmp_path: Path, cli: CliRunner
 ) -> None:
     instance, _out, base = listener
     url, signature = sign_json_request(TOKEN, base + "/events", BODY)
@@ -119,7 +120,9 @@ def test_oversized_body_gets_413(listener: Any) -> None:
     assert status == 413 and "body over" in text
 
 
-def test_cli_listen_port_in_use_and_missing_token(cli: Any, monkeypatch: Any) -> None:
+def test_cli_listen_port_in_use_and_missing_token(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing = cli("webhook", "listen", "--port", "0")
     assert missing.exit_code == 3 and "TWILIO_AUTH_TOKEN" in missing.stderr
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)

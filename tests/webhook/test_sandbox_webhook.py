@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Result
+from tests.fixture_types import CliRunner, EventsEmulator
 from tests.sandbox_support import RunningSandbox
 from twilio_es_cli.webhook.listen import Listener, ListenOptions
 
@@ -53,7 +54,7 @@ def test_sandbox_webhook_sink_to_webhook_listen_end_to_end(
             "sink", "create", "webhook", "--destination", destination, "--json", cwd=tmp_path
         )
         assert created.exit_code == 0, created.stderr
-        sid = str(created.json()["sid"])  # type: ignore[index]
+        sid = str(created.json()["sid"])
 
         validated = sandbox.run("sink", "validate", sid, "--json", cwd=tmp_path)
         assert validated.exit_code == 0, validated.stderr
@@ -84,7 +85,9 @@ def test_sandbox_webhook_sink_to_webhook_listen_end_to_end(
     assert code == 0 and "Traceback" not in stderr
 
 
-def test_validate_says_why_a_webhook_sink_is_not_proved(twilio_env: Any, cli: Any) -> None:
+def test_validate_says_why_a_webhook_sink_is_not_proved(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     """Listener with another token: step 3 names the rejected signature; nothing listening:
     step 1; a listener elsewhere: --listener; a destination that is not a listener: manual."""
     wrong = Listener(ListenOptions("f" * 32, port=0, output="jsonl"), io.StringIO())
@@ -94,7 +97,7 @@ def test_validate_says_why_a_webhook_sink_is_not_proved(twilio_env: Any, cli: An
         created: Result = cli(
             "sink", "create", "webhook", "--destination", f"http://{host}:{port}/hooks", "--json"
         )
-        sid = created.json()["sid"]  # type: ignore[index]
+        sid = created.json()["sid"]
         refused: Result = cli("sink", "validate", sid)
         assert refused.exit_code == 5, refused.stderr
         assert "step 3 (read the test event from the listener) failed" in refused.stderr
@@ -113,7 +116,7 @@ def test_validate_says_why_a_webhook_sink_is_not_proved(twilio_env: Any, cli: An
     remote: Result = cli(
         "sink", "create", "webhook", "--destination", "https://example.com/hooks", "--json"
     )
-    remote_sid = remote.json()["sid"]  # type: ignore[index]
+    remote_sid = remote.json()["sid"]
     not_checked: Result = cli("sink", "validate", remote_sid)
     assert not_checked.exit_code == 0
     assert "delivery was not checked" in not_checked.stderr and "--listener" in not_checked.stderr
@@ -121,7 +124,9 @@ def test_validate_says_why_a_webhook_sink_is_not_proved(twilio_env: Any, cli: An
     assert bad.exit_code == 2 and "listener on this machine" in bad.stderr
 
 
-def test_validate_reads_the_listener_it_is_told_to(twilio_env: Any, cli: Any) -> None:
+def test_validate_reads_the_listener_it_is_told_to(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     """--listener names where to read; a listener the test event never reaches proves nothing."""
     token = twilio_env.auth_token
     target = Listener(ListenOptions(token, port=0, output="jsonl"), io.StringIO())
@@ -133,7 +138,7 @@ def test_validate_reads_the_listener_it_is_told_to(twilio_env: Any, cli: Any) ->
         created: Result = cli(
             "sink", "create", "webhook", "--destination", f"http://{host}:{port}/in", "--json"
         )
-        sid = created.json()["sid"]  # type: ignore[index]
+        sid = created.json()["sid"]
         ohost, oport = other.address
         elsewhere: Result = cli(
             "sink", "validate", sid, "--listener", f"http://{ohost}:{oport}", "--timeout", "2"
@@ -147,7 +152,7 @@ def test_validate_reads_the_listener_it_is_told_to(twilio_env: Any, cli: Any) ->
 
         proved: Result = cli("sink", "validate", sid, "--json")
         assert proved.exit_code == 0, proved.stderr
-        assert proved.json()["listener"] == f"http://{host}:{port}"  # type: ignore[index]
+        assert proved.json()["listener"] == f"http://{host}:{port}"
         assert target.counts == {"accepted": 2, "rejected": 0}
     finally:
         target.close()
@@ -155,16 +160,16 @@ def test_validate_reads_the_listener_it_is_told_to(twilio_env: Any, cli: Any) ->
 
 
 def test_a_loopback_app_that_is_not_a_listener_keeps_the_manual_flow(
-    twilio_env: Any, cli: Any
+    twilio_env: EventsEmulator, cli: CliRunner
 ) -> None:
     """Your own app on this machine: nothing is sent unasked beyond one GET, and the message
     says how to check delivery (webhook listen, or sink test + --test-id)."""
-    from hook_support import Handler
+    from tests.webhook.hook_support import Handler
 
     app = Handler(token=twilio_env.auth_token)
     try:
         created: Result = cli("sink", "create", "webhook", "--destination", app.url, "--json")
-        sid = created.json()["sid"]  # type: ignore[index]
+        sid = created.json()["sid"]
         result: Result = cli("sink", "validate", sid)
         assert result.exit_code == 0, result.stderr
         assert f"{app.url} is not a `twilio-es webhook listen`" in result.stderr

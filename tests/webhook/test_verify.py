@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-from hook_support import TOKEN, event
+import pytest
 from twilio.request_validator import RequestValidator
 
+from tests.fixture_types import CliRunner
+from tests.webhook.hook_support import TOKEN, event
 from twilio_es_cli.signing import sign_json_request
 from twilio_es_cli.webhook.capture import CapturedRequest, parse_capture
 from twilio_es_cli.webhook.verify import diagnose
@@ -106,7 +107,9 @@ def test_http_capture_rebuilds_the_url_from_host_and_forwarded_proto() -> None:
     assert not diagnose(as_http, TOKEN).valid
 
 
-def test_cli_sign_then_verify_round_trip(cli: Any, tmp_path: Path, monkeypatch: Any) -> None:
+def test_cli_sign_then_verify_round_trip(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
     body_file = tmp_path / "body.json"
     body_file.write_bytes(BODY)
@@ -149,7 +152,7 @@ def test_cli_sign_then_verify_round_trip(cli: Any, tmp_path: Path, monkeypatch: 
     assert any("API key SID" in n for n in verdict["token_notes"])
 
 
-def test_cli_missing_token_and_bad_input(cli: Any, tmp_path: Path) -> None:
+def test_cli_missing_token_and_bad_input(cli: CliRunner, tmp_path: Path) -> None:
     body_file = tmp_path / "body.json"
     body_file.write_bytes(BODY)
     missing = cli("webhook", "sign", "--url", URL, "--body-file", str(body_file))

@@ -47,6 +47,8 @@ def _option_type(self: TyperOption, ctx: Any) -> str | None:
 
 def install() -> None:
     """Re-word typer's placeholders (idempotent; called when the CLI is imported)."""
+    # Patching typer's methods is the point (it has no hook for placeholders); mypy forbids
+    # assigning to methods (method-assign) and our signatures are narrower (assignment).
     TyperArgument._usage_display_name = _argument_usage  # type: ignore[method-assign]
     TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
     TyperOption.display_type_rich = _option_type  # type: ignore[method-assign]

@@ -13,13 +13,17 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import iam as iamdoc
 from twilio_es_cli.infra.live import LiveStream, parse_marker, read_stream, read_twilio
 from twilio_es_cli.infra.schema import DEFAULT_PROJECT
 from twilio_es_cli.models import Sink, StreamRef
 from twilio_es_cli.subscriptions import Subscription
+
+if TYPE_CHECKING:
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.config import Settings
 
 SCHEMA_URL = "https://github.com/twilio-es/twilio-es/raw/main/docs/twilio-es.schema.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -71,7 +75,9 @@ def _base_name(sink: Sink) -> str:
 
 
 class _Exporter:
-    def __init__(self, aws: Any, client: Any, settings: Any, project: str | None) -> None:
+    def __init__(
+        self, aws: AwsClients, client: Any, settings: Settings, project: str | None
+    ) -> None:
         self.aws, self.client, self.settings = aws, client, settings
         self.sinks, self.subs = read_twilio(client)
         self.project = _project(self.sinks, self.subs, project)
@@ -202,7 +208,7 @@ class _Exporter:
 
 
 def export(
-    aws: Any, client: Any, settings: Any, *, project: str | None, streams: list[str]
+    aws: AwsClients, client: Any, settings: Settings, *, project: str | None, streams: list[str]
 ) -> Exported:
     """The YAML text for what exists (optionally only sinks on ``streams``)."""
     import yaml

@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import iam as iamdoc
 from twilio_es_cli.models import Sink
 from twilio_es_cli.subscriptions import Subscription
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
+    from twilio_es_cli.aws import AwsClients
 
 _MARKER = re.compile(r"\s*\[twilio-es:(?P<project>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+)\]$")
 
@@ -78,7 +83,13 @@ class Live:
 
 
 def read_role(
-    iam: Any, stream_name: str, stream_arn: str, role_name: str, principal: str, *, search: bool
+    iam: IAMClient,
+    stream_name: str,
+    stream_arn: str,
+    role_name: str,
+    principal: str,
+    *,
+    search: bool,
 ) -> LiveRole | None:
     """The role twilio-es made for the stream, with what differs from what Twilio needs."""
     from twilio_es_cli.roles import find_role, get_role_policy, policy_name_of
@@ -112,7 +123,9 @@ def read_role(
     )
 
 
-def read_stream(aws: Any, name: str, role_name: str | None, principal: str) -> LiveStream | None:
+def read_stream(
+    aws: AwsClients, name: str, role_name: str | None, principal: str
+) -> LiveStream | None:
     """A declared stream and its role, or None when the stream does not exist."""
     from twilio_es_cli.errors import TwilioEsError
     from twilio_es_cli.streams import stream_summary

@@ -88,9 +88,10 @@ class KinesisSinkDecl(_SinkBase):
         if self.stream is not None and any(v is not None for v in explicit):
             raise ValueError("give either stream or arn/role_arn/external_id, not both")
         if self.stream is None:
-            if any(v is None for v in explicit):
+            arn, role_arn, external_id = explicit
+            if arn is None or role_arn is None or external_id is None:
                 raise ValueError("give stream (a declared stream) or arn, role_arn and external_id")
-            KinesisSinkConfig(arn=self.arn, role_arn=self.role_arn, external_id=self.external_id)  # type: ignore[arg-type]
+            KinesisSinkConfig(arn=arn, role_arn=role_arn, external_id=external_id)
         return self
 
     def explicit_config(self) -> dict[str, Any] | None:

@@ -22,10 +22,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import arns
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis.type_defs import PutRecordsRequestEntryTypeDef
+
+    from twilio_es_cli.aws import AwsClients
 
 WRITE_FAILED = 93101
 ASSUME_ROLE_FAILED = 93102
@@ -120,10 +125,10 @@ class Deliverer:
         self.twilio_principal = twilio_principal
         self.auth_token = auth_token  # signs webhook deliveries, as Twilio does
         self.kinesis_data_as_object = kinesis_data_as_object
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, AwsClients] = {}
         self._lock = threading.Lock()
 
-    def _aws(self, region: str) -> Any:
+    def _aws(self, region: str) -> AwsClients:
         from twilio_es_cli.aws import AwsClients
         from twilio_es_cli.config import Settings
 
@@ -144,7 +149,7 @@ class Deliverer:
             self.to_webhook(config, events)
         # segment/email: nothing to reach offline; the caller records the events.
 
-    def _assume(self, config: dict[str, Any], region: str) -> Any:
+    def _assume(self, config: dict[str, Any], region: str) -> AwsClients:
         from twilio_es_cli.aws import aws_errors
 
         role_arn = str(config.get("role_arn", ""))
@@ -179,7 +184,9 @@ class Deliverer:
         arn = str(config.get("arn", ""))
         region, stream = _arn_parts(arn)
         assumed = self._assume(config, region)
-        records = [{"Data": self.kinesis_record(e), "PartitionKey": str(e["id"])} for e in events]
+        records: list[PutRecordsRequestEntryTypeDef] = [
+            {"Data": self.kinesis_record(e), "PartitionKey": str(e["id"])} for e in events
+        ]
         for start in range(0, len(records), PUT_RECORDS_LIMIT):
             pending = records[start : start + PUT_RECORDS_LIMIT]
             for _attempt in range(3):  # retry only the records Kinesis refused (throttling)

@@ -218,10 +218,20 @@ def _body_hash_state(request: CapturedRequest) -> tuple[str, str | None]:
     )
 
 
-def _json_rewrite(**kwargs: object) -> Callable[[bytes], bytes | None]:
+def _json_rewrite(
+    *, separators: tuple[str, str] | None = None, ensure_ascii: bool = True, sort_keys: bool = False
+) -> Callable[[bytes], bytes | None]:
+    """A re-serialisation some proxy or framework may have applied (json.dumps' defaults)."""
+
     def rewrite(body: bytes) -> bytes | None:
         try:
-            return json.dumps(json.loads(body), **kwargs).encode("utf-8")  # type: ignore[arg-type]
+            text = json.dumps(
+                json.loads(body),
+                separators=separators,
+                ensure_ascii=ensure_ascii,
+                sort_keys=sort_keys,
+            )
+            return text.encode("utf-8")
         except (ValueError, UnicodeDecodeError):
             return None
 
