@@ -12,7 +12,8 @@ one record that stops the tail would stop every later run resumed from a checkpo
 Well-formed events take a fast path (:func:`_fast_decode`): orjson parses them, cheap checks
 make it accept exactly what the full path accepts, with the same values, and the result is the
 attribute dict json output writes (``DecodedEvent.attrs``); the :class:`CloudEvent` model is
-built from it only when someone asks for ``DecodedEvent.event``. Everything else goes through
+built from it only when someone asks for ``DecodedEvent.event`` (pydantic is imported then, or
+for the first unusual record: never by a plain ``tail -o jsonl``). Everything else goes through
 pydantic's Rust JSON parser (``model_validate_json``), which is depth-bounded (no
 RecursionError, unlike the stdlib's) and says why a record is not an event; it is the
 definition the fast path is tested against (tests/tail/test_decode_paths.py). See
@@ -36,33 +37,16 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
-import pydantic_core
-from pydantic import BaseModel, ConfigDict, ValidationError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from twilio_es_cli.cloudevent_model import CloudEvent
 
 TEST_EVENT_TYPE = "com.twilio.eventstreams.test-event"
-
-
-class CloudEvent(BaseModel):
-    """A CloudEvents 1.0 event as Twilio sends it; extension attributes are kept (extra=allow)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    specversion: str
-    id: str
-    source: str
-    type: str
-    time: str | None = None
-    datacontenttype: str | None = None
-    dataschema: str | None = None
-    subject: str | None = None
-    data: Any = None
-
-    def attributes(self) -> dict[str, Any]:
-        """Every attribute (extensions included) with ``data`` as decoded; None values dropped."""
-        return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
 class DecodedEvent:
@@ -157,6 +141,8 @@ def _model(parsed: dict[str, Any], attrs: dict[str, Any]) -> CloudEvent:
     fields = {k: parsed.get(k) for k in _FIELD_NAMES}
     fields["data"] = attrs.get("data")
     extra = {k: v for k, v in parsed.items() if k not in _FIELD_SET}
+    from twilio_es_cli.cloudevent_model import CloudEvent
+
     event = CloudEvent.__new__(CloudEvent)
     object.__setattr__(event, "__dict__", fields)
     object.__setattr__(event, "__pydantic_extra__", extra)
@@ -178,6 +164,8 @@ def _parse_json_string(value: str) -> tuple[Any, bool]:
         else:
             if _no_big_numbers(parsed):
                 return parsed, True
+    import pydantic_core
+
     try:
         return pydantic_core.from_json(value, allow_inf_nan=False), True
     except (ValueError, RecursionError):
@@ -235,6 +223,10 @@ def _expanded(decoded: DecodedEvent) -> DecodedEvent:
 
 def _full_decode(data: bytes, encoding: str | None, expand: bool) -> DecodedEvent:
     """Decode through pydantic: what the fast path leaves, and the definition it must match."""
+    from pydantic import ValidationError
+
+    from twilio_es_cli.cloudevent_model import CloudEvent
+
     try:
         event = CloudEvent.model_validate_json(data)
     except ValidationError as exc:
@@ -303,7 +295,20 @@ def _no_big_numbers(*values: Any) -> bool:
     return True
 
 
-_FIELD_NAMES = tuple(CloudEvent.model_fields)
+#: CloudEvent's fields in model order (``cloudevent_model.CloudEvent.model_fields``; written out
+#: so that decoding well-formed records never imports pydantic; tests/tail/test_tail_units.py
+#: holds them equal).
+_FIELD_NAMES = (
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "time",
+    "datacontenttype",
+    "dataschema",
+    "subject",
+    "data",
+)
 _FIELD_SET = frozenset(_FIELD_NAMES)
 assert _FIELD_NAMES[-1] == "data"  # json output shows data after the other attributes
 _ATTRIBUTES = _FIELD_NAMES[:-1]  # strings (the optional ones may be null)
@@ -457,6 +462,8 @@ OUT_OF_RANGE = "not strict JSON (a number too large for JSON output)"
 
 def _is_strict_json(data: bytes) -> bool:
     """Whether ``data`` parses without the NaN/Infinity extensions (only asked when present)."""
+    import pydantic_core
+
     try:
         pydantic_core.from_json(data, allow_inf_nan=False)
     except (ValueError, RecursionError):
@@ -488,6 +495,8 @@ _WALKED = frozenset({dict, list, float})
 
 def _why_not(data: bytes, exc: ValidationError) -> str:
     """A short reason a record is not a CloudEvent (for the warning, not for control flow)."""
+    import pydantic_core
+
     try:
         value = pydantic_core.from_json(data)
     except (ValueError, RecursionError):

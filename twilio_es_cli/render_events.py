@@ -158,11 +158,9 @@ class JsonLines:
 
     def __init__(self, out: TextIO, *, indent: int | None = None) -> None:
         import orjson
-        import pydantic_core
 
         self.out = out
         self.indent = indent
-        self._to_json = pydantic_core.to_json
         self._dumps = orjson.dumps if indent is None else None
         self._newline = orjson.OPT_APPEND_NEWLINE
         # The gathered lines (UTF-8). One growing buffer, not a list of lines joined later:
@@ -240,8 +238,10 @@ class JsonLines:
             except TypeError:  # orjson.JSONEncodeError
                 text = None
         if text is None:
+            import pydantic_core  # the rare document orjson refuses: not on every start-up
+
             try:
-                text = self._to_json(doc, indent=self.indent, fallback=_default).decode()
+                text = pydantic_core.to_json(doc, indent=self.indent, fallback=_default).decode()
             except ValueError:  # e.g. integers beyond 64 bits: the stdlib encoder takes those
                 text = self._strict(doc, record, decoded)
         self._pending += (_json_safe(text) + "\n").encode(errors="surrogatepass")

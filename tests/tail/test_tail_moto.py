@@ -510,3 +510,47 @@ def test_ctrl_c_on_a_terminal_puts_the_summary_on_its_own_line(
     text = re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", screen.seen).decode()
     summary = next(line for line in text.splitlines() if "interrupted" in line)
     assert re.match(r"\d+ events? from 4 shards", summary), text  # not after the ^C echo
+
+
+_TAIL_AND_LIST_IMPORTS = """
+import runpy, sys
+sys.argv = ["twilio-es", "tail", sys.argv[1], "--from", "trim-horizon", "--no-follow",
+            "-o", "jsonl"]
+try:
+    runpy.run_module("twilio_es_cli", run_name="__main__")
+except SystemExit:
+    pass
+sys.stderr.write("\\nPYDANTIC=" + repr(sorted(m for m in ("pydantic", "pydantic_core")
+                                              if m in sys.modules)))
+"""
+
+
+def _pydantic_imported_by_tail(stream: str) -> tuple[str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _TAIL_AND_LIST_IMPORTS, stream],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return proc.stdout, proc.stderr.rsplit("PYDANTIC=", 1)[-1]
+
+
+def test_plain_tail_of_well_formed_events_never_imports_pydantic(
+    kinesis: KinesisClient, aws_env: str
+) -> None:
+    """Start-up budget (issue 11): the model is built only when an event needs it."""
+    put_events(kinesis, STREAM, range(5))
+    stdout, imported = _pydantic_imported_by_tail(STREAM)
+    assert sorted(numbers_of(stdout.splitlines())) == list(range(5))
+    assert imported == "[]"
+
+
+def test_an_unusual_record_still_gets_the_full_check(kinesis: KinesisClient, aws_env: str) -> None:
+    """The other side of the test above: a record the fast path leaves goes to pydantic."""
+    put_events(kinesis, STREAM, range(2))
+    put(kinesis, STREAM, [(b'{"id": "x", "type": "t"}', "k")])
+    stdout, imported = _pydantic_imported_by_tail(STREAM)
+    odd = [line for line in stdout.splitlines() if "missing CloudEvent attribute" in line]
+    events = [line for line in stdout.splitlines() if line not in odd]
+    assert sorted(numbers_of(events)) == [0, 1] and len(odd) == 1
+    assert imported == "['pydantic', 'pydantic_core']"

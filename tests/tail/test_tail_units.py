@@ -268,3 +268,11 @@ def test_checkpoint_that_cannot_be_written_is_a_clean_error(tmp_path: Path) -> N
     shutil.rmtree(state)  # e.g. a temp directory cleaned up while the tail ran
     with pytest.raises(TwilioEsError, match="could not save checkpoint file"):
         cp.save()
+
+
+def test_fast_path_field_names_are_the_models() -> None:
+    """cloudevents writes the model's fields out (no pydantic import); they must not drift."""
+    from twilio_es_cli import cloudevents
+    from twilio_es_cli.cloudevent_model import CloudEvent
+
+    assert tuple(CloudEvent.model_fields) == cloudevents._FIELD_NAMES
