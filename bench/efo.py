@@ -9,7 +9,9 @@ SubscribeToShard boto3 can read):
   and the delay from put to line is summarised (median, 95th percentile, max) per mode;
 - throughput: ``tail --from trim-horizon --no-follow -o jsonl`` with and without ``--efo`` over
   ``--events`` events on 4 shards, interleaved rounds, wall time and events/s (``--efo``
-  includes registering and deregistering its consumer).
+  includes registering and deregistering its consumer), beside a bare boto3 EFO reader
+  (register, one SubscribeToShard thread per shard printing one line per record, deregister):
+  what the emulator's push allows any client.
 
     .venv/bin/python bench/efo.py
     .venv/bin/python bench/efo.py --seconds 5 --events 5000 --rounds 1   # quick
@@ -121,16 +123,55 @@ def latency(endpoint: str, seconds: float, interval: float) -> dict[str, list[fl
     return result
 
 
+#: The bare EFO reader: boto3 only, no checks, stops when it has read ``total`` records.
+BARE_EFO = """
+import sys, threading, time, boto3
+stream, total = sys.argv[1], int(sys.argv[2])
+kinesis = boto3.client("kinesis")
+arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+consumer = kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="bare-bench")["Consumer"]
+while kinesis.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])[
+        "ConsumerDescription"]["ConsumerStatus"] != "ACTIVE":
+    time.sleep(0.05)
+shards = [s["ShardId"] for s in kinesis.list_shards(StreamName=stream)["Shards"]]
+lock, count, done = threading.Lock(), [0], threading.Event()
+out = sys.stdout
+def read(shard):
+    answer = kinesis.subscribe_to_shard(ConsumerARN=consumer["ConsumerARN"], ShardId=shard,
+                                        StartingPosition={"Type": "TRIM_HORIZON"})
+    for event in answer["EventStream"]:
+        records = event.get("SubscribeToShardEvent", {}).get("Records", [])
+        with lock:
+            for r in records:
+                out.write(r["Data"].decode() + "\\n")
+            count[0] += len(records)
+            if count[0] >= total:
+                done.set()
+        if done.is_set():
+            return
+threads = [threading.Thread(target=read, args=(s,), daemon=True) for s in shards]
+for thread in threads:
+    thread.start()
+done.wait(300)
+out.flush()
+kinesis.deregister_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
+"""
+
+
 def throughput(endpoint: str, events: int, rounds: int) -> dict[str, list[float]]:
     stream = "efo-throughput"
     fill(endpoint, stream, events)
     env = bench_env(endpoint)
-    argvs = {"polling": tail_argv(stream), "efo": tail_argv(stream, "--efo")}
+    argvs = {
+        "polling": tail_argv(stream),
+        "efo": tail_argv(stream, "--efo"),
+        "bare efo": [sys.executable, "-c", BARE_EFO, stream, str(events)],
+    }
     walls: dict[str, list[float]] = {mode: [] for mode in argvs}
     for _ in range(rounds):
         for mode, argv in argvs.items():
             run = timed(argv, env)
-            if f"{events} events from 4 shards" not in run.stderr:
+            if mode != "bare efo" and f"{events} events from 4 shards" not in run.stderr:
                 raise SystemExit(f"{mode} tail did not read every event: {run.stderr}")
             walls[mode].append(run.seconds)
     return walls
