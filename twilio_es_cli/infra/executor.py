@@ -23,20 +23,28 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
 from twilio_es_cli.infra.planner import CREATE, DELETE, REPLACE, UPDATE, Change, Plan
 from twilio_es_cli.models import Sink
 from twilio_es_cli.progress import TERMINAL, Indented, Reporter
 
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kinesis.type_defs import StreamDescriptionSummaryTypeDef
+
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.config import Settings
+
 
 @dataclass
 class Env:
     """What apply works with: settings, AWS clients and a twilio client."""
 
-    settings: Any
-    aws: Any
+    settings: Settings
+    aws: AwsClients
     client: Any
     desired: Any  # loader.Desired
     proof_timeout: float = 120.0
@@ -280,7 +288,9 @@ def _role_name(env: Env, name: str, arn: str) -> str | None:
     return None if role is None else str(role["RoleName"])
 
 
-def _set_retention(kinesis: Any, name: str, summary: dict[str, Any], hours: int) -> None:
+def _set_retention(
+    kinesis: KinesisClient, name: str, summary: StreamDescriptionSummaryTypeDef, hours: int
+) -> None:
     from twilio_es_cli import streams
     from twilio_es_cli.aws import aws_errors
 
@@ -293,7 +303,7 @@ def _set_retention(kinesis: Any, name: str, summary: dict[str, Any], hours: int)
     streams.wait_for_active(kinesis, name)
 
 
-def put_trust(iam: Any, role_name: str, principal: str, external_ids: list[str]) -> None:
+def put_trust(iam: IAMClient, role_name: str, principal: str, external_ids: list[str]) -> None:
     """Trust ``principal`` with any of ``external_ids`` (two during a rotation)."""
     from twilio_es_cli import iam as iamdoc
     from twilio_es_cli.aws import aws_errors
