@@ -41,12 +41,18 @@ if TYPE_CHECKING:
 
 @dataclass
 class Env:
-    """What apply works with: settings, AWS clients and a twilio client."""
+    """What apply works with: settings, AWS clients and a twilio client.
+
+    ``stream_kinesis`` is the invocation's one reader-client factory
+    (:meth:`~twilio_es_cli.clients.Clients.stream_kinesis`): the proof reads a sink's stream
+    with it, in the region the stream's ARN names, as ``sink validate`` and ``tail`` do.
+    """
 
     settings: Settings
     aws: AwsClients
     client: Any
     desired: Any  # loader.Desired
+    stream_kinesis: Callable[[str], KinesisClient]
     proof_timeout: float = 120.0
     report: Reporter = TERMINAL  # where apply and rotate say what they do
 
@@ -80,10 +86,9 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     it; other webhook/segment sinks cannot be read by twilio-es: a test event is sent and
     that is said plainly.
     """
-    from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.errors import CheckFailed
     from twilio_es_cli.sinks import SinkService
-    from twilio_es_cli.validation import Validator, reader_settings, stream_reader
+    from twilio_es_cli.validation import Validator, stream_reader
 
     service = SinkService(env.client)
     if sink.sink_type != "kinesis":
@@ -91,8 +96,7 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     stream = sink.kinesis_stream()
     if stream is None:
         raise CheckFailed(f"sink {sink.sid} has no valid stream ARN")
-    settings, _ = reader_settings(env.settings, stream)
-    read = stream_reader(AwsClients(settings, max_attempts=1).kinesis(), stream.arn)
+    read = stream_reader(env.stream_kinesis(stream.arn), stream.arn)
     limit = timeout or env.proof_timeout
     if sink.status == "active":  # today's Twilio: active at once, so prove without Validate
         waited = read_back(service, sink.sid, read, limit)
