@@ -58,7 +58,10 @@ from twilio_es_cli.shards import stream_kwargs, subscription_ended
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
-    from mypy_boto3_kinesis.type_defs import StartingPositionTypeDef
+    from mypy_boto3_kinesis.type_defs import (
+        ListStreamConsumersInputTypeDef,
+        StartingPositionTypeDef,
+    )
 
 PREFIX = "twilio-es-"
 MAX_NAME = 128  # Kinesis: 1-128 characters of [a-zA-Z0-9_.-]
@@ -145,7 +148,7 @@ class ConsumerInfo:
 def list_consumers(kinesis: KinesisClient, stream_arn: str) -> list[ConsumerInfo]:
     """Every consumer registered on the stream (ListStreamConsumers, paged)."""
     found: list[ConsumerInfo] = []
-    args: dict[str, Any] = {"StreamARN": stream_arn}
+    args: ListStreamConsumersInputTypeDef = {"StreamARN": stream_arn}
     while True:
         try:
             response = kinesis.list_stream_consumers(**args)
