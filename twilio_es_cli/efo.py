@@ -397,7 +397,8 @@ class EfoConsumer:
     def _subscribe(
         self, ctx: _Context, shard_id: str, position: StartPosition, retry: _Retry
     ) -> Any | None:
-        """Open a subscription (the initial-response is read by botocore), or None if halted."""
+        """Open a subscription (the initial-response is read by botocore), or None if halted
+        or closed."""
         in_use_until: float | None = None
         while not ctx.halt.is_set():
             arn = self.arn
