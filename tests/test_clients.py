@@ -54,6 +54,7 @@ def test_plan_apply_and_rotate_work_with_the_invocations_factory() -> None:
     env = make_env(factory, None)  # builds clients, calls nothing
     assert env.aws is factory.aws() and env.client is factory.twilio()
     assert env.settings is settings
+    assert env.stream_kinesis == factory.stream_kinesis  # the proof's reader: the one factory
 
 
 def test_aws_clients_per_region_built_once_each() -> None:

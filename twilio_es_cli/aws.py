@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_sts import STSClient
+    from mypy_boto3_sts.type_defs import AssumeRoleRequestTypeDef
 
 #: The AWS services twilio-es talks to (each has its client type from boto3-stubs).
 Service = Literal["kinesis", "iam", "sts"]
@@ -190,7 +191,10 @@ class AwsClients:
     ) -> AwsClients:
         """Clients acting as ``role_arn`` (what Twilio does when it writes to a sink's stream)."""
         with aws_errors(f"assume role {role_arn}"):
-            kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+            kwargs: AssumeRoleRequestTypeDef = {
+                "RoleArn": role_arn,
+                "RoleSessionName": session_name,
+            }
             if external_id:
                 kwargs["ExternalId"] = external_id
             creds = self.sts().assume_role(**kwargs)["Credentials"]

@@ -121,6 +121,8 @@ def _start_from_json(doc: Any) -> StartPosition | None:
     kind = str(doc["kind"])
     if kind == "AT_TIMESTAMP":
         return StartPosition.at(datetime.fromisoformat(str(doc["timestamp"])))
-    if kind in ("TRIM_HORIZON", "LATEST"):
-        return StartPosition(kind)
+    if kind == "TRIM_HORIZON":
+        return StartPosition.trim_horizon()
+    if kind == "LATEST":
+        return StartPosition.latest()
     raise ValueError(f"unknown start kind {kind!r}")

@@ -28,6 +28,8 @@ from twilio_es_cli import iam as iamdoc
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
 
 if TYPE_CHECKING:
+    from mypy_boto3_iam.type_defs import RoleTypeDef
+
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.clients import Clients
     from twilio_es_cli.models import Sink
@@ -160,7 +162,7 @@ def check_stream(report: Report, aws: AwsClients, stream_name: str, region: str)
     return str(description.get("StreamARN"))
 
 
-def check_role(report: Report, aws: AwsClients, role_arn: str) -> dict[str, Any] | None:
+def check_role(report: Report, aws: AwsClients, role_arn: str) -> RoleTypeDef | None:
     """The sink's role exists (93102 otherwise); returns the IAM role."""
     from twilio_es_cli.roles import get_role
 

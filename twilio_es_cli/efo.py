@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli.aws import (
     as_connection_error,
@@ -55,6 +55,13 @@ from twilio_es_cli.reader import (
     stream_name,
 )
 from twilio_es_cli.shards import stream_kwargs, subscription_ended
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kinesis.type_defs import (
+        ListStreamConsumersInputTypeDef,
+        StartingPositionTypeDef,
+    )
 
 PREFIX = "twilio-es-"
 MAX_NAME = 128  # Kinesis: 1-128 characters of [a-zA-Z0-9_.-]
@@ -138,10 +145,10 @@ class ConsumerInfo:
     created: datetime | None
 
 
-def list_consumers(kinesis: Any, stream_arn: str) -> list[ConsumerInfo]:
+def list_consumers(kinesis: KinesisClient, stream_arn: str) -> list[ConsumerInfo]:
     """Every consumer registered on the stream (ListStreamConsumers, paged)."""
     found: list[ConsumerInfo] = []
-    args: dict[str, Any] = {"StreamARN": stream_arn}
+    args: ListStreamConsumersInputTypeDef = {"StreamARN": stream_arn}
     while True:
         try:
             response = kinesis.list_stream_consumers(**args)
@@ -191,12 +198,12 @@ def _refused(exc: BaseException, action: str, stream: str) -> TwilioEsError:
     return translate(exc, action)
 
 
-def starting_position(position: StartPosition) -> dict[str, Any]:
+def starting_position(position: StartPosition) -> StartingPositionTypeDef:
     """SubscribeToShard's ``StartingPosition`` for one of the reader's start positions."""
-    doc: dict[str, Any] = {"Type": position.kind}
-    if position.kind == "AT_TIMESTAMP":
+    doc: StartingPositionTypeDef = {"Type": position.kind}
+    if position.kind == "AT_TIMESTAMP" and position.timestamp is not None:
         doc["Timestamp"] = position.timestamp
-    elif position.kind == "AFTER_SEQUENCE_NUMBER":
+    elif position.kind == "AFTER_SEQUENCE_NUMBER" and position.sequence_number is not None:
         doc["SequenceNumber"] = position.sequence_number
     return doc
 
@@ -211,7 +218,7 @@ class EfoConsumer:
 
     def __init__(
         self,
-        kinesis: Any,
+        kinesis: KinesisClient,
         stream: str,
         *,
         notify: Callable[[str], None],
@@ -238,9 +245,9 @@ class EfoConsumer:
     def __enter__(self) -> EfoConsumer:
         self.stream_arn = self._stream_arn()
         self.remove_leftovers()
-        self.arn = self._register()
+        self.arn = arn = self._register()
         try:
-            self._wait_active()
+            self._wait_active(arn)
         except BaseException:
             self.close()
             raise
@@ -328,12 +335,12 @@ class EfoConsumer:
             attempt += 1
             self.stop.wait(min(5.0, 0.5 * attempt))
 
-    def _wait_active(self) -> None:
+    def _wait_active(self, arn: str) -> None:
         self.notify(f"reading with enhanced fan-out as consumer {self.name}")
         deadline = time.monotonic() + ACTIVE_TIMEOUT
         while not self.stop.is_set():
             try:
-                description = self.kinesis.describe_stream_consumer(ConsumerARN=self.arn)
+                description = self.kinesis.describe_stream_consumer(ConsumerARN=arn)
             except Exception as exc:
                 raise _refused(exc, f"describe consumer {self.name}", self.stream) from exc
             status = description["ConsumerDescription"]["ConsumerStatus"]
@@ -390,12 +397,16 @@ class EfoConsumer:
     def _subscribe(
         self, ctx: _Context, shard_id: str, position: StartPosition, retry: _Retry
     ) -> Any | None:
-        """Open a subscription (the initial-response is read by botocore), or None if halted."""
+        """Open a subscription (the initial-response is read by botocore), or None if halted
+        or closed."""
         in_use_until: float | None = None
         while not ctx.halt.is_set():
+            arn = self.arn
+            if arn is None:  # closed (the tail is ending): no consumer to subscribe as
+                return None
             try:
                 response = ctx.kinesis.subscribe_to_shard(
-                    ConsumerARN=self.arn,
+                    ConsumerARN=arn,
                     ShardId=shard_id,
                     StartingPosition=starting_position(position),
                 )

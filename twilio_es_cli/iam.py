@@ -17,10 +17,14 @@ import re
 import secrets
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import arns
 from twilio_es_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    # IAM's own shape of a tag (boto3-stubs, type-checking only: this module stays pure).
+    from mypy_boto3_iam.type_defs import TagTypeDef
 
 # Roles live under their own IAM path so `describe`/`delete` can find the ones we made
 # (ListRoles PathPrefix) even when the user picked a custom --role-name.
@@ -129,18 +133,18 @@ def permissions_policy(stream_arn: str) -> dict[str, Any]:
     }
 
 
-def role_tags(stream_arn: str, policy_name: str) -> list[dict[str, str]]:
+def role_tags(stream_arn: str, policy_name: str) -> list[TagTypeDef]:
     return [
         {"Key": STREAM_TAG, "Value": stream_arn},
         {"Key": POLICY_TAG, "Value": policy_name},
     ]
 
 
-def tag_map(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
+def tag_map(tags: Iterable[TagTypeDef] | None) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in tags or ()}
 
 
-def made_for(tags: Iterable[Mapping[str, str]] | None, stream_arn: str) -> bool:
+def made_for(tags: Iterable[TagTypeDef] | None, stream_arn: str) -> bool:
     """True when the role's tags say twilio-es made it for ``stream_arn``."""
     return tag_map(tags).get(STREAM_TAG) == stream_arn
 

@@ -26,10 +26,10 @@ import dataclasses
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from twilio_es_cli import arns
 from twilio_es_cli.aws import (
@@ -42,7 +42,10 @@ from twilio_es_cli.aws import (
 )
 from twilio_es_cli.aws import backoff as _backoff
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
-from twilio_es_cli.shards import Lineage, Shard, list_shards, stream_kwargs
+from twilio_es_cli.shards import Lineage, Shard, StreamArgs, list_shards, stream_kwargs
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
 
 #: Checkpoint value meaning "this shard was closed and fully drained": skip it on resume.
 SHARD_END = "SHARD_END"
@@ -57,11 +60,21 @@ QUEUE_BATCHES = 8  # batches waiting for the consumer: bounds memory when it is 
 MAX_OUTAGE = 300.0  # give up after this long without a single successful call to AWS
 
 
+#: The ShardIteratorTypes the reader starts from (AT_SEQUENCE_NUMBER is never needed).
+PositionKind = Literal["LATEST", "TRIM_HORIZON", "AT_TIMESTAMP", "AFTER_SEQUENCE_NUMBER"]
+
+
+class RecordsArgs(TypedDict, total=False):
+    """GetRecords' arguments beside the iterator (see :func:`_records_args`)."""
+
+    StreamARN: str
+
+
 @dataclass(frozen=True)
 class StartPosition:
     """Where to start reading: the Kinesis ShardIteratorType plus its argument."""
 
-    kind: str  # "LATEST" | "TRIM_HORIZON" | "AT_TIMESTAMP" | "AFTER_SEQUENCE_NUMBER"
+    kind: PositionKind
     timestamp: datetime | None = None
     sequence_number: str | None = None
 
@@ -160,15 +173,15 @@ class _Shard:
 class _Context:
     """What every shard thread shares: client, stream, stop flag and the outbox."""
 
-    kinesis: Any
+    kinesis: KinesisClient
     stream: str
     follow: bool
     halt: threading.Event
     outbox: queue.Queue[object]
     notify: Callable[[str], None]
     limit: int = BATCH_LIMIT
-    stream_args: dict[str, str] = field(default_factory=dict)  # GetShardIterator
-    records_args: dict[str, str] = field(default_factory=dict)  # GetRecords
+    stream_args: StreamArgs = field(default_factory=StreamArgs)  # GetShardIterator
+    records_args: RecordsArgs = field(default_factory=RecordsArgs)  # GetRecords
     # shard id -> MillisBehindLatest of its last answer (read_stream's ``behind``), or None
     behind: dict[str, int] | None = None
 
@@ -391,7 +404,7 @@ ShardReader = Callable[[_Context, str, StartPosition], None]
 
 
 def read_stream(
-    kinesis: Any,
+    kinesis: KinesisClient,
     stream_name: str,
     start: StartPosition,
     *,
@@ -490,7 +503,7 @@ def _next_item(
         return None
 
 
-def records_of(shard_id: str, raw: list[dict[str, Any]]) -> list[KinesisRecord]:
+def records_of(shard_id: str, raw: Sequence[Mapping[str, Any]]) -> list[KinesisRecord]:
     """Our records from a GetRecords or SubscribeToShard answer's ``Records`` (same shape).
 
     Built by :func:`_new_record`: a frozen dataclass's ``__init__`` sets each field through
@@ -653,7 +666,7 @@ class _Consumer:
         self.launch()
 
 
-def _records_args(stream: str) -> dict[str, str]:
+def _records_args(stream: str) -> RecordsArgs:
     """Extra GetRecords arguments: the ARN when the stream was named by ARN.
 
     GetRecords only needs the iterator, but an iterator obtained through ``StreamARN`` must be

@@ -9,25 +9,28 @@ chosen another name with ``--role-name``. Used by ``stream create/describe/delet
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import iam as iamdoc
 from twilio_es_cli.aws import aws_errors
 from twilio_es_cli.errors import NotFoundError
 from twilio_es_cli.progress import TERMINAL, Reporter
 
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_iam.type_defs import ListRolesRequestTypeDef, RoleTypeDef, TagTypeDef
 
-def get_role(iam: Any, role_name: str) -> dict[str, Any] | None:
+
+def get_role(iam: IAMClient, role_name: str) -> RoleTypeDef | None:
     """The role, or None when it does not exist."""
     try:
         with aws_errors(f"read IAM role {role_name}"):
-            role: dict[str, Any] = iam.get_role(RoleName=role_name)["Role"]
-            return role
+            return iam.get_role(RoleName=role_name)["Role"]
     except NotFoundError:
         return None
 
 
-def get_role_policy(iam: Any, role_name: str, policy_name: str) -> dict[str, Any] | None:
+def get_role_policy(iam: IAMClient, role_name: str, policy_name: str) -> dict[str, Any] | None:
     """An inline policy of the role as a dict, or None when it does not exist."""
     try:
         with aws_errors(f"read policy {policy_name} of IAM role {role_name}"):
@@ -37,7 +40,7 @@ def get_role_policy(iam: Any, role_name: str, policy_name: str) -> dict[str, Any
     return iamdoc.parse_document(document["PolicyDocument"])
 
 
-def tags_of(iam: Any, role: dict[str, Any]) -> list[dict[str, str]]:
+def tags_of(iam: IAMClient, role: RoleTypeDef) -> list[TagTypeDef]:
     """The role's tags (GetRole includes them; a listed role may not)."""
     if "Tags" in role:
         return list(role["Tags"])
@@ -46,8 +49,8 @@ def tags_of(iam: Any, role: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def roles_made_for(
-    iam: Any, stream_arn: str, candidate: str, *, search: bool = True
-) -> Iterator[dict[str, Any]]:
+    iam: IAMClient, stream_arn: str, candidate: str, *, search: bool = True
+) -> Iterator[RoleTypeDef]:
     """Roles twilio-es made for ``stream_arn``, lazily: by name first, then under our IAM path.
 
     Lazy so :func:`find_role` stops at the first; ``stream delete`` takes them all (a second
@@ -58,7 +61,7 @@ def roles_made_for(
         yield role
     if not search:
         return
-    kwargs: dict[str, Any] = {"PathPrefix": iamdoc.ROLE_PATH}
+    kwargs: ListRolesRequestTypeDef = {"PathPrefix": iamdoc.ROLE_PATH}
     while True:
         with aws_errors("list twilio-es IAM roles"):
             page = iam.list_roles(**kwargs)
@@ -77,14 +80,14 @@ def roles_made_for(
 
 
 def find_role(
-    iam: Any, stream_arn: str, candidate: str, *, search: bool = True
-) -> dict[str, Any] | None:
+    iam: IAMClient, stream_arn: str, candidate: str, *, search: bool = True
+) -> RoleTypeDef | None:
     """The role twilio-es made for ``stream_arn``: by name first, else under our IAM path."""
     return next(roles_made_for(iam, stream_arn, candidate, search=search), None)
 
 
 def policy_name_of(
-    role: dict[str, Any],
+    role: RoleTypeDef,
     requested: str | None,
     stream_name: str,
     *,
@@ -111,7 +114,7 @@ def delete_role_command(role_name: str, policy_name: str | None) -> str:
 
 
 def delete_role(
-    iam: Any, role_name: str, policy_name: str | None, *, report: Reporter = TERMINAL
+    iam: IAMClient, role_name: str, policy_name: str | None, *, report: Reporter = TERMINAL
 ) -> str | None:
     """Remove our inline policy, then the role, unless someone attached more policies to it."""
     with aws_errors(f"list the policies of IAM role {role_name}"):
@@ -133,13 +136,13 @@ def delete_role(
     return role_name
 
 
-def role_policies(iam: Any, role_name: str) -> list[dict[str, Any]]:
+def role_policies(iam: IAMClient, role_name: str) -> list[dict[str, Any]]:
     """Every policy document the role has: inline ones and the default version of each attached
     managed policy (what ``doctor`` and ``status`` evaluate with :func:`iam.allows`)."""
     documents: list[dict[str, Any]] = []
     with aws_errors(f"read the policies of role {role_name}"):
-        for page in iam.get_paginator("list_role_policies").paginate(RoleName=role_name):
-            for policy_name in page["PolicyNames"]:
+        for names in iam.get_paginator("list_role_policies").paginate(RoleName=role_name):
+            for policy_name in names["PolicyNames"]:
                 got = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)
                 documents.append(iamdoc.parse_document(got["PolicyDocument"]))
         paginator = iam.get_paginator("list_attached_role_policies")

@@ -26,11 +26,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from twilio_es_cli import arns
 from twilio_es_cli.aws import REFUSED, backoff, classify, error_code, stream_not_found, translate
 from twilio_es_cli.errors import TwilioEsError
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kinesis.type_defs import ShardTypeDef
 
 # What a server says when it wants the stream named alongside NextToken (moto).
 _WANTS_STREAM_WITH_TOKEN = frozenset(
@@ -93,7 +97,14 @@ def open_count(shards: Iterable[Shard]) -> int:
     return sum(s.open for s in shards)
 
 
-def stream_kwargs(stream: str) -> dict[str, str]:
+class StreamArgs(TypedDict, total=False):
+    """How a Kinesis call names its stream: by ARN or by name (one of the two)."""
+
+    StreamARN: str
+    StreamName: str
+
+
+def stream_kwargs(stream: str) -> StreamArgs:
     """``StreamARN`` for an ARN (``arn:aws:kinesis:REGION:ACCT:stream/NAME``), else StreamName."""
     if arns.is_arn(stream):
         return {"StreamARN": stream}
@@ -112,7 +123,9 @@ def subscription_ended(event: Mapping[str, Any]) -> bool:
 # --- listing ---------------------------------------------------------------------------------
 
 
-def list_shards(kinesis: Any, stream: str, *, page_size: int | None = None) -> list[Shard]:
+def list_shards(
+    kinesis: KinesisClient, stream: str, *, page_size: int | None = None
+) -> list[Shard]:
     """Every shard of ``stream`` (a name or an ARN; open and closed within retention).
 
     Throttling and 5xx are retried a few times; any other failure raises our own error
@@ -125,7 +138,7 @@ def list_shards(kinesis: Any, stream: str, *, page_size: int | None = None) -> l
         raise exc.error from exc.cause
 
 
-def _pages(kinesis: Any, stream: str, page_size: int | None) -> Iterator[dict[str, Any]]:
+def _pages(kinesis: KinesisClient, stream: str, page_size: int | None) -> Iterator[ShardTypeDef]:
     """The raw entries of every page, raising :class:`_Refused` (the cause decides paging).
 
     Pages after the first send ``NextToken`` alone, as AWS requires. moto instead wants the
@@ -165,7 +178,10 @@ class _Refused(Exception):
         self.error = error
 
 
-def _call_retrying(fn: Callable[..., Any], action: str, **kwargs: Any) -> Any:
+_Answer = TypeVar("_Answer")
+
+
+def _call_retrying(fn: Callable[..., _Answer], action: str, **kwargs: Any) -> _Answer:
     """Call ``fn`` retrying throttling/5xx a few times (listing is rare and cheap to repeat)."""
     for attempt in range(6):
         try:

@@ -17,9 +17,9 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from twilio_es_cli import iam as iamdoc
 from twilio_es_cli.aws import aws_errors, error_code
@@ -46,13 +46,25 @@ from twilio_es_cli.rollback import Rollback
 from twilio_es_cli.shards import list_shards, open_count  # the one shard model (also tail)
 
 if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_iam.type_defs import RoleTypeDef
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kinesis.type_defs import (
+        CreateStreamInputTypeDef,
+        ListStreamsInputTypeDef,
+        StreamDescriptionSummaryTypeDef,
+        StreamSummaryTypeDef,
+    )
+
     # The sink configuration `create` returns: one type for twilio-sink.json (issue 10).
     from twilio_es_cli.models import KinesisSinkConfig as SinkConfig
 
 STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
 MAX_SHARDS = 10_000  # far above default quotas (200/500), low enough to catch typos
 MIN_RETENTION_HOURS, MAX_RETENTION_HOURS = 24, 8760
-SCALING_TYPES = ("UNIFORM_SCALING",)
+#: UpdateShardCount's ScalingType: the one value AWS has (the stubs' ScalingTypeType).
+ScalingType = Literal["UNIFORM_SCALING"]
+SCALING_TYPES: tuple[ScalingType, ...] = ("UNIFORM_SCALING",)
 DEFAULT_TIMEOUT = 600.0
 _ROLE_VISIBLE_TIMEOUT = 15.0  # IAM is eventually consistent; GetRole right after create may 404
 
@@ -63,9 +75,9 @@ class Clients(Protocol):
     @property
     def region(self) -> str: ...
 
-    def kinesis(self) -> Any: ...
+    def kinesis(self) -> KinesisClient: ...
 
-    def iam(self) -> Any: ...
+    def iam(self) -> IAMClient: ...
 
 
 # --------------------------------------------------------------------------- input checks
@@ -105,6 +117,17 @@ def validate_timeout(seconds: float) -> float:
     return seconds
 
 
+def validate_scaling_type(value: str) -> ScalingType:
+    """``--scaling-type`` as the value UpdateShardCount accepts (exit 2 for any other)."""
+    for known in SCALING_TYPES:
+        if value == known:
+            return known
+    raise UsageError(
+        f"--scaling-type {value!r} is not supported",
+        hint="Use " + ", ".join(SCALING_TYPES) + ".",
+    )
+
+
 def scale_bounds(open_shards: int) -> tuple[int, int]:
     """AWS's UpdateShardCount rule: at least half, at most double the open shards."""
     low = max(1, math.ceil(open_shards / 2))
@@ -126,14 +149,11 @@ def check_scale(name: str, current: int, target: int) -> None:
 # --------------------------------------------------------------------------- waiting
 
 
-def stream_summary(kinesis: Any, name: str) -> dict[str, Any] | None:
+def stream_summary(kinesis: KinesisClient, name: str) -> StreamDescriptionSummaryTypeDef | None:
     """DescribeStreamSummary, or None when the stream does not exist."""
     try:
         with aws_errors(f"describe stream {name}"):
-            summary: dict[str, Any] = kinesis.describe_stream_summary(StreamName=name)[
-                "StreamDescriptionSummary"
-            ]
-            return summary
+            return kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
     except NotFoundError:
         return None
 
@@ -152,13 +172,13 @@ def _polls(timeout: float, sleep: Callable[[float], None]) -> Iterator[float]:
 
 
 def wait_for_active(
-    kinesis: Any,
+    kinesis: KinesisClient,
     name: str,
     *,
     timeout: float = DEFAULT_TIMEOUT,
     open_shards: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
+) -> StreamDescriptionSummaryTypeDef:
     """Poll until the stream is ACTIVE (with ``open_shards`` open shards, when given)."""
     status = "unknown"
     for left in _polls(timeout, sleep):
@@ -180,7 +200,11 @@ def wait_for_active(
 
 
 def wait_for_deleted(
-    kinesis: Any, name: str, *, timeout: float = DEFAULT_TIMEOUT, sleep: Callable[[float], None]
+    kinesis: KinesisClient,
+    name: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    sleep: Callable[[float], None],
 ) -> None:
     for left in _polls(timeout, sleep):
         if stream_summary(kinesis, name) is None:
@@ -285,8 +309,8 @@ class _Run:
     """One `create` run: what was asked, the clients, the undo list, the clock, the channel."""
 
     req: CreateRequest
-    kinesis: Any
-    iam: Any
+    kinesis: KinesisClient
+    iam: IAMClient
     rollback: Rollback
     sleep: Callable[[float], None]
     report: Reporter
@@ -318,19 +342,22 @@ def create(
     return outcome
 
 
-def _mode(summary: dict[str, Any]) -> str:
+def _mode(summary: Mapping[str, Any]) -> str:
+    """A summary's capacity mode (DescribeStreamSummary's or a ListStreams entry's)."""
     return str(summary.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED"))
 
 
-def _ensure_stream(run: _Run) -> tuple[dict[str, Any], bool]:
+def _ensure_stream(run: _Run) -> tuple[Mapping[str, Any], bool]:
     """The stream's summary once it is usable, and whether this run created it."""
     req, name, kinesis = run.req, run.name, run.kinesis
-    summary = stream_summary(kinesis, name)
-    created = summary is None
-    if summary is None:
+    found = stream_summary(kinesis, name)
+    created = found is None
+    summary: Mapping[str, Any]
+    if found is None:
         summary = _create_stream(run)
     else:
-        _check_existing_stream(summary, req, run.report)
+        _check_existing_stream(found, req, run.report)
+        summary = found
 
     if req.wait and summary.get("StreamStatus") != "ACTIVE":
         with run.report.waiting(f"Waiting for stream {name} to become ACTIVE"):
@@ -353,10 +380,10 @@ def _ensure_stream(run: _Run) -> tuple[dict[str, Any], bool]:
     return summary, created
 
 
-def _create_stream(run: _Run) -> dict[str, Any]:
+def _create_stream(run: _Run) -> Mapping[str, Any]:
     """CreateStream, registered for rollback; its summary (CREATING until described)."""
     req, name = run.req, run.name
-    kwargs: dict[str, Any] = {"StreamName": name}
+    kwargs: CreateStreamInputTypeDef = {"StreamName": name}
     if req.shards is None:
         kwargs["StreamModeDetails"] = {"StreamMode": "ON_DEMAND"}
         what = "on-demand"
@@ -391,7 +418,9 @@ def _delete_new_stream(run: _Run) -> None:
             kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
 
 
-def _check_existing_stream(summary: dict[str, Any], req: CreateRequest, report: Reporter) -> None:
+def _check_existing_stream(
+    summary: StreamDescriptionSummaryTypeDef, req: CreateRequest, report: Reporter
+) -> None:
     """An existing stream is reused as is; say where it differs from what was asked."""
     name, status = req.name, summary.get("StreamStatus")
     if status == "DELETING":
@@ -480,7 +509,7 @@ def _put_permissions(run: _Run, role_name: str, policy_name: str, stream_arn: st
     )
 
 
-def _wait_role_visible(iam: Any, role_name: str, sleep: Callable[[float], None]) -> None:
+def _wait_role_visible(iam: IAMClient, role_name: str, sleep: Callable[[float], None]) -> None:
     """A bounded check that the new role can be read back (IAM is eventually consistent)."""
     for left in _polls(_ROLE_VISIBLE_TIMEOUT, sleep):
         if get_role(iam, role_name) is not None:
@@ -493,12 +522,12 @@ def _wait_role_visible(iam: Any, role_name: str, sleep: Callable[[float], None])
     )
 
 
-def _check_role(run: _Run, stream_arn: str, role: dict[str, Any]) -> CreateResult:
+def _check_role(run: _Run, stream_arn: str, role: RoleTypeDef) -> CreateResult:
     """Compare a role we made earlier with what Twilio needs now; name every difference."""
     req, iam = run.req, run.iam
     role_name = role["RoleName"]
     policy_name = policy_name_of(role, req.policy_name, req.name, report=run.report)
-    trust = role.get("AssumeRolePolicyDocument") or {}
+    trust: str | Mapping[str, Any] = role.get("AssumeRolePolicyDocument") or {}
     problems = iamdoc.trust_differences(trust, req.principal)
     principals, external_ids = iamdoc.read_trust(trust)
     policy = get_role_policy(iam, role_name, policy_name)
@@ -535,7 +564,7 @@ def scale(
     target: int,
     *,
     report: Reporter = TERMINAL,
-    scaling_type: str = "UNIFORM_SCALING",
+    scaling_type: ScalingType = "UNIFORM_SCALING",
     wait: bool = True,
     timeout: float = DEFAULT_TIMEOUT,
     sleep: Callable[[float], None] = time.sleep,
@@ -575,7 +604,9 @@ def scale(
 # --------------------------------------------------------------------------- describe / list
 
 
-def _require_stream(kinesis: Any, name: str, region: str) -> dict[str, Any]:
+def _require_stream(
+    kinesis: KinesisClient, name: str, region: str
+) -> StreamDescriptionSummaryTypeDef:
     summary = stream_summary(kinesis, name)
     if summary is None:
         raise NotFoundError(
@@ -586,7 +617,7 @@ def _require_stream(kinesis: Any, name: str, region: str) -> dict[str, Any]:
 
 
 def role_view(
-    iam: Any, role: dict[str, Any], stream_name: str, *, show_secrets: bool
+    iam: IAMClient, role: RoleTypeDef, stream_name: str, *, show_secrets: bool
 ) -> dict[str, Any]:
     principals, external_ids = iamdoc.read_trust(role.get("AssumeRolePolicyDocument") or {})
     view: dict[str, Any] = {
@@ -640,7 +671,9 @@ def describe(
     return view
 
 
-def _add_consumers(view: dict[str, Any], kinesis: Any, stream_arn: str, report: Reporter) -> None:
+def _add_consumers(
+    view: dict[str, Any], kinesis: KinesisClient, stream_arn: str, report: Reporter
+) -> None:
     """Enhanced fan-out consumers (each is billed per shard hour): ``tail --efo`` leftovers
     and everyone else's, so a forgotten one is seen. A server without the API only warns."""
     from twilio_es_cli.efo import PREFIX, list_consumers
@@ -663,15 +696,15 @@ def _add_consumers(view: dict[str, Any], kinesis: Any, stream_arn: str, report: 
     ]
 
 
-def _list_pages(kinesis: Any) -> tuple[list[str], dict[str, dict[str, Any]]]:
+def _list_pages(kinesis: KinesisClient) -> tuple[list[str], dict[str, StreamSummaryTypeDef]]:
     """Every stream name, and the ListStreams summary of each the endpoint gave one for.
 
     Pages with NextToken while HasMoreStreams; endpoints that answer with StreamNames only
     (older Kinesis, some emulators) page by the last name instead.
     """
     names: list[str] = []
-    summaries: dict[str, dict[str, Any]] = {}
-    kwargs: dict[str, Any] = {"Limit": 100}
+    summaries: dict[str, StreamSummaryTypeDef] = {}
+    kwargs: ListStreamsInputTypeDef = {"Limit": 100}
     last_start: str | None = None
     while True:
         with aws_errors("list streams"):
@@ -705,7 +738,7 @@ def list_streams(clients: Clients, *, shards: bool = False) -> list[dict[str, An
     for stream_name in sorted(names):
         entry = summaries.get(stream_name)
         full = stream_summary(kinesis, stream_name) if shards or entry is None else None
-        source = full or entry or {}
+        source: Mapping[str, Any] = full or entry or {}
         rows.append(
             {
                 "name": stream_name,
@@ -728,7 +761,7 @@ class DeletePlan:
 
     name: str
     arn: str
-    roles: list[dict[str, Any]]  # every role twilio-es made for the stream (none: --keep-role)
+    roles: list[RoleTypeDef]  # every role twilio-es made for the stream (none: --keep-role)
 
 
 def plan_delete(
@@ -741,7 +774,7 @@ def plan_delete(
 ) -> DeletePlan:
     kinesis = clients.kinesis()
     summary = _require_stream(kinesis, name, clients.region)
-    roles: list[dict[str, Any]] = []
+    roles: list[RoleTypeDef] = []
     if not keep_role:
         iam = clients.iam()
         candidate = role_name or iamdoc.default_role_name(name, clients.region)

@@ -28,6 +28,8 @@ from twilio_es_cli.errors import UsageError
 from twilio_es_cli.reader import SHARD_END, KinesisRecord, ShardReader, StartPosition, read_stream
 
 if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+
     from twilio_es_cli.checkpoint import Checkpoint
     from twilio_es_cli.render_events import Renderer
 
@@ -422,7 +424,7 @@ class _MaxReached(Exception):
 
 
 def run_tail(
-    kinesis: Any,
+    kinesis: KinesisClient,
     stream: str,
     options: TailOptions,
     *,

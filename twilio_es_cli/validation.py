@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from twilio_es_cli.config import Settings, is_loopback_url
@@ -58,6 +58,9 @@ from twilio_es_cli.errors import (
 from twilio_es_cli.models import Sink, StreamRef
 from twilio_es_cli.progress import Reporter
 from twilio_es_cli.sinks import SinkService
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
 
 TEST_EVENT_TYPE = "com.twilio.eventstreams.test-event"
 CLOCK_SKEW = timedelta(seconds=30)
@@ -613,7 +616,7 @@ def _check_verdict(item: dict[str, Any], base: str) -> None:
         )
 
 
-def stream_reader(kinesis_client: Any, stream_arn: str) -> ReadFn:
+def stream_reader(kinesis_client: KinesisClient, stream_arn: str) -> ReadFn:
     """Bind :func:`twilio_es_cli.reader.read_stream` to one stream as a :data:`ReadFn`."""
     from twilio_es_cli.aws import aws_errors
     from twilio_es_cli.reader import StartPosition, read_stream

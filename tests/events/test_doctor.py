@@ -13,12 +13,17 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import boto_client, events_client
+from tests.conftest import Result, boto_client, events_client, wait_active
+from tests.fixture_types import CliRunner, EventsEmulator
 from twilio_es_cli import iam as iamdoc
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam.type_defs import TagTypeDef
+    from mypy_boto3_kinesis import KinesisClient
 
 TWILIO = "arn:aws:iam::177261743968:root"
 DELIVERED = "com.twilio.messaging.message.delivered"
@@ -49,18 +54,16 @@ def permissions(stream_arn: str, *, without: str | None = None) -> str:
 
 def build(aws_url: str, *, path: str = "/", tag: bool = False, validate: bool = True) -> Setup:
     """Stream + role + policy in moto, a kinesis sink in the emulator, validated to active."""
-    kinesis: Any = boto_client("kinesis", aws_url)
-    iam: Any = boto_client("iam", aws_url)
+    kinesis = boto_client("kinesis", aws_url)
+    iam = boto_client("iam", aws_url)
     name = f"doc-{uuid.uuid4().hex[:10]}"
     kinesis.create_stream(StreamName=name, ShardCount=1)
-    kinesis.get_waiter("stream_exists").wait(
-        StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 50}
-    )
+    wait_active(kinesis, name)
     stream_arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
         "StreamARN"
     ]
     external_id = uuid.uuid4().hex + uuid.uuid4().hex
-    tags = [{"Key": "twilio-es:stream", "Value": stream_arn}] if tag else []
+    tags: list[TagTypeDef] = [{"Key": "twilio-es:stream", "Value": stream_arn}] if tag else []
     role = iam.create_role(
         RoleName=f"role-{name}",
         Path=path,
@@ -87,7 +90,7 @@ def build(aws_url: str, *, path: str = "/", tag: bool = False, validate: bool = 
     return setup
 
 
-def _validate(kinesis: Any, setup: Setup) -> None:
+def _validate(kinesis: KinesisClient, setup: Setup) -> None:
     """What `sink validate` does, by hand: Test, read the test id out of the stream, Validate."""
     client = events_client()
     client.events.v1.sinks(setup.sink).sink_test.create()
@@ -108,15 +111,15 @@ def _validate(kinesis: Any, setup: Setup) -> None:
     )
 
 
-def checks(result: Any) -> dict[str, dict[str, Any]]:
+def checks(result: Result) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in result.json()["checks"]}
 
 
-def failing(result: Any) -> list[dict[str, Any]]:
+def failing(result: Result) -> list[dict[str, Any]]:
     return [c for c in result.json()["checks"] if c["status"] == "fail"]
 
 
-def debugger_code_after_emit(emulator: Any) -> int:
+def debugger_code_after_emit(emulator: EventsEmulator) -> int:
     before = len(emulator.debugger_log())
     emulator.emit(DELIVERED, 1)
     log = emulator.debugger_log()
@@ -124,12 +127,12 @@ def debugger_code_after_emit(emulator: Any) -> int:
     return int(log[-1]["code"])
 
 
-def assert_no_secret(result: Any, setup: Setup) -> None:
+def assert_no_secret(result: Result, setup: Setup) -> None:
     assert setup.external_id not in result.stdout
     assert setup.external_id not in result.stderr
 
 
-def test_all_good(aws_env: str, twilio_env: Any, cli: Any) -> None:
+def test_all_good(aws_env: str, twilio_env: EventsEmulator, cli: CliRunner) -> None:
     setup = build(aws_env)
     result = cli("doctor", "--sink", setup.sink, "--json")
     assert result.exit_code == 0, result.stdout + result.stderr
@@ -156,7 +159,7 @@ def test_all_good(aws_env: str, twilio_env: Any, cli: Any) -> None:
 
 
 def _wrong_principal(aws_url: str, setup: Setup) -> None:
-    iam: Any = boto_client("iam", aws_url)
+    iam = boto_client("iam", aws_url)
     iam.update_assume_role_policy(
         RoleName=setup.role_name,
         PolicyDocument=trust("arn:aws:iam::999999999999:root", setup.external_id),
@@ -164,19 +167,19 @@ def _wrong_principal(aws_url: str, setup: Setup) -> None:
 
 
 def _delete_stream(aws_url: str, setup: Setup) -> None:
-    kinesis: Any = boto_client("kinesis", aws_url)
+    kinesis = boto_client("kinesis", aws_url)
     kinesis.delete_stream(StreamName=setup.stream, EnforceConsumerDeletion=True)
 
 
 def _delete_role(aws_url: str, setup: Setup) -> None:
-    iam: Any = boto_client("iam", aws_url)
+    iam = boto_client("iam", aws_url)
     iam.delete_role_policy(RoleName=setup.role_name, PolicyName="twilio-put")
     iam.delete_role(RoleName=setup.role_name)
 
 
 def _without(action: str) -> Callable[[str, Setup], None]:
     def breaks(aws_url: str, setup: Setup) -> None:
-        iam: Any = boto_client("iam", aws_url)
+        iam = boto_client("iam", aws_url)
         iam.put_role_policy(
             RoleName=setup.role_name,
             PolicyName="twilio-put",
@@ -236,7 +239,7 @@ BREAKAGES = {
 
 @pytest.mark.parametrize("breakage", BREAKAGES.values(), ids=list(BREAKAGES))
 def test_one_broken_thing_is_named_with_its_code(
-    aws_env: str, twilio_env: Any, cli: Any, breakage: Breakage
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner, breakage: Breakage
 ) -> None:
     setup = build(aws_env)
     breakage.breaks(aws_env, setup)
@@ -252,11 +255,11 @@ def test_one_broken_thing_is_named_with_its_code(
 
 
 def test_wrong_external_id_says_differs_without_showing_it(
-    aws_env: str, twilio_env: Any, cli: Any
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
 ) -> None:
     setup = build(aws_env)
     other = "f" * 80
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     iam.update_assume_role_policy(RoleName=setup.role_name, PolicyDocument=trust(TWILIO, other))
     result = cli("doctor", "--sink", setup.sink, "--json")
     assert result.exit_code == 5
@@ -275,7 +278,9 @@ def test_wrong_external_id_says_differs_without_showing_it(
     assert debugger_code_after_emit(twilio_env) == 93102
 
 
-def test_stream_in_another_region_is_93104(aws_env: str, twilio_env: Any, cli: Any) -> None:
+def test_stream_in_another_region_is_93104(
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     # The sink's ARN names eu-west-1, where no such stream exists: doctor looks there.
     setup = build(aws_env, validate=False)
@@ -300,9 +305,11 @@ def test_stream_in_another_region_is_93104(aws_env: str, twilio_env: Any, cli: A
     assert f"twilio-es sink validate {sink.sid}" in found["sink is active"]["fix"]
 
 
-def test_attached_managed_policy_counts(aws_env: str, twilio_env: Any, cli: Any) -> None:
+def test_attached_managed_policy_counts(
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     setup = build(aws_env)
-    iam: Any = boto_client("iam", aws_env)
+    iam = boto_client("iam", aws_env)
     iam.delete_role_policy(RoleName=setup.role_name, PolicyName="twilio-put")
     missing = cli("doctor", "--sink", setup.sink, "--json")
     assert {c["code"] for c in failing(missing)} == {93101, 93103}
@@ -315,7 +322,9 @@ def test_attached_managed_policy_counts(aws_env: str, twilio_env: Any, cli: Any)
     assert result.exit_code == 0, failing(result)
 
 
-def test_stream_mode_finds_the_tagged_role(aws_env: str, twilio_env: Any, cli: Any) -> None:
+def test_stream_mode_finds_the_tagged_role(
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     setup = build(aws_env, path="/twilio-es/", tag=True, validate=False)
     result = cli("doctor", "--stream", setup.stream, "--json")
     assert result.exit_code == 0, failing(result)
@@ -328,7 +337,7 @@ def test_stream_mode_finds_the_tagged_role(aws_env: str, twilio_env: Any, cli: A
 
 
 def test_stream_mode_with_role_arn_and_untagged_role(
-    aws_env: str, twilio_env: Any, cli: Any
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
 ) -> None:
     setup = build(aws_env, validate=False)
     unfound = cli("doctor", "--stream", setup.stream, "--json")
@@ -338,7 +347,9 @@ def test_stream_mode_with_role_arn_and_untagged_role(
     assert given.exit_code == 0, failing(given)
 
 
-def test_no_options_lists_sinks_with_status(aws_env: str, twilio_env: Any, cli: Any) -> None:
+def test_no_options_lists_sinks_with_status(
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     setup = build(aws_env, validate=False)
     result = cli("doctor", "--json")
@@ -359,7 +370,9 @@ def test_no_options_lists_sinks_with_status(aws_env: str, twilio_env: Any, cli: 
     assert "1 warning(s)" in human.stderr
 
 
-def test_no_options_with_every_sink_active_passes(aws_env: str, twilio_env: Any, cli: Any) -> None:
+def test_no_options_with_every_sink_active_passes(
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     build(aws_env)
     result = cli("doctor")
     assert result.exit_code == 0, result.stderr
@@ -368,7 +381,7 @@ def test_no_options_with_every_sink_active_passes(aws_env: str, twilio_env: Any,
 
 
 def test_bad_credentials_and_options(
-    aws_env: str, twilio_env: Any, cli: Any, monkeypatch: Any
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert cli("doctor", "--sink", "DG" + "0" * 32, "--stream", "x").exit_code == 2
     assert cli("doctor", "--role-arn", "arn:aws:iam::123456789012:role/x").exit_code == 2
@@ -385,7 +398,7 @@ def test_bad_credentials_and_options(
 
 
 def test_missing_aws_credentials_skip_the_aws_checks(
-    aws_env: str, twilio_env: Any, cli: Any, monkeypatch: Any
+    aws_env: str, twilio_env: EventsEmulator, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     setup = build(aws_env, validate=False)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
@@ -400,7 +413,9 @@ def test_missing_aws_credentials_skip_the_aws_checks(
     assert "Traceback" not in result.stderr
 
 
-def test_inactive_segment_sink_fix_asks_for_the_test_id(twilio_env: Any, cli: Any) -> None:
+def test_inactive_segment_sink_fix_asks_for_the_test_id(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
     """twilio-es cannot read a segment sink's test event: the fix must not be a bare validate."""
     twilio_env.legacy_validation = True  # the old flow: kinesis/segment sinks start inactive
     sink = events_client().events.v1.sinks.create(

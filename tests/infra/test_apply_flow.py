@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import TYPE_CHECKING, Any
 
 from tests.conftest import boto_client, events_client
 from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
+from twilio_es_cli.clients import Clients
 from twilio_es_cli.local.catalog_data import SCHEMAS
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+
+    from twilio_es_cli.config import Settings
+    from twilio_es_cli.infra.executor import Env
 
 # What the sandbox's catalogue says is latest (the test must not pin a catalogue fact).
 LATEST_STATUS = next(s for s in SCHEMAS if s.id == "Messaging.MessageStatus").latest_version
@@ -69,29 +77,41 @@ def test_plan_apply_replan(
     assert kinesis.describe_stream_summary(StreamName="shop-events")
 
 
-def _env(desired: Any = None) -> Any:
-    from twilio_es_cli.aws import AwsClients
-    from twilio_es_cli.config import resolve_settings
-    from twilio_es_cli.infra.executor import Env
-    from twilio_es_cli.twilio_api import make_client
+class _Recording(Clients):
+    """The invocation's client factory, noting each stream a reader client was asked for."""
 
-    settings = resolve_settings()
-    return Env(settings, AwsClients(settings), make_client(settings), desired, proof_timeout=20)
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.read: list[str] = []
+
+    def stream_kinesis(self, stream: str) -> KinesisClient:
+        self.read.append(stream)
+        return super().stream_kinesis(stream)
+
+
+def _env(factory: Clients) -> Env:
+    from twilio_es_cli.infra.run import make_env
+
+    return dataclasses.replace(make_env(factory, None), proof_timeout=20)
 
 
 def test_active_kinesis_sink_is_proven_by_reading_back(
     twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:
     """Today's Twilio activates sinks at once: the proof is then a test event read back."""
+    from twilio_es_cli.config import resolve_settings
     from twilio_es_cli.errors import CheckFailed
     from twilio_es_cli.infra.executor import prove
     from twilio_es_cli.sinks import SinkService
 
     assert cli("apply", "-f", write_file(BASE), "--yes", "--timeout", "30").exit_code == 0
-    env = _env()
+    factory = _Recording(resolve_settings())
+    env = _env(factory)
     (sink,) = SinkService(env.client).list()
     assert sink.status == "active"
     assert prove(env, sink).startswith("test event read back from shop-events after ")
+    stream = sink.kinesis_stream()
+    assert stream is not None and factory.read == [stream.arn]  # read through the one factory
 
     import json
 

@@ -35,6 +35,8 @@ from tests.tail.tail_support import (
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
 
+    from twilio_es_cli.reader import PositionKind, StartPosition
+
 STREAM = "twilio-events"
 
 
@@ -406,7 +408,7 @@ class _Lines:
             return "".join(self._parts).splitlines()
 
 
-def _start(kind: str) -> Any:
+def _start(kind: PositionKind) -> StartPosition:
     from twilio_es_cli.reader import StartPosition
 
     return StartPosition(kind)

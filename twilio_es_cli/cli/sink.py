@@ -13,7 +13,7 @@ import typer
 from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
 
 if TYPE_CHECKING:
-    from twilio_es_cli.models import Sink
+    from twilio_es_cli.models import Sink, StreamRef
     from twilio_es_cli.sinks import SinkService
     from twilio_es_cli.validation import ReadFn
 
@@ -472,7 +472,7 @@ def _check_listener(url: str, test_id: str | None) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _stream_reader(ctx: typer.Context, stream: Any) -> ReadFn:
+def _stream_reader(ctx: typer.Context, stream: StreamRef) -> ReadFn:
     """Read the sink's stream with the user's AWS credentials, in the stream's region."""
     return clients(ctx).stream_reader(stream)
 

@@ -231,21 +231,16 @@ def scale(
       twilio-es stream scale twilio-events 4 --no-wait --json
     """
     from twilio_es_cli import output, streams
-    from twilio_es_cli.errors import UsageError
 
     streams.validate_stream_name(name)
     streams.validate_shard_count(count, "COUNT")
     streams.validate_timeout(timeout)
-    if scaling_type not in streams.SCALING_TYPES:
-        raise UsageError(
-            f"--scaling-type {scaling_type!r} is not supported",
-            hint="Use " + ", ".join(streams.SCALING_TYPES) + ".",
-        )
+    scaling = streams.validate_scaling_type(scaling_type)
     result = streams.scale(
         _clients(ctx),
         name,
         count,
-        scaling_type=scaling_type,
+        scaling_type=scaling,
         wait=not no_wait,
         timeout=timeout,
     )

@@ -20,6 +20,8 @@ from twilio_es_cli.errors import ConfigError, ExitCode, UsageError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from mypy_boto3_kinesis import KinesisClient
+
     from twilio_es_cli.config import Settings
     from twilio_es_cli.reader import ShardReader
     from twilio_es_cli.tail import TailOptions
@@ -445,7 +447,7 @@ def _shows_on_terminal(out: TextIO) -> bool:
 
 @contextlib.contextmanager
 def _shard_reader(
-    kinesis: object, stream: str, stop: threading.Event, *, efo: bool
+    kinesis: KinesisClient, stream: str, stop: threading.Event, *, efo: bool
 ) -> Iterator[ShardReader | None]:
     """None (GetRecords polling), or with --efo a registered consumer's SubscribeToShard reader,
     deregistered when the block ends however it ends (the one seam between tail and EFO)."""

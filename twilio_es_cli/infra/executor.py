@@ -23,22 +23,36 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
 from twilio_es_cli.infra.planner import CREATE, DELETE, REPLACE, UPDATE, Change, Plan
 from twilio_es_cli.models import Sink
 from twilio_es_cli.progress import TERMINAL, Indented, Reporter
 
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_kinesis.type_defs import StreamDescriptionSummaryTypeDef
+
+    from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.config import Settings
+
 
 @dataclass
 class Env:
-    """What apply works with: settings, AWS clients and a twilio client."""
+    """What apply works with: settings, AWS clients and a twilio client.
 
-    settings: Any
-    aws: Any
+    ``stream_kinesis`` is the invocation's one reader-client factory
+    (:meth:`~twilio_es_cli.clients.Clients.stream_kinesis`): the proof reads a sink's stream
+    with it, in the region the stream's ARN names, as ``sink validate`` and ``tail`` do.
+    """
+
+    settings: Settings
+    aws: AwsClients
     client: Any
     desired: Any  # loader.Desired
+    stream_kinesis: Callable[[str], KinesisClient]
     proof_timeout: float = 120.0
     report: Reporter = TERMINAL  # where apply and rotate say what they do
 
@@ -72,10 +86,9 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     it; other webhook/segment sinks cannot be read by twilio-es: a test event is sent and
     that is said plainly.
     """
-    from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.errors import CheckFailed
     from twilio_es_cli.sinks import SinkService
-    from twilio_es_cli.validation import Validator, reader_settings, stream_reader
+    from twilio_es_cli.validation import Validator, stream_reader
 
     service = SinkService(env.client)
     if sink.sink_type != "kinesis":
@@ -83,8 +96,7 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     stream = sink.kinesis_stream()
     if stream is None:
         raise CheckFailed(f"sink {sink.sid} has no valid stream ARN")
-    settings, _ = reader_settings(env.settings, stream)
-    read = stream_reader(AwsClients(settings, max_attempts=1).kinesis(), stream.arn)
+    read = stream_reader(env.stream_kinesis(stream.arn), stream.arn)
     limit = timeout or env.proof_timeout
     if sink.status == "active":  # today's Twilio: active at once, so prove without Validate
         waited = read_back(service, sink.sid, read, limit)
@@ -280,7 +292,9 @@ def _role_name(env: Env, name: str, arn: str) -> str | None:
     return None if role is None else str(role["RoleName"])
 
 
-def _set_retention(kinesis: Any, name: str, summary: dict[str, Any], hours: int) -> None:
+def _set_retention(
+    kinesis: KinesisClient, name: str, summary: StreamDescriptionSummaryTypeDef, hours: int
+) -> None:
     from twilio_es_cli import streams
     from twilio_es_cli.aws import aws_errors
 
@@ -293,7 +307,7 @@ def _set_retention(kinesis: Any, name: str, summary: dict[str, Any], hours: int)
     streams.wait_for_active(kinesis, name)
 
 
-def put_trust(iam: Any, role_name: str, principal: str, external_ids: list[str]) -> None:
+def put_trust(iam: IAMClient, role_name: str, principal: str, external_ids: list[str]) -> None:
     """Trust ``principal`` with any of ``external_ids`` (two during a rotation)."""
     from twilio_es_cli import iam as iamdoc
     from twilio_es_cli.aws import aws_errors

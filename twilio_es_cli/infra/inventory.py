@@ -11,7 +11,7 @@ Reads only; every problem is a sentence that names the resource and the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import arns
 from twilio_es_cli import iam as iamdoc
@@ -19,6 +19,9 @@ from twilio_es_cli.errors import TwilioEsError
 from twilio_es_cli.infra.live import parse_marker, read_twilio
 from twilio_es_cli.infra.schema import MAX_SINKS, MAX_SUBSCRIPTIONS
 from twilio_es_cli.models import Sink
+
+if TYPE_CHECKING:
+    from twilio_es_cli.aws import AwsClients
 
 COLUMNS = ("SUBSCRIPTION", "TYPES", "SINK", "SINK STATUS", "TARGET", "STREAM", "ROLE")
 
@@ -50,7 +53,7 @@ class _StreamState:
 class _Reader:
     """Memoised AWS lookups: one describe per stream, one read per role."""
 
-    def __init__(self, aws: Any, principal: str) -> None:
+    def __init__(self, aws: AwsClients, principal: str) -> None:
         self.aws, self.principal = aws, principal
         self.streams: dict[str, _StreamState] = {}
         self.roles: dict[tuple[str, str, str], str] = {}
@@ -127,7 +130,7 @@ def _row(sub: Any, sink: Sink | None, reader: _Reader) -> dict[str, Any]:
     }
 
 
-def _orphan_streams(aws: Any, written: set[str]) -> list[str]:
+def _orphan_streams(aws: AwsClients, written: set[str]) -> list[str]:
     """Streams with a twilio-es role (tag) that no sink writes to."""
     from twilio_es_cli.aws import aws_errors
 
@@ -143,7 +146,7 @@ def _orphan_streams(aws: Any, written: set[str]) -> list[str]:
     return found
 
 
-def inventory(aws: Any, client: Any, principal: str) -> Inventory:
+def inventory(aws: AwsClients, client: Any, principal: str) -> Inventory:
     sinks, subs = read_twilio(client)
     by_sid = {s.sid: s for s in sinks}
     reader = _Reader(aws, principal)

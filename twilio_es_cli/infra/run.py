@@ -42,6 +42,7 @@ def make_env(clients: Clients, desired: Desired | None) -> Env:
         aws=clients.aws(),
         client=clients.twilio(),
         desired=desired,
+        stream_kinesis=clients.stream_kinesis,
         report=clients.report,
     )
 

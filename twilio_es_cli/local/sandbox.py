@@ -25,6 +25,8 @@ from twilio_es_cli.config import Settings
 from twilio_es_cli.errors import ConfigError
 
 if TYPE_CHECKING:
+    from mypy_boto3_iam.type_defs import CreateRoleRequestTypeDef
+
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.local.emulator import EventsEmulator
 
@@ -249,7 +251,7 @@ def restore_aws(aws: AwsClients, path: Path) -> None:
     snapshot = json.loads(path.read_text(encoding="utf-8"))
     kinesis, iam = aws.kinesis(), aws.iam()
     for role in snapshot.get("roles", []):
-        kwargs: dict[str, Any] = {
+        kwargs: CreateRoleRequestTypeDef = {
             "RoleName": role["name"],
             "Path": role.get("path", "/"),
             "AssumeRolePolicyDocument": role["trust"],
