@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_kinesis import KinesisClient
 
-    from twilio_es_cli.config import Settings
+    from twilio_es_cli.clients import Clients
     from twilio_es_cli.reader import ShardReader
     from twilio_es_cli.tail import TailOptions
     from twilio_es_cli.webhook.forward import Forwarder
@@ -273,16 +273,20 @@ def tail(
     forward = webhook.tail_forwarding(  # --forward-to: deliveries replace event lines
         forward_to, header, signing_token, rate, concurrency, batch, fmt
     )
-    settings = _common.settings(ctx)
     code = _run(
-        settings, stream, options, forward, efo=efo, stats=stats_interval if stats else None
+        _common.clients(ctx),
+        stream,
+        options,
+        forward,
+        efo=efo,
+        stats=stats_interval if stats else None,
     )
     if code:
         raise typer.Exit(code)
 
 
 def _run(
-    settings: Settings,
+    factory: Clients,
     stream: str,
     options: TailOptions,
     forward: Callable[..., Forwarder] | None = None,
@@ -291,11 +295,11 @@ def _run(
     stats: float | None = None,
 ) -> int:
     from twilio_es_cli import output
-    from twilio_es_cli.clients import Clients
     from twilio_es_cli.tail import run_tail
 
-    # In the region the stream's ARN names, one botocore attempt per call (see Clients).
-    kinesis = Clients(settings).stream_kinesis(stream)
+    # The invocation's one factory (tests replace it): in the region the stream's ARN names,
+    # one botocore attempt per call (see Clients.stream_kinesis).
+    kinesis = factory.stream_kinesis(stream)
     full_screen = stats is not None and options.tty
     if (
         options.follow
