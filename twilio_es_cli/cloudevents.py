@@ -138,11 +138,11 @@ def _attributes(event: CloudEvent) -> dict[str, Any]:
 def _model(parsed: dict[str, Any], attrs: dict[str, Any]) -> CloudEvent:
     """The CloudEvent of a fast-path record, as ``model_validate_json`` would have made it:
     fields as given (``data`` as decoded), the other keys as extensions, every key "set"."""
+    from twilio_es_cli.cloudevent_model import CloudEvent
+
     fields = {k: parsed.get(k) for k in _FIELD_NAMES}
     fields["data"] = attrs.get("data")
     extra = {k: v for k, v in parsed.items() if k not in _FIELD_SET}
-    from twilio_es_cli.cloudevent_model import CloudEvent
-
     event = CloudEvent.__new__(CloudEvent)
     object.__setattr__(event, "__dict__", fields)
     object.__setattr__(event, "__pydantic_extra__", extra)

@@ -82,23 +82,15 @@ class Nested:
 
 
 @dataclass(frozen=True)
-class Indented:
+class Indented(Nested):
     """A core run under one of the caller's own step lines (``apply``'s ``[2/5] ...``): its
-    steps become ``  ✓ text`` notes, its notes ``    text``."""
-
-    parent: Reporter
+    steps become ``  ✓ text`` notes, its notes ``    text``; warnings and spinners as Nested."""
 
     def step(self, text: str) -> None:
         self.parent.note(f"  ✓ {text}")
 
     def note(self, text: str) -> None:
         self.parent.note(f"    {text}")
-
-    def warn(self, text: str) -> None:
-        self.parent.warn(text)
-
-    def waiting(self, text: str) -> AbstractContextManager[None]:
-        return self.parent.waiting(text)
 
 
 @dataclass(frozen=True)
