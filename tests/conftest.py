@@ -492,3 +492,14 @@ def active_webhook_sink() -> str:
     )
     assert sink.status == "active"
     return str(sink.sid)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that starts ministack, so ``.ci/lowest`` can leave them out.
+
+    ministack pins botocore exactly; the lower-bounds run installs the oldest botocore our range
+    allows, which ministack cannot run beside.
+    """
+    for item in items:
+        if "ministack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.ministack)

@@ -91,7 +91,7 @@ def _invalid(message: str) -> Exception:
 # -- models ----------------------------------------------------------------------------------
 
 
-def _shard_put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
+def _shard_put_record(self: Any, partition_key: str, data: bytes, explicit_hash_key: str) -> str:
     """moto's Shard.put_record, numbering above the parents' last record (``seq_floor``)."""
     from moto.kinesis.models import Record
 
