@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.config import Settings
     from twilio_es_cli.models import StreamRef
-    from twilio_es_cli.validation import ReadFn
+    from twilio_es_cli.sink_validation import ReadFn
 
 
 class Clients:
@@ -84,7 +84,7 @@ class Clients:
         """Read a sink's stream with these settings, in the stream's region (sink validate,
         quickstart); a region differing from the configured one is said once on stderr."""
         from twilio_es_cli import aws
-        from twilio_es_cli.validation import reader_settings, stream_reader
+        from twilio_es_cli.sink_validation import reader_settings, stream_reader
 
         aws_settings, note = reader_settings(self.settings, stream)
         if note:

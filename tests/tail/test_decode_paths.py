@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.tail.event_corpus import BIG_INTS, CONTROLS, CORPUS, TEXT
-from twilio_es_cli import cloudevents
-from twilio_es_cli.cloudevents import OUT_OF_RANGE, DecodedEvent, decode
-from twilio_es_cli.reader import KinesisRecord
-from twilio_es_cli.render_events import JsonLines, PlainPretty, _utf8_buffer
+from twilio_es_cli.tail import decode as cloudevents
+from twilio_es_cli.tail.decode import OUT_OF_RANGE, DecodedEvent, decode
+from twilio_es_cli.tail.reader import KinesisRecord
+from twilio_es_cli.tail.render import JsonLines, PlainPretty, _utf8_buffer
 from twilio_es_cli.webhook.forward import webhook_body
 
 ARRIVAL = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)

@@ -193,8 +193,8 @@ def test_efo_reshard_1_2_4_with_a_live_producer_every_event_once_parents_first(
 def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
     admin: KinesisClient, unique_name: str
 ) -> None:
-    from twilio_es_cli.efo import EfoConsumer
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.efo import EfoConsumer
+    from twilio_es_cli.tail.reader import StartPosition, read_stream
 
     create_stream(admin, unique_name, 2)
     client = reader_client()
@@ -318,7 +318,7 @@ def test_sigkill_leaves_the_consumer_and_the_next_run_removes_it_and_resumes(
 def test_a_running_tails_consumer_is_not_taken_as_a_leftover(
     admin: KinesisClient, unique_name: str
 ) -> None:
-    from twilio_es_cli.efo import EfoConsumer, consumer_name
+    from twilio_es_cli.tail.efo import EfoConsumer, consumer_name
 
     create_stream(admin, unique_name, 1)
     arn = _stream_arn(admin, unique_name)
@@ -335,7 +335,7 @@ def test_a_running_tails_consumer_is_not_taken_as_a_leftover(
 
 
 def test_consumer_names_follow_kinesis_rules() -> None:
-    from twilio_es_cli.efo import consumer_name, owner_pid, owner_prefix
+    from twilio_es_cli.tail.efo import consumer_name, owner_pid, owner_prefix
 
     name = consumer_name(user="Jane Doe", host="box-1.example.com", pid=4242, tag="a1b2")
     assert name == "twilio-es-Jane_Doe-box_1.example.com-4242-a1b2"  # "-" only separates
@@ -375,8 +375,8 @@ class _Refuse:
 
 
 def test_twenty_consumers_is_a_one_line_limit_error(admin: KinesisClient, unique_name: str) -> None:
-    from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.errors import TwilioEsError
+    from twilio_es_cli.tail.efo import EfoConsumer
 
     create_stream(admin, unique_name, 1)
     arn = _stream_arn(admin, unique_name)
@@ -393,8 +393,8 @@ def test_twenty_consumers_is_a_one_line_limit_error(admin: KinesisClient, unique
 def test_busy_stream_is_retried_then_a_one_line_error(
     admin: KinesisClient, unique_name: str
 ) -> None:
-    from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.errors import TwilioEsError
+    from twilio_es_cli.tail.efo import EfoConsumer
 
     create_stream(admin, unique_name, 1)
     client = reader_client()
@@ -427,8 +427,8 @@ def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
     admin: KinesisClient, unique_name: str, ministack_env: str
 ) -> None:
     from tests.tail.test_tail_faults import DroppingProxy
-    from twilio_es_cli.efo import EfoConsumer
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.efo import EfoConsumer
+    from twilio_es_cli.tail.reader import StartPosition, read_stream
 
     create_stream(admin, unique_name, 2)
     proxy = DroppingProxy(ministack_env)

@@ -14,8 +14,8 @@ from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
 
 if TYPE_CHECKING:
     from twilio_es_cli.models import Sink, StreamRef
+    from twilio_es_cli.sink_validation import ReadFn
     from twilio_es_cli.sinks import SinkService
-    from twilio_es_cli.validation import ReadFn
 
 app = typer.Typer(
     name="sink",
@@ -391,8 +391,8 @@ def validate(
     from twilio_es_cli import output
     from twilio_es_cli.errors import UsageError
     from twilio_es_cli.progress import TERMINAL
+    from twilio_es_cli.sink_validation import Validator
     from twilio_es_cli.sinks import check_test_id
-    from twilio_es_cli.validation import Validator
 
     sid = _check_sid(sid)
     if test_id is not None:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
 
     from twilio_es_cli.clients import Clients
-    from twilio_es_cli.reader import ShardReader
-    from twilio_es_cli.tail import TailOptions
+    from twilio_es_cli.tail.pipeline import TailOptions
+    from twilio_es_cli.tail.reader import ShardReader
     from twilio_es_cli.webhook.forward import Forwarder
 
 DEFAULT_SINK_CONFIG = Path("twilio-sink.json")
@@ -234,8 +234,8 @@ def tail(
       twilio-es tail twilio-events --stats | jq .per_second   # a JSON summary every 5 s
     """
     from twilio_es_cli import output
-    from twilio_es_cli.reader import StartPosition
-    from twilio_es_cli.tail import TailOptions, parse_start
+    from twilio_es_cli.tail.pipeline import TailOptions, parse_start
+    from twilio_es_cli.tail.reader import StartPosition
 
     start = parse_start(from_, since)
     if stream is None:
@@ -248,7 +248,7 @@ def tail(
     if any(not pattern.strip() for pattern in types or ()):
         raise UsageError("--type is empty", hint="Give a type or a glob: --type 'com.twilio.*'.")
     if checkpoint is not None:
-        from twilio_es_cli.checkpoint import Checkpoint
+        from twilio_es_cli.tail.checkpoint import Checkpoint
 
         # A new file's directory must be writable, an existing file readable and for this
         # stream: said before "Tailing ..." and before any call (run_tail opens it again).
@@ -295,7 +295,7 @@ def _run(
     stats: float | None = None,
 ) -> int:
     from twilio_es_cli import output
-    from twilio_es_cli.tail import run_tail
+    from twilio_es_cli.tail.pipeline import run_tail
 
     # The invocation's one factory (tests replace it): in the region the stream's ARN names,
     # one botocore attempt per call (see Clients.stream_kinesis).
@@ -390,7 +390,7 @@ class _Watch:
         self, stream: str, options: TailOptions, stop: threading.Event, stats: float | None
     ) -> None:
         from twilio_es_cli import output
-        from twilio_es_cli.tail_live import (
+        from twilio_es_cli.tail.stats import (
             JsonStats,
             LastEvents,
             LiveStats,
@@ -415,14 +415,14 @@ class _Watch:
             self.notify = self.status.wrap(output.warn)
 
     def __enter__(self) -> _Watch:
-        from twilio_es_cli.tail_live import LiveStats
+        from twilio_es_cli.tail.stats import LiveStats
 
         if isinstance(self.observer, LiveStats):
             self.observer.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from twilio_es_cli.tail_live import JsonStats, LiveStats
+        from twilio_es_cli.tail.stats import JsonStats, LiveStats
 
         if isinstance(self.observer, LiveStats):
             self.observer.__exit__(*exc)
@@ -459,7 +459,7 @@ def _shard_reader(
         yield None
         return
     from twilio_es_cli import output
-    from twilio_es_cli.efo import EfoConsumer
+    from twilio_es_cli.tail.efo import EfoConsumer
 
     with EfoConsumer(kinesis, stream, notify=output.info, stop=stop) as consumer:
         yield consumer.read_shard

@@ -4,7 +4,8 @@ Order (each phase only after the previous one finished):
 
 1. streams and roles (create, reshard, retention, repair), waiting for ``ACTIVE``;
 2. new sinks (creates, and the new half of replacements), each *proven*: for a kinesis sink a
-   test event is read back from its stream and the sink validated (:mod:`twilio_es_cli.validation`);
+   test event is read back from its stream and the sink validated
+   (:mod:`twilio_es_cli.sink_validation`);
    a new sink that cannot be proven is deleted again, so nothing is left half-made;
 3. sink updates (descriptions; proving sinks that are not active);
 4. new subscriptions (creates, and replacements on the new sinks): events may now arrive twice,
@@ -87,8 +88,8 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     that is said plainly.
     """
     from twilio_es_cli.errors import CheckFailed
+    from twilio_es_cli.sink_validation import Validator, stream_reader
     from twilio_es_cli.sinks import SinkService
-    from twilio_es_cli.validation import Validator, stream_reader
 
     service = SinkService(env.client)
     if sink.sink_type != "kinesis":
@@ -113,7 +114,7 @@ def _prove_elsewhere(env: Env, service: Any, sink: Sink, timeout: float) -> str:
     twilio-es never reads a public destination unasked, so elsewhere it can only say plainly
     that the event was sent and where to look.
     """
-    from twilio_es_cli.validation import Validator, listener_base
+    from twilio_es_cli.sink_validation import Validator, listener_base
 
     base = listener_base(sink, None)
     if base is not None and _listening(base):
@@ -147,7 +148,7 @@ def read_back(service: Any, sid: str, read: Any, timeout: float) -> float:
     from datetime import datetime, timezone
 
     from twilio_es_cli.errors import CheckFailed
-    from twilio_es_cli.validation import CLOCK_SKEW, MAX_TESTS, RETEST_AFTER, test_id_of
+    from twilio_es_cli.sink_validation import CLOCK_SKEW, MAX_TESTS, RETEST_AFTER, test_id_of
 
     started = time.monotonic()
     deadline = started + timeout

@@ -1,6 +1,6 @@
 """``tail --forward-to``: deliver each decoded event to a URL the way Twilio's webhook sink does.
 
-A *sink* for :func:`twilio_es_cli.tail.run_tail` (instead of a renderer): ``write(record,
+A *sink* for :func:`twilio_es_cli.tail.pipeline.run_tail` (instead of a renderer): ``write(record,
 decoded)`` takes each event tail decoded, ``flush()`` waits until every event written so far is
 finished and says whether all were, so the tail saves its checkpoint only then: the
 checkpoint never moves past an event that was neither delivered nor dropped.
@@ -33,14 +33,14 @@ from dataclasses import dataclass
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from twilio_es_cli.cloudevents import DecodedEvent
-from twilio_es_cli.reader import KinesisRecord
 from twilio_es_cli.signing import (
     SIGNATURE_HEADER,
     body_sha256,
     compute_signature,
     url_with_body_hash,
 )
+from twilio_es_cli.tail.decode import DecodedEvent
+from twilio_es_cli.tail.reader import KinesisRecord
 from twilio_es_cli.webhook.post import TWILIO_TIMEOUT, Poster, Response, Target
 from twilio_es_cli.webhook.render import Delivery, DeliveryLog
 

@@ -3,7 +3,7 @@
 One line per delivery (Stripe's CLI taught people to expect it): time, event type, event id,
 status, latency, and what happens next (retry, dropped). ``jsonl`` writes the same facts as one
 JSON object per line for scripts. The listener shows received events like ``tail`` does,
-reusing :mod:`twilio_es_cli.render_events`' pieces (type shortening, data summary, envelope).
+reusing :mod:`twilio_es_cli.tail.render`' pieces (type shortening, data summary, envelope).
 Writes are serialised with a lock: deliveries finish on several threads.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from twilio_es_cli.render_events import short_source, short_type, summarise
+from twilio_es_cli.tail.render import short_source, short_type, summarise
 
 
 def now_iso() -> str:

@@ -24,7 +24,7 @@ The steps, each reporting which one failed and why:
 
 It is written against :class:`SinkService` and a ``ReadFn`` (start, deadline, checkpoint) ->
 records, so the stream reader and the clock are injected; the CLI binds ``ReadFn`` to
-:func:`twilio_es_cli.reader.read_stream` on a Kinesis client built with the user's AWS
+:func:`twilio_es_cli.tail.reader.read_stream` on a Kinesis client built with the user's AWS
 credentials.
 
 A webhook sink goes through the same five steps when its test event can be read back: from a
@@ -73,7 +73,7 @@ RETEST_PAUSE = 5.0  # pause before re-sending a test the sink failed to receive
 
 
 class Record(Protocol):
-    """What we need from a Kinesis record (``twilio_es_cli.reader.KinesisRecord`` fits)."""
+    """What we need from a Kinesis record (``twilio_es_cli.tail.reader.KinesisRecord`` fits)."""
 
     @property
     def shard_id(self) -> str: ...
@@ -121,10 +121,10 @@ class ValidationResult:
 def test_id_of(data: bytes) -> str | None:
     """The ``test_id`` of a test-event CloudEvent record, else None.
 
-    Decoding is the tail's (:func:`twilio_es_cli.cloudevents.decode`), so ``data`` given as a
+    Decoding is the tail's (:func:`twilio_es_cli.tail.decode.decode`), so ``data`` given as a
     JSON string (as in Kinesis) or as an object is accepted the same way everywhere.
     """
-    from twilio_es_cli.cloudevents import decode
+    from twilio_es_cli.tail.decode import decode
 
     decoded = decode(data)
     payload = decoded.data
@@ -617,9 +617,9 @@ def _check_verdict(item: dict[str, Any], base: str) -> None:
 
 
 def stream_reader(kinesis_client: KinesisClient, stream_arn: str) -> ReadFn:
-    """Bind :func:`twilio_es_cli.reader.read_stream` to one stream as a :data:`ReadFn`."""
+    """Bind :func:`twilio_es_cli.tail.reader.read_stream` to one stream as a :data:`ReadFn`."""
     from twilio_es_cli.aws import aws_errors
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.reader import StartPosition, read_stream
 
     def read(start: datetime, deadline: float, checkpoint: Mapping[str, str]) -> Iterator[Record]:
         with aws_errors(f"read stream {stream_arn}"):

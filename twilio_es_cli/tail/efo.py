@@ -12,7 +12,7 @@ How, in two parts:
   named ``twilio-es-<user>-<host>-<pid>-<tag>``, waits until it is ACTIVE and deregisters it
   on the way out, however the tail stops (``--max``, Ctrl-C, SIGTERM, a closed pipe, errors).
   A SIGKILL leaves it registered; the next run finds it by name and removes it.
-- :meth:`EfoConsumer.read_shard` is a :data:`~twilio_es_cli.reader.ShardReader`: the reader
+- :meth:`EfoConsumer.read_shard` is a :data:`~twilio_es_cli.tail.reader.ShardReader`: the reader
   keeps planning, parents-before-children ordering and checkpoints, and only the way records
   arrive changes. A subscription lasts 5 minutes; it is renewed ``AFTER_SEQUENCE_NUMBER`` of
   the last ``ContinuationSequenceNumber`` (no gap, no repeat), and a shard ends when an event
@@ -43,7 +43,8 @@ from twilio_es_cli.aws import (
     translate,
 )
 from twilio_es_cli.errors import ApiError, NotFoundError, TwilioEsError
-from twilio_es_cli.reader import (
+from twilio_es_cli.shards import stream_kwargs, subscription_ended
+from twilio_es_cli.tail.reader import (
     StartPosition,
     _Batch,
     _CaughtUp,
@@ -54,7 +55,6 @@ from twilio_es_cli.reader import (
     records_of,
     stream_name,
 )
-from twilio_es_cli.shards import stream_kwargs, subscription_ended
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient

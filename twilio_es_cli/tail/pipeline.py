@@ -1,7 +1,7 @@
 """The core of ``twilio-es tail``: start positions, filters, dedupe, checkpoints, stop rules.
 
-Reading is :func:`twilio_es_cli.reader.read_stream`; decoding is
-:mod:`twilio_es_cli.cloudevents`; writing is :mod:`twilio_es_cli.render_events`. This module
+Reading is :func:`twilio_es_cli.tail.reader.read_stream`; decoding is
+:mod:`twilio_es_cli.tail.decode`; writing is :mod:`twilio_es_cli.tail.render`. This module
 wires them together against a plain Kinesis client and an output stream, so tests drive it
 against moto or kinesis-local and the CLI stays a thin shell around :func:`run_tail`.
 """
@@ -25,13 +25,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from twilio_es_cli.errors import UsageError
-from twilio_es_cli.reader import SHARD_END, KinesisRecord, ShardReader, StartPosition, read_stream
+from twilio_es_cli.tail.reader import (
+    SHARD_END,
+    KinesisRecord,
+    ShardReader,
+    StartPosition,
+    read_stream,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
 
-    from twilio_es_cli.checkpoint import Checkpoint
-    from twilio_es_cli.render_events import Renderer
+    from twilio_es_cli.tail.checkpoint import Checkpoint
+    from twilio_es_cli.tail.render import Renderer
 
 DEDUPE_CAPACITY = 100_000
 # The checkpoint is saved at the start; then, when it changed, once this many seconds passed
@@ -300,7 +306,7 @@ def _open_checkpoint(
     exists and --from/--since is given too, the checkpoint wins for the shards it knows and
     the earlier of the two starts applies to the others: the safe choice, nothing is skipped.
     """
-    from twilio_es_cli.checkpoint import Checkpoint
+    from twilio_es_cli.tail.checkpoint import Checkpoint
 
     start = options.start
     if options.checkpoint is None:
@@ -356,7 +362,7 @@ class _Tail:
         self.warned = False
         # Imported here, not per record (an import statement costs as much as a dict of the
         # record), nor at module top (pydantic, on every tail module import).
-        from twilio_es_cli.cloudevents import deaggregate, decode
+        from twilio_es_cli.tail.decode import deaggregate, decode
 
         self._deaggregate = deaggregate
         self._decode = decode
@@ -454,7 +460,7 @@ def run_tail(
     does): when the reader of a pipe went away (``tail | head -n 2`` after its two lines),
     BrokenPipeError is raised at once instead of at the next event, which may be hours away.
     """
-    from twilio_es_cli.render_events import make_renderer
+    from twilio_es_cli.tail.render import make_renderer
 
     if notify is None:
         from twilio_es_cli.output import warn

@@ -27,8 +27,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any, BinaryIO, Protocol, TextIO
 
-from twilio_es_cli.cloudevents import DecodedEvent
-from twilio_es_cli.reader import KinesisRecord
+from twilio_es_cli.tail.decode import DecodedEvent
+from twilio_es_cli.tail.reader import KinesisRecord
 
 
 class Renderer(Protocol):
@@ -300,8 +300,8 @@ class Raw:
 
 
 def summarise(data: Any, width: int = 80, event_type: str = "") -> str:
-    """The data summary of a pretty line (see :mod:`twilio_es_cli.event_summary`)."""
-    from twilio_es_cli.event_summary import summarise as summary
+    """The data summary of a pretty line (see :mod:`twilio_es_cli.tail.summary`)."""
+    from twilio_es_cli.tail.summary import summarise as summary
 
     return summary(data, width, event_type)
 

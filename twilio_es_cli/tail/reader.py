@@ -398,7 +398,7 @@ def plan(
 #: The body of one shard's thread: read ``shard_id`` from a position until it ends, catches up
 #: (``ctx.follow`` false) or ``ctx.halt`` is set, reporting through ``ctx.put`` with
 #: :class:`_Batch`, :class:`_ShardEnded`, :class:`_CaughtUp` and :class:`_Failed`. The default,
-#: :func:`_read_shard`, polls GetRecords; ``tail --efo`` passes :mod:`twilio_es_cli.efo`'s,
+#: :func:`_read_shard`, polls GetRecords; ``tail --efo`` passes :mod:`twilio_es_cli.tail.efo`'s,
 #: which is pushed records by SubscribeToShard. Planning, ordering and resharding stay here.
 ShardReader = Callable[[_Context, str, StartPosition], None]
 
@@ -528,7 +528,7 @@ def _record_maker() -> Callable[[str, str, str, datetime, bytes], KinesisRecord]
     The slots' own descriptors store the fields, as the generated ``__init__`` would through
     ``object.__setattr__``; the record is handed out only once every field is set, and stays
     frozen (assigning to it raises as ever). Falls back to the class itself if its fields
-    ever change (tests/test_wire.py compares the two).
+    ever change (tests/tail/test_getrecords_parser.py compares the two).
     """
     new = object.__new__
     cls = KinesisRecord

@@ -1,7 +1,7 @@
 """What ``tail`` shows besides the events: the waiting status line and ``tail --stats``.
 
-Both are :class:`twilio_es_cli.tail.TailObserver` s: they run in the tail's consumer thread,
-between records, so they read the counters without locks (the per-shard ``behind`` dict is
+Both are :class:`twilio_es_cli.tail.pipeline.TailObserver` s: they run in the tail's consumer
+thread, between records, so they read the counters without locks (the per-shard ``behind`` dict is
 written by reader threads one key at a time, which is atomic).
 
 - :class:`StatusLine`: on a terminal (stderr), while the stream is quiet, one line saying how
@@ -26,11 +26,11 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from twilio_es_cli.render_events import format_lag, short_shard, short_type, visible
+from twilio_es_cli.tail.render import format_lag, short_shard, short_type, visible
 
 if TYPE_CHECKING:
-    from twilio_es_cli.reader import KinesisRecord
-    from twilio_es_cli.tail import TailSummary
+    from twilio_es_cli.tail.pipeline import TailSummary
+    from twilio_es_cli.tail.reader import KinesisRecord
 
 WINDOW = 60  # seconds of history for rates and sparklines
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -419,7 +419,7 @@ class LastEvents:
         self.collector = collector
 
     def write(self, record: KinesisRecord, decoded: Any) -> None:
-        from twilio_es_cli.render_events import clock, narrow_type, pretty_fields
+        from twilio_es_cli.tail.render import clock, narrow_type, pretty_fields
 
         time_, _, _, type_, summary, _, _ = pretty_fields(record, decoded, summary_width=60)
         today = datetime.now(timezone.utc).strftime("%Y-%m-%d")

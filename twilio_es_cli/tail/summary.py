@@ -106,7 +106,7 @@ def _cut(text: str, limit: int = 36) -> str:
 
 def _items(data: dict[str, Any], event_type: str) -> list[tuple[int, str, bool]]:
     """(rank, text, is_sid) pieces, in the order they are offered."""
-    from twilio_es_cli.render_events import visible
+    from twilio_es_cli.tail.render import visible
 
     fields = _fields(data)
     items: list[tuple[int, str, bool]] = []
@@ -142,7 +142,7 @@ def _items(data: dict[str, Any], event_type: str) -> list[tuple[int, str, bool]]
 
 def summarise(data: Any, width: int = 80, event_type: str = "") -> str:
     """A summary of ``data`` at most ``width`` characters long (see the module docstring)."""
-    from twilio_es_cli.render_events import visible
+    from twilio_es_cli.tail.render import visible
 
     if data is None:
         return ""
