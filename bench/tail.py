@@ -178,7 +178,7 @@ def bench_records(count: int) -> list[Any]:
     """``count`` records of 2,000 distinct MessageStatus-like events, as the reader makes them."""
     from datetime import datetime, timezone
 
-    from twilio_es_cli.tail.reader import KinesisRecord
+    from twilio_es_cli.tail.records import KinesisRecord
 
     rng = random.Random(2)
     pool = [twilio_event(n, rng)[0] for n in range(2000)]
@@ -269,7 +269,7 @@ def rss_child(count: int) -> None:
 
     from twilio_es_cli.tail.decode import decode
     from twilio_es_cli.tail.pipeline import Deduper
-    from twilio_es_cli.tail.reader import KinesisRecord
+    from twilio_es_cli.tail.records import KinesisRecord
     from twilio_es_cli.tail.render import JsonLines
 
     class Null(io.StringIO):

@@ -605,7 +605,7 @@ def _tail_samples(
 ) -> TailSummary:
     """Read the samples back from the stream the way `twilio-es tail` does."""
     from twilio_es_cli.tail.pipeline import TailOptions, run_tail
-    from twilio_es_cli.tail.reader import StartPosition
+    from twilio_es_cli.tail.positions import StartPosition
 
     options = TailOptions(
         start=StartPosition.trim_horizon(),

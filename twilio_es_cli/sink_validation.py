@@ -619,7 +619,8 @@ def _check_verdict(item: dict[str, Any], base: str) -> None:
 def stream_reader(kinesis_client: KinesisClient, stream_arn: str) -> ReadFn:
     """Bind :func:`twilio_es_cli.tail.reader.read_stream` to one stream as a :data:`ReadFn`."""
     from twilio_es_cli.aws import aws_errors
-    from twilio_es_cli.tail.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     def read(start: datetime, deadline: float, checkpoint: Mapping[str, str]) -> Iterator[Record]:
         with aws_errors(f"read stream {stream_arn}"):

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from tests.tail.event_corpus import BIG_INTS, CONTROLS, CORPUS, TEXT
 from twilio_es_cli.tail import decode as cloudevents
 from twilio_es_cli.tail.decode import OUT_OF_RANGE, DecodedEvent, decode
-from twilio_es_cli.tail.reader import KinesisRecord
+from twilio_es_cli.tail.records import KinesisRecord
 from twilio_es_cli.tail.render import JsonLines, PlainPretty, _utf8_buffer
 from twilio_es_cli.webhook.forward import webhook_body
 

@@ -398,7 +398,7 @@ def test_records_of_builds_the_same_frozen_records() -> None:
     import dataclasses
     from datetime import datetime, timezone
 
-    from twilio_es_cli.tail.reader import KinesisRecord, records_of
+    from twilio_es_cli.tail.records import KinesisRecord, records_of
 
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
     raw: list[dict[str, Any]] = [

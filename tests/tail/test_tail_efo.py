@@ -194,7 +194,8 @@ def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
     admin: KinesisClient, unique_name: str
 ) -> None:
     from twilio_es_cli.tail.efo import EfoConsumer
-    from twilio_es_cli.tail.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     create_stream(admin, unique_name, 2)
     client = reader_client()
@@ -428,7 +429,8 @@ def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
 ) -> None:
     from tests.tail.test_tail_faults import DroppingProxy
     from twilio_es_cli.tail.efo import EfoConsumer
-    from twilio_es_cli.tail.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     create_stream(admin, unique_name, 2)
     proxy = DroppingProxy(ministack_env)

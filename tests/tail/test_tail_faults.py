@@ -71,7 +71,8 @@ def _numbers(records: list[Any]) -> list[int]:
 
 
 def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: KinesisClient) -> None:
-    from twilio_es_cli.tail.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     client = reader_client()
     throttle, expired = "ProvisionedThroughputExceededException", "ExpiredIteratorException"
@@ -88,7 +89,8 @@ def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: Kines
 
 
 def test_throttled_get_shard_iterator_is_retried(kinesis: KinesisClient) -> None:
-    from twilio_es_cli.tail.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     client = reader_client()
     opened = CallCounter(client, "GetShardIterator")
@@ -113,7 +115,8 @@ def test_a_response_cut_short_is_asked_again_not_taken_as_the_shard_end(
 ) -> None:
     # A connection dropped mid-body: botocore parses the truncated 200 into a response with
     # no Records and no NextShardIterator, which looked like "shard closed and drained".
-    from twilio_es_cli.tail.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     client = reader_client()
     cut = {"n": 0}
@@ -190,7 +193,8 @@ class DroppingProxy:
 
 
 def test_dropped_connections_are_retried_and_resume(kinesis: KinesisClient, aws_env: str) -> None:
-    from twilio_es_cli.tail.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     proxy = DroppingProxy(aws_env)
     try:
@@ -227,7 +231,8 @@ def test_iterator_expiring_before_any_read_at_latest_keeps_new_events(
     kinesis: KinesisClient,
 ) -> None:
     """Reopening at LATEST again would skip what arrived meanwhile; the reader must not."""
-    from twilio_es_cli.tail.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     client = reader_client()
     opened = CallCounter(client, "GetShardIterator")

@@ -22,8 +22,9 @@ from twilio_es_cli.tail.decode import (
     decode,
     expand_nested,
 )
-from twilio_es_cli.tail.pipeline import Deduper, TypeFilter, parse_duration, parse_start
-from twilio_es_cli.tail.reader import SHARD_END, StartPosition, plan
+from twilio_es_cli.tail.pipeline import Deduper, TypeFilter
+from twilio_es_cli.tail.positions import SHARD_END, StartPosition, parse_duration, parse_start
+from twilio_es_cli.tail.reader import plan
 
 _CE = b'{"specversion":"1.0","id":"EZ1","source":"/s","type":"t"}'
 

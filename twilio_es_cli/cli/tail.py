@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from twilio_es_cli.clients import Clients
     from twilio_es_cli.tail.pipeline import TailOptions
-    from twilio_es_cli.tail.reader import ShardReader
+    from twilio_es_cli.tail.shard_reader import ShardReader
     from twilio_es_cli.webhook.forward import Forwarder
 
 DEFAULT_SINK_CONFIG = Path("twilio-sink.json")
@@ -234,8 +234,8 @@ def tail(
       twilio-es tail twilio-events --stats | jq .per_second   # a JSON summary every 5 s
     """
     from twilio_es_cli import output
-    from twilio_es_cli.tail.pipeline import TailOptions, parse_start
-    from twilio_es_cli.tail.reader import StartPosition
+    from twilio_es_cli.tail.pipeline import TailOptions
+    from twilio_es_cli.tail.positions import StartPosition, parse_start
 
     start = parse_start(from_, since)
     if stream is None:

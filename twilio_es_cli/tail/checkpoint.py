@@ -1,13 +1,13 @@
 """A per-shard checkpoint file for ``tail --checkpoint FILE``: resume right after the last event.
 
-The file maps each shard id to the sequence number of the last record the tail handled
-(emitted or filtered out), or :data:`~twilio_es_cli.tail.reader.SHARD_END` once a closed shard was
-drained. It also remembers where the first run started, so a shard that had no records then
-is resumed from that point instead of the new run's ``--from`` (which would skip or repeat).
-Writes go through :func:`twilio_es_cli.files.write_private_atomic` (temporary file in the same
-directory, fsync, ``os.replace``, fsync of the directory, mode 0600), so a crash leaves either
-the old or the new checkpoint, never a torn one, and other users cannot read it. When it is
-saved is :class:`twilio_es_cli.tail.pipeline.CheckpointSaver`'s business.
+The file maps each shard id to the sequence number of the last record the tail handled (emitted or
+filtered out), or :data:`~twilio_es_cli.tail.positions.SHARD_END` once a closed shard was drained.
+It also remembers where the first run started, so a shard that had no records then is resumed from
+that point instead of the new run's ``--from`` (which would skip or repeat). Writes go through
+:func:`twilio_es_cli.files.write_private_atomic` (temporary file in the same directory, fsync,
+``os.replace``, fsync of the directory, mode 0600), so a crash leaves either the old or the new
+checkpoint, never a torn one, and other users cannot read it. When it is saved is
+:class:`twilio_es_cli.tail.pipeline.CheckpointSaver`'s business.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from twilio_es_cli.arns import stream_name
 from twilio_es_cli.errors import TwilioEsError, UsageError
-from twilio_es_cli.tail.reader import StartPosition, stream_name
+from twilio_es_cli.tail.positions import StartPosition
 
 FORMAT_VERSION = 1
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import re
 import select
 import stat
 import threading
@@ -19,25 +18,21 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from twilio_es_cli.errors import UsageError
-from twilio_es_cli.tail.reader import (
-    SHARD_END,
-    KinesisRecord,
-    ShardReader,
-    StartPosition,
-    read_stream,
-)
+from twilio_es_cli.tail.positions import SHARD_END, StartPosition, describe_start, earlier
+from twilio_es_cli.tail.reader import read_stream
+from twilio_es_cli.tail.records import KinesisRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
 
     from twilio_es_cli.tail.checkpoint import Checkpoint
     from twilio_es_cli.tail.render import Renderer
+    from twilio_es_cli.tail.shard_reader import ShardReader
 
 DEDUPE_CAPACITY = 100_000
 # The checkpoint is saved at the start; then, when it changed, once this many seconds passed
@@ -45,78 +40,6 @@ DEDUPE_CAPACITY = 100_000
 # (no record for 0.2 s): after `kill -9` at most that much is shown again, never less.
 CHECKPOINT_EVERY = 1.0
 CHECKPOINT_EVERY_RECORDS = 1000
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``30s``, ``15m``, ``2h``, ``1d``, ``1h30m`` -> timedelta; anything else is a usage error."""
-    cleaned = text.strip().lower()
-    parts = _DURATION_PART.findall(cleaned)
-    if not cleaned or "".join(n + u for n, u in parts) != cleaned:
-        raise UsageError(
-            f"{_short(text)!r} is not a duration",
-            hint="Use a number and a unit: 30s, 15m, 2h, 1d (or combined, 1h30m).",
-        )
-    try:
-        return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
-    except OverflowError as exc:  # timedelta stops at 999,999,999 days
-        raise _too_long(text) from exc
-
-
-def _short(text: str, limit: int = 40) -> str:
-    """A prefix of user input for a message (never echo a 100,000-character argument)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _too_long(text: str) -> UsageError:
-    return UsageError(
-        f"--since {_short(text)} reaches back before year 1",
-        hint="Kinesis keeps at most 365 days: use e.g. --since 7d, or --from trim-horizon.",
-    )
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO 8601 time; without a zone it is taken as UTC (predictable in scripts)."""
-    try:
-        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(
-            f"--from {text!r} is not latest, trim-horizon or an ISO 8601 time",
-            hint="Examples: --from trim-horizon, --from 2026-01-31T09:00:00Z, or --since 15m.",
-        ) from exc
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
-
-
-def parse_start(
-    from_: str | None, since: str | None, *, now: datetime | None = None
-) -> StartPosition | None:
-    """``--from latest|trim-horizon|<ISO time>`` or ``--since DURATION``; None when neither."""
-    if from_ is not None and since is not None:
-        raise UsageError("--from and --since cannot be combined", hint="Pick one.")
-    if since is not None:
-        ago = parse_duration(since)
-        try:
-            return StartPosition.at((now or datetime.now(timezone.utc)) - ago)
-        except OverflowError as exc:
-            raise _too_long(since) from exc
-    if from_ is None:
-        return None
-    key = from_.strip().lower().replace("_", "-")
-    if key == "latest":
-        return StartPosition.latest()
-    if key in ("trim-horizon", "oldest", "earliest"):
-        return StartPosition.trim_horizon()
-    when = parse_time(from_)
-    if when > (now or datetime.now(timezone.utc)):
-        # Kinesis refuses it ("timestampInMillis cannot be greater than the current..."):
-        # say so before any call, in our words.
-        raise UsageError(
-            f"--from {from_} is in the future",
-            hint="Use --from latest (the default) to see events as they arrive.",
-        )
-    return StartPosition.at(when)
 
 
 class TypeFilter:
@@ -209,23 +132,6 @@ class TailSummary:
             f"{self.emitted} {noun} from {shard_count} shard{'s' if shard_count != 1 else ''}"
             f"{more} in {self.elapsed:.1f}s{f'; {self.reason}' if self.reason else ''}"
         )
-
-
-def earlier(a: StartPosition, b: StartPosition) -> StartPosition:
-    """The start that skips nothing the other would show (trim horizon < a time < latest)."""
-
-    def rank(position: StartPosition) -> tuple[int, datetime]:
-        order = {"TRIM_HORIZON": 0, "AT_TIMESTAMP": 1}.get(position.kind, 2)
-        when = position.timestamp or datetime.min.replace(tzinfo=timezone.utc)
-        return order, when
-
-    return a if rank(a) <= rank(b) else b
-
-
-def describe_start(start: StartPosition) -> str:
-    if start.kind == "AT_TIMESTAMP" and start.timestamp is not None:
-        return start.timestamp.isoformat(timespec="seconds")
-    return start.kind.lower().replace("_", "-")
 
 
 class CheckpointSaver:

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO, Protocol, TextIO
 
 from twilio_es_cli.tail.decode import DecodedEvent
-from twilio_es_cli.tail.reader import KinesisRecord
+from twilio_es_cli.tail.records import KinesisRecord
 
 
 class Renderer(Protocol):

@@ -30,7 +30,7 @@ from twilio_es_cli.tail.render import format_lag, short_shard, short_type, visib
 
 if TYPE_CHECKING:
     from twilio_es_cli.tail.pipeline import TailSummary
-    from twilio_es_cli.tail.reader import KinesisRecord
+    from twilio_es_cli.tail.records import KinesisRecord
 
 WINDOW = 60  # seconds of history for rates and sparklines
 SPARKS = "▁▂▃▄▅▆▇█"

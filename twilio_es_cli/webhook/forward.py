@@ -40,7 +40,7 @@ from twilio_es_cli.signing import (
     url_with_body_hash,
 )
 from twilio_es_cli.tail.decode import DecodedEvent
-from twilio_es_cli.tail.reader import KinesisRecord
+from twilio_es_cli.tail.records import KinesisRecord
 from twilio_es_cli.webhook.post import TWILIO_TIMEOUT, Poster, Response, Target
 from twilio_es_cli.webhook.render import Delivery, DeliveryLog
 
