@@ -268,7 +268,7 @@ def rss_child(count: int) -> None:
     from datetime import datetime, timezone
 
     from twilio_es_cli.tail.decode import decode
-    from twilio_es_cli.tail.pipeline import Deduper
+    from twilio_es_cli.tail.filters import Deduper
     from twilio_es_cli.tail.records import KinesisRecord
     from twilio_es_cli.tail.render import JsonLines
 

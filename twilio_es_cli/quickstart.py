@@ -604,7 +604,8 @@ def _tail_samples(
     target: TextIO,
 ) -> TailSummary:
     """Read the samples back from the stream the way `twilio-es tail` does."""
-    from twilio_es_cli.tail.pipeline import TailOptions, run_tail
+    from twilio_es_cli.tail.options import TailOptions
+    from twilio_es_cli.tail.pipeline import run_tail
     from twilio_es_cli.tail.positions import StartPosition
 
     options = TailOptions(

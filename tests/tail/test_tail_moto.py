@@ -126,7 +126,8 @@ def test_stream_tail_by_arn_and_from_sink_config(
 
 
 def test_latest_reads_only_events_written_after_start(kinesis: KinesisClient) -> None:
-    from twilio_es_cli.tail.pipeline import TailOptions, run_tail
+    from twilio_es_cli.tail.options import TailOptions
+    from twilio_es_cli.tail.pipeline import run_tail
 
     put_events(kinesis, STREAM, range(100))  # history that LATEST must not show
     client = reader_client()

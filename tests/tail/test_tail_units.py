@@ -22,7 +22,7 @@ from twilio_es_cli.tail.decode import (
     decode,
     expand_nested,
 )
-from twilio_es_cli.tail.pipeline import Deduper, TypeFilter
+from twilio_es_cli.tail.filters import Deduper, TypeFilter
 from twilio_es_cli.tail.positions import SHARD_END, StartPosition, parse_duration, parse_start
 from twilio_es_cli.tail.reader import plan
 

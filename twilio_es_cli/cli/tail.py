@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
 
     from twilio_es_cli.clients import Clients
-    from twilio_es_cli.tail.pipeline import TailOptions
+    from twilio_es_cli.tail.options import TailOptions
     from twilio_es_cli.tail.shard_reader import ShardReader
     from twilio_es_cli.webhook.forward import Forwarder
 
@@ -234,7 +234,7 @@ def tail(
       twilio-es tail twilio-events --stats | jq .per_second   # a JSON summary every 5 s
     """
     from twilio_es_cli import output
-    from twilio_es_cli.tail.pipeline import TailOptions
+    from twilio_es_cli.tail.options import TailOptions
     from twilio_es_cli.tail.positions import StartPosition, parse_start
 
     start = parse_start(from_, since)

@@ -10,95 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import select
-import stat
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from fnmatch import fnmatchcase
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from twilio_es_cli.tail.positions import SHARD_END, StartPosition, describe_start, earlier
+from twilio_es_cli.tail.filters import Deduper, TypeFilter
 from twilio_es_cli.tail.reader import read_stream
 from twilio_es_cli.tail.records import KinesisRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
 
-    from twilio_es_cli.tail.checkpoint import Checkpoint
+    from twilio_es_cli.tail.checkpoint import CheckpointSaver
+    from twilio_es_cli.tail.options import TailOptions
     from twilio_es_cli.tail.render import Renderer
     from twilio_es_cli.tail.shard_reader import ShardReader
-
-DEDUPE_CAPACITY = 100_000
-# The checkpoint is saved at the start; then, when it changed, once this many seconds passed
-# since the last save or this many records were handled, and as soon as the stream goes quiet
-# (no record for 0.2 s): after `kill -9` at most that much is shown again, never less.
-CHECKPOINT_EVERY = 1.0
-CHECKPOINT_EVERY_RECORDS = 1000
-
-
-class TypeFilter:
-    """``--type`` globs (``com.twilio.messaging.*``); no patterns lets everything through."""
-
-    def __init__(self, patterns: Sequence[str]) -> None:
-        self.patterns = tuple(patterns)
-        self._cache: dict[str, bool] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.patterns)
-
-    def matches(self, event_type: str | None) -> bool:
-        if not self.patterns:
-            return True
-        if event_type is None:  # not a CloudEvent: it has no type to match
-            return False
-        hit = self._cache.get(event_type)
-        if hit is None:
-            hit = any(fnmatchcase(event_type, p) for p in self.patterns)
-            if len(self._cache) < 10_000:
-                self._cache[event_type] = hit
-        return hit
-
-
-class Deduper:
-    """Remembers the last ``capacity`` CloudEvent (source, id) pairs: bounded memory, LRU."""
-
-    def __init__(self, capacity: int = DEDUPE_CAPACITY) -> None:
-        self.capacity = capacity
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
-
-    def seen(self, source: str, event_id: str) -> bool:
-        """True if this event was already seen; otherwise remember it."""
-        key = (source, event_id)
-        if key in self._seen:
-            self._seen.move_to_end(key)
-            return True
-        self._seen[key] = None
-        if len(self._seen) > self.capacity:
-            self._seen.popitem(last=False)
-        return False
-
-
-@dataclass(frozen=True)
-class TailOptions:
-    """Everything ``tail`` was asked to do (validated by the CLI before any remote call)."""
-
-    start: StartPosition
-    explicit_start: bool = True  # False: a resumed checkpoint's own start wins
-    follow: bool = True
-    max_events: int | None = None
-    timeout: float | None = None
-    types: tuple[str, ...] = ()
-    dedupe: bool = False
-    expand: bool = False
-    output: str = "jsonl"
-    tty: bool = False
-    checkpoint: Path | None = None
 
 
 @dataclass
@@ -132,106 +61,6 @@ class TailSummary:
             f"{self.emitted} {noun} from {shard_count} shard{'s' if shard_count != 1 else ''}"
             f"{more} in {self.elapsed:.1f}s{f'; {self.reason}' if self.reason else ''}"
         )
-
-
-class CheckpointSaver:
-    """When and how the checkpoint is written, so that ``kill -9`` loses nothing.
-
-    - at the start, before the first event is shown (a new file holds the start position);
-    - after a record is handled, when CHECKPOINT_EVERY seconds or CHECKPOINT_EVERY_RECORDS
-      records passed since the last save;
-    - when the stream goes quiet (the reader calls :meth:`idle` after 0.2 s without a record,
-      so at most five times a second), if anything changed;
-    - on every exit.
-
-    Before each save, stdout is flushed (and fsynced when it is a regular file, so
-    ``>> events.jsonl`` survives a machine crash too): the checkpoint never names an event
-    that is not already out of this process.
-    """
-
-    def __init__(
-        self, cp: Checkpoint, out: TextIO, *, settled: Callable[[], bool] | None = None
-    ) -> None:
-        self.cp = cp
-        self.out = out
-        # A forwarding sink (tail --forward-to) is "written" before it is delivered: save only
-        # once it reports every event so far finished, so the checkpoint never passes one.
-        self.settled = settled
-        self.dirty = False
-        self.pending = 0
-        self.last_save = time.monotonic()
-        self._sync_out = _is_regular_file(out)
-
-    def handled(self, record: KinesisRecord) -> None:
-        """``record`` was written (or filtered out): advance its shard past it."""
-        self.cp.shards[record.shard_id] = record.sequence_number
-        self.dirty = True
-        self.pending += 1
-        if (
-            self.pending >= CHECKPOINT_EVERY_RECORDS
-            or time.monotonic() - self.last_save >= CHECKPOINT_EVERY
-        ):
-            self.save()
-
-    def shard_ended(self, shard_id: str) -> None:
-        self.cp.shards[shard_id] = SHARD_END
-        self.dirty = True
-
-    def idle(self) -> None:
-        """The stream is quiet: record where we are now, so a kill while idle repeats nothing."""
-        if self.dirty:
-            self.save()
-
-    def save(self) -> None:
-        if self.settled is not None and not self.settled():
-            return
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more was shown
-            self.out.flush()
-            if self._sync_out:
-                os.fsync(self.out.fileno())
-        self.cp.save()
-        self.dirty = False
-        self.pending = 0
-        self.last_save = time.monotonic()
-
-
-def _is_regular_file(out: TextIO) -> bool:
-    try:
-        return stat.S_ISREG(os.fstat(out.fileno()).st_mode)
-    except (OSError, ValueError):  # StringIO, closed streams
-        return False
-
-
-def _open_checkpoint(
-    options: TailOptions, stream: str, notify: Callable[[str], None]
-) -> tuple[Checkpoint | None, StartPosition]:
-    """Open (or begin) the checkpoint and decide the start for shards it does not know.
-
-    A new checkpoint remembers "latest" as the time we started, so a shard that stays quiet
-    during this run is later resumed from here rather than from a new "latest". When the file
-    exists and --from/--since is given too, the checkpoint wins for the shards it knows and
-    the earlier of the two starts applies to the others: the safe choice, nothing is skipped.
-    """
-    from twilio_es_cli.tail.checkpoint import Checkpoint
-
-    start = options.start
-    if options.checkpoint is None:
-        return None, start
-    remembered = start
-    if start.kind == "LATEST":
-        remembered = StartPosition.at(datetime.now(timezone.utc))
-    cp = Checkpoint.open(options.checkpoint, stream, remembered)
-    if not cp.existed:
-        return cp, start
-    if not options.explicit_start:
-        return cp, cp.start
-    chosen = earlier(cp.start, start)
-    notify(
-        f"checkpoint {options.checkpoint} wins over --from/--since: its {len(cp.shards)} "
-        f"shard(s) resume right after their last event, others start at {describe_start(chosen)} "
-        "(the earlier start, so nothing is skipped; delete the file to start over)"
-    )
-    return cp, chosen
 
 
 class TailObserver(Protocol):
@@ -366,6 +195,7 @@ def run_tail(
     does): when the reader of a pipe went away (``tail | head -n 2`` after its two lines),
     BrokenPipeError is raised at once instead of at the next event, which may be hours away.
     """
+    from twilio_es_cli.tail.checkpoint import CheckpointSaver, open_checkpoint
     from twilio_es_cli.tail.render import make_renderer
 
     if notify is None:
@@ -379,7 +209,13 @@ def run_tail(
         observer.started(summary)
     started = time.monotonic()
     deadline = started + options.timeout if options.timeout is not None else None
-    cp, start = _open_checkpoint(options, stream, notify)
+    cp, start = open_checkpoint(
+        options.checkpoint,
+        stream,
+        options.start,
+        explicit_start=options.explicit_start,
+        notify=notify,
+    )
     saver = CheckpointSaver(cp, out, settled=lambda: _settled(renderer)) if cp else None
     if saver is not None:
         saver.save()  # the starting position is on disk before the first event is shown
