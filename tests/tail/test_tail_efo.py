@@ -36,6 +36,7 @@ from tests.tail.tail_support import (
     put_events,
     reader_client,
 )
+from twilio_es_cli.progress import Collect
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
@@ -210,8 +211,8 @@ def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
             produced += 5
             time.sleep(0.05)
 
-    messages: list[str] = []
-    with EfoConsumer(client, unique_name, notify=messages.append) as efo:
+    report = Collect()
+    with EfoConsumer(client, unique_name, report=report) as efo:
         numbers: list[int] = []
         producer = threading.Thread(target=produce)
         records = read_stream(
@@ -328,10 +329,10 @@ def test_a_running_tails_consumer_is_not_taken_as_a_leftover(
     other = "twilio-es-someone-elsewhere-12-abcd"  # another user's or host's: not ours to remove
     for name in (alive, dead, other):
         admin.register_stream_consumer(StreamARN=arn, ConsumerName=name)
-    messages: list[str] = []
-    with EfoConsumer(reader_client(), unique_name, notify=messages.append) as efo:
+    report = Collect()
+    with EfoConsumer(reader_client(), unique_name, report=report) as efo:
         assert sorted(_consumers(admin, unique_name)) == sorted([alive, other, efo.name])
-    assert any(f"removed consumer {dead}" in m for m in messages)
+    assert any(f"removed consumer {dead}" in m for m in report.notes)
     assert sorted(_consumers(admin, unique_name)) == sorted([alive, other])
 
 
@@ -385,7 +386,7 @@ def test_twenty_consumers_is_a_one_line_limit_error(admin: KinesisClient, unique
         admin.register_stream_consumer(StreamARN=arn, ConsumerName=f"production-{n}")
     client = reader_client()
     _Refuse(client, "LimitExceededException")
-    with pytest.raises(TwilioEsError) as caught, EfoConsumer(client, unique_name, notify=print):
+    with pytest.raises(TwilioEsError) as caught, EfoConsumer(client, unique_name, report=Collect()):
         pass
     assert "at most 20 consumers" in caught.value.message
     assert f"stream describe {unique_name}" in (caught.value.hint or "")
@@ -400,7 +401,7 @@ def test_busy_stream_is_retried_then_a_one_line_error(
     create_stream(admin, unique_name, 1)
     client = reader_client()
     refuse = _Refuse(client, "ResourceInUseException")
-    consumer = EfoConsumer(client, unique_name, notify=print, patience=1.5)
+    consumer = EfoConsumer(client, unique_name, report=Collect(), patience=1.5)
     with pytest.raises(TwilioEsError) as caught, consumer:
         pass
     assert refuse.calls >= 2  # retried while the stream might be updating
@@ -444,18 +445,18 @@ def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
             produced += 4
             time.sleep(0.05)
 
-    messages: list[str] = []
+    report = Collect()
     numbers: list[int] = []
     producer = threading.Thread(target=produce)
     try:
         client = reader_client(endpoint_url=proxy.url)
-        with EfoConsumer(client, unique_name, notify=messages.append) as efo:
+        with EfoConsumer(client, unique_name, report=report) as efo:
             records = read_stream(
                 client,
                 unique_name,
                 StartPosition.trim_horizon(),
                 shard_reader=efo.read_shard,
-                notify=messages.append,
+                report=report,
             )
             producer.start()
             cut = threading.Thread(target=proxy.cut, args=(1.5,), daemon=True)
@@ -473,6 +474,6 @@ def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
         stop.set()
         proxy.close()
     assert sorted(numbers) == list(range(produced))  # nothing lost, nothing twice
-    assert any("lost connection to Kinesis" in m for m in messages), messages
-    assert any("reconnected" in m for m in messages), messages
+    assert any("lost connection to Kinesis" in m for m in report.warnings), report.lines
+    assert any("reconnected" in m for m in report.warnings), report.lines
     assert _consumers(admin, unique_name) == []

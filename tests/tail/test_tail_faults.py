@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import aws_response, boto_client
 from tests.tail.tail_support import CallCounter, create_stream, put_events, reader_client
+from twilio_es_cli.progress import Collect
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
@@ -81,7 +82,12 @@ def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: Kines
     faults = FaultInjector(client, schedule)
     records = list(
         read_stream(
-            client, STREAM, StartPosition.trim_horizon(), follow=False, batch_limit=25, notify=print
+            client,
+            STREAM,
+            StartPosition.trim_horizon(),
+            follow=False,
+            batch_limit=25,
+            report=Collect(),
         )
     )
     assert faults.injected == [schedule[k] for k in sorted(schedule)]  # all of them fired
@@ -200,7 +206,7 @@ def test_dropped_connections_are_retried_and_resume(kinesis: KinesisClient, aws_
     try:
         client = reader_client(endpoint_url=proxy.url)
         calls = CallCounter(client, "GetRecords")
-        messages: list[str] = []
+        report = Collect()
 
         def cut_after_six_calls() -> None:
             calls.wait_for(6)
@@ -215,7 +221,7 @@ def test_dropped_connections_are_retried_and_resume(kinesis: KinesisClient, aws_
                 StartPosition.trim_horizon(),
                 follow=False,
                 batch_limit=25,
-                notify=messages.append,
+                report=report,
             )
         )
         outage.join(30)
@@ -223,8 +229,8 @@ def test_dropped_connections_are_retried_and_resume(kinesis: KinesisClient, aws_
         proxy.close()
     assert proxy.drops > 0  # connections really were refused while reading
     assert sorted(_numbers(records)) == list(range(TOTAL))
-    assert any("lost connection to Kinesis" in m for m in messages)
-    assert any("reconnected" in m for m in messages)
+    assert any("lost connection to Kinesis" in m for m in report.warnings)
+    assert any("reconnected" in m for m in report.warnings)
 
 
 def test_iterator_expiring_before_any_read_at_latest_keeps_new_events(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
 
     from twilio_es_cli.clients import Clients
+    from twilio_es_cli.progress import Reporter
     from twilio_es_cli.tail.options import TailOptions
     from twilio_es_cli.tail.shard_reader import ShardReader
     from twilio_es_cli.webhook.forward import Forwarder
@@ -333,7 +334,7 @@ def _run(
     forwarder = forward(stop=stop) if forward is not None and watch.sink is None else None
     sink: Any = watch.sink or forwarder
     try:
-        with _shard_reader(kinesis, stream, stop, efo=efo) as shard_reader, watch:
+        with _shard_reader(kinesis, stream, stop, watch.report, efo=efo) as shard_reader, watch:
             summary = run_tail(
                 kinesis,
                 stream,
@@ -343,7 +344,7 @@ def _run(
                 sink=sink,
                 shard_reader=shard_reader,
                 observer=watch.observer,
-                notify=watch.notify,
+                report=watch.report,
             )
     finally:
         if forwarder is not None:
@@ -390,6 +391,7 @@ class _Watch:
         self, stream: str, options: TailOptions, stop: threading.Event, stats: float | None
     ) -> None:
         from twilio_es_cli import output
+        from twilio_es_cli.progress import TERMINAL
         from twilio_es_cli.tail.stats import (
             JsonStats,
             LastEvents,
@@ -398,7 +400,7 @@ class _Watch:
             StatusLine,
         )
 
-        self.notify: Callable[[str], None] = output.warn
+        self.report: Reporter = TERMINAL
         self.sink: LastEvents | None = None
         self.observer: LiveStats | JsonStats | StatusLine | None = None
         self.status: StatusLine | None = None
@@ -412,7 +414,7 @@ class _Watch:
                 self.observer = JsonStats(collector, sys.stdout, stats)
         elif output.is_tty(sys.stderr) and _shows_on_terminal(sys.stdout):
             self.status = self.observer = StatusLine(sys.stderr)
-            self.notify = self.status.wrap(output.warn)
+            self.report = self.status.around(TERMINAL)
 
     def __enter__(self) -> _Watch:
         from twilio_es_cli.tail.stats import LiveStats
@@ -451,17 +453,16 @@ def _shows_on_terminal(out: TextIO) -> bool:
 
 @contextlib.contextmanager
 def _shard_reader(
-    kinesis: KinesisClient, stream: str, stop: threading.Event, *, efo: bool
+    kinesis: KinesisClient, stream: str, stop: threading.Event, report: Reporter, *, efo: bool
 ) -> Iterator[ShardReader | None]:
     """None (GetRecords polling), or with --efo a registered consumer's SubscribeToShard reader,
     deregistered when the block ends however it ends (the one seam between tail and EFO)."""
     if not efo:
         yield None
         return
-    from twilio_es_cli import output
     from twilio_es_cli.tail.efo import EfoConsumer
 
-    with EfoConsumer(kinesis, stream, notify=output.info, stop=stop) as consumer:
+    with EfoConsumer(kinesis, stream, report=report, stop=stop) as consumer:
         yield consumer.read_shard
 
 

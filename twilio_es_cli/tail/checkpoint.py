@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from twilio_es_cli.arns import stream_name
 from twilio_es_cli.errors import TwilioEsError, UsageError
+from twilio_es_cli.progress import Reporter
 from twilio_es_cli.tail.positions import SHARD_END, StartPosition, describe_start, earlier
 from twilio_es_cli.tail.records import KinesisRecord
 
@@ -213,7 +214,7 @@ def open_checkpoint(
     start: StartPosition,
     *,
     explicit_start: bool,
-    notify: Callable[[str], None],
+    report: Reporter,
 ) -> tuple[Checkpoint | None, StartPosition]:
     """Open (or begin) the checkpoint and decide the start for shards it does not know.
 
@@ -233,7 +234,7 @@ def open_checkpoint(
     if not explicit_start:
         return cp, cp.start
     chosen = earlier(cp.start, start)
-    notify(
+    report.warn(
         f"checkpoint {path} wins over --from/--since: its {len(cp.shards)} "
         f"shard(s) resume right after their last event, others start at {describe_start(chosen)} "
         "(the earlier start, so nothing is skipped; delete the file to start over)"

@@ -44,6 +44,7 @@ from twilio_es_cli.aws import (
     translate,
 )
 from twilio_es_cli.errors import ApiError, NotFoundError, TwilioEsError
+from twilio_es_cli.progress import TERMINAL, Reporter
 from twilio_es_cli.shards import stream_kwargs, subscription_ended
 from twilio_es_cli.tail.positions import StartPosition
 from twilio_es_cli.tail.records import records_of
@@ -211,7 +212,7 @@ def starting_position(position: StartPosition) -> StartingPositionTypeDef:
 class EfoConsumer:
     """A registered stream consumer for one tail, and the shard reader that uses it.
 
-    ``with EfoConsumer(kinesis, stream, notify=..., stop=...) as efo:`` registers (after
+    ``with EfoConsumer(kinesis, stream, report=..., stop=...) as efo:`` registers (after
     removing this user's leftovers on this host) and waits until ACTIVE; leaving the block
     closes every open subscription and deregisters the consumer.
     """
@@ -221,7 +222,7 @@ class EfoConsumer:
         kinesis: KinesisClient,
         stream: str,
         *,
-        notify: Callable[[str], None],
+        report: Reporter = TERMINAL,
         stop: threading.Event | None = None,
         name: str | None = None,
         alive: Callable[[int, datetime | None], bool] = process_alive,
@@ -229,7 +230,7 @@ class EfoConsumer:
     ) -> None:
         self.kinesis = kinesis
         self.stream = stream
-        self.notify = notify
+        self.report = report  # what it does to the consumer is said as notes
         self.stop = stop or threading.Event()
         self.name = name or consumer_name()
         self.prefix = owner_prefix()
@@ -275,7 +276,7 @@ class EfoConsumer:
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":  # gone with its stream
                 return
-            self.notify(
+            self.report.note(
                 f"could not deregister consumer {self.name} ({exc}); it costs money while it "
                 f"exists: aws kinesis deregister-stream-consumer --consumer-arn {arn} "
                 "(the next `tail --efo` here removes it too)"
@@ -305,7 +306,7 @@ class EfoConsumer:
             except Exception as exc:
                 if error_code(exc) != "ResourceNotFoundException":
                     raise _refused(exc, f"remove consumer {consumer.name}", self.stream) from exc
-            self.notify(
+            self.report.note(
                 f"removed consumer {consumer.name}, left by an earlier tail --efo "
                 f"(process {pid} is gone)"
             )
@@ -336,7 +337,7 @@ class EfoConsumer:
             self.stop.wait(min(5.0, 0.5 * attempt))
 
     def _wait_active(self, arn: str) -> None:
-        self.notify(f"reading with enhanced fan-out as consumer {self.name}")
+        self.report.note(f"reading with enhanced fan-out as consumer {self.name}")
         deadline = time.monotonic() + ACTIVE_TIMEOUT
         while not self.stop.is_set():
             try:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
+from twilio_es_cli.progress import TERMINAL, Reporter
 from twilio_es_cli.tail.filters import Deduper, TypeFilter
 from twilio_es_cli.tail.reader import read_stream
 from twilio_es_cli.tail.records import KinesisRecord
@@ -84,12 +85,12 @@ class _Tail:
         self,
         options: TailOptions,
         renderer: Renderer,
-        notify: Callable[[str], None],
+        report: Reporter,
         observer: TailObserver | None = None,
     ) -> None:
         self.options = options
         self.renderer = renderer
-        self.notify = notify
+        self.report = report
         self.observer = observer
         self.type_filter = TypeFilter(options.types)
         self.deduper = Deduper() if options.dedupe else None
@@ -148,7 +149,7 @@ class _Tail:
         if self.warned:
             return
         self.warned = True
-        self.notify(
+        self.report.warn(
             f"a record in {record.shard_id} (sequence {record.sequence_number}) "
             f"is not a CloudEvent ({error}); "
             + ("--type skips such records" if self.type_filter else "showing it raw")
@@ -171,7 +172,7 @@ def run_tail(
     *,
     out: TextIO,
     stop: threading.Event | None = None,
-    notify: Callable[[str], None] | None = None,
+    report: Reporter = TERMINAL,
     sink: Any = None,
     shard_reader: ShardReader | None = None,
     observer: TailObserver | None = None,
@@ -198,12 +199,8 @@ def run_tail(
     from twilio_es_cli.tail.checkpoint import CheckpointSaver, open_checkpoint
     from twilio_es_cli.tail.render import make_renderer
 
-    if notify is None:
-        from twilio_es_cli.output import warn
-
-        notify = warn
     renderer = sink if sink is not None else make_renderer(options.output, out, tty=options.tty)
-    run = _Tail(options, renderer, notify, observer)
+    run = _Tail(options, renderer, report, observer)
     summary = run.summary
     if observer is not None:
         observer.started(summary)
@@ -214,7 +211,7 @@ def run_tail(
         stream,
         options.start,
         explicit_start=options.explicit_start,
-        notify=notify,
+        report=report,
     )
     saver = CheckpointSaver(cp, out, settled=lambda: _settled(renderer)) if cp else None
     if saver is not None:
@@ -231,7 +228,7 @@ def run_tail(
         on_shard_start=summary.shards.add,  # "0 events from 4 shards", not "from 0 shards"
         on_idle=_idle_hook(saver, out, observer),
         on_drained=lambda: _flush(renderer, out),  # lines leave when the reader waits for more
-        notify=notify,
+        report=report,
         shard_reader=shard_reader,
         behind=summary.behind,
     )

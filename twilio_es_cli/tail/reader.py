@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from twilio_es_cli import arns
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
+from twilio_es_cli.progress import TERMINAL, Reporter
 from twilio_es_cli.shards import Lineage, Shard, list_shards, stream_kwargs
 from twilio_es_cli.tail.polling import poll_shard
 from twilio_es_cli.tail.positions import SHARD_END, StartPosition
@@ -126,7 +127,7 @@ def read_stream(
     on_shard_start: Callable[[str], None] | None = None,
     on_idle: Callable[[], None] | None = None,
     on_drained: Callable[[], None] | None = None,
-    notify: Callable[[str], None] | None = None,
+    report: Reporter = TERMINAL,
     batch_limit: int = BATCH_LIMIT,
     shard_reader: ShardReader | None = None,
     behind: dict[str, int] | None = None,
@@ -145,7 +146,7 @@ def read_stream(
     quiet without any locking. ``on_drained()`` is called (consumer's thread) whenever every
     record read so far has been handed out and the reader is about to wait for more: the place
     to flush buffered output, so lines leave in batches yet none waits for the next record.
-    Connection-loss messages go to ``notify`` (default: a warning on stderr).
+    Lost and regained connections are said on ``report`` (warnings).
 
     ``shard_reader`` replaces the GetRecords polling of each shard (see :class:`ShardReader`).
     ``behind``, when given, is kept up to date with each shard's ``MillisBehindLatest`` (from
@@ -154,17 +155,13 @@ def read_stream(
     ``kinesis`` is a boto3 Kinesis client; for exact fault handling give it few botocore
     retries (``AwsClients(settings, max_attempts=1)``): this reader does its own backoff.
     """
-    if notify is None:
-        from twilio_es_cli.output import warn
-
-        notify = warn
     ctx = ShardContext(
         kinesis=kinesis,
         stream=stream_name,
         follow=follow,
         halt=threading.Event(),
         outbox=queue.Queue(maxsize=QUEUE_BATCHES),
-        notify=notify,
+        report=report,
         limit=batch_limit,
         stream_args=stream_kwargs(stream_name),
         records_args=_records_args(stream_name),

@@ -21,13 +21,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from twilio_es_cli.aws import OUTAGE, REFUSED, classify
 from twilio_es_cli.aws import backoff as _backoff
 from twilio_es_cli.errors import TwilioEsError
+from twilio_es_cli.progress import Reporter
 from twilio_es_cli.shards import StreamArgs
 from twilio_es_cli.tail.positions import StartPosition
 from twilio_es_cli.tail.records import KinesisRecord
@@ -91,7 +91,7 @@ class ShardContext:
     follow: bool
     halt: threading.Event
     outbox: queue.Queue[object]
-    notify: Callable[[str], None]
+    report: Reporter  # lost and regained connections are said here (as warnings)
     limit: int = BATCH_LIMIT
     stream_args: StreamArgs = field(default_factory=StreamArgs)  # GetShardIterator
     records_args: RecordsArgs = field(default_factory=RecordsArgs)  # GetRecords
@@ -124,7 +124,7 @@ class ShardContext:
             first = not self._down
             self._down.add(where)
         if first:
-            self.notify(f"lost connection to Kinesis while {where} ({exc}); retrying")
+            self.report.warn(f"lost connection to Kinesis while {where} ({exc}); retrying")
 
     def connection_back(self, where: str) -> None:
         with self._lock:
@@ -132,7 +132,7 @@ class ShardContext:
             self._down.discard(where)
             back = was_down and not self._down
         if back:
-            self.notify("reconnected to Kinesis; resuming where each shard left off")
+            self.report.warn("reconnected to Kinesis; resuming where each shard left off")
 
 
 class Retry:

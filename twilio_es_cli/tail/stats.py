@@ -23,12 +23,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from twilio_es_cli.tail.render import format_lag, short_shard, short_type, visible
 
 if TYPE_CHECKING:
+    from twilio_es_cli.progress import Reporter
     from twilio_es_cli.tail.pipeline import TailSummary
     from twilio_es_cli.tail.records import KinesisRecord
 
@@ -105,14 +108,34 @@ class StatusLine:
                 self.err.flush()
                 self.shown = ""
 
-    def wrap(self, notify: Callable[[str], None]) -> Callable[[str], None]:
-        """``notify`` that erases the status line first."""
+    def around(self, report: Reporter) -> Reporter:
+        """``report`` with this line erased before each of its lines (and spinners)."""
+        return _Erasing(report, self.clear)
 
-        def wrapped(message: str) -> None:
-            self.clear()
-            notify(message)
 
-        return wrapped
+@dataclass(frozen=True)
+class _Erasing:
+    """A :class:`~twilio_es_cli.progress.Reporter` that erases the status line before each
+    line it passes on, so a message never lands on the status line's row."""
+
+    parent: Reporter
+    erase: Callable[[], None]
+
+    def step(self, text: str) -> None:
+        self.erase()
+        self.parent.step(text)
+
+    def note(self, text: str) -> None:
+        self.erase()
+        self.parent.note(text)
+
+    def warn(self, text: str) -> None:
+        self.erase()
+        self.parent.warn(text)
+
+    def waiting(self, text: str) -> AbstractContextManager[None]:
+        self.erase()
+        return self.parent.waiting(text)
 
 
 def _terminal_width(stream: TextIO) -> Callable[[], int]:
