@@ -14,7 +14,7 @@ The terminal is not the event's to control: events come from anyone who can put 
 the stream or text into an SMS body, so every human format shows control characters (C0, DEL,
 C1, Unicode line separators and bidi overrides) as visible escapes (``\\x1b``); json output
 writes them as ``\\u`` escapes (same JSON value); ``raw`` is byte-exact only when stdout is not
-a terminal.
+a terminal. Both are :mod:`twilio_es_cli.safe_text`'s, the one definition of what is unsafe.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, BinaryIO, Protocol, TextIO
 
+from twilio_es_cli.safe_text import json_safe, visible
 from twilio_es_cli.tail.decode import DecodedEvent
 from twilio_es_cli.tail.records import KinesisRecord
 
@@ -39,39 +40,6 @@ class Renderer(Protocol):
 #: write that reaches the OS releases the GIL, and getting it back from four busy reader
 #: threads costs far more than the write; 8 KB (the stream's own buffer) meant one per 5 lines.
 DRAIN_AT = 256 * 1024
-
-
-# Characters a terminal may act on (C0 but for tab/newline in raw, DEL, C1 such as \x9b = CSI)
-# and those that reorder or break what is shown (bidi overrides/isolates, line separators).
-_INVISIBLE = r"\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f" + _INVISIBLE + "]")
-_UNSAFE_RAW = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f" + _INVISIBLE + "]")  # keeps \t, \n
-_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f" + _INVISIBLE + "]")  # JSON already escapes C0
-_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    code = ord(char)
-    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-
-
-def visible(text: str) -> str:
-    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``, ``\\n``).
-
-    For human output only: a backslash already in the text is left as it is, so this is for
-    the eyes, not a reversible encoding (json output is the lossless one).
-    """
-    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
-
-
-def _json_safe(text: str) -> str:
-    """JSON text with DEL, C1 and bidi characters as ``\\u`` escapes: the same JSON value, but
-    ``cat events.jsonl`` on a terminal cannot be driven by an event (they only occur in strings).
-    """
-    if (text.isascii() and "\x7f" not in text) or not _UNSAFE_IN_JSON.search(text):
-        return text  # isascii() is O(1) on CPython: most events need no regex scan
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 _last_iso: tuple[datetime | None, str] = (None, "")
@@ -182,7 +150,7 @@ class JsonLines:
         if not data:
             return
         self._pending = bytearray()
-        if b"\x7f" in data:  # DEL, the one unsafe ASCII character (see _json_safe)
+        if b"\x7f" in data:  # DEL, the one unsafe ASCII character (see safe_text.json_safe)
             data = data.replace(b"\x7f", b"\\u007f")
         if self._buffer is not None:
             self.out.flush()  # whatever text another writer left in the text layer goes first
@@ -223,7 +191,7 @@ class JsonLines:
         finally:
             del attrs["kinesis"]
         if not line.isascii():
-            line = _json_safe(line.decode()).encode()
+            line = json_safe(line.decode()).encode()
         pending = self._pending
         pending += line
         if len(pending) >= DRAIN_AT:
@@ -244,7 +212,7 @@ class JsonLines:
                 text = pydantic_core.to_json(doc, indent=self.indent, fallback=_default).decode()
             except ValueError:  # e.g. integers beyond 64 bits: the stdlib encoder takes those
                 text = self._strict(doc, record, decoded)
-        self._pending += (_json_safe(text) + "\n").encode(errors="surrogatepass")
+        self._pending += (json_safe(text) + "\n").encode(errors="surrogatepass")
         if len(self._pending) >= DRAIN_AT:
             self.drain()
 
@@ -284,8 +252,7 @@ class Raw:
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
         if self.tty:
             text = record.data.decode("utf-8", errors="backslashreplace")
-            if _UNSAFE_RAW.search(text):
-                text = _UNSAFE_RAW.sub(_escape, text)
+            text = visible(text, keep_lines=True)
             self.out.write(text + "\n")
             self.out.flush()
         elif self.buffer is not None:

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from twilio_es_cli.tail.render import format_lag, short_shard, short_type, visible
+from twilio_es_cli.safe_text import visible
+from twilio_es_cli.tail.render import format_lag, short_shard, short_type
 
 if TYPE_CHECKING:
     from twilio_es_cli.progress import Reporter
