@@ -12,22 +12,23 @@ checkpoint, never a torn one, and other users cannot read it. When it is saved i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import stat
 import time
-from collections.abc import Callable
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli.arns import stream_name
 from twilio_es_cli.errors import TwilioEsError, UsageError
 from twilio_es_cli.progress import Reporter
 from twilio_es_cli.tail.positions import SHARD_END, StartPosition, describe_start, earlier
 from twilio_es_cli.tail.records import KinesisRecord
+
+if TYPE_CHECKING:
+    from twilio_es_cli.tail.sink import EventSink
 
 FORMAT_VERSION = 1
 # The checkpoint is saved at the start; then, when it changed, once this many seconds passed
@@ -141,37 +142,37 @@ def _start_from_json(doc: Any) -> StartPosition | None:
 
 
 class CheckpointSaver:
-    """When and how the checkpoint is written, so that ``kill -9`` loses nothing.
+    """When the checkpoint is written, and how far it may go, so that ``kill -9`` loses nothing.
+
+    When:
 
     - at the start, before the first event is shown (a new file holds the start position);
     - after a record is handled, when CHECKPOINT_EVERY seconds or CHECKPOINT_EVERY_RECORDS
       records passed since the last save;
     - when the stream goes quiet (the reader calls :meth:`idle` after 0.2 s without a record,
-      so at most five times a second), if anything changed;
+      so at most five times a second), if anything is waiting;
     - on every exit.
 
-    Before each save, stdout is flushed (and fsynced when it is a regular file, so
-    ``>> events.jsonl`` survives a machine crash too): the checkpoint never names an event
-    that is not already out of this process.
+    How far: each handled record (written to the sink, filtered out or a duplicate) and each
+    drained shard waits here with the number of events written to the sink so far; before
+    each save the sink is settled (:meth:`~twilio_es_cli.tail.sink.EventSink.settle`: a
+    renderer flushes and fsyncs its output) and says which events are durable, and only the
+    records and shard ends whose every earlier event is durable move their shard forward.
     """
 
-    def __init__(
-        self, cp: Checkpoint, out: TextIO, *, settled: Callable[[], bool] | None = None
-    ) -> None:
+    def __init__(self, cp: Checkpoint, sink: EventSink) -> None:
         self.cp = cp
-        self.out = out
-        # A forwarding sink (tail --forward-to) is "written" before it is delivered: save only
-        # once it reports every event so far finished, so the checkpoint never passes one.
-        self.settled = settled
-        self.dirty = False
+        self.sink = sink
+        self.written = 0  # events written to the sink so far (the last handled record's count)
+        # (events written by then, shard id, sequence number or SHARD_END), oldest first
+        self.waiting: deque[tuple[int, str, str]] = deque()
         self.pending = 0
         self.last_save = time.monotonic()
-        self._sync_out = _is_regular_file(out)
 
-    def handled(self, record: KinesisRecord) -> None:
-        """``record`` was written (or filtered out): advance its shard past it."""
-        self.cp.shards[record.shard_id] = record.sequence_number
-        self.dirty = True
+    def handled(self, record: KinesisRecord, written: int) -> None:
+        """``record`` was handled, and ``written`` events went to the sink so far."""
+        self.written = written
+        self.waiting.append((written, record.shard_id, record.sequence_number))
         self.pending += 1
         if (
             self.pending >= CHECKPOINT_EVERY_RECORDS
@@ -180,32 +181,28 @@ class CheckpointSaver:
             self.save()
 
     def shard_ended(self, shard_id: str) -> None:
-        self.cp.shards[shard_id] = SHARD_END
-        self.dirty = True
+        """``shard_id`` was drained to its end (after its last record was handled)."""
+        self.waiting.append((self.written, shard_id, SHARD_END))
 
     def idle(self) -> None:
         """The stream is quiet: record where we are now, so a kill while idle repeats nothing."""
-        if self.dirty:
+        if self.waiting:
             self.save()
 
-    def save(self) -> None:
-        if self.settled is not None and not self.settled():
-            return
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more was shown
-            self.out.flush()
-            if self._sync_out:
-                os.fsync(self.out.fileno())
-        self.cp.save()
-        self.dirty = False
+    def save(self, *, force: bool = False) -> None:
+        """Settle the sink, advance past what is durable, write the file if that moved (or
+        ``force``: the first save puts the start position on disk)."""
+        oldest = self.sink.settle()
+        moved = False
+        waiting, shards = self.waiting, self.cp.shards
+        while waiting and (oldest is None or waiting[0][0] <= oldest):
+            _, shard_id, position = waiting.popleft()
+            shards[shard_id] = position
+            moved = True
+        if moved or force:
+            self.cp.save()
         self.pending = 0
         self.last_save = time.monotonic()
-
-
-def _is_regular_file(out: TextIO) -> bool:
-    try:
-        return stat.S_ISREG(os.fstat(out.fileno()).st_mode)
-    except (OSError, ValueError):  # StringIO, closed streams
-        return False
 
 
 def open_checkpoint(

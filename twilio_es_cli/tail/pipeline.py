@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
     from twilio_es_cli.tail.checkpoint import CheckpointSaver
     from twilio_es_cli.tail.options import TailOptions
-    from twilio_es_cli.tail.render import Renderer
     from twilio_es_cli.tail.shard_reader import ShardReader
+    from twilio_es_cli.tail.sink import EventSink
 
 
 @dataclass
@@ -84,12 +84,12 @@ class _Tail:
     def __init__(
         self,
         options: TailOptions,
-        renderer: Renderer,
+        sink: EventSink,
         report: Reporter,
         observer: TailObserver | None = None,
     ) -> None:
         self.options = options
-        self.renderer = renderer
+        self.sink = sink
         self.report = report
         self.observer = observer
         self.type_filter = TypeFilter(options.types)
@@ -139,7 +139,7 @@ class _Tail:
         else:
             if self.observer is not None:
                 self.observer.seen(record, event_type, "shown")
-            self.renderer.write(record, decoded)
+            self.sink.write(record, decoded)
             self.summary.emitted += 1
             return
         if self.observer is not None:
@@ -173,22 +173,24 @@ def run_tail(
     out: TextIO,
     stop: threading.Event | None = None,
     report: Reporter = TERMINAL,
-    sink: Any = None,
+    sink: EventSink | None = None,
     shard_reader: ShardReader | None = None,
     observer: TailObserver | None = None,
 ) -> TailSummary:
-    """Read ``stream``, filter, dedupe and write events to ``out`` until a stop rule fires.
+    """Read ``stream``, filter, dedupe and hand events to ``sink`` until a stop rule fires.
 
     Ctrl-C (KeyboardInterrupt) ends it cleanly with ``summary.interrupted`` set; setting
     ``stop`` (the CLI does on SIGTERM) ends it after the record being written, with the
     checkpoint saved exactly there. A broken pipe
     (``| head``) propagates as BrokenPipeError after the checkpoint is saved and the reader
-    threads are told to stop. The checkpoint only advances past records that were written,
-    and is saved as :class:`CheckpointSaver` says (so a hard kill repeats little, loses none).
+    threads are told to stop. The checkpoint only advances past records whose events the sink
+    says are durable, and is saved as :class:`~twilio_es_cli.tail.checkpoint.CheckpointSaver`
+    says (so a hard kill repeats little, loses none).
 
-    ``sink`` replaces the renderer (``tail --forward-to``): it gets ``write(record, decoded)``
-    like one, and if it has ``flush() -> bool`` the checkpoint is saved only after a flush
-    that returned True (every event written so far is finished, e.g. delivered or dropped).
+    ``sink`` (an :class:`~twilio_es_cli.tail.sink.EventSink`: ``tail --forward-to``'s
+    forwarder, ``--stats``' last events, an archive) replaces the renderer of
+    ``options.output`` writing to ``out``. It is drained whenever the reader waits, settled
+    before each checkpoint save, and not closed here (its owner closes it).
     ``shard_reader`` chooses how shards are read (``tail --efo``: SubscribeToShard).
     ``observer`` is told of each record and of quiet moments (see :class:`TailObserver`).
 
@@ -199,8 +201,9 @@ def run_tail(
     from twilio_es_cli.tail.checkpoint import CheckpointSaver, open_checkpoint
     from twilio_es_cli.tail.render import make_renderer
 
-    renderer = sink if sink is not None else make_renderer(options.output, out, tty=options.tty)
-    run = _Tail(options, renderer, report, observer)
+    if sink is None:
+        sink = make_renderer(options.output, out, tty=options.tty)
+    run = _Tail(options, sink, report, observer)
     summary = run.summary
     if observer is not None:
         observer.started(summary)
@@ -213,9 +216,9 @@ def run_tail(
         explicit_start=options.explicit_start,
         report=report,
     )
-    saver = CheckpointSaver(cp, out, settled=lambda: _settled(renderer)) if cp else None
+    saver = CheckpointSaver(cp, sink) if cp else None
     if saver is not None:
-        saver.save()  # the starting position is on disk before the first event is shown
+        saver.save(force=True)  # the starting position is on disk before the first event
     records = read_stream(
         kinesis,
         stream,
@@ -227,7 +230,7 @@ def run_tail(
         on_shard_end=saver.shard_ended if saver is not None else None,
         on_shard_start=summary.shards.add,  # "0 events from 4 shards", not "from 0 shards"
         on_idle=_idle_hook(saver, out, observer),
-        on_drained=lambda: _flush(renderer, out),  # lines leave when the reader waits for more
+        on_drained=lambda: _drain(sink, out),  # lines leave when the reader waits for more
         report=report,
         shard_reader=shard_reader,
         behind=summary.behind,
@@ -235,7 +238,7 @@ def run_tail(
     try:
         with contextlib.closing(records):
             summary.reason = _consume(run, records, saver, stop, deadline)
-        _flush(renderer, out)  # the last lines (a broken pipe propagates, as from any flush)
+        _drain(sink, out)  # the last lines (a broken pipe propagates, as from any flush)
     except KeyboardInterrupt:
         summary.interrupted = True
         summary.reason = "interrupted"
@@ -245,7 +248,7 @@ def run_tail(
             saver.save()
         else:  # Ctrl-C: what was handled is shown (a closed pipe: nothing more can be)
             with contextlib.suppress(OSError, ValueError):
-                _flush(renderer, out)
+                _drain(sink, out)
     return summary
 
 
@@ -306,7 +309,7 @@ def _consume(
         except _MaxReached:
             return f"stopped after --max {options.max_events}"
         if saver is not None:
-            saver.handled(record)
+            saver.handled(record, run.summary.emitted)
         if run.full():
             return f"stopped after --max {options.max_events}"
         if stop is not None and stop.is_set():  # between records: checkpoint exact
@@ -318,21 +321,7 @@ def _consume(
     return "caught up" if not options.follow else ""
 
 
-def _flush(renderer: Any, out: TextIO) -> None:
-    """Hand the renderer's buffered lines to ``out`` (see ``drain`` in render_events), flush."""
-    drain = getattr(renderer, "drain", None)
-    if drain is not None:
-        drain()
+def _drain(sink: EventSink, out: TextIO) -> None:
+    """Hand the sink's buffered lines on (see ``drain`` in tail/render.py), flush ``out``."""
+    sink.drain()
     out.flush()
-
-
-def _settled(renderer: Any) -> bool:
-    """True when everything written is finished (a forwarding sink may still be delivering).
-
-    A renderer's buffered lines are handed to stdout first (the saver flushes it next).
-    """
-    drain = getattr(renderer, "drain", None)
-    if drain is not None:
-        drain()
-    flush = getattr(renderer, "flush", None)
-    return bool(flush()) if flush is not None else True

@@ -25,16 +25,12 @@ import json
 import os
 import re
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, Protocol, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from twilio_es_cli.safe_text import json_safe, visible
 from twilio_es_cli.tail.decode import DecodedEvent
 from twilio_es_cli.tail.records import KinesisRecord
-
-
-class Renderer(Protocol):
-    def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None: ...
-
+from twilio_es_cli.tail.sink import TextSink
 
 #: How much a machine-format renderer gathers before writing it out in one call. Why: each
 #: write that reaches the OS releases the GIL, and getting it back from four busy reader
@@ -113,7 +109,7 @@ def _utf8_buffer(out: TextIO) -> BinaryIO | None:
     return buffer if utf8 and os.linesep == "\n" and buffer is not None else None
 
 
-class JsonLines:
+class JsonLines(TextSink):
     """One compact JSON document per line (or indented ones for ``json``), buffered (see above).
 
     Compact lines of CloudEvents take a fast path: orjson (about 4x faster than pydantic-core's
@@ -127,7 +123,7 @@ class JsonLines:
     def __init__(self, out: TextIO, *, indent: int | None = None) -> None:
         import orjson
 
-        self.out = out
+        super().__init__(out)
         self.indent = indent
         self._dumps = orjson.dumps if indent is None else None
         self._newline = orjson.OPT_APPEND_NEWLINE
@@ -227,7 +223,7 @@ class JsonLines:
             return json.dumps(fallback, indent=self.indent, ensure_ascii=False)
 
 
-class Raw:
+class Raw(TextSink):
     """The record's bytes as they are, one record per line (binary-safe when possible).
 
     On a terminal the bytes are shown, not obeyed: invalid UTF-8 as ``\\xNN`` and control
@@ -235,7 +231,7 @@ class Raw:
     """
 
     def __init__(self, out: TextIO, *, tty: bool = False) -> None:
-        self.out = out
+        super().__init__(out)
         self.tty = tty
         self.buffer = getattr(out, "buffer", None)
         self._pending: list[bytes] = []
@@ -375,11 +371,11 @@ def _pretty_pieces(
     ]
 
 
-class PlainPretty:
+class PlainPretty(TextSink):
     """Pretty lines without colour (stdout is not a terminal): whole lines, never cut."""
 
     def __init__(self, out: TextIO) -> None:
-        self.out = out
+        super().__init__(out)
 
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
         self.out.write("  ".join(t for t, _ in pretty_fields(record, decoded) if t) + "\n")
@@ -426,7 +422,7 @@ def narrow_type(event_type: str) -> str:
 WIDE = 120  # from here on a terminal also shows lag, shard and the product part of the type
 
 
-class RichPretty:
+class RichPretty(TextSink):
     """Pretty lines with colour for a terminal: one screen line per event, in columns.
 
     The data summary is what people read, so it gets its room first: under :data:`WIDE`
@@ -444,6 +440,7 @@ class RichPretty:
     def __init__(self, out: TextIO) -> None:
         from rich.console import Console
 
+        super().__init__(out)
         self.console = Console(file=out, highlight=False)
         self.type_width = 0
 
@@ -489,7 +486,7 @@ class RichPretty:
         return [*fixed, *([(summary, "")] if summary else []), *extra]
 
 
-def make_renderer(kind: str, out: TextIO, *, tty: bool) -> Renderer:
+def make_renderer(kind: str, out: TextIO, *, tty: bool) -> TextSink:
     """The renderer for ``--output kind`` writing to ``out``."""
     if kind == "jsonl":
         return JsonLines(out)

@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from twilio_es_cli.safe_text import visible
 from twilio_es_cli.tail.render import format_lag, short_shard, short_type
+from twilio_es_cli.tail.sink import BaseSink
 
 if TYPE_CHECKING:
     from twilio_es_cli.progress import Reporter
@@ -436,7 +437,7 @@ def _uptime(seconds: float) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-class LastEvents:
+class LastEvents(BaseSink):
     """The renderer of ``tail --stats``: keeps the last events' short lines for the screen."""
 
     def __init__(self, collector: StatsCollector) -> None:
