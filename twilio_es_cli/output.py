@@ -359,12 +359,3 @@ def progress(text: str) -> Iterator[None]:
     else:
         info(f"{text} ...")
         yield
-
-
-def redact(secret: str | None, *, keep: int = 4) -> str:
-    """Show enough of a secret to recognise it, never the whole value."""
-    if not secret:
-        return "-"
-    if len(secret) <= keep * 2:
-        return "****"
-    return f"{secret[:keep]}…({len(secret)} chars)"

@@ -700,7 +700,8 @@ class WebhookQuickstart(Quickstart):
     def prove(self, sink: Sink, timeout: float) -> tuple[Sink, str | None]:
         """Test -> read the test event back from the listener -> Validate (one step)."""
         from twilio_es_cli.models import StreamRef
-        from twilio_es_cli.sink_validation import ReadFn, Validator
+        from twilio_es_cli.sink_validation import Validator
+        from twilio_es_cli.tail.reader import ReadFn
 
         def no_stream(stream: StreamRef) -> ReadFn:
             raise AssertionError("a webhook sink has no stream")

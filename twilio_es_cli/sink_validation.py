@@ -22,10 +22,10 @@ The steps, each reporting which one failed and why:
 4. Validate with its ``test_id`` (the next newest if refused),
 5. poll the sink until it is ``active``.
 
-It is written against :class:`SinkService` and a ``ReadFn`` (start, deadline, checkpoint) ->
-records, so the stream reader and the clock are injected; the CLI binds ``ReadFn`` to
-:func:`twilio_es_cli.tail.reader.read_stream` on a Kinesis client built with the user's AWS
-credentials.
+It is written against :class:`SinkService` and a :data:`~twilio_es_cli.tail.reader.ReadFn`
+(start, deadline, checkpoint) -> records, so the stream reader and the clock are injected; the
+CLI binds it with :func:`twilio_es_cli.tail.reader.stream_reader` (``Clients.stream_reader``) on
+a Kinesis client built with the user's AWS credentials.
 
 A webhook sink goes through the same five steps when its test event can be read back: from a
 ``twilio-es webhook listen`` at the sink's destination when that is on this machine (the
@@ -41,13 +41,13 @@ endpoint, then ``--test-id``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from twilio_es_cli.config import Settings, is_loopback_url
+from twilio_es_cli.config import is_loopback_url
 from twilio_es_cli.errors import (
     CheckFailed,
     ConfigError,
@@ -60,7 +60,8 @@ from twilio_es_cli.progress import Reporter
 from twilio_es_cli.sinks import SinkService
 
 if TYPE_CHECKING:
-    from mypy_boto3_kinesis import KinesisClient
+    from twilio_es_cli.tail.reader import ReadFn
+    from twilio_es_cli.tail.records import KinesisRecord
 
 TEST_EVENT_TYPE = "com.twilio.eventstreams.test-event"
 CLOCK_SKEW = timedelta(seconds=30)
@@ -70,24 +71,6 @@ MAX_CANDIDATES = 3  # test events tried with Validate, newest first
 MAX_TESTS = 3  # Test calls per validation (IAM propagation can fail the first)
 RETEST_AFTER = 20.0  # seconds without our test event before sending another
 RETEST_PAUSE = 5.0  # pause before re-sending a test the sink failed to receive
-
-
-class Record(Protocol):
-    """What we need from a Kinesis record (``twilio_es_cli.tail.reader.KinesisRecord`` fits)."""
-
-    @property
-    def shard_id(self) -> str: ...
-    @property
-    def sequence_number(self) -> str: ...
-    @property
-    def arrival(self) -> datetime: ...
-    @property
-    def data(self) -> bytes: ...
-
-
-# (start time, deadline on time.monotonic(), checkpoint) -> records up to the tip of every
-# shard; the checkpoint (shard id -> last sequence number seen) resumes after those records.
-ReadFn = Callable[[datetime, float, Mapping[str, str]], Iterable[Record]]
 
 
 @dataclass(frozen=True)
@@ -132,23 +115,6 @@ def test_id_of(data: bytes) -> str | None:
         return None
     test_id = payload.get("test_id")
     return str(test_id) if test_id else None
-
-
-def reader_settings(settings: Settings, stream: StreamRef) -> tuple[Settings, str | None]:
-    """Settings to read the sink's stream: the region comes from its ARN.
-
-    Returns the settings and, when they differ from the user's configured region, a note to
-    show (reading the wrong region is the commonest "stream not found").
-    """
-    if settings.region == stream.region:
-        return settings, None
-    note = None
-    if settings.region is not None:
-        note = (
-            f"reading stream {stream.name} in {stream.region} (from the sink's ARN), "
-            f"not in your configured region {settings.region}"
-        )
-    return replace(settings, region=stream.region), note
 
 
 def _likely_causes(sid: str) -> str:
@@ -364,7 +330,7 @@ class Validator:
     @staticmethod
     def _pass(
         read: ReadFn, t0: datetime, deadline: float, seen: dict[str, str]
-    ) -> Iterator[Record]:
+    ) -> Iterator[KinesisRecord]:
         """One pass to the tip of every shard, resuming after ``seen`` (which it advances)."""
         for record in read(t0, deadline, dict(seen)):
             seen[record.shard_id] = record.sequence_number
@@ -614,23 +580,3 @@ def _check_verdict(item: dict[str, Any], base: str) -> None:
             "counts as a failed delivery",
             hint="Make the app answer 2xx to Twilio's requests, then run this again.",
         )
-
-
-def stream_reader(kinesis_client: KinesisClient, stream_arn: str) -> ReadFn:
-    """Bind :func:`twilio_es_cli.tail.reader.read_stream` to one stream as a :data:`ReadFn`."""
-    from twilio_es_cli.aws import aws_errors
-    from twilio_es_cli.tail.positions import StartPosition
-    from twilio_es_cli.tail.reader import read_stream
-
-    def read(start: datetime, deadline: float, checkpoint: Mapping[str, str]) -> Iterator[Record]:
-        with aws_errors(f"read stream {stream_arn}"):
-            yield from read_stream(
-                kinesis_client,
-                stream_arn,
-                StartPosition.at(start),
-                follow=False,
-                deadline=deadline,
-                checkpoint=checkpoint,
-            )
-
-    return read

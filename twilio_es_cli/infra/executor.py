@@ -88,8 +88,9 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     that is said plainly.
     """
     from twilio_es_cli.errors import CheckFailed
-    from twilio_es_cli.sink_validation import Validator, stream_reader
+    from twilio_es_cli.sink_validation import Validator
     from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.tail.reader import stream_reader
 
     service = SinkService(env.client)
     if sink.sink_type != "kinesis":

@@ -25,8 +25,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from twilio_es_cli import arns
@@ -330,3 +331,29 @@ def _records_args(stream: str) -> RecordsArgs:
     StreamName parameter, so names need nothing.
     """
     return {"StreamARN": stream} if arns.is_arn(stream) else {}
+
+
+#: A bounded read of one stream: (start time, deadline on ``time.monotonic()``, checkpoint) ->
+#: every record up to the tip of every shard, resuming after the checkpoint's sequence numbers
+#: (shard id -> last one seen). ``sink validate`` reads pass after pass with it.
+ReadFn = Callable[[datetime, float, Mapping[str, str]], Iterable[KinesisRecord]]
+
+
+def stream_reader(kinesis: KinesisClient, stream_arn: str) -> ReadFn:
+    """Bind :func:`read_stream` to one stream as a :data:`ReadFn` (never following)."""
+    from twilio_es_cli.aws import aws_errors
+
+    def read(
+        start: datetime, deadline: float, checkpoint: Mapping[str, str]
+    ) -> Iterator[KinesisRecord]:
+        with aws_errors(f"read stream {stream_arn}"):
+            yield from read_stream(
+                kinesis,
+                stream_arn,
+                StartPosition.at(start),
+                follow=False,
+                deadline=deadline,
+                checkpoint=checkpoint,
+            )
+
+    return read
