@@ -341,46 +341,35 @@ def stream_config(env: Env, name: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- subscriptions
 
 
-def _twilio(action: str) -> Any:
-    from twilio_es_cli.twilio_api import twilio_errors
+def _subscriptions(client: Any) -> Any:
+    """The one writer of subscriptions (:class:`~twilio_es_cli.subscriptions.Subscriptions`)."""
+    from twilio_es_cli.subscriptions import Subscriptions
 
-    return twilio_errors(action)
+    return Subscriptions(client)
 
 
 def create_subscription(
     client: Any, sink_sid: str, description: str, types: list[tuple[str, int | None]]
 ) -> str:
     """One call; a type without a version (a copy of an unpinned one) stays unpinned."""
-    forms = [{"type": t} if v is None else {"type": t, "schema_version": v} for t, v in types]
-    with _twilio(f"create a subscription on sink {sink_sid}"):
-        created = client.events.v1.subscriptions.create(
-            description=description, sink_sid=sink_sid, types=forms
-        )
-    return str(created.sid)
+    sid: str = _subscriptions(client).create(sink_sid, types, description)
+    return sid
 
 
 def _update_subscription(client: Any, change: Change) -> None:
-    sid = change.sid
     diff = change.details.get("diff", {})
-    handle = client.events.v1.subscriptions(sid)
-    for type_name, version in diff.get("add", []):  # first add, so it is never left empty
-        with _twilio(f"add {type_name} to subscription {sid}"):
-            handle.subscribed_events.create(type=type_name, schema_version=version)
-    for type_name, version in diff.get("set_version", []):
-        with _twilio(f"pin {type_name} to version {version} in subscription {sid}"):
-            handle.subscribed_events(type_name).update(schema_version=version)
-    for type_name in diff.get("remove", []):
-        with _twilio(f"remove {type_name} from subscription {sid}"):
-            handle.subscribed_events(type_name).delete()
-    if "new_description" in change.details:
-        with _twilio(f"update subscription {sid}"):
-            handle.update(description=change.details["new_description"])
+    _subscriptions(client).change(
+        change.sid,
+        add=diff.get("add", []),
+        pin=diff.get("set_version", []),
+        remove=diff.get("remove", []),
+        description=change.details.get("new_description"),
+    )
 
 
 def _delete_subscription(env: Env, sid: str) -> None:
     try:
-        with _twilio(f"delete subscription {sid}"):
-            env.client.events.v1.subscriptions(sid).delete()
+        _subscriptions(env.client).delete(sid)
     except NotFoundError:
         env.report.note(f"  subscription {sid} was already gone")
 
@@ -388,8 +377,7 @@ def _delete_subscription(env: Env, sid: str) -> None:
 def _delete_sink(env: Env, sid: str, *, replaced: bool) -> None:
     from twilio_es_cli.sinks import SinkService
 
-    with _twilio(f"list the subscriptions of sink {sid}"):
-        users = [s.sid for s in env.client.events.v1.subscriptions.stream(sink_sid=sid)]
+    users = _subscriptions(env.client).sids_on_sink(sid)
     if users:
         what = "old sink" if replaced else "sink"
         env.report.warn(f"kept {what} {sid}: still used by subscription(s) {', '.join(users)}")
