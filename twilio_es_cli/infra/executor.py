@@ -21,7 +21,6 @@ leaves the account consistent, so a re-run re-plans from what exists and continu
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
 from twilio_es_cli.infra.planner import CREATE, DELETE, REPLACE, UPDATE, Change, Plan
 from twilio_es_cli.models import Sink
-from twilio_es_cli.progress import TERMINAL, Indented, Reporter
+from twilio_es_cli.progress import TERMINAL, Indented, Muted, Reporter
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -101,10 +100,12 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     read = stream_reader(env.stream_kinesis(stream.arn), stream.arn)
     limit = timeout or env.proof_timeout
     if sink.status == "active":  # today's Twilio: active at once, so prove without Validate
-        waited = read_back(service, sink.sid, read, limit)
-        return f"test event read back from {stream.name} after {waited:g} s; active"
-    validator = Validator(service, Indented(env.report))
-    result = validator.kinesis(sink, stream, read, timeout=limit)
+        # Steps 1-3 of validation (test event read back); only its warnings are said.
+        validator = Validator(service, Muted(env.report))
+        result = validator.read_back(sink, stream, read, timeout=limit)
+    else:
+        validator = Validator(service, Indented(env.report))
+        result = validator.kinesis(sink, stream, read, timeout=limit)
     return f"test event read back from {stream.name} after {result.seconds_to_event:g} s; active"
 
 
@@ -137,41 +138,6 @@ def _listening(base: str) -> bool:
     except ListenerError:
         return False
     return True
-
-
-def read_back(service: Any, sid: str, read: Any, timeout: float) -> float:
-    """Catch up with the stream, send a test event, read until a new test event arrives.
-
-    Anything already in the stream is skipped first (earlier tests, other sinks). Sends a new
-    test when nothing arrived for a while (a new role can take seconds to be assumable), up to
-    the validation flow's limits. Returns the seconds it took; exit 5 when nothing arrives.
-    """
-    from datetime import datetime, timezone
-
-    from twilio_es_cli.errors import CheckFailed
-    from twilio_es_cli.sink_validation import CLOCK_SKEW, MAX_TESTS, RETEST_AFTER, test_id_of
-
-    started = time.monotonic()
-    deadline = started + timeout
-    since = datetime.now(timezone.utc) - CLOCK_SKEW
-    seen: dict[str, str] = {}
-    for record in read(since, deadline, {}):
-        seen[record.shard_id] = record.sequence_number
-    service.test(sid)
-    tests, last_test = 1, time.monotonic()
-    while time.monotonic() < deadline:
-        for record in read(since, deadline, dict(seen)):
-            seen[record.shard_id] = record.sequence_number
-            if test_id_of(record.data) is not None:
-                return round(time.monotonic() - started, 1)
-        if time.monotonic() - last_test >= RETEST_AFTER and tests < MAX_TESTS:
-            service.test(sid)
-            tests, last_test = tests + 1, time.monotonic()
-        time.sleep(0.5)
-    raise CheckFailed(
-        f"no test event from sink {sid} arrived in its stream within {timeout:g} s",
-        hint=f"Run `twilio-es doctor --sink {sid}` to see why Twilio cannot write.",
-    )
 
 
 def sink_config_model(sink_type: str, config: dict[str, Any]) -> Any:
