@@ -273,7 +273,7 @@ def test_checkpoint_that_cannot_be_written_is_a_clean_error(tmp_path: Path) -> N
 
 def test_fast_path_field_names_are_the_models() -> None:
     """cloudevents writes the model's fields out (no pydantic import); they must not drift."""
-    from twilio_es_cli.tail import decode as cloudevents
+    from twilio_es_cli.tail import decode as decoding
     from twilio_es_cli.tail.cloudevent import CloudEvent
 
-    assert tuple(CloudEvent.model_fields) == cloudevents._FIELD_NAMES
+    assert tuple(CloudEvent.model_fields) == decoding._FIELD_NAMES

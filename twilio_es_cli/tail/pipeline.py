@@ -1,9 +1,12 @@
-"""The core of ``twilio-es tail``: start positions, filters, dedupe, checkpoints, stop rules.
+"""One pass of ``tail`` over a stream: read -> decode -> filter -> dedupe -> sink -> checkpoint.
 
-Reading is :func:`twilio_es_cli.tail.reader.read_stream`; decoding is
-:mod:`twilio_es_cli.tail.decode`; writing is :mod:`twilio_es_cli.tail.render`. This module
-wires them together against a plain Kinesis client and an output stream, so tests drive it
-against moto or kinesis-local and the CLI stays a thin shell around :func:`run_tail`.
+Reading is :func:`twilio_es_cli.tail.reader.read_stream`; decoding
+:mod:`twilio_es_cli.tail.decode`; the filters :mod:`twilio_es_cli.tail.filters`; where events go
+an :class:`~twilio_es_cli.tail.sink.EventSink` (by default a renderer of
+:mod:`twilio_es_cli.tail.render`); the checkpoint :mod:`twilio_es_cli.tail.checkpoint`. This
+module applies the stop rules (``--max``, ``--timeout``, ``--no-follow``, a stop flag) against a
+plain Kinesis client and an output stream, so tests drive it against moto or kinesis-local; the
+process around it (signals, threads, lifetimes) is :mod:`twilio_es_cli.tail.runner`'s.
 """
 
 from __future__ import annotations
