@@ -55,6 +55,15 @@ class Files(BaseSink):
         return min(pending) if pending else None
 
 
+class FinishedFiles(Files):
+    """Rolls its partial files when the run ends (as an archive does)."""
+
+    def finish(self) -> None:
+        for events in self.open.values():
+            self.durable.extend(n for _, n in events)
+            events.clear()
+
+
 def _record(shard: str, seq: int) -> KinesisRecord:
     return KinesisRecord(shard, str(seq), "k", WHEN, b"")
 
@@ -116,3 +125,20 @@ def test_another_sink_reads_like_tail_and_loses_nothing_across_runs(
     assert set(first.durable) | set(second.durable) == set(range(60))  # nothing lost
     assert len(second.durable) < 60  # and what the first made durable is not all read again
     assert report.warnings == []
+
+
+def test_what_finish_makes_durable_is_checkpointed_before_the_run_ends(
+    kinesis: KinesisClient, tmp_path: Path
+) -> None:
+    put(kinesis, STREAM, ((event(n, key=f"k{n % 5}"), f"k{n % 5}") for n in range(30)))
+    state = tmp_path / "archive.cp.json"
+    options = TailOptions(start=StartPosition.trim_horizon(), follow=False, checkpoint=state)
+    first = FinishedFiles(roll=7)  # 30 events: 2 short of a fifth file until finish()
+    run_tail(reader_client(), STREAM, options, out=io.StringIO(), sink=first, report=Collect())
+    assert sorted(first.durable) == list(range(30))
+    again = Files(roll=1)
+    resumed = TailOptions(
+        start=StartPosition.latest(), explicit_start=False, follow=False, checkpoint=state
+    )
+    summary = run_tail(reader_client(), STREAM, resumed, out=io.StringIO(), sink=again)
+    assert summary.read == 0 and again.durable == []  # nothing is read twice

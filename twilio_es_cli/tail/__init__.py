@@ -19,7 +19,7 @@ tests/test_import_graph.py):
 - ``decode``           records -> DecodedEvent (fast path, gzip, KPL de-aggregation)
 - ``filters``          ``--type`` (TypeFilter) and ``--dedupe`` (Deduper)
 - ``options``          TailOptions: what a run was asked to do
-- ``sink``             THE SEAM where events leave: EventSink (write/drain/settle/close),
+- ``sink``             THE SEAM where events leave: EventSink (write/drain/settle/finish/close),
   BaseSink, TextSink
 - ``summary``          the one-line summary of an event's data (pretty output, ``--stats``)
 - ``render``           the output formats (jsonl/json/raw/pretty), each a TextSink
@@ -37,7 +37,8 @@ the reading loop:
    event that passed the filters, in stream order per shard; ``drain()`` hands on what is
    buffered when the reader waits; ``settle()`` makes durable what it can and returns the
    number (0 = the first event written in this run) of the oldest written event that is not
-   durable yet, or None when all are; ``close()`` ends it.
+   durable yet, or None when all are; ``finish()`` comes before the run's last checkpoint
+   save, however the run ends (roll what is open); ``close()`` ends it.
 2. Call ``runner.run(kinesis, stream, TailOptions(...), sink=lambda stop: YourSink(...),
    efo=...)``: every shard, resharding, throttling, ``--from/--since``, ``--no-follow``,
    ``--efo``, signals and the checkpoint (``TailOptions.checkpoint``) come with it. The

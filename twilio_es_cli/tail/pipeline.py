@@ -193,7 +193,8 @@ def run_tail(
     ``sink`` (an :class:`~twilio_es_cli.tail.sink.EventSink`: ``tail --forward-to``'s
     forwarder, ``--stats``' last events, an archive) replaces the renderer of
     ``options.output`` writing to ``out``. It is drained whenever the reader waits, settled
-    before each checkpoint save, and not closed here (its owner closes it).
+    before each checkpoint save, finished before the last one (with a checkpoint), and not
+    closed here (its owner closes it).
     ``shard_reader`` chooses how shards are read (``tail --efo``: SubscribeToShard).
     ``observer`` is told of each record and of quiet moments (see :class:`TailObserver`).
 
@@ -248,6 +249,7 @@ def run_tail(
     finally:
         summary.elapsed = time.monotonic() - started
         if saver is not None:
+            sink.finish()  # however the run ends: what can be durable is, before the last save
             saver.save()
         else:  # Ctrl-C: what was handled is shown (a closed pipe: nothing more can be)
             with contextlib.suppress(OSError, ValueError):

@@ -2,20 +2,20 @@
 
 The pipeline (:func:`twilio_es_cli.tail.pipeline.run_tail`) reads, decodes, filters and
 dedupes; every event that passes goes to one sink, in order: ``tail``'s renderers
-(:mod:`twilio_es_cli.tail.render`), ``--forward-to``'s :class:`~twilio_es_cli.webhook.forward.
-Forwarder`, ``--stats``' :class:`~twilio_es_cli.tail.stats.LastEvents`, and any other consumer
-of decoded events (``archive``, writing Parquet files, is the next) with no copy of the
-reading loop.
+(:mod:`twilio_es_cli.tail.render`), ``--forward-to``'s
+:class:`~twilio_es_cli.webhook.forward.Forwarder`, ``--stats``'
+:class:`~twilio_es_cli.tail.stats.LastEvents`, and any other consumer of decoded events
+(``archive``, writing Parquet files, is the next) with no copy of the reading loop.
 
-What a sink promises decides how far the checkpoint may move. Events written to it are
-numbered from 0 in the order :meth:`EventSink.write` was called in this run; before each
-checkpoint save the pipeline calls :meth:`EventSink.settle`, which makes durable what it can
-now and answers the number of the oldest written event that is *not* durable yet (None: all
-are). The checkpoint then advances only past records whose events, and every event written
-before them, are durable (:class:`~twilio_es_cli.tail.checkpoint.CheckpointSaver`): a crash or
-``kill -9`` may repeat events, never lose one. A renderer's events are durable once flushed
-(and fsynced into a regular file); a forwarder's once delivered or dropped; an archive's once
-the file holding them is renamed into place, which need not be in write order.
+What a sink promises decides how far the checkpoint may move. Events written to it are numbered from
+0 in the order :meth:`EventSink.write` was called in this run; before each checkpoint save the
+pipeline calls :meth:`EventSink.settle` (and :meth:`EventSink.finish` before the last one), which
+makes durable what it can now and answers the number of the oldest written event that is *not*
+durable yet (None: all are). The checkpoint then advances only past records whose events, and every
+event written before them, are durable (:class:`~twilio_es_cli.tail.checkpoint.CheckpointSaver`): a
+crash or ``kill -9`` may repeat events, never lose one. A renderer's events are durable once flushed
+(and fsynced into a regular file); a forwarder's once delivered or dropped; an archive's once the
+file holding them is renamed into place, which need not be in write order.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ class EventSink(Protocol):
         """Make durable what can be now; the number of the oldest written event that is still
         not durable, or None when every event written so far is (checkpoint saves ask)."""
 
+    def finish(self) -> None:
+        """The run is ending, however it ends: make durable what can be (a partial file
+        rolled), so the last checkpoint save, which settles next, can pass it."""
+
     def close(self) -> None:
         """The run is over (however it ended): finish or abandon what is pending."""
 
@@ -59,6 +63,9 @@ class BaseSink:
         return None
 
     def settle(self) -> int | None:
+        return None
+
+    def finish(self) -> None:
         return None
 
     def close(self) -> None:

@@ -223,6 +223,9 @@ class Forwarder:
         checkpoint keeps its place until the next run delivers them again."""
         return None if self.flush() else 0
 
+    def finish(self) -> None:
+        """Nothing to add: :meth:`settle` waits for every delivery anyway."""
+
     def close(self) -> None:
         """Finish what is queued (see :meth:`flush`) and end the worker threads."""
         for inbox in self._queues:
