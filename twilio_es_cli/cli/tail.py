@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from twilio_es_cli.clients import Clients
+    from twilio_es_cli.tail.checkpoint import CheckpointLock
     from twilio_es_cli.tail.options import TailOptions
     from twilio_es_cli.webhook.forward import Forwarder
 
@@ -213,8 +214,9 @@ def tail(
     consumer a killed run of yours left behind.
 
     Exit status: 0 when it stopped by --no-follow, --max, --timeout, SIGTERM or a closed
-    pipe; 130 after Ctrl-C (a summary is printed on stderr first); 4 if the stream does not
-    exist or is deleted while reading.
+    pipe; 130 after Ctrl-C (a summary is printed on stderr first); 2 if the --checkpoint file
+    is held by another tail (its pid is named) or is not a checkpoint; 4 if the stream does
+    not exist or is deleted while reading.
 
     \b
     Examples:
@@ -244,7 +246,7 @@ def tail(
     if checkpoint is not None:
         from twilio_es_cli.tail.checkpoint import Checkpoint
 
-        # A new file's directory must be writable, an existing file readable and for this
+        # A new file's directory must be writable, an existing file a checkpoint for this
         # stream: said before "Tailing ..." and before any call (run_tail opens it again).
         Checkpoint.open(checkpoint, stream, StartPosition.latest())
     if stats:
@@ -267,16 +269,32 @@ def tail(
     forward = webhook.tail_forwarding(  # --forward-to: deliveries replace event lines
         forward_to, header, signing_token, rate, concurrency, batch, fmt
     )
-    code = _run(
-        _common.clients(ctx),
-        stream,
-        options,
-        forward,
-        efo=efo,
-        stats=stats_interval if stats else None,
-    )
+    lock = _lock(checkpoint)  # held from here (before any call) to the run's last save
+    try:
+        code = _run(
+            _common.clients(ctx),
+            stream,
+            options,
+            forward,
+            efo=efo,
+            stats=stats_interval if stats else None,
+            lock=lock,
+        )
+    finally:
+        if lock is not None:
+            lock.release()
     if code:
         raise typer.Exit(code)
+
+
+def _lock(checkpoint: Path | None) -> CheckpointLock | None:
+    """One tail per checkpoint file: a second one is refused here (exit 2, with the pid of
+    the tail holding it), before any call, an EFO consumer or a line of output."""
+    if checkpoint is None:
+        return None
+    from twilio_es_cli.tail.checkpoint import CheckpointLock
+
+    return CheckpointLock(checkpoint).acquire()
 
 
 def _run(
@@ -287,6 +305,7 @@ def _run(
     *,
     efo: bool = False,
     stats: float | None = None,
+    lock: CheckpointLock | None = None,
 ) -> int:
     """Call the runner and render what it returns; the exit code."""
     from twilio_es_cli import output
@@ -315,6 +334,7 @@ def _run(
         sink=forwarder if forward is not None else None,
         efo=efo,
         stats=stats,
+        checkpoint_lock=lock,
     )
     if summary.interrupted and output.is_tty(sys.stderr):
         sys.stderr.write("\n")  # the terminal echoed ^C: start the summary on its own line
