@@ -214,9 +214,10 @@ def tail(
     consumer a killed run of yours left behind.
 
     Exit status: 0 when it stopped by --no-follow, --max, --timeout, SIGTERM or a closed
-    pipe; 130 after Ctrl-C (a summary is printed on stderr first); 2 if the --checkpoint file
-    is held by another tail (its pid is named) or is not a checkpoint; 4 if the stream does
-    not exist or is deleted while reading.
+    pipe; 1 when --forward-to gave up on events (a handler down or failing for 60 s in a
+    run that ends by itself); 130 after Ctrl-C (a summary is printed on stderr first); 2 if
+    the --checkpoint file is held by another tail (its pid is named) or is not a
+    checkpoint; 4 if the stream does not exist or is deleted while reading.
 
     \b
     Examples:
@@ -267,7 +268,15 @@ def tail(
         checkpoint=checkpoint,
     )
     forward = webhook.tail_forwarding(  # --forward-to: deliveries replace event lines
-        forward_to, header, signing_token, rate, concurrency, batch, fmt
+        forward_to,
+        header,
+        signing_token,
+        rate,
+        concurrency,
+        batch,
+        fmt,
+        ends_by_itself=not follow or max_events is not None or timeout is not None,
+        run_timeout=timeout,
     )
     lock = _lock(checkpoint)  # held from here (before any call) to the run's last save
     try:
@@ -343,7 +352,30 @@ def _run(
     output.info(summary.line())
     for sent in forwarders:
         output.info(sent.summary.line())
-    return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
+    if summary.interrupted:
+        return int(ExitCode.INTERRUPTED)
+    for sent in forwarders:
+        _check_abandoned(sent, checkpoint=options.checkpoint is not None)
+    return 0
+
+
+def _check_abandoned(sent: Forwarder, *, checkpoint: bool) -> None:
+    """Exit 1 when --forward-to abandoned events that no stop or --timeout asked it to."""
+    from twilio_es_cli.errors import ApiError
+
+    done = sent.summary
+    if not done.unasked:
+        return
+    again = (
+        "run the same command again: the checkpoint sends what was not delivered"
+        if checkpoint
+        else "run it again (with --checkpoint FILE a re-run sends exactly what was not delivered)"
+    )
+    raise ApiError(
+        f"--forward-to {sent.target.url}: {done.abandoned} event(s) not delivered "
+        f"({done.why_abandoned})",
+        hint=f"Start the handler or fix what it answers, then {again}.",
+    )
 
 
 def _check_stats(
