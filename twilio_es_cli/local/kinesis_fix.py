@@ -159,11 +159,13 @@ def install() -> None:
         for name, handler in handlers.items():
             setattr(response, name, handler)
         for name in (
+            "create_stream",
             "put_record",
             "put_records",
             "get_shard_iterator",
             "describe_stream",
             "describe_stream_summary",
+            "list_streams",
             "delete_stream",
             *handlers,
         ):

@@ -87,6 +87,8 @@ NAMES: dict[str, dict[str, Sequence[str] | None]] = {
                 "get_shard_iterator",
                 "describe_stream",
                 "describe_stream_summary",
+                "create_stream",
+                "list_streams",
                 "delete_stream",
             )
         },
