@@ -407,7 +407,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         hook = self.server.emulator.request_log
-        if hook is not None and str(code).isdigit():
+        if hook is not None and isinstance(code, int):  # HTTPStatus is an int too
             millis = (time.monotonic() - self._started) * 1000
             path = urlsplit(getattr(self, "path", "") or "").path
             hook(self.command or "?", path, int(code), millis, self._detail)
