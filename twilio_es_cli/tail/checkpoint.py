@@ -381,9 +381,10 @@ class CheckpointLock:
             return self
         refuse_special(self.checkpoint)  # never create /dev/zero.lock
         check_location(self.checkpoint)  # a new file: its directory, said in those words
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        from twilio_es_cli.files import open_private
+
         try:
-            fd = os.open(self.path, flags, 0o600)
+            fd = open_private(self.path)
         except OSError as exc:
             raise UsageError(
                 f"cannot lock checkpoint file {self.checkpoint}: {self.path} "
