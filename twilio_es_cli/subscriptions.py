@@ -111,6 +111,21 @@ class Subscriptions:
             )
         return sink
 
+    def require_free_sink(self, sink_sid: str) -> None:
+        """Twilio takes one subscription per sink; a second is refused ("Sink with SID ... is in
+        use", live-tested): say so before asking, with the way to add types instead (exit 2)."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        with twilio_errors(f"list the subscriptions of sink {sink_sid}"):
+            holders = [str(s.sid) for s in self._v1.subscriptions.stream(sink_sid=sink_sid)]
+        if holders:
+            raise UsageError(
+                f"Sink {sink_sid} already has subscription {holders[0]}; Twilio allows one "
+                "subscription per sink",
+                hint=f"Add the types to it: twilio-es subscription add-type {holders[0]} TYPE..., "
+                "or create another sink for a separate subscription.",
+            )
+
     # -- subscriptions -------------------------------------------------------------------
     def resolve(self, specs: Sequence[TypeSpec]) -> Resolution:
         """Check ``specs`` against the catalogue and pin versions (no subscription is touched)."""
@@ -127,6 +142,7 @@ class Subscriptions:
 
         resolution = self.resolve(specs)
         self.require_active_sink(sink_sid)
+        self.require_free_sink(sink_sid)
         with twilio_errors(f"create a subscription on sink {sink_sid}"):
             created = self._v1.subscriptions.create(
                 description=description or DEFAULT_DESCRIPTION,

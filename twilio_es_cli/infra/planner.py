@@ -475,8 +475,51 @@ def build(
         old_subs += _plan_subscription(plan, name, sub, types[name], live, sinks)
     gone_sinks, gone_subs = _orphans(plan, live, desired, prune)
     _plan_deletions(plan, live, old_sinks, old_subs, gone_sinks, gone_subs)
+    _check_one_subscription_per_sink(plan, model, live, sinks)
     _check_capacity(plan, live)
     return plan
+
+
+def _check_one_subscription_per_sink(plan: Plan, model: Any, live: Live, sinks: _Sinks) -> None:
+    """Twilio takes one subscription per sink ("Sink with SID ... is in use", live-tested).
+
+    Two declared subscriptions on one sink fail at plan time. A new subscription on a live sink
+    that still has one: if this plan deletes that one, it is deleted first (a short gap in
+    delivery, said in the plan); if not, planning fails, naming it.
+    """
+    users: dict[str, list[str]] = {}
+    for name, decl in model.subscriptions.items():
+        users.setdefault(decl.sink, []).append(name)
+    for sink_name, names in users.items():
+        if len(names) > 1:
+            raise UsageError(
+                f"subscriptions {', '.join(sorted(names))} all deliver to sink {sink_name}; "
+                "Twilio allows one subscription per sink",
+                hint="Merge their types into one subscription, or give each its own sink.",
+            )
+    deleted = {c.sid for c in plan.changes if c.kind == "subscription" and c.action == DELETE}
+    for change in plan.changes:
+        if change.kind != "subscription" or change.action not in (CREATE, REPLACE):
+            continue
+        target = sinks.target.get(change.details["sink"])
+        if target is None:
+            continue  # a new sink: nothing on it yet
+        holders = [s.sid for s in live.subscriptions_of(target) if s.sid != change.sid]
+        blocking = [sid for sid in holders if sid not in deleted]
+        if blocking:
+            raise UsageError(
+                f"sink {change.details['sink']} ({target}) already has subscription "
+                f"{', '.join(blocking)}, not in {plan.source}; Twilio allows one subscription "
+                "per sink",
+                hint="Declare that subscription in the file (sid: ...) and edit its types, "
+                "delete it, or re-run with --prune.",
+            )
+        if holders:
+            change.details["frees"] = holders
+            change.reasons.append(
+                f"sink {target} holds one subscription: {', '.join(holders)} is deleted first "
+                "(events are not delivered in between)"
+            )
 
 
 def _plan_deletions(
