@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from twilio_es_cli.catalog import Catalog, Resolution, TypeSpec, resolve_specs
+from twilio_es_cli.catalog import Catalog, Resolution, TypeSpec, refuse_restricted, resolve_specs
 from twilio_es_cli.errors import CheckFailed, NotFoundError, UsageError, shown
 
 SUBSCRIPTION_SID = re.compile(r"^DF[0-9a-fA-F]{32}$")
@@ -141,6 +141,7 @@ class Subscriptions:
         from twilio_es_cli.twilio_api import twilio_errors
 
         resolution = self.resolve(specs)
+        refuse_restricted(resolution.types, "a new subscription")
         self.require_active_sink(sink_sid)
         self.require_free_sink(sink_sid)
         with twilio_errors(f"create a subscription on sink {sink_sid}"):
@@ -223,6 +224,7 @@ class Subscriptions:
                 f"{clash[0]} VERSION`.",
             )
         added = [r for r in resolution.types if r.type not in current]
+        refuse_restricted(added, f"subscription {sid} as an added type")
         if not added:
             raise UsageError(
                 f"Subscription {sid} already has every type that matched",

@@ -452,8 +452,10 @@ def build(
     types: dict[str, list[tuple[str, int]]],
     *,
     prune: bool = False,
+    restricted: set[str] | frozenset[str] = frozenset(),
 ) -> Plan:
-    """The plan; ``types`` comes from :func:`resolve_types`."""
+    """The plan; ``types`` comes from :func:`resolve_types`; ``restricted`` names the types
+    Twilio keeps delivering but refuses to add (Event Types Lifecycle page)."""
     model = desired.model
     plan = Plan(source=desired.source, project=model.project)
     for name, decl in model.streams.items():
@@ -476,8 +478,28 @@ def build(
     gone_sinks, gone_subs = _orphans(plan, live, desired, prune)
     _plan_deletions(plan, live, old_sinks, old_subs, gone_sinks, gone_subs)
     _check_one_subscription_per_sink(plan, model, live, sinks)
+    _check_restricted(plan, restricted)
     _check_capacity(plan, live)
     return plan
+
+
+def _check_restricted(plan: Plan, restricted: set[str] | frozenset[str]) -> None:
+    """A restricted type may stay in a live subscription, but never be added to one."""
+    for change in plan.changes:
+        if change.kind != "subscription":
+            continue
+        if change.action in (CREATE, REPLACE):
+            adding = [t for t, _ in change.details.get("specs", [])]
+        else:
+            adding = [t for t, _ in change.details.get("diff", {}).get("add", [])]
+        refused = sorted(set(adding) & restricted)
+        if refused:
+            raise UsageError(
+                f"subscription {change.name} would add {', '.join(refused)}, which is "
+                "restricted: Twilio refuses it in a new subscription or as an added type",
+                hint="Remove it from the file; a live subscription that already has it keeps "
+                "receiving it.",
+            )
 
 
 def _check_one_subscription_per_sink(plan: Plan, model: Any, live: Live, sinks: _Sinks) -> None:

@@ -27,14 +27,10 @@ connections are retried, other answers dropped (93101 either way); Kinesis 93101
 
 from __future__ import annotations
 
-import base64
-import http.client
 import json
-import ssl
 import threading
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import arns
@@ -65,37 +61,6 @@ class DeliveryError(Exception):
         self.code = code
         self.message = message
         self.retry = code in KINESIS_RETRIED if retry is None else retry
-
-
-@dataclass(frozen=True)
-class WebhookTarget:
-    """A webhook destination split the way it is sent: the URL without credentials (what is
-    requested and signed, its query string untouched) and the Basic credentials, if any."""
-
-    url: str
-    authorization: str | None
-
-    @classmethod
-    def parse(cls, destination: str) -> WebhookTarget:
-        parts = urllib.parse.urlsplit(destination)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise DeliveryError(
-                WRITE_FAILED,
-                f"Webhook destination {redact(destination)} is not an http(s) URL",
-                retry=False,
-            )
-        netloc = parts.netloc.rpartition("@")[2]
-        authorization = None
-        if parts.username is not None:
-            user = urllib.parse.unquote(parts.username)
-            password = urllib.parse.unquote(parts.password or "")
-            token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-            authorization = f"Basic {token}"
-        # Rebuilt by hand, not with urlunsplit: that would drop an empty "?" and keep a fragment.
-        url = f"{parts.scheme}://{netloc}{parts.path or '/'}"
-        if "?" in destination.split("#", 1)[0]:
-            url += "?" + parts.query
-        return cls(url, authorization)
 
 
 def redact(url: str) -> str:
@@ -282,51 +247,47 @@ class Deliverer:
         return json.dumps(event, separators=(",", ":")).encode()
 
     def to_webhook(self, config: dict[str, Any], payload: Any) -> str:
-        """Send ``payload`` (one event or a batch) as Twilio does; see the module docstring."""
-        from twilio_es_cli.signing import SIGNATURE_HEADER, sign_json_request
+        """Send ``payload`` (one event or a batch) as Twilio does; see the module docstring.
 
-        target = WebhookTarget.parse(str(config.get("destination", "")))
+        The HTTP side is the project's own webhook poster (:mod:`twilio_es_cli.webhook.post`,
+        which ``tail --forward-to`` uses too): credentials from the URL as Basic auth, no
+        redirects followed, one timeout.
+        """
+        from twilio_es_cli.errors import UsageError
+        from twilio_es_cli.signing import SIGNATURE_HEADER, sign_json_request
+        from twilio_es_cli.webhook.post import Poster, Target
+
+        destination = str(config.get("destination", ""))
+        try:
+            target = Target.parse(destination)
+        except UsageError as exc:
+            raise DeliveryError(
+                WRITE_FAILED,
+                f"Webhook destination {redact(destination)} is not usable: {exc}",
+                retry=False,
+            ) from exc
         method = "GET" if str(config.get("method") or "post").upper() == "GET" else "POST"
         body = json.dumps(payload).encode()
         url, signature = sign_json_request(self.auth_token, target.url, body)
+        parts = urllib.parse.urlsplit(url)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "Twilio-EventStreams",
             SIGNATURE_HEADER: signature,
         }
-        if target.authorization:
-            headers["Authorization"] = target.authorization
-        status, location = self._request(method, url, body, headers)
-        return _judge(status, location, redact(str(config.get("destination", ""))))
-
-    def _request(
-        self, method: str, url: str, body: bytes, headers: dict[str, str]
-    ) -> tuple[int, str | None]:
-        """One HTTP exchange, no redirects; the request target is the URL's own bytes."""
-        parts = urllib.parse.urlsplit(url)
-        target = parts.path + ("?" + parts.query if "?" in url else "")
-        connection: http.client.HTTPConnection
-        if parts.scheme == "https":
-            connection = http.client.HTTPSConnection(
-                parts.netloc, timeout=self.timeout, context=ssl.create_default_context()
-            )
-        else:
-            connection = http.client.HTTPConnection(parts.netloc, timeout=self.timeout)
+        poster = Poster(target, timeout=self.timeout)
         try:
-            connection.request(method, target, body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            return response.status, response.getheader("Location")
-        except TimeoutError as exc:
+            answer = poster.send(f"{parts.path or '/'}?{parts.query}", body, headers, method=method)
+        finally:
+            poster.close()
+        if answer.status is None:
             raise DeliveryError(
                 WRITE_FAILED,
-                f"Webhook request timed out after {self.timeout:g} s",
+                f"Webhook request to {redact(destination)} failed: {answer.error}",
                 retry=True,
-            ) from exc
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise DeliveryError(WRITE_FAILED, f"Webhook request failed: {exc}", retry=True) from exc
-        finally:
-            connection.close()
+            )
+        location = dict((k.lower(), v) for k, v in answer.headers).get("location")
+        return _judge(answer.status, location, redact(destination))
 
 
 def _judge(status: int, location: str | None, destination: str) -> str:
