@@ -383,6 +383,17 @@ def _schema_version(schema_id: str, version: str, path: str) -> tuple[str, int]:
     return schema_id, int(version)
 
 
+def _schema_path(path: str) -> re.Match[str] | None:
+    """``/schemas/<Id>/<N>``, or ``/<Id>/<N>`` as on Twilio's schema host (so a ``--schema-url``
+    at a host root, or a client that moves raw URLs onto the API host, finds the document)."""
+    found = re.fullmatch(r"/schemas/([^/]+)/([^/]+)", path)
+    if found is None:
+        found = re.fullmatch(r"/([^/]+)/(\d+)", path)
+        if found is not None and _unquote(found.group(1)) not in SCHEMAS_BY_ID:
+            return None
+    return found
+
+
 def _iso_seconds(moment: float) -> str:
     from datetime import datetime, timezone
 
@@ -511,7 +522,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if method == "GET" and path == "/emulator/health":
             self._send(200, {"status": "ok"})
             return
-        raw = re.fullmatch(r"/schemas/([^/]+)/([^/]+)", path)
+        raw = _schema_path(path)
         if method == "GET" and raw:
             try:
                 schema_id, version = _schema_version(_unquote(raw.group(1)), raw.group(2), path)
