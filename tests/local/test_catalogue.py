@@ -169,6 +169,9 @@ def test_emit_refuses_discontinued_and_delivers_restricted_to_existing_subscript
     discontinued one reaches nobody."""
     gone = cli("local", "emit", "com.twilio.conversations.delivery.updated")
     assert gone.exit_code == 2 and "discontinued" in gone.stderr
+    assert "hint: See `twilio-es types show com.twilio.conversations.delivery.updated`" in (
+        gone.stderr
+    )
     restricted = "com.twilio.accountsecurity.verify.attempt-dlr.delivered"
     sink = twilio_env.service.create_sink(
         "old", "webhook", json.dumps({"destination": webhook_receiver.url})

@@ -332,7 +332,8 @@ def _type_hint(ctx: typer.Context, event_type: str) -> Iterator[None]:
             names = [t.type for t in Catalog(clients(ctx).twilio()).types()]
         except TwilioEsError:
             raise exc from None
-        if event_type in names:
+        if event_type in names:  # known, but refused (discontinued: Twilio sends none)
+            exc.hint = f"See `twilio-es types show {event_type}` for its status and schema."
             raise
         close = suggest(event_type, names)
         exc.hint = (f"Did you mean {' or '.join(close)}? " if close else "") + (

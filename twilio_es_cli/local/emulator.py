@@ -747,15 +747,9 @@ class EventsEmulator:
         return self.service.queue.snapshot(state)
 
     def wait_deliveries(self, timeout: float = 30.0) -> None:
-        """Wait until no delivery waits for its first attempt (tests: after a sink Test)."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not any(d["attempts"] == 0 for d in self.deliveries()):
-                return
-            time.sleep(0.02)
-        raise TimeoutError("deliveries still waiting for their first attempt")
+        """Wait until every delivery has had its first attempt (tests: after a sink Test)."""
+        if not self.service.queue.wait_first_attempts(timeout):
+            raise TimeoutError("deliveries still waiting for their first attempt")
 
     def debugger_log(self) -> list[dict[str, Any]]:
         """Sink errors recorded so far (codes 93101-93104), oldest first."""

@@ -283,6 +283,14 @@ class DeliveryQueue:
             views = [d.view(self.clock) for d in sorted(items, key=lambda d: d.created)]
         return [v for v in views if state is None or v["state"] == state]
 
+    def wait_first_attempts(self, timeout: float) -> bool:
+        """Wait until every delivery known now has had its first attempt, reported included
+        (tests, after a sink Test). False if ``timeout`` seconds passed first."""
+        with self.condition:
+            known = [*self._finished, *self._pending.values()]
+        deadline = time.monotonic() + timeout
+        return all(d.first_attempted.wait(max(0.0, deadline - time.monotonic())) for d in known)
+
     def clear(self) -> None:
         """Forget everything (``reset``): pending deliveries are dropped without an attempt."""
         with self.condition:
