@@ -136,7 +136,9 @@ def up(
     try:
         lines = [f"export {k}={shlex.quote(v)}" for k, v in sandbox.env().items()]
         if env_file is not None:  # before printing: whoever sees the lines may source the file
-            _write_private(env_file, "\n".join(lines) + "\n")
+            from twilio_es_cli.files import write_private_atomic
+
+            write_private_atomic(env_file, ("\n".join(lines) + "\n").encode())
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         output.success(
@@ -184,14 +186,6 @@ def _base_url(value: str | None, option: str) -> str | None:
             hint=f"Give scheme and host, e.g. {option} https://events.example.test",
         )
     return value.strip().rstrip("/")
-
-
-def _write_private(path: Path, text: str) -> None:
-    import os
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
 
 
 @app.command("emit")
