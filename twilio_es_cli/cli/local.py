@@ -34,6 +34,7 @@ DEFAULT_EVENTS_PORT = 4568
 
 @app.command("up")
 def up(
+    ctx: typer.Context,
     aws_port: Annotated[
         int, typer.Option("--aws-port", help="Port of the local AWS (Kinesis/IAM/STS); 0 = any.")
     ] = DEFAULT_AWS_PORT,
@@ -91,7 +92,8 @@ def up(
 
     Runs until Ctrl-C (exit 130) or SIGTERM (exit 0), then stops cleanly and frees its ports,
     so it can be started again at once; with --state-dir it saves what you built and restores
-    it next time.
+    it next time. While it runs it logs one line per request (method, operation, status,
+    milliseconds; an error's code and message); --debug adds the traceback of a failure.
 
     \b
     Example:
@@ -106,6 +108,8 @@ def up(
     import threading
 
     from twilio_es_cli import output
+    from twilio_es_cli.local.kinesis_fix import Timing
+    from twilio_es_cli.local.requestlog import RequestLog
     from twilio_es_cli.local.sandbox import Sandbox
 
     for port in (aws_port, events_port):
@@ -113,11 +117,13 @@ def up(
             raise UsageError(f"Port {port} is out of range 0-65535")
     if not (math.isfinite(time_scale) and time_scale > 0):
         raise UsageError(f"--time-scale must be a positive, finite number, not {time_scale}")
+    current = settings(ctx)
     sandbox = Sandbox(
         aws_port=aws_port,
         events_port=events_port,
         state_dir=state_dir,
         legacy_validation=legacy_validation,
+        timing=Timing.sandbox(current.env),
         emulator_options={
             "time_scale": time_scale,
             "public_url": _base_url(public_url, "--public-url"),
@@ -153,6 +159,7 @@ def up(
             output.info("Legacy validation: new kinesis sinks stay initialized until validated.")
         if time_scale != 1:
             output.info(f"The delivery clock runs {time_scale:g} times faster than real time.")
+        sandbox.log_requests(RequestLog(sys.stderr, debug=current.debug))
         while not stopped.wait(0.5):
             pass
     except KeyboardInterrupt:

@@ -39,6 +39,7 @@ from twilio_es_cli.arns import stream_name
 from twilio_es_cli.aws import (
     as_connection_error,
     error_code,
+    foreign_answer,
     is_stream_interrupted,
     stream_not_found,
     translate,
@@ -174,6 +175,14 @@ def _refused(exc: BaseException, action: str, stream: str) -> TwilioEsError:
     """Our one-line error, with a hint, for the codes enhanced fan-out brings."""
     code = error_code(exc)
     name = stream_name(stream)
+    foreign = foreign_answer(exc)
+    if foreign is not None:  # e.g. an emulator without enhanced fan-out: say so, no page
+        return ApiError(
+            f"could not {action}: the server answered {foreign}; it does not serve "
+            "enhanced fan-out (--efo)",
+            hint="Tail without --efo: it reads the same events by polling (GetRecords), "
+            "which works there.",
+        )
     if code == "ResourceNotFoundException":
         return NotFoundError(
             f"could not {action}: stream {name!r} or its consumer was not found",
@@ -412,6 +421,8 @@ class EfoConsumer:
                     StartingPosition=starting_position(position),
                 )
             except Exception as exc:
+                if foreign_answer(exc) is not None:  # not a failure worth retrying
+                    raise _refused(exc, f"subscribe to shard {shard_id}", self.stream) from exc
                 if error_code(exc) == "ResourceInUseException":
                     # Within 5 s of the previous subscription (a reconnect): wait it out.
                     now = time.monotonic()
