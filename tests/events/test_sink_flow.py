@@ -215,6 +215,7 @@ def test_validate_reads_every_shard_and_takes_the_newest_test_event(
     sid = create_kinesis_sink(cli, tmp_path, config)
     twilio_env.emit("com.twilio.messaging.message.sent", 5)  # noise, not subscribed: dropped
     assert cli("sink", "test", sid).exit_code == 0  # a test id that validate must NOT use
+    twilio_env.wait_deliveries()  # Test answers at once; its event is in the stream after this
 
     result: Result = cli("sink", "validate", sid, "--force", "--json")
     assert result.exit_code == 0, result.stderr
