@@ -67,6 +67,7 @@ LOCAL_TAIL_TIMEOUT = 15.0  # --local: give up showing them after this long
 STEPS = 5
 LISTENER_PATH = "/events"  # --local --webhook: the sink's destination on the listener
 CREATED, ALREADY_THERE, VALIDATED = "created", "already there", "validated"
+ADDED = "types added"  # step 4 on a sink that already has its one subscription
 
 
 # --------------------------------------------------------------------------- input
@@ -124,7 +125,7 @@ class Step:
 
     number: int
     name: str
-    result: str  # CREATED | ALREADY_THERE | VALIDATED | "" (the samples)
+    result: str  # CREATED | ALREADY_THERE | ADDED | VALIDATED | "" (the samples)
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,7 +134,7 @@ class Step:
     def line(self) -> str:
         """The progress line (``1/5 stream + role: created (...)``)."""
         head = f"{self.number}/{STEPS} {self.name}"
-        if self.result in (CREATED, ALREADY_THERE):
+        if self.result in (CREATED, ALREADY_THERE, ADDED):
             return f"{head}: {self.result} ({self.detail})"
         return f"{head} ({self.detail})"
 
@@ -406,9 +407,16 @@ class Quickstart:
                 + " (not subscribed twice: each event would arrive twice)"
             )
         specs = [TypeSpec(r.type, r.schema_version) for r in missing]
-        subscription, _ = self.subscriptions.subscribe(
-            sink.sid, specs, description or DEFAULT_SUBSCRIPTION_DESCRIPTION
-        )
+        if existing:
+            # Twilio takes one subscription per sink ("Sink with SID ... is in use"): the new
+            # types join the one the sink has.
+            subscription, _ = self.subscriptions.add_types(existing[0].sid, specs)
+            result = ADDED
+        else:
+            subscription, _ = self.subscriptions.subscribe(
+                sink.sid, specs, description or DEFAULT_SUBSCRIPTION_DESCRIPTION
+            )
+            result = CREATED
         for resolved in missing:
             types.append((resolved, subscription.sid))
         pins = [r for r in missing if r.latest]
@@ -417,7 +425,7 @@ class Quickstart:
                 "pinned to today's latest schema versions, so a new release cannot change "
                 "your payloads silently (choose one with --type TYPE:VERSION)"
             )
-        self._done(4, "subscribed", CREATED, f"{_types_text(types)} via {subscription.sid}")
+        self._done(4, "subscribed", result, f"{_types_text(types)} via {subscription.sid}")
         return subscription, types
 
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from twilio_es_cli.catalog import Catalog, Resolution, TypeSpec, resolve_specs
+from twilio_es_cli.catalog import Catalog, Resolution, TypeSpec, refuse_restricted, resolve_specs
 from twilio_es_cli.errors import CheckFailed, NotFoundError, UsageError, shown
 
 SUBSCRIPTION_SID = re.compile(r"^DF[0-9a-fA-F]{32}$")
@@ -115,6 +115,18 @@ class Subscriptions:
             )
         return sink
 
+    def require_free_sink(self, sink_sid: str) -> None:
+        """Twilio takes one subscription per sink; a second is refused ("Sink with SID ... is in
+        use", live-tested): say so before asking, with the way to add types instead (exit 2)."""
+        holders = self.sids_on_sink(sink_sid)
+        if holders:
+            raise UsageError(
+                f"Sink {sink_sid} already has subscription {holders[0]}; Twilio allows one "
+                "subscription per sink",
+                hint=f"Add the types to it: twilio-es subscription add-type {holders[0]} TYPE..., "
+                "or create another sink for a separate subscription.",
+            )
+
     # -- subscriptions -------------------------------------------------------------------
     def resolve(self, specs: Sequence[TypeSpec]) -> Resolution:
         """Check ``specs`` against the catalogue and pin versions (no subscription is touched)."""
@@ -129,7 +141,9 @@ class Subscriptions:
         """
 
         resolution = self.resolve(specs)
+        refuse_restricted(resolution.types, "a new subscription")
         self.require_active_sink(sink_sid)
+        self.require_free_sink(sink_sid)
         sid = self.create(
             sink_sid,
             [(r.type, r.schema_version) for r in resolution.types],
@@ -255,6 +269,7 @@ class Subscriptions:
                 f"{clash[0]} VERSION`.",
             )
         added = [r for r in resolution.types if r.type not in current]
+        refuse_restricted(added, f"subscription {sid} as an added type")
         if not added:
             raise UsageError(
                 f"Subscription {sid} already has every type that matched",

@@ -24,7 +24,15 @@ def test_local_up_drives_the_whole_flow_and_stops_cleanly(
     build_flow(sandbox, tmp_path, "sandbox-flow")
     emitted = sandbox.run("local", "emit", DELIVERED, "--count", "5", "--json", cwd=tmp_path)
     assert emitted.exit_code == 0, emitted.stderr
-    assert emitted.json() == {"type": DELIVERED, "count": 5, "deliveries": 5}
+    assert emitted.json() == {
+        "type": DELIVERED,
+        "count": 5,
+        "deliveries": 5,
+        "delivered": 5,
+        "retrying": 0,
+        "dropped": 0,
+        "pending": 0,
+    }
 
     tail = sandbox.run(
         "tail",

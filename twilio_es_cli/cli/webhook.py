@@ -411,7 +411,8 @@ BatchOption = Annotated[
         min=1,
         max=1000,
         metavar="N",
-        help="--forward-to: events per request (1 = Twilio's default; >1 as batch_events).",
+        help="--forward-to: 1 (default) posts each event as one JSON object, as a sink "
+        "with batch_events false; N > 1 posts JSON arrays of up to N, as batch_events true.",
     ),
 ]
 

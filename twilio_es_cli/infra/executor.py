@@ -466,6 +466,8 @@ class Executor:
         def run() -> None:
             details = change.details
             sink_sid = self._sink_sid(details["sink"])
+            for old in details.get("frees", []):  # one subscription per sink: make room
+                _delete_subscription(self.env, old)
             sid = create_subscription(
                 self.env.client, sink_sid, details["description"], details["specs"]
             )
