@@ -104,9 +104,12 @@ class Column:
     """A table column and how it may give way when the terminal is narrow.
 
     ``identifier`` columns (SIDs, ARNs, names, event types) are never wrapped or cut: a SID
-    folded over four rows cannot be copied. Other columns give way in order of ``priority``
-    (0 = always shown; higher numbers are dropped first), and ``shorten`` ones are cut to one
-    line with an ellipsis instead of wrapping (so a report stays one line per row).
+    folded over four rows cannot be copied. Other columns wrap between words only, never
+    inside one, so an ARN, URL, SID or time that sits in any cell stays whole there too.
+    Columns give way in order of ``priority`` (0 = always shown; higher numbers are dropped
+    first), and ``shorten`` ones are cut to one line with an ellipsis instead of wrapping (so
+    a report stays one line per row). When what is left still does not fit, every row
+    becomes a block of ``NAME: value`` lines (the list layout).
     """
 
     name: str
@@ -136,10 +139,20 @@ def _natural(column: Column, cells: Sequence[str]) -> int:
     return max([cell_len(column.name), *lines])
 
 
-def _minimum(column: Column, natural: int) -> int:
+def _longest_word(cells: Sequence[str]) -> int:
+    """The widest run of non-blank characters: the narrowest a column may wrap to."""
+    from rich.cells import cell_len
+
+    return max((cell_len(word) for cell in cells for word in cell.split()), default=0)
+
+
+def _minimum(column: Column, natural: int, word: int = 0) -> int:
+    """How narrow a column may become: identifiers not at all, shortened columns to
+    :data:`MIN_COLUMN_WIDTH`, the others to their longest word (a word is never broken)."""
     if column.identifier:
         return natural
-    return min(natural, max(MIN_COLUMN_WIDTH, len(column.name)))
+    floor = min(natural, max(MIN_COLUMN_WIDTH, len(column.name)))
+    return floor if column.shorten else max(floor, word)
 
 
 def plan_columns(
@@ -152,15 +165,19 @@ def plan_columns(
     columns giving way first.
     """
     naturals = [_natural(c, [row[i] for row in cells]) for i, c in enumerate(columns)]
+    minimums = [
+        _minimum(c, naturals[i], _longest_word([row[i] for row in cells]))
+        for i, c in enumerate(columns)
+    ]
     shown = list(range(len(columns)))
-    while _table_width([_minimum(columns[i], naturals[i]) for i in shown], edge) > width:
+    while _table_width([minimums[i] for i in shown], edge) > width:
         droppable = [i for i in shown if columns[i].priority > 0]
         if not droppable:
             return None
         shown.remove(max(droppable, key=lambda i: (columns[i].priority, i)))
     widths = {i: naturals[i] for i in shown}
     while _table_width(list(widths.values()), edge) > width:
-        flexible = [i for i in shown if widths[i] > _minimum(columns[i], naturals[i])]
+        flexible = [i for i in shown if widths[i] > minimums[i]]
         widest = max(flexible, key=lambda i: widths[i])
         widths[widest] -= 1
     return [(i, widths[i]) for i in shown]
@@ -249,26 +266,89 @@ def _print_blocks(
                 lines.extend(f"  {part}" for part in value.splitlines())
             else:
                 lines.append(f"{column.name}:")
-                lines.extend(
-                    textwrap.wrap(
-                        value, console.width - 2, initial_indent="  ", subsequent_indent="  "
-                    )
-                    or ["  -"]
-                )
+                lines.extend(_wrap_words(value, console.width - 2, "  ") or ["  -"])
     console.file.write("\n".join(lines) + "\n")
     console.file.flush()
 
 
-def print_fields(fields: Mapping[str, Any], *, title: str | None = None) -> None:
-    """Render one resource as aligned ``key  value`` lines on stdout."""
-    from rich.table import Table
+def _wrap_words(text: str, width: int, indent: str = "") -> list[str]:
+    """``text`` wrapped to ``width`` between words only, each line prefixed by ``indent``.
 
-    table = Table(title=title, title_justify="left", show_header=False, box=None)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    for key, value in fields.items():
-        table.add_row(key, _cell(value))
-    _console(stderr=False).print(table)
+    A word wider than ``width`` (an ARN, a URL) gets a line of its own, whole: the terminal
+    may fold it, but we never cut it, so copying it from the screen gives it back intact.
+    """
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines.extend(
+            textwrap.wrap(
+                paragraph,
+                max(width, 1),
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or [indent.rstrip()]
+        )
+    return lines
+
+
+def print_prose(text: str, *, first: str = "", indent: str = "") -> None:
+    """A sentence for people on stdout (``status``'s problems): on a terminal wrapped between
+    words (after ``first``, continuation lines start with ``indent``), piped one line."""
+    text = visible(text)
+    if not is_tty(sys.stdout):
+        sys.stdout.write(f"{first}{text}\n")
+        sys.stdout.flush()
+        return
+    width = _console(stderr=False).width
+    lines = textwrap.wrap(
+        text,
+        max(width, 1),
+        initial_indent=first,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    sys.stdout.write("\n".join(lines or [first]) + "\n")
+    sys.stdout.flush()
+
+
+def field_lines(fields: Mapping[str, Any], width: int) -> list[tuple[str, str]]:
+    """``(key, value)`` screen lines of one resource, ``key`` padded (blank on continuations).
+
+    Values wrap between words in the room beside the keys; a value with a word that does not
+    fit there (an ARN, a URL) starts on the next line, indented by two, and stays whole.
+    """
+    from rich.cells import cell_len
+
+    cells = {key: _cell(value) for key, value in fields.items()}
+    key_width = max((cell_len(key) for key in cells), default=0)
+    room = width - key_width - 3  # " key  value"
+    lines: list[tuple[str, str]] = []
+    for key, value in cells.items():
+        label, blank = key.ljust(key_width), " " * key_width
+        if _longest_word([value]) <= room:
+            wrapped = _wrap_words(value, room)
+            lines.append((label, wrapped[0]))
+            lines.extend((blank, part) for part in wrapped[1:])
+        else:
+            lines.append((label, ""))
+            lines.extend(("", part) for part in _wrap_words(value, width - 3, "  "))
+    return lines
+
+
+def print_fields(fields: Mapping[str, Any], *, title: str | None = None) -> None:
+    """Render one resource as aligned ``key  value`` lines on stdout (see :func:`field_lines`:
+    words, ARNs and URLs are never broken)."""
+    from rich.markup import escape
+
+    console = _console(stderr=False)
+    if title:
+        console.print(f"[italic]{escape(title)}[/italic]", soft_wrap=True)
+    for key, value in field_lines(fields, console.width):
+        # soft_wrap: rich must not fold a long word itself; the terminal may
+        console.print(f" [bold]{escape(key)}[/bold]  {escape(value)}".rstrip(), soft_wrap=True)
 
 
 def emit(

@@ -229,7 +229,7 @@ def status(
         if found.problems:
             typer.echo(f"{len(found.problems)} problem(s):")
             for problem in found.problems:
-                typer.echo(f"  - {problem}")
+                output.print_prose(problem, first="  - ", indent="    ")
         else:
             typer.echo("No problems found.")
     return 5 if check and found.problems else 0
