@@ -425,17 +425,99 @@ def bounded(text: str) -> str:
     return text
 
 
+STILL_WAITING_EVERY = 30.0  # seconds between "still waiting" lines when stderr is not a TTY
+
+
+def waited_text(text: str, seconds: float, limit: float | None) -> str:
+    """``Waiting for X: 12 s of up to 120 s``: what, how long so far, how long at most."""
+    so_far = f"{seconds:.0f} s"
+    return f"{text}: {so_far} of up to {_whole(limit)}" if limit else f"{text}: {so_far}"
+
+
+def _whole(seconds: float) -> str:
+    """A limit in whole seconds (a deadline's remainder is 19.93 s; people read 20 s)."""
+    return f"{max(1, round(seconds))} s"
+
+
+@dataclass
+class _Elapsed:
+    """A spinner's text that counts the seconds each time rich redraws it (12 times a
+    second): rich renders ``__rich__`` afresh on every refresh of the status line."""
+
+    text: str
+    limit: float | None
+    started: float
+
+    def __rich__(self) -> str:
+        import time
+
+        from rich.markup import escape
+
+        return escape(waited_text(self.text, time.monotonic() - self.started, self.limit))
+
+
 @contextmanager
-def progress(text: str) -> Iterator[None]:
-    """Show ``text`` while a slow step runs: a spinner on a terminal, one line otherwise."""
+def _still_waiting(text: str, limit: float | None, started: float) -> Iterator[None]:
+    """Piped: a line every :data:`STILL_WAITING_EVERY` seconds while the wait lasts, so a log
+    (CI, ``2> file``) shows it is alive and how much is left."""
+    import threading
+    import time
+
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(STILL_WAITING_EVERY):
+            info(f"  {waited_text(text, time.monotonic() - started, limit)}")
+
+    ticker = threading.Thread(target=tick, name="still-waiting", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+
+
+_spinners: list[Any] = []  # the one status line on stderr, while a wait shows it
+
+
+@contextmanager
+def _spinner(text: _Elapsed) -> Iterator[None]:
+    """The spinner line; a wait inside another wait takes the line over until it ends
+    (rich shows one live display at a time)."""
+    if _spinners:
+        outer = _spinners[-1]
+        previous = outer.status
+        outer.update(text)
+        try:
+            yield
+        finally:
+            outer.update(previous)
+        return
+    with _console(stderr=True).status(text) as status:
+        _spinners.append(status)
+        try:
+            yield
+        finally:
+            _spinners.pop()
+
+
+@contextmanager
+def progress(text: str, *, limit: float | None = None) -> Iterator[None]:
+    """Show ``text`` while a slow step runs, with the seconds waited and ``limit`` (the most
+    it may take): a spinner on a terminal; piped, a line when it starts and one every
+    :data:`STILL_WAITING_EVERY` seconds."""
+    import time
+
     if _quiet:
         yield
         return
+    started = time.monotonic()
+    text = visible(text)
     if is_tty(sys.stderr):
-        from rich.markup import escape
-
-        with _console(stderr=True).status(escape(visible(text))):
+        with _spinner(_Elapsed(text, limit, started)):
             yield
     else:
-        info(f"{text} ...")
-        yield
+        info(f"{text} (up to {_whole(limit)}) ..." if limit else f"{text} ...")
+        with _still_waiting(text, limit, started):
+            yield

@@ -313,7 +313,10 @@ class Quickstart:
     def stream_and_role(self, req: Request) -> KinesisSinkConfig:
         # Its own progress lines would repeat the step line: muted, but its warnings (a
         # different shard count, a rollback) still show; the spinner covers the wait.
-        with self.report.waiting(f"Stream {req.stream} and its IAM role: creating or checking"):
+        timeout = req.timeout or STREAM_TIMEOUT
+        with self.report.waiting(
+            f"Stream {req.stream} and its IAM role: creating or checking", timeout
+        ):
             made = streams.create(
                 self.clients.aws(),
                 streams.create_request(
@@ -321,7 +324,7 @@ class Quickstart:
                     req.shards,
                     on_demand=False,
                     principal=req.principal,
-                    timeout=req.timeout or STREAM_TIMEOUT,
+                    timeout=timeout,
                 ),
                 report=Muted(self.report),
             )

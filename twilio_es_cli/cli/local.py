@@ -189,12 +189,16 @@ def emit(
             deliveries = admin.emit(current, event_type, count, extra)
     else:
         interval, start = 1.0 / rate, time.monotonic()
-        for index in range(count):
-            delay = start + index * interval - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            with _type_hint(ctx, event_type):
-                deliveries += admin.emit(current, event_type, 1, extra)
+        with output.progress(
+            f"Emitting {count} {event_type} event(s), {rate:g} a second",
+            limit=(count - 1) * interval,
+        ):
+            for index in range(count):
+                delay = start + index * interval - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                with _type_hint(ctx, event_type):
+                    deliveries += admin.emit(current, event_type, 1, extra)
     if as_json:
         output.print_json({"type": event_type, "count": count, "deliveries": deliveries})
     elif deliveries:
