@@ -16,7 +16,9 @@ run (or the user, by hand) already made, and reports "already there" instead of 
 1. ``streams.create`` recognises its own stream and role (by tag) and returns the same config;
 2. a kinesis sink whose configuration names the same stream ARN, role ARN and external id is
    reused (a sink with another external id can never validate against this role);
-3. an active sink is not validated again;
+3. a sink this run did not make is proven again (Test -> read back -> Validate): an
+   ``active`` status proves nothing, and an earlier run may have stopped before its proof,
+   so a re-run says "not proven yet" and proves it instead of claiming what never happened;
 4. types already delivered to that sink (by any subscription on it) are not subscribed again,
    since a second subscription of the same type would deliver every event twice.
 
@@ -67,6 +69,13 @@ LOCAL_TAIL_TIMEOUT = 15.0  # --local: give up showing them after this long
 STEPS = 5
 LISTENER_PATH = "/events"  # --local --webhook: the sink's destination on the listener
 CREATED, ALREADY_THERE, VALIDATED = "created", "already there", "validated"
+# What each step leaves undone when it never finished (Ctrl-C): said in the step's own words.
+UNDONE = {
+    1: ("stream + role", "no stream or role yet (what this run had created was rolled back)"),
+    2: ("sink", "no sink yet"),
+    3: ("validated", "delivery not proven"),
+    4: ("subscribed", "nothing subscribed yet: no events are delivered"),
+}
 
 
 # --------------------------------------------------------------------------- input
@@ -352,17 +361,20 @@ class Quickstart:
         return sink, True
 
     def validate(self, sink: Sink, timeout: float, *, new: bool = False) -> Sink:
-        """Validate an inactive sink (old flow), and prove delivery into a NEW sink.
+        """Prove delivery into the sink (Test -> read back -> Validate), and make an inactive
+        one active (old flow).
 
-        Today Twilio creates sinks active, so status alone says nothing about delivery: a sink
-        made by this run still goes through Test -> read -> Validate. A sink reused from an
-        earlier run that is active was proved then (or by the user) and is left alone.
+        Today Twilio creates sinks active, so status says nothing about delivery, and nothing
+        in Twilio records that an earlier run proved it (that run may have been stopped with
+        Ctrl-C half-way): a reused sink is proven again, and the run says so first.
         """
         from twilio_es_cli.sink_validation import Validator
 
-        if sink.status == "active" and not new:
-            self._done(3, "validated", ALREADY_THERE, f"sink {sink.sid} is active")
-            return sink
+        if not new:
+            self.report.note(
+                f"sink {sink.sid} ({sink.status}) was made earlier; its delivery is not proven "
+                "by this run yet: proving it now"
+            )
         result = Validator(self.sinks, self.cores).run(
             sink.sid, self.clients.stream_reader, timeout=timeout
         )
@@ -448,6 +460,22 @@ def _types_text(types: Sequence[tuple[ResolvedType, str]], shown: int = 3) -> st
     if len(names) <= shown:
         return ", ".join(names)
     return f"{len(names)} types: {', '.join(names[:shown])}, ..."
+
+
+def rerun_command(req: Request, out: str | None) -> str:
+    """The command line that continues an interrupted quickstart (the same request)."""
+    import shlex
+
+    words = ["twilio-es", "quickstart", req.stream]
+    if req.shards != 1:
+        words += ["--shards", str(req.shards)]
+    for spec in req.specs:
+        words += ["--type", spec.pattern + (f":{spec.version}" if spec.version else "")]
+    if req.description:
+        words += ["--description", req.description]
+    if out:
+        words += ["--out", out]
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def run(
