@@ -44,6 +44,7 @@ from twilio_es_cli import arns, streams
 from twilio_es_cli.catalog import AVAILABLE, Catalog, ResolvedType, TypeSpec, parse_type_spec
 from twilio_es_cli.errors import CheckFailed, UsageError
 from twilio_es_cli.progress import Muted, Nested, Reporter
+from twilio_es_cli.subscriptions import covered_types, refuse_other_versions
 
 if TYPE_CHECKING:
     from twilio_es_cli.clients import Clients
@@ -214,33 +215,6 @@ def matching_sinks(sinks: Sequence[Sink], config: KinesisSinkConfig) -> list[Sin
     return sorted(found, key=lambda s: order.get(s.status or "", 4))
 
 
-def covered_types(
-    subscriptions: Sequence[Subscription], wanted: Sequence[ResolvedType]
-) -> dict[str, tuple[int | None, str]]:
-    """Wanted types some subscription already delivers: type -> (its version, subscription).
-
-    A type the user pinned must have that version; one resolved to "latest" matches any
-    version (an earlier run pinned the latest of its day, and that is still what was asked).
-    """
-
-    def fits(sub: Subscription, resolved: ResolvedType) -> bool:
-        have = {t.type: t.schema_version for t in sub.types}
-        return resolved.type in have and (
-            resolved.latest or have[resolved.type] == resolved.schema_version
-        )
-
-    # The subscription delivering most of the wanted types first: one that has them all is
-    # named alone rather than mixed with partial ones.
-    ranked = sorted(subscriptions, key=lambda sub: -sum(fits(sub, r) for r in wanted))
-    covered: dict[str, tuple[int | None, str]] = {}
-    for sub in ranked:
-        have = {t.type: t.schema_version for t in sub.types}
-        for resolved in wanted:
-            if resolved.type not in covered and fits(sub, resolved):
-                covered[resolved.type] = (have[resolved.type], sub.sid)
-    return covered
-
-
 def default_specs(catalog: Catalog) -> list[TypeSpec]:
     """The default types the catalogue offers as available (at least the first one)."""
     status = {t.type: t.status for t in catalog.types()}
@@ -400,7 +374,7 @@ class Quickstart:
         existing = self.subscriptions.list(sink.sid)
         covered = covered_types(existing, wanted)
         missing = [r for r in wanted if r.type not in covered]
-        _refuse_other_versions(existing, missing)
+        refuse_other_versions(existing, missing)
         types: list[tuple[ResolvedType, str]] = []
         for resolved in wanted:
             if resolved.type in covered:
@@ -434,24 +408,6 @@ class Quickstart:
             )
         self._done(4, "subscribed", CREATED, f"{_types_text(types)} via {subscription.sid}")
         return subscription, types
-
-
-def _refuse_other_versions(
-    existing: Sequence[Subscription], missing: Sequence[ResolvedType]
-) -> None:
-    """A pinned type the sink already gets at another version would arrive twice: refuse."""
-    for resolved in missing:
-        for sub in existing:
-            for event in sub.types:
-                if event.type == resolved.type:
-                    raise UsageError(
-                        f"sink {sub.sink_sid} already receives {event.type} at schema version "
-                        f"{event.schema_version} (subscription {sub.sid}), not "
-                        f"{resolved.schema_version}",
-                        hint=f"Change it with `twilio-es subscription set-version {sub.sid} "
-                        f"{event.type} {resolved.schema_version}`, or re-run with "
-                        f"--type {event.type}:{event.schema_version}.",
-                    )
 
 
 def _types_text(types: Sequence[tuple[ResolvedType, str]], shown: int = 3) -> str:

@@ -126,10 +126,10 @@ def quickstart(
     "already there" instead of making a duplicate, so an interrupted run continues where it
     stopped; a reused sink's delivery is proven again (nothing records an earlier proof).
     Ctrl-C says which steps are done and which not (exit 130). Types are checked against the
-    catalogue before anything is created. With --local everything runs in an in-process sandbox that is gone afterwards;
-    your AWS and Twilio settings are ignored. --local --webhook is the webhook variant: a
-    listener, a webhook sink pointing at it, validation in one step (the test event is read
-    back from the listener) and sample events arriving signed.
+    catalogue before anything is created. With --local everything runs in an in-process
+    sandbox that is gone afterwards; your AWS and Twilio settings are ignored. --local
+    --webhook is the webhook variant: a listener, a webhook sink pointing at it, validation in
+    one step (the test event is read back from the listener) and sample events arriving signed.
 
     \b
     Examples:

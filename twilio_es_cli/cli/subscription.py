@@ -95,7 +95,9 @@ def subscribe(
     Each type is checked against the catalogue: unknown names are refused with close matches,
     discontinued types are refused, globs expand to the matching available types, and a type
     given without :VERSION is pinned to the schema's current latest version (said on stderr),
-    so a later schema release does not change your payloads silently.
+    so a later schema release does not change your payloads silently. Types the sink already
+    receives are not subscribed twice (each event would arrive twice): when it receives all
+    of them nothing changes and it says "already subscribed" (--json: "created": false).
 
     Exit codes: 2 a malformed or discontinued type, 4 no such sink, type or schema version,
     5 the sink is not active yet (validate it with `twilio-es sink validate SID`).
@@ -113,15 +115,34 @@ def subscribe(
     specs = _specs(types)
     core = _core(ctx)
     with output.progress(f"Subscribing sink {sink}"):
-        subscription, resolution = core.subscribe(sink, specs, description)
+        done = core.subscribe_once(sink, specs, description)
+    subscription, resolution = done.subscription, done.resolution
     _tell(resolution)
-    output.success(
-        f"Subscription {subscription.sid} sends {len(subscription.types)} type(s) to {sink}"
+    already = [
+        {"type": name, "schema_version": version, "subscription_sid": sid}
+        for name, (version, sid) in done.already.items()
+    ]
+    listed = ", ".join(
+        f"{a['type']}:{a['schema_version']} (via {a['subscription_sid']})" for a in already
     )
+    if not done.created:
+        output.info(f"Already subscribed: sink {sink} receives {listed}; nothing changed.")
+    else:
+        if already:
+            output.info(
+                f"Already subscribed, so not again (each event would arrive twice): {listed}"
+            )
+        output.success(
+            f"Subscription {subscription.sid} sends {len(subscription.types)} type(s) to {sink}"
+        )
     _render(
         subscription,
         as_json=as_json,
-        extra={"resolved": [r.to_dict() for r in resolution.types]},
+        extra={
+            "resolved": [r.to_dict() for r in resolution.types],
+            "created": done.created,
+            "already_subscribed": already,
+        },
     )
 
 
