@@ -168,6 +168,14 @@ def verify(
         ),
     ] = None,
     token: TokenOption = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also show the body check, every URL variant tried, token notes.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON.")] = False,
 ) -> None:
     """Say whether a request's Twilio signature is valid, and if not exactly why and the fix.
@@ -175,12 +183,14 @@ def verify(
     Tries the URL as received and its variants (bodySHA256 kept/dropped/added, http/https,
     port added/removed, trailing slash, query order), checks the body against bodySHA256
     (and spots a re-serialised JSON body), and checks the token's shape (an API key SID or
-    secret instead of the auth token). Exit status: 0 valid, 5 invalid.
+    secret instead of the auth token). A valid request is one line; an invalid one says the
+    most likely cause first and the fix (--verbose: every variant tried). Exit status: 0
+    valid, 5 invalid.
 
     \b
     Examples:
       twilio-es webhook verify request.json            # {url, headers, body}, or listen --save
-      twilio-es webhook verify dump.http --scheme https
+      twilio-es webhook verify dump.http --scheme https --verbose
       twilio-es webhook verify --url 'https://example.com/events?bodySHA256=...' \\
           --signature 'Rk5...=' --body-file body.json
     """
@@ -208,25 +218,30 @@ def verify(
     else:
         from twilio_es_cli.safe_text import visible
 
-        sys.stdout.write(visible(_describe(diag), keep_lines=True))  # a captured request
+        text = _describe(diag, verbose=verbose)
+        sys.stdout.write(visible(text, keep_lines=True))  # a captured request
     if not diag.valid:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
-def _describe(diag: Diagnosis) -> str:
-    """The text verdict: result, body hash, every URL tried, token notes, the fix."""
+def _describe(diag: Diagnosis, *, verbose: bool = False) -> str:
+    """The verdict: one line when valid; else the reason, the likely cause, the fix, and
+    (with ``verbose``) the body check, every URL variant tried and the token notes."""
     lines = [("valid: " if diag.valid else "invalid: ") + diag.reason]
-    lines.append(f"  body hash (bodySHA256): {diag.body_hash}")
-    lines.append(f"  URL variants tried: {len(diag.attempts)}")
-    shown = [a for i, a in enumerate(diag.attempts) if i < 16 or a.matched]
-    for attempt in shown:
-        mark = "match   " if attempt.matched else "no match"
-        lines.append(f"    {mark}  {attempt.label:<40}  {attempt.url}")
-    if len(shown) < len(diag.attempts):
-        lines.append(f"    ... and {len(diag.attempts) - len(shown)} more (--json lists them all)")
-    lines.extend(f"  token: {note}" for note in diag.token_notes)
-    if diag.fix:
-        lines.append(f"fix: {diag.fix}")
+    if not diag.valid:
+        if diag.cause:
+            lines.append(f"likely cause: {diag.cause}")
+        if diag.fix:
+            lines.append(f"fix: {diag.fix}")
+    if verbose:
+        lines.append(f"  body hash (bodySHA256): {diag.body_hash}")
+        lines.append(f"  URL variants tried: {len(diag.attempts)}")
+        for attempt in diag.attempts:
+            mark = "match   " if attempt.matched else "no match"
+            lines.append(f"    {mark}  {attempt.label:<40}  {attempt.url}")
+        lines.extend(f"  token: {note}" for note in diag.token_notes)
+    elif not diag.valid and diag.attempts:
+        lines.append(f"({len(diag.attempts)} URL variants tried; --verbose lists them)")
     return "\n".join(lines) + "\n"
 
 
