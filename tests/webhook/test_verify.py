@@ -209,7 +209,7 @@ def test_an_invalid_request_says_the_cause_first_and_lists_variants_only_when_ve
 
 def test_a_cut_signature_is_not_blamed_on_the_token(cli: CliRunner, tmp_path: Path) -> None:
     request = signed()
-    cut = CapturedRequest(request.url, BODY, {"X-Twilio-Signature": request.signature[:20]})
+    cut = CapturedRequest(request.url, BODY, {"X-Twilio-Signature": str(request.signature)[:20]})
     result = cli("webhook", "verify", _capture(tmp_path, cut), "--token", TOKEN)
     assert result.exit_code == 5
     cause = result.stdout.splitlines()[1]
