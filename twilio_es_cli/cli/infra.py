@@ -6,11 +6,14 @@ any client is built; heavy modules load inside the commands.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
+
+if TYPE_CHECKING:
+    from twilio_es_cli.infra.exporter import Exported
 
 FileOption = Annotated[
     str | None,
@@ -188,13 +191,39 @@ def export(
 
         # Secrets are ${env:...} references, so the file may be shared and committed: 0644.
         write_private_atomic(out, exported.text.encode("utf-8"), mode=0o644)
-        output.success(f"wrote {out}")
-    for item in exported.skipped:
-        output.info(f"left out: {item}")
+    _say_what_was_exported(exported, out, asked=project)  # names what was left out
     for variable, sid in sorted(exported.env.items()):
         output.info(
             f"set {variable} (from `twilio-es sink show {sid} --show-secrets`) before planning"
         )
+
+
+def _say_what_was_exported(exported: Exported, out: str | None, *, asked: str | None) -> None:
+    """Which project the file holds, what it declares, and every other project in the
+    account with the command that exports it: a file holds one project, and an account
+    shared by teams holds several."""
+    import shlex
+
+    from twilio_es_cli import output
+
+    where = out or "stdout"
+    output.success(f"wrote project {exported.project} to {where}: {exported.counts()}")
+    if asked is not None and asked not in exported.projects:
+        output.warn(
+            f"no sink or subscription carries project {asked}'s marker: the file holds only "
+            "what twilio-es did not create (adopted by sid:)"
+        )
+    others = exported.others()
+    if not others:
+        return
+    names = ", ".join(
+        f"{name} ({sinks} sink(s), {subs} subscription(s))"
+        for name, (sinks, subs) in others.items()
+    )
+    output.warn(f"left out of this file, the account's other projects: {names}; export each:")
+    for name in others:
+        target = shlex.quote(f"{name}.yaml")
+        output.info(f"  twilio-es export --project {shlex.quote(name)} -o {target}")
 
 
 def status(
