@@ -58,11 +58,11 @@ class Exported:
 def projects_in(sinks: list[Sink], subs: list[Subscription]) -> dict[str, tuple[int, int]]:
     """Project -> (sinks, subscriptions) whose markers name it."""
     found: dict[str, list[int]] = {}
-    for index, items in enumerate((sinks, subs)):
-        for item in items:
-            mark = parse_marker(item.description)
-            if mark is not None:
-                found.setdefault(mark[0], [0, 0])[index] += 1
+    descriptions = [(0, s.description) for s in sinks] + [(1, s.description) for s in subs]
+    for index, description in descriptions:
+        mark = parse_marker(description)
+        if mark is not None:
+            found.setdefault(mark[0], [0, 0])[index] += 1
     return {name: (n[0], n[1]) for name, n in found.items()}
 
 
