@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from twilio_es_cli.cli._common import JsonOption, clients, settings
-from twilio_es_cli.errors import ExitCode, TwilioEsError, UsageError
+from twilio_es_cli.errors import ExitCode, NotFoundError, TwilioEsError, UsageError
 
 app = typer.Typer(
     name="local",
@@ -264,10 +264,13 @@ def _type_hint(ctx: typer.Context, event_type: str) -> Iterator[None]:
         if event_type in names:
             raise
         close = suggest(event_type, names)
-        exc.hint = (f"Did you mean {' or '.join(close)}? " if close else "") + (
-            "See `twilio-es types list --search TEXT`."
-        )
-        raise
+        # A well-formed name the catalogue lacks is "not found", exit 4, as in `subscribe`
+        # and `types show` (docs/output.md); the sandbox's own answer is a 400.
+        raise NotFoundError(
+            exc.message,
+            hint=(f"Did you mean {' or '.join(close)}? " if close else "")
+            + "See `twilio-es types list --search TEXT`.",
+        ) from exc
 
 
 def register(root: typer.Typer) -> None:
