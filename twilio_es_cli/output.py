@@ -59,9 +59,71 @@ def to_json(data: Any, *, indent: int | None = 2) -> str:
 
 
 def print_json(data: Any, *, file: TextIO | None = None) -> None:
-    """Write one JSON document to stdout."""
+    """Write one JSON document to stdout (through the command's ``--jq`` filter, if any)."""
     stream = file or sys.stdout
+    program = _current_jq() if file is None else None
+    if program is not None:
+        _print_jq(program, data, stream)
+        return
     stream.write(json_safe(to_json(data)) + "\n")
+    stream.flush()
+
+
+def compile_jq(expression: str) -> Any:
+    """A jq program for ``--jq`` (the jq package, imported only here); exit 2 when the
+    expression does not compile, in one line."""
+    from twilio_es_cli.errors import ConfigError, UsageError
+
+    try:
+        import jq  # type: ignore[import-not-found]  # jq ships no type information
+    except ImportError as exc:  # a trimmed install without the dependency
+        raise ConfigError(
+            "--jq needs the jq package", hint="pip install jq (or pipe --json into jq)."
+        ) from exc
+    try:
+        return jq.compile(expression)
+    except ValueError as exc:
+        raise UsageError(f"--jq {expression!r}: {_jq_error(exc)}") from exc
+
+
+def _jq_error(exc: ValueError) -> str:
+    """jq's message in one line ("syntax error, unexpected ..."), without its caret art."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0] if lines else "invalid expression"
+    return first.removeprefix("jq: error: ")
+
+
+_jq: Any = None  # the running command's compiled --jq program (see use_jq)
+
+
+def use_jq(program: Any) -> None:
+    """Filter :func:`print_json` through ``program`` (None: print as is). The --jq option
+    sets it for its command and clears it when the command ends."""
+    global _jq
+    _jq = program
+
+
+def _current_jq() -> Any:
+    return _jq
+
+
+def _print_jq(program: Any, data: Any, stream: TextIO) -> None:
+    """Each result on its own line, strings raw (as gh and `jq -r` print them), other
+    values as JSON (indented on a terminal); a runtime error is exit 2 in one line."""
+    from twilio_es_cli.errors import UsageError
+
+    try:
+        results = program.input_value(json.loads(to_json(data))).all()
+    except ValueError as exc:
+        raise UsageError(f"--jq: {_jq_error(exc)}", hint="Look at the data with --json.") from exc
+    indent = 2 if is_tty(stream) else None
+    for value in results:
+        text = (
+            visible(value, keep_lines=True)
+            if isinstance(value, str)
+            else json_safe(to_json(value, indent=indent))
+        )
+        stream.write(text + "\n")
     stream.flush()
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
+from twilio_es_cli.cli._common import JqOption, JsonOption, YesOption, clients, confirm
 
 if TYPE_CHECKING:
     from twilio_es_cli.infra.exporter import Exported
@@ -41,6 +41,7 @@ def plan(
         ),
     ] = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> int:
     """Show what `apply` would change: create, update, replace, delete, with reasons.
 
@@ -86,6 +87,7 @@ def apply(
     ] = 120.0,
     yes: YesOption = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Make the account match the file: in dependency order, proving each new sink.
 
@@ -232,6 +234,7 @@ def status(
         bool, typer.Option("--check", help="Exit 5 when there is any problem (for CI).")
     ] = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> int:
     """The inventory in one screen: subscription -> sink -> stream -> role, and problems.
 

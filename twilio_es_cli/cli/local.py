@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, clients, settings
+from twilio_es_cli.cli._common import JqOption, JsonOption, clients, settings
 from twilio_es_cli.errors import ExitCode, NotFoundError, TwilioEsError, UsageError
 
 app = typer.Typer(
@@ -152,6 +152,7 @@ def emit(
         typer.Option("--data", metavar="JSON", help="JSON object merged into each event's data."),
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Make the running sandbox emit realistic events of TYPE to every sink subscribed to it.
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, clients, settings
+from twilio_es_cli.cli._common import JqOption, JsonOption, clients, settings
 from twilio_es_cli.errors import ExitCode
 from twilio_es_cli.progress import Terminal
 
@@ -118,6 +118,7 @@ def quickstart(
         ),
     ] = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Stream + IAM role, kinesis sink, validation and subscription in one command.
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
+from twilio_es_cli.cli._common import JqOption, JsonOption, YesOption, clients, confirm
 
 if TYPE_CHECKING:
     from twilio_es_cli.models import Sink, StreamRef
@@ -141,6 +141,7 @@ def create(
     ] = None,
     description: DescriptionOption = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Create a kinesis, webhook or segment sink; then make it active with `sink validate`.
 
@@ -221,6 +222,7 @@ def list_sinks(
     ] = None,
     show_secrets: ShowSecretsOption = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """List sinks (secrets in their configuration are redacted).
 
@@ -249,6 +251,7 @@ def show(
     sid: SidArgument,
     show_secrets: ShowSecretsOption = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Show one sink; the external id / write key are redacted unless --show-secrets.
 
@@ -268,6 +271,7 @@ def update(
         str, typer.Option("--description", "-d", help="The new description (no PII).")
     ],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Change a sink's description (the only mutable field: other changes need a new sink).
 
@@ -302,7 +306,9 @@ def delete(ctx: typer.Context, sid: SidArgument, yes: YesOption = False) -> None
 
 
 @app.command("test")
-def test(ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False) -> None:
+def test(
+    ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False, jq: JqOption = None
+) -> None:
     """Ask Twilio to send a test event to the sink, and say how to validate with it.
 
     \b
@@ -369,6 +375,7 @@ def validate(
         ),
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Prove a sink delivers (and make it active): Test -> find the event -> Validate -> wait.
 
@@ -424,6 +431,7 @@ def rotate(
     ] = 120.0,
     yes: YesOption = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Replace a sink by a new one with no gap: new sink, proven, subscriptions moved, old gone.
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
+from twilio_es_cli.cli._common import JqOption, JsonOption, YesOption, clients, confirm
 
 if TYPE_CHECKING:
     from twilio_es_cli.catalog import Resolution
@@ -89,6 +89,7 @@ def subscribe(
         typer.Option("--description", help="Description (default: 'twilio-es subscription')."),
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Subscribe a sink to event types.
 
@@ -153,6 +154,7 @@ def list_(
         str | None, typer.Option("--sink", help="Only subscriptions of this sink (DG...).")
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """List subscriptions with their event types and schema versions.
 
@@ -190,7 +192,7 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, sid: SidArg, as_json: JsonOption = False) -> None:
+def show(ctx: typer.Context, sid: SidArg, as_json: JsonOption = False, jq: JqOption = None) -> None:
     """Show one subscription and its subscribed event types with their versions.
 
     \b
@@ -228,6 +230,7 @@ def update(
     sid: SidArg,
     description: Annotated[str, typer.Option("--description", help="The new description.")],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Change a subscription's description (the only field the API lets you update).
 
@@ -257,6 +260,7 @@ def add_type(
         typer.Argument(metavar="TYPE[:VERSION]...", help="Types to add (globs allowed)."),
     ],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Add event types to a subscription, checked and pinned like `subscribe`.
 
@@ -282,6 +286,7 @@ def remove_type(
     sid: SidArg,
     type_name: Annotated[str, typer.Argument(metavar="TYPE", help="The type to remove.")],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Remove one event type from a subscription (to remove the last, delete the subscription).
 
@@ -307,6 +312,7 @@ def set_version(
     type_name: Annotated[str, typer.Argument(metavar="TYPE", help="A type of the subscription.")],
     version: Annotated[str, typer.Argument(metavar="VERSION", help="Schema version to use.")],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Pin one event type of a subscription to another schema version.
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from twilio_es_cli.cli._common import JqOption, JsonOption
 from twilio_es_cli.errors import ConfigError, ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -95,7 +96,8 @@ def sign(
         ),
     ],
     token: TokenOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Print the X-Twilio-Signature and the signed URL (with bodySHA256) for a JSON body.
 
@@ -176,7 +178,8 @@ def verify(
             help="Also show the body check, every URL variant tried, token notes.",
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON.")] = False,
+    as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Say whether a request's Twilio signature is valid, and if not exactly why and the fix.
 
