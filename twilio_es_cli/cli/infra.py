@@ -94,7 +94,9 @@ def apply(
     Streams and roles first, then new sinks (each proven: a test event is read back from its
     stream and the sink validated), then subscriptions; old subscriptions and sinks are deleted
     last, so a replacement never leaves a gap. On failure it says what was done and what not;
-    run it again to continue. Asks before deleting anything unless --yes.
+    run it again to continue. Like `terraform apply`, it shows the plan and asks before it
+    creates, updates, replaces or deletes anything; --yes (-y) approves in advance, and
+    without a terminal to ask on, --yes is required (exit 2 otherwise, nothing changed).
 
     \b
     Examples:
@@ -106,7 +108,7 @@ def apply(
     from twilio_es_cli.infra import run
     from twilio_es_cli.infra.executor import ApplyResult
     from twilio_es_cli.infra.loader import load
-    from twilio_es_cli.infra.planner import DELETE, REPLACE
+    from twilio_es_cli.infra.planner import CREATE, DELETE, REPLACE, UPDATE
 
     if not timeout > 0:
         raise UsageError("--timeout must be a positive number of seconds")
@@ -121,13 +123,15 @@ def apply(
         return
     for line in run.plan_lines(the_plan, show_unchanged=False):
         output.info(line)
-    destructive = [c for c in the_plan.pending if c.action in (DELETE, REPLACE)]
-    if destructive:
-        confirm(
-            f"Apply {len(the_plan.pending)} change(s), deleting or replacing "
-            f"{len(destructive)} resource(s)?",
-            yes=yes,
-        )
+    # As Terraform: every change is confirmed, on a terminal by a person; without one, --yes
+    # is the approval (a script that forgot it fails with exit 2 before anything changed).
+    counts = the_plan.counts()
+    summary = ", ".join(
+        f"{counts[action]} to {action}"
+        for action in (CREATE, UPDATE, REPLACE, DELETE)
+        if counts[action]
+    )
+    confirm(f"Apply these {len(the_plan.pending)} change(s) ({summary})?", yes=yes)
     outcome = run.apply(planned)
     output.success(
         f"Applied {len(outcome.done)} step(s); run `twilio-es plan` to see nothing is left."
