@@ -290,18 +290,56 @@ def update(
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, sid: SidArgument, yes: YesOption = False) -> None:
+def delete(
+    ctx: typer.Context,
+    sid: SidArgument,
+    cascade: Annotated[
+        bool,
+        typer.Option(
+            "--cascade",
+            help="Delete the sink's subscriptions first, after one confirmation for all.",
+        ),
+    ] = False,
+    yes: YesOption = False,
+) -> None:
     """Delete a sink (asks first unless --yes; a sink used by a subscription cannot go).
 
+    With --cascade its subscriptions are deleted first (the question names them), then the
+    sink: no event is delivered to it any more from the first deletion on.
+
     \b
-    Example:
+    Examples:
       twilio-es sink delete DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --yes
+      twilio-es sink delete DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --cascade
     """
     from twilio_es_cli import output
 
     sid = _check_sid(sid)
-    confirm(f"Delete sink {sid}?", yes=yes)
-    _service(ctx).delete(sid)
+    service = _service(ctx)
+    if not cascade:
+        confirm(f"Delete sink {sid}?", yes=yes)
+        service.delete(sid)
+        output.success(f"deleted sink {sid}")
+        return
+    from twilio_es_cli.subscriptions import Subscriptions
+
+    service.get(sid)  # a missing sink is exit 4 before anyone is asked anything
+    subscriptions = Subscriptions(clients(ctx).twilio())
+    users = subscriptions.list(sid)
+    named = ", ".join(f"{s.sid} ({len(s.types)} type(s))" for s in users)
+    confirm(
+        f"Delete sink {sid} and its {len(users)} subscription(s){': ' + named if users else ''}?",
+        yes=yes,
+    )
+    for index, user in enumerate(users):
+        try:
+            subscriptions.delete(user.sid)
+        except BaseException:
+            left = [u.sid for u in users[index:]]
+            output.warn(f"stopped: subscription(s) {', '.join(left)} and sink {sid} are left")
+            raise
+        output.success(f"deleted subscription {user.sid}")
+    service.delete(sid)
     output.success(f"deleted sink {sid}")
 
 
