@@ -96,17 +96,25 @@ def sign(
         ),
     ],
     token: TokenOption = None,
+    curl: Annotated[
+        bool,
+        typer.Option(
+            "--curl", help="Print a ready-to-paste curl command that POSTs the signed body."
+        ),
+    ] = False,
     as_json: JsonOption = False,
     jq: JqOption = None,
 ) -> None:
     """Print the X-Twilio-Signature and the signed URL (with bodySHA256) for a JSON body.
 
     For your handler's own tests: send the body to the printed URL with the printed header,
-    exactly as Twilio's Event Streams webhook sink does.
+    exactly as Twilio's Event Streams webhook sink does; --curl prints that request as one
+    curl command (the body inline, every part shell-quoted).
 
     \b
-    Example:
+    Examples:
       twilio-es webhook sign --url https://example.com/events --body-file event.json
+      twilio-es webhook sign --url http://127.0.0.1:7410/events --body-file event.json --curl | sh
     """
     from twilio_es_cli.signing import body_sha256, sign_json_request
     from twilio_es_cli.webhook.post import Target
@@ -115,12 +123,51 @@ def sign(
     secret = signing_token(token, purpose="sign with")
     body = _read_body(body_file)
     signed_url, signature = sign_json_request(secret, url, body)
+    if curl:
+        if as_json:
+            raise UsageError("give --curl or --json, not both")
+        sys.stdout.write(curl_command(signed_url, signature, body) + "\n")
+        return
     if as_json:
         from twilio_es_cli.output import print_json
 
         print_json({"url": signed_url, "signature": signature, "body_sha256": body_sha256(body)})
         return
     sys.stdout.write(f"X-Twilio-Signature: {signature}\nURL: {signed_url}\n")
+
+
+def curl_command(url: str, signature: str, body: bytes) -> str:
+    """One POSIX-shell line that sends ``body`` to ``url`` as Twilio's webhook sink would.
+
+    Every argument goes through :func:`shlex.quote`, so a body with quotes, ``$`` or
+    newlines arrives byte for byte; ``--data-raw`` keeps a body starting with ``@`` from
+    being read as a file name (``--data``/``--data-binary`` would).
+    """
+    import shlex
+
+    from twilio_es_cli.signing import SIGNATURE_HEADER
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError("--curl needs a UTF-8 body (Twilio sends JSON)") from exc
+    if "\x00" in text:
+        raise UsageError("--curl cannot put a body with NUL bytes on a command line")
+    words = [
+        "curl",
+        "--silent",
+        "--show-error",
+        "--request",
+        "POST",
+        "--header",
+        "Content-Type: application/json",
+        "--header",
+        f"{SIGNATURE_HEADER}: {signature}",
+        "--data-raw",
+        text,
+        url,
+    ]
+    return " ".join(shlex.quote(word) for word in words)
 
 
 @app.command("verify")
