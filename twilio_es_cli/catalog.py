@@ -222,6 +222,23 @@ def suggest(name: str, candidates: Iterable[str], *, limit: int = 3) -> list[str
     return [c for c in pool if c.lower().endswith("." + tail)][:limit]
 
 
+def unmatched_globs(patterns: Iterable[str], names: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """``tail --type`` patterns that match no type in ``names``, each with close matches.
+
+    A glob's suggestions are globs too (``com.twilio.mesaging.*`` -> ``com.twilio.messaging.*``):
+    every dotted prefix of a known type, ended with ``.*``, is a candidate.
+    """
+    known = set(names)
+    globs = {".".join(n.split(".")[:i]) + ".*" for n in known for i in range(1, n.count(".") + 1)}
+    missing = []
+    for pattern in patterns:
+        if any(fnmatch.fnmatchcase(name, pattern) for name in known):
+            continue
+        is_glob = any(ch in _GLOB_CHARS for ch in pattern)
+        missing.append((pattern, suggest(pattern, globs if is_glob else known)))
+    return missing
+
+
 def expand_glob(pattern: str, types: Sequence[EventType]) -> list[EventType]:
     """Usable types (available or deprecated) whose name matches ``pattern`` (case-sensitive)."""
     return [t for t in types if t.status in GLOB_STATUSES and fnmatch.fnmatchcase(t.type, pattern)]

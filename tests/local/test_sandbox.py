@@ -150,9 +150,9 @@ def test_emit_bad_input_is_usage_error(
     assert message in result.stderr
 
 
-def test_emit_unknown_type_is_usage_error(twilio_env: EventsEmulator, cli: CliRunner) -> None:
+def test_emit_unknown_type_is_not_found(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     result = cli("local", "emit", "com.twilio.nope")
-    assert result.exit_code == 2, result.stderr
+    assert result.exit_code == 4, result.stderr  # a well-formed name it lacks (docs/output.md)
     assert "error:" in result.stderr
     assert "See `twilio-es types list --search TEXT`." in result.stderr  # the catalogue's hint
 

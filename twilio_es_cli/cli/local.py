@@ -18,8 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, clients, settings
-from twilio_es_cli.errors import ExitCode, TwilioEsError, UsageError
+from twilio_es_cli.cli._common import JqOption, JsonOption, clients, settings
+from twilio_es_cli.errors import ExitCode, NotFoundError, TwilioEsError, UsageError
 
 app = typer.Typer(
     name="local",
@@ -212,6 +212,7 @@ def emit(
         typer.Option("--data", metavar="JSON", help="JSON object merged into each event's data."),
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Make the running sandbox emit realistic events of TYPE to every sink subscribed to it.
 
@@ -249,12 +250,16 @@ def emit(
             counts = admin.emit(current, event_type, count, extra)
     else:
         interval, start = 1.0 / rate, time.monotonic()
-        for index in range(count):
-            delay = start + index * interval - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            with _type_hint(ctx, event_type):
-                counts += admin.emit(current, event_type, 1, extra)
+        with output.progress(
+            f"Emitting {count} {event_type} event(s), {rate:g} a second",
+            limit=(count - 1) * interval,
+        ):
+            for index in range(count):
+                delay = start + index * interval - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                with _type_hint(ctx, event_type):
+                    counts += admin.emit(current, event_type, 1, extra)
     _tell_emitted(event_type, count, counts, as_json)
 
 
@@ -337,10 +342,13 @@ def _type_hint(ctx: typer.Context, event_type: str) -> Iterator[None]:
             exc.hint = f"See `twilio-es types show {event_type}` for its status and schema."
             raise
         close = suggest(event_type, names)
-        exc.hint = (f"Did you mean {' or '.join(close)}? " if close else "") + (
-            "See `twilio-es types list --search TEXT`."
-        )
-        raise
+        # A well-formed name the catalogue lacks is "not found", exit 4, as in `subscribe`
+        # and `types show` (docs/output.md); the sandbox's own answer is a 400.
+        raise NotFoundError(
+            exc.message,
+            hint=(f"Did you mean {' or '.join(close)}? " if close else "")
+            + "See `twilio-es types list --search TEXT`.",
+        ) from exc
 
 
 @app.command("deliveries")
