@@ -280,6 +280,8 @@ def tail(
     )
     lock = _lock(checkpoint)  # held from here (before any call) to the run's last save
     try:
+        if types:
+            _check_types(_common.clients(ctx), types)
         code = _run(
             _common.clients(ctx),
             stream,
@@ -376,6 +378,57 @@ def _check_abandoned(sent: Forwarder, *, checkpoint: bool) -> None:
         f"({done.why_abandoned})",
         hint=f"Start the handler or fix what it answers, then {again}.",
     )
+
+
+CATALOGUE_WAIT = 3.0  # seconds tail waits for the catalogue before it reads without the check
+
+
+def _check_types(factory: Clients, patterns: list[str]) -> None:
+    """Warn about --type globs that match no type in the catalogue, with close matches.
+
+    Still reading: custom and newer types exist, so this is a warning, never an error. The
+    catalogue comes from the Events API: without Twilio credentials nothing is said (tail
+    needs only AWS); when the API does not answer within :data:`CATALOGUE_WAIT` seconds, or
+    fails, one note says the check was skipped.
+    """
+    import threading
+
+    from twilio_es_cli import output
+    from twilio_es_cli.errors import TwilioEsError
+
+    answer: list[list[str] | TwilioEsError] = []
+
+    def fetch() -> None:
+        from twilio_es_cli.catalog import Catalog
+        from twilio_es_cli.sink_validation import TEST_EVENT_TYPE
+
+        try:
+            answer.append([TEST_EVENT_TYPE, *(t.type for t in Catalog(factory.twilio()).types())])
+        except TwilioEsError as exc:
+            answer.append(exc)
+
+    worker = threading.Thread(target=fetch, name="catalogue", daemon=True)
+    worker.start()
+    worker.join(CATALOGUE_WAIT)
+    if not answer:
+        output.info(
+            f"note: --type not checked (the catalogue did not answer in {CATALOGUE_WAIT:g} s)"
+        )
+        return
+    found = answer[0]
+    if isinstance(found, ConfigError):
+        return  # no Twilio credentials: tail does not need them
+    if isinstance(found, TwilioEsError):
+        output.info(f"note: --type not checked against the catalogue ({found.message})")
+        return
+    from twilio_es_cli.catalog import unmatched_globs
+
+    for pattern, close in unmatched_globs(patterns, found):
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        output.warn(
+            f"--type {pattern!r} matches no event type in the catalogue{hint} (reading "
+            "anyway: custom and newer types may exist; `twilio-es types list` shows them)"
+        )
 
 
 def _check_stats(

@@ -7,9 +7,11 @@ event that was neither delivered nor dropped.
 
 Twilio's delivery semantics, reproduced so a handler meets here what it meets in production:
 
-- the body is a JSON array of CloudEvents (``data`` as an object), one event per request, or
-  up to ``batch`` (``batch_events``); ``bodySHA256`` is appended to the URL and
-  ``X-Twilio-Signature`` signed with the auth token (:mod:`twilio_es_cli.signing`);
+- the body has the shape the sink's ``batch_events`` gives it: ONE CloudEvent object per
+  request (``data`` as an object) by default, as Twilio posts with ``batch_events`` false; a
+  JSON array of up to ``batch`` events when ``--batch N`` (N > 1) asks for batching, as with
+  ``batch_events`` true. ``bodySHA256`` is appended to the URL and ``X-Twilio-Signature`` signed
+  with the auth token (:mod:`twilio_es_cli.signing`);
 - 2xx: delivered. 429 and 5xx, a refused/reset connection, no answer within 5 s: retried with
   exponential backoff (``Retry-After`` honoured), never skipped. Other 4xx: logged and dropped
   (Twilio discards them). 3xx: not followed, logged and dropped;
@@ -331,7 +333,11 @@ class Forwarder:
         checks it), with the URL's unchanging part computed once: parsing and re-encoding the
         query for every event cost more than the HMAC itself.
         """
-        body = b"[" + b",".join(item.body for item in group) + b"]"
+        if self.options.batch > 1:  # batch_events true: always an array, even of one
+            body = b"[" + b",".join(item.body for item in group) + b"]"
+        else:  # batch_events false (Twilio's default): the event itself, one per request
+            (only,) = group
+            body = only.body
         digest = body_sha256(body)
         signature = compute_signature(self.options.token, self._signed_prefix + digest)
         headers = dict(self._headers)
