@@ -483,17 +483,30 @@ BatchOption = Annotated[
 
 
 def parse_headers(values: list[str] | None) -> tuple[tuple[str, str], ...]:
-    """``-H 'K: V'`` values -> pairs (a usage error for anything else)."""
+    """``-H 'K: V'`` values -> pairs (a usage error for anything else).
+
+    Checked here, before anything is read: a header that cannot be sent (a line break in
+    the value would inject another header) would otherwise fail every request of the run.
+    """
+    from twilio_es_cli.webhook.post import header_problem
+
+    hint = "For example: -H 'Authorization: Bearer abc'."
     pairs = []
     for value in values or ():
         name, colon, content = value.partition(":")
-        if not colon or not name.strip() or any(c in name for c in " \r\n"):
-            raise UsageError(
-                f"-H {value!r} is not 'Name: value'",
-                hint="For example: -H 'Authorization: Bearer abc'.",
-            )
-        pairs.append((name.strip(), content.strip()))
+        if not colon or not name.strip():
+            raise UsageError(f"-H {_short(value)!r} is not 'Name: value'", hint=hint)
+        name, content = name.strip(), content.strip(" \t")
+        problem = header_problem(name, content)
+        if problem:
+            raise UsageError(f"-H {_short(value)!r} cannot be sent: {problem}", hint=hint)
+        pairs.append((name, content))
     return tuple(pairs)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """A prefix of user input for a message (never echo a 100,000-character argument)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def tail_forwarding(
@@ -504,11 +517,17 @@ def tail_forwarding(
     concurrency: int,
     batch: int,
     output_format: str,
+    *,
+    ends_by_itself: bool = False,
+    run_timeout: float | None = None,
 ) -> Callable[..., Forwarder] | None:
     """For `tail`: a factory of the --forward-to sink (taking ``stop``), or None without it.
 
     Everything is checked here, before the stream is read; forwarding options without
-    --forward-to are a usage error (they would be silently ignored).
+    --forward-to are a usage error (they would be silently ignored). A tail that
+    ``ends_by_itself`` (--no-follow, --max, --timeout) gives up retrying after
+    :data:`~twilio_es_cli.webhook.forward.RETRY_BUDGET`; ``run_timeout`` (--timeout) ends
+    retries with the run.
     """
     if url is None:
         given = {"-H": headers, "--signing-token": token, "--rate": rate}
@@ -517,7 +536,7 @@ def tail_forwarding(
         if stray:
             raise UsageError(f"{', '.join(stray)} only apply with --forward-to URL")
         return None
-    from twilio_es_cli.webhook.forward import Forwarder, ForwardOptions
+    from twilio_es_cli.webhook.forward import RETRY_BUDGET, Forwarder, ForwardOptions
 
     if output_format == "raw":
         raise UsageError("--output raw does not apply to --forward-to", hint="Use pretty or jsonl.")
@@ -529,6 +548,8 @@ def tail_forwarding(
         concurrency=concurrency,
         batch=batch,
         output=output_format,
+        give_up_after=RETRY_BUDGET if ends_by_itself else None,
+        run_timeout=run_timeout,
     )
     Forwarder.check(options)
 
