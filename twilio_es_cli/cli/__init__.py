@@ -21,6 +21,7 @@ from twilio_es_cli.cli import (
     doctor,
     infra,
     local,
+    query,
     quickstart,
     sink,
     stream,
@@ -177,6 +178,7 @@ for _module in (
     doctor,
     infra,
     webhook,
+    query,
 ):
     _module.register(app)
 
