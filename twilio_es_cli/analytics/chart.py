@@ -211,13 +211,22 @@ def _long(rows: Sequence[Sequence[Any]]) -> list[Series]:
     return list(by_label.values())
 
 
+_UNITS = (timedelta(days=1), timedelta(hours=1), timedelta(minutes=1), timedelta(seconds=1))
+
+
 def _axis(times: list[datetime]) -> list[datetime]:
-    """The time axis: every step from the first time to the last when the times are evenly
-    spaced (the missing ones are zeros: an hour without events), else the times as they are."""
+    """The time axis: every step from the first time to the last (the missing ones are
+    zeros: an hour without events) when the times fall on a whole unit (as ``date_trunc``
+    makes them) or are evenly spaced; else the times as they are."""
     steps = [b - a for a, b in itertools.pairwise(times)]
     if not steps:
         return times
     step = min(steps)
+    origin = times[0].replace(hour=0, minute=0, second=0, microsecond=0)
+    for unit in _UNITS:
+        if unit <= step and all((t - origin) % unit == timedelta(0) for t in times):
+            step = unit
+            break
     count = (times[-1] - times[0]) // step + 1
     if count > MAX_FILLED or any((t - times[0]) % step for t in times):
         return times
@@ -258,10 +267,11 @@ def _fit(values: list[float], room: int) -> tuple[list[float], int]:
 
 
 def _tall(item: Series, axis: list[datetime], width: int) -> str:
-    top_label = _amount(max(item.values)) if item.values else "0"
-    gutter = len(top_label) + 1
+    widest = _amount(max(sum(item.values), max(item.values, default=0.0)))
+    gutter = len(widest) + 1  # room for the peak of merged columns too
     values, size = _fit(item.values, max(10, width - gutter - 1))
     top = max(values) if values else 0.0
+    top_label = _amount(top)
     lines = []
     for level in range(HEIGHT, 0, -1):
         cells = []
@@ -276,7 +286,7 @@ def _tall(item: Series, axis: list[datetime], width: int) -> str:
     ruler = first + (last.rjust(span - len(first)) if span > len(first) + len(last) else "")
     lines.append(" " * gutter + ruler)
     merged = f"; each column {size} buckets" if size > 1 else ""
-    lines.append(f"{item.name}: total {_amount(sum(item.values))}, peak {top_label}{merged}")
+    lines.append(f"{item.name}: {_side(item.values)}, peak {top_label}{merged}")
     return "\n".join(lines)
 
 

@@ -30,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -167,7 +167,8 @@ def event_time(value: Any) -> tuple[str | None, str | None]:
     folder and the ``time`` column always agree; no offset at all is read as UTC."""
     if type(value) is not str:
         return None, None
-    if _FAST_TIME.match(value):
+    fast = _FAST_TIME.match(value) and value[11:13] < "24" and value[14:16] < "60"
+    if fast and value[17:19] < "60" and _real_day(value[:10]):
         return value, value[:10]
     match = _ANY_TIME.match(value)
     if match is None:
@@ -193,6 +194,24 @@ def event_time(value: Any) -> tuple[str | None, str | None]:
         return None, None
     text = when.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
     return text, text[:10]
+
+
+_DAYS: dict[str, bool] = {}
+
+
+def _real_day(day: str) -> bool:
+    """Whether ``YYYY-MM-DD`` is a day of the calendar (2026-02-30 is not): asked per event,
+    answered once per day."""
+    known = _DAYS.get(day)
+    if known is None:
+        try:
+            date.fromisoformat(day)
+            known = True
+        except ValueError:
+            known = False
+        if len(_DAYS) < 10_000:
+            _DAYS[day] = known
+    return known
 
 
 class _Dumper:

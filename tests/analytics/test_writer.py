@@ -1,0 +1,228 @@
+"""The archive's writer: Hive layout, rolls by size and age, atomic files, safe positions."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.analytics.archive_support import build, message_status, record
+from twilio_es_cli.analytics import layout
+from twilio_es_cli.analytics.engine import connect, open_archive
+from twilio_es_cli.analytics.writer import (
+    SHARD_END,
+    ArchiveWriter,
+    Batch,
+    Positions,
+    clean_leftovers,
+    event_time,
+)
+from twilio_es_cli.cloudevents import decode
+from twilio_es_cli.errors import TwilioEsError
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(root).parent)
+        for p in root.rglob("*.parquet")
+        if ".archive" not in p.parts
+    )
+
+
+def test_hive_layout_by_type_and_utc_day(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    build(
+        root,
+        [
+            record(message_status("sent", event_id="1", time="2026-01-31T23:59:59.999Z"), 1),
+            record(message_status("sent", event_id="2", time="2026-02-01T00:00:00Z"), 2),
+            record(message_status("failed", event_id="3", time="2026-02-01T00:30:00+01:00"), 3),
+            record(b"garbage", 4),
+        ],
+    )
+    assert _files(root) == [
+        "not-cloudevents/date=2026-01-31",
+        "type=com.twilio.messaging.message.failed/date=2026-01-31",
+        "type=com.twilio.messaging.message.sent/date=2026-01-31",
+        "type=com.twilio.messaging.message.sent/date=2026-02-01",
+    ]
+    names = [p.name for p in root.rglob("*.parquet")]
+    assert all(n.startswith("part-") for n in names) and len(set(names)) == len(names)
+    assert not list(root.rglob("*.tmp"))
+    assert not list((root / ".archive" / "spool").iterdir())  # spools removed once written
+
+
+def test_rolls_by_size_and_by_age(tmp_path: Path) -> None:
+    clock = Clock()
+    writer = ArchiveWriter(tmp_path, connect(), max_bytes=4000, max_age=60, clock=clock)
+    docs = [record(message_status("sent", event_id=f"E{n}"), n) for n in range(12)]
+    for item in docs[:10]:  # ~800 bytes each: a file every 5 events
+        writer.add(item, decode(item.data))
+        writer.done(item)
+    assert writer.stats.files == 2 and writer.pending() == 0
+    for item in docs[10:]:
+        writer.add(item, decode(item.data))
+        writer.done(item)
+    assert writer.roll_due() == 0 and writer.pending() == 2  # young: stays in the spool
+    clock.now += 60
+    assert writer.roll_due() == 1
+    assert writer.stats.files == 3 and writer.stats.events == 12
+    con = open_archive(tmp_path)
+    assert con.execute("SELECT count(*) FROM messages").fetchone() == (12,)
+
+
+def test_too_many_open_partitions_roll_the_oldest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from twilio_es_cli.analytics import writer as module
+
+    monkeypatch.setattr(module, "MAX_OPEN", 2)
+    clock = Clock()
+    writer = ArchiveWriter(tmp_path, connect(), clock=clock)
+    for n, status in enumerate(["sent", "delivered", "failed"]):
+        clock.now += 1
+        item = record(message_status(status, event_id=f"E{n}"), n)
+        writer.add(item, decode(item.data))
+    assert writer.stats.files == 1 and writer.pending() == 2
+    assert _files(tmp_path) == ["type=com.twilio.messaging.message.sent/date=2026-01-31"]
+
+
+def test_positions_pass_a_record_only_once_durable() -> None:
+    positions = Positions()
+    first, second = Batch(1), Batch(2)
+    positions.added("s0", first)
+    positions.done("s0", "10")
+    positions.added("s0", second)
+    positions.done("s0", "11")
+    positions.added("s0", first)
+    positions.done("s0", "12")
+    assert positions.durable() == {}
+    first.durable = True
+    assert positions.durable() == {"s0": "10"}  # 11 sits in a batch not yet written
+    second.durable = True
+    assert positions.durable() == {"s0": "12"}
+    assert positions.waiting() == 0
+
+
+def test_positions_of_a_kpl_record_wait_for_all_its_user_records() -> None:
+    positions = Positions()
+    a, b = Batch(1), Batch(2)
+    positions.added("s0", a)  # user record 0 of sequence 20
+    a.durable = True  # a rolled before user record 1 arrived
+    assert positions.durable() == {}
+    positions.added("s0", b)  # user record 1 of sequence 20
+    positions.done("s0", "20")
+    assert positions.durable() == {}
+    b.durable = True
+    assert positions.durable() == {"s0": "20"}
+
+
+def test_positions_shard_end_only_after_its_events_are_durable() -> None:
+    positions = Positions()
+    batch = Batch(1)
+    positions.added("parent", batch)
+    positions.done("parent", "5")
+    positions.shard_ended("parent")
+    positions.done("empty", "7")  # a record with no user records at all
+    positions.shard_ended("drained")  # nothing was waiting from it
+    assert positions.durable() == {"empty": "7", "drained": SHARD_END}
+    batch.durable = True
+    assert positions.durable() == {"empty": "7", "drained": SHARD_END, "parent": SHARD_END}
+
+
+def test_writer_positions_follow_the_files(tmp_path: Path) -> None:
+    clock = Clock()
+    saved: list[dict[str, str]] = []
+    writer = ArchiveWriter(
+        tmp_path, connect(), clock=clock, on_roll=lambda w: saved.append(w.positions.durable())
+    )
+    a = record(message_status("sent", event_id="A"), 1, shard="s0")
+    b = record(message_status("failed", event_id="B"), 2, shard="s0")
+    c = record(message_status("sent", event_id="C"), 3, shard="s1")
+    for item in (a, b, c):
+        writer.add(item, decode(item.data))
+        writer.done(item)
+    assert writer.positions.durable() == {}
+    writer.roll_all()
+    assert saved == [{"s0": f"{2:056d}", "s1": f"{3:056d}"}]
+
+
+def test_a_failed_write_leaves_no_file_and_no_position(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    (root / "type=com.twilio.messaging.message.sent").mkdir(parents=True)
+    (root / "type=com.twilio.messaging.message.sent" / "date=2026-01-31").write_text("a file")
+    writer = ArchiveWriter(root, connect())
+    item = record(message_status("sent", event_id="A"), 1)
+    writer.add(item, decode(item.data))
+    writer.done(item)
+    with pytest.raises(TwilioEsError, match=r"could not write .*date=2026-01-31"):
+        writer.roll_all()
+    assert writer.positions.durable() == {}
+    assert not list(root.rglob("*.parquet")) and not list(root.rglob("*.tmp"))
+
+
+def test_leftovers_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
+    spool = tmp_path / ".archive" / "spool"
+    spool.mkdir(parents=True)
+    (spool / "123-1.jsonl").write_text("{}\n")
+    folder = tmp_path / "type=t" / "date=2026-01-31"
+    folder.mkdir(parents=True)
+    (folder / ".part-x.parquet.tmp").write_text("half")
+    (folder / "part-y.parquet").write_text("kept")
+    assert clean_leftovers(tmp_path) == 2
+    assert [p.name for p in folder.iterdir()] == ["part-y.parquet"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-31T10:15:00.123Z", ("2026-01-31T10:15:00.123Z", "2026-01-31")),
+        ("2026-01-31T23:30:00-02:00", ("2026-02-01T01:30:00.000000Z", "2026-02-01")),
+        ("2026-01-31 10:15:00", ("2026-01-31T10:15:00.000000Z", "2026-01-31")),
+        ("2026-01-31T10:15:00.123456789Z", ("2026-01-31T10:15:00.123456Z", "2026-01-31")),
+        ("2026-02-30T00:00:00Z", (None, None)),
+        ("yesterday", (None, None)),
+        (1234, (None, None)),
+        (None, (None, None)),
+    ],
+)
+def test_event_time(text: object, expected: tuple[str | None, str | None]) -> None:
+    assert event_time(text) == expected
+
+
+def test_partition_values_are_percent_encoded() -> None:
+    assert layout.encode("com.twilio.messaging.message.sent") == "com.twilio.messaging.message.sent"
+    assert layout.encode("a/b c") == "a%2Fb%20c"
+    assert layout.encode("é") == "%C3%A9"
+    assert layout.encode("") == "_"
+    long = layout.encode("/" * 300)
+    assert len(long) <= layout.MAX_VALUE
+    assert re.fullmatch(r"(%[0-9A-F]{2})+~[0-9a-f]{16}", long)  # no escape cut in two
+    assert layout.encode("/" * 300) != layout.encode("/" * 301)
+    root = Path("/x")
+    assert layout.partition(root, None, "2026-01-31") == Path("/x/not-cloudevents/date=2026-01-31")
+
+
+def test_part_names_sort_by_time() -> None:
+    early = layout.part_name(datetime(2026, 1, 31, 9, tzinfo=timezone.utc))
+    late = layout.part_name(datetime(2026, 1, 31, 10, tzinfo=timezone.utc))
+    assert early < late and early.endswith(".parquet")
+    assert layout.hidden_temp(Path("/d") / early).name == f".{early}.tmp"
+
+
+def test_new_folders_are_made_and_reported_outermost_first(tmp_path: Path) -> None:
+    made = layout.ensure_dir(tmp_path / "a" / "b" / "c")
+    assert made == [tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"]
+    assert layout.ensure_dir(tmp_path / "a" / "b") == []
+    assert os.path.isdir(tmp_path / "a" / "b" / "c")
