@@ -32,12 +32,14 @@ from tests.analytics.archive_support import (
 )
 from twilio_es_cli.analytics.engine import open_archive
 from twilio_es_cli.analytics.named import NAMED
-from twilio_es_cli.analytics.views import VIEWS, to_trino
+from twilio_es_cli.analytics.views import FAMILY_COLUMNS, VIEWS, archive_from_events, to_trino
 
-_STATEMENTS = [(f"view {v.name}", v.sql) for v in VIEWS] + [
-    (f"named {n.name}", n.render(datetime(2026, 1, 30, tzinfo=timezone.utc))) for n in NAMED
-]
-_BASES = {"archive", "raw_records"} | {v.name for v in VIEWS}
+_STATEMENTS = (
+    [(f"view {v.name}", v.sql) for v in VIEWS]
+    + [("base from CloudEvents", archive_from_events("cloudevents"))]
+    + [(f"named {n.name}", n.render(datetime(2026, 1, 30, tzinfo=timezone.utc))) for n in NAMED]
+)
+_BASES = {"archive", "raw_records", "cloudevents"} | {v.name for v in VIEWS}
 
 
 def _parse(sql: str, dialect: str) -> exp.Expr:
@@ -55,16 +57,35 @@ def test_every_view_and_named_query_parses_in_duckdb_and_trino(what: str, sql: s
     assert unknown == [], f"{what}: functions sqlglot's Trino does not know: {unknown}"
     # Only the base relations and the views are read: no file, no engine-only table function.
     for tree in (duck, trino):
-        tables = {t.name for t in tree.find_all(exp.Table)}
+        named = {cte.alias for cte in tree.find_all(exp.CTE)}
+        tables = {t.name for t in tree.find_all(exp.Table)} - named
         assert tables <= _BASES, f"{what} reads {tables - _BASES}"
 
 
-def test_trino_translation_uses_athena_json_functions() -> None:
+def test_trino_translation_uses_athena_functions() -> None:
     events = to_trino(VIEWS[0].sql)
-    messages = to_trino(next(v for v in VIEWS if v.name == "messages").sql)
-    assert "JSON_PARSE(data)" in events
-    assert "JSON_EXTRACT_SCALAR(data, '$.messageSid')" in messages
-    assert "->>" not in messages and "json(" not in events.lower().replace("json_parse(", "")
+    assert "JSON_PARSE(MIN_BY(data, arrival_time))" in events
+    assert "MIN_BY(type, arrival_time) AS type" in events
+    base = to_trino(archive_from_events("cloudevents"))
+    assert "LOWER(JSON_EXTRACT_SCALAR(data, '$.messageStatus'))" in base
+    assert "TRY_CAST(JSON_EXTRACT_SCALAR(data, '$.errorCode') AS INTEGER)" in base
+    assert "->>" not in base
+    parsed = _parse(base, "trino")
+    assert not list(parsed.find_all(exp.Anonymous))
+
+
+def test_family_columns_from_sql_equal_the_stored_ones(archive: Path) -> None:
+    """What archive_from_events extracts with SQL (Athena's way) is what the writer stored."""
+    con = open_archive(archive)
+    columns = [name for name, _ in FAMILY_COLUMNS]
+    listed = ", ".join(columns)
+    stored = con.execute(f"SELECT id, {listed} FROM archive ORDER BY id, arrival_time").fetchall()
+    con.execute("CREATE VIEW cloudevents AS SELECT * EXCLUDE (" + listed + ") FROM archive")
+    derived = con.execute(
+        f"SELECT id, {listed} FROM ({archive_from_events('cloudevents')}) ORDER BY id, arrival_time"
+    ).fetchall()
+    assert derived == stored
+    assert any(row[columns.index("status") + 1] == "failed" for row in stored)
 
 
 def _rows(root: Path, sql: str) -> list[dict[str, Any]]:
@@ -220,3 +241,32 @@ def test_extensions_and_odd_types_survive(tmp_path: Path) -> None:
     # not a time: NULL, and the day of arrival
     assert rows["EZ-bad-time"]["time"] is None
     assert rows["EZ-bad-time"]["date"] == ARRIVAL.date()
+
+
+def test_dedupe_is_exact_when_keys_collide_or_are_missing() -> None:
+    """The views' fast path trusts event_key only to find candidates: two events sharing a
+    key (a hash collision) both stay, copies without a key (NULL) are still merged."""
+    from twilio_es_cli.analytics.engine import connect
+    from twilio_es_cli.analytics.views import BY_NAME
+
+    con = connect()
+    columns = ", ".join(
+        f"CAST(NULL AS {kind}) AS {name}" for name, kind in FAMILY_COLUMNS if name != "status"
+    )
+    con.execute(
+        "CREATE TABLE archive AS SELECT * FROM (VALUES "
+        "('A', '/s', 7, 'sent', TIMESTAMP '2026-01-31 10:00:01'),"  # key 7: two events
+        "('B', '/s', 7, 'failed', TIMESTAMP '2026-01-31 10:00:02'),"
+        "('C', '/s', NULL, 'queued', TIMESTAMP '2026-01-31 10:00:03'),"  # copies, no key
+        "('C', '/s', NULL, 'queued', TIMESTAMP '2026-01-31 10:00:04'),"
+        "('D', '/s', 9, 'delivered', TIMESTAMP '2026-01-31 10:00:05'),"  # copies, same key
+        "('D', '/s', 9, 'delivered', TIMESTAMP '2026-01-31 10:00:06'),"
+        "('E', '/s', 11, 'read', TIMESTAMP '2026-01-31 10:00:07')"
+        ") AS t(id, source, event_key, status, arrival_time) "
+        f"CROSS JOIN (SELECT 'com.twilio.messaging.message.x' AS type, DATE '2026-01-31' AS "
+        f"date, arrival_time AS time, {columns})"
+    )
+    con.execute(f"CREATE VIEW messages AS {BY_NAME['messages'].sql}")
+    rows = con.execute("SELECT event_id, status FROM messages ORDER BY event_id").fetchall()
+    assert rows == [("A", "sent"), ("B", "failed"), ("C", "queued"), ("D", "delivered"),
+                    ("E", "read")]  # fmt: skip

@@ -65,9 +65,13 @@ def test_hive_layout_by_type_and_utc_day(tmp_path: Path) -> None:
 
 def test_rolls_by_size_and_by_age(tmp_path: Path) -> None:
     clock = Clock()
-    writer = ArchiveWriter(tmp_path, connect(), max_bytes=4000, max_age=60, clock=clock)
     docs = [record(message_status("sent", event_id=f"E{n}"), n) for n in range(12)]
-    for item in docs[:10]:  # ~800 bytes each: a file every 5 events
+    probe = ArchiveWriter(tmp_path / "probe", connect())
+    probe.add(docs[0], decode(docs[0].data))
+    size = probe.buffered_bytes()  # one event's spool line (they are all as long)
+    probe.discard()
+    writer = ArchiveWriter(tmp_path, connect(), max_bytes=5 * size, max_age=60, clock=clock)
+    for item in docs[:10]:  # a file every 5 events
         writer.add(item, decode(item.data))
         writer.done(item)
     assert writer.stats.files == 2 and writer.pending() == 0

@@ -290,7 +290,10 @@ _EVENT_SELECT = (
     "datacontenttype, dataschema, subject, CAST(data AS VARCHAR) AS data, "
     "CAST(extensions AS VARCHAR) AS extensions, shard_id, sequence_number, subsequence, "
     "partition_key, "
-    "CAST(TRY_CAST(arrival_time AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) AS arrival_time"
+    "CAST(TRY_CAST(arrival_time AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) AS arrival_time, "
+    # views.ARCHIVE's event_key: stable (SHA-256 is a standard), computed here in DuckDB's
+    # threads rather than per event in Python.
+    "CAST(('0x' || left(sha256(source || chr(0) || id), 15)) AS BIGINT) AS event_key"
 )
 _RAW_COLUMNS = (
     "raw VARCHAR, error VARCHAR, shard_id VARCHAR, sequence_number VARCHAR, "
@@ -300,6 +303,19 @@ _RAW_SELECT = (
     "from_base64(raw) AS raw, error, shard_id, sequence_number, subsequence, partition_key, "
     "CAST(TRY_CAST(arrival_time AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) AS arrival_time"
 )
+
+
+def _event_sql(event_type: str) -> tuple[str, str]:
+    """read_json's columns and the SELECT of a file of ``event_type``: the CloudEvent and
+    Kinesis columns, then its family's columns typed as the views expect them."""
+    from twilio_es_cli.analytics.views import family_of
+
+    family = family_of(event_type)
+    if family is None:
+        return _EVENT_COLUMNS, _EVENT_SELECT
+    columns = _EVENT_COLUMNS + "".join(f", {f.column} VARCHAR" for f in family.fields)
+    select = _EVENT_SELECT + "".join(f", {f.sql(f.column)} AS {f.column}" for f in family.fields)
+    return columns, select
 
 
 def _struct(columns: str) -> str:
@@ -344,6 +360,7 @@ class ArchiveWriter:
         self._open: dict[tuple[str | None, str], _Partition] = {}
         self._dump = _Dumper()
         self._arrival = _Arrival()
+        self._pluck = _Plucker()
         self._until_age_check = AGE_CHECK_EVERY
         self._serial = 0
 
@@ -358,8 +375,11 @@ class ArchiveWriter:
             line = self._dump(_raw_row(record, decoded, arrival))
         else:
             text, day = event_time(attrs.get("time"))
-            key = (attrs["type"], day or arrival_day)
-            line = self._dump(_event_row(record, attrs, text, arrival))
+            event_type = attrs["type"]
+            key = (event_type, day or arrival_day)
+            row = _event_row(record, attrs, text, arrival)
+            self._pluck(row, event_type, row.get("data"))
+            line = self._dump(row)
         part = self._open.get(key) or self._start(key)
         part.handle.write(line)
         part.size += len(line)
@@ -384,6 +404,10 @@ class ArchiveWriter:
     def pending(self) -> int:
         """Events buffered and not yet in a durable file."""
         return sum(p.events for p in self._open.values())
+
+    def buffered_bytes(self) -> int:
+        """Bytes in the spools (what ``max_bytes`` is compared with, per partition)."""
+        return sum(p.size for p in self._open.values())
 
     def roll_due(self) -> int:
         """Roll every partition whose first event is ``max_age`` seconds old; how many."""
@@ -433,7 +457,7 @@ class ArchiveWriter:
         final = part.folder / layout.part_name()
         temp = layout.hidden_temp(final)
         raw = part.key[0] is None
-        columns, select = (_RAW_COLUMNS, _RAW_SELECT) if raw else (_EVENT_COLUMNS, _EVENT_SELECT)
+        columns, select = (_RAW_COLUMNS, _RAW_SELECT) if raw else _event_sql(part.key[0] or "")
         sql = (
             f"COPY (SELECT {select} FROM read_json({_literal(part.spool)}, "
             f"format = 'newline_delimited', columns = {_struct(columns)}, "
@@ -466,6 +490,36 @@ class ArchiveWriter:
         self.stats.partitions.add(part.key)
         if raw:
             self.stats.not_cloudevents += part.events
+
+
+class _Plucker:
+    """Each event's family columns, taken out of its parsed ``data`` (see views.Field): the
+    raw value at each path, or None; DuckDB types them when it writes the file. Done here
+    because the data is already parsed: a JSON parse per column at query time cost more than
+    the rest of a group-by."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+
+    def fields(self, event_type: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        found = self._by_type.get(event_type)
+        if found is None:
+            from twilio_es_cli.analytics.views import family_of
+
+            family = family_of(event_type)
+            found = (
+                tuple((f.column, tuple(f.path.split("."))) for f in family.fields) if family else ()
+            )
+            if len(self._by_type) < 10_000:
+                self._by_type[event_type] = found
+        return found
+
+    def __call__(self, row: dict[str, Any], event_type: str, data: Any) -> None:
+        for column, path in self.fields(event_type):
+            value = data
+            for key in path:
+                value = value.get(key) if type(value) is dict else None
+            row[column] = None if type(value) in (dict, list) else value
 
 
 def _event_row(

@@ -81,7 +81,7 @@ def query(
         return
     assert sql is not None
     text, label = _resolve(sql, since)
-    con = engine.open_archive(directory)
+    con = engine.open_archive(directory, sql=text)
     started = time.monotonic()
     result = engine.run(con, text)
     _show(result, label, started, as_json=as_json, as_csv=as_csv, chart=chart)
