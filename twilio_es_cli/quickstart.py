@@ -45,6 +45,7 @@ from twilio_es_cli.progress import Muted, Nested, Reporter
 
 if TYPE_CHECKING:
     from twilio_es_cli.clients import Clients
+    from twilio_es_cli.config import Settings
     from twilio_es_cli.local.emulator import EventsEmulator
     from twilio_es_cli.models import KinesisSinkConfig, Sink
     from twilio_es_cli.subscriptions import Subscription
@@ -537,6 +538,33 @@ def _emit(emulator: EventsEmulator, plan: dict[str, int]) -> int:
             hint="Please report this with the output of --debug.",
         )
     return deliveries
+
+
+SANDBOX_SAMPLE_EVENTS = 30  # quickstart against a running sandbox (`local up`)
+
+
+def sandbox_samples(
+    settings: Settings, made: QuickstartResult, total: int = SANDBOX_SAMPLE_EVENTS
+) -> dict[str, int] | None:
+    """Against a running sandbox (``local up``), emit sample events of the subscribed types.
+
+    A sandbox has no traffic of its own: without samples, ``tail``, ``archive`` and ``query``
+    would find only the test event. Real Twilio (or an API that is not a twilio-es sandbox,
+    which has no ``/emulator/emit``) gets nothing: None.
+    """
+    from twilio_es_cli.config import DEFAULT_TWILIO_API_URL
+    from twilio_es_cli.errors import ConfigError
+    from twilio_es_cli.local import admin
+
+    if settings.twilio_api_url == DEFAULT_TWILIO_API_URL:
+        return None
+    plan = sample_plan([r.type for r, _ in made.subscribed.types], total)
+    try:
+        for name, count in plan.items():
+            admin.emit(settings, name, count)
+    except ConfigError:  # not a twilio-es sandbox: a proxy to Twilio, say
+        return None
+    return plan
 
 
 def run_local(

@@ -295,18 +295,24 @@ def first_copies(
     a key shared by two different events only sends both through the exact branch, and a
     NULL key (files without one) counts as repeated, so the result is exact either way.
     """
-    condition = f"\nWHERE {where}" if where else "\nWHERE true"
+    only = f"\nWHERE {where}" if where else ""
+    also = f"\nWHERE {where}\n  AND " if where else "\nWHERE "
     return (
         "WITH repeated AS (\n"
-        f"  SELECT coalesce(event_key, 0) AS event_key\n  FROM {source}{condition}\n"
-        "  GROUP BY 1\n  HAVING count(*) > 1\n)\n"
-        f"SELECT {', '.join(plain)}\nFROM {source}{condition}\n"
-        "  AND coalesce(event_key, 0) NOT IN (SELECT event_key FROM repeated)\n"
+        f"  SELECT coalesce(event_key, 0) AS event_key\n  FROM {source}"
+        + only.replace("\n", "\n  ")
+        + "\n  GROUP BY 1\n  HAVING count(*) > 1\n)\n"
+        f"SELECT\n  {_items(plain)}\nFROM {source}{also}"
+        "coalesce(event_key, 0) NOT IN (SELECT event_key FROM repeated)\n"
         "UNION ALL\n"
-        f"SELECT {', '.join(firsts)}\nFROM {source}{condition}\n"
-        "  AND coalesce(event_key, 0) IN (SELECT event_key FROM repeated)\n"
+        f"SELECT\n  {_items(firsts)}\nFROM {source}{also}"
+        "coalesce(event_key, 0) IN (SELECT event_key FROM repeated)\n"
         "GROUP BY source, id"
     )
+
+
+def _items(items: list[str]) -> str:
+    return ",\n  ".join(items)
 
 
 @dataclass(frozen=True)

@@ -182,10 +182,12 @@ def quickstart(
         return
 
     made = core.run(factory, request, REPORTER, on_config=writer)
-    _next_step(made)
+    samples_sent = core.sandbox_samples(base, made)
+    _next_step(made, samples_sent)
     if as_json:
         data = made.as_dict()
         data["sink_config_file"] = str(target)
+        data["sample_events"] = samples_sent
         output.print_json(data)
     else:
         subscribed = made.subscribed
@@ -306,10 +308,21 @@ def _interrupted_local(last: Step | None, out: Path | None, *, webhook: bool = F
     )
 
 
-def _next_step(made: QuickstartResult) -> None:
+def _next_step(made: QuickstartResult, samples: dict[str, int] | None = None) -> None:
     from twilio_es_cli import output
     from twilio_es_cli.quickstart import STEPS
 
+    if samples:
+        output.success(
+            f"sandbox: emitted {sum(samples.values())} sample events of the subscribed types "
+            f"into {made.stream_name} (a sandbox has no traffic of its own; "
+            "`twilio-es local emit TYPE` sends more)"
+        )
+        output.info(
+            f"{STEPS}/{STEPS} next: twilio-es tail --from trim-horizon, or twilio-es archive "
+            "--no-follow then twilio-es query delivery-status-per-hour --chart"
+        )
+        return
     output.info(
         f"{STEPS}/{STEPS} next: twilio-es tail {made.stream_name}   "
         "(events appear as your account produces them; add --from trim-horizon for "
