@@ -102,7 +102,6 @@ def build(count: int, work: Path) -> dict[str, Any]:
             renderer.write(record, decode(data))
             middle = time.perf_counter()
             writer.add(record, decode(data))
-            writer.done(record)
             spent["tail"] += middle - start
             spent["archive"] += time.perf_counter() - middle
         start = time.perf_counter()

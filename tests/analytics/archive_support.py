@@ -231,6 +231,5 @@ def build(root: Path, records: Iterable[KinesisRecord], **writer: Any) -> Archiv
     archive = ArchiveWriter(root, connect(), **writer)
     for item in records:
         archive.add(item, decode(item.data))
-        archive.done(item)
     archive.roll_all()
     return archive

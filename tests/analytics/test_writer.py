@@ -1,4 +1,4 @@
-"""The archive's writer: Hive layout, rolls by size and age, atomic files, safe positions."""
+"""The archive's writer: Hive layout, rolls by size and age, atomic files, what is durable."""
 
 from __future__ import annotations
 
@@ -12,14 +12,7 @@ import pytest
 from tests.analytics.archive_support import build, message_status, record
 from twilio_es_cli.analytics import layout
 from twilio_es_cli.analytics.engine import connect, open_archive
-from twilio_es_cli.analytics.writer import (
-    SHARD_END,
-    ArchiveWriter,
-    Batch,
-    Positions,
-    clean_leftovers,
-    event_time,
-)
+from twilio_es_cli.analytics.writer import ArchiveWriter, clean_leftovers, event_time
 from twilio_es_cli.cloudevents import decode
 from twilio_es_cli.errors import TwilioEsError
 
@@ -73,11 +66,9 @@ def test_rolls_by_size_and_by_age(tmp_path: Path) -> None:
     writer = ArchiveWriter(tmp_path, connect(), max_bytes=5 * size, max_age=60, clock=clock)
     for item in docs[:10]:  # a file every 5 events
         writer.add(item, decode(item.data))
-        writer.done(item)
     assert writer.stats.files == 2 and writer.pending() == 0
     for item in docs[10:]:
         writer.add(item, decode(item.data))
-        writer.done(item)
     assert writer.roll_due() == 0 and writer.pending() == 2  # young: stays in the spool
     clock.now += 60
     assert writer.roll_due() == 1
@@ -102,64 +93,24 @@ def test_too_many_open_partitions_roll_the_oldest(
     assert _files(tmp_path) == ["type=com.twilio.messaging.message.sent/date=2026-01-31"]
 
 
-def test_positions_pass_a_record_only_once_durable() -> None:
-    positions = Positions()
-    first, second = Batch(1), Batch(2)
-    positions.added("s0", first)
-    positions.done("s0", "10")
-    positions.added("s0", second)
-    positions.done("s0", "11")
-    positions.added("s0", first)
-    positions.done("s0", "12")
-    assert positions.durable() == {}
-    first.durable = True
-    assert positions.durable() == {"s0": "10"}  # 11 sits in a batch not yet written
-    second.durable = True
-    assert positions.durable() == {"s0": "12"}
-    assert positions.waiting() == 0
-
-
-def test_positions_of_a_kpl_record_wait_for_all_its_user_records() -> None:
-    positions = Positions()
-    a, b = Batch(1), Batch(2)
-    positions.added("s0", a)  # user record 0 of sequence 20
-    a.durable = True  # a rolled before user record 1 arrived
-    assert positions.durable() == {}
-    positions.added("s0", b)  # user record 1 of sequence 20
-    positions.done("s0", "20")
-    assert positions.durable() == {}
-    b.durable = True
-    assert positions.durable() == {"s0": "20"}
-
-
-def test_positions_shard_end_only_after_its_events_are_durable() -> None:
-    positions = Positions()
-    batch = Batch(1)
-    positions.added("parent", batch)
-    positions.done("parent", "5")
-    positions.shard_ended("parent")
-    positions.done("empty", "7")  # a record with no user records at all
-    positions.shard_ended("drained")  # nothing was waiting from it
-    assert positions.durable() == {"empty": "7", "drained": SHARD_END}
-    batch.durable = True
-    assert positions.durable() == {"empty": "7", "drained": SHARD_END, "parent": SHARD_END}
-
-
-def test_writer_positions_follow_the_files(tmp_path: Path) -> None:
+def test_oldest_pending_follows_the_files_out_of_order(tmp_path: Path) -> None:
+    """Events are numbered as added; durable files need not come in that order (one file per
+    type): the oldest event still waiting is what a checkpoint may not pass."""
     clock = Clock()
-    saved: list[dict[str, str]] = []
-    writer = ArchiveWriter(
-        tmp_path, connect(), clock=clock, on_roll=lambda w: saved.append(w.positions.durable())
-    )
-    a = record(message_status("sent", event_id="A"), 1, shard="s0")
-    b = record(message_status("failed", event_id="B"), 2, shard="s0")
-    c = record(message_status("sent", event_id="C"), 3, shard="s1")
-    for item in (a, b, c):
-        writer.add(item, decode(item.data))
-        writer.done(item)
-    assert writer.positions.durable() == {}
+    writer = ArchiveWriter(tmp_path, connect(), max_age=60, clock=clock)
+    assert writer.oldest_pending() is None
+    sent = [record(message_status("sent", event_id=f"S{n}"), n) for n in range(2)]
+    failed = record(message_status("failed", event_id="F"), 9)
+    writer.add(sent[0], decode(sent[0].data))  # event 0: the "sent" partition, at 1000 s
+    clock.now += 30
+    writer.add(failed, decode(failed.data))  # event 1: the "failed" partition, at 1030 s
+    writer.add(sent[1], decode(sent[1].data))  # event 2: "sent" again
+    assert writer.oldest_pending() == 0
+    clock.now += 30  # "sent" is 60 s old: rolled; "failed" (30 s) waits
+    assert writer.roll_due() == 1
+    assert writer.oldest_pending() == 1  # events 0 and 2 are durable, 1 is not
     writer.roll_all()
-    assert saved == [{"s0": f"{2:056d}", "s1": f"{3:056d}"}]
+    assert writer.oldest_pending() is None and writer.added == 3
 
 
 def test_a_failed_write_leaves_no_file_and_no_position(tmp_path: Path) -> None:
@@ -169,10 +120,9 @@ def test_a_failed_write_leaves_no_file_and_no_position(tmp_path: Path) -> None:
     writer = ArchiveWriter(root, connect())
     item = record(message_status("sent", event_id="A"), 1)
     writer.add(item, decode(item.data))
-    writer.done(item)
     with pytest.raises(TwilioEsError, match=r"could not write .*date=2026-01-31"):
         writer.roll_all()
-    assert writer.positions.durable() == {}
+    assert writer.oldest_pending() == 0  # still waiting: a checkpoint may not pass it
     assert not list(root.rglob("*.parquet")) and not list(root.rglob("*.tmp"))
 
 

@@ -1,4 +1,4 @@
-"""Events in, durable Parquet files out: the archive's writer and the positions it makes safe.
+"""Events in, durable Parquet files out: the archive's writer, and which events are durable.
 
 Each event goes to its partition's *spool* (one NDJSON file per type and UTC day, under
 ``DIR/.archive/spool``): appending a line costs about what ``tail -o jsonl`` pays per event,
@@ -10,8 +10,10 @@ hints: size and interval), when too many are open, and at the end of a run. Roll
    (zstd) under a hidden name beside its final place (``.part-*.parquet.tmp``);
 2. the file is fsynced, renamed to ``part-*.parquet`` (atomic), and its folder fsynced (and
    the folders above it when they are new), so after a crash the file is whole or absent;
-3. only then are its events *durable*: :class:`Positions` lets a shard's checkpoint pass a
-   record only once every event read from that shard up to it is in such a file.
+3. only then are its events *durable*. Events are numbered in the order they were added;
+   :meth:`ArchiveWriter.oldest_pending` is the number of the oldest one not yet in such a
+   file, which is what tail's checkpoint saver asks a sink (``settle``) before it lets a
+   shard's checkpoint pass a record.
 
 So ``kill -9`` at any moment loses nothing (what the checkpoint had not passed is read again)
 and repeats only events the views remove (the first copy of each ``source``/``id`` wins).
@@ -27,7 +29,6 @@ import contextlib
 import os
 import re
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     from twilio_es_cli.cloudevents import DecodedEvent
     from twilio_es_cli.reader import KinesisRecord
 
-SHARD_END = "SHARD_END"  # the reader's marker for a closed, drained shard (reader.SHARD_END)
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 32 * MB
 DEFAULT_MAX_AGE = 60.0
@@ -55,100 +55,6 @@ MAX_OBJECT = 64 * MB  # the largest spool line DuckDB is asked to read (Kinesis 
 _ATTRIBUTES: tuple[str, ...] = ("id", "source", "specversion", "type", "time")
 _ATTRIBUTES += ("datacontenttype", "dataschema", "subject", "data")
 _KNOWN = frozenset(_ATTRIBUTES)
-
-
-# --- positions -------------------------------------------------------------------------------
-
-
-class Batch:
-    """The events of one spool file: durable once that file is renamed into place."""
-
-    __slots__ = ("durable", "number")
-
-    def __init__(self, number: int = 0) -> None:
-        self.number = number
-        self.durable = False
-
-
-class _Shard:
-    """One shard's entries, as two parallel queues of plain values (batch numbers, and the
-    last record done when the entry was last touched): no object per entry for the garbage
-    collector to walk, which at 200,000 buffered events cost more than the rest of ``add``."""
-
-    __slots__ = ("batches", "done")
-
-    def __init__(self) -> None:
-        self.batches: deque[int] = deque()
-        self.done: deque[str | None] = deque()
-
-
-class Positions:
-    """How far each shard's checkpoint may go: past a record only when it is durable.
-
-    Per shard, a queue of entries (batch, done): events of that shard in ``batch``, and
-    ``done``, the last record whose user records were all added by then (a KPL-aggregated
-    record has several; its sequence number may be checkpointed only after all of them).
-    Consecutive events in the same batch share an entry, so the queue is as long as the
-    number of switches between partitions, not the number of events.
-    """
-
-    def __init__(self) -> None:
-        self._shards: dict[str, _Shard] = {}
-        self._batches: dict[int, Batch] = {}  # batches some entry still refers to
-        self._refs: dict[int, int] = {}  # how many entries refer to each of them
-        self._safe: dict[str, str] = {}  # shard -> last position known durable
-        self._ended: set[str] = set()
-
-    def added(self, shard_id: str, batch: Batch) -> None:
-        shard = self._shards.get(shard_id) or self._shards.setdefault(shard_id, _Shard())
-        number = batch.number
-        if shard.batches and shard.batches[-1] == number:
-            return
-        self._batches[number] = batch
-        self._refs[number] = self._refs.get(number, 0) + 1
-        shard.batches.append(number)
-        shard.done.append(None)
-
-    def done(self, shard_id: str, sequence_number: str) -> None:
-        """Every user record of this Kinesis record was added."""
-        shard = self._shards.get(shard_id)
-        if shard is not None and shard.done:
-            shard.done[-1] = sequence_number
-        else:  # nothing of this shard is waiting: the record holds no event (an empty KPL)
-            self._safe[shard_id] = sequence_number
-
-    def shard_ended(self, shard_id: str) -> None:
-        self._ended.add(shard_id)
-
-    def durable(self) -> dict[str, str]:
-        """Shard -> the position a checkpoint may hold now (SHARD_END once drained and
-        durable); shards with nothing new are left out."""
-        batches = self._batches
-        for shard_id, shard in self._shards.items():
-            while shard.batches and batches[shard.batches[0]].durable:
-                self._release(shard.batches.popleft())
-                done = shard.done.popleft()
-                if done is not None:
-                    self._safe[shard_id] = done
-        for shard_id in list(self._ended):
-            left = self._shards.get(shard_id)
-            if left is None or not left.batches:
-                self._safe[shard_id] = SHARD_END
-                self._ended.discard(shard_id)
-                self._shards.pop(shard_id, None)
-        return dict(self._safe)
-
-    def _release(self, number: int) -> None:
-        left = self._refs[number] - 1
-        if left:
-            self._refs[number] = left
-        else:
-            del self._refs[number]
-            del self._batches[number]
-
-    def waiting(self) -> int:
-        """Entries not yet durable (for tests and progress)."""
-        return sum(len(shard.batches) for shard in self._shards.values())
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -262,7 +168,7 @@ class _Partition:
     folder: Path
     spool: Path
     handle: IO[bytes]
-    batch: Batch
+    first: int  # the number of its first event (see ArchiveWriter.oldest_pending)
     size: int = 0
     events: int = 0
     opened: float = 0.0
@@ -332,10 +238,9 @@ class ArchiveWriter:
     """Writes events into the Hive layout under ``root``; see the module docstring.
 
     ``add`` takes each decoded event (or non-CloudEvent record) and rolls partitions that
-    are full; ``done`` marks a Kinesis record finished (all its user records added);
-    ``roll_due`` rolls partitions whose first event is older than ``max_age``; ``roll_all``
-    rolls everything (the end of a run). ``on_roll`` is called after files became durable,
-    with the writer, so the caller can save the checkpoint from ``positions.durable()``.
+    are full; ``roll_due`` rolls partitions whose first event is older than ``max_age``;
+    ``roll_all`` rolls everything (the end of a run); ``oldest_pending`` says which events
+    are durable.
     """
 
     def __init__(
@@ -346,15 +251,13 @@ class ArchiveWriter:
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_age: float = DEFAULT_MAX_AGE,
         clock: Callable[[], float] = time.monotonic,
-        on_roll: Callable[[ArchiveWriter], None] | None = None,
     ) -> None:
         self.root = root
         self.con = con
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.clock = clock
-        self.on_roll = on_roll
-        self.positions = Positions()
+        self.added = 0  # events added so far; the next one gets this number
         self.stats = WriterStats()
         self.spool_dir = layout.state_dir(root) / layout.SPOOL
         self._open: dict[tuple[str | None, str], _Partition] = {}
@@ -384,7 +287,7 @@ class ArchiveWriter:
         part.handle.write(line)
         part.size += len(line)
         part.events += 1
-        self.positions.added(record.shard_id, part.batch)
+        self.added += 1
         if part.size >= self.max_bytes:
             self._roll([part])
         self._until_age_check -= 1
@@ -392,12 +295,10 @@ class ArchiveWriter:
             self._until_age_check = AGE_CHECK_EVERY
             self.roll_due()
 
-    def done(self, record: KinesisRecord) -> None:
-        """``record`` (all its user records) was added: its shard may pass it once durable."""
-        self.positions.done(record.shard_id, record.sequence_number)
-
-    def shard_ended(self, shard_id: str) -> None:
-        self.positions.shard_ended(shard_id)
+    def oldest_pending(self) -> int | None:
+        """The number of the oldest event not yet in a durable file (events are numbered
+        from 0 in the order they were added); None when every event added is durable."""
+        return min((p.first for p in self._open.values()), default=None)
 
     # -- rolling ---------------------------------------------------------------------------
 
@@ -439,7 +340,7 @@ class ArchiveWriter:
         spool = self.spool_dir / f"{os.getpid()}-{self._serial}.jsonl"
         handle = open(spool, "wb", buffering=SPOOL_BUFFER)  # noqa: SIM115 (closed on roll)
         folder = layout.partition(self.root, key[0], key[1])
-        part = _Partition(key, folder, spool, handle, Batch(self._serial), opened=self.clock())
+        part = _Partition(key, folder, spool, handle, self.added, opened=self.clock())
         self._open[key] = part
         return part
 
@@ -447,8 +348,6 @@ class ArchiveWriter:
         for part in parts:
             self._write(part)
             del self._open[part.key]
-        if self.on_roll is not None:
-            self.on_roll(self)
 
     def _write(self, part: _Partition) -> None:
         """Steps 1-3 of the module docstring for one partition."""
@@ -481,7 +380,6 @@ class ArchiveWriter:
         fsync_directory(part.folder)
         for folder in created:  # a new folder's own entry lives in its parent
             fsync_directory(folder.parent)
-        part.batch.durable = True
         with contextlib.suppress(OSError):
             part.spool.unlink()
         self.stats.events += part.events
