@@ -87,8 +87,9 @@ class ArchiveSummary:
     def line(self) -> str:
         w = self.written
         files = f"{w.files:,} file{'s' if w.files != 1 else ''}"
-        read = self.read.line()
-        return f"archived {w.events:,} events into {files} ({w.bytes / 1e6:,.1f} MB) under {self.root}; read {read}"
+        size = f"{w.bytes / 1e6:,.1f} MB"
+        where = f"under {self.root}"
+        return f"archived {w.events:,} events into {files} ({size}) {where}; {self.read.line()}"
 
 
 def run_archive(

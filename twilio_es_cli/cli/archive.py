@@ -54,9 +54,7 @@ def archive(
     ] = True,
     timeout: Annotated[
         float | None,
-        typer.Option(
-            "--timeout", min=0.0, metavar="SECONDS", help="Stop after this many seconds."
-        ),
+        typer.Option("--timeout", min=0.0, metavar="SECONDS", help="Stop after this many seconds."),
     ] = None,
     buffer_size: Annotated[
         float,

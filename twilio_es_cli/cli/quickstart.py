@@ -20,7 +20,7 @@ from twilio_es_cli.progress import Terminal
 
 if TYPE_CHECKING:
     from twilio_es_cli.models import KinesisSinkConfig as SinkConfig
-    from twilio_es_cli.quickstart import LocalResult, QuickstartResult, Step, WebhookResult
+    from twilio_es_cli.quickstart import Answer, LocalResult, QuickstartResult, Step, WebhookResult
 
 DEFAULT_OUT = Path("twilio-sink.json")
 # Finished steps as ✓ lines, context indented under them (stderr).
@@ -342,6 +342,7 @@ def _local_summary(result: LocalResult) -> None:
         )
     else:
         output.warn(f"showed {result.shown} of {emitted} sample events ({result.tail_line})")
+    _answer(result.answer)
     output.info("The sandbox lived only for this command and is gone now.")
     output.info(
         "Keep one running: `twilio-es local up`, then in another shell run its export lines, "
@@ -351,6 +352,27 @@ def _local_summary(result: LocalResult) -> None:
         "For real: configure AWS credentials (aws configure / AWS_PROFILE) and export "
         "TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, then run `twilio-es quickstart`."
     )
+
+
+def _answer(answer: Answer | None) -> None:
+    """What the sample events answer, archived and asked as `archive` and `query` would (or
+    how to get those commands)."""
+    from twilio_es_cli import output
+
+    if answer is None:
+        output.info(
+            "Ask your events questions in SQL: pip install 'twilio-es[analytics]', then "
+            "`twilio-es archive` and `twilio-es query delivery-status --chart` (docs/analytics.md)."
+        )
+        return
+    output.success(
+        f"Archived them as Parquet ({answer.files} file{'s' if answer.files != 1 else ''}) "
+        f"and asked `twilio-es query {answer.query}`:"
+    )
+    widths = [max(len(str(v)) for v in [name, *(row[i] for row in answer.rows)])
+              for i, name in enumerate(answer.columns)]  # fmt: skip
+    for row in [answer.columns, *answer.rows]:
+        output.info("    " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def register(root: typer.Typer) -> None:
