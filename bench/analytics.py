@@ -73,7 +73,9 @@ SELECT status, count(*) AS events FROM (
 """
 DUCKDB_JSONL = """
 import json, sys, duckdb
-rows = duckdb.sql(sys.argv[1]).fetchall()
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+rows = con.sql(sys.argv[1]).fetchall()
 print(json.dumps({status: n for status, n in rows}))
 """
 

@@ -45,6 +45,8 @@ def connect(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     module = require_duckdb()
     con: duckdb.DuckDBPyConnection = module.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    # Its bar is drawn on stdout after 2 s of work: it would land in --json and --csv output.
+    con.execute("SET enable_progress_bar = false")
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
     return con
