@@ -43,7 +43,9 @@ def test_quickstart_local_ends_with_an_answer_from_the_samples(
     result = cli_subprocess("quickstart", "--local", "--out", str(tmp_path / "sink.json"))
     assert result.exit_code == 0, result.stderr
     lines = result.stderr.splitlines()
-    start = next(i for i, line in enumerate(lines) if "asked `twilio-es query delivery-status`" in line)
+    start = next(
+        i for i, line in enumerate(lines) if "asked `twilio-es query delivery-status`" in line
+    )
     table = [line.split() for line in lines[start + 1 : start + 5]]
     assert table[0] == ["status", "messages"]
     assert sum(int(row[1]) for row in table[1:] if len(row) == 2 and row[1].isdigit()) == 5

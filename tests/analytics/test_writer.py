@@ -180,3 +180,34 @@ def test_new_folders_are_made_and_reported_outermost_first(tmp_path: Path) -> No
     assert made == [tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"]
     assert layout.ensure_dir(tmp_path / "a" / "b") == []
     assert os.path.isdir(tmp_path / "a" / "b" / "c")
+
+
+def test_background_writer_counts_files_in_flight_as_not_durable(tmp_path: Path) -> None:
+    clock = Clock()
+    writer = ArchiveWriter(tmp_path, connect(), clock=clock, background=True)
+    try:
+        items = [record(message_status("sent", event_id=f"E{n}"), n) for n in range(3)]
+        for item in items:
+            writer.add(item, decode(item.data))
+        assert writer.oldest_pending() == 0
+        writer.roll_all()  # waits for the thread: every file is in place
+        assert writer.oldest_pending() is None and writer.stats.files == 1
+        assert open_archive(tmp_path).execute("SELECT count(*) FROM events").fetchone() == (3,)
+    finally:
+        writer.close()
+
+
+def test_background_writer_failure_is_raised_in_the_callers_thread(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    (root / "type=com.twilio.messaging.message.sent").mkdir(parents=True)
+    (root / "type=com.twilio.messaging.message.sent" / "date=2026-01-31").write_text("a file")
+    writer = ArchiveWriter(root, connect(), background=True)
+    try:
+        item = record(message_status("sent", event_id="A"), 1)
+        writer.add(item, decode(item.data))
+        with pytest.raises(TwilioEsError, match="could not write"):
+            writer.roll_all()
+        with pytest.raises(TwilioEsError, match="could not write"):
+            writer.oldest_pending()  # never "all durable" after a lost file
+    finally:
+        writer.close()

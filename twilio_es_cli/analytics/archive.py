@@ -62,7 +62,10 @@ class ArchiveSink:
         self._tell()
 
     def close(self) -> None:
-        self.finish()
+        try:
+            self.finish()
+        finally:
+            self.writer.close()
 
     def _tell(self) -> None:
         """One progress line whenever files were written (stderr, through the reporter)."""
@@ -118,7 +121,9 @@ def run_archive(
     layout.ensure_dir(state)
     with DirectoryLock(state / layout.LOCK, what=str(root)):
         clean_leftovers(root)
-        writer = ArchiveWriter(root, connect(), max_bytes=max_bytes, max_age=max_age)
+        writer = ArchiveWriter(
+            root, connect(), max_bytes=max_bytes, max_age=max_age, background=True
+        )
         options = dataclasses.replace(options, checkpoint=state / layout.CHECKPOINT)
 
         def sink(stop: threading.Event) -> ArchiveSink:

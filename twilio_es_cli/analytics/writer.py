@@ -251,6 +251,7 @@ class ArchiveWriter:
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_age: float = DEFAULT_MAX_AGE,
         clock: Callable[[], float] = time.monotonic,
+        background: bool = False,
     ) -> None:
         self.root = root
         self.con = con
@@ -266,11 +267,17 @@ class ArchiveWriter:
         self._pluck = _Plucker()
         self._until_age_check = AGE_CHECK_EVERY
         self._serial = 0
+        # background: files are written by a thread of their own (DuckDB releases the GIL),
+        # so reading and decoding go on meanwhile; otherwise in the caller's thread.
+        self._roller = _Roller(self._write) if background else None
+        self._failed: list[_Partition] = []
 
     # -- input -----------------------------------------------------------------------------
 
     def add(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
         """Buffer one event (or a record that is not a CloudEvent) in its partition."""
+        if self._roller is not None and self._roller.error is not None:
+            self._roller.raise_error()
         arrival, arrival_day = self._arrival(record.arrival)
         attrs = decoded.attrs
         if attrs is None:
@@ -298,7 +305,13 @@ class ArchiveWriter:
     def oldest_pending(self) -> int | None:
         """The number of the oldest event not yet in a durable file (events are numbered
         from 0 in the order they were added); None when every event added is durable."""
-        return min((p.first for p in self._open.values()), default=None)
+        oldest = min((p.first for p in [*self._open.values(), *self._failed]), default=None)
+        if self._roller is not None:
+            self._roller.raise_error()
+            flying = self._roller.oldest()
+            if flying is not None and (oldest is None or flying < oldest):
+                return flying
+        return oldest
 
     # -- rolling ---------------------------------------------------------------------------
 
@@ -319,9 +332,16 @@ class ArchiveWriter:
         return len(due)
 
     def roll_all(self) -> None:
-        """Roll every open partition (the end of a run, or before a checkpoint must move)."""
+        """Roll every open partition and wait until every file is written (the end of a run)."""
         if self._open:
             self._roll(list(self._open.values()))
+        if self._roller is not None:
+            self._roller.wait()
+
+    def close(self) -> None:
+        """Stop the background writer (after :meth:`roll_all` or :meth:`discard`)."""
+        if self._roller is not None:
+            self._roller.stop()
 
     def discard(self) -> None:
         """Close and delete the spools without writing them (their events were never
@@ -346,12 +366,19 @@ class ArchiveWriter:
 
     def _roll(self, parts: list[_Partition]) -> None:
         for part in parts:
-            self._write(part)
             del self._open[part.key]
+            part.handle.close()
+            if self._roller is not None:
+                self._roller.submit(part)
+                continue
+            try:
+                self._write(part)
+            except BaseException:
+                self._failed.append(part)  # never durable: no checkpoint may pass it
+                raise
 
     def _write(self, part: _Partition) -> None:
         """Steps 1-3 of the module docstring for one partition."""
-        part.handle.close()
         created = layout.ensure_dir(part.folder)
         final = part.folder / layout.part_name()
         temp = layout.hidden_temp(final)
@@ -388,6 +415,63 @@ class ArchiveWriter:
         self.stats.partitions.add(part.key)
         if raw:
             self.stats.not_cloudevents += part.events
+
+
+class _Roller:
+    """Writes rolled partitions in one thread of its own, in order, at most ``depth`` waiting
+    (then the reader waits: memory and the spool stay bounded). An error is kept and raised in
+    the caller's thread at its next call; the partitions in flight count as not durable."""
+
+    def __init__(self, write: Callable[[_Partition], None], depth: int = 2) -> None:
+        import queue
+        import threading
+
+        self._write = write
+        self._queue: queue.Queue[_Partition | None] = queue.Queue(maxsize=depth)
+        self._lock = threading.Lock()
+        self._flying: list[_Partition] = []
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, part: _Partition) -> None:
+        self.raise_error()
+        with self._lock:
+            self._flying.append(part)
+        self._queue.put(part)
+
+    def _run(self) -> None:
+        while True:
+            part = self._queue.get()
+            try:
+                if part is None:
+                    return
+                if self.error is None:  # after a failure, nothing more is written
+                    self._write(part)
+            except BaseException as exc:  # raised again in the caller's thread
+                self.error = exc
+            finally:
+                if part is not None and self.error is None:
+                    with self._lock:
+                        self._flying.remove(part)
+                self._queue.task_done()
+
+    def oldest(self) -> int | None:
+        with self._lock:
+            return min((p.first for p in self._flying), default=None)
+
+    def wait(self) -> None:
+        self._queue.join()
+        self.raise_error()
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 class _Plucker:
