@@ -352,8 +352,85 @@ def _installed(name: str) -> str:
     return f"{total / 1e6:.0f}"
 
 
+def _fill(endpoint: str, stream: str, count: int, shards: int = 4) -> float:
+    """Create ``stream`` and put ``count`` events of the mix; their mean size in bytes."""
+    from emulators import client
+
+    kinesis = client(endpoint)
+    kinesis.create_stream(StreamName=stream, ShardCount=shards)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 1})
+    size, batch = 0, []
+    for n, data in enumerate(events(count, seed=7)):
+        size += len(data)
+        batch.append({"Data": data, "PartitionKey": f"k{n % 64}"})
+        if len(batch) == 500:
+            kinesis.put_records(StreamName=stream, Records=batch)  # type: ignore[arg-type]
+            batch = []
+    if batch:
+        kinesis.put_records(StreamName=stream, Records=batch)  # type: ignore[arg-type]
+    return size / max(1, count)
+
+
+def _timed_to(argv: list[str], env: dict[str, str], out: Path) -> Run:
+    """Like emulators.timed, with stdout to a file (``tail -o jsonl > file``)."""
+    with open(out, "wb") as stdout, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=stdout, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"`{' '.join(argv[2:6])} ...` failed: {text[-2000:]}")
+    return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text)
+
+
 def archive_part(count: int, rounds: int) -> None:
-    raise SystemExit("the archive part needs `twilio-es archive` (not wired yet)")
+    """Whole processes on one ministack: tail -o jsonl > file against archive, same events."""
+    from emulators import bench_env, emulator
+
+    small = max(1, count // 4)
+    with emulator("ministack") as endpoint, tempfile.TemporaryDirectory() as tmp:
+        env = bench_env(endpoint)
+        size = _fill(endpoint, "bench-archive", count)
+        _fill(endpoint, "bench-archive-small", small)
+        print(f"\nministack: {count:,} events of {size:,.0f} bytes on 4 shards at {endpoint}")
+        work = Path(tmp)
+        runs: dict[str, list[Run]] = {"tail": [], "archive": []}
+        for n in range(rounds):
+            tail = [*TWILIO_ES, "tail", "bench-archive", "--from", "trim-horizon"]
+            tail += ["--no-follow", "-o", "jsonl"]
+            archive = [*TWILIO_ES, "archive", "bench-archive", "--from", "trim-horizon"]
+            archive += ["--no-follow", "--dir", str(work / f"archive-{n}")]
+            order = [("tail", tail), ("archive", archive)]
+            for key, argv in order if n % 2 == 0 else order[::-1]:
+                run = _timed_to(argv, env, work / f"{key}-{n}.out")
+                said = f"{count} events from 4 shards" if key == "tail" else f"{count:,} events"
+                if said not in run.stderr:
+                    raise SystemExit(f"{key} did not read every event: {run.stderr[-800:]}")
+                runs[key].append(run)
+            shutil.rmtree(work / f"archive-{n}")
+        argv = [*TWILIO_ES, "archive", "bench-archive-small", "--from", "trim-horizon"]
+        argv += ["--no-follow", "--dir", str(work / "small")]
+        few = _timed_to(argv, env, work / "small.out")
+    wall = {key: median([r.seconds for r in rs]) for key, rs in runs.items()}
+    cpu = {key: median([r.cpu for r in rs]) for key, rs in runs.items()}
+    peak = {key: median([r.max_rss_mb for r in rs]) for key, rs in runs.items()}
+    print(f"{'reader':58} {'seconds':>8} {'events/s':>9} {'CPU us/ev':>10} {'peak MB':>8}")
+    labels = {
+        "tail": "twilio-es tail --no-follow -o jsonl > file",
+        "archive": "twilio-es archive --no-follow --dir D (Parquet)",
+    }
+    for key, label in labels.items():
+        print(
+            f"{label:58} {wall[key]:>8.2f} {count / wall[key]:>9,.0f} "
+            f"{cpu[key] / count * 1e6:>10.1f} {peak[key]:>8.0f}"
+        )
+    print(
+        f"archive speed vs tail: {wall['tail'] / wall['archive']:.2f}x (target >= 0.8x); peak RSS "
+        f"{few.max_rss_mb:.0f} MB over {small:,} events, {peak['archive']:.0f} MB over "
+        f"{count:,} (flat: the spools are files, the writer's queue is bounded)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

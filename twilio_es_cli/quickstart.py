@@ -538,7 +538,7 @@ class Answer:
         }
 
 
-def answer_samples(clients: Clients, result: QuickstartResult) -> Answer | None:
+def answer_samples(clients: Clients, result: QuickstartResult, reporter: Reporter) -> Answer | None:
     """Archive the stream's events into a throw-away folder and ask it ANSWER_QUERY: what
     `twilio-es archive` then `twilio-es query` would show. None without DuckDB (the analytics
     extra is optional; the caller says how to get it)."""
@@ -567,7 +567,7 @@ def answer_samples(clients: Clients, result: QuickstartResult) -> Answer | None:
         root = Path(tmp) / "twilio-events"
         archived = run_archive(
             kinesis, result.config.arn, root, options, max_bytes=1 << 20, max_age=60.0,
-            report=Muted(),
+            report=Muted(reporter),
         )  # fmt: skip
         sql = BY_NAME[ANSWER_QUERY].render(datetime(1970, 1, 1, tzinfo=timezone.utc))
         cursor = open_archive(root, sql=sql).execute(sql)
@@ -673,7 +673,7 @@ def run_local(
         )
         target = samples.target()
         summary = _tail_samples(session.clients, result, plan, deliveries, samples, target)
-        answer = answer_samples(session.clients, result)
+        answer = answer_samples(session.clients, result, reporter)
     return LocalResult(
         result=result,
         emitted=plan,

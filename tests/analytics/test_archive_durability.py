@@ -31,8 +31,7 @@ def _archived(root: Path, view: str = "archive") -> list[int]:
     if not root.exists():
         return []
     con = open_archive(root)
-    column = "data ->> '$.n'" if view == "archive" else "data ->> '$.n'"
-    rows = con.execute(f"SELECT CAST({column} AS INTEGER) FROM {view}").fetchall()
+    rows = con.execute(f"SELECT CAST(data ->> '$.n' AS INTEGER) FROM {view}").fetchall()
     return [int(n) for (n,) in rows]
 
 
