@@ -235,19 +235,20 @@ def _parser_factory() -> Any:
     """botocore's response parser factory, whose JSON parser reads GetRecords fast.
 
     Why: for a 2,000-record GetRecords answer botocore's generic JSON walk cost more client
-    CPU than everything else ``tail`` does per record. :mod:`twilio_es_cli.wire` parses that
-    one answer to exactly botocore's result (the same ``json.loads``, then one loop per record
-    planned from botocore's model) and declines anything unexpected, which botocore's own
+    CPU than everything else ``tail`` does per record. The GetRecords parser
+    (:mod:`twilio_es_cli.tail.getrecords_parser`) parses that one answer to exactly botocore's
+    result (the same ``json.loads``, then one loop per record planned from botocore's model)
+    and declines anything unexpected, which botocore's own
     parser then handles as before. Only bodies of successful answers reach
     ``_handle_json_body``: errors, throttling and retries are botocore's, untouched. It is our
     session's component, so no other botocore user is changed.
     """
     from botocore.parsers import EventStreamJSONParser, JSONParser, ResponseParserFactory
 
-    from twilio_es_cli import wire
+    from twilio_es_cli.tail import getrecords_parser as wire
 
     # Typed as Any: the stubs show only botocore's public names, and these are its internals
-    # (tests/test_wire.py fails if they move).
+    # (tests/tail/test_getrecords_parser.py fails if they move).
     json_parser: Any = JSONParser
     event_parser: Any = EventStreamJSONParser
     factory_base: Any = ResponseParserFactory
@@ -306,7 +307,7 @@ def _parser_factory() -> Any:
 def _as_wire(parser: Any) -> bool:
     """True while botocore's ``parser`` converts fields as :mod:`wire` assumes: plain types
     passed through unchanged, blobs with its own ``base64.b64decode``."""
-    from twilio_es_cli import wire
+    from twilio_es_cli.tail import getrecords_parser as wire
 
     if any(hasattr(parser, f"_handle_{name}") for name in wire.PLAIN_TYPES):
         return False

@@ -102,7 +102,9 @@ def up(
     try:
         lines = [f"export {k}={shlex.quote(v)}" for k, v in sandbox.env().items()]
         if env_file is not None:  # before printing: whoever sees the lines may source the file
-            _write_private(env_file, "\n".join(lines) + "\n")
+            from twilio_es_cli.files import write_private_atomic
+
+            write_private_atomic(env_file, ("\n".join(lines) + "\n").encode())
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         output.success(
@@ -131,14 +133,6 @@ def up(
         )
     if interrupted:
         raise typer.Exit(int(ExitCode.INTERRUPTED))
-
-
-def _write_private(path: Path, text: str) -> None:
-    import os
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
 
 
 @app.command("emit")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -236,11 +235,9 @@ def snapshot_aws(aws: AwsClients, path: Path) -> dict[str, Any]:
         )
     snapshot = {"streams": streams, "roles": roles}
     # Trust policies hold external ids: the snapshot is private to the user (0600).
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(snapshot, handle)
-    tmp.replace(path)
+    from twilio_es_cli.files import write_private_atomic
+
+    write_private_atomic(path, json.dumps(snapshot).encode("utf-8"))
     return snapshot
 
 
