@@ -88,9 +88,9 @@ def build(count: int, work: Path) -> dict[str, Any]:
     """The JSONL tail writes and the archive's files, from the same ``count`` events."""
     from twilio_es_cli.analytics.engine import connect
     from twilio_es_cli.analytics.writer import ArchiveWriter
-    from twilio_es_cli.cloudevents import decode
-    from twilio_es_cli.reader import KinesisRecord
-    from twilio_es_cli.render_events import JsonLines
+    from twilio_es_cli.tail.decode import decode
+    from twilio_es_cli.tail.records import KinesisRecord
+    from twilio_es_cli.tail.render import JsonLines
 
     jsonl, archive = work / "events.jsonl", work / "twilio-events"
     arrival = datetime(2026, 1, 3, tzinfo=timezone.utc)
@@ -245,8 +245,8 @@ def writers_part(count: int, rounds: int) -> None:
     """CPU per event of the two ways to write the same rows as Parquet."""
     from twilio_es_cli.analytics import writer as w
     from twilio_es_cli.analytics.engine import connect
-    from twilio_es_cli.cloudevents import decode
-    from twilio_es_cli.reader import KinesisRecord
+    from twilio_es_cli.tail.decode import decode
+    from twilio_es_cli.tail.records import KinesisRecord
 
     arrival = datetime(2026, 1, 3, tzinfo=timezone.utc)
     records = [

@@ -16,8 +16,8 @@ from typing import Any
 
 from twilio_es_cli.analytics.engine import connect
 from twilio_es_cli.analytics.writer import ArchiveWriter
-from twilio_es_cli.cloudevents import decode
-from twilio_es_cli.reader import KinesisRecord
+from twilio_es_cli.tail.decode import decode
+from twilio_es_cli.tail.records import KinesisRecord
 
 ACCOUNT = "AC" + "0" * 31 + "1"
 ARRIVAL = datetime(2026, 1, 31, 12, 0, 0, tzinfo=timezone.utc)

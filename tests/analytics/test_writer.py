@@ -13,8 +13,8 @@ from tests.analytics.archive_support import build, message_status, record
 from twilio_es_cli.analytics import layout
 from twilio_es_cli.analytics.engine import connect, open_archive
 from twilio_es_cli.analytics.writer import ArchiveWriter, clean_leftovers, event_time
-from twilio_es_cli.cloudevents import decode
 from twilio_es_cli.errors import TwilioEsError
+from twilio_es_cli.tail.decode import decode
 
 
 class Clock:

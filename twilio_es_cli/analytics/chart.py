@@ -89,7 +89,7 @@ def _number(value: Any) -> float | None:
 def _label(value: Any, limit: int = LABEL_WIDTH) -> str:
     """A label that fits: Twilio's ``com.twilio.`` dropped, and a dotted name (an event
     type) cut at its start, where types share their words, rather than at its end."""
-    from twilio_es_cli.render_events import visible
+    from twilio_es_cli.safe_text import visible
 
     text = "NULL" if value is None else visible(str(value))
     if len(text) <= limit:

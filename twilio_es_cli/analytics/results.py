@@ -60,7 +60,7 @@ def show_rows(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]])
 
 
 def _cell(value: Any) -> str:
-    from twilio_es_cli.render_events import visible
+    from twilio_es_cli.safe_text import visible
 
     if value is None:
         return "NULL"
@@ -133,7 +133,7 @@ def write_csv(result: Result, out: TextIO) -> int:
     """A header and the rows as CSV; returns the number of rows."""
     import csv
 
-    from twilio_es_cli.render_events import visible
+    from twilio_es_cli.safe_text import visible
 
     tty = out.isatty() if hasattr(out, "isatty") else False
     writer = csv.writer(out, lineterminator="\n")

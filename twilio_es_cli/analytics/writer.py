@@ -41,8 +41,8 @@ from twilio_es_cli.errors import TwilioEsError
 if TYPE_CHECKING:
     import duckdb
 
-    from twilio_es_cli.cloudevents import DecodedEvent
-    from twilio_es_cli.reader import KinesisRecord
+    from twilio_es_cli.tail.decode import DecodedEvent
+    from twilio_es_cli.tail.records import KinesisRecord
 
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 32 * MB

@@ -17,6 +17,7 @@ import typer
 
 from twilio_es_cli import __version__
 from twilio_es_cli.cli import (
+    archive,
     catalog,
     doctor,
     infra,
@@ -179,6 +180,7 @@ for _module in (
     infra,
     webhook,
     query,
+    archive,
 ):
     _module.register(app)
 

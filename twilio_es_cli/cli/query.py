@@ -122,7 +122,7 @@ def _resolve(sql: str, since: str | None) -> tuple[str, str]:
         return sql, "query"
     from datetime import datetime, timezone
 
-    from twilio_es_cli.tail import parse_duration
+    from twilio_es_cli.tail.positions import parse_duration
 
     window = parse_duration(since or named.since)
     try:
