@@ -211,3 +211,18 @@ def test_background_writer_failure_is_raised_in_the_callers_thread(tmp_path: Pat
             writer.oldest_pending()  # never "all durable" after a lost file
     finally:
         writer.close()
+
+
+def test_all_buffers_together_stay_bounded(tmp_path: Path) -> None:
+    """Many types at once: past twice max_bytes in all spools, the largest becomes a file."""
+    statuses = ["sent", "delivered", "failed", "queued", "read", "undelivered"]
+    items = [record(message_status(statuses[n % 6], event_id=f"E{n}"), n) for n in range(60)]
+    probe = ArchiveWriter(tmp_path / "probe", connect())
+    probe.add(items[0], decode(items[0].data))
+    size = probe.buffered_bytes()
+    probe.discard()
+    writer = ArchiveWriter(tmp_path / "a", connect(), max_bytes=10 * size)
+    for item in items:  # 10 per type: no type alone reaches max_bytes
+        writer.add(item, decode(item.data))
+        assert writer.buffered_bytes() < 2 * 10 * size + size
+    assert writer.stats.files >= 2

@@ -3,7 +3,9 @@
 - :mod:`.layout`: where files go (a Hive layout, ``type=.../date=YYYY-MM-DD/part-....parquet``),
   the archive's state folder, the lock that keeps a second archiver out;
 - :mod:`.writer`: events in, durable Parquet files out (rolled by size and age, as Firehose's
-  buffering does), and the positions a checkpoint may safely advance to;
+  buffering does), and which events are durable (what the checkpoint may pass);
+- :mod:`.archive`: the writer as tail's event sink, and ``run_archive`` (tail's runner with it:
+  no reading loop of its own);
 - :mod:`.views`: the SQL views (``events``, ``messages``, ``calls`` ...), written once in
   DuckDB's dialect, translated for Athena's Trino with sqlglot;
 - :mod:`.named`: the named queries of ``query --list``;

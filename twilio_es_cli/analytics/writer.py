@@ -48,6 +48,10 @@ MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 32 * MB
 DEFAULT_MAX_AGE = 60.0
 MAX_OPEN = 64  # partitions with a spool open at once (file descriptors, and bounded repeats)
+# All spools together at most this many times max_bytes: past it the largest rolls. What is
+# not yet in a file is what the checkpoint (and its queue of records) waits on: bounding it
+# keeps memory flat however many types and days are open.
+TOTAL_BUFFERS = 2
 SPOOL_BUFFER = 256 * 1024
 AGE_CHECK_EVERY = 256  # events between two looks at the clock
 MAX_OBJECT = 64 * MB  # the largest spool line DuckDB is asked to read (Kinesis allows 10 MB)
@@ -271,6 +275,7 @@ class ArchiveWriter:
         # so reading and decoding go on meanwhile; otherwise in the caller's thread.
         self._roller = _Roller(self._write) if background else None
         self._failed: list[_Partition] = []
+        self._buffered = 0  # bytes in all open spools
 
     # -- input -----------------------------------------------------------------------------
 
@@ -295,8 +300,11 @@ class ArchiveWriter:
         part.size += len(line)
         part.events += 1
         self.added += 1
+        self._buffered += len(line)
         if part.size >= self.max_bytes:
             self._roll([part])
+        elif self._buffered >= TOTAL_BUFFERS * self.max_bytes:
+            self._roll([max(self._open.values(), key=lambda p: p.size)])
         self._until_age_check -= 1
         if self._until_age_check <= 0:
             self._until_age_check = AGE_CHECK_EVERY
@@ -351,6 +359,7 @@ class ArchiveWriter:
                 part.handle.close()
                 part.spool.unlink()
         self._open.clear()
+        self._buffered = 0
 
     def _start(self, key: tuple[str | None, str]) -> _Partition:
         if len(self._open) >= MAX_OPEN:
@@ -367,6 +376,7 @@ class ArchiveWriter:
     def _roll(self, parts: list[_Partition]) -> None:
         for part in parts:
             del self._open[part.key]
+            self._buffered -= part.size
             part.handle.close()
             if self._roller is not None:
                 self._roller.submit(part)
@@ -474,34 +484,52 @@ class _Roller:
             self._thread.join()
 
 
+#: A family's fields grouped by the object that holds them: (path to that object, the
+#: columns, their keys in it); () is ``data`` itself.
+_Fields = tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...]
+_NOT_SCALAR = frozenset({dict, list})
+
+
 class _Plucker:
     """Each event's family columns, taken out of its parsed ``data`` (see views.Field): the
     raw value at each path, or None; DuckDB types them when it writes the file. Done here
     because the data is already parsed: a JSON parse per column at query time cost more than
-    the rest of a group-by."""
+    the rest of a group-by. The keys of one object are read in one C-level ``map`` of its
+    ``dict.get``: a Python loop over each path was the archive's costliest step per event."""
 
     def __init__(self) -> None:
-        self._by_type: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+        self._by_type: dict[str, _Fields] = {}
 
-    def fields(self, event_type: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    def fields(self, event_type: str) -> _Fields:
         found = self._by_type.get(event_type)
         if found is None:
             from twilio_es_cli.analytics.views import family_of
 
             family = family_of(event_type)
-            found = (
-                tuple((f.column, tuple(f.path.split("."))) for f in family.fields) if family else ()
+            groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+            for field in family.fields if family is not None else ():
+                *parent, key = field.path.split(".")
+                groups.setdefault(tuple(parent), []).append((field.column, key))
+            found = tuple(
+                (parent, tuple(c for c, _ in items), tuple(k for _, k in items))
+                for parent, items in groups.items()
             )
             if len(self._by_type) < 10_000:
                 self._by_type[event_type] = found
         return found
 
     def __call__(self, row: dict[str, Any], event_type: str, data: Any) -> None:
-        for column, path in self.fields(event_type):
-            value = data
-            for key in path:
-                value = value.get(key) if type(value) is dict else None
-            row[column] = None if type(value) in (dict, list) else value
+        for parent, columns, keys in self.fields(event_type):
+            holder = data
+            for key in parent:
+                holder = holder.get(key) if type(holder) is dict else None
+            if type(holder) is not dict:
+                row.update(dict.fromkeys(columns))
+                continue
+            values = list(map(holder.get, keys))
+            if not _NOT_SCALAR.isdisjoint(map(type, values)):  # an object where a scalar goes
+                values = [None if type(v) in _NOT_SCALAR else v for v in values]
+            row.update(zip(columns, values, strict=True))
 
 
 def _event_row(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from twilio_es_cli.cli import _common
 from twilio_es_cli.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from twilio_es_cli.tail.options import TailOptions
 
 DEFAULT_DIR = Path("twilio-events")  # analytics.layout.DEFAULT_DIR (not imported for --help)
 MAX_BUFFER_MB = 128  # Firehose's BufferingHints.SizeInMBs range is 1-128
@@ -140,7 +143,7 @@ def _run(
     ctx: typer.Context,
     stream: str,
     directory: Path,
-    options: object,
+    options: TailOptions,
     max_bytes: int,
     max_age: float,
     efo: bool,
@@ -149,9 +152,7 @@ def _run(
 
     from twilio_es_cli import output
     from twilio_es_cli.analytics.archive import run_archive
-    from twilio_es_cli.tail.options import TailOptions
 
-    assert isinstance(options, TailOptions)
     kinesis = _common.clients(ctx).stream_kinesis(stream)
     summary = run_archive(
         kinesis, stream, directory, options, max_bytes=max_bytes, max_age=max_age, efo=efo
