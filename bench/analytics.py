@@ -389,7 +389,7 @@ def archive_part(count: int, rounds: int) -> None:
     """Whole processes on one ministack: tail -o jsonl > file against archive, same events."""
     from emulators import bench_env, emulator
 
-    small = max(1, count // 4)
+    small = max(1, count // 2)
     with emulator("ministack") as endpoint, tempfile.TemporaryDirectory() as tmp:
         env = bench_env(endpoint)
         size = _fill(endpoint, "bench-archive", count)

@@ -54,7 +54,10 @@ MAX_OPEN = 64  # partitions with a spool open at once (file descriptors, and bou
 TOTAL_BUFFERS = 2
 SPOOL_BUFFER = 256 * 1024
 AGE_CHECK_EVERY = 256  # events between two looks at the clock
-MAX_OBJECT = 64 * MB  # the largest spool line DuckDB is asked to read (Kinesis allows 10 MB)
+# The largest spool line DuckDB is asked to read: a Kinesis record holds at most 10 MiB. DuckDB
+# reads JSON in buffers of twice this size, so it is most of the writer's memory.
+MAX_OBJECT = 11 * MB
+ROW_GROUP = 32_768  # rows a file's writer holds in memory at once (DuckDB: 122,880)
 
 _ATTRIBUTES: tuple[str, ...] = ("id", "source", "specversion", "type", "time")
 _ATTRIBUTES += ("datacontenttype", "dataschema", "subject", "data")
@@ -398,7 +401,7 @@ class ArchiveWriter:
             f"COPY (SELECT {select} FROM read_json({_literal(part.spool)}, "
             f"format = 'newline_delimited', columns = {_struct(columns)}, "
             f"maximum_object_size = {MAX_OBJECT})) "
-            f"TO {_literal(temp)} (FORMAT parquet, COMPRESSION zstd)"
+            f"TO {_literal(temp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})"
         )
         try:
             self.con.execute(sql)
