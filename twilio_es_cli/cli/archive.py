@@ -12,6 +12,8 @@ from twilio_es_cli.cli import _common
 from twilio_es_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from twilio_es_cli.tail.options import TailOptions
 
 DEFAULT_DIR = Path("twilio-events")  # analytics.layout.DEFAULT_DIR (not imported for --help)
@@ -132,9 +134,12 @@ def archive(
         follow=follow,
         timeout=timeout,
     )
-    if follow and timeout is None:
-        output.info(f"Archiving {stream} into {directory} (Ctrl-C to stop) ...")
-    code = _run(ctx, stream, directory, options, max_bytes, buffer_interval, efo)
+
+    def started() -> None:
+        if follow and timeout is None:
+            output.info(f"Archiving {stream} into {directory} (Ctrl-C to stop) ...")
+
+    code = _run(ctx, stream, directory, options, max_bytes, buffer_interval, efo, started)
     if code:
         raise typer.Exit(code)
 
@@ -147,6 +152,7 @@ def _run(
     max_bytes: int,
     max_age: float,
     efo: bool,
+    started: Callable[[], None],
 ) -> int:
     import sys
 
@@ -155,7 +161,14 @@ def _run(
 
     kinesis = _common.clients(ctx).stream_kinesis(stream)
     summary = run_archive(
-        kinesis, stream, directory, options, max_bytes=max_bytes, max_age=max_age, efo=efo
+        kinesis,
+        stream,
+        directory,
+        options,
+        max_bytes=max_bytes,
+        max_age=max_age,
+        efo=efo,
+        started=started,
     )
     if summary.read.interrupted and output.is_tty(sys.stderr):
         sys.stderr.write("\n")  # the terminal echoed ^C
