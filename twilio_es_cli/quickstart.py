@@ -48,6 +48,7 @@ from twilio_es_cli.subscriptions import covered_types, refuse_other_versions
 
 if TYPE_CHECKING:
     from twilio_es_cli.clients import Clients
+    from twilio_es_cli.config import Settings
     from twilio_es_cli.local.emulator import EventsEmulator
     from twilio_es_cli.models import KinesisSinkConfig, Sink
     from twilio_es_cli.subscriptions import Subscription
@@ -498,6 +499,7 @@ class LocalResult:
     shown: int
     events: list[dict[str, Any]]  # the envelopes, when collected (--json)
     tail_line: str
+    answer: Answer | None = None  # the samples archived and asked (None: no analytics extra)
 
     def as_dict(self) -> dict[str, Any]:
         data = self.result.as_dict()
@@ -507,7 +509,68 @@ class LocalResult:
             "shown": self.shown,
             "events": self.events,
         }
+        data["answer"] = self.answer.as_dict() if self.answer is not None else None
         return data
+
+
+ANSWER_QUERY = "delivery-status"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One named query's answer over the sample events, archived as `twilio-es archive` does."""
+
+    query: str
+    columns: list[str]
+    rows: list[list[Any]]
+    files: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "rows": [dict(zip(self.columns, row, strict=True)) for row in self.rows],
+            "files": self.files,
+        }
+
+
+def answer_samples(clients: Clients, result: QuickstartResult, reporter: Reporter) -> Answer | None:
+    """Archive the stream's events into a throw-away folder and ask it ANSWER_QUERY: what
+    `twilio-es archive` then `twilio-es query` would show. None without DuckDB (the analytics
+    extra is optional; the caller says how to get it)."""
+    import tempfile
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from twilio_es_cli.analytics.engine import open_archive, require_duckdb
+    from twilio_es_cli.errors import ConfigError
+
+    try:
+        require_duckdb()
+    except ConfigError:
+        return None
+    from twilio_es_cli.analytics.archive import run_archive
+    from twilio_es_cli.analytics.named import BY_NAME
+    from twilio_es_cli.progress import Muted
+    from twilio_es_cli.tail.options import TailOptions
+    from twilio_es_cli.tail.positions import StartPosition
+
+    options = TailOptions(
+        start=StartPosition.trim_horizon(), follow=False, timeout=LOCAL_TAIL_TIMEOUT
+    )
+    kinesis = clients.stream_kinesis(result.config.arn)
+    with tempfile.TemporaryDirectory(prefix="twilio-es-quickstart-") as tmp:
+        root = Path(tmp) / "twilio-events"
+        archived = run_archive(
+            kinesis, result.config.arn, root, options, max_bytes=1 << 20, max_age=60.0,
+            report=Muted(reporter),
+        )  # fmt: skip
+        if archived.read.interrupted:  # the runner took Ctrl-C as "stop": it still is one
+            raise KeyboardInterrupt
+        sql = BY_NAME[ANSWER_QUERY].render(datetime(1970, 1, 1, tzinfo=timezone.utc))
+        cursor = open_archive(root, sql=sql).execute(sql)
+        columns = [str(d[0]) for d in cursor.description or []]
+        rows = [list(row) for row in cursor.fetchall()]
+    return Answer(ANSWER_QUERY, columns, rows, archived.written.files)
 
 
 def sample_plan(types: Sequence[str], total: int = SAMPLE_EVENTS) -> dict[str, int]:
@@ -532,6 +595,33 @@ def _emit(emulator: EventsEmulator, plan: dict[str, int]) -> int:
             hint="Please report this with the output of --debug.",
         )
     return deliveries
+
+
+SANDBOX_SAMPLE_EVENTS = 30  # quickstart against a running sandbox (`local up`)
+
+
+def sandbox_samples(
+    settings: Settings, made: QuickstartResult, total: int = SANDBOX_SAMPLE_EVENTS
+) -> dict[str, int] | None:
+    """Against a running sandbox (``local up``), emit sample events of the subscribed types.
+
+    A sandbox has no traffic of its own: without samples, ``tail``, ``archive`` and ``query``
+    would find only the test event. Real Twilio (or an API that is not a twilio-es sandbox,
+    which has no ``/emulator/emit``) gets nothing: None.
+    """
+    from twilio_es_cli.config import DEFAULT_TWILIO_API_URL
+    from twilio_es_cli.errors import ConfigError
+    from twilio_es_cli.local import admin
+
+    if settings.twilio_api_url == DEFAULT_TWILIO_API_URL:
+        return None
+    plan = sample_plan([r.type for r, _ in made.subscribed.types], total)
+    try:
+        for name, count in plan.items():
+            admin.emit(settings, name, count)
+    except ConfigError:  # not a twilio-es sandbox: a proxy to Twilio, say
+        return None
+    return plan
 
 
 def run_local(
@@ -580,6 +670,7 @@ def run_local(
         )
         target = samples.target()
         summary = _tail_samples(session.clients, result, plan, deliveries, samples, target)
+        answer = answer_samples(session.clients, result, reporter)
     return LocalResult(
         result=result,
         emitted=plan,
@@ -587,6 +678,7 @@ def run_local(
         shown=summary.emitted,
         events=_documents(target),
         tail_line=summary.line(),
+        answer=answer,
     )
 
 

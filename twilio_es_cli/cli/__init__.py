@@ -17,10 +17,12 @@ import typer
 
 from twilio_es_cli import __version__
 from twilio_es_cli.cli import (
+    archive,
     catalog,
     doctor,
     infra,
     local,
+    query,
     quickstart,
     sink,
     stream,
@@ -179,6 +181,8 @@ for _module in (
     doctor,
     infra,
     webhook,
+    query,
+    archive,
 ):
     _module.register(app)
 

@@ -20,7 +20,7 @@ from twilio_es_cli.progress import Terminal
 
 if TYPE_CHECKING:
     from twilio_es_cli.models import KinesisSinkConfig as SinkConfig
-    from twilio_es_cli.quickstart import LocalResult, QuickstartResult, Step, WebhookResult
+    from twilio_es_cli.quickstart import Answer, LocalResult, QuickstartResult, Step, WebhookResult
 
 DEFAULT_OUT = Path("twilio-sink.json")
 # Finished steps as ✓ lines, context indented under them (stderr).
@@ -188,10 +188,12 @@ def quickstart(
     except KeyboardInterrupt:
         _interrupted(log, core.rerun_command(request, str(out) if out else None), target)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    _next_step(made)
+    samples_sent = core.sandbox_samples(base, made)
+    _next_step(made, samples_sent)
     if as_json:
         data = made.as_dict()
         data["sink_config_file"] = str(target)
+        data["sample_events"] = samples_sent
         output.print_json(data)
     else:
         subscribed = made.subscribed
@@ -339,10 +341,21 @@ def _interrupted(log: list[Step], again: str, config: Path | None) -> None:
     )
 
 
-def _next_step(made: QuickstartResult) -> None:
+def _next_step(made: QuickstartResult, samples: dict[str, int] | None = None) -> None:
     from twilio_es_cli import output
     from twilio_es_cli.quickstart import STEPS
 
+    if samples:
+        output.success(
+            f"sandbox: emitted {sum(samples.values())} sample events of the subscribed types "
+            f"into {made.stream_name} (a sandbox has no traffic of its own; "
+            "`twilio-es local emit TYPE` sends more)"
+        )
+        output.info(
+            f"{STEPS}/{STEPS} next: twilio-es tail --from trim-horizon, or twilio-es archive "
+            "--no-follow then twilio-es query delivery-status-per-hour --chart"
+        )
+        return
     output.info(
         f"{STEPS}/{STEPS} next: twilio-es tail {made.stream_name}   "
         "(events appear as your account produces them; add --from trim-horizon for "
@@ -362,6 +375,7 @@ def _local_summary(result: LocalResult) -> None:
         )
     else:
         output.warn(f"showed {result.shown} of {emitted} sample events ({result.tail_line})")
+    _answer(result.answer)
     output.info("The sandbox lived only for this command and is gone now.")
     output.info(
         "Keep one running: `twilio-es local up`, then in another shell run its export lines, "
@@ -371,6 +385,27 @@ def _local_summary(result: LocalResult) -> None:
         "For real: configure AWS credentials (aws configure / AWS_PROFILE) and export "
         "TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, then run `twilio-es quickstart`."
     )
+
+
+def _answer(answer: Answer | None) -> None:
+    """What the sample events answer, archived and asked as `archive` and `query` would (or
+    how to get those commands)."""
+    from twilio_es_cli import output
+
+    if answer is None:
+        output.info(
+            "Ask your events questions in SQL: pip install 'twilio-es[analytics]', then "
+            "`twilio-es archive` and `twilio-es query delivery-status --chart` (docs/analytics.md)."
+        )
+        return
+    output.success(
+        f"Archived them as Parquet ({answer.files} file{'s' if answer.files != 1 else ''}) "
+        f"and asked `twilio-es query {answer.query}`:"
+    )
+    widths = [max(len(str(v)) for v in [name, *(row[i] for row in answer.rows)])
+              for i, name in enumerate(answer.columns)]  # fmt: skip
+    for row in [answer.columns, *answer.rows]:
+        output.info("    " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def register(root: typer.Typer) -> None:

@@ -235,13 +235,7 @@ def tail(
     from twilio_es_cli.tail.positions import StartPosition, parse_start
 
     start = parse_start(from_, since)
-    if stream is None:
-        stream = _stream_from_sink_config(
-            sink_config or DEFAULT_SINK_CONFIG, explicit=sink_config is not None
-        )
-    elif sink_config is not None:
-        raise UsageError("give either STREAM or --sink-config, not both")
-    _check_stream(stream)
+    stream = resolve_stream(stream, sink_config)
     if any(not pattern.strip() for pattern in types or ()):
         raise UsageError("--type is empty", hint="Give a type or a glob: --type 'com.twilio.*'.")
     if checkpoint is not None:
@@ -446,6 +440,19 @@ def _check_stats(
             "--stats cannot be combined with --forward-to",
             hint="--stats shows counts instead of the events; run a second tail for them.",
         )
+
+
+def resolve_stream(stream: str | None, sink_config: Path | None) -> str:
+    """STREAM as given (checked), else the arn of ``--sink-config`` or ./twilio-sink.json:
+    what every command that reads a stream takes (tail, archive)."""
+    if stream is None:
+        stream = _stream_from_sink_config(
+            sink_config or DEFAULT_SINK_CONFIG, explicit=sink_config is not None
+        )
+    elif sink_config is not None:
+        raise UsageError("give either STREAM or --sink-config, not both")
+    _check_stream(stream)
+    return stream
 
 
 def _check_stream(stream: str) -> None:
