@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import iam as iamdoc
-from twilio_es_cli.infra.live import LiveStream, parse_marker, read_stream, read_twilio
+from twilio_es_cli.infra.live import (
+    LiveStream,
+    is_proving,
+    parse_marker,
+    read_stream,
+    read_twilio,
+)
 from twilio_es_cli.infra.schema import DEFAULT_PROJECT
 from twilio_es_cli.models import Sink, StreamRef
 from twilio_es_cli.subscriptions import Subscription
@@ -172,6 +178,12 @@ class _Exporter:
                 self.used.add(mark[1])
         for sink in sorted(self.sinks, key=lambda s: s.sid):
             if self._foreign(sink):
+                continue
+            if is_proving(sink.description):  # half-made: apply proves or deletes it
+                self.out.skipped.append(
+                    f"{sink.sid} (an interrupted apply never finished proving it; "
+                    "`twilio-es apply` proves it first)"
+                )
                 continue
             ref = sink.kinesis_stream()
             if only_streams and (ref is None or ref.name not in only_streams):
