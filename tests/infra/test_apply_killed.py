@@ -147,6 +147,10 @@ def test_rerun_after_kill_proves_the_new_sink_before_moving(
 
     # The new sink's proof never finished: the re-run proves it first. Here the proof fails
     # (its listener never sees the test event), so nothing may move and the old sink stays.
+    exported = cli("export")
+    assert exported.exit_code == 0, exported.stderr
+    assert "never finished proving it" in exported.stderr  # a half-made sink is not exported
+    assert f"{gate.url}/new" not in exported.stdout
     replan = cli("plan", "-f", new_path)
     assert replan.exit_code == 0, replan.stderr
     assert "proof of delivery did not finish" in replan.stdout
