@@ -289,6 +289,7 @@ def emit(
 
 
 def _message(prefix: str, style: str, text: str) -> None:
+    text = redact_urls(text)  # a URL's password never reaches a message (--show-secrets aside)
     if is_tty(sys.stderr):
         from rich.markup import escape
 
@@ -334,7 +335,7 @@ def bounded(text: str) -> str:
     as escapes (a pasted ESC must not drive the terminal, a newline must not make two
     lines), a word of 200+ characters is cut to its start, the whole to 1000 characters.
     """
-    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    text = redact_urls(_CONTROL.sub(lambda m: repr(m.group())[1:-1], text))
     text = _LONG_WORD.sub(lambda m: f"{m.group()[:60]}… ({len(m.group())} characters)", text)
     if len(text) > MAX_MESSAGE:
         text = f"{text[:MAX_MESSAGE]}… ({len(text)} characters)"
@@ -362,3 +363,42 @@ def redact(secret: str | None, *, keep: int = 4) -> str:
     if len(secret) <= keep * 2:
         return "****"
     return f"{secret[:keep]}…({len(secret)} chars)"
+
+
+# scheme://userinfo@ : the userinfo runs to the LAST "@" of the authority (as urlsplit reads
+# it: a raw "@" in a password must not leave its tail showing), never past "/", "?", "#",
+# whitespace, quotes or brackets around a URL in a message.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#'\"<>`]*)@")
+
+
+def url_secret(url: str) -> tuple[int, int] | None:
+    """Where the secret of ``url``'s ``user:password@`` (or lone ``token@``) is: a span.
+
+    None when the URL carries no credentials. The same reading as :func:`redact_urls`, so
+    what ``export`` moves into an environment variable is exactly what is never shown.
+    """
+    match = _URL_USERINFO.match(url)
+    if match is None or not match["userinfo"]:
+        return None
+    start, end = match.span("userinfo")
+    colon = match["userinfo"].find(":")
+    return (start + colon + 1, end) if colon >= 0 else (start, end)
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it hidden.
+
+    Webhook destinations carry Basic-auth credentials this way (Twilio supports it), and so
+    may an --endpoint-url or --twilio-api-url: shown as ``user:****@``, the same as an
+    external id is shortened beyond use. A lone ``token@`` (a credential used as the user
+    name) becomes ``****@``. ``--show-secrets`` is the only way to see them in full.
+    """
+    if "@" not in text:
+        return text
+
+    def hide(match: re.Match[str]) -> str:
+        user, colon, _password = match["userinfo"].partition(":")
+        kept = f"{user}:****" if colon else "****"
+        return f"{match['scheme']}{kept}@"
+
+    return _URL_USERINFO.sub(hide, text)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 import typer
 
@@ -142,10 +142,28 @@ def _debug_logging(*, wire: bool) -> None:
     """
     import logging
 
+    from twilio_es_cli.output import redact_urls
+
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_redacting_filter(redact_urls))
     if not wire:
         for name in ("botocore.endpoint", "botocore.parsers", "botocore.auth"):
             logging.getLogger(name).setLevel(logging.INFO)
+
+
+def _redacting_filter(redact: Callable[[str], str]) -> Callable[[Any], bool]:
+    """A logging filter that hides the password of any ``user:password@`` URL in a record
+    (an --endpoint-url or --twilio-api-url may carry one; SDKs log the URLs they call)."""
+
+    def scrub(record: Any) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+    return scrub
 
 
 @app.command("version")
@@ -207,7 +225,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         result = command.main(args=args, prog_name="twilio-es", standalone_mode=False)
     except TwilioEsError as exc:
         if debug:
-            raise
+            return _traceback(exc, int(exc.exit_code))
         output.error(exc.message, exc.hint)
         return int(exc.exit_code)
     except typer.TyperException as exc:  # click's usage errors (bad option, missing argument)
@@ -229,13 +247,24 @@ def run(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else int(ExitCode.FAILURE)
     except Exception as exc:
         if debug:
-            raise
+            return _traceback(exc, int(ExitCode.FAILURE))
         output.error(
             f"unexpected {type(exc).__name__}: {exc}",
             hint="Re-run with --debug for a traceback, and please report it.",
         )
         return int(ExitCode.FAILURE)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _traceback(exc: BaseException, code: int) -> int:
+    """--debug: the traceback asked for, as Python prints it, minus any URL's password."""
+    import traceback
+
+    from twilio_es_cli.output import redact_urls
+
+    sys.stderr.write(redact_urls("".join(traceback.format_exception(exc))))
+    sys.stderr.flush()
+    return code
 
 
 def _framework_error(exc: typer.TyperException, args: Sequence[str]) -> int:

@@ -153,7 +153,8 @@ def export(
     """Write the file for what exists today (the way in from a hand-built setup).
 
     Sinks and subscriptions twilio-es did not create are adopted by sid:; secrets (external
-    ids, write keys) become ${env:NAME} references whose names are printed; `plan` on the
+    ids, write keys, passwords in webhook URLs) become ${env:NAME} references whose names are
+    printed; `plan` on the
     result shows no changes once those variables are set.
 
     \b
@@ -192,8 +193,14 @@ def export(
     for item in exported.skipped:
         output.info(f"left out: {item}")
     for variable, sid in sorted(exported.env.items()):
+        what = (
+            "the password in its destination URL, "
+            if variable in exported.passwords
+            else ""
+        )
         output.info(
-            f"set {variable} (from `twilio-es sink show {sid} --show-secrets`) before planning"
+            f"set {variable} ({what}from `twilio-es sink show {sid} --show-secrets`) "
+            "before planning"
         )
 
 

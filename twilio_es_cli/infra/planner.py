@@ -214,9 +214,21 @@ def config_differences(live: Sink, sink_type: str, config: dict[str, Any]) -> li
             continue
         if key in SECRET_FIELDS:
             reasons.append(f"{key} differs")
+        elif key == "destination":
+            reasons.append(_destination_change(str(have), str(wanted)))
         else:
             reasons.append(f"{key} {have} -> {wanted}")
     return reasons
+
+
+def _destination_change(have: str, wanted: str) -> str:
+    """A webhook URL's change, its ``user:password@`` never shown (both could be secrets)."""
+    from twilio_es_cli.output import redact_urls
+
+    shown_have, shown_wanted = redact_urls(have), redact_urls(wanted)
+    if shown_have == shown_wanted:
+        return "destination password differs"
+    return f"destination {shown_have} -> {shown_wanted}"
 
 
 def desired_config(decl: Any, streams: dict[str, LiveStream | None]) -> dict[str, Any] | None:
