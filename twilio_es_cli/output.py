@@ -368,7 +368,9 @@ def redact(secret: str | None, *, keep: int = 4) -> str:
 # scheme://userinfo@ : the userinfo runs to the LAST "@" of the authority (as urlsplit reads
 # it: a raw "@" in a password must not leave its tail showing), never past "/", "?", "#",
 # whitespace, quotes or brackets around a URL in a message.
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#'\"<>`]*)@")
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#'\"<>`]*)@"
+)
 
 
 def url_secret(url: str) -> tuple[int, int] | None:

@@ -132,7 +132,10 @@ def test_plan_shows_a_changed_url_without_its_password(
         (["sink", "create", "webhook", "--destination", f"http://bob:{PASSWORD}@[::1"], False),
         (["sink", "create", "webhook", "--destination", f"ftp://bob:{PASSWORD}@x/"], False),
         (["sink", "create", "webhook", "--destination", f"http://bob:{PASSWORD}@h:99999/"], False),
-        (["webhook", "listen", "--port", "0", "--forward-to", f"http://bob:{PASSWORD}@[::1"], False),
+        (
+            ["webhook", "listen", "--port", "0", "--forward-to", f"http://bob:{PASSWORD}@[::1"],
+            False,
+        ),
     ],
 )
 @pytest.mark.parametrize("debug", [False, True])

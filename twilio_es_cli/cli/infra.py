@@ -193,11 +193,7 @@ def export(
     for item in exported.skipped:
         output.info(f"left out: {item}")
     for variable, sid in sorted(exported.env.items()):
-        what = (
-            "the password in its destination URL, "
-            if variable in exported.passwords
-            else ""
-        )
+        what = "the password in its destination URL, " if variable in exported.passwords else ""
         output.info(
             f"set {variable} ({what}from `twilio-es sink show {sid} --show-secrets`) "
             "before planning"

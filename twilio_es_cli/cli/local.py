@@ -84,6 +84,10 @@ def up(
     for port in (aws_port, events_port):
         if not 0 <= port <= 65535:
             raise UsageError(f"Port {port} is out of range 0-65535")
+    if env_file is not None:
+        from twilio_es_cli.files import check_writable
+
+        check_writable(env_file, "--env-file", example=".sandbox.env")
     sandbox = Sandbox(
         aws_port=aws_port,
         events_port=events_port,
@@ -134,11 +138,14 @@ def up(
 
 
 def _write_private(path: Path, text: str) -> None:
-    import os
+    """The export lines hold credentials: the file is 0600 even when it existed before with a
+    wider mode (written anew and renamed over it, not truncated in place)."""
+    from twilio_es_cli.files import write_private_atomic
 
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    try:
+        write_private_atomic(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--env-file {path} cannot be written: {exc.strerror or exc}") from None
 
 
 @app.command("emit")

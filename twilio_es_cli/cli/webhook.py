@@ -276,10 +276,18 @@ def listen(
         typer.Option(
             "--save",
             metavar="DIR",
-            help="Save every request as a capture file (for `webhook verify`).",
+            help="Save every request as a capture file (for `webhook verify`), mode 0600; "
+            "Authorization and Cookie values are hidden.",
             show_default=False,
         ),
     ] = None,
+    save_credentials: Annotated[
+        bool,
+        typer.Option(
+            "--save-credentials",
+            help="Keep Authorization and Cookie values in --save files (hidden otherwise).",
+        ),
+    ] = False,
     max_requests: Annotated[
         int | None,
         typer.Option(
@@ -318,13 +326,19 @@ def listen(
         raise UsageError(
             f"--save {save}: not a directory", hint=f"Create it first: mkdir -p {save}"
         )
+    if save_credentials and save is None:
+        raise UsageError(
+            "--save-credentials only applies with --save DIR", hint="Add --save DIR, or drop it."
+        )
     fmt = (
         output_format.value
         if output_format
         else ("pretty" if output.is_tty(sys.stdout) else "jsonl")
     )
     listener = Listener(
-        ListenOptions(secret, host, port, fmt, forward_to, public_url, save, max_requests),
+        ListenOptions(
+            secret, host, port, fmt, forward_to, public_url, save, max_requests, save_credentials
+        ),
         sys.stdout,
     )
     listener.start()

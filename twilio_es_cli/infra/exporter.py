@@ -4,8 +4,8 @@ What it writes plans to "no changes": sinks and subscriptions twilio-es marked k
 names; unmarked ones are adopted explicitly by ``sid:`` (so ``apply`` never has to guess or
 rename anything); a kinesis sink whose role twilio-es made for the stream is written as
 ``stream: NAME`` with that stream declared; every secret (external ids twilio-es did not make,
-Segment write keys, the password in a webhook URL) becomes a ``${env:NAME}`` reference, and the names are listed so the user
-can export the values before running ``plan``.
+Segment write keys, the password in a webhook URL) becomes a ``${env:NAME}`` reference, and
+the names are listed so the user can export the values before running ``plan``.
 """
 
 from __future__ import annotations

@@ -47,18 +47,33 @@ class CapturedRequest:
     def signature(self) -> str | None:
         return self.header(SIGNATURE_HEADER)
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON capture format (``body`` as text when it is UTF-8, else ``body_base64``)."""
-        doc: dict[str, Any] = {
-            "method": self.method,
-            "url": self.url,
-            "headers": dict(self.headers),
-        }
+    def to_json(self, *, credentials: bool = True) -> dict[str, Any]:
+        """The JSON capture format (``body`` as text when it is UTF-8, else ``body_base64``).
+
+        ``credentials=False`` hides the values of :data:`CREDENTIAL_HEADERS` (the Basic auth
+        Twilio sends for a ``user:pass@`` destination): a capture is for replaying the
+        signature check, which never needs them.
+        """
+        headers = dict(self.headers)
+        if not credentials:
+            headers = {k: _hidden(k, v) for k, v in headers.items()}
+        doc: dict[str, Any] = {"method": self.method, "url": self.url, "headers": headers}
         try:
             doc["body"] = self.body.decode("utf-8")
         except UnicodeDecodeError:
             doc["body_base64"] = base64.b64encode(self.body).decode("ascii")
         return doc
+
+
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _hidden(name: str, value: str) -> str:
+    """A credential header's value with the secret replaced (the scheme kept: ``Basic ****``)."""
+    if name.lower() not in CREDENTIAL_HEADERS:
+        return value
+    scheme, space, _secret = value.partition(" ")
+    return f"{scheme} ****" if space and name.lower() != "cookie" else "****"
 
 
 def parse_capture(

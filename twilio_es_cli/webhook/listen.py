@@ -73,6 +73,7 @@ class ListenOptions:
     public_url: str | None = None
     save: Path | None = None
     max_requests: int | None = None
+    save_credentials: bool = False  # keep Authorization/Cookie values in --save files
 
 
 @dataclass(frozen=True)
@@ -150,14 +151,20 @@ class Listener:
             number = sum(self.counts.values())
             self._show(request, verdict, answer.status, reason)
             self._record(request, verdict, answer.status, reason)
-            if self.options.save is not None:
-                name = f"{number:05d}-{answer.status}.json"
-                (self.options.save / name).write_text(
-                    json.dumps(request.to_json(), indent=2) + "\n"
-                )
-            if self.options.max_requests is not None and number >= self.options.max_requests:
-                self.done.set()
+        if self.options.save is not None:  # outside the lock: one fsync per file
+            self._save(request, f"{number:05d}-{answer.status}.json")
+        if self.options.max_requests is not None and number >= self.options.max_requests:
+            self.done.set()
         return answer
+
+    def _save(self, request: CapturedRequest, name: str) -> None:
+        """One capture file, private (0600: it holds personal data, and the request's Basic
+        auth when ``--save-credentials`` keeps it), complete or absent after a crash."""
+        from twilio_es_cli.files import write_private_atomic
+
+        doc = request.to_json(credentials=self.options.save_credentials)
+        assert self.options.save is not None
+        write_private_atomic(self.options.save / name, (json.dumps(doc, indent=2) + "\n").encode())
 
     def _record(
         self, request: CapturedRequest, verdict: str, status: int, reason: str | None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from twilio_es_cli.render_events import short_source, short_type, summarise
+from twilio_es_cli.render_events import short_source, short_type, summarise, visible
 
 
 def now_iso() -> str:
@@ -95,14 +95,19 @@ class DeliveryLog:
 
 
 def received_line(event: dict[str, Any] | None, verdict: str, path: str, raw: str = "") -> str:
-    """A pretty line for one event received by ``webhook listen`` (like ``tail``'s)."""
+    """A pretty line for one event received by ``webhook listen`` (like ``tail``'s).
+
+    Every piece passes through :func:`~twilio_es_cli.render_events.visible`, as tail's do:
+    the request path, the verdict's reason and the event all come from whoever sent it.
+    """
     if event is None:
-        return "  ".join([now_iso(), verdict, path, "(not a CloudEvent)", summarise(raw, 80)])
-    parts = [
-        str(event.get("time") or now_iso()),
-        verdict,
-        short_type(str(event.get("type", "?"))),
-        summarise(event.get("data"), 80),
-        short_source(str(event.get("source", ""))),
-    ]
-    return "  ".join(p for p in parts if p)
+        parts = [now_iso(), verdict, path, "(not a CloudEvent)", summarise(raw, 80)]
+    else:
+        parts = [
+            str(event.get("time") or now_iso()),
+            verdict,
+            short_type(str(event.get("type", "?"))),
+            summarise(event.get("data"), 80),
+            short_source(str(event.get("source", ""))),
+        ]
+    return "  ".join(visible(p) for p in parts if p)
