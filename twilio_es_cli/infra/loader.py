@@ -194,7 +194,7 @@ def _build(
     budget.enter(node, path)
     if isinstance(node, yaml.SequenceNode):
         _check_tag(node, path, {f"{_YAML}seq"})
-        built = [
+        built: list[Any] | dict[Any, Any] = [
             _build(item, (*path, index), lines, env, secrets, budget)
             for index, item in enumerate(node.value)
         ]
@@ -327,7 +327,7 @@ def _deepest_line(text: str) -> int:
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
-            if depth > MAX_DEPTH:
+            if depth > MAX_DEPTH and event.start_mark is not None:
                 return int(event.start_mark.line) + 1
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1

@@ -31,11 +31,18 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from twilio_es_cli.config import DEFAULT_TWILIO_PRINCIPAL
+from twilio_es_cli.http_body import BadRequest, ClientGone, content_length, read_body
 from twilio_es_cli.local import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from twilio_es_cli.local.catalog_data import EVENT_TYPES, SCHEMAS_BY_ID, TYPES_BY_NAME
 from twilio_es_cli.local.delivery import Deliverer
 from twilio_es_cli.local.events import raw_schema
-from twilio_es_cli.local.service import ApiFailure, EventsService, invalid, not_found
+from twilio_es_cli.local.service import (
+    INVALID_PARAMETER,
+    ApiFailure,
+    EventsService,
+    invalid,
+    not_found,
+)
 from twilio_es_cli.local.state import Sink, Store, Subscription
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "EventsEmulator"]
@@ -43,6 +50,7 @@ __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "EventsEmulator"]
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 AUTH_FAILED = 20003
+MAX_REQUEST = 10 * 1024 * 1024  # a form of 100 types is a few KB; Twilio refuses far less
 
 Params = dict[str, list[str]]
 Reply = tuple[int, Any]
@@ -465,17 +473,31 @@ class _RequestHandler(BaseHTTPRequestHandler):
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic":
             return False
-        try:
+        try:  # ValueError: not base64, or not ASCII at all (headers arrive as latin-1)
             user, _, password = base64.b64decode(encoded).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):
             return False
         secret = self.server.emulator.credentials.get(user)
-        return secret is not None and hmac.compare_digest(secret, password)
+        # as bytes: compare_digest refuses str with non-ASCII characters (a TypeError that
+        # dropped the connection), and a password may have any
+        return secret is not None and hmac.compare_digest(secret.encode(), password.encode())
 
     def _handle(self, method: str) -> None:
+        try:
+            body = read_body(self.rfile.read, content_length(self.headers, MAX_REQUEST))
+        except BadRequest as exc:  # the client's mistake: Twilio answers 4xx, so do we
+            self.server.note(self, f"answered {exc.status}: {exc.reason}")
+            self.close_connection = True
+            self._send(exc.status, _error_body(exc.status, INVALID_PARAMETER, exc.reason))
+            return
+        except ClientGone as exc:
+            self.server.note(self, f"client left before its body arrived ({exc})")
+            self.close_connection = True
+            return
+        self._route(method, body.decode("utf-8", "replace"))
+
+    def _route(self, method: str, body: str) -> None:
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
         path = parts.path.rstrip("/") or "/"
         if method == "GET" and path == "/emulator/health":
             self._send(200, {"status": "ok"})
@@ -507,8 +529,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         views = _Views(self._base_url(), self.server.emulator.account_sid)
         try:
             status, reply = self.server.emulator.api.dispatch(method, path, views, params)
+            json.dumps(reply)  # what _send writes: a reply too deep to encode is the request's
         except ApiFailure as exc:
             self._send(exc.status, _error_body(exc.status, exc.code, exc.message))
+            return
+        except RecursionError:  # a JSON parameter nested deeper than Python parses
+            self.server.note(self, "answered 400: a parameter is nested too deeply")
+            self._send(
+                400, _error_body(400, INVALID_PARAMETER, "Invalid parameter: nested too deeply")
+            )
             return
         except Exception as exc:  # a bug in the emulator: answer like Twilio's 500
             self._send(500, _error_body(500, 20500, f"Internal error: {exc!r}"))
@@ -522,12 +551,22 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-request (Ctrl-C on a command) is not the emulator's
-        failure: no traceback on the user's terminal. Anything else is still reported."""
+        failure: nothing on the user's terminal. Anything else is one line, no traceback."""
         import sys
 
-        if isinstance(sys.exc_info()[1], ConnectionError):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
             return
-        super().handle_error(request, client_address)
+        peer = ":".join(str(part) for part in client_address[:2])
+        sys.stderr.write(f"events emulator: request from {peer} failed: {exc!r}\n")
+
+    def note(self, handler: BaseHTTPRequestHandler, text: str) -> None:
+        """One line on stderr about a request that could not be served as asked."""
+        import sys
+
+        peer = ":".join(str(part) for part in handler.client_address[:2])
+        line = handler.requestline.encode("ascii", "backslashreplace").decode()[:120]
+        sys.stderr.write(f"events emulator: {peer} {line!r}: {text}\n")
 
 
 class EventsEmulator:

@@ -94,6 +94,11 @@ def _from_json(data: bytes, source: str) -> CapturedRequest:
             body = base64.b64decode(doc["body_base64"], validate=True)
         else:
             body = str(doc.get("body", "")).encode("utf-8")
+    except RecursionError:
+        raise UsageError(
+            f"{source} is not a JSON capture (nested too deeply to read)",
+            hint='Expected {"url": "https://...", "headers": {...}, "body": "..."}.',
+        ) from None
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise UsageError(
             f"{source} is not a JSON capture ({type(exc).__name__}: {exc})",
