@@ -72,14 +72,41 @@ def is_tty(stream: TextIO | None = None) -> bool:
         return False
 
 
-def _console(stderr: bool) -> Console:
+MIN_COLUMNS = 10  # narrower, rich's tables fail ("invalid width -2"): no terminal is that narrow
+
+
+def usable_columns() -> int | None:
+    """``COLUMNS`` when it is a width a table fits in, else None (``COLUMNS=0``, ``abc``)."""
+    value = os.environ.get("COLUMNS", "").strip()
+    if value.isascii() and value.isdigit() and int(value) >= MIN_COLUMNS:
+        return int(value)
+    return None
+
+
+def new_console(file: TextIO, **options: Any) -> Console:
+    """A rich Console on ``file`` that reads ``COLUMNS``/``LINES`` only when they are usable.
+
+    rich takes any digits in ``COLUMNS`` as the width, and ``COLUMNS=0`` then failed every
+    table with ``ValueError``; an unusable value is ignored like an unset one (the terminal's
+    own size, or the caller's ``width``).
+    """
     from rich.console import Console
 
+    environ = dict(os.environ)
+    if usable_columns() is None:
+        environ.pop("COLUMNS", None)
+    lines = environ.get("LINES", "").strip()
+    if lines and not (lines.isascii() and lines.isdigit() and int(lines) > 0):
+        environ.pop("LINES", None)
+    return Console(file=file, _environ=environ, **options)
+
+
+def _console(stderr: bool) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     tty = is_tty(stream)
     # Piped tables must not wrap SIDs and ARNs at an imagined 80 columns: give them room.
-    width = None if tty or os.environ.get("COLUMNS") else 250
-    return Console(file=stream, stderr=stderr, highlight=False, soft_wrap=not tty, width=width)
+    width = None if tty or usable_columns() else 250
+    return new_console(stream, stderr=stderr, highlight=False, soft_wrap=not tty, width=width)
 
 
 def _cell(value: Any) -> str:

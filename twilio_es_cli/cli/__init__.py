@@ -217,12 +217,15 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; errors are rendered, never raised (unless --debug)."""
     from twilio_es_cli import output
+    from twilio_es_cli.cli import _stdio
 
+    _stdio.prepare()  # a closed stream, or one that cannot encode every character
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
     command = _command_for(app, args)
     try:
         result = command.main(args=args, prog_name="twilio-es", standalone_mode=False)
+        sys.stdout.flush()  # a full disk (/dev/full) is this command's failure, not exit's
     except TwilioEsError as exc:
         if debug:
             return _traceback(exc, int(exc.exit_code))
@@ -246,6 +249,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             return int(ExitCode.OK)
         return exc.code if isinstance(exc.code, int) else int(ExitCode.FAILURE)
     except Exception as exc:
+        if _stdio.output_error(exc):
+            return _output_failed(exc)
         if debug:
             return _traceback(exc, int(ExitCode.FAILURE))
         output.error(
@@ -254,6 +259,19 @@ def run(argv: Sequence[str] | None = None) -> int:
         )
         return int(ExitCode.FAILURE)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _output_failed(exc: BaseException) -> int:
+    """stdout refused the output (closed, a full disk): one line, exit 1, nothing more."""
+    from twilio_es_cli import output
+
+    reason = getattr(exc, "strerror", None) or str(exc)
+    _silence_stdout()  # what is still buffered must not fail again at exit
+    output.error(
+        f"cannot write to standard output: {reason}",
+        hint="The output was lost: send stdout to a file or pipe that can take it.",
+    )
+    return int(ExitCode.FAILURE)
 
 
 def _traceback(exc: BaseException, code: int) -> int:

@@ -192,6 +192,9 @@ def verify(
             raise UsageError("give either CAPTURE or --url/--signature/--body-file, not both")
         request = parse_capture(_read_body(capture), scheme=scheme, source=str(capture))
     elif url and signature:
+        from twilio_es_cli.webhook.capture import checked_url
+
+        checked_url(url, "--url")
         body = _read_body(body_file) if body_file is not None else b""
         request = CapturedRequest(url, body, {"X-Twilio-Signature": signature})
     else:

@@ -366,13 +366,18 @@ def load(path: str | None, env: Mapping[str, str] | None = None) -> Desired:
     name = path or DEFAULT_FILE
     try:
         if name == "-":
-            data = sys.stdin.buffer.read(MAX_BYTES + 1)
+            buffer = getattr(sys.stdin, "buffer", None)  # a text-only stdin: tests, pipes in
+            data = (
+                buffer.read(MAX_BYTES + 1)
+                if buffer is not None
+                else sys.stdin.read(MAX_BYTES + 1).encode("utf-8", "surrogateescape")
+            )
         else:
             with Path(name).open("rb") as handle:  # read at most the limit: /dev/zero ends
                 data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise UsageError(f"{name} does not exist", hint=_starter_hint()) from None
-    except (OSError, ValueError, AttributeError) as exc:  # stdin closed, or not a byte stream
+    except (OSError, ValueError) as exc:  # a directory, a closed stream
         what = "stdin" if name == "-" else name
         raise UsageError(f"cannot read {what}: {getattr(exc, 'strerror', None) or exc}") from None
     source = "stdin" if name == "-" else name

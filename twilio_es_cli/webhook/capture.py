@@ -104,11 +104,31 @@ def _from_json(data: bytes, source: str) -> CapturedRequest:
             f"{source} is not a JSON capture ({type(exc).__name__}: {exc})",
             hint='Expected {"url": "https://...", "headers": {...}, "body": "..."}.',
         ) from exc
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+    if not isinstance(url, str):
         raise UsageError(f"{source}: url {url!r} is not an http(s) URL")
     return CapturedRequest(
-        url=url, body=body, headers=headers, method=str(doc.get("method", "POST"))
+        url=checked_url(url, f"{source}: url"),
+        body=body,
+        headers=headers,
+        method=str(doc.get("method", "POST")),
     )
+
+
+def checked_url(url: str, what: str) -> str:
+    """``url`` when it is an http(s) URL with a host that parses, else a one-line usage error
+    (``http://[::1`` made every later step fail with ValueError)."""
+    from urllib.parse import urlsplit
+
+    from twilio_es_cli.errors import shown
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError as exc:
+        raise UsageError(f"{what} {shown(url)} is not a usable URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{what} {shown(url)} is not an http(s) URL with a host")
+    return url
 
 
 def _from_http(data: bytes, scheme: str | None, source: str) -> CapturedRequest:
@@ -139,6 +159,7 @@ def _from_http(data: bytes, scheme: str | None, source: str) -> CapturedRequest:
         proto = scheme or lowered.get("x-forwarded-proto", "https").split(",")[0].strip()
         url = f"{proto}://{host}{target}"
     length = lowered.get("content-length")
-    if length is not None and length.isdigit():
+    if length is not None and length.isascii() and length.isdigit():
         body = body[: int(length)]
+    url = checked_url(url, f"{source}: the request's URL")
     return CapturedRequest(url=url, body=body, headers=headers, method=method)

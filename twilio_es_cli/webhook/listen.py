@@ -480,7 +480,7 @@ class ListenerLog:
             ) from exc
         try:
             doc = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         if not isinstance(doc, dict) or doc.get("format") != LOG_FORMAT:
             raise ListenerError(
