@@ -605,7 +605,9 @@ def stream_with_unicode(aws_env: str) -> str:
     return "fz-unicode"
 
 
-@pytest.mark.parametrize("fmt", ["pretty", "jsonl", "json", "raw"])
+# Each family runs in a real process once or twice here (a shell's redirections are the only
+# honest way to close a stream); tests/fuzz/test_properties.py meets them in every command.
+@pytest.mark.parametrize("fmt", ["pretty", "jsonl"])
 def test_an_ascii_only_stdout_gets_escapes_not_a_crash(stream_with_unicode: str, fmt: str) -> None:
     result = _shell(
         f"tail {stream_with_unicode} --no-follow --from trim-horizon -o {fmt}",
@@ -613,7 +615,7 @@ def test_an_ascii_only_stdout_gets_escapes_not_a_crash(stream_with_unicode: str,
     )
     assert result.exit_code == 0, result.stderr
     assert "unexpected" not in result.stderr and result.stdout.isascii()
-    if fmt in ("jsonl", "json"):  # still the same JSON: \u escapes
+    if fmt == "jsonl":  # still the same JSON: \u escapes
         assert json.loads(result.stdout)["data"]["body"] == "中文 ünï 🙂"
     elif fmt == "pretty":
         assert "\\u4e2d\\u6587" in result.stdout
@@ -624,8 +626,7 @@ def test_an_ascii_only_stdout_gets_escapes_not_a_crash(stream_with_unicode: str,
     [(">&-", "standard output is closed"), ("> /dev/full", "No space left on device")],
 )
 @pytest.mark.parametrize(
-    "command",
-    ["stream list --json", "version", "tail fz-unicode --no-follow --from trim-horizon", "status"],
+    "command", ["stream list --json", "tail fz-unicode --no-follow --from trim-horizon"]
 )
 def test_stdout_that_cannot_be_written_is_one_error(
     twilio_env: EventsEmulator, stream_with_unicode: str, command: str, redirect: str, reason: str
@@ -639,8 +640,6 @@ def test_stdout_that_cannot_be_written_is_one_error(
     ("command", "code", "message"),
     [
         ("plan -f -", 2, "stdin:1: the file is empty"),
-        ("sink create kinesis --config -", 2, "stdin is not valid JSON"),
-        ("webhook verify -", 2, "neither a JSON capture nor an HTTP request"),
         ("stream delete fz-unicode", 2, "Refusing without confirmation"),
     ],
 )
