@@ -61,8 +61,8 @@ TOKEN = "0123456789abcdef0123456789abcdef"
 
 def make_events(count: int) -> list[tuple[Any, Any]]:
     """(KinesisRecord, DecodedEvent) pairs as tail hands them over (data as a JSON string)."""
-    from twilio_es_cli.cloudevents import decode
-    from twilio_es_cli.reader import KinesisRecord
+    from twilio_es_cli.tail.decode import decode
+    from twilio_es_cli.tail.records import KinesisRecord
 
     now = datetime.now(timezone.utc)
     pairs = []
@@ -108,7 +108,8 @@ def run_forwarder(url: str, events: list[tuple[Any, Any]], concurrency: int) -> 
 def bodies_of(events: list[tuple[Any, Any]]) -> list[bytes]:
     from twilio_es_cli.webhook.forward import webhook_body
 
-    return [b"[" + (webhook_body(decoded) or b"") + b"]" for _, decoded in events]
+    # One CloudEvent object per request, as forward sends it by default (batch_events false).
+    return [webhook_body(decoded) or b"" for _, decoded in events]
 
 
 def run_urllib3(port: int, bodies: list[bytes]) -> float:

@@ -381,6 +381,22 @@ def _named_entry(
     return entry
 
 
+def refuse_restricted(types: Iterable[ResolvedType], what: str) -> None:
+    """Exit 2 when ``what`` (a new subscription, an added type) would use a restricted type.
+
+    Twilio's Event Types Lifecycle page: a restricted type keeps delivering to subscriptions
+    that have it, but "you cannot use it to create new subscriptions or add it to existing
+    subscriptions".
+    """
+    restricted = [r.type for r in types if r.status == RESTRICTED]
+    if restricted:
+        raise UsageError(
+            f"{', '.join(restricted)} is restricted: Twilio refuses it in {what}",
+            hint="Restricted types only keep working in subscriptions that already have them; "
+            "see `twilio-es types show TYPE` for its documentation and alternatives.",
+        )
+
+
 def _choose(chosen: dict[str, ResolvedType], candidate: ResolvedType) -> None:
     """Keep a type once: an explicit version beats a glob's latest; two explicit ones clash."""
     previous = chosen.get(candidate.type)
@@ -405,7 +421,8 @@ def _add_status_warnings(resolution: Resolution) -> None:
             resolution.warnings.append(f"{resolved.type} is deprecated; it still works for now")
         elif resolved.status == RESTRICTED:
             resolution.warnings.append(
-                f"{resolved.type} is restricted; your account may need access to it"
+                f"{resolved.type} is restricted: subscriptions that have it keep receiving it, "
+                "but Twilio refuses it in a new subscription or as an added type"
             )
 
 

@@ -21,6 +21,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from twilio_es_cli.safe_text import json_safe, redact_urls, visible
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -59,7 +61,7 @@ def to_json(data: Any, *, indent: int | None = 2) -> str:
 def print_json(data: Any, *, file: TextIO | None = None) -> None:
     """Write one JSON document to stdout."""
     stream = file or sys.stdout
-    stream.write(to_json(data) + "\n")
+    stream.write(json_safe(to_json(data)) + "\n")
     stream.flush()
 
 
@@ -110,6 +112,7 @@ def _console(stderr: bool) -> Console:
 
 
 def _cell(value: Any) -> str:
+    """A table cell's text; text is made visible (descriptions and names come from outside)."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -119,8 +122,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_cell(v) for v in value) or "-"
     if isinstance(value, Enum):
-        return str(value.value)
-    return str(value)
+        return visible(str(value.value), keep_lines=True)
+    return visible(str(value), keep_lines=True)
 
 
 @dataclass(frozen=True)
@@ -316,7 +319,7 @@ def emit(
 
 
 def _message(prefix: str, style: str, text: str) -> None:
-    text = redact_urls(text)  # a URL's password never reaches a message (--show-secrets aside)
+    text = redact_urls(visible(text, keep_lines=True))  # quoted text; no URL password
     if is_tty(sys.stderr):
         from rich.markup import escape
 
@@ -351,18 +354,18 @@ def error(text: str, hint: str | None = None) -> None:
 
 
 _LONG_WORD = re.compile(r"\S{200,}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_MESSAGE = 1000
 
 
 def bounded(text: str) -> str:
     """One short, inert line: what users typed is quoted in errors, and may be anything.
 
-    The last guard behind :func:`twilio_es_cli.errors.shown`: control characters are shown
-    as escapes (a pasted ESC must not drive the terminal, a newline must not make two
-    lines), a word of 200+ characters is cut to its start, the whole to 1000 characters.
+    The last guard behind :func:`twilio_es_cli.errors.shown`: control characters and bidi
+    overrides are shown as escapes (:func:`~twilio_es_cli.safe_text.visible`: a pasted ESC
+    must not drive the terminal, a newline must not make two lines), a word of 200+
+    characters is cut to its start, the whole to 1000 characters.
     """
-    text = redact_urls(_CONTROL.sub(lambda m: repr(m.group())[1:-1], text))
+    text = redact_urls(visible(text))  # and a URL's password never reaches a message
     text = _LONG_WORD.sub(lambda m: f"{m.group()[:60]}… ({len(m.group())} characters)", text)
     if len(text) > MAX_MESSAGE:
         text = f"{text[:MAX_MESSAGE]}… ({len(text)} characters)"
@@ -376,58 +379,10 @@ def progress(text: str) -> Iterator[None]:
         yield
         return
     if is_tty(sys.stderr):
-        with _console(stderr=True).status(text):
+        from rich.markup import escape
+
+        with _console(stderr=True).status(escape(visible(text))):
             yield
     else:
         info(f"{text} ...")
         yield
-
-
-def redact(secret: str | None, *, keep: int = 4) -> str:
-    """Show enough of a secret to recognise it, never the whole value."""
-    if not secret:
-        return "-"
-    if len(secret) <= keep * 2:
-        return "****"
-    return f"{secret[:keep]}…({len(secret)} chars)"
-
-
-# scheme://userinfo@ : the userinfo runs to the LAST "@" of the authority (as urlsplit reads
-# it: a raw "@" in a password must not leave its tail showing), never past "/", "?", "#",
-# whitespace, quotes or brackets around a URL in a message.
-_URL_USERINFO = re.compile(
-    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#'\"<>`]*)@"
-)
-
-
-def url_secret(url: str) -> tuple[int, int] | None:
-    """Where the secret of ``url``'s ``user:password@`` (or lone ``token@``) is: a span.
-
-    None when the URL carries no credentials. The same reading as :func:`redact_urls`, so
-    what ``export`` moves into an environment variable is exactly what is never shown.
-    """
-    match = _URL_USERINFO.match(url)
-    if match is None or not match["userinfo"]:
-        return None
-    start, end = match.span("userinfo")
-    colon = match["userinfo"].find(":")
-    return (start + colon + 1, end) if colon >= 0 else (start, end)
-
-
-def redact_urls(text: str) -> str:
-    """``text`` with the password of every ``scheme://user:password@host`` in it hidden.
-
-    Webhook destinations carry Basic-auth credentials this way (Twilio supports it), and so
-    may an --endpoint-url or --twilio-api-url: shown as ``user:****@``, the same as an
-    external id is shortened beyond use. A lone ``token@`` (a credential used as the user
-    name) becomes ``****@``. ``--show-secrets`` is the only way to see them in full.
-    """
-    if "@" not in text:
-        return text
-
-    def hide(match: re.Match[str]) -> str:
-        user, colon, _password = match["userinfo"].partition(":")
-        kept = f"{user}:****" if colon else "****"
-        return f"{match['scheme']}{kept}@"
-
-    return _URL_USERINFO.sub(hide, text)

@@ -1,7 +1,7 @@
 """`twilio-es quickstart`: stream + role -> kinesis sink -> validation -> subscription, in one go.
 
 Each step is an existing core call: :func:`twilio_es_cli.streams.create`,
-:class:`~twilio_es_cli.sinks.SinkService`, :class:`~twilio_es_cli.validation.Validator`,
+:class:`~twilio_es_cli.sinks.SinkService`, :class:`~twilio_es_cli.sink_validation.Validator`,
 :class:`~twilio_es_cli.subscriptions.Subscriptions` (with the catalogue's type resolution). This
 module only decides what to reuse and in which order. Clients come from the one factory
 (:class:`~twilio_es_cli.clients.Clients`), progress goes to the
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from twilio_es_cli.local.emulator import EventsEmulator
     from twilio_es_cli.models import KinesisSinkConfig, Sink
     from twilio_es_cli.subscriptions import Subscription
-    from twilio_es_cli.tail import TailSummary
+    from twilio_es_cli.tail.pipeline import TailSummary
     from twilio_es_cli.webhook.listen import Listener
 
 DEFAULT_STREAM = "twilio-events"
@@ -67,6 +67,7 @@ LOCAL_TAIL_TIMEOUT = 15.0  # --local: give up showing them after this long
 STEPS = 5
 LISTENER_PATH = "/events"  # --local --webhook: the sink's destination on the listener
 CREATED, ALREADY_THERE, VALIDATED = "created", "already there", "validated"
+ADDED = "types added"  # step 4 on a sink that already has its one subscription
 
 
 # --------------------------------------------------------------------------- input
@@ -124,7 +125,7 @@ class Step:
 
     number: int
     name: str
-    result: str  # CREATED | ALREADY_THERE | VALIDATED | "" (the samples)
+    result: str  # CREATED | ALREADY_THERE | ADDED | VALIDATED | "" (the samples)
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,7 +134,7 @@ class Step:
     def line(self) -> str:
         """The progress line (``1/5 stream + role: created (...)``)."""
         head = f"{self.number}/{STEPS} {self.name}"
-        if self.result in (CREATED, ALREADY_THERE):
+        if self.result in (CREATED, ALREADY_THERE, ADDED):
             return f"{head}: {self.result} ({self.detail})"
         return f"{head} ({self.detail})"
 
@@ -355,7 +356,7 @@ class Quickstart:
         made by this run still goes through Test -> read -> Validate. A sink reused from an
         earlier run that is active was proved then (or by the user) and is left alone.
         """
-        from twilio_es_cli.validation import Validator
+        from twilio_es_cli.sink_validation import Validator
 
         if sink.status == "active" and not new:
             self._done(3, "validated", ALREADY_THERE, f"sink {sink.sid} is active")
@@ -406,9 +407,16 @@ class Quickstart:
                 + " (not subscribed twice: each event would arrive twice)"
             )
         specs = [TypeSpec(r.type, r.schema_version) for r in missing]
-        subscription, _ = self.subscriptions.subscribe(
-            sink.sid, specs, description or DEFAULT_SUBSCRIPTION_DESCRIPTION
-        )
+        if existing:
+            # Twilio takes one subscription per sink ("Sink with SID ... is in use"): the new
+            # types join the one the sink has.
+            subscription, _ = self.subscriptions.add_types(existing[0].sid, specs)
+            result = ADDED
+        else:
+            subscription, _ = self.subscriptions.subscribe(
+                sink.sid, specs, description or DEFAULT_SUBSCRIPTION_DESCRIPTION
+            )
+            result = CREATED
         for resolved in missing:
             types.append((resolved, subscription.sid))
         pins = [r for r in missing if r.latest]
@@ -417,7 +425,7 @@ class Quickstart:
                 "pinned to today's latest schema versions, so a new release cannot change "
                 "your payloads silently (choose one with --type TYPE:VERSION)"
             )
-        self._done(4, "subscribed", CREATED, f"{_types_text(types)} via {subscription.sid}")
+        self._done(4, "subscribed", result, f"{_types_text(types)} via {subscription.sid}")
         return subscription, types
 
 
@@ -604,8 +612,9 @@ def _tail_samples(
     target: TextIO,
 ) -> TailSummary:
     """Read the samples back from the stream the way `twilio-es tail` does."""
-    from twilio_es_cli.reader import StartPosition
-    from twilio_es_cli.tail import TailOptions, run_tail
+    from twilio_es_cli.tail.options import TailOptions
+    from twilio_es_cli.tail.pipeline import run_tail
+    from twilio_es_cli.tail.positions import StartPosition
 
     options = TailOptions(
         start=StartPosition.trim_horizon(),
@@ -699,7 +708,8 @@ class WebhookQuickstart(Quickstart):
     def prove(self, sink: Sink, timeout: float) -> tuple[Sink, str | None]:
         """Test -> read the test event back from the listener -> Validate (one step)."""
         from twilio_es_cli.models import StreamRef
-        from twilio_es_cli.validation import ReadFn, Validator
+        from twilio_es_cli.sink_validation import Validator
+        from twilio_es_cli.tail.reader import ReadFn
 
         def no_stream(stream: StreamRef) -> ReadFn:
             raise AssertionError("a webhook sink has no stream")

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import events_client
 from tests.fixture_types import CliRunner, EventsEmulator, SubprocessRunner
-from twilio_es_cli.output import redact_urls, url_secret
+from twilio_es_cli.safe_text import redact_urls, url_secret
 
 PASSWORD = "s3cret-Pass"
 DESTINATION = f"https://alice:{PASSWORD}@hooks.example.com/events?x=1"

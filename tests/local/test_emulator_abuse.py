@@ -1,5 +1,5 @@
 """The Events emulator under abuse: requests it cannot read get Twilio's error shape with the
-right 4xx and one line on the sandbox's terminal, never a dropped connection or a traceback.
+right 4xx and one line in the sandbox's request log, never a dropped connection or a traceback.
 
 Against `twilio-es local up` in its own process (the ``sandbox`` fixture), as a user meets it;
 requests are written on raw sockets (no HTTP library sends these).
@@ -15,11 +15,16 @@ from urllib.parse import quote
 from tests.sandbox_support import RunningSandbox
 
 
-def _exchange(base: str, data: bytes) -> tuple[bytes, dict[str, object]]:
-    """The status line and JSON body of the answer to ``data`` (b"" when none came)."""
+def _exchange(
+    base: str, data: bytes, *, half_close: bool = False
+) -> tuple[bytes, dict[str, object]]:
+    """The status line and JSON body of the answer to ``data`` (b"" when none came);
+    ``half_close``: say "no more to send" after ``data``, as a client that gave up does."""
     host, port = base.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
         answer = b""
         while True:
             chunk = sock.recv(65536)
@@ -84,10 +89,15 @@ def test_unreadable_requests_and_odd_credentials_get_4xx(sandbox: RunningSandbox
         assert doc["code"] == 20003
     latin1 = b"GET /v1/Sinks HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \xe4\xe4\xe4\r\n\r\n"
     assert _exchange(base, latin1)[0].startswith(b"HTTP/1.1 401")
+    # a client that stops sending and leaves: nobody to answer, one log line all the same
+    assert _exchange(base, post("Content-Length: 100\r\n", b"short"), half_close=True)[0] == b""
 
     code, stderr = sandbox.stop()
     assert code == 0, stderr
     assert "Traceback" not in stderr and "Exception occurred" not in stderr, stderr
-    for _data, status, reason in cases:
+    for _data, status, reason in cases:  # `local up`'s request log: one line each
         lines = [line for line in stderr.splitlines() if reason in line]
-        assert len(lines) == 1 and f"answered {status.decode()}" in lines[0], (reason, stderr)
+        assert len(lines) == 1 and f" {status.decode()} " in lines[0], (reason, stderr)
+        assert "Events /v1/Sinks" in lines[0]
+    gone = [line for line in stderr.splitlines() if "before its body arrived" in line]
+    assert len(gone) == 1 and " 499 " in gone[0], stderr

@@ -24,7 +24,15 @@ def test_local_up_drives_the_whole_flow_and_stops_cleanly(
     build_flow(sandbox, tmp_path, "sandbox-flow")
     emitted = sandbox.run("local", "emit", DELIVERED, "--count", "5", "--json", cwd=tmp_path)
     assert emitted.exit_code == 0, emitted.stderr
-    assert emitted.json() == {"type": DELIVERED, "count": 5, "deliveries": 5}
+    assert emitted.json() == {
+        "type": DELIVERED,
+        "count": 5,
+        "deliveries": 5,
+        "delivered": 5,
+        "retrying": 0,
+        "dropped": 0,
+        "pending": 0,
+    }
 
     tail = sandbox.run(
         "tail",
@@ -207,3 +215,12 @@ def test_env_file_that_cannot_be_written_is_refused_before_starting(tmp_path: Pa
     assert result.exit_code == 2, result.stderr
     assert f"--env-file {tmp_path} is a directory" in result.stderr
     assert "Sandbox up" not in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--public-url", "--schema-url"])
+@pytest.mark.parametrize("url", ["http://[::1", "http://h:99999", "http://u:fz-secret@[::1"])
+def test_broken_base_urls_are_usage_errors(option: str, url: str) -> None:
+    result = run_subprocess(["local", "up", "--aws-port", "0", "--events-port", "0", option, url])
+    assert result.exit_code == 2, result.stderr
+    assert "is not an http(s) base URL" in result.stderr
+    assert "unexpected" not in result.stderr and "fz-secret" not in result.stderr

@@ -142,7 +142,7 @@ def _debug_logging(*, wire: bool) -> None:
     """
     import logging
 
-    from twilio_es_cli.output import redact_urls
+    from twilio_es_cli.safe_text import redact_urls
 
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     for handler in logging.getLogger().handlers:
@@ -278,7 +278,7 @@ def _traceback(exc: BaseException, code: int) -> int:
     """--debug: the traceback asked for, as Python prints it, minus any URL's password."""
     import traceback
 
-    from twilio_es_cli.output import redact_urls
+    from twilio_es_cli.safe_text import redact_urls
 
     sys.stderr.write(redact_urls("".join(traceback.format_exception(exc))))
     sys.stderr.flush()

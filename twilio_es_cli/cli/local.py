@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,6 +34,7 @@ DEFAULT_EVENTS_PORT = 4568
 
 @app.command("up")
 def up(
+    ctx: typer.Context,
     aws_port: Annotated[
         int, typer.Option("--aws-port", help="Port of the local AWS (Kinesis/IAM/STS); 0 = any.")
     ] = DEFAULT_AWS_PORT,
@@ -59,12 +60,40 @@ def up(
             "Test + Validate (today's Twilio makes every sink active at once).",
         ),
     ] = False,
+    time_scale: Annotated[
+        float,
+        typer.Option(
+            "--time-scale",
+            metavar="FACTOR",
+            help="Run the delivery clock FACTOR times faster: retries and their 4-hour window "
+            "(3600 = an hour a second).",
+        ),
+    ] = 1.0,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            metavar="URL",
+            help="The Events API's address as clients see it (behind a TLS proxy); used in "
+            "every URL the API answers with.",
+        ),
+    ] = None,
+    schema_url: Annotated[
+        str | None,
+        typer.Option(
+            "--schema-url",
+            metavar="URL",
+            help="Where the schema documents are published (the raw URLs); default: this "
+            "sandbox's own /schemas.",
+        ),
+    ] = None,
 ) -> None:
     """Start the sandbox on 127.0.0.1 and print the export lines that point twilio-es at it.
 
     Runs until Ctrl-C (exit 130) or SIGTERM (exit 0), then stops cleanly and frees its ports,
     so it can be started again at once; with --state-dir it saves what you built and restores
-    it next time.
+    it next time. While it runs it logs one line per request (method, operation, status,
+    milliseconds; an error's code and message); --debug adds the traceback of a failure.
 
     \b
     Example:
@@ -79,6 +108,8 @@ def up(
     import threading
 
     from twilio_es_cli import output
+    from twilio_es_cli.local.kinesis_fix import Timing
+    from twilio_es_cli.local.requestlog import RequestLog
     from twilio_es_cli.local.sandbox import Sandbox
 
     for port in (aws_port, events_port):
@@ -88,11 +119,20 @@ def up(
         from twilio_es_cli.files import check_writable
 
         check_writable(env_file, "--env-file", example=".sandbox.env")
+    if not (math.isfinite(time_scale) and time_scale > 0):
+        raise UsageError(f"--time-scale must be a positive, finite number, not {time_scale}")
+    current = settings(ctx)
     sandbox = Sandbox(
         aws_port=aws_port,
         events_port=events_port,
         state_dir=state_dir,
         legacy_validation=legacy_validation,
+        timing=Timing.sandbox(current.env),
+        emulator_options={
+            "time_scale": time_scale,
+            "public_url": _base_url(public_url, "--public-url"),
+            "schema_url": _base_url(schema_url, "--schema-url"),
+        },
     )
     with output.progress("Starting the sandbox"):
         sandbox.start()
@@ -106,7 +146,9 @@ def up(
     try:
         lines = [f"export {k}={shlex.quote(v)}" for k, v in sandbox.env().items()]
         if env_file is not None:  # before printing: whoever sees the lines may source the file
-            _write_private(env_file, "\n".join(lines) + "\n")
+            from twilio_es_cli.files import write_private_atomic
+
+            write_private_atomic(env_file, ("\n".join(lines) + "\n").encode())
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         output.success(
@@ -119,6 +161,9 @@ def up(
             output.info(f"State is kept in {state_dir}.")
         if legacy_validation:
             output.info("Legacy validation: new kinesis sinks stay initialized until validated.")
+        if time_scale != 1:
+            output.info(f"The delivery clock runs {time_scale:g} times faster than real time.")
+        sandbox.log_requests(RequestLog(sys.stderr, debug=current.debug))
         while not stopped.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -137,15 +182,25 @@ def up(
         raise typer.Exit(int(ExitCode.INTERRUPTED))
 
 
-def _write_private(path: Path, text: str) -> None:
-    """The export lines hold credentials: the file is 0600 even when it existed before with a
-    wider mode (written anew and renamed over it, not truncated in place)."""
-    from twilio_es_cli.files import write_private_atomic
+def _base_url(value: str | None, option: str) -> str | None:
+    """An absolute http(s) URL without query or fragment, or exit 2 naming ``option``."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    from twilio_es_cli.errors import shown
 
     try:
-        write_private_atomic(path, text.encode("utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--env-file {path} cannot be written: {exc.strerror or exc}") from None
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError:  # "Invalid IPv6 URL" (an unclosed [), a bad port: the same answer
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise UsageError(
+            f"{option} {shown(value)} is not an http(s) base URL",
+            hint=f"Give scheme and host, e.g. {option} https://events.example.test",
+        )
+    return value.strip().rstrip("/")
 
 
 @app.command("emit")
@@ -193,13 +248,13 @@ def emit(
     current = settings(ctx)
     admin.require_sandbox(current)  # before any progress line: say first what is missing
     current.twilio_credentials()
-    deliveries = 0
+    counts = admin.EmitCounts()
     if rate is None:
         with (
             output.progress(f"Emitting {count} {event_type} event(s)"),
             _type_hint(ctx, event_type),
         ):
-            deliveries = admin.emit(current, event_type, count, extra)
+            counts = admin.emit(current, event_type, count, extra)
     else:
         interval, start = 1.0 / rate, time.monotonic()
         for index in range(count):
@@ -207,12 +262,28 @@ def emit(
             if delay > 0:
                 time.sleep(delay)
             with _type_hint(ctx, event_type):
-                deliveries += admin.emit(current, event_type, 1, extra)
+                counts += admin.emit(current, event_type, 1, extra)
+    _tell_emitted(event_type, count, counts, as_json)
+
+
+def _tell_emitted(event_type: str, count: int, counts: Any, as_json: bool) -> None:
+    """What became of the events: delivered, waiting for a retry, dropped (queue view)."""
+    from twilio_es_cli import output
+
     if as_json:
-        output.print_json({"type": event_type, "count": count, "deliveries": deliveries})
-    elif deliveries:
-        output.success(f"Emitted {count} {event_type} event(s): {deliveries} deliveries")
-    else:
+        output.print_json({"type": event_type, "count": count, **counts.to_dict()})
+        return
+    failed = counts.retrying + counts.dropped + counts.pending
+    if counts.delivered:
+        output.success(f"Emitted {count} {event_type} event(s): {counts.delivered} deliveries")
+    if failed:
+        output.warn(
+            f"{failed} deliveries of {event_type} did not succeed at once: "
+            f"{counts.retrying} waiting for a retry, {counts.dropped} dropped, "
+            f"{counts.pending} not attempted yet"
+        )
+        output.info("See why: twilio-es local deliveries")
+    if not counts.delivered and not failed:
         output.warn(
             f"Emitted {count} {event_type} event(s), but no active sink is subscribed to it"
         )
@@ -270,13 +341,58 @@ def _type_hint(ctx: typer.Context, event_type: str) -> Iterator[None]:
             names = [t.type for t in Catalog(clients(ctx).twilio()).types()]
         except TwilioEsError:
             raise exc from None
-        if event_type in names:
+        if event_type in names:  # known, but refused (discontinued: Twilio sends none)
+            exc.hint = f"See `twilio-es types show {event_type}` for its status and schema."
             raise
         close = suggest(event_type, names)
         exc.hint = (f"Did you mean {' or '.join(close)}? " if close else "") + (
             "See `twilio-es types list --search TEXT`."
         )
         raise
+
+
+@app.command("deliveries")
+def deliveries(
+    ctx: typer.Context,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            metavar="STATE",
+            help="Only deliveries in this state: queued, in-flight, retrying, delivered, "
+            "dropped or expired.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the running sandbox's delivery queue: what waits for a retry, and why.
+
+    Deliveries are made as Twilio makes them: at once, then with backoff for up to four hours
+    when a webhook answers 429 or 5xx, times out or refuses the connection (other answers drop
+    the event). `local up --time-scale` makes that clock faster.
+
+    \b
+    Example:
+      twilio-es local deliveries --state retrying
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.local import admin
+
+    states = ("queued", "in-flight", "retrying", "delivered", "dropped", "expired")
+    if state is not None and state not in states:
+        raise UsageError(f"--state must be one of {', '.join(states)}, not {state!r}")
+    current = settings(ctx)
+    admin.require_sandbox(current)
+    current.twilio_credentials()
+    queue = admin.deliveries(current, state)
+    if as_json:
+        output.print_json(queue["deliveries"])
+        return
+    output.print_table(
+        admin.delivery_columns(),
+        admin.delivery_rows(queue["deliveries"]),
+        title=f"Deliveries (clock x{queue['time_scale']:g})",
+    )
 
 
 def register(root: typer.Typer) -> None:

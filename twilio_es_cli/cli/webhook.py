@@ -209,7 +209,9 @@ def verify(
 
         print_json(diag.to_json())
     else:
-        sys.stdout.write(_describe(diag))
+        from twilio_es_cli.safe_text import visible
+
+        sys.stdout.write(visible(_describe(diag), keep_lines=True))  # a captured request
     if not diag.valid:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
@@ -426,7 +428,8 @@ BatchOption = Annotated[
         min=1,
         max=1000,
         metavar="N",
-        help="--forward-to: events per request (1 = Twilio's default; >1 as batch_events).",
+        help="--forward-to: 1 (default) posts each event as one JSON object, as a sink "
+        "with batch_events false; N > 1 posts JSON arrays of up to N, as batch_events true.",
     ),
 ]
 

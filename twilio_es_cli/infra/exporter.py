@@ -162,7 +162,7 @@ class _Exporter:
     def _destination(self, sink: Sink, name: str) -> Any:
         """The webhook URL, its Basic-auth password (``user:password@``) as ``${env:NAME}``:
         the file is meant to be committed, and the loader puts the value back."""
-        from twilio_es_cli.output import url_secret
+        from twilio_es_cli.safe_text import url_secret
 
         destination = sink.sink_configuration.get("destination")
         span = url_secret(destination) if isinstance(destination, str) else None

@@ -103,14 +103,27 @@ def rotate(env: Env, sid: str) -> Rotation:
     try:
         new = create_proven(env, str(old.sink_type), config, old.description or "twilio-es sink")
         rotation.new_sid = new.sid
-        for sub in subs:
-            types = [(e.type, e.schema_version) for e in sub.types]
+        if subs:
+            # Twilio takes one subscription per sink ("Sink with SID ... is in use"): the new
+            # sink gets one, with every type of the old sink's (more than one only on state
+            # made before that rule was known).
+            types: dict[str, int | None] = {}
+            for sub in subs:
+                for event in sub.types:
+                    types.setdefault(event.type, event.schema_version)
+            first = subs[0]
             new_sid = create_subscription(
-                env.client, new.sid, sub.description or "twilio-es subscription", types
+                env.client,
+                new.sid,
+                first.description or "twilio-es subscription",
+                list(types.items()),
             )
             new_subs.append(new_sid)
-            rotation.moved[sub.sid] = new_sid
-            env.report.note(f"  copied subscription {sub.sid} -> {new_sid} (duplicates possible)")
+            for sub in subs:
+                rotation.moved[sub.sid] = new_sid
+                env.report.note(
+                    f"  copied subscription {sub.sid} -> {new_sid} (duplicates possible)"
+                )
     except BaseException:
         _undo(env, new_subs, rotation.new_sid, undo_trust)
         raise
@@ -121,10 +134,11 @@ def rotate(env: Env, sid: str) -> Rotation:
 def _undo(env: Env, subs: list[str], sink_sid: str | None, undo_trust: Any) -> None:
     """Nothing moved yet: remove this run's subscriptions, sink and trust change."""
     from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.subscriptions import Subscriptions
 
     for sub in subs:
         try:
-            env.client.events.v1.subscriptions(sub).delete()
+            Subscriptions(env.client).delete(sub)
         except Exception:
             env.report.warn(f"left behind: subscription {sub} (delete it by hand)")
     if sink_sid is not None:
@@ -143,11 +157,11 @@ def _undo(env: Env, subs: list[str], sink_sid: str | None, undo_trust: Any) -> N
 def _finish(env: Env, old: Sink, subs: list[Any], rotation: Rotation) -> None:
     """Delete the old subscriptions and sink, then drop the old external id from the trust."""
     from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.subscriptions import Subscriptions
 
     try:
         for sub in subs:
-            with _twilio(f"delete old subscription {sub.sid}"):
-                env.client.events.v1.subscriptions(sub.sid).delete()
+            Subscriptions(env.client).delete(sub.sid)
         SinkService(env.client).delete(old.sid)
         rotation.old_deleted = True
     except TwilioEsError as exc:
@@ -183,9 +197,3 @@ def _drop_old_id(env: Env, old: Sink) -> None:
     if keep and keep != ids:
         put_trust(env.aws.iam(), role_name, env.settings.twilio_principal, keep)
         env.report.note(f"  role {role_name} no longer trusts the old external id")
-
-
-def _twilio(action: str) -> Any:
-    from twilio_es_cli.twilio_api import twilio_errors
-
-    return twilio_errors(action)

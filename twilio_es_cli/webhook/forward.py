@@ -1,15 +1,17 @@
 """``tail --forward-to``: deliver each decoded event to a URL the way Twilio's webhook sink does.
 
-A *sink* for :func:`twilio_es_cli.tail.run_tail` (instead of a renderer): ``write(record,
-decoded)`` takes each event tail decoded, ``flush()`` waits until every event written so far is
-finished and says whether all were, so the tail saves its checkpoint only then: the
-checkpoint never moves past an event that was neither delivered nor dropped.
+An :class:`~twilio_es_cli.tail.sink.EventSink` for ``tail`` (instead of a renderer):
+``write(record, decoded)`` takes each event tail decoded, ``settle()`` waits until every event
+written so far is finished and says whether all were, so the checkpoint never moves past an
+event that was neither delivered nor dropped.
 
 Twilio's delivery semantics, reproduced so a handler meets here what it meets in production:
 
-- the body is a JSON array of CloudEvents (``data`` as an object), one event per request, or
-  up to ``batch`` (``batch_events``); ``bodySHA256`` is appended to the URL and
-  ``X-Twilio-Signature`` signed with the auth token (:mod:`twilio_es_cli.signing`);
+- the body has the shape the sink's ``batch_events`` gives it: ONE CloudEvent object per
+  request (``data`` as an object) by default, as Twilio posts with ``batch_events`` false; a
+  JSON array of up to ``batch`` events when ``--batch N`` (N > 1) asks for batching, as with
+  ``batch_events`` true. ``bodySHA256`` is appended to the URL and ``X-Twilio-Signature`` signed
+  with the auth token (:mod:`twilio_es_cli.signing`);
 - 2xx: delivered. 429 and 5xx, a refused/reset connection, no answer within 5 s: retried with
   exponential backoff (``Retry-After`` honoured), never skipped. Other 4xx: logged and dropped
   (Twilio discards them). 3xx: not followed, logged and dropped;
@@ -33,14 +35,14 @@ from dataclasses import dataclass
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from twilio_es_cli.cloudevents import DecodedEvent
-from twilio_es_cli.reader import KinesisRecord
 from twilio_es_cli.signing import (
     SIGNATURE_HEADER,
     body_sha256,
     compute_signature,
     url_with_body_hash,
 )
+from twilio_es_cli.tail.decode import DecodedEvent
+from twilio_es_cli.tail.records import KinesisRecord
 from twilio_es_cli.webhook.post import TWILIO_TIMEOUT, Poster, Response, Target
 from twilio_es_cli.webhook.render import Delivery, DeliveryLog
 
@@ -214,6 +216,18 @@ class Forwarder:
             self._changed.wait_for(lambda: self._pending == 0)
             return not self._abandoned
 
+    def drain(self) -> None:
+        """Nothing to hand on: the workers take each event as it is written."""
+
+    def settle(self) -> int | None:
+        """The tail's checkpoint question (:class:`~twilio_es_cli.tail.sink.EventSink`): None
+        once every event so far is delivered or dropped (:meth:`flush`), else 0, so the
+        checkpoint keeps its place until the next run delivers them again."""
+        return None if self.flush() else 0
+
+    def finish(self) -> None:
+        """Nothing to add: :meth:`settle` waits for every delivery anyway."""
+
     def close(self) -> None:
         """Finish what is queued (see :meth:`flush`) and end the worker threads."""
         for inbox in self._queues:
@@ -284,7 +298,11 @@ class Forwarder:
         checks it), with the URL's unchanging part computed once: parsing and re-encoding the
         query for every event cost more than the HMAC itself.
         """
-        body = b"[" + b",".join(item.body for item in group) + b"]"
+        if self.options.batch > 1:  # batch_events true: always an array, even of one
+            body = b"[" + b",".join(item.body for item in group) + b"]"
+        else:  # batch_events false (Twilio's default): the event itself, one per request
+            (only,) = group
+            body = only.body
         digest = body_sha256(body)
         signature = compute_signature(self.options.token, self._signed_prefix + digest)
         headers = dict(self._headers)

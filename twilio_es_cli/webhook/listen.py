@@ -321,7 +321,7 @@ def _events(body: bytes) -> list[dict[str, Any]] | None:
 
 def _shown(request_line: str) -> str:
     """A request line for a log line: control characters escaped, cut to a readable length."""
-    from twilio_es_cli.render_events import visible
+    from twilio_es_cli.safe_text import visible
 
     text = visible(request_line)
     return text if len(text) <= 120 else text[:120] + "…"

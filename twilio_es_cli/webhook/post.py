@@ -103,10 +103,10 @@ class Poster:
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self.close()
                 if fresh:
-                    return Response(None, time.monotonic() - started, _describe(exc))
+                    return Response(None, time.monotonic() - started, _describe(exc, self.timeout))
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
-                return Response(None, time.monotonic() - started, _describe(exc))
+                return Response(None, time.monotonic() - started, _describe(exc, self.timeout))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _exchange(
@@ -140,12 +140,12 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, timeout: float = TWILIO_TIMEOUT) -> str:
     """A short reason for a failed request, in the words people search for."""
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, socket.timeout | TimeoutError):
-        return f"no answer within {TWILIO_TIMEOUT:g}s (timeout)"
+        return f"no answer within {timeout:g}s (timeout)"
     if isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError):
         return "connection closed without an answer"
     if isinstance(exc, socket.gaierror):

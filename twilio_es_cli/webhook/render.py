@@ -3,7 +3,7 @@
 One line per delivery (Stripe's CLI taught people to expect it): time, event type, event id,
 status, latency, and what happens next (retry, dropped). ``jsonl`` writes the same facts as one
 JSON object per line for scripts. The listener shows received events like ``tail`` does,
-reusing :mod:`twilio_es_cli.render_events`' pieces (type shortening, data summary, envelope).
+reusing :mod:`twilio_es_cli.tail.render`' pieces (type shortening, data summary, envelope).
 Writes are serialised with a lock: deliveries finish on several threads.
 """
 
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from twilio_es_cli.render_events import short_source, short_type, summarise, visible
+from twilio_es_cli.safe_text import visible
+from twilio_es_cli.tail.render import short_source, short_type, summarise
 
 
 def now_iso() -> str:
@@ -71,7 +72,7 @@ class Delivery:
             note = f"{note}: {self.error}" if note else self.error
         if note:
             parts.append(note)
-        return "  ".join(parts)
+        return visible("  ".join(parts))  # types, ids and errors come from events and servers
 
 
 class DeliveryLog:
@@ -97,7 +98,7 @@ class DeliveryLog:
 def received_line(event: dict[str, Any] | None, verdict: str, path: str, raw: str = "") -> str:
     """A pretty line for one event received by ``webhook listen`` (like ``tail``'s).
 
-    Every piece passes through :func:`~twilio_es_cli.render_events.visible`, as tail's do:
+    Every piece passes through :func:`~twilio_es_cli.safe_text.visible`, as tail's do:
     the request path, the verdict's reason and the event all come from whoever sent it.
     """
     if event is None:
