@@ -9,7 +9,6 @@ streams are looked up at call time so tests (and pipes) see exactly what a user 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import textwrap
@@ -21,6 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from twilio_es_cli.console import new_console, usable_columns
 from twilio_es_cli.safe_text import json_safe, redact_urls, visible
 
 if TYPE_CHECKING:
@@ -72,35 +72,6 @@ def is_tty(stream: TextIO | None = None) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-MIN_COLUMNS = 10  # narrower, rich's tables fail ("invalid width -2"): no terminal is that narrow
-
-
-def usable_columns() -> int | None:
-    """``COLUMNS`` when it is a width a table fits in, else None (``COLUMNS=0``, ``abc``)."""
-    value = os.environ.get("COLUMNS", "").strip()
-    if value.isascii() and value.isdigit() and int(value) >= MIN_COLUMNS:
-        return int(value)
-    return None
-
-
-def new_console(file: TextIO, **options: Any) -> Console:
-    """A rich Console on ``file`` that reads ``COLUMNS``/``LINES`` only when they are usable.
-
-    rich takes any digits in ``COLUMNS`` as the width, and ``COLUMNS=0`` then failed every
-    table with ``ValueError``; an unusable value is ignored like an unset one (the terminal's
-    own size, or the caller's ``width``).
-    """
-    from rich.console import Console
-
-    environ = dict(os.environ)
-    if usable_columns() is None:
-        environ.pop("COLUMNS", None)
-    lines = environ.get("LINES", "").strip()
-    if lines and not (lines.isascii() and lines.isdigit() and int(lines) > 0):
-        environ.pop("LINES", None)
-    return Console(file=file, _environ=environ, **options)
 
 
 def _console(stderr: bool) -> Console:

@@ -467,7 +467,7 @@ class RichPretty(TextSink):
     SEP = "  "
 
     def __init__(self, out: TextIO) -> None:
-        from twilio_es_cli.output import new_console
+        from twilio_es_cli.console import new_console
 
         super().__init__(out)
         self.console = new_console(out, highlight=False)

@@ -194,7 +194,7 @@ class LiveStats:
     def __enter__(self) -> LiveStats:
         from rich.live import Live
 
-        from twilio_es_cli.output import new_console
+        from twilio_es_cli.console import new_console
 
         console = new_console(self.out, highlight=False)
         self.live = Live(console=console, screen=True, auto_refresh=False, transient=True)
