@@ -107,6 +107,11 @@ def _current_jq() -> Any:
     return _jq
 
 
+def filtering() -> bool:
+    """True while a ``--jq`` filter is set (a streaming JSON writer must hand over instead)."""
+    return _jq is not None
+
+
 def _print_jq(program: Any, data: Any, stream: TextIO) -> None:
     """Each result on its own line, strings raw (as gh and `jq -r` print them), other
     values as JSON (indented on a terminal); a runtime error is exit 2 in one line."""

@@ -102,6 +102,22 @@ def test_json_is_a_list_of_row_objects_with_typed_values(cli: CliRunner, archive
     assert empty.json() == []
 
 
+def test_jq_filters_the_rows_as_gh_does(cli: CliRunner, archive: Path) -> None:
+    """--jq sees the same list of row objects as --json; strings print raw, one per line."""
+    result = cli(
+        "query",
+        "SELECT id, data FROM events WHERE type LIKE '%.failed' ORDER BY id",
+        "--dir",
+        str(archive),
+        "--jq",
+        '.[] | .data.messageStatus + " " + .id',
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == ["FAILED EZ3", "FAILED EZ4"]
+    bad = cli("query", "delivery-status", "--dir", str(archive), "--jq", ".[")
+    assert bad.exit_code == 2 and "--jq" in bad.stderr
+
+
 def test_csv(cli: CliRunner, archive: Path) -> None:
     result = cli(
         "query",

@@ -76,19 +76,29 @@ def _cell(value: Any) -> str:
     return visible(str(value))
 
 
-def write_json(result: Result, out: TextIO) -> int:
-    """A JSON array of row objects, streamed; returns the number of rows."""
+def _row_objects(result: Result) -> Iterator[dict[str, Any]]:
+    """Each row as an object keyed by column name (a JSON column's text as its JSON value)."""
     names = [name for name, _ in result.columns]
     parsers = [_json_column(kind) for _, kind in result.columns]
-    out.write("[")
-    count = 0
     for rows in result.batches():
         for row in rows:
-            doc = {
+            yield {
                 name: parse(value) for name, parse, value in zip(names, parsers, row, strict=True)
             }
-            out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(doc, default=_json_value))
-            count += 1
+
+
+def json_rows(result: Result) -> list[dict[str, Any]]:
+    """Every row at once, for ``--jq`` (a filter needs the whole document)."""
+    return [json.loads(json.dumps(doc, default=_json_value)) for doc in _row_objects(result)]
+
+
+def write_json(result: Result, out: TextIO) -> int:
+    """A JSON array of row objects, streamed; returns the number of rows."""
+    out.write("[")
+    count = 0
+    for doc in _row_objects(result):
+        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(doc, default=_json_value))
+        count += 1
     out.write("\n]\n" if count else "]\n")
     out.flush()
     return count

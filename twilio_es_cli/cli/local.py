@@ -372,6 +372,7 @@ def deliveries(
         ),
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Show the running sandbox's delivery queue: what waits for a retry, and why.
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption
+from twilio_es_cli.cli._common import JqOption, JsonOption
 from twilio_es_cli.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ def query(
         bool, typer.Option("--list", help="List the named queries and the views.")
     ] = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Write the rows as CSV.")] = False,
     chart: Annotated[
         bool,
@@ -151,7 +152,11 @@ def _show(
     from twilio_es_cli import output
     from twilio_es_cli.analytics import results
 
-    if as_json:
+    if as_json and output.filtering():  # --jq: the rows as one document through the filter
+        rows = results.json_rows(result)
+        output.print_json(rows)
+        count = len(rows)
+    elif as_json:
         count = results.write_json(result, sys.stdout)
     elif as_csv:
         count = results.write_csv(result, sys.stdout)
