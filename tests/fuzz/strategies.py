@@ -274,12 +274,14 @@ def _param_values(
 
 @st.composite
 def invocations(draw: Any, path: tuple[str, ...], command: Any) -> Invocation:
-    """One call of ``twilio-es [globals] PATH [arguments] [options]``, maybe with a stray."""
+    """One call of ``twilio-es [globals] PATH [arguments] [options] [globals]``, maybe with a
+    stray (global options are accepted before and after the command)."""
     name = " ".join(path)
     argv: list[str | FileArg] = []
+    late: list[str | FileArg] = []
     for option, values in GLOBAL_OPTIONS.items():
         if draw(st.integers(0, 9)) == 0:
-            argv += [option, draw(values)]
+            (argv if draw(st.booleans()) else late).extend([option, draw(values)])
     argv += list(path)
     for param in command.params:
         if param.param_type_name == "argument":
@@ -289,9 +291,12 @@ def invocations(draw: Any, path: tuple[str, ...], command: Any) -> Invocation:
                     argv += _param_values(name, param, draw)
         elif draw(st.integers(0, 2)) == 0:
             argv += _option(name, param, draw)
+    argv += late
     if name in ("tail", "stream tail"):
         argv.append("--no-follow")  # follow mode runs until Ctrl-C: not a one-shot command
-    if draw(st.integers(0, 7)) == 0:  # a stray: unknown option, misplaced global, extra word
+    if (
+        draw(st.integers(0, 7)) == 0
+    ):  # a stray: unknown option, a global missing its value, extra word
         stray = st.sampled_from(["-1", "--bogus", "--region", "extra", "--json=1", "-q"])
         argv.insert(draw(st.integers(len(path), len(argv))), draw(stray))
     return Invocation(tuple(argv))
