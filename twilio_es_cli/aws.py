@@ -8,6 +8,7 @@ retry policy are decided in one place, and every botocore failure becomes a one-
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -225,10 +226,29 @@ def _botocore_session() -> Any:
     import botocore.session
 
     session = botocore.session.get_session()
+    # Lazily, as botocore registers its own: the data path is read once the profile is set.
+    session.lazy_register_component(
+        "data_loader", lambda: _data_loader(session.get_config_variable("data_path"))
+    )
     factory = _parser_factory()  # and GetRecords answers parsed by wire.py
     factory.set_parser_defaults(timestamp_parser=parse_timestamp)
     session.register_component("response_parser_factory", factory)
     return session
+
+
+@functools.cache
+def _data_loader(data_path: str | None) -> Any:
+    """botocore's model loader, one per process (per ``AWS_DATA_PATH``).
+
+    Why: a new session parses endpoints.json and the Kinesis/IAM/STS models again (~0.2 s of
+    JSON), although they never change in a process; doctor and sink validate make a second
+    session for the assumed role, and the test suite runs the CLI a thousand times in one
+    process. botocore's loader caches what it parsed, and sessions share it read-only (as all
+    clients of one session already do).
+    """
+    from botocore.loaders import create_loader
+
+    return create_loader(data_path)
 
 
 def _parser_factory() -> Any:
