@@ -468,12 +468,28 @@ def active_webhook_sink() -> str:
     return str(sink.sid)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Byte-compile the package once, as an installed copy is, before any test runs it.
+
+    Many tests start ``python -m twilio_es_cli`` (a user's process); with
+    ``PYTHONDONTWRITEBYTECODE`` set, each would compile every module it imports again. Only
+    the main process does it (xdist workers find it done)."""
+    if not hasattr(config, "workerinput"):
+        import compileall
+
+        compileall.compile_dir(ROOT / "twilio_es_cli", quiet=1)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that starts ministack, so ``.ci/lowest`` can leave them out.
+    """Mark every test that starts ministack, so ``.ci/lowest`` can leave them out; run the
+    tests marked ``slow`` first.
 
     ministack pins botocore exactly; the lower-bounds run installs the oldest botocore our range
-    allows, which ministack cannot run beside.
+    allows, which ministack cannot run beside. Slow tests first: with parallel workers
+    (pytest-xdist hands tests out in this order) the long ones start at once and the short ones
+    fill the gaps, instead of one long test running alone at the end.
     """
     for item in items:
         if "ministack" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.ministack)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: same order

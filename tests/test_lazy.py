@@ -76,6 +76,7 @@ def test_same_answer_as_the_eager_tree(
     assert _answer(args, True, capsys, monkeypatch) == _answer(args, False, capsys, monkeypatch)
 
 
+@pytest.mark.slow
 def test_every_help_same_as_the_eager_tree(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

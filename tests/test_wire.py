@@ -375,6 +375,7 @@ _answer = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answer=_answer, data=st.data())
 def test_generated_answers_parse_as_botocore(answer: dict[str, Any], data: st.DataObject) -> None:
