@@ -61,8 +61,8 @@ TOKEN = "0123456789abcdef0123456789abcdef"
 
 def make_events(count: int) -> list[tuple[Any, Any]]:
     """(KinesisRecord, DecodedEvent) pairs as tail hands them over (data as a JSON string)."""
-    from twilio_es_cli.cloudevents import decode
-    from twilio_es_cli.reader import KinesisRecord
+    from twilio_es_cli.tail.decode import decode
+    from twilio_es_cli.tail.records import KinesisRecord
 
     now = datetime.now(timezone.utc)
     pairs = []

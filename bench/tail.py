@@ -146,7 +146,7 @@ def decode_throughput(count: int, rounds: int = 5) -> InProcess:
     for writing and the yardstick does not). Rounds alternate which pipeline goes first, so
     the machine's load hits both alike; each figure is the median of its rounds.
     """
-    from twilio_es_cli.cloudevents import decode
+    from twilio_es_cli.tail.decode import decode
 
     records = bench_records(count)
     per_round = max(1, count // rounds)
@@ -178,7 +178,7 @@ def bench_records(count: int) -> list[Any]:
     """``count`` records of 2,000 distinct MessageStatus-like events, as the reader makes them."""
     from datetime import datetime, timezone
 
-    from twilio_es_cli.reader import KinesisRecord
+    from twilio_es_cli.tail.records import KinesisRecord
 
     rng = random.Random(2)
     pool = [twilio_event(n, rng)[0] for n in range(2000)]
@@ -189,8 +189,8 @@ def bench_records(count: int) -> list[Any]:
 
 def tail_pipeline(records: list[Any], out: Any) -> float:
     """Seconds for tail's per-record work (``decode`` then the jsonl renderer) over ``records``."""
-    from twilio_es_cli.cloudevents import decode
-    from twilio_es_cli.render_events import JsonLines
+    from twilio_es_cli.tail.decode import decode
+    from twilio_es_cli.tail.render import JsonLines
 
     renderer = JsonLines(out)
     write = renderer.write
@@ -212,7 +212,7 @@ def orjson_line_maker() -> Any:
     (A closure, so the imports are not paid per record.)"""
     import orjson
 
-    from twilio_es_cli.render_events import iso_utc
+    from twilio_es_cli.tail.render import iso_utc
 
     loads, dumps, known = orjson.loads, orjson.dumps, frozenset(CE_FIELDS)
 
@@ -245,8 +245,8 @@ def orjson_pipeline(records: list[Any], out: Any) -> float:
 
 def same_output(records: list[Any]) -> bool:
     """Whether tail's renderer writes exactly the orjson pipeline's lines for ``records``."""
-    from twilio_es_cli.cloudevents import decode
-    from twilio_es_cli.render_events import JsonLines
+    from twilio_es_cli.tail.decode import decode
+    from twilio_es_cli.tail.render import JsonLines
 
     ours: list[str] = []
 
@@ -267,10 +267,10 @@ def rss_child(count: int) -> None:
     """Decode + dedupe + render ``count`` distinct events; print peak RSS in MB as JSON."""
     from datetime import datetime, timezone
 
-    from twilio_es_cli.cloudevents import decode
-    from twilio_es_cli.reader import KinesisRecord
-    from twilio_es_cli.render_events import JsonLines
-    from twilio_es_cli.tail import Deduper
+    from twilio_es_cli.tail.decode import decode
+    from twilio_es_cli.tail.filters import Deduper
+    from twilio_es_cli.tail.records import KinesisRecord
+    from twilio_es_cli.tail.render import JsonLines
 
     class Null(io.StringIO):
         def write(self, text: str) -> int:

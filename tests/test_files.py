@@ -56,3 +56,16 @@ def test_check_writable_accepts_a_new_or_existing_file_and_leaves_nothing(work: 
     (work / "old.json").write_text("{}")
     check_writable(work / "old.json", "--out", example="x.json")
     assert sorted(p.name for p in work.iterdir()) == ["old.json"]
+
+
+def test_no_module_writes_a_private_file_by_hand() -> None:
+    """Checkpoints, sink configurations, the sandbox's state and snapshots and `local up
+    --env-file` all go through write_private_atomic: nothing else creates files by hand."""
+    package = Path(__file__).resolve().parent.parent / "twilio_es_cli"
+    by_hand = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "files.py"
+        and any(mark in path.read_text(encoding="utf-8") for mark in ("O_CREAT", "0o600"))
+    ]
+    assert by_hand == []

@@ -255,26 +255,27 @@ def _parser_factory() -> Any:
     """botocore's response parser factory, whose JSON parser reads GetRecords fast.
 
     Why: for a 2,000-record GetRecords answer botocore's generic JSON walk cost more client
-    CPU than everything else ``tail`` does per record. :mod:`twilio_es_cli.wire` parses that
-    one answer to exactly botocore's result (the same ``json.loads``, then one loop per record
-    planned from botocore's model) and declines anything unexpected, which botocore's own
+    CPU than everything else ``tail`` does per record. The GetRecords parser
+    (:mod:`twilio_es_cli.tail.getrecords_parser`) parses that one answer to exactly botocore's
+    result (the same ``json.loads``, then one loop per record planned from botocore's model)
+    and declines anything unexpected, which botocore's own
     parser then handles as before. Only bodies of successful answers reach
     ``_handle_json_body``: errors, throttling and retries are botocore's, untouched. It is our
     session's component, so no other botocore user is changed.
 
     The safety net: these are botocore's private names. When one of them moved
     (:func:`wire_seam_problem`), botocore's own factory is returned: the same answers, parsed
-    the slower way; tests/test_wire.py fails naming what moved.
+    the slower way; tests/tail/test_getrecords_parser.py fails naming what moved.
     """
     from botocore.parsers import EventStreamJSONParser, JSONParser, ResponseParserFactory
 
     if wire_seam_problem() is not None:
         return ResponseParserFactory()
 
-    from twilio_es_cli import wire
+    from twilio_es_cli.tail import getrecords_parser as wire
 
     # Typed as Any: the stubs show only botocore's public names, and these are its internals
-    # (tests/test_wire.py fails if they move).
+    # (tests/tail/test_getrecords_parser.py fails if they move).
     json_parser: Any = JSONParser
     event_parser: Any = EventStreamJSONParser
     factory_base: Any = ResponseParserFactory
@@ -373,7 +374,7 @@ def wire_seam_problem() -> str | None:
 def _as_wire(parser: Any) -> bool:
     """True while botocore's ``parser`` converts fields as :mod:`wire` assumes: plain types
     passed through unchanged, blobs with its own ``base64.b64decode``."""
-    from twilio_es_cli import wire
+    from twilio_es_cli.tail import getrecords_parser as wire
 
     if any(hasattr(parser, f"_handle_{name}") for name in wire.PLAIN_TYPES):
         return False
@@ -561,6 +562,7 @@ THROTTLE_CODES = frozenset(
 )
 TRANSIENT_CODES = frozenset({"InternalFailure", "InternalFailureException", "ServiceUnavailable"})
 THROTTLED, OUTAGE, REFUSED = "throttled", "outage", "refused"
+NOT_IMPLEMENTED = 501  # the server lacks the operation: asking again cannot help
 
 
 def classify(exc: BaseException) -> str:
@@ -571,13 +573,37 @@ def classify(exc: BaseException) -> str:
     """
     if error_code(exc) in THROTTLE_CODES:
         return THROTTLED
+    status = http_status(exc) or 0
     if (
         is_connection_error(exc)
         or error_code(exc) in TRANSIENT_CODES
-        or (http_status(exc) or 0) >= 500
+        or (status >= 500 and status != NOT_IMPLEMENTED)
     ):
         return OUTAGE
     return REFUSED
+
+
+def foreign_answer(exc: BaseException) -> str | None:
+    """What a server answered instead of an AWS answer, or None when it was one.
+
+    An HTTP error without an AWS error code (an HTML error page: botocore makes the status
+    its code), a 501 Not Implemented, or a body botocore could not parse (a SubscribeToShard
+    stream without ``initial-response``). For ``tail --efo``, which names the server's
+    failing answer in one line instead of retrying it or quoting the page.
+    """
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):
+        first = (str(exc).strip().splitlines() or ["?"])[0][:120]
+        return f"with a body botocore cannot read ({first})"
+    status, code = http_status(exc), error_code(exc)
+    if status is None or status < 400:
+        return None
+    if code is None or code.isdigit():
+        return f"HTTP {status} without an AWS error code"
+    if status == NOT_IMPLEMENTED:
+        return f"HTTP 501 ({code})"
+    return None
 
 
 MAX_BACKOFF = 10.0  # seconds: the longest pause between two tries of one call

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.config import Settings
     from twilio_es_cli.models import StreamRef
-    from twilio_es_cli.validation import ReadFn
+    from twilio_es_cli.tail.reader import ReadFn
 
 
 class Clients:
@@ -84,10 +84,27 @@ class Clients:
         """Read a sink's stream with these settings, in the stream's region (sink validate,
         quickstart); a region differing from the configured one is said once on stderr."""
         from twilio_es_cli import aws
-        from twilio_es_cli.validation import reader_settings, stream_reader
+        from twilio_es_cli.tail.reader import stream_reader
 
-        aws_settings, note = reader_settings(self.settings, stream)
+        aws_settings, note = _reader_settings(self.settings, stream)
         if note:
             self.report.warn(note)
         # The reader does its own backoff; botocore retries on top would only stretch the waits.
         return stream_reader(aws.AwsClients(aws_settings, max_attempts=1).kinesis(), stream.arn)
+
+
+def _reader_settings(settings: Settings, stream: StreamRef) -> tuple[Settings, str | None]:
+    """Settings to read a sink's stream: the region comes from its ARN.
+
+    Returns the settings and, when they differ from the user's configured region, a note to
+    show (reading the wrong region is the commonest "stream not found").
+    """
+    if settings.region == stream.region:
+        return settings, None
+    note = None
+    if settings.region is not None:
+        note = (
+            f"reading stream {stream.name} in {stream.region} (from the sink's ARN), "
+            f"not in your configured region {settings.region}"
+        )
+    return dataclasses.replace(settings, region=stream.region), note

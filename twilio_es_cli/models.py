@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from twilio_es_cli import arns
 from twilio_es_cli.arns import StreamArn
 from twilio_es_cli.errors import UsageError
-from twilio_es_cli.output import Column
 
 # sts:ExternalId as AWS's AssumeRole accepts it (length is checked separately: 2-1224).
 EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]+$", re.ASCII)
@@ -247,10 +246,17 @@ def read_config_file(path: str) -> tuple[str, str]:
         raise UsageError(f"cannot read config file {path}: {exc}") from None
 
 
+def redact(secret: str | None, *, keep: int = 4) -> str:
+    """Show enough of a secret to recognise it, never the whole value."""
+    if not secret:
+        return "-"
+    if len(secret) <= keep * 2:
+        return "****"
+    return f"{secret[:keep]}…({len(secret)} chars)"
+
+
 def redact_configuration(config: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a sink configuration with secret values shortened beyond use."""
-    from twilio_es_cli.output import redact
-
     return {
         key: redact(str(value)) if key in SECRET_KEYS and value else value
         for key, value in config.items()
@@ -340,26 +346,3 @@ class Sink(BaseModel):
             out[f"config.{key}"] = value
         out.update(created=self.date_created, updated=self.date_updated, url=self.url)
         return out
-
-
-# What gives way at 80 columns: CREATED, then TARGET (whole, never wrapped), then DESCRIPTION.
-SINK_COLUMNS = (
-    Column("SID", identifier=True),
-    Column("TYPE"),
-    Column("STATUS"),
-    Column("TARGET", identifier=True, priority=2),
-    Column("DESCRIPTION", priority=1),
-    Column("CREATED", priority=3),
-)
-
-
-def sink_row(sink: Sink) -> tuple[Any, ...]:
-    """One table row for ``sink list`` (never shows configuration secrets)."""
-    return (
-        sink.sid,
-        sink.sink_type,
-        sink.status,
-        sink.target,
-        sink.description,
-        sink.date_created.strftime("%Y-%m-%d %H:%M") if sink.date_created else None,
-    )

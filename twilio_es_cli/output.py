@@ -21,6 +21,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from twilio_es_cli.safe_text import json_safe, visible
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -59,7 +61,7 @@ def to_json(data: Any, *, indent: int | None = 2) -> str:
 def print_json(data: Any, *, file: TextIO | None = None) -> None:
     """Write one JSON document to stdout."""
     stream = file or sys.stdout
-    stream.write(to_json(data) + "\n")
+    stream.write(json_safe(to_json(data)) + "\n")
     stream.flush()
 
 
@@ -83,6 +85,7 @@ def _console(stderr: bool) -> Console:
 
 
 def _cell(value: Any) -> str:
+    """A table cell's text; text is made visible (descriptions and names come from outside)."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -92,8 +95,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_cell(v) for v in value) or "-"
     if isinstance(value, Enum):
-        return str(value.value)
-    return str(value)
+        return visible(str(value.value), keep_lines=True)
+    return visible(str(value), keep_lines=True)
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,7 @@ def emit(
 
 
 def _message(prefix: str, style: str, text: str) -> None:
+    text = visible(text, keep_lines=True)  # messages quote what users and servers said
     if is_tty(sys.stderr):
         from rich.markup import escape
 
@@ -323,18 +327,18 @@ def error(text: str, hint: str | None = None) -> None:
 
 
 _LONG_WORD = re.compile(r"\S{200,}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_MESSAGE = 1000
 
 
 def bounded(text: str) -> str:
     """One short, inert line: what users typed is quoted in errors, and may be anything.
 
-    The last guard behind :func:`twilio_es_cli.errors.shown`: control characters are shown
-    as escapes (a pasted ESC must not drive the terminal, a newline must not make two
-    lines), a word of 200+ characters is cut to its start, the whole to 1000 characters.
+    The last guard behind :func:`twilio_es_cli.errors.shown`: control characters and bidi
+    overrides are shown as escapes (:func:`~twilio_es_cli.safe_text.visible`: a pasted ESC
+    must not drive the terminal, a newline must not make two lines), a word of 200+
+    characters is cut to its start, the whole to 1000 characters.
     """
-    text = _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    text = visible(text)
     text = _LONG_WORD.sub(lambda m: f"{m.group()[:60]}… ({len(m.group())} characters)", text)
     if len(text) > MAX_MESSAGE:
         text = f"{text[:MAX_MESSAGE]}… ({len(text)} characters)"
@@ -348,17 +352,10 @@ def progress(text: str) -> Iterator[None]:
         yield
         return
     if is_tty(sys.stderr):
-        with _console(stderr=True).status(text):
+        from rich.markup import escape
+
+        with _console(stderr=True).status(escape(visible(text))):
             yield
     else:
         info(f"{text} ...")
         yield
-
-
-def redact(secret: str | None, *, keep: int = 4) -> str:
-    """Show enough of a secret to recognise it, never the whole value."""
-    if not secret:
-        return "-"
-    if len(secret) <= keep * 2:
-        return "****"
-    return f"{secret[:keep]}…({len(secret)} chars)"

@@ -1,7 +1,7 @@
 """`twilio-es quickstart`: stream + role -> kinesis sink -> validation -> subscription, in one go.
 
 Each step is an existing core call: :func:`twilio_es_cli.streams.create`,
-:class:`~twilio_es_cli.sinks.SinkService`, :class:`~twilio_es_cli.validation.Validator`,
+:class:`~twilio_es_cli.sinks.SinkService`, :class:`~twilio_es_cli.sink_validation.Validator`,
 :class:`~twilio_es_cli.subscriptions.Subscriptions` (with the catalogue's type resolution). This
 module only decides what to reuse and in which order. Clients come from the one factory
 (:class:`~twilio_es_cli.clients.Clients`), progress goes to the
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from twilio_es_cli.local.emulator import EventsEmulator
     from twilio_es_cli.models import KinesisSinkConfig, Sink
     from twilio_es_cli.subscriptions import Subscription
-    from twilio_es_cli.tail import TailSummary
+    from twilio_es_cli.tail.pipeline import TailSummary
     from twilio_es_cli.webhook.listen import Listener
 
 DEFAULT_STREAM = "twilio-events"
@@ -355,7 +355,7 @@ class Quickstart:
         made by this run still goes through Test -> read -> Validate. A sink reused from an
         earlier run that is active was proved then (or by the user) and is left alone.
         """
-        from twilio_es_cli.validation import Validator
+        from twilio_es_cli.sink_validation import Validator
 
         if sink.status == "active" and not new:
             self._done(3, "validated", ALREADY_THERE, f"sink {sink.sid} is active")
@@ -604,8 +604,9 @@ def _tail_samples(
     target: TextIO,
 ) -> TailSummary:
     """Read the samples back from the stream the way `twilio-es tail` does."""
-    from twilio_es_cli.reader import StartPosition
-    from twilio_es_cli.tail import TailOptions, run_tail
+    from twilio_es_cli.tail.options import TailOptions
+    from twilio_es_cli.tail.pipeline import run_tail
+    from twilio_es_cli.tail.positions import StartPosition
 
     options = TailOptions(
         start=StartPosition.trim_horizon(),
@@ -699,7 +700,8 @@ class WebhookQuickstart(Quickstart):
     def prove(self, sink: Sink, timeout: float) -> tuple[Sink, str | None]:
         """Test -> read the test event back from the listener -> Validate (one step)."""
         from twilio_es_cli.models import StreamRef
-        from twilio_es_cli.validation import ReadFn, Validator
+        from twilio_es_cli.sink_validation import Validator
+        from twilio_es_cli.tail.reader import ReadFn
 
         def no_stream(stream: StreamRef) -> ReadFn:
             raise AssertionError("a webhook sink has no stream")

@@ -676,7 +676,7 @@ def _add_consumers(
 ) -> None:
     """Enhanced fan-out consumers (each is billed per shard hour): ``tail --efo`` leftovers
     and everyone else's, so a forgotten one is seen. A server without the API only warns."""
-    from twilio_es_cli.efo import PREFIX, list_consumers
+    from twilio_es_cli.tail.efo import PREFIX, list_consumers
 
     try:
         found = list_consumers(kinesis, stream_arn)

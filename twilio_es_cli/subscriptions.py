@@ -1,8 +1,12 @@
 """Subscriptions: which event types (at which schema versions) go to which sink.
 
 Written against the twilio SDK client from :func:`twilio_es_cli.twilio_api.make_client` and a
-:class:`~twilio_es_cli.catalog.Catalog`; every SDK call is inside ``twilio_errors``. The rules a
-user trips over are enforced here before the API is asked to create anything:
+:class:`~twilio_es_cli.catalog.Catalog`; every SDK call is inside ``twilio_errors``, and every
+write of a subscription in the package is here (``subscribe`` and friends for the commands;
+:meth:`Subscriptions.create`, :meth:`Subscriptions.change` and :meth:`Subscriptions.delete`
+for ``apply`` and ``sink rotate``, which decided what to write already), as
+:class:`~twilio_es_cli.sinks.SinkService` owns every sink write. The rules a user trips over
+are enforced here before the API is asked to create anything:
 
 - the sink must exist and be ``active`` (the API refuses otherwise, with a message that does not
   say the fix is to validate the sink), exit 5 with a ``sink validate`` hint;
@@ -123,17 +127,64 @@ class Subscriptions:
 
         Types are resolved first so a typo is reported (exit 2) even when the sink is not ready.
         """
-        from twilio_es_cli.twilio_api import twilio_errors
 
         resolution = self.resolve(specs)
         self.require_active_sink(sink_sid)
+        sid = self.create(
+            sink_sid,
+            [(r.type, r.schema_version) for r in resolution.types],
+            description or DEFAULT_DESCRIPTION,
+        )
+        return self.get(sid), resolution
+
+    # -- writes as decided (apply, sink rotate): no resolution, no extra reads ------------
+    def create(
+        self, sink_sid: str, types: Sequence[tuple[str, int | None]], description: str
+    ) -> str:
+        """Create a subscription of ``types`` in one call; its SID. A type without a version
+        (a copy of an unpinned one) stays unpinned."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        forms = [{"type": t} if v is None else {"type": t, "schema_version": v} for t, v in types]
         with twilio_errors(f"create a subscription on sink {sink_sid}"):
             created = self._v1.subscriptions.create(
-                description=description or DEFAULT_DESCRIPTION,
-                sink_sid=sink_sid,
-                types=[r.form_value() for r in resolution.types],
+                description=description, sink_sid=sink_sid, types=forms
             )
-        return self.get(str(created.sid)), resolution
+        return str(created.sid)
+
+    def change(
+        self,
+        sid: str,
+        *,
+        add: Sequence[tuple[str, int | None]] = (),
+        pin: Sequence[tuple[str, int]] = (),
+        remove: Sequence[str] = (),
+        description: str | None = None,
+    ) -> None:
+        """Add types (first, so the subscription is never left empty), re-pin versions,
+        remove types, then set the description."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        handle = self._v1.subscriptions(sid)
+        for type_name, version in add:
+            with twilio_errors(f"add {type_name} to subscription {sid}"):
+                handle.subscribed_events.create(type=type_name, schema_version=version)
+        for type_name, version in pin:
+            with twilio_errors(f"pin {type_name} to version {version} in subscription {sid}"):
+                handle.subscribed_events(type_name).update(schema_version=version)
+        for type_name in remove:
+            with twilio_errors(f"remove {type_name} from subscription {sid}"):
+                handle.subscribed_events(type_name).delete()
+        if description is not None:
+            with twilio_errors(f"update subscription {sid}"):
+                handle.update(description=description)
+
+    def sids_on_sink(self, sink_sid: str) -> list[str]:
+        """The SIDs of the subscriptions that deliver to ``sink_sid`` (one list call)."""
+        from twilio_es_cli.twilio_api import twilio_errors
+
+        with twilio_errors(f"list the subscriptions of sink {sink_sid}"):
+            return [str(s.sid) for s in self._v1.subscriptions.stream(sink_sid=sink_sid)]
 
     def _events(self, sid: str) -> list[SubscribedEvent]:
         from twilio_es_cli.twilio_api import twilio_errors
@@ -182,10 +233,8 @@ class Subscriptions:
             self._v1.subscriptions(sid).delete()
 
     def update_description(self, sid: str, description: str) -> Subscription:
-        from twilio_es_cli.twilio_api import twilio_errors
-
-        with _subscription_not_found(sid), twilio_errors(f"update subscription {sid}"):
-            self._v1.subscriptions(sid).update(description=description)
+        with _subscription_not_found(sid):
+            self.change(sid, description=description)
         return self.get(sid)
 
     # -- one type at a time ----------------------------------------------------------------
@@ -195,7 +244,6 @@ class Subscriptions:
         A type already in the subscription is an error when named exactly (use ``set-version``)
         and silently skipped when a glob matched it.
         """
-        from twilio_es_cli.twilio_api import twilio_errors
 
         current = {e.type for e in self.get(sid).types}
         resolution = self.resolve(specs)
@@ -213,10 +261,7 @@ class Subscriptions:
                 hint=f"See it with `twilio-es subscription show {sid}`.",
             )
         resolution.types = added
-        events = self._v1.subscriptions(sid).subscribed_events
-        for resolved in added:
-            with twilio_errors(f"add {resolved.type} to subscription {sid}"):
-                events.create(type=resolved.type, schema_version=resolved.schema_version)
+        self.change(sid, add=[(r.type, r.schema_version) for r in added])
         return self.get(sid), resolution
 
     def _require_type(self, sid: str, type_name: str) -> Subscription:
@@ -231,7 +276,6 @@ class Subscriptions:
 
     def remove_type(self, sid: str, type_name: str) -> Subscription:
         """Remove one type; removing the last one is refused (delete the subscription instead)."""
-        from twilio_es_cli.twilio_api import twilio_errors
 
         subscription = self._require_type(sid, type_name)
         if len(subscription.types) == 1:
@@ -239,13 +283,11 @@ class Subscriptions:
                 f"{type_name} is the only type of subscription {sid}",
                 hint=f"Delete the subscription instead: twilio-es subscription delete {sid}",
             )
-        with twilio_errors(f"remove {type_name} from subscription {sid}"):
-            self._v1.subscriptions(sid).subscribed_events(type_name).delete()
+        self.change(sid, remove=[type_name])
         return self.get(sid)
 
     def set_version(self, sid: str, type_name: str, version: int) -> Subscription:
         """Re-pin one type of a subscription to ``version`` (checked against the schema)."""
-        from twilio_es_cli.twilio_api import twilio_errors
 
         self._require_type(sid, type_name)
         entry = self.catalog.type(type_name)
@@ -257,8 +299,7 @@ class Subscriptions:
                     f"(schema {entry.schema_id} has versions 1 to {latest})",
                     hint=f"See `twilio-es schema versions {entry.schema_id}`.",
                 )
-        with twilio_errors(f"set the version of {type_name} in subscription {sid}"):
-            self._v1.subscriptions(sid).subscribed_events(type_name).update(schema_version=version)
+        self.change(sid, pin=[(type_name, version)])
         return self.get(sid)
 
 

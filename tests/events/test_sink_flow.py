@@ -282,9 +282,10 @@ def test_a_test_the_sink_failed_to_receive_is_sent_again(
     from twilio_es_cli.aws import AwsClients
     from twilio_es_cli.config import resolve_settings
     from twilio_es_cli.models import KinesisSinkConfig, StreamRef
+    from twilio_es_cli.sink_validation import RETEST_PAUSE, Validator
     from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.tail.reader import stream_reader
     from twilio_es_cli.twilio_api import make_client
-    from twilio_es_cli.validation import RETEST_PAUSE, Validator, stream_reader
 
     config = make_stream_and_role(aws_env, "young", external_id="not-yet-propagated")
     settings = resolve_settings()
@@ -320,9 +321,10 @@ def test_event_that_never_arrives_times_out_with_the_likely_causes(
     from twilio_es_cli.config import resolve_settings
     from twilio_es_cli.errors import CheckFailed
     from twilio_es_cli.models import KinesisSinkConfig, Sink, StreamRef
+    from twilio_es_cli.sink_validation import Validator
     from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.tail.reader import stream_reader
     from twilio_es_cli.twilio_api import make_client
-    from twilio_es_cli.validation import Validator, stream_reader
 
     written = make_stream_and_role(aws_env, "written")
     elsewhere = make_stream_and_role(aws_env, "elsewhere")
@@ -353,9 +355,10 @@ def test_a_test_sent_meanwhile_fails_the_validate_step(
     from twilio_es_cli.config import resolve_settings
     from twilio_es_cli.errors import CheckFailed
     from twilio_es_cli.models import KinesisSinkConfig, StreamRef
+    from twilio_es_cli.sink_validation import Validator
     from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.tail.reader import stream_reader
     from twilio_es_cli.twilio_api import make_client
-    from twilio_es_cli.validation import Validator, stream_reader
 
     config = make_stream_and_role(aws_env, "raced")
     settings = resolve_settings()

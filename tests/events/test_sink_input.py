@@ -236,7 +236,7 @@ def test_redaction_keeps_secrets_out_of_views() -> None:
 
 
 def test_test_event_data_as_string_or_object() -> None:
-    from twilio_es_cli.validation import test_id_of
+    from twilio_es_cli.sink_validation import test_id_of
 
     event = {
         "type": "com.twilio.eventstreams.test-event",

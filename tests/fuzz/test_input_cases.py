@@ -191,12 +191,12 @@ def test_out_failing_after_creation_prints_the_configuration(
     """The disk fills up between the check and the write (injected at the OS boundary)."""
     import errno
 
-    from twilio_es_cli.cli import stream as stream_cli
+    from twilio_es_cli import files
 
-    def disk_full(out: Path, text: str) -> None:
+    def disk_full(out: Path, data: bytes, *, mode: int = 0o600) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
 
-    monkeypatch.setattr(stream_cli, "_write_private", disk_full)
+    monkeypatch.setattr(files, "write_private_atomic", disk_full)
     out = tmp_path / "twilio-sink.json"
     result = cli("stream", "create", "kept", "1", "--out", str(out))
     line = one_error(result, 1)

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.tail.event_corpus import BIG_INTS, CONTROLS, CORPUS, TEXT
-from twilio_es_cli import cloudevents
-from twilio_es_cli.cloudevents import OUT_OF_RANGE, DecodedEvent, decode
-from twilio_es_cli.reader import KinesisRecord
-from twilio_es_cli.render_events import JsonLines, PlainPretty, _utf8_buffer
+from twilio_es_cli.tail import decode as decoding
+from twilio_es_cli.tail.decode import OUT_OF_RANGE, DecodedEvent, decode
+from twilio_es_cli.tail.records import KinesisRecord
+from twilio_es_cli.tail.render import JsonLines, PlainPretty, _utf8_buffer
 from twilio_es_cli.webhook.forward import webhook_body
 
 ARRIVAL = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
@@ -36,12 +36,12 @@ RECORDS = [
 @contextmanager
 def validated_only() -> Iterator[None]:
     """Every record through pydantic: the fast path declines everything meanwhile."""
-    saved = cloudevents._fast_decode
-    cloudevents._fast_decode = lambda data, encoding: None
+    saved = decoding._fast_decode
+    decoding._fast_decode = lambda data, encoding: None
     try:
         yield
     finally:
-        cloudevents._fast_decode = saved
+        decoding._fast_decode = saved
 
 
 def observed(decoded: DecodedEvent) -> dict[str, Any]:
@@ -173,9 +173,7 @@ def test_the_fast_path_decides_the_ordinary_records() -> None:
         assert decoded.attrs is not None, name
         assert decoded._parsed is not None and decoded._event is None, name  # no model yet
     for name in VALIDATED:
-        assert cloudevents._fast_decode(cloudevents.gunzip(corpus[name])[0] or b"", None) is None, (
-            name
-        )
+        assert decoding._fast_decode(decoding.gunzip(corpus[name])[0] or b"", None) is None, name
 
 
 def _line(name: str) -> str:
@@ -242,16 +240,16 @@ def test_bytes_go_to_the_buffer_only_when_they_are_what_the_text_would_be() -> N
 
 
 def test_layout_cache_is_bounded() -> None:
-    cloudevents._LAYOUTS.clear()
+    decoding._LAYOUTS.clear()
     base = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}
-    for n in range(cloudevents.MAX_LAYOUTS + 50):
+    for n in range(decoding.MAX_LAYOUTS + 50):
         assert decode(json.dumps({**base, f"ext{n}": n}).encode()).attrs is not None
-    wide = {**base, **{f"k{n}": n for n in range(cloudevents.MAX_LAYOUT_KEYS + 1)}}
+    wide = {**base, **{f"k{n}": n for n in range(decoding.MAX_LAYOUT_KEYS + 1)}}
     assert decode(json.dumps(wide).encode()).attrs == wide
-    assert len(cloudevents._LAYOUTS) == cloudevents.MAX_LAYOUTS
-    assert tuple(wide) not in cloudevents._LAYOUTS
+    assert len(decoding._LAYOUTS) == decoding.MAX_LAYOUTS
+    assert tuple(wide) not in decoding._LAYOUTS
     with pytest.raises(ValueError):
-        cloudevents._builder(("id", "__import__('os')"))
+        decoding._builder(("id", "__import__('os')"))
 
 
 # --- generated records ---------------------------------------------------------------------

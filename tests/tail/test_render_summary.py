@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twilio_es_cli.render_events import format_lag, short_source, short_time, summarise
+from twilio_es_cli.tail.render import format_lag, short_source, short_time, summarise
 
 MESSAGE_STATUS = {
     "accountSid": "AC00000000000000000000000000000000",
@@ -100,7 +100,7 @@ def test_lag_and_time_stay_short() -> None:
 
 
 def test_the_clock_drops_the_date_of_today_and_keeps_other_days_short() -> None:
-    from twilio_es_cli.render_events import clock, narrow_type
+    from twilio_es_cli.tail.render import clock, narrow_type
 
     today = "2026-11-23"
     assert clock("2026-11-23T05:42:01.231Z", today, millis=False) == "05:42:01Z"

@@ -151,7 +151,7 @@ MOMENTS += ["reshard", "mid"]
 def test_sigkill_at_random_moments_under_a_live_producer_loses_nothing(
     kinesis_local_env: str, unique_name: str, tmp_path: Path
 ) -> None:
-    from twilio_es_cli.tail import CHECKPOINT_EVERY_RECORDS
+    from twilio_es_cli.tail.checkpoint import CHECKPOINT_EVERY_RECORDS
 
     seed = int.from_bytes(os.urandom(4), "big")
     rng = random.Random(seed)

@@ -36,6 +36,7 @@ from tests.tail.tail_support import (
     put_events,
     reader_client,
 )
+from twilio_es_cli.progress import Collect
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
@@ -195,8 +196,9 @@ def test_efo_reshard_1_2_4_with_a_live_producer_every_event_once_parents_first(
 def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
     admin: KinesisClient, unique_name: str
 ) -> None:
-    from twilio_es_cli.efo import EfoConsumer
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.efo import EfoConsumer
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     create_stream(admin, unique_name, 2)
     client = reader_client()
@@ -211,8 +213,8 @@ def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
             produced += 5
             time.sleep(0.05)
 
-    messages: list[str] = []
-    with EfoConsumer(client, unique_name, notify=messages.append) as efo:
+    report = Collect()
+    with EfoConsumer(client, unique_name, report=report) as efo:
         numbers: list[int] = []
         producer = threading.Thread(target=produce)
         records = read_stream(
@@ -323,7 +325,7 @@ def test_sigkill_leaves_the_consumer_and_the_next_run_removes_it_and_resumes(
 def test_a_running_tails_consumer_is_not_taken_as_a_leftover(
     admin: KinesisClient, unique_name: str
 ) -> None:
-    from twilio_es_cli.efo import EfoConsumer, consumer_name
+    from twilio_es_cli.tail.efo import EfoConsumer, consumer_name
 
     create_stream(admin, unique_name, 1)
     arn = _stream_arn(admin, unique_name)
@@ -332,15 +334,15 @@ def test_a_running_tails_consumer_is_not_taken_as_a_leftover(
     other = "twilio-es-someone-elsewhere-12-abcd"  # another user's or host's: not ours to remove
     for name in (alive, dead, other):
         admin.register_stream_consumer(StreamARN=arn, ConsumerName=name)
-    messages: list[str] = []
-    with EfoConsumer(reader_client(), unique_name, notify=messages.append) as efo:
+    report = Collect()
+    with EfoConsumer(reader_client(), unique_name, report=report) as efo:
         assert sorted(_consumers(admin, unique_name)) == sorted([alive, other, efo.name])
-    assert any(f"removed consumer {dead}" in m for m in messages)
+    assert any(f"removed consumer {dead}" in m for m in report.notes)
     assert sorted(_consumers(admin, unique_name)) == sorted([alive, other])
 
 
 def test_consumer_names_follow_kinesis_rules() -> None:
-    from twilio_es_cli.efo import consumer_name, owner_pid, owner_prefix
+    from twilio_es_cli.tail.efo import consumer_name, owner_pid, owner_prefix
 
     name = consumer_name(user="Jane Doe", host="box-1.example.com", pid=4242, tag="a1b2")
     assert name == "twilio-es-Jane_Doe-box_1.example.com-4242-a1b2"  # "-" only separates
@@ -380,8 +382,8 @@ class _Refuse:
 
 
 def test_twenty_consumers_is_a_one_line_limit_error(admin: KinesisClient, unique_name: str) -> None:
-    from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.errors import TwilioEsError
+    from twilio_es_cli.tail.efo import EfoConsumer
 
     create_stream(admin, unique_name, 1)
     arn = _stream_arn(admin, unique_name)
@@ -389,7 +391,7 @@ def test_twenty_consumers_is_a_one_line_limit_error(admin: KinesisClient, unique
         admin.register_stream_consumer(StreamARN=arn, ConsumerName=f"production-{n}")
     client = reader_client()
     _Refuse(client, "LimitExceededException")
-    with pytest.raises(TwilioEsError) as caught, EfoConsumer(client, unique_name, notify=print):
+    with pytest.raises(TwilioEsError) as caught, EfoConsumer(client, unique_name, report=Collect()):
         pass
     assert "at most 20 consumers" in caught.value.message
     assert f"stream describe {unique_name}" in (caught.value.hint or "")
@@ -398,13 +400,13 @@ def test_twenty_consumers_is_a_one_line_limit_error(admin: KinesisClient, unique
 def test_busy_stream_is_retried_then_a_one_line_error(
     admin: KinesisClient, unique_name: str
 ) -> None:
-    from twilio_es_cli.efo import EfoConsumer
     from twilio_es_cli.errors import TwilioEsError
+    from twilio_es_cli.tail.efo import EfoConsumer
 
     create_stream(admin, unique_name, 1)
     client = reader_client()
     refuse = _Refuse(client, "ResourceInUseException")
-    consumer = EfoConsumer(client, unique_name, notify=print, patience=1.5)
+    consumer = EfoConsumer(client, unique_name, report=Collect(), patience=1.5)
     with pytest.raises(TwilioEsError) as caught, consumer:
         pass
     assert refuse.calls >= 2  # retried while the stream might be updating
@@ -433,8 +435,9 @@ def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
     admin: KinesisClient, unique_name: str, ministack_env: str
 ) -> None:
     from tests.tail.test_tail_faults import DroppingProxy
-    from twilio_es_cli.efo import EfoConsumer
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.efo import EfoConsumer
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     create_stream(admin, unique_name, 2)
     proxy = DroppingProxy(ministack_env)
@@ -448,18 +451,18 @@ def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
             produced += 4
             time.sleep(0.05)
 
-    messages: list[str] = []
+    report = Collect()
     numbers: list[int] = []
     producer = threading.Thread(target=produce)
     try:
         client = reader_client(endpoint_url=proxy.url)
-        with EfoConsumer(client, unique_name, notify=messages.append) as efo:
+        with EfoConsumer(client, unique_name, report=report) as efo:
             records = read_stream(
                 client,
                 unique_name,
                 StartPosition.trim_horizon(),
                 shard_reader=efo.read_shard,
-                notify=messages.append,
+                report=report,
             )
             producer.start()
             cut = threading.Thread(target=proxy.cut, args=(1.5,), daemon=True)
@@ -477,6 +480,6 @@ def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
         stop.set()
         proxy.close()
     assert sorted(numbers) == list(range(produced))  # nothing lost, nothing twice
-    assert any("lost connection to Kinesis" in m for m in messages), messages
-    assert any("reconnected" in m for m in messages), messages
+    assert any("lost connection to Kinesis" in m for m in report.warnings), report.lines
+    assert any("reconnected" in m for m in report.warnings), report.lines
     assert _consumers(admin, unique_name) == []

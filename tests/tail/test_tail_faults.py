@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import aws_response, boto_client
 from tests.tail.tail_support import CallCounter, create_stream, put_events, reader_client
+from twilio_es_cli.progress import Collect
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
@@ -71,7 +72,8 @@ def _numbers(records: list[Any]) -> list[int]:
 
 
 def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: KinesisClient) -> None:
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     client = reader_client()
     throttle, expired = "ProvisionedThroughputExceededException", "ExpiredIteratorException"
@@ -80,7 +82,12 @@ def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: Kines
     faults = FaultInjector(client, schedule)
     records = list(
         read_stream(
-            client, STREAM, StartPosition.trim_horizon(), follow=False, batch_limit=25, notify=print
+            client,
+            STREAM,
+            StartPosition.trim_horizon(),
+            follow=False,
+            batch_limit=25,
+            report=Collect(),
         )
     )
     assert faults.injected == [schedule[k] for k in sorted(schedule)]  # all of them fired
@@ -88,7 +95,8 @@ def test_throttling_and_expired_iterators_lose_and_repeat_nothing(kinesis: Kines
 
 
 def test_throttled_get_shard_iterator_is_retried(kinesis: KinesisClient) -> None:
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     client = reader_client()
     opened = CallCounter(client, "GetShardIterator")
@@ -113,7 +121,8 @@ def test_a_response_cut_short_is_asked_again_not_taken_as_the_shard_end(
 ) -> None:
     # A connection dropped mid-body: botocore parses the truncated 200 into a response with
     # no Records and no NextShardIterator, which looked like "shard closed and drained".
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     client = reader_client()
     cut = {"n": 0}
@@ -191,13 +200,14 @@ class DroppingProxy:
 
 @pytest.mark.slow
 def test_dropped_connections_are_retried_and_resume(kinesis: KinesisClient, aws_env: str) -> None:
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     proxy = DroppingProxy(aws_env)
     try:
         client = reader_client(endpoint_url=proxy.url)
         calls = CallCounter(client, "GetRecords")
-        messages: list[str] = []
+        report = Collect()
 
         def cut_after_six_calls() -> None:
             calls.wait_for(6)
@@ -212,7 +222,7 @@ def test_dropped_connections_are_retried_and_resume(kinesis: KinesisClient, aws_
                 StartPosition.trim_horizon(),
                 follow=False,
                 batch_limit=25,
-                notify=messages.append,
+                report=report,
             )
         )
         outage.join(30)
@@ -220,15 +230,16 @@ def test_dropped_connections_are_retried_and_resume(kinesis: KinesisClient, aws_
         proxy.close()
     assert proxy.drops > 0  # connections really were refused while reading
     assert sorted(_numbers(records)) == list(range(TOTAL))
-    assert any("lost connection to Kinesis" in m for m in messages)
-    assert any("reconnected" in m for m in messages)
+    assert any("lost connection to Kinesis" in m for m in report.warnings)
+    assert any("reconnected" in m for m in report.warnings)
 
 
 def test_iterator_expiring_before_any_read_at_latest_keeps_new_events(
     kinesis: KinesisClient,
 ) -> None:
     """Reopening at LATEST again would skip what arrived meanwhile; the reader must not."""
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     client = reader_client()
     opened = CallCounter(client, "GetShardIterator")

@@ -28,8 +28,9 @@ KEYS = 24
 def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
     kinesis_local_env: str, unique_name: str
 ) -> None:
-    from twilio_es_cli.reader import StartPosition, read_stream
     from twilio_es_cli.shards import list_shards
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     admin = boto_client("kinesis", kinesis_local_env)
     create_stream(admin, unique_name, 1)
@@ -108,7 +109,8 @@ def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
 def test_no_follow_after_reshard_drains_parents_then_children(
     kinesis_local_env: str, unique_name: str, cli: CliRunner
 ) -> None:
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     admin = boto_client("kinesis", kinesis_local_env)
     create_stream(admin, unique_name, 1)

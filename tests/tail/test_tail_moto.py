@@ -35,7 +35,7 @@ from tests.tail.tail_support import (
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
 
-    from twilio_es_cli.reader import PositionKind, StartPosition
+    from twilio_es_cli.tail.positions import PositionKind, StartPosition
 
 STREAM = "twilio-events"
 
@@ -52,7 +52,8 @@ def _tail(cli: CliRunner, *args: str) -> Any:
 
 
 def test_reader_reads_every_record_once_in_order_per_shard(kinesis: KinesisClient) -> None:
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     put_events(kinesis, STREAM, range(1200), keys=37)
     records = list(read_stream(reader_client(), STREAM, StartPosition.trim_horizon(), follow=False))
@@ -125,7 +126,8 @@ def test_stream_tail_by_arn_and_from_sink_config(
 
 
 def test_latest_reads_only_events_written_after_start(kinesis: KinesisClient) -> None:
-    from twilio_es_cli.tail import TailOptions, run_tail
+    from twilio_es_cli.tail.options import TailOptions
+    from twilio_es_cli.tail.pipeline import run_tail
 
     put_events(kinesis, STREAM, range(100))  # history that LATEST must not show
     client = reader_client()
@@ -203,7 +205,8 @@ def test_missing_stream_is_not_found(aws_env: str, cli: CliRunner) -> None:
 
 def test_stream_deleted_while_following_is_not_found(kinesis: KinesisClient) -> None:
     from twilio_es_cli.errors import NotFoundError
-    from twilio_es_cli.reader import StartPosition, read_stream
+    from twilio_es_cli.tail.positions import StartPosition
+    from twilio_es_cli.tail.reader import read_stream
 
     client = reader_client()
     opened = CallCounter(client, "GetShardIterator")
@@ -409,7 +412,7 @@ class _Lines:
 
 
 def _start(kind: PositionKind) -> StartPosition:
-    from twilio_es_cli.reader import StartPosition
+    from twilio_es_cli.tail.positions import StartPosition
 
     return StartPosition(kind)
 

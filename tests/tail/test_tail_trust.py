@@ -299,8 +299,7 @@ def test_checkpoint_wins_over_from_and_says_so(
 def test_from_given_to_a_checkpoint_cannot_skip_unknown_shards() -> None:
     from datetime import datetime, timezone
 
-    from twilio_es_cli.reader import StartPosition
-    from twilio_es_cli.tail import earlier
+    from twilio_es_cli.tail.positions import StartPosition, earlier
 
     t1 = StartPosition.at(datetime(2026, 1, 1, tzinfo=timezone.utc))
     t2 = StartPosition.at(datetime(2026, 1, 2, tzinfo=timezone.utc))

@@ -12,18 +12,19 @@ from typing import Protocol
 import pytest
 
 from tests.tail.tail_support import event
-from twilio_es_cli.checkpoint import Checkpoint
-from twilio_es_cli.cloudevents import (
+from twilio_es_cli.errors import UsageError
+from twilio_es_cli.shards import Shard
+from twilio_es_cli.tail.checkpoint import Checkpoint
+from twilio_es_cli.tail.decode import (
     KPL_MAGIC,
     TEST_EVENT_TYPE,
     deaggregate,
     decode,
     expand_nested,
 )
-from twilio_es_cli.errors import UsageError
-from twilio_es_cli.reader import SHARD_END, StartPosition, plan
-from twilio_es_cli.shards import Shard
-from twilio_es_cli.tail import Deduper, TypeFilter, parse_duration, parse_start
+from twilio_es_cli.tail.filters import Deduper, TypeFilter
+from twilio_es_cli.tail.positions import SHARD_END, StartPosition, parse_duration, parse_start
+from twilio_es_cli.tail.reader import plan
 
 _CE = b'{"specversion":"1.0","id":"EZ1","source":"/s","type":"t"}'
 
@@ -272,7 +273,7 @@ def test_checkpoint_that_cannot_be_written_is_a_clean_error(tmp_path: Path) -> N
 
 def test_fast_path_field_names_are_the_models() -> None:
     """cloudevents writes the model's fields out (no pydantic import); they must not drift."""
-    from twilio_es_cli import cloudevents
-    from twilio_es_cli.cloudevent_model import CloudEvent
+    from twilio_es_cli.tail import decode as decoding
+    from twilio_es_cli.tail.cloudevent import CloudEvent
 
-    assert tuple(CloudEvent.model_fields) == cloudevents._FIELD_NAMES
+    assert tuple(CloudEvent.model_fields) == decoding._FIELD_NAMES

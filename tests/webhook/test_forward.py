@@ -22,8 +22,8 @@ import pytest
 
 from tests.fixture_types import CliRunner
 from tests.webhook.hook_support import TOKEN, Handler, create_stream, event, put_events
-from twilio_es_cli.cloudevents import decode
-from twilio_es_cli.reader import KinesisRecord
+from twilio_es_cli.tail.decode import decode
+from twilio_es_cli.tail.records import KinesisRecord
 from twilio_es_cli.webhook.forward import Forwarder, ForwardOptions
 from twilio_es_cli.webhook.listen import Listener, ListenOptions
 

@@ -34,6 +34,7 @@ DEFAULT_EVENTS_PORT = 4568
 
 @app.command("up")
 def up(
+    ctx: typer.Context,
     aws_port: Annotated[
         int, typer.Option("--aws-port", help="Port of the local AWS (Kinesis/IAM/STS); 0 = any.")
     ] = DEFAULT_AWS_PORT,
@@ -64,7 +65,8 @@ def up(
 
     Runs until Ctrl-C (exit 130) or SIGTERM (exit 0), then stops cleanly and frees its ports,
     so it can be started again at once; with --state-dir it saves what you built and restores
-    it next time.
+    it next time. While it runs it logs one line per request (method, operation, status,
+    milliseconds; an error's code and message); --debug adds the traceback of a failure.
 
     \b
     Example:
@@ -79,16 +81,20 @@ def up(
     import threading
 
     from twilio_es_cli import output
+    from twilio_es_cli.local.kinesis_fix import Timing
+    from twilio_es_cli.local.requestlog import RequestLog
     from twilio_es_cli.local.sandbox import Sandbox
 
     for port in (aws_port, events_port):
         if not 0 <= port <= 65535:
             raise UsageError(f"Port {port} is out of range 0-65535")
+    current = settings(ctx)
     sandbox = Sandbox(
         aws_port=aws_port,
         events_port=events_port,
         state_dir=state_dir,
         legacy_validation=legacy_validation,
+        timing=Timing.sandbox(current.env),
     )
     with output.progress("Starting the sandbox"):
         sandbox.start()
@@ -102,7 +108,9 @@ def up(
     try:
         lines = [f"export {k}={shlex.quote(v)}" for k, v in sandbox.env().items()]
         if env_file is not None:  # before printing: whoever sees the lines may source the file
-            _write_private(env_file, "\n".join(lines) + "\n")
+            from twilio_es_cli.files import write_private_atomic
+
+            write_private_atomic(env_file, ("\n".join(lines) + "\n").encode())
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         output.success(
@@ -115,6 +123,7 @@ def up(
             output.info(f"State is kept in {state_dir}.")
         if legacy_validation:
             output.info("Legacy validation: new kinesis sinks stay initialized until validated.")
+        sandbox.log_requests(RequestLog(sys.stderr, debug=current.debug))
         while not stopped.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -131,14 +140,6 @@ def up(
         )
     if interrupted:
         raise typer.Exit(int(ExitCode.INTERRUPTED))
-
-
-def _write_private(path: Path, text: str) -> None:
-    import os
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
 
 
 @app.command("emit")

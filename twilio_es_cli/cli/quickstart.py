@@ -34,7 +34,7 @@ def _config_writer(out: Path) -> Callable[[SinkConfig], None]:
 
     def write(config: SinkConfig) -> None:
         from twilio_es_cli import output
-        from twilio_es_cli.cli.stream import _write_private
+        from twilio_es_cli.files import write_private_atomic
 
         text = output.to_json(config.as_dict()) + "\n"
         try:
@@ -44,7 +44,7 @@ def _config_writer(out: Path) -> Callable[[SinkConfig], None]:
         if previous is not None and _same_config(previous, config.as_dict()):
             output.info(f"    sink configuration in {out} is up to date")
             return
-        _write_private(out, text)
+        write_private_atomic(out, text.encode("utf-8"))
         output.info(f"    sink configuration written to {out} (mode 0600; it holds a secret)")
         if previous is not None:
             output.warn(f"{out} held another sink configuration; it was replaced")
@@ -140,8 +140,8 @@ def quickstart(
     """
     from twilio_es_cli import output
     from twilio_es_cli import quickstart as core
-    from twilio_es_cli.cli.stream import _check_out_path
     from twilio_es_cli.config import DEFAULT_TWILIO_PRINCIPAL
+    from twilio_es_cli.files import check_writable
 
     base = settings(ctx)
     _check_webhook_flags(webhook, local=local, stream=stream, shards=shards, out=out)
@@ -155,7 +155,7 @@ def quickstart(
     )
     target = out if (out is not None or local) else DEFAULT_OUT
     if target is not None:
-        _check_out_path(target)
+        check_writable(target, "--out", example="twilio-sink.json")
     writer = _config_writer(target) if target is not None else None
     factory = clients(ctx)  # --local points a factory of the same kind at its sandbox
     log: list[Step] = []  # every finished step: where an interrupted run stopped

@@ -14,8 +14,9 @@ from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
 
 if TYPE_CHECKING:
     from twilio_es_cli.models import Sink, StreamRef
+    from twilio_es_cli.output import Column
     from twilio_es_cli.sinks import SinkService
-    from twilio_es_cli.validation import ReadFn
+    from twilio_es_cli.tail.reader import ReadFn
 
 app = typer.Typer(
     name="sink",
@@ -229,7 +230,6 @@ def list_sinks(
       twilio-es sink list --status active --not-in-use --json | jq -r '.[].sid'
     """
     from twilio_es_cli import output
-    from twilio_es_cli.models import SINK_COLUMNS, sink_row
     from twilio_es_cli.sinks import check_status
 
     status = check_status(status)
@@ -237,8 +237,8 @@ def list_sinks(
     output.emit(
         [s.view(show_secrets=show_secrets) for s in sinks],
         as_json=as_json,
-        columns=SINK_COLUMNS,
-        rows=[sink_row(s) for s in sinks],
+        columns=_sink_columns(),
+        rows=[_sink_row(s) for s in sinks],
         title="Sinks",
     )
 
@@ -391,8 +391,8 @@ def validate(
     from twilio_es_cli import output
     from twilio_es_cli.errors import UsageError
     from twilio_es_cli.progress import TERMINAL
+    from twilio_es_cli.sink_validation import Validator
     from twilio_es_cli.sinks import check_test_id
-    from twilio_es_cli.validation import Validator
 
     sid = _check_sid(sid)
     if test_id is not None:
@@ -480,3 +480,30 @@ def _stream_reader(ctx: typer.Context, stream: StreamRef) -> ReadFn:
 def register(root: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
     root.add_typer(app)
+
+
+def _sink_columns() -> tuple[Column, ...]:
+    """``sink list``'s columns; what gives way at 80 columns: CREATED, then TARGET (whole,
+    never wrapped), then DESCRIPTION."""
+    from twilio_es_cli.output import Column
+
+    return (
+        Column("SID", identifier=True),
+        Column("TYPE"),
+        Column("STATUS"),
+        Column("TARGET", identifier=True, priority=2),
+        Column("DESCRIPTION", priority=1),
+        Column("CREATED", priority=3),
+    )
+
+
+def _sink_row(sink: Sink) -> tuple[Any, ...]:
+    """One table row for ``sink list`` (never shows configuration secrets)."""
+    return (
+        sink.sid,
+        sink.sink_type,
+        sink.status,
+        sink.target,
+        sink.description,
+        sink.date_created.strftime("%Y-%m-%d %H:%M") if sink.date_created else None,
+    )

@@ -45,20 +45,6 @@ def _clients(ctx: typer.Context) -> AwsClients:
     return clients(ctx).aws()
 
 
-def _check_out_path(out: Path) -> None:
-    """Reject an unwritable --out before any AWS call, so nothing is created for nothing."""
-    from twilio_es_cli.files import check_writable
-
-    check_writable(out, "--out", example="twilio-sink.json")
-
-
-def _write_private(out: Path, text: str) -> None:
-    """Write ``text`` atomically with mode 0600 (the configuration holds the external id)."""
-    from twilio_es_cli.files import write_private_atomic
-
-    write_private_atomic(out, text.encode("utf-8"))
-
-
 @app.command("create")
 def create(
     ctx: typer.Context,
@@ -137,7 +123,10 @@ def create(
         timeout=timeout,
     )
     if out is not None:
-        _check_out_path(out)
+        from twilio_es_cli.files import check_writable
+
+        # Refused before any AWS call, so nothing is created for nothing.
+        check_writable(out, "--out", example="twilio-sink.json")
     outcome = streams.create(_clients(ctx), request)
     if out is not None:
         _save_config(out, outcome.config.as_dict())
@@ -169,7 +158,9 @@ def _save_config(out: Path, config: dict[str, Any]) -> None:
 
     text = output.to_json(config) + "\n"
     try:
-        _write_private(out, text)
+        from twilio_es_cli.files import write_private_atomic
+
+        write_private_atomic(out, text.encode("utf-8"))  # 0600: it holds the external id
     except OSError as exc:
         output.print_json(config)
         raise ApiError(

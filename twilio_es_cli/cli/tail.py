@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,13 +14,11 @@ from twilio_es_cli.cli import _common, webhook
 from twilio_es_cli.errors import ConfigError, ExitCode, UsageError
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Callable
 
-    from mypy_boto3_kinesis import KinesisClient
-
     from twilio_es_cli.clients import Clients
-    from twilio_es_cli.reader import ShardReader
-    from twilio_es_cli.tail import TailOptions
+    from twilio_es_cli.tail.options import TailOptions
     from twilio_es_cli.webhook.forward import Forwarder
 
 DEFAULT_SINK_CONFIG = Path("twilio-sink.json")
@@ -234,8 +228,8 @@ def tail(
       twilio-es tail twilio-events --stats | jq .per_second   # a JSON summary every 5 s
     """
     from twilio_es_cli import output
-    from twilio_es_cli.reader import StartPosition
-    from twilio_es_cli.tail import TailOptions, parse_start
+    from twilio_es_cli.tail.options import TailOptions
+    from twilio_es_cli.tail.positions import StartPosition, parse_start
 
     start = parse_start(from_, since)
     if stream is None:
@@ -248,7 +242,7 @@ def tail(
     if any(not pattern.strip() for pattern in types or ()):
         raise UsageError("--type is empty", hint="Give a type or a glob: --type 'com.twilio.*'.")
     if checkpoint is not None:
-        from twilio_es_cli.checkpoint import Checkpoint
+        from twilio_es_cli.tail.checkpoint import Checkpoint
 
         # A new file's directory must be writable, an existing file readable and for this
         # stream: said before "Tailing ..." and before any call (run_tail opens it again).
@@ -294,73 +288,41 @@ def _run(
     efo: bool = False,
     stats: float | None = None,
 ) -> int:
+    """Call the runner and render what it returns; the exit code."""
     from twilio_es_cli import output
-    from twilio_es_cli.tail import run_tail
+    from twilio_es_cli.tail import runner
 
     # The invocation's one factory (tests replace it): in the region the stream's ARN names,
     # one botocore attempt per call (see Clients.stream_kinesis).
     kinesis = factory.stream_kinesis(stream)
     full_screen = stats is not None and options.tty
-    if (
-        options.follow
-        and options.max_events is None
-        and options.timeout is None
-        and not full_screen
-    ):
+    endless = options.follow and options.max_events is None and options.timeout is None
+    if endless and not full_screen:
         output.info(f"Tailing {stream} (Ctrl-C to stop) ...")
-    # `tail | head` raises BrokenPipeError out of run_tail (reader threads already stopped,
+    forwarders: list[Forwarder] = []
+
+    def forwarder(stop: threading.Event) -> Forwarder:
+        assert forward is not None
+        forwarders.append(forward(stop=stop))
+        return forwarders[-1]
+
+    # `tail | head` raises BrokenPipeError out of the run (reader threads already stopped,
     # checkpoint saved); the root `run()` turns it into a quiet exit 0.
-    # Ctrl-C and SIGTERM (systemd, docker stop, kill) only ask run_tail to stop: it does so
-    # between two events, so the event on screen is counted and in the checkpoint (a
-    # KeyboardInterrupt could land between writing an event and recording it). A second
-    # Ctrl-C interrupts at once, for a tail stuck writing to a paused terminal or full pipe.
-    stop = threading.Event()
-    received: list[int] = []
-
-    def on_signal(signum: int, frame: object) -> None:
-        if signum == signal.SIGINT and stop.is_set():
-            raise KeyboardInterrupt
-        received.append(signum)
-        stop.set()
-
-    in_main = threading.current_thread() is threading.main_thread()  # signals need it
-    previous = {}
-    if in_main:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. `cmd &` ignores SIGINT
-                previous[signum] = signal.signal(signum, on_signal)
-    watch = _Watch(stream, options, stop, stats)
-    forwarder = forward(stop=stop) if forward is not None and watch.sink is None else None
-    sink: Any = watch.sink or forwarder
-    try:
-        with _shard_reader(kinesis, stream, stop, efo=efo) as shard_reader, watch:
-            summary = run_tail(
-                kinesis,
-                stream,
-                options,
-                out=sys.stdout,
-                stop=stop,
-                sink=sink,
-                shard_reader=shard_reader,
-                observer=watch.observer,
-                notify=watch.notify,
-            )
-    finally:
-        if forwarder is not None:
-            forwarder.close()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    if signal.SIGINT in received:
-        summary.interrupted, summary.reason = True, "interrupted"
-    elif signal.SIGTERM in received:  # a clean stop, like --max: exit 0 (as `local up`)
-        summary.reason = "stopped by SIGTERM"
+    summary = runner.run(
+        kinesis,
+        stream,
+        options,
+        sink=forwarder if forward is not None else None,
+        efo=efo,
+        stats=stats,
+    )
     if summary.interrupted and output.is_tty(sys.stderr):
         sys.stderr.write("\n")  # the terminal echoed ^C: start the summary on its own line
     if summary.not_cloudevents:
         output.warn(f"{summary.not_cloudevents} record(s) were not CloudEvents")
     output.info(summary.line())
-    if forwarder is not None:
-        output.info(forwarder.summary.line())
+    for sent in forwarders:
+        output.info(sent.summary.line())
     return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
 
 
@@ -379,90 +341,6 @@ def _check_stats(
             "--stats cannot be combined with --forward-to",
             hint="--stats shows counts instead of the events; run a second tail for them.",
         )
-
-
-class _Watch:
-    """What watches the run: the --stats view (full screen or JSON lines), or the status line
-    on a terminal's stderr while the stream is quiet, or nothing. A context manager: the
-    full-screen view is entered around the run and the screen restored however it ends."""
-
-    def __init__(
-        self, stream: str, options: TailOptions, stop: threading.Event, stats: float | None
-    ) -> None:
-        from twilio_es_cli import output
-        from twilio_es_cli.tail_live import (
-            JsonStats,
-            LastEvents,
-            LiveStats,
-            StatsCollector,
-            StatusLine,
-        )
-
-        self.notify: Callable[[str], None] = output.warn
-        self.sink: LastEvents | None = None
-        self.observer: LiveStats | JsonStats | StatusLine | None = None
-        self.status: StatusLine | None = None
-        if stats is not None:
-            collector = StatsCollector(stream)
-            self.sink = LastEvents(collector)
-            if options.tty:
-                stdin = sys.stdin.buffer if output.is_tty(sys.stdin) else None
-                self.observer = LiveStats(collector, sys.stdout, stop, keys=stdin)
-            else:
-                self.observer = JsonStats(collector, sys.stdout, stats)
-        elif output.is_tty(sys.stderr) and _shows_on_terminal(sys.stdout):
-            self.status = self.observer = StatusLine(sys.stderr)
-            self.notify = self.status.wrap(output.warn)
-
-    def __enter__(self) -> _Watch:
-        from twilio_es_cli.tail_live import LiveStats
-
-        if isinstance(self.observer, LiveStats):
-            self.observer.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        from twilio_es_cli.tail_live import JsonStats, LiveStats
-
-        if isinstance(self.observer, LiveStats):
-            self.observer.__exit__(*exc)
-        elif isinstance(self.observer, JsonStats) and not isinstance(exc[1], BrokenPipeError):
-            with contextlib.suppress(BrokenPipeError):
-                self.observer.emit()  # the final counts
-        elif self.status is not None:
-            self.status.clear()
-
-
-def _shows_on_terminal(out: TextIO) -> bool:
-    """True when what tail writes cannot land on the status line's row behind its back: a
-    terminal (tail erases the line first) or a file, not a pipe whose reader prints later."""
-    import os
-    import stat
-
-    from twilio_es_cli import output
-
-    if output.is_tty(out):
-        return True
-    try:
-        return stat.S_ISREG(os.fstat(out.fileno()).st_mode)
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-@contextlib.contextmanager
-def _shard_reader(
-    kinesis: KinesisClient, stream: str, stop: threading.Event, *, efo: bool
-) -> Iterator[ShardReader | None]:
-    """None (GetRecords polling), or with --efo a registered consumer's SubscribeToShard reader,
-    deregistered when the block ends however it ends (the one seam between tail and EFO)."""
-    if not efo:
-        yield None
-        return
-    from twilio_es_cli import output
-    from twilio_es_cli.efo import EfoConsumer
-
-    with EfoConsumer(kinesis, stream, notify=output.info, stop=stop) as consumer:
-        yield consumer.read_shard
 
 
 def _check_stream(stream: str) -> None:

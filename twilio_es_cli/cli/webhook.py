@@ -206,7 +206,9 @@ def verify(
 
         print_json(diag.to_json())
     else:
-        sys.stdout.write(_describe(diag))
+        from twilio_es_cli.safe_text import visible
+
+        sys.stdout.write(visible(_describe(diag), keep_lines=True))  # a captured request
     if not diag.valid:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 

@@ -4,7 +4,8 @@ Order (each phase only after the previous one finished):
 
 1. streams and roles (create, reshard, retention, repair), waiting for ``ACTIVE``;
 2. new sinks (creates, and the new half of replacements), each *proven*: for a kinesis sink a
-   test event is read back from its stream and the sink validated (:mod:`twilio_es_cli.validation`);
+   test event is read back from its stream and the sink validated
+   (:mod:`twilio_es_cli.sink_validation`);
    a new sink that cannot be proven is deleted again, so nothing is left half-made;
 3. sink updates (descriptions; proving sinks that are not active);
 4. new subscriptions (creates, and replacements on the new sinks): events may now arrive twice,
@@ -20,7 +21,6 @@ leaves the account consistent, so a re-run re-plans from what exists and continu
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from twilio_es_cli.errors import NotFoundError, TwilioEsError
 from twilio_es_cli.infra.planner import CREATE, DELETE, REPLACE, UPDATE, Change, Plan
 from twilio_es_cli.models import Sink
-from twilio_es_cli.progress import TERMINAL, Indented, Reporter
+from twilio_es_cli.progress import TERMINAL, Indented, Muted, Reporter
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -87,8 +87,9 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     that is said plainly.
     """
     from twilio_es_cli.errors import CheckFailed
+    from twilio_es_cli.sink_validation import Validator
     from twilio_es_cli.sinks import SinkService
-    from twilio_es_cli.validation import Validator, stream_reader
+    from twilio_es_cli.tail.reader import stream_reader
 
     service = SinkService(env.client)
     if sink.sink_type != "kinesis":
@@ -99,10 +100,12 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     read = stream_reader(env.stream_kinesis(stream.arn), stream.arn)
     limit = timeout or env.proof_timeout
     if sink.status == "active":  # today's Twilio: active at once, so prove without Validate
-        waited = read_back(service, sink.sid, read, limit)
-        return f"test event read back from {stream.name} after {waited:g} s; active"
-    validator = Validator(service, Indented(env.report))
-    result = validator.kinesis(sink, stream, read, timeout=limit)
+        # Steps 1-3 of validation (test event read back); only its warnings are said.
+        validator = Validator(service, Muted(env.report))
+        result = validator.read_back(sink, stream, read, timeout=limit)
+    else:
+        validator = Validator(service, Indented(env.report))
+        result = validator.kinesis(sink, stream, read, timeout=limit)
     return f"test event read back from {stream.name} after {result.seconds_to_event:g} s; active"
 
 
@@ -113,7 +116,7 @@ def _prove_elsewhere(env: Env, service: Any, sink: Sink, timeout: float) -> str:
     twilio-es never reads a public destination unasked, so elsewhere it can only say plainly
     that the event was sent and where to look.
     """
-    from twilio_es_cli.validation import Validator, listener_base
+    from twilio_es_cli.sink_validation import Validator, listener_base
 
     base = listener_base(sink, None)
     if base is not None and _listening(base):
@@ -135,41 +138,6 @@ def _listening(base: str) -> bool:
     except ListenerError:
         return False
     return True
-
-
-def read_back(service: Any, sid: str, read: Any, timeout: float) -> float:
-    """Catch up with the stream, send a test event, read until a new test event arrives.
-
-    Anything already in the stream is skipped first (earlier tests, other sinks). Sends a new
-    test when nothing arrived for a while (a new role can take seconds to be assumable), up to
-    the validation flow's limits. Returns the seconds it took; exit 5 when nothing arrives.
-    """
-    from datetime import datetime, timezone
-
-    from twilio_es_cli.errors import CheckFailed
-    from twilio_es_cli.validation import CLOCK_SKEW, MAX_TESTS, RETEST_AFTER, test_id_of
-
-    started = time.monotonic()
-    deadline = started + timeout
-    since = datetime.now(timezone.utc) - CLOCK_SKEW
-    seen: dict[str, str] = {}
-    for record in read(since, deadline, {}):
-        seen[record.shard_id] = record.sequence_number
-    service.test(sid)
-    tests, last_test = 1, time.monotonic()
-    while time.monotonic() < deadline:
-        for record in read(since, deadline, dict(seen)):
-            seen[record.shard_id] = record.sequence_number
-            if test_id_of(record.data) is not None:
-                return round(time.monotonic() - started, 1)
-        if time.monotonic() - last_test >= RETEST_AFTER and tests < MAX_TESTS:
-            service.test(sid)
-            tests, last_test = tests + 1, time.monotonic()
-        time.sleep(0.5)
-    raise CheckFailed(
-        f"no test event from sink {sid} arrived in its stream within {timeout:g} s",
-        hint=f"Run `twilio-es doctor --sink {sid}` to see why Twilio cannot write.",
-    )
 
 
 def sink_config_model(sink_type: str, config: dict[str, Any]) -> Any:
@@ -339,46 +307,35 @@ def stream_config(env: Env, name: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- subscriptions
 
 
-def _twilio(action: str) -> Any:
-    from twilio_es_cli.twilio_api import twilio_errors
+def _subscriptions(client: Any) -> Any:
+    """The one writer of subscriptions (:class:`~twilio_es_cli.subscriptions.Subscriptions`)."""
+    from twilio_es_cli.subscriptions import Subscriptions
 
-    return twilio_errors(action)
+    return Subscriptions(client)
 
 
 def create_subscription(
     client: Any, sink_sid: str, description: str, types: list[tuple[str, int | None]]
 ) -> str:
     """One call; a type without a version (a copy of an unpinned one) stays unpinned."""
-    forms = [{"type": t} if v is None else {"type": t, "schema_version": v} for t, v in types]
-    with _twilio(f"create a subscription on sink {sink_sid}"):
-        created = client.events.v1.subscriptions.create(
-            description=description, sink_sid=sink_sid, types=forms
-        )
-    return str(created.sid)
+    sid: str = _subscriptions(client).create(sink_sid, types, description)
+    return sid
 
 
 def _update_subscription(client: Any, change: Change) -> None:
-    sid = change.sid
     diff = change.details.get("diff", {})
-    handle = client.events.v1.subscriptions(sid)
-    for type_name, version in diff.get("add", []):  # first add, so it is never left empty
-        with _twilio(f"add {type_name} to subscription {sid}"):
-            handle.subscribed_events.create(type=type_name, schema_version=version)
-    for type_name, version in diff.get("set_version", []):
-        with _twilio(f"pin {type_name} to version {version} in subscription {sid}"):
-            handle.subscribed_events(type_name).update(schema_version=version)
-    for type_name in diff.get("remove", []):
-        with _twilio(f"remove {type_name} from subscription {sid}"):
-            handle.subscribed_events(type_name).delete()
-    if "new_description" in change.details:
-        with _twilio(f"update subscription {sid}"):
-            handle.update(description=change.details["new_description"])
+    _subscriptions(client).change(
+        change.sid,
+        add=diff.get("add", []),
+        pin=diff.get("set_version", []),
+        remove=diff.get("remove", []),
+        description=change.details.get("new_description"),
+    )
 
 
 def _delete_subscription(env: Env, sid: str) -> None:
     try:
-        with _twilio(f"delete subscription {sid}"):
-            env.client.events.v1.subscriptions(sid).delete()
+        _subscriptions(env.client).delete(sid)
     except NotFoundError:
         env.report.note(f"  subscription {sid} was already gone")
 
@@ -386,8 +343,7 @@ def _delete_subscription(env: Env, sid: str) -> None:
 def _delete_sink(env: Env, sid: str, *, replaced: bool) -> None:
     from twilio_es_cli.sinks import SinkService
 
-    with _twilio(f"list the subscriptions of sink {sid}"):
-        users = [s.sid for s in env.client.events.v1.subscriptions.stream(sink_sid=sid)]
+    users = _subscriptions(env.client).sids_on_sink(sid)
     if users:
         what = "old sink" if replaced else "sink"
         env.report.warn(f"kept {what} {sid}: still used by subscription(s) {', '.join(users)}")

@@ -121,10 +121,11 @@ def rotate(env: Env, sid: str) -> Rotation:
 def _undo(env: Env, subs: list[str], sink_sid: str | None, undo_trust: Any) -> None:
     """Nothing moved yet: remove this run's subscriptions, sink and trust change."""
     from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.subscriptions import Subscriptions
 
     for sub in subs:
         try:
-            env.client.events.v1.subscriptions(sub).delete()
+            Subscriptions(env.client).delete(sub)
         except Exception:
             env.report.warn(f"left behind: subscription {sub} (delete it by hand)")
     if sink_sid is not None:
@@ -143,11 +144,11 @@ def _undo(env: Env, subs: list[str], sink_sid: str | None, undo_trust: Any) -> N
 def _finish(env: Env, old: Sink, subs: list[Any], rotation: Rotation) -> None:
     """Delete the old subscriptions and sink, then drop the old external id from the trust."""
     from twilio_es_cli.sinks import SinkService
+    from twilio_es_cli.subscriptions import Subscriptions
 
     try:
         for sub in subs:
-            with _twilio(f"delete old subscription {sub.sid}"):
-                env.client.events.v1.subscriptions(sub.sid).delete()
+            Subscriptions(env.client).delete(sub.sid)
         SinkService(env.client).delete(old.sid)
         rotation.old_deleted = True
     except TwilioEsError as exc:
@@ -183,9 +184,3 @@ def _drop_old_id(env: Env, old: Sink) -> None:
     if keep and keep != ids:
         put_trust(env.aws.iam(), role_name, env.settings.twilio_principal, keep)
         env.report.note(f"  role {role_name} no longer trusts the old external id")
-
-
-def _twilio(action: str) -> Any:
-    from twilio_es_cli.twilio_api import twilio_errors
-
-    return twilio_errors(action)

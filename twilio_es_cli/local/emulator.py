@@ -23,6 +23,7 @@ import hmac
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -395,6 +396,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the emulator runs inside tests and the sandbox."""
 
+    # The request log of `local up` (EventsEmulator.request_log): one line per request, with
+    # the time from the request line to the answer and, for an error, its code and message.
+    _started = 0.0
+    _detail = ""
+
+    def parse_request(self) -> bool:
+        self._started, self._detail = time.monotonic(), ""
+        return super().parse_request()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        hook = self.server.emulator.request_log
+        if hook is not None and isinstance(code, int):  # HTTPStatus is an int too
+            millis = (time.monotonic() - self._started) * 1000
+            path = urlsplit(getattr(self, "path", "") or "").path
+            hook(self.command or "?", path, int(code), millis, self._detail)
+
     def do_GET(self) -> None:
         self._handle("GET")
 
@@ -414,6 +431,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = b"" if body is None else json.dumps(body).encode()
+        if status >= 400 and isinstance(body, dict):
+            self._detail = f"{body.get('code', status)}: {body.get('message', '')}"
         self.send_response(status)
         if body is not None:
             self.send_header("Content-Type", "application/json")
@@ -569,6 +588,8 @@ class EventsEmulator:
         )
         self._default_legacy = legacy_validation
         self.api = _Api(self.service)
+        # (method, path, status, milliseconds, error detail) per request: `local up`'s log
+        self.request_log: Callable[[str, str, int, float, str], None] | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 

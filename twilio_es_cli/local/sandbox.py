@@ -3,6 +3,11 @@
 One object starts both on loopback inside this process and tells every other command how to
 reach them (:meth:`Sandbox.env`). It backs ``twilio-es local up`` (a long-running process the
 user's other shells point at) and ``twilio-es quickstart --local`` (in-process, throw-away).
+moto's Kinesis is corrected to follow AWS's documented rules and gains enhanced fan-out
+(:mod:`~twilio_es_cli.local.kinesis_fix`, served by :mod:`~twilio_es_cli.local.aws_server`);
+how long it stays UPDATING, CREATING or subscribed is its :class:`~kinesis_fix.Timing`.
+With a :class:`~twilio_es_cli.local.requestlog.RequestLog` (``local up``) both servers log one
+line per request once started.
 
 moto keeps its state in memory only. With a ``state_dir`` the sandbox snapshots what the user
 built on AWS (streams with their records, IAM roles with their policies) when it stops and
@@ -14,8 +19,6 @@ sequence numbers do not (records are re-put in order).
 from __future__ import annotations
 
 import json
-import logging
-import os
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +31,10 @@ if TYPE_CHECKING:
     from mypy_boto3_iam.type_defs import CreateRoleRequestTypeDef
 
     from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.local.aws_server import AwsServer
     from twilio_es_cli.local.emulator import EventsEmulator
+    from twilio_es_cli.local.kinesis_fix import Timing
+    from twilio_es_cli.local.requestlog import RequestLog
 
 REGION = "us-east-1"
 SANDBOX_KEY = "testing"  # moto accepts any credentials; these are not secrets
@@ -65,39 +71,43 @@ class Sandbox:
         events_port: int = 0,
         state_dir: Path | None = None,
         legacy_validation: bool = False,
+        timing: Timing | None = None,
     ) -> None:
         self.host = host
         self.legacy_validation = legacy_validation
         self.aws_port = aws_port
         self.events_port = events_port
         self.state_dir = state_dir
-        self._moto: Any = None
+        self.timing = timing  # None: Timing.sandbox() (a second of UPDATING/CREATING)
+        self._previous_timing: Timing | None = None
+        self._moto: AwsServer | None = None
         self.emulator: EventsEmulator | None = None
         self.aws_url = ""
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        """Start both servers (and restore a saved snapshot); safe to call once."""
+        """Start both servers (and restore a saved snapshot); safe to call once.
+
+        An unsupported moto (or none) is one :class:`ConfigError` line, before anything starts.
+        """
         try:
-            from moto.server import ThreadedMotoServer
+            import moto.server  # noqa: F401 (the server extra: Flask, werkzeug)
         except ImportError as exc:
             raise ConfigError(
                 "The offline sandbox needs moto's server, which is not installed",
                 hint="Install the extra: pip install 'twilio-es[local]'",
             ) from exc
         from twilio_es_cli.local import kinesis_fix
+        from twilio_es_cli.local.aws_server import AwsServer
         from twilio_es_cli.local.emulator import EventsEmulator
 
-        kinesis_fix.install()  # moto reshards unlike Kinesis; see kinesis_fix's docstring
+        kinesis_fix.install()  # moto's Kinesis differs from AWS's; see kinesis_fix's docstring
         _check_port(self.host, self.aws_port)
         _check_port(self.host, self.events_port)
-        # moto's server is werkzeug: keep its per-request access log off the user's stderr.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.aws_url = f"http://{host}:{port}"
+        self._previous_timing = kinesis_fix.configure(self.timing or kinesis_fix.Timing.sandbox())
+        self._moto = AwsServer(self.host, self.aws_port).start()
+        self.aws_url = self._moto.url
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             restore_aws(self.aws_clients(), self.state_dir / SNAPSHOT_FILE)
@@ -112,8 +122,18 @@ class Sandbox:
         self.emulator.start()
         return self
 
+    def log_requests(self, log: RequestLog | None) -> None:
+        """Log every request to both servers on ``log`` from now on (None: stop logging)."""
+        if self._moto is not None:
+            self._moto.log = log
+        if self.emulator is not None:
+            self.emulator.request_log = None if log is None else log.events_hook
+
     def stop(self) -> None:
         """Snapshot (when keeping state) and stop both servers."""
+        from twilio_es_cli.local import kinesis_fix
+
+        self.log_requests(None)  # the snapshot's reads are the sandbox's, not the user's
         try:
             if self.state_dir is not None and self._moto is not None:
                 snapshot_aws(self.aws_clients(), self.state_dir / SNAPSHOT_FILE)
@@ -124,6 +144,9 @@ class Sandbox:
             if self._moto is not None:
                 self._moto.stop()
                 self._moto = None
+            if self._previous_timing is not None:
+                kinesis_fix.configure(self._previous_timing)
+                self._previous_timing = None
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -236,11 +259,9 @@ def snapshot_aws(aws: AwsClients, path: Path) -> dict[str, Any]:
         )
     snapshot = {"streams": streams, "roles": roles}
     # Trust policies hold external ids: the snapshot is private to the user (0600).
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(snapshot, handle)
-    tmp.replace(path)
+    from twilio_es_cli.files import write_private_atomic
+
+    write_private_atomic(path, json.dumps(snapshot).encode("utf-8"))
     return snapshot
 
 

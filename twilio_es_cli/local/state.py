@@ -8,7 +8,6 @@ restarts (``twilio-es local up`` / ``down``). The catalogue is not state: it is 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -83,18 +82,16 @@ class Store:
         )
 
     def save(self) -> None:
-        """Write the state atomically (temp file + rename), private to the user."""
+        """Write the state atomically and durably, private to the user (0600)."""
+        from twilio_es_cli.files import write_private_atomic
+
         path = self.path
         if path is None:
             return
         with self.lock:
             document = json.dumps(asdict(self.state), indent=1, sort_keys=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(document)
-        os.replace(tmp, path)
+        write_private_atomic(path, document.encode("utf-8"))
 
     def reset(self) -> None:
         with self.lock:

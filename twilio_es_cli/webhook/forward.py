@@ -1,9 +1,9 @@
 """``tail --forward-to``: deliver each decoded event to a URL the way Twilio's webhook sink does.
 
-A *sink* for :func:`twilio_es_cli.tail.run_tail` (instead of a renderer): ``write(record,
-decoded)`` takes each event tail decoded, ``flush()`` waits until every event written so far is
-finished and says whether all were, so the tail saves its checkpoint only then: the
-checkpoint never moves past an event that was neither delivered nor dropped.
+An :class:`~twilio_es_cli.tail.sink.EventSink` for ``tail`` (instead of a renderer):
+``write(record, decoded)`` takes each event tail decoded, ``settle()`` waits until every event
+written so far is finished and says whether all were, so the checkpoint never moves past an
+event that was neither delivered nor dropped.
 
 Twilio's delivery semantics, reproduced so a handler meets here what it meets in production:
 
@@ -33,14 +33,14 @@ from dataclasses import dataclass
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from twilio_es_cli.cloudevents import DecodedEvent
-from twilio_es_cli.reader import KinesisRecord
 from twilio_es_cli.signing import (
     SIGNATURE_HEADER,
     body_sha256,
     compute_signature,
     url_with_body_hash,
 )
+from twilio_es_cli.tail.decode import DecodedEvent
+from twilio_es_cli.tail.records import KinesisRecord
 from twilio_es_cli.webhook.post import TWILIO_TIMEOUT, Poster, Response, Target
 from twilio_es_cli.webhook.render import Delivery, DeliveryLog
 
@@ -213,6 +213,18 @@ class Forwarder:
         with self._changed:
             self._changed.wait_for(lambda: self._pending == 0)
             return not self._abandoned
+
+    def drain(self) -> None:
+        """Nothing to hand on: the workers take each event as it is written."""
+
+    def settle(self) -> int | None:
+        """The tail's checkpoint question (:class:`~twilio_es_cli.tail.sink.EventSink`): None
+        once every event so far is delivered or dropped (:meth:`flush`), else 0, so the
+        checkpoint keeps its place until the next run delivers them again."""
+        return None if self.flush() else 0
+
+    def finish(self) -> None:
+        """Nothing to add: :meth:`settle` waits for every delivery anyway."""
 
     def close(self) -> None:
         """Finish what is queued (see :meth:`flush`) and end the worker threads."""

@@ -3,7 +3,7 @@
 One line per delivery (Stripe's CLI taught people to expect it): time, event type, event id,
 status, latency, and what happens next (retry, dropped). ``jsonl`` writes the same facts as one
 JSON object per line for scripts. The listener shows received events like ``tail`` does,
-reusing :mod:`twilio_es_cli.render_events`' pieces (type shortening, data summary, envelope).
+reusing :mod:`twilio_es_cli.tail.render`' pieces (type shortening, data summary, envelope).
 Writes are serialised with a lock: deliveries finish on several threads.
 """
 
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from twilio_es_cli.render_events import short_source, short_type, summarise
+from twilio_es_cli.safe_text import visible
+from twilio_es_cli.tail.render import short_source, short_type, summarise
 
 
 def now_iso() -> str:
@@ -71,7 +72,7 @@ class Delivery:
             note = f"{note}: {self.error}" if note else self.error
         if note:
             parts.append(note)
-        return "  ".join(parts)
+        return visible("  ".join(parts))  # types, ids and errors come from events and servers
 
 
 class DeliveryLog:
@@ -97,7 +98,9 @@ class DeliveryLog:
 def received_line(event: dict[str, Any] | None, verdict: str, path: str, raw: str = "") -> str:
     """A pretty line for one event received by ``webhook listen`` (like ``tail``'s)."""
     if event is None:
-        return "  ".join([now_iso(), verdict, path, "(not a CloudEvent)", summarise(raw, 80)])
+        return "  ".join(
+            [now_iso(), verdict, visible(path), "(not a CloudEvent)", summarise(raw, 80)]
+        )
     parts = [
         str(event.get("time") or now_iso()),
         verdict,
@@ -105,4 +108,5 @@ def received_line(event: dict[str, Any] | None, verdict: str, path: str, raw: st
         summarise(event.get("data"), 80),
         short_source(str(event.get("source", ""))),
     ]
+    parts = [visible(p) for p in parts]  # all of it came in the request
     return "  ".join(p for p in parts if p)

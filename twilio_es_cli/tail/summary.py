@@ -7,7 +7,8 @@ are), short labels (``err=30003``, ``queue=Support``) and nothing that repeats t
 is the same on every event of an account. Items are added most telling first and only whole;
 a SID that does not fit whole is shortened (``SM3fa9…``), anything else is left out. A
 TaskRouter event's ``payload`` object is where its fields are, so that is what is summarised.
-Every piece goes through :func:`visible`: all of it comes from the record.
+Every piece goes through :func:`twilio_es_cli.safe_text.visible`: all of it comes from the
+record.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+
+from twilio_es_cli.safe_text import visible
 
 # Keys that only repeat the CloudEvent envelope or are the same on every event of an account.
 _NOISE = frozenset(
@@ -106,8 +109,6 @@ def _cut(text: str, limit: int = 36) -> str:
 
 def _items(data: dict[str, Any], event_type: str) -> list[tuple[int, str, bool]]:
     """(rank, text, is_sid) pieces, in the order they are offered."""
-    from twilio_es_cli.render_events import visible
-
     fields = _fields(data)
     items: list[tuple[int, str, bool]] = []
     sender, receiver = _party(fields.get("from")), _party(fields.get("to"))
@@ -142,8 +143,6 @@ def _items(data: dict[str, Any], event_type: str) -> list[tuple[int, str, bool]]
 
 def summarise(data: Any, width: int = 80, event_type: str = "") -> str:
     """A summary of ``data`` at most ``width`` characters long (see the module docstring)."""
-    from twilio_es_cli.render_events import visible
-
     if data is None:
         return ""
     if not isinstance(data, dict):

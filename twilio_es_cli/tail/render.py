@@ -14,7 +14,7 @@ The terminal is not the event's to control: events come from anyone who can put 
 the stream or text into an SMS body, so every human format shows control characters (C0, DEL,
 C1, Unicode line separators and bidi overrides) as visible escapes (``\\x1b``); json output
 writes them as ``\\u`` escapes (same JSON value); ``raw`` is byte-exact only when stdout is not
-a terminal.
+a terminal. Both are :mod:`twilio_es_cli.safe_text`'s, the one definition of what is unsafe.
 """
 
 from __future__ import annotations
@@ -25,53 +25,17 @@ import json
 import os
 import re
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, Protocol, TextIO
+from typing import Any, BinaryIO, TextIO
 
-from twilio_es_cli.cloudevents import DecodedEvent
-from twilio_es_cli.reader import KinesisRecord
-
-
-class Renderer(Protocol):
-    def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None: ...
-
+from twilio_es_cli.safe_text import json_safe, visible
+from twilio_es_cli.tail.decode import DecodedEvent
+from twilio_es_cli.tail.records import KinesisRecord
+from twilio_es_cli.tail.sink import TextSink
 
 #: How much a machine-format renderer gathers before writing it out in one call. Why: each
 #: write that reaches the OS releases the GIL, and getting it back from four busy reader
 #: threads costs far more than the write; 8 KB (the stream's own buffer) meant one per 5 lines.
 DRAIN_AT = 256 * 1024
-
-
-# Characters a terminal may act on (C0 but for tab/newline in raw, DEL, C1 such as \x9b = CSI)
-# and those that reorder or break what is shown (bidi overrides/isolates, line separators).
-_INVISIBLE = r"\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f" + _INVISIBLE + "]")
-_UNSAFE_RAW = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f" + _INVISIBLE + "]")  # keeps \t, \n
-_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f" + _INVISIBLE + "]")  # JSON already escapes C0
-_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    code = ord(char)
-    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-
-
-def visible(text: str) -> str:
-    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``, ``\\n``).
-
-    For human output only: a backslash already in the text is left as it is, so this is for
-    the eyes, not a reversible encoding (json output is the lossless one).
-    """
-    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
-
-
-def _json_safe(text: str) -> str:
-    """JSON text with DEL, C1 and bidi characters as ``\\u`` escapes: the same JSON value, but
-    ``cat events.jsonl`` on a terminal cannot be driven by an event (they only occur in strings).
-    """
-    if (text.isascii() and "\x7f" not in text) or not _UNSAFE_IN_JSON.search(text):
-        return text  # isascii() is O(1) on CPython: most events need no regex scan
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 _last_iso: tuple[datetime | None, str] = (None, "")
@@ -145,7 +109,7 @@ def _utf8_buffer(out: TextIO) -> BinaryIO | None:
     return buffer if utf8 and os.linesep == "\n" and buffer is not None else None
 
 
-class JsonLines:
+class JsonLines(TextSink):
     """One compact JSON document per line (or indented ones for ``json``), buffered (see above).
 
     Compact lines of CloudEvents take a fast path: orjson (about 4x faster than pydantic-core's
@@ -159,7 +123,7 @@ class JsonLines:
     def __init__(self, out: TextIO, *, indent: int | None = None) -> None:
         import orjson
 
-        self.out = out
+        super().__init__(out)
         self.indent = indent
         self._dumps = orjson.dumps if indent is None else None
         self._newline = orjson.OPT_APPEND_NEWLINE
@@ -182,7 +146,7 @@ class JsonLines:
         if not data:
             return
         self._pending = bytearray()
-        if b"\x7f" in data:  # DEL, the one unsafe ASCII character (see _json_safe)
+        if b"\x7f" in data:  # DEL, the one unsafe ASCII character (see safe_text.json_safe)
             data = data.replace(b"\x7f", b"\\u007f")
         if self._buffer is not None:
             self.out.flush()  # whatever text another writer left in the text layer goes first
@@ -223,7 +187,7 @@ class JsonLines:
         finally:
             del attrs["kinesis"]
         if not line.isascii():
-            line = _json_safe(line.decode()).encode()
+            line = json_safe(line.decode()).encode()
         pending = self._pending
         pending += line
         if len(pending) >= DRAIN_AT:
@@ -244,7 +208,7 @@ class JsonLines:
                 text = pydantic_core.to_json(doc, indent=self.indent, fallback=_default).decode()
             except ValueError:  # e.g. integers beyond 64 bits: the stdlib encoder takes those
                 text = self._strict(doc, record, decoded)
-        self._pending += (_json_safe(text) + "\n").encode(errors="surrogatepass")
+        self._pending += (json_safe(text) + "\n").encode(errors="surrogatepass")
         if len(self._pending) >= DRAIN_AT:
             self.drain()
 
@@ -259,7 +223,7 @@ class JsonLines:
             return json.dumps(fallback, indent=self.indent, ensure_ascii=False)
 
 
-class Raw:
+class Raw(TextSink):
     """The record's bytes as they are, one record per line (binary-safe when possible).
 
     On a terminal the bytes are shown, not obeyed: invalid UTF-8 as ``\\xNN`` and control
@@ -267,7 +231,7 @@ class Raw:
     """
 
     def __init__(self, out: TextIO, *, tty: bool = False) -> None:
-        self.out = out
+        super().__init__(out)
         self.tty = tty
         self.buffer = getattr(out, "buffer", None)
         self._pending: list[bytes] = []
@@ -284,8 +248,7 @@ class Raw:
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
         if self.tty:
             text = record.data.decode("utf-8", errors="backslashreplace")
-            if _UNSAFE_RAW.search(text):
-                text = _UNSAFE_RAW.sub(_escape, text)
+            text = visible(text, keep_lines=True)
             self.out.write(text + "\n")
             self.out.flush()
         elif self.buffer is not None:
@@ -300,8 +263,8 @@ class Raw:
 
 
 def summarise(data: Any, width: int = 80, event_type: str = "") -> str:
-    """The data summary of a pretty line (see :mod:`twilio_es_cli.event_summary`)."""
-    from twilio_es_cli.event_summary import summarise as summary
+    """The data summary of a pretty line (see :mod:`twilio_es_cli.tail.summary`)."""
+    from twilio_es_cli.tail.summary import summarise as summary
 
     return summary(data, width, event_type)
 
@@ -408,11 +371,11 @@ def _pretty_pieces(
     ]
 
 
-class PlainPretty:
+class PlainPretty(TextSink):
     """Pretty lines without colour (stdout is not a terminal): whole lines, never cut."""
 
     def __init__(self, out: TextIO) -> None:
-        self.out = out
+        super().__init__(out)
 
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
         self.out.write("  ".join(t for t, _ in pretty_fields(record, decoded) if t) + "\n")
@@ -459,7 +422,7 @@ def narrow_type(event_type: str) -> str:
 WIDE = 120  # from here on a terminal also shows lag, shard and the product part of the type
 
 
-class RichPretty:
+class RichPretty(TextSink):
     """Pretty lines with colour for a terminal: one screen line per event, in columns.
 
     The data summary is what people read, so it gets its room first: under :data:`WIDE`
@@ -477,6 +440,7 @@ class RichPretty:
     def __init__(self, out: TextIO) -> None:
         from rich.console import Console
 
+        super().__init__(out)
         self.console = Console(file=out, highlight=False)
         self.type_width = 0
 
@@ -522,7 +486,7 @@ class RichPretty:
         return [*fixed, *([(summary, "")] if summary else []), *extra]
 
 
-def make_renderer(kind: str, out: TextIO, *, tty: bool) -> Renderer:
+def make_renderer(kind: str, out: TextIO, *, tty: bool) -> TextSink:
     """The renderer for ``--output kind`` writing to ``out``."""
     if kind == "jsonl":
         return JsonLines(out)

@@ -1,17 +1,14 @@
-"""What ``tail`` shows besides the events: the waiting status line and ``tail --stats``.
+"""``tail --stats``: a live view of the stream instead of its events.
 
-Both are :class:`twilio_es_cli.tail.TailObserver` s: they run in the tail's consumer thread,
-between records, so they read the counters without locks (the per-shard ``behind`` dict is
-written by reader threads one key at a time, which is atomic).
+The views are :class:`twilio_es_cli.tail.pipeline.TailObserver` s: they run in the tail's
+consumer thread, between records, so they read the counters without locks (the per-shard
+``behind`` dict is written by reader threads one key at a time, which is atomic).
 
-- :class:`StatusLine`: on a terminal (stderr), while the stream is quiet, one line saying how
-  long tail has waited, how many shards and events so far, and how far behind the latest
-  record each shard reads; erased before each event and each message, so it never mixes
-  with them.
 - :class:`StatsCollector` counts per type and per shard over the last minute;
   :class:`LiveStats` draws it full-screen with rich's live display (``q`` or Ctrl-C leaves,
   the screen and the terminal mode are restored), :class:`JsonStats` prints one JSON summary
-  per interval when stdout is not a terminal.
+  per interval when stdout is not a terminal; :class:`LastEvents` is the run's sink, keeping
+  the last events' short lines for the screen.
 """
 
 from __future__ import annotations
@@ -22,107 +19,20 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from twilio_es_cli.render_events import format_lag, short_shard, short_type, visible
+from twilio_es_cli.safe_text import visible
+from twilio_es_cli.tail.render import short_shard, short_type
+from twilio_es_cli.tail.sink import BaseSink
+from twilio_es_cli.tail.status_line import millis_text
 
 if TYPE_CHECKING:
-    from twilio_es_cli.reader import KinesisRecord
-    from twilio_es_cli.tail import TailSummary
+    from twilio_es_cli.tail.pipeline import TailSummary
+    from twilio_es_cli.tail.records import KinesisRecord
 
 WINDOW = 60  # seconds of history for rates and sparklines
 SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def behind_text(behind: dict[str, int], limit: int = 4) -> str:
-    """``shard-0 0s, shard-1 1.2s`` (or the worst of many shards: ``max 3.1s over 12``)."""
-    if not behind:
-        return ""
-    items = sorted(behind.items())
-    if len(items) > limit:
-        worst = max(ms for _, ms in items)
-        return f"max {_ms(worst)} over {len(items)} shards"
-    return ", ".join(f"{short_shard(sid)} {_ms(ms)}" for sid, ms in items)
-
-
-def _ms(millis: int) -> str:
-    return "0s" if millis <= 0 else format_lag(millis / 1000)
-
-
-class StatusLine:
-    """One status line on stderr while tail waits (only when stderr is a terminal)."""
-
-    def __init__(self, err: TextIO, *, width: Callable[[], int] | None = None) -> None:
-        self.err = err
-        self.width = width or _terminal_width(err)
-        self.summary: TailSummary | None = None
-        self.shown = ""
-        self.since = time.monotonic()  # the last event (or the start)
-        self.lock = threading.Lock()  # messages may come from reader threads
-
-    def started(self, summary: TailSummary) -> None:
-        self.summary = summary
-
-    def seen(self, record: KinesisRecord, event_type: str | None, outcome: str) -> None:
-        self.since = time.monotonic()
-        if outcome == "shown":
-            self.clear()
-
-    def idle(self) -> None:
-        if self.summary is None:
-            return
-        text = self.text(self.summary, time.monotonic() - self.since)
-        limit = max(10, self.width() - 1)  # never wrap: a wrapped line cannot be erased
-        if len(text) > limit:
-            text = text[: limit - 1] + "…"
-        with self.lock:
-            if text != self.shown:
-                self.err.write("\r\x1b[K" + text)
-                self.err.flush()
-                self.shown = text
-
-    @staticmethod
-    def text(summary: TailSummary, waited: float) -> str:
-        shards = len(summary.shards)
-        events = summary.emitted
-        parts = [
-            f"waiting {int(waited)}s",
-            f"{shards} shard{'s' if shards != 1 else ''}",
-            f"{events} event{'s' if events != 1 else ''} so far",
-        ]
-        behind = behind_text(dict(summary.behind))
-        if behind:
-            parts.append(f"behind latest: {behind}")
-        return " · ".join(parts)
-
-    def clear(self) -> None:
-        """Erase the line (before an event or a message is written)."""
-        with self.lock:
-            if self.shown:
-                self.err.write("\r\x1b[K")
-                self.err.flush()
-                self.shown = ""
-
-    def wrap(self, notify: Callable[[str], None]) -> Callable[[str], None]:
-        """``notify`` that erases the status line first."""
-
-        def wrapped(message: str) -> None:
-            self.clear()
-            notify(message)
-
-        return wrapped
-
-
-def _terminal_width(stream: TextIO) -> Callable[[], int]:
-    def width() -> int:
-        try:
-            return os.get_terminal_size(stream.fileno()).columns
-        except (OSError, ValueError):
-            return 80
-
-    return width
 
 
 class _Series:
@@ -389,7 +299,7 @@ def render(collector: StatsCollector, width: int) -> Any:
         lag = info["behind_latest_ms"]
         shards.add_row(
             short_shard(sid),
-            "-" if lag is None else _ms(lag),
+            "-" if lag is None else millis_text(lag),
             f"{info['per_second']:.1f}",
             f"{info['records']:,}",
         )
@@ -412,14 +322,14 @@ def _uptime(seconds: float) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-class LastEvents:
+class LastEvents(BaseSink):
     """The renderer of ``tail --stats``: keeps the last events' short lines for the screen."""
 
     def __init__(self, collector: StatsCollector) -> None:
         self.collector = collector
 
     def write(self, record: KinesisRecord, decoded: Any) -> None:
-        from twilio_es_cli.render_events import clock, narrow_type, pretty_fields
+        from twilio_es_cli.tail.render import clock, narrow_type, pretty_fields
 
         time_, _, _, type_, summary, _, _ = pretty_fields(record, decoded, summary_width=60)
         today = datetime.now(timezone.utc).strftime("%Y-%m-%d")

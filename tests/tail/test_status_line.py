@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from twilio_es_cli.tail import TailSummary
-from twilio_es_cli.tail_live import StatusLine, behind_text
+from twilio_es_cli.tail.pipeline import TailSummary
+from twilio_es_cli.tail.status_line import StatusLine, behind_text
 
 
 def test_behind_text_names_few_shards_and_summarises_many() -> None:

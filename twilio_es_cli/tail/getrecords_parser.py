@@ -22,8 +22,8 @@ whose bytes every decoder agrees on; anything it refuses goes to ``binascii.a2b_
 which is what ``base64.b64decode`` (botocore's blob parser) runs, lenient rules included.
 
 Pure: no botocore import. ``shape`` is botocore's ``StructureShape`` used duck-typed (members,
-``type_name``, ``serialization``); tests/test_wire.py checks equality against botocore's parser
-on real moto, kinesis-local and ministack answers.
+``type_name``, ``serialization``); tests/tail/test_getrecords_parser.py checks equality against
+botocore's parser on real moto, kinesis-local and ministack answers.
 """
 
 from __future__ import annotations

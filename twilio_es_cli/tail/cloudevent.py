@@ -1,6 +1,6 @@
 """The CloudEvent as a pydantic model: the definition every decoded record must match.
 
-Kept apart from :mod:`twilio_es_cli.cloudevents` so that reading well-formed records never
+Kept apart from :mod:`twilio_es_cli.tail.decode` so that reading well-formed records never
 imports pydantic: the fast path there parses with orjson and builds this model only when
 someone asks for it (``DecodedEvent.event``: pretty output, ``--forward-to``) or when a record
 is unusual enough that pydantic must decide. pydantic and pydantic_core cost ~45 ms of every

@@ -44,7 +44,7 @@ import orjson
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from twilio_es_cli.cloudevent_model import CloudEvent
+    from twilio_es_cli.tail.cloudevent import CloudEvent
 
 TEST_EVENT_TYPE = "com.twilio.eventstreams.test-event"
 
@@ -138,7 +138,7 @@ def _attributes(event: CloudEvent) -> dict[str, Any]:
 def _model(parsed: dict[str, Any], attrs: dict[str, Any]) -> CloudEvent:
     """The CloudEvent of a fast-path record, as ``model_validate_json`` would have made it:
     fields as given (``data`` as decoded), the other keys as extensions, every key "set"."""
-    from twilio_es_cli.cloudevent_model import CloudEvent
+    from twilio_es_cli.tail.cloudevent import CloudEvent
 
     fields = {k: parsed.get(k) for k in _FIELD_NAMES}
     fields["data"] = attrs.get("data")
@@ -225,7 +225,7 @@ def _full_decode(data: bytes, encoding: str | None, expand: bool) -> DecodedEven
     """Decode through pydantic: what the fast path leaves, and the definition it must match."""
     from pydantic import ValidationError
 
-    from twilio_es_cli.cloudevent_model import CloudEvent
+    from twilio_es_cli.tail.cloudevent import CloudEvent
 
     try:
         event = CloudEvent.model_validate_json(data)

@@ -22,10 +22,10 @@ The steps, each reporting which one failed and why:
 4. Validate with its ``test_id`` (the next newest if refused),
 5. poll the sink until it is ``active``.
 
-It is written against :class:`SinkService` and a ``ReadFn`` (start, deadline, checkpoint) ->
-records, so the stream reader and the clock are injected; the CLI binds ``ReadFn`` to
-:func:`twilio_es_cli.reader.read_stream` on a Kinesis client built with the user's AWS
-credentials.
+It is written against :class:`SinkService` and a :data:`~twilio_es_cli.tail.reader.ReadFn`
+(start, deadline, checkpoint) -> records, so the stream reader and the clock are injected; the
+CLI binds it with :func:`twilio_es_cli.tail.reader.stream_reader` (``Clients.stream_reader``) on
+a Kinesis client built with the user's AWS credentials.
 
 A webhook sink goes through the same five steps when its test event can be read back: from a
 ``twilio-es webhook listen`` at the sink's destination when that is on this machine (the
@@ -41,13 +41,13 @@ endpoint, then ``--test-id``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from twilio_es_cli.config import Settings, is_loopback_url
+from twilio_es_cli.config import is_loopback_url
 from twilio_es_cli.errors import (
     CheckFailed,
     ConfigError,
@@ -60,7 +60,8 @@ from twilio_es_cli.progress import Reporter
 from twilio_es_cli.sinks import SinkService
 
 if TYPE_CHECKING:
-    from mypy_boto3_kinesis import KinesisClient
+    from twilio_es_cli.tail.reader import ReadFn
+    from twilio_es_cli.tail.records import KinesisRecord
 
 TEST_EVENT_TYPE = "com.twilio.eventstreams.test-event"
 CLOCK_SKEW = timedelta(seconds=30)
@@ -71,23 +72,7 @@ MAX_TESTS = 3  # Test calls per validation (IAM propagation can fail the first)
 RETEST_AFTER = 20.0  # seconds without our test event before sending another
 RETEST_PAUSE = 5.0  # pause before re-sending a test the sink failed to receive
 
-
-class Record(Protocol):
-    """What we need from a Kinesis record (``twilio_es_cli.reader.KinesisRecord`` fits)."""
-
-    @property
-    def shard_id(self) -> str: ...
-    @property
-    def sequence_number(self) -> str: ...
-    @property
-    def arrival(self) -> datetime: ...
-    @property
-    def data(self) -> bytes: ...
-
-
-# (start time, deadline on time.monotonic(), checkpoint) -> records up to the tip of every
-# shard; the checkpoint (shard id -> last sequence number seen) resumes after those records.
-ReadFn = Callable[[datetime, float, Mapping[str, str]], Iterable[Record]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -121,10 +106,10 @@ class ValidationResult:
 def test_id_of(data: bytes) -> str | None:
     """The ``test_id`` of a test-event CloudEvent record, else None.
 
-    Decoding is the tail's (:func:`twilio_es_cli.cloudevents.decode`), so ``data`` given as a
+    Decoding is the tail's (:func:`twilio_es_cli.tail.decode.decode`), so ``data`` given as a
     JSON string (as in Kinesis) or as an object is accepted the same way everywhere.
     """
-    from twilio_es_cli.cloudevents import decode
+    from twilio_es_cli.tail.decode import decode
 
     decoded = decode(data)
     payload = decoded.data
@@ -132,23 +117,6 @@ def test_id_of(data: bytes) -> str | None:
         return None
     test_id = payload.get("test_id")
     return str(test_id) if test_id else None
-
-
-def reader_settings(settings: Settings, stream: StreamRef) -> tuple[Settings, str | None]:
-    """Settings to read the sink's stream: the region comes from its ARN.
-
-    Returns the settings and, when they differ from the user's configured region, a note to
-    show (reading the wrong region is the commonest "stream not found").
-    """
-    if settings.region == stream.region:
-        return settings, None
-    note = None
-    if settings.region is not None:
-        note = (
-            f"reading stream {stream.name} in {stream.region} (from the sink's ARN), "
-            f"not in your configured region {settings.region}"
-        )
-    return replace(settings, region=stream.region), note
 
 
 def _likely_causes(sid: str) -> str:
@@ -291,6 +259,35 @@ class Validator:
         timeout: float = DEFAULT_TIMEOUT,
     ) -> ValidationResult:
         """Catch up with the stream -> Test -> find our event -> Validate -> wait for active."""
+        found, read_back, deadline = self._read_back(sink, stream, read, timeout)
+        role_arn = sink.sink_configuration.get("role_arn", "?")
+        return self._validate_and_wait(
+            sink,
+            found,
+            deadline,
+            read_back,
+            lambda test_id: (
+                f"Twilio assumed role {role_arn} and wrote its test event into stream "
+                f"{stream.name} (shard {read_back.shard_id}), your AWS credentials read it back, "
+                f"and Validate accepted test id {test_id}"
+            ),
+        )
+
+    def read_back(
+        self, sink: Sink, stream: StreamRef, read: ReadFn, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> ValidationResult:
+        """Steps 1 to 3 only: catch up with the stream, Test, find our test event; no Validate.
+
+        The proof of delivery for a sink that is active already (``apply``): Twilio wrote the
+        test event and the user's credentials read it back.
+        """
+        return self._read_back(sink, stream, read, timeout)[1]
+
+    def _read_back(
+        self, sink: Sink, stream: StreamRef, read: ReadFn, timeout: float
+    ) -> tuple[list[tuple[str, str]], ValidationResult, float]:
+        """Steps 1 to 3: (test ids found with their shards, newest first; what was found;
+        the deadline)."""
         sid = sink.sid
         was_active = sink.status == "active"
         started = self.clock()
@@ -326,10 +323,10 @@ class Validator:
         )
 
         try:
-            result = self.service.test(sid)
+            answer = self.service.test(sid)
         except TwilioEsError as exc:
             raise _step_failed(2, "send test event", exc, None) from exc
-        self.report.step(f"sent test event to sink {sid} ({result})")
+        self.report.step(f"sent test event to sink {sid} ({answer})")
 
         try:
             found = self._find_test_event(
@@ -347,24 +344,20 @@ class Validator:
         shard_id = found[0][1]
         waited = round(self.clock() - started, 1)
         self.report.step(f"found test event in shard {shard_id} after {waited:g} s")
-
-        role_arn = sink.sink_configuration.get("role_arn", "?")
-        return self._validate_and_wait(
-            sink,
-            found,
-            deadline,
-            ValidationResult(sid, None, was_active, shard_id=shard_id, seconds_to_event=waited),
-            lambda test_id: (
-                f"Twilio assumed role {role_arn} and wrote its test event into stream "
-                f"{stream.name} (shard {shard_id}), your AWS credentials read it back, and "
-                f"Validate accepted test id {test_id}"
-            ),
+        read_back = ValidationResult(
+            sid,
+            sink.status,
+            was_active,
+            test_id=found[0][0],
+            shard_id=shard_id,
+            seconds_to_event=waited,
         )
+        return found, read_back, deadline
 
     @staticmethod
     def _pass(
         read: ReadFn, t0: datetime, deadline: float, seen: dict[str, str]
-    ) -> Iterator[Record]:
+    ) -> Iterator[KinesisRecord]:
         """One pass to the tip of every shard, resuming after ``seen`` (which it advances)."""
         for record in read(t0, deadline, dict(seen)):
             seen[record.shard_id] = record.sequence_number
@@ -380,24 +373,45 @@ class Validator:
         *,
         watch_failed: bool,
     ) -> list[tuple[str, str]]:
-        """Pass after pass to the tip of every shard; (test id, shard) pairs, newest first.
+        """Pass after pass to the tip of every shard; (test id, shard) pairs, newest first."""
 
-        Between passes the sink's status is checked. ``failed`` means Twilio could not deliver
-        our test; right after ``stream create`` that is often IAM propagation (a new role is
-        not assumable everywhere for some seconds), so the test is re-sent after a pause, as
-        it is when nothing arrived for a while, up to :data:`MAX_TESTS` tests in all while the
-        timeout allows. (A sink already ``failed`` before our test says nothing new.)
-        """
-        tests, last_test = 1, self.clock()
-        while True:
+        def look() -> list[tuple[str, str]]:
             found: list[tuple[datetime, int, str, str]] = []
             for record in self._pass(read, t0, deadline, seen):
                 test_id = test_id_of(record.data)
                 if test_id is not None:
                     found.append((record.arrival, len(found), test_id, record.shard_id))
+            # newest arrival first; on equal timestamps the one read last
+            return [(tid, shard) for _, _, tid, shard in sorted(found, reverse=True)]
+
+        step = "find the test event in the stream"
+        return self._await_test_event(sid, look, deadline, step, watch_failed=watch_failed)
+
+    def _await_test_event(
+        self,
+        sid: str,
+        look: Callable[[], list[T]],
+        deadline: float,
+        step: str,
+        *,
+        watch_failed: bool,
+    ) -> list[T]:
+        """Look for our test event (``look()``: what arrived since the last look) until it
+        arrives or ``deadline`` passes; [] then. The one "wait, read back, re-send" loop of
+        every flow (stream, listener, ``apply``'s proof).
+
+        Between looks the sink's status is checked (``watch_failed``). ``failed`` means Twilio
+        could not deliver our test; right after ``stream create`` that is often IAM propagation
+        (a new role is not assumable everywhere for some seconds), so the test is re-sent after
+        a pause, as it is when nothing arrived for a while, up to :data:`MAX_TESTS` tests in
+        all while the timeout allows. (A sink already ``failed`` before our test says nothing
+        new.) Still failed after that: step ``step`` failed.
+        """
+        tests, last_test = 1, self.clock()
+        while True:
+            found = look()
             if found:
-                # newest arrival first; on equal timestamps the one read last
-                return [(tid, shard) for _, _, tid, shard in sorted(found, reverse=True)]
+                return found
             now = self.clock()
             remaining = deadline - now
             failed = watch_failed and self.service.get(sid).status == "failed"
@@ -414,8 +428,8 @@ class Validator:
                 continue
             if failed:
                 raise CheckFailed(
-                    "step 3 (find the test event in the stream) failed: Twilio could not "
-                    f"deliver the test event (sink {sid} is failed after {tests} test(s))",
+                    f"step 3 ({step}) failed: Twilio could not deliver the test event "
+                    f"(sink {sid} is failed after {tests} test(s))",
                     hint=_likely_causes(sid),
                 )
             if remaining <= 0:
@@ -462,7 +476,7 @@ class Validator:
         self.report.step(f"sent test event to sink {sid} ({result})")
         path = urlsplit(destination).path or "/"
         try:
-            found = self._find_at_listener(log, mark, path, deadline, sid)
+            found = self._find_at_listener(log, mark, path, deadline, sink)
         except ListenerError as exc:
             raise CheckFailed(
                 f"step 3 (read the test event from the listener) failed: {exc.message}",
@@ -497,17 +511,12 @@ class Validator:
         )
 
     def _find_at_listener(
-        self, log: Any, after: int, path: str, deadline: float, sid: str
+        self, log: Any, after: int, path: str, deadline: float, sink: Sink
     ) -> list[tuple[str, dict[str, Any]]]:
-        """Test events the listener recorded after ``after`` at ``path``, newest first.
-
-        Re-sends the test when nothing arrived for :data:`RETEST_AFTER` s (up to
-        :data:`MAX_TESTS`), as for a stream.
-        """
+        """Test events the listener recorded after ``after`` at ``path``, newest first."""
         import json
 
-        tests, last_test = 1, self.clock()
-        while True:
+        def look() -> list[tuple[str, dict[str, Any]]]:
             doc = log.read(after, TEST_EVENT_TYPE)
             found = []
             for item in reversed(doc.get("events") or []):
@@ -517,18 +526,11 @@ class Validator:
                 test_id = test_id_of(json.dumps(event).encode())
                 if test_id is not None:
                     found.append((test_id, item))
-            if found:
-                return found
-            now = self.clock()
-            remaining = deadline - now
-            if now - last_test >= RETEST_AFTER and tests < MAX_TESTS and remaining > 1:
-                self.report.note(f"nothing arrived yet: sending test {tests + 1} of {MAX_TESTS}")
-                self.service.test(sid)
-                tests, last_test = tests + 1, self.clock()
-                continue
-            if remaining <= 0:
-                return []
-            self.sleep(min(self.poll_interval, remaining))
+            return found
+
+        step = "read the test event from the listener"
+        watch = sink.status != "failed"
+        return self._await_test_event(sink.sid, look, deadline, step, watch_failed=watch)
 
     def _validate_and_wait(
         self,
@@ -614,22 +616,3 @@ def _check_verdict(item: dict[str, Any], base: str) -> None:
             "counts as a failed delivery",
             hint="Make the app answer 2xx to Twilio's requests, then run this again.",
         )
-
-
-def stream_reader(kinesis_client: KinesisClient, stream_arn: str) -> ReadFn:
-    """Bind :func:`twilio_es_cli.reader.read_stream` to one stream as a :data:`ReadFn`."""
-    from twilio_es_cli.aws import aws_errors
-    from twilio_es_cli.reader import StartPosition, read_stream
-
-    def read(start: datetime, deadline: float, checkpoint: Mapping[str, str]) -> Iterator[Record]:
-        with aws_errors(f"read stream {stream_arn}"):
-            yield from read_stream(
-                kinesis_client,
-                stream_arn,
-                StartPosition.at(start),
-                follow=False,
-                deadline=deadline,
-                checkpoint=checkpoint,
-            )
-
-    return read

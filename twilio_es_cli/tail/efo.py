@@ -12,9 +12,9 @@ How, in two parts:
   named ``twilio-es-<user>-<host>-<pid>-<tag>``, waits until it is ACTIVE and deregisters it
   on the way out, however the tail stops (``--max``, Ctrl-C, SIGTERM, a closed pipe, errors).
   A SIGKILL leaves it registered; the next run finds it by name and removes it.
-- :meth:`EfoConsumer.read_shard` is a :data:`~twilio_es_cli.reader.ShardReader`: the reader
-  keeps planning, parents-before-children ordering and checkpoints, and only the way records
-  arrive changes. A subscription lasts 5 minutes; it is renewed ``AFTER_SEQUENCE_NUMBER`` of
+- :meth:`EfoConsumer.read_shard` is a :class:`~twilio_es_cli.tail.shard_reader.ShardReader`: the
+  stream reader keeps planning, parents-before-children ordering and checkpoints, and only the way
+  records arrive changes. A subscription lasts 5 minutes; it is renewed ``AFTER_SEQUENCE_NUMBER`` of
   the last ``ContinuationSequenceNumber`` (no gap, no repeat), and a shard ends when an event
   carries ``ChildShards`` (resharding), which the reader then follows.
 """
@@ -35,26 +35,28 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from twilio_es_cli.arns import stream_name
 from twilio_es_cli.aws import (
     as_connection_error,
     error_code,
+    foreign_answer,
     is_stream_interrupted,
     stream_not_found,
     translate,
 )
 from twilio_es_cli.errors import ApiError, NotFoundError, TwilioEsError
-from twilio_es_cli.reader import (
-    StartPosition,
-    _Batch,
-    _CaughtUp,
-    _Context,
-    _Failed,
-    _Retry,
-    _ShardEnded,
-    records_of,
-    stream_name,
-)
+from twilio_es_cli.progress import TERMINAL, Reporter
 from twilio_es_cli.shards import stream_kwargs, subscription_ended
+from twilio_es_cli.tail.positions import StartPosition
+from twilio_es_cli.tail.records import records_of
+from twilio_es_cli.tail.shard_reader import (
+    Batch,
+    CaughtUp,
+    Failed,
+    Retry,
+    ShardContext,
+    ShardEnded,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
@@ -173,6 +175,14 @@ def _refused(exc: BaseException, action: str, stream: str) -> TwilioEsError:
     """Our one-line error, with a hint, for the codes enhanced fan-out brings."""
     code = error_code(exc)
     name = stream_name(stream)
+    foreign = foreign_answer(exc)
+    if foreign is not None:  # e.g. an emulator without enhanced fan-out: say so, no page
+        return ApiError(
+            f"could not {action}: the server answered {foreign}; it does not serve "
+            "enhanced fan-out (--efo)",
+            hint="Tail without --efo: it reads the same events by polling (GetRecords), "
+            "which works there.",
+        )
     if code == "ResourceNotFoundException":
         return NotFoundError(
             f"could not {action}: stream {name!r} or its consumer was not found",
@@ -211,7 +221,7 @@ def starting_position(position: StartPosition) -> StartingPositionTypeDef:
 class EfoConsumer:
     """A registered stream consumer for one tail, and the shard reader that uses it.
 
-    ``with EfoConsumer(kinesis, stream, notify=..., stop=...) as efo:`` registers (after
+    ``with EfoConsumer(kinesis, stream, report=..., stop=...) as efo:`` registers (after
     removing this user's leftovers on this host) and waits until ACTIVE; leaving the block
     closes every open subscription and deregisters the consumer.
     """
@@ -221,7 +231,7 @@ class EfoConsumer:
         kinesis: KinesisClient,
         stream: str,
         *,
-        notify: Callable[[str], None],
+        report: Reporter = TERMINAL,
         stop: threading.Event | None = None,
         name: str | None = None,
         alive: Callable[[int, datetime | None], bool] = process_alive,
@@ -229,7 +239,7 @@ class EfoConsumer:
     ) -> None:
         self.kinesis = kinesis
         self.stream = stream
-        self.notify = notify
+        self.report = report  # what it does to the consumer is said as notes
         self.stop = stop or threading.Event()
         self.name = name or consumer_name()
         self.prefix = owner_prefix()
@@ -275,7 +285,7 @@ class EfoConsumer:
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":  # gone with its stream
                 return
-            self.notify(
+            self.report.note(
                 f"could not deregister consumer {self.name} ({exc}); it costs money while it "
                 f"exists: aws kinesis deregister-stream-consumer --consumer-arn {arn} "
                 "(the next `tail --efo` here removes it too)"
@@ -305,7 +315,7 @@ class EfoConsumer:
             except Exception as exc:
                 if error_code(exc) != "ResourceNotFoundException":
                     raise _refused(exc, f"remove consumer {consumer.name}", self.stream) from exc
-            self.notify(
+            self.report.note(
                 f"removed consumer {consumer.name}, left by an earlier tail --efo "
                 f"(process {pid} is gone)"
             )
@@ -336,7 +346,7 @@ class EfoConsumer:
             self.stop.wait(min(5.0, 0.5 * attempt))
 
     def _wait_active(self, arn: str) -> None:
-        self.notify(f"reading with enhanced fan-out as consumer {self.name}")
+        self.report.note(f"reading with enhanced fan-out as consumer {self.name}")
         deadline = time.monotonic() + ACTIVE_TIMEOUT
         while not self.stop.is_set():
             try:
@@ -355,21 +365,21 @@ class EfoConsumer:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def read_shard(self, ctx: _Context, shard_id: str, start: StartPosition) -> None:
+    def read_shard(self, ctx: ShardContext, shard_id: str, start: StartPosition) -> None:
         """Thread body (a ShardReader): push-read one shard; failures go to the consumer."""
         try:
             self._read_shard(ctx, shard_id, start)
         except TwilioEsError as exc:
-            ctx.put(_Failed(exc))
+            ctx.put(Failed(exc))
         except Exception as exc:  # never die silently: the consumer would wait forever
             if not ctx.halt.is_set():
-                ctx.put(_Failed(_refused(exc, f"read shard {shard_id}", self.stream)))
+                ctx.put(Failed(_refused(exc, f"read shard {shard_id}", self.stream)))
 
-    def _read_shard(self, ctx: _Context, shard_id: str, start: StartPosition) -> None:
+    def _read_shard(self, ctx: ShardContext, shard_id: str, start: StartPosition) -> None:
         # Where to subscribe again; _drain advances it event by event, so a subscription
         # that breaks off mid-way resumes right after the last records handed over.
         cursor = _Cursor(start)
-        retry = _Retry(ctx, f"subscribing to shard {shard_id}")
+        retry = Retry(ctx, f"subscribing to shard {shard_id}")
         while not ctx.halt.is_set():
             events = self._subscribe(ctx, shard_id, cursor.position, retry)
             if events is None:
@@ -395,7 +405,7 @@ class EfoConsumer:
             # The subscription's 5 minutes are over: subscribe again from the continuation.
 
     def _subscribe(
-        self, ctx: _Context, shard_id: str, position: StartPosition, retry: _Retry
+        self, ctx: ShardContext, shard_id: str, position: StartPosition, retry: Retry
     ) -> Any | None:
         """Open a subscription (the initial-response is read by botocore), or None if halted
         or closed."""
@@ -411,6 +421,8 @@ class EfoConsumer:
                     StartingPosition=starting_position(position),
                 )
             except Exception as exc:
+                if foreign_answer(exc) is not None:  # not a failure worth retrying
+                    raise _refused(exc, f"subscribe to shard {shard_id}", self.stream) from exc
                 if error_code(exc) == "ResourceInUseException":
                     # Within 5 s of the previous subscription (a reconnect): wait it out.
                     now = time.monotonic()
@@ -431,7 +443,9 @@ class EfoConsumer:
             return events
         return None
 
-    def _drain(self, ctx: _Context, shard_id: str, events: Iterable[Any], cursor: _Cursor) -> str:
+    def _drain(
+        self, ctx: ShardContext, shard_id: str, events: Iterable[Any], cursor: _Cursor
+    ) -> str:
         """Hand over each event's records, advancing ``cursor``; say why the subscription ended.
 
         ``"ended"``: the shard closed (``ChildShards`` given to the reader); ``"caught_up"``:
@@ -446,17 +460,16 @@ class EfoConsumer:
             raw = body.get("Records") or []
             if raw:
                 records = records_of(shard_id, raw)
-                if not ctx.put(_Batch(shard_id, records)):
+                if not ctx.put(Batch(shard_id, records)):
                     return "halted"
                 cursor.position = StartPosition.after(records[-1].sequence_number)
-            if ctx.behind is not None:
-                ctx.behind[shard_id] = int(body.get("MillisBehindLatest") or 0)
+            ctx.behind_latest(shard_id, int(body.get("MillisBehindLatest") or 0))
             if subscription_ended(body):
-                ctx.put(_ShardEnded(shard_id, list(body.get("ChildShards") or [])))
+                ctx.put(ShardEnded(shard_id, list(body.get("ChildShards") or [])))
                 return "ended"
             cursor.position = StartPosition.after(str(body["ContinuationSequenceNumber"]))
             if not ctx.follow and not body.get("MillisBehindLatest"):
-                ctx.put(_CaughtUp(shard_id))
+                ctx.put(CaughtUp(shard_id))
                 return "caught_up"
         return "renew"
 

@@ -24,9 +24,10 @@ from hypothesis import strategies as st
 
 from tests.conftest import boto_client
 from tests.tail.tail_support import create_stream
-from twilio_es_cli import aws, wire
+from twilio_es_cli import aws
 from twilio_es_cli.aws import THROTTLED, AwsClients, classify, parse_timestamp
 from twilio_es_cli.config import resolve_settings
+from twilio_es_cli.tail import getrecords_parser as wire
 
 
 class Spy:
@@ -439,7 +440,7 @@ def test_records_of_builds_the_same_frozen_records() -> None:
     import dataclasses
     from datetime import datetime, timezone
 
-    from twilio_es_cli.reader import KinesisRecord, records_of
+    from twilio_es_cli.tail.records import KinesisRecord, records_of
 
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
     raw: list[dict[str, Any]] = [
