@@ -28,7 +28,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 import pytest
 
-from tests.beside_clone import READS_BESIDE_CLONE, ROOT
+from tests.beside_clone import READS_BESIDE_CLONE
+from tests.beside_clone import ROOT as ROOT  # tests import it from here
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse

@@ -41,7 +41,7 @@ def test_bad_twilio_api_url_is_config_error(cli: CliRunner) -> None:
     assert "hint:" in result.stderr
 
 
-_HEAVY = ("boto3", "botocore", "twilio", "pydantic", "moto", "rich")
+_HEAVY = ("boto3", "botocore", "twilio", "pydantic", "moto", "rich", "duckdb", "sqlglot")
 
 # One fresh interpreter imports the CLI (asserting that import alone stays light), lists every
 # group and sub-command, and forks one child per help: each child starts from that clean state,

@@ -530,6 +530,15 @@ def aws_errors(action: str) -> Iterator[None]:
         raise translate(exc, action) from exc
 
 
+def sandbox_down(exc: BaseException) -> bool:
+    """A connection to a loopback endpoint failed: the sandbox is not running (no retry)."""
+    from botocore import exceptions as bce
+
+    return isinstance(exc, bce.EndpointConnectionError | bce.ConnectTimeoutError) and (
+        is_loopback_url(str(getattr(exc, "kwargs", {}).get("endpoint_url", "")))
+    )
+
+
 def is_connection_error(exc: BaseException) -> bool:
     """True for network-level failures worth retrying: unreachable, dropped, timed out.
 

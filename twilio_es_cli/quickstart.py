@@ -16,7 +16,9 @@ run (or the user, by hand) already made, and reports "already there" instead of 
 1. ``streams.create`` recognises its own stream and role (by tag) and returns the same config;
 2. a kinesis sink whose configuration names the same stream ARN, role ARN and external id is
    reused (a sink with another external id can never validate against this role);
-3. an active sink is not validated again;
+3. a sink this run did not make is proven again (Test -> read back -> Validate): an
+   ``active`` status proves nothing, and an earlier run may have stopped before its proof,
+   so a re-run says "not proven yet" and proves it instead of claiming what never happened;
 4. types already delivered to that sink (by any subscription on it) are not subscribed again,
    since a second subscription of the same type would deliver every event twice.
 
@@ -42,9 +44,11 @@ from twilio_es_cli import arns, streams
 from twilio_es_cli.catalog import AVAILABLE, Catalog, ResolvedType, TypeSpec, parse_type_spec
 from twilio_es_cli.errors import CheckFailed, UsageError
 from twilio_es_cli.progress import Muted, Nested, Reporter
+from twilio_es_cli.subscriptions import covered_types, refuse_other_versions
 
 if TYPE_CHECKING:
     from twilio_es_cli.clients import Clients
+    from twilio_es_cli.config import Settings
     from twilio_es_cli.local.emulator import EventsEmulator
     from twilio_es_cli.models import KinesisSinkConfig, Sink
     from twilio_es_cli.subscriptions import Subscription
@@ -67,6 +71,14 @@ LOCAL_TAIL_TIMEOUT = 15.0  # --local: give up showing them after this long
 STEPS = 5
 LISTENER_PATH = "/events"  # --local --webhook: the sink's destination on the listener
 CREATED, ALREADY_THERE, VALIDATED = "created", "already there", "validated"
+ADDED = "types added"  # step 4 on a sink that already has its one subscription
+# What each step leaves undone when it never finished (Ctrl-C): said in the step's own words.
+UNDONE = {
+    1: ("stream + role", "no stream or role yet (what this run had created was rolled back)"),
+    2: ("sink", "no sink yet"),
+    3: ("validated", "delivery not proven"),
+    4: ("subscribed", "nothing subscribed yet: no events are delivered"),
+}
 
 
 # --------------------------------------------------------------------------- input
@@ -124,7 +136,7 @@ class Step:
 
     number: int
     name: str
-    result: str  # CREATED | ALREADY_THERE | VALIDATED | "" (the samples)
+    result: str  # CREATED | ALREADY_THERE | ADDED | VALIDATED | "" (the samples)
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,7 +145,7 @@ class Step:
     def line(self) -> str:
         """The progress line (``1/5 stream + role: created (...)``)."""
         head = f"{self.number}/{STEPS} {self.name}"
-        if self.result in (CREATED, ALREADY_THERE):
+        if self.result in (CREATED, ALREADY_THERE, ADDED):
             return f"{head}: {self.result} ({self.detail})"
         return f"{head} ({self.detail})"
 
@@ -203,33 +215,6 @@ def matching_sinks(sinks: Sequence[Sink], config: KinesisSinkConfig) -> list[Sin
             continue
         found.append(sink)
     return sorted(found, key=lambda s: order.get(s.status or "", 4))
-
-
-def covered_types(
-    subscriptions: Sequence[Subscription], wanted: Sequence[ResolvedType]
-) -> dict[str, tuple[int | None, str]]:
-    """Wanted types some subscription already delivers: type -> (its version, subscription).
-
-    A type the user pinned must have that version; one resolved to "latest" matches any
-    version (an earlier run pinned the latest of its day, and that is still what was asked).
-    """
-
-    def fits(sub: Subscription, resolved: ResolvedType) -> bool:
-        have = {t.type: t.schema_version for t in sub.types}
-        return resolved.type in have and (
-            resolved.latest or have[resolved.type] == resolved.schema_version
-        )
-
-    # The subscription delivering most of the wanted types first: one that has them all is
-    # named alone rather than mixed with partial ones.
-    ranked = sorted(subscriptions, key=lambda sub: -sum(fits(sub, r) for r in wanted))
-    covered: dict[str, tuple[int | None, str]] = {}
-    for sub in ranked:
-        have = {t.type: t.schema_version for t in sub.types}
-        for resolved in wanted:
-            if resolved.type not in covered and fits(sub, resolved):
-                covered[resolved.type] = (have[resolved.type], sub.sid)
-    return covered
 
 
 def default_specs(catalog: Catalog) -> list[TypeSpec]:
@@ -313,7 +298,10 @@ class Quickstart:
     def stream_and_role(self, req: Request) -> KinesisSinkConfig:
         # Its own progress lines would repeat the step line: muted, but its warnings (a
         # different shard count, a rollback) still show; the spinner covers the wait.
-        with self.report.waiting(f"Stream {req.stream} and its IAM role: creating or checking"):
+        timeout = req.timeout or STREAM_TIMEOUT
+        with self.report.waiting(
+            f"Stream {req.stream} and its IAM role: creating or checking", timeout
+        ):
             made = streams.create(
                 self.clients.aws(),
                 streams.create_request(
@@ -321,7 +309,7 @@ class Quickstart:
                     req.shards,
                     on_demand=False,
                     principal=req.principal,
-                    timeout=req.timeout or STREAM_TIMEOUT,
+                    timeout=timeout,
                 ),
                 report=Muted(self.report),
             )
@@ -349,17 +337,20 @@ class Quickstart:
         return sink, True
 
     def validate(self, sink: Sink, timeout: float, *, new: bool = False) -> Sink:
-        """Validate an inactive sink (old flow), and prove delivery into a NEW sink.
+        """Prove delivery into the sink (Test -> read back -> Validate), and make an inactive
+        one active (old flow).
 
-        Today Twilio creates sinks active, so status alone says nothing about delivery: a sink
-        made by this run still goes through Test -> read -> Validate. A sink reused from an
-        earlier run that is active was proved then (or by the user) and is left alone.
+        Today Twilio creates sinks active, so status says nothing about delivery, and nothing
+        in Twilio records that an earlier run proved it (that run may have been stopped with
+        Ctrl-C half-way): a reused sink is proven again, and the run says so first.
         """
         from twilio_es_cli.sink_validation import Validator
 
-        if sink.status == "active" and not new:
-            self._done(3, "validated", ALREADY_THERE, f"sink {sink.sid} is active")
-            return sink
+        if not new:
+            self.report.note(
+                f"sink {sink.sid} ({sink.status}) was made earlier; its delivery is not proven "
+                "by this run yet: proving it now"
+            )
         result = Validator(self.sinks, self.cores).run(
             sink.sid, self.clients.stream_reader, timeout=timeout
         )
@@ -385,7 +376,7 @@ class Quickstart:
         existing = self.subscriptions.list(sink.sid)
         covered = covered_types(existing, wanted)
         missing = [r for r in wanted if r.type not in covered]
-        _refuse_other_versions(existing, missing)
+        refuse_other_versions(existing, missing)
         types: list[tuple[ResolvedType, str]] = []
         for resolved in wanted:
             if resolved.type in covered:
@@ -406,9 +397,16 @@ class Quickstart:
                 + " (not subscribed twice: each event would arrive twice)"
             )
         specs = [TypeSpec(r.type, r.schema_version) for r in missing]
-        subscription, _ = self.subscriptions.subscribe(
-            sink.sid, specs, description or DEFAULT_SUBSCRIPTION_DESCRIPTION
-        )
+        if existing:
+            # Twilio takes one subscription per sink ("Sink with SID ... is in use"): the new
+            # types join the one the sink has.
+            subscription, _ = self.subscriptions.add_types(existing[0].sid, specs)
+            result = ADDED
+        else:
+            subscription, _ = self.subscriptions.subscribe(
+                sink.sid, specs, description or DEFAULT_SUBSCRIPTION_DESCRIPTION
+            )
+            result = CREATED
         for resolved in missing:
             types.append((resolved, subscription.sid))
         pins = [r for r in missing if r.latest]
@@ -417,26 +415,8 @@ class Quickstart:
                 "pinned to today's latest schema versions, so a new release cannot change "
                 "your payloads silently (choose one with --type TYPE:VERSION)"
             )
-        self._done(4, "subscribed", CREATED, f"{_types_text(types)} via {subscription.sid}")
+        self._done(4, "subscribed", result, f"{_types_text(types)} via {subscription.sid}")
         return subscription, types
-
-
-def _refuse_other_versions(
-    existing: Sequence[Subscription], missing: Sequence[ResolvedType]
-) -> None:
-    """A pinned type the sink already gets at another version would arrive twice: refuse."""
-    for resolved in missing:
-        for sub in existing:
-            for event in sub.types:
-                if event.type == resolved.type:
-                    raise UsageError(
-                        f"sink {sub.sink_sid} already receives {event.type} at schema version "
-                        f"{event.schema_version} (subscription {sub.sid}), not "
-                        f"{resolved.schema_version}",
-                        hint=f"Change it with `twilio-es subscription set-version {sub.sid} "
-                        f"{event.type} {resolved.schema_version}`, or re-run with "
-                        f"--type {event.type}:{event.schema_version}.",
-                    )
 
 
 def _types_text(types: Sequence[tuple[ResolvedType, str]], shown: int = 3) -> str:
@@ -445,6 +425,22 @@ def _types_text(types: Sequence[tuple[ResolvedType, str]], shown: int = 3) -> st
     if len(names) <= shown:
         return ", ".join(names)
     return f"{len(names)} types: {', '.join(names[:shown])}, ..."
+
+
+def rerun_command(req: Request, out: str | None) -> str:
+    """The command line that continues an interrupted quickstart (the same request)."""
+    import shlex
+
+    words = ["twilio-es", "quickstart", req.stream]
+    if req.shards != 1:
+        words += ["--shards", str(req.shards)]
+    for spec in req.specs:
+        words += ["--type", spec.pattern + (f":{spec.version}" if spec.version else "")]
+    if req.description:
+        words += ["--description", req.description]
+    if out:
+        words += ["--out", out]
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def run(
@@ -503,6 +499,7 @@ class LocalResult:
     shown: int
     events: list[dict[str, Any]]  # the envelopes, when collected (--json)
     tail_line: str
+    answer: Answer | None = None  # the samples archived and asked (None: no analytics extra)
 
     def as_dict(self) -> dict[str, Any]:
         data = self.result.as_dict()
@@ -512,7 +509,68 @@ class LocalResult:
             "shown": self.shown,
             "events": self.events,
         }
+        data["answer"] = self.answer.as_dict() if self.answer is not None else None
         return data
+
+
+ANSWER_QUERY = "delivery-status"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One named query's answer over the sample events, archived as `twilio-es archive` does."""
+
+    query: str
+    columns: list[str]
+    rows: list[list[Any]]
+    files: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "rows": [dict(zip(self.columns, row, strict=True)) for row in self.rows],
+            "files": self.files,
+        }
+
+
+def answer_samples(clients: Clients, result: QuickstartResult, reporter: Reporter) -> Answer | None:
+    """Archive the stream's events into a throw-away folder and ask it ANSWER_QUERY: what
+    `twilio-es archive` then `twilio-es query` would show. None without DuckDB (the analytics
+    extra is optional; the caller says how to get it)."""
+    import tempfile
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from twilio_es_cli.analytics.engine import open_archive, require_duckdb
+    from twilio_es_cli.errors import ConfigError
+
+    try:
+        require_duckdb()
+    except ConfigError:
+        return None
+    from twilio_es_cli.analytics.archive import run_archive
+    from twilio_es_cli.analytics.named import BY_NAME
+    from twilio_es_cli.progress import Muted
+    from twilio_es_cli.tail.options import TailOptions
+    from twilio_es_cli.tail.positions import StartPosition
+
+    options = TailOptions(
+        start=StartPosition.trim_horizon(), follow=False, timeout=LOCAL_TAIL_TIMEOUT
+    )
+    kinesis = clients.stream_kinesis(result.config.arn)
+    with tempfile.TemporaryDirectory(prefix="twilio-es-quickstart-") as tmp:
+        root = Path(tmp) / "twilio-events"
+        archived = run_archive(
+            kinesis, result.config.arn, root, options, max_bytes=1 << 20, max_age=60.0,
+            report=Muted(reporter),
+        )  # fmt: skip
+        if archived.read.interrupted:  # the runner took Ctrl-C as "stop": it still is one
+            raise KeyboardInterrupt
+        sql = BY_NAME[ANSWER_QUERY].render(datetime(1970, 1, 1, tzinfo=timezone.utc))
+        cursor = open_archive(root, sql=sql).execute(sql)
+        columns = [str(d[0]) for d in cursor.description or []]
+        rows = [list(row) for row in cursor.fetchall()]
+    return Answer(ANSWER_QUERY, columns, rows, archived.written.files)
 
 
 def sample_plan(types: Sequence[str], total: int = SAMPLE_EVENTS) -> dict[str, int]:
@@ -537,6 +595,33 @@ def _emit(emulator: EventsEmulator, plan: dict[str, int]) -> int:
             hint="Please report this with the output of --debug.",
         )
     return deliveries
+
+
+SANDBOX_SAMPLE_EVENTS = 30  # quickstart against a running sandbox (`local up`)
+
+
+def sandbox_samples(
+    settings: Settings, made: QuickstartResult, total: int = SANDBOX_SAMPLE_EVENTS
+) -> dict[str, int] | None:
+    """Against a running sandbox (``local up``), emit sample events of the subscribed types.
+
+    A sandbox has no traffic of its own: without samples, ``tail``, ``archive`` and ``query``
+    would find only the test event. Real Twilio (or an API that is not a twilio-es sandbox,
+    which has no ``/emulator/emit``) gets nothing: None.
+    """
+    from twilio_es_cli.config import DEFAULT_TWILIO_API_URL
+    from twilio_es_cli.errors import ConfigError
+    from twilio_es_cli.local import admin
+
+    if settings.twilio_api_url == DEFAULT_TWILIO_API_URL:
+        return None
+    plan = sample_plan([r.type for r, _ in made.subscribed.types], total)
+    try:
+        for name, count in plan.items():
+            admin.emit(settings, name, count)
+    except ConfigError:  # not a twilio-es sandbox: a proxy to Twilio, say
+        return None
+    return plan
 
 
 def run_local(
@@ -585,6 +670,7 @@ def run_local(
         )
         target = samples.target()
         summary = _tail_samples(session.clients, result, plan, deliveries, samples, target)
+        answer = answer_samples(session.clients, result, reporter)
     return LocalResult(
         result=result,
         emitted=plan,
@@ -592,6 +678,7 @@ def run_local(
         shown=summary.emitted,
         events=_documents(target),
         tail_line=summary.line(),
+        answer=answer,
     )
 
 

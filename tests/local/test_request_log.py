@@ -114,7 +114,7 @@ def test_the_window_shows_one_line_per_request_and_errors_in_one_line(tmp_path: 
     assert details["Kinesis.DescribeAccountSettings"].startswith(
         "NotImplemented: The offline sandbox does not implement Kinesis.DescribeAccountSettings"
     )
-    assert details[f"Events /v1/Sinks/DG{'0' * 32}"].startswith("20404: ")
+    assert details[f"Events /v1/Sinks/DG{'0' * 32}"].startswith("91001: ")  # sink not found
 
 
 def test_debug_shows_the_traceback_of_a_failure(tmp_path: Path) -> None:

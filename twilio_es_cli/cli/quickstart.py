@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, clients, settings
+from twilio_es_cli.cli._common import JqOption, JsonOption, clients, settings
 from twilio_es_cli.errors import ExitCode
 from twilio_es_cli.progress import Terminal
 
 if TYPE_CHECKING:
     from twilio_es_cli.models import KinesisSinkConfig as SinkConfig
-    from twilio_es_cli.quickstart import LocalResult, QuickstartResult, Step, WebhookResult
+    from twilio_es_cli.quickstart import Answer, LocalResult, QuickstartResult, Step, WebhookResult
 
 DEFAULT_OUT = Path("twilio-sink.json")
 # Finished steps as ✓ lines, context indented under them (stderr).
@@ -57,7 +57,7 @@ def _same_config(text: str, config: dict[str, str]) -> bool:
 
     try:
         return bool(json.loads(text) == config)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -118,17 +118,19 @@ def quickstart(
         ),
     ] = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Stream + IAM role, kinesis sink, validation and subscription in one command.
 
     Safe to re-run: each step first looks for what an earlier run made (the stream and its
-    role, a sink with the same stream, role and external id, an active status, subscribed
-    types) and says "already there" instead of making a duplicate, so an interrupted run
-    continues where it stopped. Types are checked against the catalogue before anything is
-    created. With --local everything runs in an in-process sandbox that is gone afterwards;
-    your AWS and Twilio settings are ignored. --local --webhook is the webhook variant: a
-    listener, a webhook sink pointing at it, validation in one step (the test event is read
-    back from the listener) and sample events arriving signed.
+    role, a sink with the same stream, role and external id, subscribed types) and says
+    "already there" instead of making a duplicate, so an interrupted run continues where it
+    stopped; a reused sink's delivery is proven again (nothing records an earlier proof).
+    Ctrl-C says which steps are done and which not (exit 130). Types are checked against the
+    catalogue before anything is created. With --local everything runs in an in-process
+    sandbox that is gone afterwards; your AWS and Twilio settings are ignored. --local
+    --webhook is the webhook variant: a listener, a webhook sink pointing at it, validation in
+    one step (the test event is read back from the listener) and sample events arriving signed.
 
     \b
     Examples:
@@ -181,11 +183,17 @@ def quickstart(
         _local_summary(result)
         return
 
-    made = core.run(factory, request, REPORTER, on_config=writer)
-    _next_step(made)
+    try:
+        made = core.run(factory, request, REPORTER, on_config=writer, log=log)
+    except KeyboardInterrupt:
+        _interrupted(log, core.rerun_command(request, str(out) if out else None), target)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    samples_sent = core.sandbox_samples(base, made)
+    _next_step(made, samples_sent)
     if as_json:
         data = made.as_dict()
         data["sink_config_file"] = str(target)
+        data["sample_events"] = samples_sent
         output.print_json(data)
     else:
         subscribed = made.subscribed
@@ -306,10 +314,48 @@ def _interrupted_local(last: Step | None, out: Path | None, *, webhook: bool = F
     )
 
 
-def _next_step(made: QuickstartResult) -> None:
+def _interrupted(log: list[Step], again: str, config: Path | None) -> None:
+    """Ctrl-C during `quickstart` on real accounts: what is done, what is not, how to go on.
+
+    Nothing is rolled back (a finished step is what a re-run reuses), so the user must learn
+    what exists now and what does not: a sink that is there but unproven, no subscription.
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.quickstart import STEPS, UNDONE
+
+    if output.is_tty(sys.stderr):
+        sys.stderr.write("\n")  # the terminal echoed ^C
+    finished = {step.number: step for step in log}
+    stopped = next((n for n in UNDONE if n not in finished), STEPS)
+    output.warn(f"Interrupted: quickstart stopped during step {stopped}/{STEPS}.")
+    for number, (name, undone) in UNDONE.items():
+        if number in finished:
+            output.info(f"  done:     {finished[number].line()}")
+        else:
+            output.info(f"  not done: {number}/{STEPS} {name}: {undone}")
+    if config is not None and 1 in finished and config.exists():
+        output.info(f"The sink configuration is in {config}.")
+    output.info(
+        f"Nothing was rolled back. Continue with `{again}`: it reuses what exists and "
+        "proves delivery before it subscribes."
+    )
+
+
+def _next_step(made: QuickstartResult, samples: dict[str, int] | None = None) -> None:
     from twilio_es_cli import output
     from twilio_es_cli.quickstart import STEPS
 
+    if samples:
+        output.success(
+            f"sandbox: emitted {sum(samples.values())} sample events of the subscribed types "
+            f"into {made.stream_name} (a sandbox has no traffic of its own; "
+            "`twilio-es local emit TYPE` sends more)"
+        )
+        output.info(
+            f"{STEPS}/{STEPS} next: twilio-es tail --from trim-horizon, or twilio-es archive "
+            "--no-follow then twilio-es query delivery-status-per-hour --chart"
+        )
+        return
     output.info(
         f"{STEPS}/{STEPS} next: twilio-es tail {made.stream_name}   "
         "(events appear as your account produces them; add --from trim-horizon for "
@@ -329,6 +375,7 @@ def _local_summary(result: LocalResult) -> None:
         )
     else:
         output.warn(f"showed {result.shown} of {emitted} sample events ({result.tail_line})")
+    _answer(result.answer)
     output.info("The sandbox lived only for this command and is gone now.")
     output.info(
         "Keep one running: `twilio-es local up`, then in another shell run its export lines, "
@@ -338,6 +385,27 @@ def _local_summary(result: LocalResult) -> None:
         "For real: configure AWS credentials (aws configure / AWS_PROFILE) and export "
         "TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, then run `twilio-es quickstart`."
     )
+
+
+def _answer(answer: Answer | None) -> None:
+    """What the sample events answer, archived and asked as `archive` and `query` would (or
+    how to get those commands)."""
+    from twilio_es_cli import output
+
+    if answer is None:
+        output.info(
+            "Ask your events questions in SQL: pip install 'twilio-es[analytics]', then "
+            "`twilio-es archive` and `twilio-es query delivery-status --chart` (docs/analytics.md)."
+        )
+        return
+    output.success(
+        f"Archived them as Parquet ({answer.files} file{'s' if answer.files != 1 else ''}) "
+        f"and asked `twilio-es query {answer.query}`:"
+    )
+    widths = [max(len(str(v)) for v in [name, *(row[i] for row in answer.rows)])
+              for i, name in enumerate(answer.columns)]  # fmt: skip
+    for row in [answer.columns, *answer.rows]:
+        output.info("    " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 def register(root: typer.Typer) -> None:

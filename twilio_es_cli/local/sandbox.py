@@ -72,9 +72,12 @@ class Sandbox:
         state_dir: Path | None = None,
         legacy_validation: bool = False,
         timing: Timing | None = None,
+        emulator_options: dict[str, Any] | None = None,
     ) -> None:
         self.host = host
         self.legacy_validation = legacy_validation
+        # Passed on to EventsEmulator (local up's --time-scale, --public-url, --schema-url).
+        self.emulator_options = dict(emulator_options or {})
         self.aws_port = aws_port
         self.events_port = events_port
         self.state_dir = state_dir
@@ -118,6 +121,7 @@ class Sandbox:
             port=self.events_port,
             state_dir=None if self.state_dir is None else self.state_dir / "events",
             legacy_validation=self.legacy_validation,
+            **self.emulator_options,
         )
         self.emulator.start()
         return self

@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,7 @@ from twilio_es_cli.shards import stream_kwargs, subscription_ended
 from twilio_es_cli.tail.positions import StartPosition
 from twilio_es_cli.tail.records import records_of
 from twilio_es_cli.tail.shard_reader import (
+    ArrivalGate,
     Batch,
     CaughtUp,
     Failed,
@@ -381,6 +382,7 @@ class EfoConsumer:
         cursor = _Cursor(start)
         retry = Retry(ctx, f"subscribing to shard {shard_id}")
         while not ctx.halt.is_set():
+            cursor.gate.opened(cursor.position)
             events = self._subscribe(ctx, shard_id, cursor.position, retry)
             if events is None:
                 return
@@ -460,7 +462,8 @@ class EfoConsumer:
             raw = body.get("Records") or []
             if raw:
                 records = records_of(shard_id, raw)
-                if not ctx.put(Batch(shard_id, records)):
+                shown = cursor.gate.admit(records)
+                if shown and not ctx.put(Batch(shard_id, shown)):
                     return "halted"
                 cursor.position = StartPosition.after(records[-1].sequence_number)
             ctx.behind_latest(shard_id, int(body.get("MillisBehindLatest") or 0))
@@ -481,9 +484,11 @@ class EfoConsumer:
 
 @dataclass
 class _Cursor:
-    """One shard's resume position, shared by a subscription's reader and its retry loop."""
+    """One shard's resume position, shared by a subscription's reader and its retry loop,
+    and what it may hand over after opening at a timestamp."""
 
     position: StartPosition
+    gate: ArrivalGate = field(default_factory=ArrivalGate)
 
 
 def _transient_event(exc: BaseException) -> bool:
