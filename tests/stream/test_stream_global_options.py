@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import Result, Terminal, boto_client
 from tests.fixture_types import EventsEmulator, SubprocessRunner
+from twilio_es_cli import __version__
 
 CLI = Callable[..., Result]
 
@@ -273,3 +274,11 @@ def test_answering_no_at_the_delete_prompt_changes_nothing(aws_env: str) -> None
     assert "Cancelled; nothing was changed." in text
     assert "Interrupted" not in text
     assert kinesis.list_streams()["StreamNames"] == ["keep-me"]
+
+
+def test_a_bad_late_global_after_jq_leaves_no_filter_behind(cli: CLI, aws_env: str) -> None:
+    """--jq is taken first (eager); a bad global option after it then fails the parse, which
+    skips the command's clean-up: the next run in the same process must not be filtered."""
+    failed = cli("stream", "list", "--jq", "1", "--endpoint-url", "notaurl")
+    assert failed.exit_code == 3, failed.stderr
+    assert cli("version", "--json").json() == {"version": __version__}

@@ -271,6 +271,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     from twilio_es_cli.cli import _stdio
 
     _stdio.prepare()  # a closed stream, or one that cannot encode every character
+    # Every run starts unfiltered: --jq clears its filter when its command's context closes,
+    # which click skips when parsing fails after the (eager) --jq was taken, e.g. a late
+    # global option with a bad value; a later run in this process must not inherit it.
+    output.use_jq(None)
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
     command = root_command()
