@@ -16,8 +16,10 @@ HEADER = """# Command reference
 Generated from the CLI by `python docs/gen_reference.py`; do not edit by hand
 (`tests/test_docs.py` checks that this file matches the code).
 
-Global options go before the command: `twilio-es [--profile P] [--region R]
-[--endpoint-url URL] [--twilio-api-url URL] [--debug] [--quiet] COMMAND ...`.
+Global options (`--profile P`, `--region R`, `--endpoint-url URL`, `--twilio-api-url URL`,
+`--twilio-profile NAME`, `--debug`, `--quiet`, `--version`) go before or after the command:
+`twilio-es --region R stream list` and `twilio-es stream list --region R` are the same. They
+are listed under `twilio-es` below.
 """
 
 
@@ -38,11 +40,9 @@ def _walk(command: Any, ctx: Any, path: list[str], out: list[str]) -> None:
 def generate() -> str:
     """The full Markdown reference for the current code."""
     os.environ["COLUMNS"] = "100"
-    import typer
+    from twilio_es_cli.cli import root_command
 
-    from twilio_es_cli.cli import app
-
-    root = typer.main.get_command(app)
+    root = root_command()
     ctx = root.make_context("twilio-es", ["--help"], resilient_parsing=True)
     ctx.max_content_width = 100
     ctx.terminal_width = 100

@@ -28,6 +28,9 @@ from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 import pytest
 
+from tests.beside_clone import READS_BESIDE_CLONE
+from tests.beside_clone import ROOT as ROOT  # tests import it from here
+
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
     from mypy_boto3_iam import IAMClient
@@ -38,46 +41,18 @@ if TYPE_CHECKING:
     from tests.fixture_types import CliRunner, EventsEmulator, SubprocessRunner
     from tests.sandbox_support import RunningSandbox
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 REGION = "us-east-1"
 
 
-class ReadBesideClone(OSError):
-    """A test opened a file beside the clone (the shared folder), which a lone clone lacks."""
-
-
-def outside_repository(path: str | bytes | os.PathLike[str] | int) -> bool:
-    """True for a path beside the repository (under its parent, not under the repository).
-
-    A user's clone has nothing beside it, so a test that reads there passes only on the machine
-    it was written on. Interpreter, virtualenv and temporary directories are never "beside", and
-    neither are dot-directories (a developer's ~/.config when the clone lives in $HOME).
-    """
-    if isinstance(path, int):
-        return False
-    try:
-        resolved = Path(os.fsdecode(path)).resolve()
-    except (OSError, ValueError):
-        return False
-    if not resolved.is_relative_to(ROOT.parent) or resolved.is_relative_to(ROOT):
-        return False
-    # A prefix that contains the clone itself (a clone under /tmp) exempts nothing beside it.
-    allowed = {sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir()}
-    for prefix in (Path(p).resolve() for p in allowed):
-        if not ROOT.is_relative_to(prefix) and resolved.is_relative_to(prefix):
-            return False
-    first = resolved.relative_to(ROOT.parent).parts[:1]
-    return not (first and first[0].startswith("."))
-
-
-def _refuse_reads_beside_clone(event: str, args: tuple[object, ...]) -> None:
-    path = args[0] if event == "open" and args else None
-    if isinstance(path, str | bytes | os.PathLike | int) and outside_repository(path):
-        raise ReadBesideClone(f"test read {args[0]!r}, outside the repository {ROOT}")
-
-
-sys.addaudithook(_refuse_reads_beside_clone)
+@pytest.fixture(autouse=True)
+def no_reads_beside_clone() -> Iterator[None]:
+    """Fail the test that read beside the clone, even if the code that read caught the error."""
+    before = len(READS_BESIDE_CLONE)
+    yield
+    refused = READS_BESIDE_CLONE[before:]
+    if refused:
+        pytest.fail(f"read beside the clone (a lone clone has nothing there): {refused[:3]}")
 
 
 # Variables a developer's shell may carry that would leak into tests.
@@ -494,12 +469,28 @@ def active_webhook_sink() -> str:
     return str(sink.sid)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Byte-compile the package once, as an installed copy is, before any test runs it.
+
+    Many tests start ``python -m twilio_es_cli`` (a user's process); with
+    ``PYTHONDONTWRITEBYTECODE`` set, each would compile every module it imports again. Only
+    the main process does it (xdist workers find it done)."""
+    if not hasattr(config, "workerinput"):
+        import compileall
+
+        compileall.compile_dir(ROOT / "twilio_es_cli", quiet=1)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that starts ministack, so ``.ci/lowest`` can leave them out.
+    """Mark every test that starts ministack, so ``.ci/lowest`` can leave them out; run the
+    tests marked ``slow`` first.
 
     ministack pins botocore exactly; the lower-bounds run installs the oldest botocore our range
-    allows, which ministack cannot run beside.
+    allows, which ministack cannot run beside. Slow tests first: with parallel workers
+    (pytest-xdist hands tests out in this order) the long ones start at once and the short ones
+    fill the gaps, instead of one long test running alone at the end.
     """
     for item in items:
         if "ministack" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.ministack)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: same order

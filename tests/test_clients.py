@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import typer
 import typer.core
 
@@ -68,3 +71,23 @@ def test_aws_clients_per_region_built_once_each() -> None:
     assert other.kinesis().meta.region_name == "us-west-2"
     assert factory.aws().region == "eu-west-1"
     assert factory.settings.region == "eu-west-1"  # the invocation's settings stay as given
+
+
+def test_sessions_share_one_model_loader_per_data_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore's JSON models are parsed once per process, not once per session (an assumed
+    role's session, every in-process test run); another AWS_DATA_PATH gets its own loader."""
+    from twilio_es_cli import aws
+
+    first, second = aws._botocore_session(), aws._botocore_session()
+    assert first is not second
+    loader = first.get_component("data_loader")
+    assert second.get_component("data_loader") is loader
+    assert loader.load_service_model("kinesis", "service-2") is second.get_component(
+        "data_loader"
+    ).load_service_model("kinesis", "service-2")
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    elsewhere = aws._botocore_session().get_component("data_loader")
+    assert elsewhere is not loader
+    assert str(tmp_path) in elsewhere.search_paths

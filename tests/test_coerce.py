@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,21 +25,68 @@ from twilio_es_cli.cli import _coerce
 _ORIGINAL = getattr(_coerce._typer_builder(), _coerce._ORIGINAL_ATTR, None)
 
 
+def _moved(what: str) -> str:
+    return (
+        f"typer {typer.__version__} changed the private seam cli/_coerce.py patches: {what}. "
+        "The CLI still runs, on typer's own (pydantic) coercion, but every --help now imports "
+        "pydantic; update cli/_coerce.py to the new seam or drop it."
+    )
+
+
 def test_typer_private_seam_is_where_we_patch_it() -> None:
-    """Fails loudly when typer moves the internals cli/_coerce.py relies on (pinned <0.30)."""
+    """Fails with a message naming what moved when typer changes what cli/_coerce.py patches."""
     import typer._coercion as coercion
     import typer._param_types as param_types
 
-    assert typer.__version__.startswith("0.29.")
-    assert _ORIGINAL is coercion.build_runtime_param, "typer.core's builder was not patched"
-    assert _coerce._typer_builder() is _coerce._lazy_build_runtime_param
+    assert typer.__version__.startswith("0.29."), _moved("not 0.29 (pinned <0.30)")
+    assert _coerce.seam_problem() is None, _moved(str(_coerce.seam_problem()))
+    assert _ORIGINAL is coercion.build_runtime_param, _moved("typer.core's builder is another")
+    assert _coerce._typer_builder() is _coerce._lazy_build_runtime_param, _moved("not patched")
     source = inspect.getsource(typer.core._TyperParameter.get_runtime_param)
-    assert "build_runtime_param(self.type_descriptor)" in source
-    assert "if value is None" in inspect.getsource(coercion.RuntimeParam.coerce)
+    assert "build_runtime_param(self.type_descriptor)" in source, _moved("get_runtime_param")
+    assert "if value is None" in inspect.getsource(coercion.RuntimeParam.coerce), _moved(
+        "RuntimeParam.coerce no longer returns early for None"
+    )
     for name in ("coerce_cli_choice", "coerce_cli_path"):
-        assert callable(getattr(param_types, name))
+        assert callable(getattr(param_types, name, None)), _moved(f"_param_types.{name}")
     descriptor_fields = set(coercion.TypeDescriptor.__dataclass_fields__)
-    assert {"annotation", "parameter_info", "file_annotation"} <= descriptor_fields
+    wanted = {"annotation", "parameter_info", "file_annotation"}
+    assert wanted <= descriptor_fields, _moved(f"TypeDescriptor fields {sorted(descriptor_fields)}")
+
+
+def test_seam_gone_means_no_patch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(typer.core, "build_runtime_param")
+    assert _coerce.seam_problem() == "typer.core.build_runtime_param is gone"
+    _coerce.install()  # nothing to patch: leaves typer alone
+    assert not hasattr(typer.core, "build_runtime_param")
+
+
+_WITHOUT_THE_SEAM = """
+import sys, typer._typing
+# As if typer renamed a private name cli/_coerce.py imports: gone while the CLI is imported,
+# back afterwards for typer's own modules (typer._adapters imports it when it is loaded).
+kept = typer._typing.literal_values
+del typer._typing.literal_values
+from twilio_es_cli.cli import run
+typer._typing.literal_values = kept
+import typer.core
+patched = hasattr(typer.core.build_runtime_param, "_twilio_es_original")
+code = run(["stream", "create", "twilio-events", "many"])
+sys.stdout.write(f"code={code} patched={patched} pydantic={'pydantic' in sys.modules}")
+"""
+
+
+def test_without_the_seam_the_cli_runs_on_typers_own_coercion() -> None:
+    """The safety net: typer moved a private name -> no patch, typer's coercion, same answer."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_THE_SEAM], capture_output=True, text=True, timeout=60
+    )
+    assert proc.stdout == "code=2 patched=False pydantic=True", proc.stderr[-2000:]
+    assert proc.stderr.splitlines() == [
+        "error: SHARDS must be a whole number, not 'many'",
+        "hint: usage: twilio-es stream create [OPTIONS] NAME [SHARDS]; "
+        "see 'twilio-es stream create --help'",
+    ]
 
 
 class Colour(str, enum.Enum):

@@ -8,6 +8,7 @@ retry policy are decided in one place, and every botocore failure becomes a one-
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -225,10 +226,29 @@ def _botocore_session() -> Any:
     import botocore.session
 
     session = botocore.session.get_session()
+    # Lazily, as botocore registers its own: the data path is read once the profile is set.
+    session.lazy_register_component(
+        "data_loader", lambda: _data_loader(session.get_config_variable("data_path"))
+    )
     factory = _parser_factory()  # and GetRecords answers parsed by wire.py
     factory.set_parser_defaults(timestamp_parser=parse_timestamp)
     session.register_component("response_parser_factory", factory)
     return session
+
+
+@functools.cache
+def _data_loader(data_path: str | None) -> Any:
+    """botocore's model loader, one per process (per ``AWS_DATA_PATH``).
+
+    Why: a new session parses endpoints.json and the Kinesis/IAM/STS models again (~0.2 s of
+    JSON), although they never change in a process; doctor and sink validate make a second
+    session for the assumed role, and the test suite runs the CLI a thousand times in one
+    process. botocore's loader caches what it parsed, and sessions share it read-only (as all
+    clients of one session already do).
+    """
+    from botocore.loaders import create_loader
+
+    return create_loader(data_path)
 
 
 def _parser_factory() -> Any:
@@ -242,8 +262,15 @@ def _parser_factory() -> Any:
     parser then handles as before. Only bodies of successful answers reach
     ``_handle_json_body``: errors, throttling and retries are botocore's, untouched. It is our
     session's component, so no other botocore user is changed.
+
+    The safety net: these are botocore's private names. When one of them moved
+    (:func:`wire_seam_problem`), botocore's own factory is returned: the same answers, parsed
+    the slower way; tests/tail/test_getrecords_parser.py fails naming what moved.
     """
     from botocore.parsers import EventStreamJSONParser, JSONParser, ResponseParserFactory
+
+    if wire_seam_problem() is not None:
+        return ResponseParserFactory()
 
     from twilio_es_cli.tail import getrecords_parser as wire
 
@@ -263,9 +290,10 @@ def _parser_factory() -> Any:
         plans = plans_of[shape]
         if plans is None:
             return None
-        return wire.parse_flat_answer(
-            body, shape, plans, parser._timestamp_parser, parser._parse_shape
-        )
+        timestamps = getattr(parser, "_timestamp_parser", None)
+        if timestamps is None:
+            return None
+        return wire.parse_flat_answer(body, shape, plans, timestamps, parser._parse_shape)
 
     class FastEventsParser(event_parser):  # type: ignore[misc]
         """botocore's event-stream parser with wire.py for SubscribeToShard's record events."""
@@ -304,6 +332,45 @@ def _parser_factory() -> Any:
     return Factory()
 
 
+# botocore's private names the fast parser overrides or reads, with the arguments it passes
+# (None: an attribute, not a method). Checked before it is installed: wire_seam_problem().
+_WIRE_SEAM: tuple[tuple[str, str, tuple[str, ...] | None], ...] = (
+    ("JSONParser", "_handle_json_body", ("self", "raw_body", "shape")),
+    ("JSONParser", "_parse_shape", ("self", "shape", "node")),
+    ("JSONParser", "_default_blob_parser", ("self", "value")),
+    ("JSONParser", "EVENT_STREAM_PARSER_CLS", None),
+    (
+        "EventStreamJSONParser",
+        "_parse_payload",
+        ("self", "response", "shape", "member_shapes", "final_parsed"),
+    ),
+    ("ResponseParserFactory", "create_parser", ("self", "protocol_name")),
+)
+_WIRE_INSTANCE_SEAM = ("_timestamp_parser", "_blob_parser")  # set by ResponseParser.__init__
+
+
+def wire_seam_problem() -> str | None:
+    """What moved of the botocore internals :func:`_parser_factory` relies on, or None."""
+    import botocore.parsers
+
+    for owner, name, arguments in _WIRE_SEAM:
+        found = getattr(getattr(botocore.parsers, owner, None), name, None)
+        if found is None:
+            return f"botocore.parsers.{owner}.{name} is gone"
+        code = getattr(found, "__code__", None)
+        if arguments is not None and (
+            code is None or code.co_varnames[: len(arguments)] != arguments
+        ):
+            return f"botocore.parsers.{owner}.{name} no longer takes {arguments}"
+    parser = botocore.parsers.JSONParser()
+    missing = [name for name in _WIRE_INSTANCE_SEAM if not hasattr(parser, name)]
+    if missing:
+        return f"botocore's JSONParser no longer sets {', '.join(missing)}"
+    if not isinstance(getattr(botocore.parsers.ResponseParserFactory(), "_defaults", None), dict):
+        return "botocore's ResponseParserFactory has no _defaults"
+    return None
+
+
 def _as_wire(parser: Any) -> bool:
     """True while botocore's ``parser`` converts fields as :mod:`wire` assumes: plain types
     passed through unchanged, blobs with its own ``base64.b64decode``."""
@@ -312,7 +379,10 @@ def _as_wire(parser: Any) -> bool:
     if any(hasattr(parser, f"_handle_{name}") for name in wire.PLAIN_TYPES):
         return False
     # botocore's own default (the event-stream parser gets its outer parser's bound one)
-    return getattr(parser._blob_parser, "__func__", None) is type(parser)._default_blob_parser
+    blob_parser = getattr(getattr(parser, "_blob_parser", None), "__func__", None)
+    return blob_parser is not None and blob_parser is getattr(
+        type(parser), "_default_blob_parser", None
+    )
 
 
 def parse_timestamp(value: Any) -> datetime:

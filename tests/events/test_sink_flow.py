@@ -79,6 +79,7 @@ def show(cli: CliRunner, sid: str) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 def test_today_validate_on_an_active_sink_proves_delivery_end_to_end(
     cli: CliRunner, aws_env: str, twilio_env: EventsEmulator, tmp_path: Path
 ) -> None:

@@ -395,18 +395,20 @@ def must_fail(command: str, name: str, annotation: Any, value: str | FileArg) ->
 def invocations(
     draw: Any, path: tuple[str, ...], command: Any, forced: tuple[str, ...] = ()
 ) -> Invocation:
-    """One call of ``twilio-es [globals] PATH [arguments] [options]``, maybe with a stray.
+    """One call of ``twilio-es [globals] PATH [arguments] [options] [globals]``, maybe with a
+    stray (global options are accepted before and after the command).
 
     ``forced`` options are always given (``tail --stats``, ``--efo``, ``--forward-to``); a
     quarter of the calls meet an edge environment and a third odd standard streams.
     """
     name = " ".join(path)
     argv: list[str | FileArg] = []
+    late: list[str | FileArg] = []
     refused: list[str] = []
     for option, values in GLOBAL_OPTIONS.items():
         if draw(st.integers(0, 9)) == 0:
             value = draw(values)
-            argv += [option, value]
+            (argv if draw(st.booleans()) else late).extend([option, value])
             if option == "--twilio-profile" and not value.strip():
                 refused.append("--twilio-profile is empty")
     argv += list(path)
@@ -418,9 +420,12 @@ def invocations(
                     argv += _param_values(name, param, draw)
         elif set(param.opts) & set(forced) or draw(st.integers(0, 2)) == 0:
             argv += _option(name, param, draw, refused)
+    argv += late
     if name in ("tail", "stream tail"):
         argv.append("--no-follow")  # follow mode runs until Ctrl-C: not a one-shot command
-    if draw(st.integers(0, 7)) == 0:  # a stray: unknown option, misplaced global, extra word
+    if (
+        draw(st.integers(0, 7)) == 0
+    ):  # a stray: unknown option, a global missing its value, extra word
         stray = st.sampled_from(["-1", "--bogus", "--region", "extra", "--json=1", "-q"])
         argv.insert(draw(st.integers(len(path), len(argv))), draw(stray))
     env = draw(edge_environment()) if draw(st.integers(0, 3)) == 0 else ()

@@ -338,16 +338,6 @@ def test_deeply_nested_emit_data(twilio_env: EventsEmulator, cli: CliRunner, dat
             "error: SHARDS must be a whole number, not 'twilio-events'",
             "usage: twilio-es stream create [OPTIONS]",
         ),
-        (
-            ["stream", "list", "--region", "eu-west-1"],
-            "error: --region is a global option: it goes before the command",
-            "hint: put it first: twilio-es --region eu-west-1 stream list",
-        ),
-        (
-            ["sink", "list", "--json", "--twilio-api-url=http://127.0.0.1:1"],
-            "error: --twilio-api-url is a global option",
-            "twilio-es --twilio-api-url=http://127.0.0.1:1 sink list --json",
-        ),
         (["nosuch"], "error: No such command 'nosuch'", "see 'twilio-es --help'"),
         (
             ["stream", "create", "X", "1", "--retention-hours"],

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from tests.conftest import boto_client, events_client
 from tests.fixture_types import CliRunner, EventsEmulator, FileWriter
 from twilio_es_cli.clients import Clients
@@ -95,6 +97,7 @@ def _env(factory: Clients) -> Env:
     return dataclasses.replace(make_env(factory, None), proof_timeout=20)
 
 
+@pytest.mark.slow
 def test_active_kinesis_sink_is_proven_by_reading_back(
     twilio_env: EventsEmulator, aws_env: str, cli: CliRunner, write_file: FileWriter
 ) -> None:

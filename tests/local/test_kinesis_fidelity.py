@@ -138,6 +138,7 @@ def test_shard_filter_trim_horizon_and_latest_types(
     assert listed("AT_LATEST") == [3]
 
 
+@pytest.mark.slow
 def test_shard_filter_timestamp_types(kinesis: KinesisClient, unique_name: str) -> None:
     """ShardFilter: "AT_TIMESTAMP - the response includes all shards whose start timestamp is
     less than or equal to the given timestamp and end timestamp is greater than or equal to
@@ -263,6 +264,7 @@ def test_update_shard_count_at_most_doubles_and_at_least_halves(
     scale(kinesis, unique_name, 2)  # exactly half is allowed
 
 
+@pytest.mark.slow
 def test_open_shard_counts_agree_with_the_summary(kinesis: KinesisClient, unique_name: str) -> None:
     """DescribeStreamSummary: OpenShardCount - "The number of open shards in the stream";
     UpdateShardCount: "Updates the shard count of the specified stream to the specified number
@@ -275,6 +277,7 @@ def test_open_shard_counts_agree_with_the_summary(kinesis: KinesisClient, unique
         assert summary(kinesis, unique_name)["OpenShardCount"] == target
 
 
+@pytest.mark.slow
 def test_ten_scalings_per_rolling_24_hours(kinesis: KinesisClient, unique_name: str) -> None:
     """UpdateShardCount: "By default, you cannot ... Scale more than ten times per rolling
     24-hour period per stream"."""
@@ -290,6 +293,7 @@ def test_ten_scalings_per_rolling_24_hours(kinesis: KinesisClient, unique_name: 
     assert code == "LimitExceededException"
 
 
+@pytest.mark.slow
 def test_a_reshard_leaves_the_stream_updating_while_reads_and_writes_go_on(
     kinesis: KinesisClient, unique_name: str
 ) -> None:
@@ -452,6 +456,7 @@ def test_consumers_are_creating_then_active_and_deleting_then_gone(
     assert summary(kinesis, unique_name)["ConsumerCount"] == 1
 
 
+@pytest.mark.slow
 def test_consumer_names_and_limits(kinesis: KinesisClient, unique_name: str) -> None:
     """RegisterStreamConsumer: "With ... Provisioned streams, you can register up to 20
     consumers per stream"; "you cannot have more than 5 consumers in a CREATING status at the

@@ -40,6 +40,7 @@ def _read_all(
         iterator = page["NextShardIterator"]
 
 
+@pytest.mark.slow
 def test_writes_go_to_open_shards_and_closed_shards_end_with_children(
     kinesis: KinesisClient,
 ) -> None:

@@ -16,6 +16,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 MESSAGE_STATUS_SCHEMA = DATA / "twilio-schemas" / "Messaging.MessageStatus.4.json"
 
 
+@pytest.mark.slow
 def test_local_up_drives_the_whole_flow_and_stops_cleanly(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
@@ -61,6 +62,7 @@ def test_local_up_drives_the_whole_flow_and_stops_cleanly(
     assert "HTTP/1.1" not in stderr  # no werkzeug access log on the user's terminal
 
 
+@pytest.mark.slow
 def test_state_dir_keeps_streams_sinks_subscriptions_and_records(tmp_path: Path) -> None:
     state = tmp_path / "state"
     first = start_sandbox(tmp_path, "--state-dir", str(state))
@@ -167,6 +169,7 @@ def test_emit_without_a_sandbox_says_how_to_start_one(
     assert "twilio-es local up" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("legacy", [False, True])
 def test_sink_validate_works_on_both_flows(tmp_path: Path, legacy: bool) -> None:
     """Today's sandbox (sinks active at once) and `local up --legacy-validation`."""

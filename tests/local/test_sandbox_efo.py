@@ -104,6 +104,7 @@ def window_is_readable(window: str) -> None:
     assert odd == [], odd[:5]
 
 
+@pytest.mark.slow
 def test_tail_efo_reads_every_event_once_while_the_sandbox_reshards_1_2_4_2(
     tmp_path: Path,
 ) -> None:
@@ -208,6 +209,7 @@ def test_no_follow_on_the_sandbox_reads_all_and_deregisters(
     assert_deregistered(kinesis, unique_name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("how", "code", "said"),
     [

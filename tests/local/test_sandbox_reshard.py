@@ -15,6 +15,8 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Result, boto_client
 from tests.sandbox_support import DELIVERED, RunningSandbox, build_flow
 from twilio_es_cli.shards import list_shards, open_count
@@ -32,6 +34,7 @@ def _delivered_ids(result: Result) -> list[str]:
     return [str(event["id"]) for event in events]
 
 
+@pytest.mark.slow
 def test_scale_while_emitting_then_tail_shows_every_event_once(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:

@@ -143,6 +143,7 @@ def test_every_starting_position_type(kinesis: KinesisClient, unique_name: str) 
     latest["EventStream"].close()
 
 
+@pytest.mark.slow
 def test_a_subscription_ends_after_its_time_and_renews_from_the_continuation(
     kinesis: KinesisClient, unique_name: str
 ) -> None:
@@ -190,6 +191,7 @@ def test_a_subscription_ends_after_its_time_and_renews_from_the_continuation(
     assert numbers == list(range(written)), "lost or repeated records across renewals"
 
 
+@pytest.mark.slow
 def test_a_later_subscription_takes_over(kinesis: KinesisClient, unique_name: str) -> None:
     """SubscribeToShard: "If you call SubscribeToShard 5 seconds or more after a successful
     call, the second call takes over the subscription and the previous connection expires or

@@ -14,9 +14,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_wheel_ships_its_data_and_runs_quickstart_local(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     subprocess.run(

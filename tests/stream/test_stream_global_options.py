@@ -2,11 +2,14 @@
 
 Each test takes away the environment variable the option stands in for, so only the option
 can be what pointed boto3 at the right place; a wrong value is exit 3 with a hint, never a
-traceback. Also here: answering "no" at the delete prompt on a real terminal.
+traceback. Global options work before or after the command, as in aws-cli (issue 23); a
+command's own option of the same name wins. Also here: answering "no" at the delete prompt on
+a real terminal.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Result, Terminal, boto_client
+from tests.fixture_types import EventsEmulator, SubprocessRunner
+from twilio_es_cli import __version__
 
 CLI = Callable[..., Result]
 
@@ -145,6 +150,99 @@ def test_malformed_endpoint_or_region_is_exit_3_not_a_crash(
     assert "unexpected" not in result.stderr
 
 
+def _region_names(aws_env: str, region: str) -> list[str]:
+    import boto3
+
+    client = boto3.client(
+        "kinesis",
+        endpoint_url=aws_env,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return list(client.list_streams()["StreamNames"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["stream", "create", "anywhere", "1", "--region", "eu-west-1"],
+        ["stream", "create", "--region", "eu-west-1", "anywhere", "1"],
+        ["stream", "--region", "eu-west-1", "create", "anywhere", "1"],
+        ["stream", "create", "anywhere", "--region=eu-west-1", "1"],
+        ["--region", "us-west-2", "stream", "create", "anywhere", "1", "--region", "eu-west-1"],
+    ],
+    ids=["after-all", "after-command", "after-group", "between-arguments", "last-one-wins"],
+)
+def test_global_option_after_the_command_is_applied(
+    cli: CLI, aws_env: str, argv: list[str]
+) -> None:
+    result = cli(*argv)
+    assert result.exit_code == 0, result.stderr
+    config = result.json()
+    assert isinstance(config, dict)
+    assert config["arn"].startswith("arn:aws:kinesis:eu-west-1:")
+    assert (_region_names(aws_env, "eu-west-1"), _region_names(aws_env, "us-east-1")) == (
+        ["anywhere"],
+        [],
+    )
+
+
+def test_endpoint_and_profile_after_the_command(
+    cli: CLI, aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+        monkeypatch.delenv(name)
+    _write_profile(Path(os.environ["HOME"]), "sandbox", "ap-southeast-2")
+    made = cli("stream", "create", "late", "1", "--endpoint-url", aws_env, "--profile", "sandbox")
+    assert made.exit_code == 0, made.stderr
+    config = made.json()
+    assert isinstance(config, dict) and config["arn"].startswith("arn:aws:kinesis:ap-southeast-2:")
+    listed = cli("stream", "list", "--json", "--profile", "sandbox", "--endpoint-url", aws_env)
+    assert listed.exit_code == 0, listed.stderr
+    names = listed.json()
+    assert isinstance(names, list) and [r["name"] for r in names] == ["late"]
+
+
+def test_quiet_debug_and_version_after_the_command(
+    aws_env: str, cli: CLI, cli_subprocess: SubprocessRunner
+) -> None:
+    loud = cli("stream", "create", "talkative", "1")
+    assert loud.exit_code == 0 and loud.stderr, loud.stderr  # progress lines ...
+    quiet = cli("stream", "create", "silent", "1", "-q")
+    assert (quiet.exit_code, quiet.stderr) == (0, "")  # ... and none with -q after
+    debugged = cli_subprocess("stream", "list", "--debug")
+    assert debugged.exit_code == 0, debugged.stderr[-2000:]
+    assert "DEBUG:botocore" in debugged.stderr
+    version = cli("stream", "list", "--version")
+    assert (version.exit_code, version.stdout) == (0, cli("version").stdout)
+
+
+def test_bad_global_value_after_the_command_is_exit_3(cli: CLI, aws_env: str) -> None:
+    result = cli("stream", "list", "--endpoint-url", "notaurl")
+    assert result.exit_code == 3, result.stderr
+    assert result.stderr.startswith("error: AWS endpoint URL 'notaurl' (--endpoint-url)")
+    missing = cli("stream", "list", "--region")
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("error: Option '--region' requires an argument")
+
+
+def test_after_double_dash_it_is_an_argument_not_an_option(cli: CLI, aws_env: str) -> None:
+    result = cli("stream", "create", "--", "--region", "1")
+    assert result.exit_code == 0, result.stderr  # a valid stream name for Kinesis
+    assert _region_names(aws_env, "us-east-1") == ["--region"]
+
+
+def test_a_commands_own_option_of_the_same_name_wins(twilio_env: EventsEmulator, cli: CLI) -> None:
+    """`schema show --version N` is the schema's version, not the tool's."""
+    result = cli("schema", "show", "Messaging.MessageStatus", "--version", "2")
+    assert result.exit_code == 0, result.stderr
+    assert "Messaging.MessageStatus version 2" in result.stderr
+    schema = json.loads(result.stdout)  # the schema document, not `twilio-es X.Y.Z`
+    assert isinstance(schema, dict) and schema
+
+
 def test_answering_no_at_the_delete_prompt_changes_nothing(aws_env: str) -> None:
     """On a real terminal the prompt is asked; "n" is a decision (exit 1), not Ctrl-C (130)."""
     kinesis = boto_client("kinesis", aws_env)
@@ -176,3 +274,11 @@ def test_answering_no_at_the_delete_prompt_changes_nothing(aws_env: str) -> None
     assert "Cancelled; nothing was changed." in text
     assert "Interrupted" not in text
     assert kinesis.list_streams()["StreamNames"] == ["keep-me"]
+
+
+def test_a_bad_late_global_after_jq_leaves_no_filter_behind(cli: CLI, aws_env: str) -> None:
+    """--jq is taken first (eager); a bad global option after it then fails the parse, which
+    skips the command's clean-up: the next run in the same process must not be filtered."""
+    failed = cli("stream", "list", "--jq", "1", "--endpoint-url", "notaurl")
+    assert failed.exit_code == 3, failed.stderr
+    assert cli("version", "--json").json() == {"version": __version__}

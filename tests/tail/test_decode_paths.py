@@ -296,6 +296,7 @@ def records(draw: st.DrawFn) -> bytes:
     return json.dumps(dict(items[i] for i in order), ensure_ascii=False).encode()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=300,
     deadline=None,

@@ -174,6 +174,47 @@ def test_ministack_answers_equal_botocore(
     check_server(ministack_env, unique_name, monkeypatch)
 
 
+def test_botocore_internals_the_fast_parser_needs_are_there() -> None:
+    """Fails naming what moved when botocore changes the private names aws.py relies on."""
+    import botocore
+
+    problem = aws.wire_seam_problem()
+    assert problem is None, (
+        f"botocore {botocore.__version__} changed what aws._parser_factory relies on: "
+        f"{problem}. tail still works (botocore's own parser is installed instead) but parses "
+        "GetRecords the slow way; update aws.py/wire.py to the new internals."
+    )
+
+
+def test_moved_internals_fall_back_to_botocores_parser(
+    aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As if botocore renamed one of them: its own factory, the same answers, no fast path."""
+    from botocore.parsers import ResponseParserFactory
+
+    gone = ("JSONParser", "_renamed_in_a_later_botocore", None)
+    monkeypatch.setattr(aws, "_WIRE_SEAM", (*aws._WIRE_SEAM, gone))
+    assert aws.wire_seam_problem() == (
+        "botocore.parsers.JSONParser._renamed_in_a_later_botocore is gone"
+    )
+    assert type(aws._parser_factory()) is ResponseParserFactory
+    spy = Spy(monkeypatch)
+    kinesis: Any = boto_client("kinesis", aws_env)
+    create_stream(kinesis, "wire-fallback", 1)
+    written = odd_records(30)
+    put_all(kinesis, "wire-fallback", written)
+    checked = Checked(aws_env)  # our client, every answer compared with stock botocore's
+    shard_id = kinesis.list_shards(StreamName="wire-fallback")["Shards"][0]["ShardId"]
+    answers = read_shard(checked, kinesis, "wire-fallback", shard_id)
+    assert [r["Data"] for a in answers for r in a["Records"]] == [r["Data"] for r in written]
+    assert (spy.fast, spy.declined) == (0, 0)  # wire.py was never asked
+
+
+def test_a_parser_without_the_private_attributes_is_declined() -> None:
+    """The per-answer guard: a parser lacking what wire.py reads is left to botocore."""
+    assert aws._as_wire(object()) is False
+
+
 # --- a local HTTP server answering GetRecords as scripted ---------------------------------
 
 
@@ -335,6 +376,7 @@ _answer = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(answer=_answer, data=st.data())
 def test_generated_answers_parse_as_botocore(answer: dict[str, Any], data: st.DataObject) -> None:

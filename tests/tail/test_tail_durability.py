@@ -16,6 +16,8 @@ from collections import Counter
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import pytest
+
 from tests.conftest import boto_client
 from tests.tail.tail_support import create_stream, event, put
 
@@ -145,6 +147,7 @@ MOMENTS = ["early", "mid", "idle", "reshard", "mid", "idle", "mid", "reshard", "
 MOMENTS += ["reshard", "mid"]
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_under_a_live_producer_loses_nothing(
     kinesis_local_env: str, unique_name: str, tmp_path: Path
 ) -> None:

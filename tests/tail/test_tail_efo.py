@@ -120,6 +120,7 @@ def admin(ministack_env: str) -> KinesisClient:
     return boto_client("kinesis", ministack_env)
 
 
+@pytest.mark.slow
 def test_efo_reshard_1_2_4_with_a_live_producer_every_event_once_parents_first(
     admin: KinesisClient, unique_name: str
 ) -> None:
@@ -191,6 +192,7 @@ def test_efo_reshard_1_2_4_with_a_live_producer_every_event_once_parents_first(
     assert _consumers(admin, unique_name) == []
 
 
+@pytest.mark.slow
 def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
     admin: KinesisClient, unique_name: str
 ) -> None:
@@ -234,6 +236,7 @@ def test_subscriptions_are_renewed_from_the_continuation_without_gap_or_repeat(
     assert _consumers(admin, unique_name) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "code", "reason"),
     [(signal.SIGTERM, 0, "stopped by SIGTERM"), (signal.SIGINT, 130, "interrupted")],
@@ -254,6 +257,7 @@ def test_consumer_deregistered_after_a_signal(
     assert _consumers(admin, unique_name) == []
 
 
+@pytest.mark.slow
 def test_consumer_deregistered_after_an_error(admin: KinesisClient, unique_name: str) -> None:
     create_stream(admin, unique_name, 1)
     with open("/dev/full", "w") as full:  # every write fails: "No space left on device"
@@ -266,6 +270,7 @@ def test_consumer_deregistered_after_an_error(admin: KinesisClient, unique_name:
     assert _consumers(admin, unique_name) == []
 
 
+@pytest.mark.slow
 def test_no_follow_and_max_deregister(
     admin: KinesisClient, unique_name: str, cli: CliRunner
 ) -> None:
@@ -425,6 +430,7 @@ def test_stream_describe_lists_consumers(aws_env: str, unique_name: str, cli: Cl
     assert "analytics (ACTIVE)" in table.stdout
 
 
+@pytest.mark.slow
 def test_a_dropped_subscription_is_renewed_without_gap_or_repeat(
     admin: KinesisClient, unique_name: str, ministack_env: str
 ) -> None:

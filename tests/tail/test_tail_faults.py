@@ -198,6 +198,7 @@ class DroppingProxy:
         self.listener.close()
 
 
+@pytest.mark.slow
 def test_dropped_connections_are_retried_and_resume(kinesis: KinesisClient, aws_env: str) -> None:
     from twilio_es_cli.tail.positions import StartPosition
     from twilio_es_cli.tail.reader import read_stream

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from tests.conftest import boto_client, wait_active
 from tests.fixture_types import CliRunner
 from tests.tail.tail_support import create_stream, event, put, reader_client
@@ -22,6 +24,7 @@ TOTAL = 1500
 KEYS = 24
 
 
+@pytest.mark.slow
 def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
     kinesis_local_env: str, unique_name: str
 ) -> None:
@@ -102,6 +105,7 @@ def test_reshard_1_2_4_while_producing_every_event_once_parents_first(
                 assert last[parent] < first[shard.shard_id]
 
 
+@pytest.mark.slow
 def test_no_follow_after_reshard_drains_parents_then_children(
     kinesis_local_env: str, unique_name: str, cli: CliRunner
 ) -> None:

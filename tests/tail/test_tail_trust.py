@@ -211,6 +211,7 @@ def _no_controls(text: str) -> None:
     assert "\x9b" not in text and "\x07" not in text and "\u202e" not in text
 
 
+@pytest.mark.slow
 def test_control_characters_never_reach_the_terminal_in_pretty(
     hostile: KinesisClient, aws_env: str
 ) -> None:

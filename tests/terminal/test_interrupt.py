@@ -17,6 +17,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 _SCRUBBED = ("AWS_", "TWILIO_")
 _CLI = (sys.executable, "-m", "twilio_es_cli")
 
@@ -75,6 +77,7 @@ def _stop(proc: subprocess.Popen[str], signum: int) -> tuple[int, str]:
     return code, proc.stderr.read()
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_local_up_exits_130_and_it_restarts_at_once(tmp_path: Path) -> None:
     aws, events = _free_port(), _free_port()
     proc, exports = _local_up(aws, events, tmp_path)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import boto_client, run_on_terminal
 from tests.tail.tail_support import create_stream, put_events
 from tests.terminal.pty_session import PtySession
@@ -38,6 +40,7 @@ def test_status_line_while_waiting_is_erased_before_each_event(
         session.close()
 
 
+@pytest.mark.slow
 def test_no_status_line_when_stderr_is_not_a_terminal(aws_env: str, unique_name: str) -> None:
     kinesis = boto_client("kinesis", aws_env)
     create_stream(kinesis, unique_name, 2)

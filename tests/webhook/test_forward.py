@@ -179,6 +179,7 @@ def test_stop_during_retries_abandons_so_the_checkpoint_stays() -> None:
     assert forwarder.summary.abandoned == 1 and forwarder.summary.delivered == 0
 
 
+@pytest.mark.slow
 def test_concurrency_keeps_order_per_partition_key(
     aws_env: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -240,6 +241,7 @@ def test_bad_forwarding_input(
     assert raw.exit_code == 2 and "Traceback" not in raw.stderr
 
 
+@pytest.mark.slow
 def test_kill_9_and_resume_loses_nothing(aws_env: str, tmp_path: Path) -> None:
     kinesis = kinesis_client(aws_env)
     create_stream(kinesis, "crash", 2)

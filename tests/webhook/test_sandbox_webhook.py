@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Result
 from tests.fixture_types import CliRunner, EventsEmulator
 from tests.sandbox_support import RunningSandbox
@@ -43,6 +45,7 @@ def _listen(env: dict[str, str], port: int) -> subprocess.Popen[str]:
     return proc
 
 
+@pytest.mark.slow
 def test_sandbox_webhook_sink_to_webhook_listen_end_to_end(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
@@ -132,6 +135,7 @@ def test_validate_says_why_a_webhook_sink_is_not_proved(
     assert bad.exit_code == 2 and "listener on this machine" in bad.stderr
 
 
+@pytest.mark.slow
 def test_validate_reads_the_listener_it_is_told_to(
     twilio_env: EventsEmulator, cli: CliRunner
 ) -> None:

@@ -30,11 +30,22 @@ from twilio_es_cli.cli import (
     tail,
     webhook,
 )
-from twilio_es_cli.cli._coerce import install as _lazy_coercion
 from twilio_es_cli.cli._common import JqOption, JsonOption
 from twilio_es_cli.cli._help import install as _plain_placeholders
-from twilio_es_cli.cli._tree import command_for as _command_for
+from twilio_es_cli.cli._lazy import LazyGroup, lazy_root
+from twilio_es_cli.config import Settings
 from twilio_es_cli.errors import ExitCode, TwilioEsError
+
+
+def _lazy_coercion() -> None:
+    """Keep pydantic out of start-up (cli/_coerce.py) while typer's private seam is where
+    _coerce expects it; otherwise typer's own coercion runs: slower, the same answers."""
+    try:
+        from twilio_es_cli.cli import _coerce
+    except (ImportError, AttributeError, TypeError):  # typer moved or changed its private names
+        return
+    _coerce.install()
+
 
 _plain_placeholders()
 _lazy_coercion()
@@ -55,6 +66,7 @@ app = typer.Typer(
         "  twilio-es tail --output jsonl | jq .data"
     ),
     no_args_is_help=True,
+    cls=LazyGroup,  # sub-commands built when named (cli/_lazy.py)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
@@ -121,19 +133,54 @@ def _root(
     ] = False,
 ) -> None:
     """Resolve settings once; every command reads them from the context."""
+    ctx.meta[_GLOBALS] = {
+        "profile": profile,
+        "region": region,
+        "endpoint_url": endpoint_url,
+        "twilio_api_url": twilio_api_url,
+        "twilio_profile": twilio_profile,
+        "debug": debug,
+        "quiet": quiet,
+    }
+    _apply_globals(ctx)
+
+
+_GLOBALS = "twilio_es.globals"  # key in the root context's meta: the global options' values
+
+
+def _late_global(ctx: typer.Context, param: typer.CallbackParam, value: object) -> object:
+    """A global option given after the command (``stream list --region X``): as if first.
+
+    The root callback has run by then (click invokes a group before parsing its sub-command's
+    arguments), so the settings are resolved again with this value; the command itself runs
+    after all of its options are parsed, so it sees the final settings.
+    """
+    if value is None or value is False:  # not given here
+        return value
+    root = ctx.find_root()
+    root.meta.setdefault(_GLOBALS, {})[param.name] = value
+    _apply_globals(root)
+    return value
+
+
+def _apply_globals(root: Any) -> None:
+    """Settings, quiet and debug logging from the global options given so far (``root``: the
+    root context)."""
     from twilio_es_cli import output
     from twilio_es_cli.config import resolve_settings
 
-    output.set_quiet(quiet)
-    ctx.obj = resolve_settings(
-        profile=profile,
-        region=region,
-        endpoint_url=endpoint_url,
-        twilio_api_url=twilio_api_url,
-        debug=debug,
-        twilio_profile=twilio_profile,
+    given = root.meta[_GLOBALS]
+    output.set_quiet(bool(given.get("quiet")))
+    was_debug = isinstance(root.obj, Settings) and root.obj.debug
+    root.obj = resolve_settings(
+        profile=given.get("profile"),
+        region=given.get("region"),
+        endpoint_url=given.get("endpoint_url"),
+        twilio_api_url=given.get("twilio_api_url"),
+        debug=bool(given.get("debug")),
+        twilio_profile=given.get("twilio_profile"),
     )
-    if ctx.obj.debug:
+    if root.obj.debug and not was_debug:
         _debug_logging(wire=os.environ.get("TWILIO_ES_DEBUG", "") == "wire")
 
 
@@ -206,14 +253,12 @@ for _module in (
 
 
 @functools.cache
-def root_command() -> typer.core.TyperGroup:
-    """The whole click command tree, built once (usage errors walk it to name the command).
+def root_command() -> LazyGroup:
+    """The click command tree, each command built when first looked up (cli/_lazy.py).
 
-    A normal run builds only the branch its arguments name (``_command_for``); this full tree
-    is for the error path, where speed no longer matters."""
-    command = typer.main.get_command(app)
-    assert isinstance(command, typer.core.TyperGroup)
-    return command
+    Built once per process: a run builds the root, the group it names and the command it
+    runs; help listings and usage errors look up what they need."""
+    return lazy_root(app, _late_global)
 
 
 def _debug_requested(argv: Sequence[str]) -> bool:
@@ -226,9 +271,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     from twilio_es_cli.cli import _stdio
 
     _stdio.prepare()  # a closed stream, or one that cannot encode every character
+    # Every run starts unfiltered: --jq clears its filter when its command's context closes,
+    # which click skips when parsing fails after the (eager) --jq was taken, e.g. a late
+    # global option with a bad value; a later run in this process must not inherit it.
+    output.use_jq(None)
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
-    command = _command_for(app, args)
+    command = root_command()
     try:
         result = command.main(args=args, prog_name="twilio-es", standalone_mode=False)
         sys.stdout.flush()  # a full disk (/dev/full) is this command's failure, not exit's

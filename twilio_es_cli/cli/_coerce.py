@@ -15,8 +15,14 @@ custom ``parser``, ``clamp``, files, datetimes, a value of an unexpected type --
 typer's original runtime parameter, built on first need, so acceptance and error messages stay
 exactly typer's (exit 2, one line). A float must be finite on either path: typer's takes
 ``inf`` and ``nan``, which no option of ours means (``--timeout inf`` would wait forever).
-typer is pinned ``>=0.29,<0.30``; tests/test_coerce.py
-fails loudly if the private names patched here move.
+
+The safety net (issue 19): this module reads typer's private names (``typer._coercion``,
+``typer._param_types``, ``typer._typing``, ``typer.core.build_runtime_param``). If typer moves
+them, importing this module fails or :func:`install` finds no seam, and the CLI runs on
+typer's own coercion (cli/__init__.py's ``_lazy_coercion``): the same answers (except that
+typer takes ``inf``), start-up ~90 ms slower. tests/test_coerce.py fails with a message naming
+what moved, and tests/test_foundation.py fails on the start-up imports, so it is seen at once.
+typer is pinned ``>=0.29,<0.30`` and locked.
 """
 
 from __future__ import annotations
@@ -153,8 +159,23 @@ def _typer_builder() -> Any:
     return getattr(typer.core, _BUILDER)
 
 
+def seam_problem() -> str | None:
+    """What is missing of typer's private seam this module patches, or None when intact."""
+    builder = getattr(typer.core, _BUILDER, None)
+    if not callable(builder):
+        return f"typer.core.{_BUILDER} is gone"
+    parameter = getattr(typer.core, "_TyperParameter", None)
+    if not callable(getattr(parameter, "get_runtime_param", None)):
+        return "typer.core._TyperParameter.get_runtime_param is gone"
+    return None
+
+
 def install() -> None:
-    """Put the lazy builder in front of typer's (idempotent; called when the CLI is imported)."""
+    """Put the lazy builder in front of typer's (idempotent; called when the CLI is imported).
+
+    Does nothing when the seam moved (:func:`seam_problem`): typer's own coercion then runs."""
+    if seam_problem() is not None:
+        return
     current = _typer_builder()
     if hasattr(current, _ORIGINAL_ATTR):
         return

@@ -6,6 +6,11 @@ the implementation, not from the user's task. :func:`install` re-words them once
 command (and so for docs/reference.md): arguments show their name (``NAME``, ``[NAME]`` when
 optional, ``...`` when repeatable) and options their metavar, else a capitalised word taken
 from the option's own name (``--state-dir DIR``, ``--aws-port PORT``), else the choices.
+
+Only public method names are replaced (click's ``get_usage_pieces``, typer's
+``display_type_rich``) and only public attributes read (``metavar``, ``name``, ``opts``,
+``nargs``; typer's ``type_descriptor`` through ``getattr``). If typer stops calling them, its
+own placeholders show again (nothing breaks) and tests/test_help_placeholders.py fails.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ from typer.core import TyperArgument, TyperOption
 
 
 def _argument_usage(self: TyperArgument) -> str:
-    name = str(self.display_name_raw).upper()
+    name = str(self.metavar or self.name or "").upper()
     if not self.required:
         name = f"[{name}]"
     if self.nargs != 1 and not name.endswith("..."):
         name += "..."
     return name
+
+
+def _argument_usage_pieces(self: TyperArgument, ctx: Any) -> list[str]:
+    return [_argument_usage(self)]
 
 
 def _argument_type(self: TyperArgument, ctx: Any) -> str | None:
@@ -49,6 +58,6 @@ def install() -> None:
     """Re-word typer's placeholders (idempotent; called when the CLI is imported)."""
     # Patching typer's methods is the point (it has no hook for placeholders); mypy forbids
     # assigning to methods (method-assign) and our signatures are narrower (assignment).
-    TyperArgument._usage_display_name = _argument_usage  # type: ignore[method-assign]
+    TyperArgument.get_usage_pieces = _argument_usage_pieces  # type: ignore[method-assign]
     TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
     TyperOption.display_type_rich = _option_type  # type: ignore[method-assign]

@@ -10,23 +10,10 @@ loaded on every error path, including the fast ``--help`` one.
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twilio_es_cli.errors import SHOWN_LIMIT, shown
-
-# The root's options, and whether each takes a value: given after a sub-command they are not
-# found there, so the hint moves them in front.
-GLOBAL_OPTIONS = {
-    "--profile": True,
-    "--region": True,
-    "--endpoint-url": True,
-    "--twilio-api-url": True,
-    "--debug": False,
-    "--quiet": False,
-    "-q": False,
-}
 
 # pydantic error types (what typer coerces option values with) -> what the value must be.
 _EXPECTED = {
@@ -49,7 +36,7 @@ def describe(exc: Any, argv: Sequence[str]) -> tuple[str, str]:
     see = f"see '{path} --help'"
     name = type(exc).__name__
     if name == "NoSuchOption":
-        return _no_such_option(exc, ctx, argv, see)
+        return _no_such_option(exc, see)
     if name in ("BadParameter", "MissingParameter"):
         message = _bad_parameter(exc)
         param = getattr(exc, "param", None)
@@ -67,7 +54,7 @@ def _walk(argv: Sequence[str]) -> str:
     path = ["twilio-es"]
     for arg in argv:
         commands = getattr(command, "commands", None)
-        if not isinstance(commands, dict):
+        if not isinstance(commands, Mapping):
             break
         if arg in commands:
             command = commands[arg]
@@ -99,34 +86,15 @@ def _usage_line(ctx: Any) -> str:
     return usage.replace("{", "").replace("}", "")
 
 
-def _no_such_option(exc: Any, ctx: Any, argv: Sequence[str], see: str) -> tuple[str, str]:
+def _no_such_option(exc: Any, see: str) -> tuple[str, str]:
     option = str(getattr(exc, "option_name", ""))
     message = f"no such option: {shown(option)}"
-    flag = option.split("=", 1)[0]
-    if flag in GLOBAL_OPTIONS and ctx is not None and ctx.parent is not None:
-        return (
-            f"{flag} is a global option: it goes before the command",
-            f"put it first: {_global_first(argv, option)}",
-        )
     if option.lstrip("-").replace(".", "", 1).isdigit():
         return message, f"a value starting with '-' is read as an option; {see}"
     possible = sorted(getattr(exc, "possibilities", None) or ())
     if possible:
         return message, f"did you mean {' or '.join(possible[:3])}? {see}"
     return message, see
-
-
-def _global_first(argv: Sequence[str], option: str) -> str:
-    """``argv`` rewritten with the misplaced global option (and its value) moved to the front."""
-    args = list(argv)
-    given = [a for a in args if a == option or a.startswith(option + "=")]
-    if not given:
-        return _clip("twilio-es " + shlex.join([option, *args]))
-    index = args.index(given[0])
-    takes_value = GLOBAL_OPTIONS.get(option, False) and "=" not in given[0]
-    moved = args[index : index + (2 if takes_value else 1)]
-    del args[index : index + len(moved)]
-    return _clip("twilio-es " + shlex.join(moved + args))
 
 
 def _bad_parameter(exc: Any) -> str:
