@@ -69,6 +69,10 @@ def plan(clients: Clients, desired: Desired, *, prune: bool = False) -> Planned:
         types = resolve_types(desired, Catalog(env.client), notes)
     live = read_live(env)
     result = build(desired, live, types, prune=prune)
+    if desired.model.archive is not None:
+        from twilio_es_cli.infra.archive.plan import plan_archive
+
+        plan_archive(result, desired, env.aws, live, types)
     result.notes.extend(notes)
     return Planned(desired, result, env)
 
