@@ -208,7 +208,8 @@ def status(
 
     Problems: sinks no subscription uses, subscriptions on sinks that are not active, roles
     whose trust or permissions no longer match the sink, streams with a twilio-es role that no
-    sink writes to, and counts against Twilio's 100 sinks / 100 subscriptions.
+    sink writes to, and counts against Twilio's 100 sinks / 100 subscriptions. The archives
+    apply made (Firehose to S3, from an archive: block) are listed below, with their state.
 
     \b
     Examples:
@@ -216,7 +217,7 @@ def status(
       twilio-es status --check --json > inventory.json
     """
     from twilio_es_cli import output
-    from twilio_es_cli.infra.inventory import COLUMNS, inventory
+    from twilio_es_cli.infra.inventory import ARCHIVE_COLUMNS, COLUMNS, inventory
 
     made = clients(ctx)
     found = inventory(made.aws(), made.twilio(), made.settings.twilio_principal)
@@ -224,6 +225,8 @@ def status(
         output.print_json(found.to_dict())
     else:
         output.print_table(COLUMNS, found.table(), title="Event Streams")
+        if found.archives:
+            output.print_table(ARCHIVE_COLUMNS, found.archive_table(), title="Archive (Firehose)")
         counts = found.counts
         typer.echo(f"sinks {counts['sinks']}, subscriptions {counts['subscriptions']}")
         if found.problems:

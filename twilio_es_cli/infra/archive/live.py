@@ -132,3 +132,32 @@ def read(aws: AwsClients, spec: ArchiveSpec) -> LiveArchive:
     live.workgroup = workgroup(aws, decl.workgroup)
     live.delivery, live.delivery_tags = delivery(aws, spec.delivery_name)
     return live
+
+
+def tagged(aws: AwsClients) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """Every delivery stream twilio-es made (its ``twilio-es:project`` tag), described.
+
+    For ``status`` and ``export``, which have no file to name them: one ListDeliveryStreams
+    (Kinesis-sourced only) and, per delivery stream, its tags and its description.
+    """
+    from twilio_es_cli.infra.archive.spec import PROJECT_TAG
+
+    firehose = aws.firehose()
+    names: list[str] = []
+    start: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"DeliveryStreamType": "KinesisStreamAsSource", "Limit": 100}
+        if start:
+            kwargs["ExclusiveStartDeliveryStreamName"] = start
+        with aws_errors("list Firehose delivery streams"):
+            page = firehose.list_delivery_streams(**kwargs)
+        names += page.get("DeliveryStreamNames", [])
+        if not page.get("HasMoreDeliveryStreams") or not names:
+            break
+        start = names[-1]
+    found = []
+    for name in names:
+        description, tags = delivery(aws, name)
+        if description is not None and PROJECT_TAG in tags:
+            found.append((description, tags))
+    return found

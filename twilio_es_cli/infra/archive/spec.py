@@ -559,3 +559,35 @@ def workgroup_differences(spec: ArchiveSpec, live: Mapping[str, Any]) -> list[st
     if live.get("State") not in (None, "ENABLED"):
         reasons.append(f"state {live.get('State')} -> ENABLED")
     return reasons
+
+
+PARTITION_SUFFIX = "type=!{partitionKeyFromQuery:type}/date=!{partitionKeyFromQuery:date}/"
+ERROR_SUFFIX = "!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/"
+
+
+def summary(description: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``status`` and ``export`` read of a delivery stream twilio-es made."""
+    from twilio_es_cli.arns import stream_name
+
+    destination: Mapping[str, Any] = {}
+    for dest in description.get("Destinations") or []:
+        destination = dest.get("ExtendedS3DestinationDescription") or destination
+    source = (description.get("Source") or {}).get("KinesisStreamSourceDescription") or {}
+    schema = (destination.get("DataFormatConversionConfiguration") or {}).get(
+        "SchemaConfiguration"
+    ) or {}
+    hints = destination.get("BufferingHints") or {}
+    bucket = str(destination.get("BucketARN", "")).rsplit(":", 1)[-1]
+    return {
+        "name": description.get("DeliveryStreamName"),
+        "status": description.get("DeliveryStreamStatus"),
+        "stream": stream_name(str(source.get("KinesisStreamARN", ""))) or None,
+        "bucket": bucket,
+        "prefix": str(destination.get("Prefix", "")).removesuffix(PARTITION_SUFFIX),
+        "error_prefix": str(destination.get("ErrorOutputPrefix", "")).removesuffix(ERROR_SUFFIX),
+        "database": schema.get("DatabaseName"),
+        "table": schema.get("TableName"),
+        "role_arn": destination.get("RoleARN"),
+        "buffer_size_mb": hints.get("SizeInMBs"),
+        "buffer_interval_seconds": hints.get("IntervalInSeconds"),
+    }

@@ -12,9 +12,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from twilio_es_cli.infra.schema import ArchiveDecl
 
 DEFAULT_FILE = "twilio-es.yaml"
 
@@ -52,8 +55,17 @@ def _resolve_env(value: Any, env: Mapping[str, str], name: str) -> Any:
     return ENV_REF.sub(replace, value)
 
 
-def block(path: str | None, env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
-    """The file's ``archive:`` mapping (None: no file, or no block in it)."""
+@dataclass(frozen=True)
+class Block:
+    """The file's archive block, checked, and the file's project."""
+
+    decl: ArchiveDecl
+    project: str
+    source: str  # the file's name
+
+
+def _read(path: str | None) -> tuple[str, dict[str, Any] | None]:
+    """(the file's name, its top-level mapping); None when the default file is absent."""
     import yaml
 
     name = path or DEFAULT_FILE
@@ -61,18 +73,39 @@ def block(path: str | None, env: Mapping[str, str] | None = None) -> dict[str, A
     if not file.exists():
         if path is not None:
             raise UsageError(f"{name} does not exist", hint="Name the file with --file.")
-        return None
+        return name, None
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise UsageError(f"cannot read {name}: {str(exc).splitlines()[0]}") from None
-    found = data.get("archive") if isinstance(data, dict) else None
+    return name, data if isinstance(data, dict) else {}
+
+
+def block(path: str | None, env: Mapping[str, str] | None = None) -> Block | None:
+    """The file's archive block (None: no file, or no block in it), checked as plan does."""
+    from pydantic import ValidationError
+
+    from twilio_es_cli.infra.schema import DEFAULT_PROJECT, ArchiveDecl
+
+    name, data = _read(path)
+    found = (data or {}).get("archive")
     if found is None:
         return None
     if not isinstance(found, dict):
         raise UsageError(f"{name}: archive: must be a mapping", hint="See docs/as-code.md.")
     env = os.environ if env is None else env
-    return {key: _resolve_env(value, env, name) for key, value in found.items()}
+    values = {key: _resolve_env(value, env, name) for key, value in found.items()}
+    try:
+        decl = ArchiveDecl.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise UsageError(
+            f"{name}: archive.{where}: {first.get('msg')}",
+            hint="`twilio-es plan` shows every problem of the file with its line.",
+        ) from None
+    project = str((data or {}).get("project") or DEFAULT_PROJECT)
+    return Block(decl, project, name)
 
 
 def resolve(
@@ -87,21 +120,9 @@ def resolve(
     source = "the archive block's defaults"
     found = block(path)
     if found is not None:
-        from pydantic import ValidationError
-
-        from twilio_es_cli.infra.schema import ArchiveDecl
-
-        try:
-            decl = ArchiveDecl.model_validate(found)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            raise UsageError(
-                f"{path or DEFAULT_FILE}: archive.{where}: {first.get('msg')}",
-                hint="`twilio-es plan` shows every problem of the file with its line.",
-            ) from None
+        decl = found.decl
         values = {"workgroup": decl.workgroup, "database": decl.database, "table": decl.table}
-        source = f"the archive block of {path or DEFAULT_FILE}"
+        source = f"the archive block of {found.source}"
     given = {"workgroup": workgroup, "database": database, "table": table}
     values.update({key: value for key, value in given.items() if value})
     return Target(source=source, **values)
