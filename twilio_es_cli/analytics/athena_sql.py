@@ -16,9 +16,10 @@ Firehose writes (which hold the CloudEvent alone):
   see Kinesis's arrival time, and the views keep the first copy of an event by it, so the
   copies of one event Firehose delivered compare equal and either stands.
 
-``event_key`` stays NULL in Firehose's files, so every such row takes the views' exact
-branch (grouping by ``source`` and ``id``): correct, and no dearer on Athena, which bills by
-the bytes it reads, not the work it does.
+- ``event_key`` is the stored one, else computed as the writer computes it (the first 60
+  bits of SHA-256 of ``source``, NUL, ``id``): the views find repeats by it, and a copy of an
+  event in a Firehose file must have the key of its copy in an ``archive --dir s3://`` file,
+  or each would be kept once.
 
 A user's own SQL with ``--athena`` is Athena's (Trino's) SQL; the named queries are written
 in DuckDB's like the views and are translated with them. ``duckdb`` as the dialect sends the
@@ -45,6 +46,15 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: The writer's event key (views.ARCHIVE's ``event_key``) of a row, in each dialect: the same
+#: bits (DuckDB's sha256 is lower-case hex text, Trino's varbinary made upper-case hex).
+EVENT_KEY = {
+    DUCKDB: "CAST(('0x' || left(sha256(source || chr(0) || id), 15)) AS BIGINT)",
+    TRINO: "from_base(substr(to_hex(sha256(to_utf8(concat(source, chr(0), id)))), 1, 15), 16)",
+}
+_KEY_MARK = "twilio_es_event_key"  # stands for EVENT_KEY through the translation
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -66,6 +76,8 @@ def base_relation(database: str, table: str) -> str:
     for name, _, _ in ARCHIVE:
         if name == "arrival_time":
             items.append('coalesce(arrival_time, "time") AS arrival_time')
+        elif name == "event_key":
+            items.append(f"coalesce(event_key, {_KEY_MARK}(source, id)) AS event_key")
         else:
             items.append(_ident(name) if name in ("date", "time", "type") else name)
     items += [f"coalesce({c}, {_extracted(c, kind)}) AS {c}" for c, kind in FAMILY_COLUMNS]
@@ -92,6 +104,14 @@ def views_named(sql: str) -> list[str]:
 
 def _translate(sql: str, dialect: str) -> str:
     return to_trino(sql) if dialect == TRINO else sql
+
+
+def base_for(database: str, table: str, dialect: str) -> str:
+    """:func:`base_relation` in ``dialect``, the event key written in that dialect's words."""
+    text = _translate(base_relation(database, table), dialect)
+    found = re.findall(rf"{_KEY_MARK}\(source, id\)", text, re.IGNORECASE)
+    assert len(found) == 1, "the event key's place in the base relation"
+    return text.replace(found[0], EVENT_KEY[dialect])
 
 
 def _splice(ctes: Sequence[tuple[str, str]], sql: str, dialect: str) -> str:
@@ -126,7 +146,7 @@ def athena_query(
 
     if dialect not in DIALECTS:
         raise UsageError(f"unknown dialect {dialect!r}", hint="Use trino or duckdb.")
-    ctes = [(BASE, _translate(base_relation(database, table), dialect))]
+    ctes = [(BASE, base_for(database, table, dialect))]
     ctes += [(name, _translate(BY_NAME[name].sql, dialect)) for name in views_named(sql)]
     text = _translate(sql, dialect) if named else sql
     return _splice(ctes, text, dialect)

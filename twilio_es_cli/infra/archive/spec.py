@@ -519,7 +519,7 @@ def destination_fingerprint(destination: Mapping[str, Any]) -> dict[str, Any]:
         "bucket": destination.get("BucketARN"),
         "prefix": destination.get("Prefix"),
         "error prefix": destination.get("ErrorOutputPrefix"),
-        "buffering": (hints.get("SizeInMBs"), hints.get("IntervalInSeconds")),
+        "buffering": f"{hints.get('SizeInMBs')} MB / {hints.get('IntervalInSeconds')} s",
         "dynamic partitioning": bool(
             (destination.get("DynamicPartitioningConfiguration") or {}).get("Enabled")
         ),
@@ -541,6 +541,10 @@ def destination_differences(spec: ArchiveSpec, live: Mapping[str, Any]) -> list[
     ]
 
 
+def _gb(value: Any) -> str:
+    return "none" if not value else f"{int(value) / 1e9:g} GB"
+
+
 def workgroup_differences(spec: ArchiveSpec, live: Mapping[str, Any]) -> list[str]:
     """What differs between a live workgroup (GetWorkGroup's WorkGroup) and the spec's."""
     config = live.get("Configuration") or {}
@@ -551,7 +555,9 @@ def workgroup_differences(spec: ArchiveSpec, live: Mapping[str, Any]) -> list[st
         "enforce the workgroup's settings", config.get("EnforceWorkGroupConfiguration"), True
     )
     reasons += _changed(
-        "per-query scan limit", config.get("BytesScannedCutoffPerQuery"), spec.scan_limit_bytes
+        "per-query scan limit",
+        _gb(config.get("BytesScannedCutoffPerQuery")),
+        _gb(spec.scan_limit_bytes),
     )
     selected = (config.get("EngineVersion") or {}).get("SelectedEngineVersion")
     if selected not in (ENGINE_VERSION, "AUTO"):

@@ -294,9 +294,12 @@ def _delete_failed(aws: AwsClients, spec: ArchiveSpec, report: Reporter) -> None
 def update_delivery(aws: AwsClients, spec: ArchiveSpec, report: Reporter = TERMINAL) -> None:
     """UpdateDestination with the spec's destination (after waiting for ACTIVE)."""
     firehose, name = aws.firehose(), spec.delivery_name
-    wait_active(aws, spec, report)
     with aws_errors(f"describe Firehose delivery stream {name}"):
         description = firehose.describe_delivery_stream(DeliveryStreamName=name)
+    if description["DeliveryStreamDescription"]["DeliveryStreamStatus"] != "ACTIVE":
+        wait_active(aws, spec, report)
+        with aws_errors(f"describe Firehose delivery stream {name}"):
+            description = firehose.describe_delivery_stream(DeliveryStreamName=name)
     current = description["DeliveryStreamDescription"]
     from twilio_es_cli.infra.archive import spec as specs
 
