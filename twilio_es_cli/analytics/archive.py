@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,12 +106,14 @@ def run_archive(
     max_age: float,
     efo: bool = False,
     report: Reporter = TERMINAL,
+    started: Callable[[], None] | None = None,
 ) -> ArchiveSummary:
     """Archive ``stream`` into ``root`` until a stop rule, a signal or an error ends it.
 
     Holds ``root``'s lock for the whole run (a second archiver gets a one-line error), and
     removes what a killed run left first (spools, hidden temporary files). ``options`` are
-    tail's (start, follow, timeout); the checkpoint is always ``root``'s own.
+    tail's (start, follow, timeout); the checkpoint is always ``root``'s own. ``started`` is
+    called once the lock is held (a command's "Archiving ..." line comes after any refusal).
     """
     from twilio_es_cli.analytics.engine import connect
     from twilio_es_cli.analytics.lock import DirectoryLock
@@ -120,6 +123,8 @@ def run_archive(
     state = layout.state_dir(root)
     layout.ensure_dir(state)
     with DirectoryLock(state / layout.LOCK, what=str(root)):
+        if started is not None:
+            started()
         clean_leftovers(root)
         # One DuckDB thread: files are written in the background, beside the reading, and
         # each thread of DuckDB's keeps its own buffers (peak memory ~40 MB lower, measured).

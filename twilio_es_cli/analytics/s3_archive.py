@@ -37,6 +37,7 @@ import hashlib
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -229,9 +230,10 @@ def run_s3_archive(
     efo: bool = False,
     report: Reporter = TERMINAL,
     root: Path | None = None,
+    started: Callable[[], None] | None = None,
 ) -> ArchiveSummary:
     """Archive ``stream`` into ``location`` (see the module docstring); ``root`` is the work
-    directory (default :func:`work_dir`)."""
+    directory (default :func:`work_dir`); ``started`` is called once its lock is held."""
     from twilio_es_cli.analytics.engine import connect
     from twilio_es_cli.analytics.lock import DirectoryLock
     from twilio_es_cli.analytics.writer import clean_leftovers
@@ -241,6 +243,8 @@ def run_s3_archive(
     state = layout.state_dir(root)
     layout.ensure_dir(state)
     with DirectoryLock(state / layout.LOCK, what=f"{location} (work directory {root})"):
+        if started is not None:
+            started()
         clean_leftovers(root)
         remove_local_files(root)
         publisher = S3Publisher(s3, location, root)

@@ -12,6 +12,8 @@ from twilio_es_cli.cli import _common
 from twilio_es_cli.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from twilio_es_cli.analytics.s3_archive import S3Location
     from twilio_es_cli.tail.options import TailOptions
 
@@ -148,9 +150,13 @@ def archive(
         follow=follow,
         timeout=timeout,
     )
-    if follow and timeout is None:
-        output.info(f"Archiving {stream} into {directory} (Ctrl-C to stop) ...")
-    code = _run(ctx, stream, location or Path(directory), options, max_bytes, buffer_interval, efo)
+
+    def started() -> None:
+        if follow and timeout is None:
+            output.info(f"Archiving {stream} into {directory} (Ctrl-C to stop) ...")
+
+    where = location or Path(directory)
+    code = _run(ctx, stream, where, options, max_bytes, buffer_interval, efo, started)
     if code:
         raise typer.Exit(code)
 
@@ -163,6 +169,7 @@ def _run(
     max_bytes: int,
     max_age: float,
     efo: bool,
+    started: Callable[[], None],
 ) -> int:
     import sys
 
@@ -174,14 +181,28 @@ def _run(
     summary: ArchiveSummary
     if isinstance(directory, Path):
         summary = run_archive(
-            kinesis, stream, directory, options, max_bytes=max_bytes, max_age=max_age, efo=efo
+            kinesis,
+            stream,
+            directory,
+            options,
+            max_bytes=max_bytes,
+            max_age=max_age,
+            efo=efo,
+            started=started,
         )
     else:
         from twilio_es_cli.analytics.s3_archive import run_s3_archive
 
-        s3 = made.aws().s3()
         summary = run_s3_archive(
-            kinesis, s3, stream, directory, options, max_bytes=max_bytes, max_age=max_age, efo=efo
+            kinesis,
+            made.aws().s3(),
+            stream,
+            directory,
+            options,
+            max_bytes=max_bytes,
+            max_age=max_age,
+            efo=efo,
+            started=started,
         )
     if summary.read.interrupted and output.is_tty(sys.stderr):
         sys.stderr.write("\n")  # the terminal echoed ^C
