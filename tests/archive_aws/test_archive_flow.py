@@ -259,3 +259,15 @@ def test_the_archived_stream_must_exist_or_be_declared(
     result = cli("plan")
     assert result.exit_code == 4
     assert "Kinesis stream nowhere does not exist in us-east-1 (twilio-es.yaml:2)" in result.stderr
+
+
+def test_apply_dry_run_shows_the_plan_and_makes_nothing(
+    archive_env: str, cli: CliRunner, tmp_path: Path
+) -> None:
+    write(tmp_path / "twilio-es.yaml", FILE)
+    result = cli("apply", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert "+ delivery stream shop-events-archive: create" in result.stdout
+    assert "9 to create" in result.stdout
+    assert boto_client("s3", archive_env).list_buckets().get("Buckets", []) == []
+    assert cli("plan", "--detailed-exitcode").exit_code == 2  # still everything to do

@@ -82,18 +82,25 @@ def apply(
         typer.Option("--timeout", help="Seconds to wait for each sink's test event."),
     ] = 120.0,
     yes: YesOption = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what would change (as `plan` does), change nothing."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Make the account match the file: in dependency order, proving each new sink.
 
-    Streams and roles first, then new sinks (each proven: a test event is read back from its
-    stream and the sink validated), then subscriptions; old subscriptions and sinks are deleted
-    last, so a replacement never leaves a gap. On failure it says what was done and what not;
-    run it again to continue. Asks before deleting anything unless --yes.
+    Streams and roles first, then the archive: block's resources (bucket, Glue database and
+    table, Firehose role, Athena workgroup, delivery stream), then new sinks (each proven: a
+    test event is read back from its stream and the sink validated), then subscriptions; old
+    subscriptions and sinks are deleted last, so a replacement never leaves a gap. On failure
+    it says what was done and what not; run it again to continue. Asks before deleting
+    anything unless --yes; --dry-run shows the plan and stops.
 
     \b
     Examples:
       twilio-es apply
+      twilio-es apply --dry-run
       twilio-es apply -f prod.yaml --yes
     """
     from twilio_es_cli import output
@@ -109,6 +116,13 @@ def apply(
     planned = run.plan(clients(ctx), desired, prune=prune)
     planned.env.proof_timeout = timeout
     the_plan = planned.plan
+    if dry_run:
+        if as_json:
+            output.print_json(the_plan.to_dict())
+        else:
+            for line in run.plan_lines(the_plan):
+                typer.echo(line)
+        return
     if not the_plan.pending:
         output.success(f"No changes: the account already matches {the_plan.source}.")
         if as_json:
