@@ -22,7 +22,7 @@ def test_from_local_up_to_a_chart_of_delivery_status_per_hour(
     made = sandbox.run("quickstart", cwd=work)  # 1
     assert made.exit_code == 0, made.stderr
     assert "sandbox: emitted 30 sample events" in made.stderr
-    archived = sandbox.run("archive", "--from", "trim-horizon", "--no-follow", cwd=work)  # 2
+    archived = sandbox.run("archive", "--no-follow", cwd=work)  # 2
     assert archived.exit_code == 0, archived.stderr
     assert "archived 31 events" in archived.stderr  # the samples and the validation's test event
     chart = sandbox.run("query", "delivery-status-per-hour", "--chart", cwd=work)  # 3

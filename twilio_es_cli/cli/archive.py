@@ -45,8 +45,8 @@ def archive(
         typer.Option(
             "--from",
             metavar="WHEN",
-            help="Where a first run starts: latest (default), trim-horizon, or an ISO 8601 "
-            "time; later runs go on from DIR's checkpoint.",
+            help="Where a first run starts: trim-horizon (default: all the stream still "
+            "holds), latest, or an ISO 8601 time; later runs go on from DIR's checkpoint.",
             show_default=False,
         ),
     ] = None,
@@ -124,7 +124,8 @@ def archive(
     \b
     Examples:
       twilio-es archive                                   # stream from ./twilio-sink.json
-      twilio-es archive twilio-events --from trim-horizon --no-follow
+      twilio-es archive twilio-events --no-follow         # all the stream holds, then stop
+      twilio-es archive twilio-events --from latest       # only what arrives from now on
       twilio-es archive twilio-events --dir /data/twilio --buffer-interval 300
       twilio-es archive twilio-events --dir s3://acme-twilio/events/
       twilio-es query delivery-status --dir /data/twilio --chart
@@ -145,7 +146,7 @@ def archive(
         _check_dir(Path(directory), stream)
     require_duckdb()
     options = TailOptions(
-        start=start or StartPosition.latest(),
+        start=start or StartPosition.trim_horizon(),  # an archive keeps all it can
         explicit_start=start is not None,
         follow=follow,
         timeout=timeout,
