@@ -271,3 +271,30 @@ def test_apply_dry_run_shows_the_plan_and_makes_nothing(
     assert "9 to create" in result.stdout
     assert boto_client("s3", archive_env).list_buckets().get("Buckets", []) == []
     assert cli("plan", "--detailed-exitcode").exit_code == 2  # still everything to do
+
+
+def test_the_firehose_role_is_never_taken_for_twilios(
+    archive_env: str, cli: CliRunner, tmp_path: Path
+) -> None:
+    """Both roles live under /twilio-es/ and name the stream; only Twilio's is Twilio's."""
+    write(
+        tmp_path / "twilio-es.yaml",
+        """
+        version: 1
+        streams: {shop-events: {shards: 1}}
+        archive: {stream: shop-events, bucket: shop-lake}
+        """,
+    )
+    assert cli("apply", "--yes").exit_code == 0
+    iam = boto_client("iam", archive_env)
+    twilio_role = "twilio-es-shop-events-us-east-1"
+    for name in iam.list_role_policies(RoleName=twilio_role)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=twilio_role, PolicyName=name)
+    iam.delete_role(RoleName=twilio_role)
+    planned = cli("plan")
+    assert "has no IAM role for Twilio: create it" in planned.stdout
+    assert "firehose role twilio-es-firehose-shop-events-archive-us-east-1: unchanged" in (
+        planned.stdout
+    )
+    assert cli("apply", "--yes").exit_code == 0
+    assert cli("plan", "--detailed-exitcode").exit_code == 0

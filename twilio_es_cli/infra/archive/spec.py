@@ -46,7 +46,9 @@ if TYPE_CHECKING:
 TEST_EVENT_TYPE = "com.twilio.eventstreams.test-event"
 FIREHOSE_SERVICE = "firehose.amazonaws.com"
 PROJECT_TAG = "twilio-es:project"
-STREAM_TAG = "twilio-es:stream"  # the Kinesis stream ARN the delivery stream archives
+# The Kinesis stream ARN archived. Not iam.STREAM_TAG ("twilio-es:stream"): that one marks the
+# role Twilio assumes to write into a stream, and roles.find_role would take this role for it.
+ARCHIVE_TAG = "twilio-es:archive-of"
 WORKGROUP_TAG = "twilio-es:workgroup"  # the workgroup made with it (export reads it back)
 TABLE_MARKER = "twilio-es:project"  # a Glue table parameter: which project made the table
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -188,7 +190,7 @@ class ArchiveSpec:
         """The delivery stream's tags: whose it is, which stream, which workgroup."""
         return [
             {"Key": PROJECT_TAG, "Value": self.project},
-            {"Key": STREAM_TAG, "Value": self.stream_arn},
+            {"Key": ARCHIVE_TAG, "Value": self.stream_arn},
             {"Key": WORKGROUP_TAG, "Value": self.decl.workgroup},
         ]
 
