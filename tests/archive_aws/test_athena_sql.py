@@ -213,3 +213,30 @@ def test_what_cannot_be_sent_is_a_usage_error(sql: str, message: str) -> None:
 def test_unknown_dialect_is_refused() -> None:
     with pytest.raises(UsageError, match="unknown dialect"):
         athena_sql.athena_query("SELECT 1", database=DB, table=TABLE, dialect="mysql")
+
+
+def test_a_named_querys_window_bounds_what_athena_reads(mixed: Any) -> None:
+    """The views look for repeats before the outer filter applies: the window bounds the base
+    relation itself, so Athena reads (and bills) only those days."""
+    from datetime import date
+
+    named = {n.name: n for n in NAMED}["failures-by-sender"].render(SINCE)
+    text = athena_query(
+        named, database=DB, table=TABLE, dialect=TRINO, named=True, since_day=date(2026, 1, 30)
+    )
+    base = text[: text.index("\n)")]  # the archive CTE
+    assert "WHERE\n  \"date\" >= CAST('2026-01-30' AS DATE)" in base
+    same = mixed.execute(
+        athena_query(
+            named, database=DB, table=TABLE, dialect=DUCKDB, named=True, since_day=date(2026, 2, 1)
+        )
+    ).fetchall()
+    assert same == [("+15551110000", 30007, 1)]
+    later = mixed.execute(
+        athena_query(
+            named, database=DB, table=TABLE, dialect=DUCKDB, named=True, since_day=date(2026, 2, 2)
+        )
+    ).fetchall()
+    assert later == []
+    own = athena_query("SELECT count(*) FROM events", database=DB, table=TABLE)
+    assert "WHERE" not in own[: own.index("\n)")]

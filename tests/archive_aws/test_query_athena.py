@@ -176,3 +176,16 @@ def test_a_query_past_its_timeout_is_stopped(ministack_analytics_env: str) -> No
         runner.run("SELECT 1", timeout=0.5)
     assert len(stops) == 1
     assert any(line == f"note: Athena query {stops[0]}: RUNNING" for line in runner.report.lines)
+
+
+def test_show_sql_of_a_named_query_reads_only_its_window(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    result = cli("query", "--athena", "--show-sql", "failures-by-error", "--since", "3d")
+    assert result.exit_code == 0, result.stderr
+    days = re.findall(r"\"date\" >= CAST\('(\d{4}-\d{2}-\d{2})' AS DATE\)", result.stdout)
+    assert len(days) == 2 and days[0] == days[1]  # the archive CTE's bound is the query's own
+    assert result.stdout.index(days[0]) < result.stdout.index("messages AS (")

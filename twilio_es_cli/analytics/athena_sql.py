@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 
 from twilio_es_cli.analytics.views import ARCHIVE, FAMILIES, FAMILY_COLUMNS, VIEWS, to_trino
 from twilio_es_cli.errors import UsageError
@@ -70,8 +71,9 @@ def _extracted(column: str, kind: str) -> str:
     return f"CAST(CASE {' '.join(whens)} END AS {kind})"
 
 
-def base_relation(database: str, table: str) -> str:
-    """The relation ``archive`` over the Glue table (DuckDB's dialect; see the docstring)."""
+def base_relation(database: str, table: str, since_day: date | None = None) -> str:
+    """The relation ``archive`` over the Glue table (DuckDB's dialect; see the docstring);
+    with ``since_day``, only the days from then on (see :func:`athena_query`)."""
     items = []
     for name, _, _ in ARCHIVE:
         if name == "arrival_time":
@@ -82,7 +84,8 @@ def base_relation(database: str, table: str) -> str:
             items.append(_ident(name) if name in ("date", "time", "type") else name)
     items += [f"coalesce({c}, {_extracted(c, kind)}) AS {c}" for c, kind in FAMILY_COLUMNS]
     source = f"{_ident(database)}.{_ident(table)}"
-    return "SELECT\n  " + ",\n  ".join(items) + f"\nFROM {source}"
+    where = f"\nWHERE \"date\" >= DATE '{since_day.isoformat()}'" if since_day else ""
+    return "SELECT\n  " + ",\n  ".join(items) + f"\nFROM {source}{where}"
 
 
 def mentions(sql: str, name: str) -> bool:
@@ -106,9 +109,9 @@ def _translate(sql: str, dialect: str) -> str:
     return to_trino(sql) if dialect == TRINO else sql
 
 
-def base_for(database: str, table: str, dialect: str) -> str:
+def base_for(database: str, table: str, dialect: str, since_day: date | None = None) -> str:
     """:func:`base_relation` in ``dialect``, the event key written in that dialect's words."""
-    text = _translate(base_relation(database, table), dialect)
+    text = _translate(base_relation(database, table, since_day), dialect)
     found = re.findall(rf"{_KEY_MARK}\(source, id\)", text, re.IGNORECASE)
     assert len(found) == 1, "the event key's place in the base relation"
     return text.replace(found[0], EVENT_KEY[dialect])
@@ -135,18 +138,28 @@ def _splice(ctes: Sequence[tuple[str, str]], sql: str, dialect: str) -> str:
 
 
 def athena_query(
-    sql: str, *, database: str, table: str, dialect: str = TRINO, named: bool = False
+    sql: str,
+    *,
+    database: str,
+    table: str,
+    dialect: str = TRINO,
+    named: bool = False,
+    since_day: date | None = None,
 ) -> str:
     """The text to send: the views ``sql`` names (and the base relation) before it.
 
     ``named``: ``sql`` is a named query, written in DuckDB's dialect like the views, and is
-    translated with them; otherwise it is the user's, in ``dialect`` already.
+    translated with them; otherwise it is the user's, in ``dialect`` already. ``since_day``
+    (a named query's window) bounds the base relation itself: the views look for repeats
+    before the query's own filter applies, and on Athena, which bills what it reads, that
+    would read every day's keys. An event and its repeats share a day (the day of their
+    ``time``), so no repeat is missed.
     """
     from twilio_es_cli.analytics.views import BY_NAME
 
     if dialect not in DIALECTS:
         raise UsageError(f"unknown dialect {dialect!r}", hint="Use trino or duckdb.")
-    ctes = [(BASE, base_for(database, table, dialect))]
+    ctes = [(BASE, base_for(database, table, dialect, since_day))]
     ctes += [(name, _translate(BY_NAME[name].sql, dialect)) for name in views_named(sql)]
     text = _translate(sql, dialect) if named else sql
     return _splice(ctes, text, dialect)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -155,7 +156,8 @@ def query(
     )
     text, label = _resolve(sql, since)
     if athena:
-        options = _AthenaOptions(file, workgroup, database, table, athena_dialect, timeout)
+        window = _window(text, label)
+        options = _AthenaOptions(file, workgroup, database, table, athena_dialect, timeout, window)
         _run_athena(
             ctx, text, label, options, show_sql, as_json=as_json, as_csv=as_csv, chart=chart
         )
@@ -191,6 +193,14 @@ class _AthenaOptions:
     table: str | None
     dialect: str
     timeout: float
+    since_day: date | None = None  # a named query's first day: what Athena needs to read
+
+
+def _window(text: str, label: str) -> date | None:
+    """The first UTC day of a named query's window, as its rendered SQL says it (None for
+    the user's own SQL)."""
+    found = re.search(r"\"date\" >= DATE '(\d{4}-\d{2}-\d{2})'", text) if label != "query" else None
+    return date.fromisoformat(found.group(1)) if found else None
 
 
 def _check_athena(
@@ -240,6 +250,7 @@ def _run_athena(
         table=target.table,
         dialect=options.dialect,
         named=label != "query",
+        since_day=options.since_day,
     )
     if show_sql:
         typer.echo(sql)
