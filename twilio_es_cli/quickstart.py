@@ -569,6 +569,8 @@ def answer_samples(clients: Clients, result: QuickstartResult, reporter: Reporte
             kinesis, result.config.arn, root, options, max_bytes=1 << 20, max_age=60.0,
             report=Muted(reporter),
         )  # fmt: skip
+        if archived.read.interrupted:  # the runner took Ctrl-C as "stop": it still is one
+            raise KeyboardInterrupt
         sql = BY_NAME[ANSWER_QUERY].render(datetime(1970, 1, 1, tzinfo=timezone.utc))
         cursor = open_archive(root, sql=sql).execute(sql)
         columns = [str(d[0]) for d in cursor.description or []]

@@ -26,8 +26,8 @@ def query(
     sql: Annotated[
         str | None,
         typer.Argument(
-            metavar="SQL|NAME",
-            help="A SQL query over the views, or the name of a named query (see --list).",
+            metavar="QUERY",
+            help="SQL over the views, or the name of a named query (see --list).",
             show_default=False,
         ),
     ] = None,
