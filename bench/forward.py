@@ -108,7 +108,8 @@ def run_forwarder(url: str, events: list[tuple[Any, Any]], concurrency: int) -> 
 def bodies_of(events: list[tuple[Any, Any]]) -> list[bytes]:
     from twilio_es_cli.webhook.forward import webhook_body
 
-    return [b"[" + (webhook_body(decoded) or b"") + b"]" for _, decoded in events]
+    # One CloudEvent object per request, as forward sends it by default (batch_events false).
+    return [webhook_body(decoded) or b"" for _, decoded in events]
 
 
 def run_urllib3(port: int, bodies: list[bytes]) -> float:

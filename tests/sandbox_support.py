@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from tests.conftest import Result, run_subprocess
@@ -18,12 +19,27 @@ DELIVERED = "com.twilio.messaging.message.delivered"
 
 
 class RunningSandbox:
-    """A `twilio-es local up` process and the environment its export lines describe."""
+    """A `twilio-es local up` process and the environment its export lines describe.
+
+    Its stderr (the window a user watches: one line per request) is read as it comes, into
+    :attr:`stderr_lines`, so a busy sandbox never blocks on a full pipe.
+    """
 
     def __init__(self, proc: subprocess.Popen[str], env: dict[str, str]) -> None:
         self.proc = proc
         self.env = env
         self.stderr_lines: list[str] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line)
+
+    def window(self) -> str:
+        """What `local up` has shown on its stderr so far."""
+        return "".join(self.stderr_lines)
 
     def run(self, *args: str, cwd: Path) -> Result:
         old = os.getcwd()
@@ -42,14 +58,20 @@ class RunningSandbox:
     def stop(self) -> tuple[int, str]:
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(timeout=60)
-        assert self.proc.stderr is not None
-        return code, self.proc.stderr.read()
+        self._reader.join(timeout=10)
+        return code, self.window()
 
 
-def start_sandbox(tmp_path: Path, *extra: str) -> RunningSandbox:
-    """Start `local up` on free ports and wait for its export lines (like a user would)."""
+def start_sandbox(
+    tmp_path: Path, *extra: str, env: Mapping[str, str] | None = None
+) -> RunningSandbox:
+    """Start `local up` on free ports and wait for its export lines (like a user would).
+
+    ``env`` adds variables to its environment (``TWILIO_ES_SANDBOX_*_SECONDS`` timings).
+    """
     env_file = tmp_path / "sandbox.env"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWILIO_"))}
+    up_env = {**base, **(env or {})}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -68,7 +90,7 @@ def start_sandbox(tmp_path: Path, *extra: str) -> RunningSandbox:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=base,
+        env=up_env,
         cwd=tmp_path,
     )
     exports: dict[str, str] = {}

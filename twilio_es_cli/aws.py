@@ -523,6 +523,15 @@ def aws_errors(action: str) -> Iterator[None]:
         raise translate(exc, action) from exc
 
 
+def sandbox_down(exc: BaseException) -> bool:
+    """A connection to a loopback endpoint failed: the sandbox is not running (no retry)."""
+    from botocore import exceptions as bce
+
+    return isinstance(exc, bce.EndpointConnectionError | bce.ConnectTimeoutError) and (
+        is_loopback_url(str(getattr(exc, "kwargs", {}).get("endpoint_url", "")))
+    )
+
+
 def is_connection_error(exc: BaseException) -> bool:
     """True for network-level failures worth retrying: unreachable, dropped, timed out.
 
@@ -555,6 +564,7 @@ THROTTLE_CODES = frozenset(
 )
 TRANSIENT_CODES = frozenset({"InternalFailure", "InternalFailureException", "ServiceUnavailable"})
 THROTTLED, OUTAGE, REFUSED = "throttled", "outage", "refused"
+NOT_IMPLEMENTED = 501  # the server lacks the operation: asking again cannot help
 
 
 def classify(exc: BaseException) -> str:
@@ -565,13 +575,37 @@ def classify(exc: BaseException) -> str:
     """
     if error_code(exc) in THROTTLE_CODES:
         return THROTTLED
+    status = http_status(exc) or 0
     if (
         is_connection_error(exc)
         or error_code(exc) in TRANSIENT_CODES
-        or (http_status(exc) or 0) >= 500
+        or (status >= 500 and status != NOT_IMPLEMENTED)
     ):
         return OUTAGE
     return REFUSED
+
+
+def foreign_answer(exc: BaseException) -> str | None:
+    """What a server answered instead of an AWS answer, or None when it was one.
+
+    An HTTP error without an AWS error code (an HTML error page: botocore makes the status
+    its code), a 501 Not Implemented, or a body botocore could not parse (a SubscribeToShard
+    stream without ``initial-response``). For ``tail --efo``, which names the server's
+    failing answer in one line instead of retrying it or quoting the page.
+    """
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):
+        first = (str(exc).strip().splitlines() or ["?"])[0][:120]
+        return f"with a body botocore cannot read ({first})"
+    status, code = http_status(exc), error_code(exc)
+    if status is None or status < 400:
+        return None
+    if code is None or code.isdigit():
+        return f"HTTP {status} without an AWS error code"
+    if status == NOT_IMPLEMENTED:
+        return f"HTTP 501 ({code})"
+    return None
 
 
 MAX_BACKOFF = 10.0  # seconds: the longest pause between two tries of one call

@@ -222,6 +222,23 @@ def suggest(name: str, candidates: Iterable[str], *, limit: int = 3) -> list[str
     return [c for c in pool if c.lower().endswith("." + tail)][:limit]
 
 
+def unmatched_globs(patterns: Iterable[str], names: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """``tail --type`` patterns that match no type in ``names``, each with close matches.
+
+    A glob's suggestions are globs too (``com.twilio.mesaging.*`` -> ``com.twilio.messaging.*``):
+    every dotted prefix of a known type, ended with ``.*``, is a candidate.
+    """
+    known = set(names)
+    globs = {".".join(n.split(".")[:i]) + ".*" for n in known for i in range(1, n.count(".") + 1)}
+    missing = []
+    for pattern in patterns:
+        if any(fnmatch.fnmatchcase(name, pattern) for name in known):
+            continue
+        is_glob = any(ch in _GLOB_CHARS for ch in pattern)
+        missing.append((pattern, suggest(pattern, globs if is_glob else known)))
+    return missing
+
+
 def expand_glob(pattern: str, types: Sequence[EventType]) -> list[EventType]:
     """Usable types (available or deprecated) whose name matches ``pattern`` (case-sensitive)."""
     return [t for t in types if t.status in GLOB_STATUSES and fnmatch.fnmatchcase(t.type, pattern)]
@@ -381,6 +398,22 @@ def _named_entry(
     return entry
 
 
+def refuse_restricted(types: Iterable[ResolvedType], what: str) -> None:
+    """Exit 2 when ``what`` (a new subscription, an added type) would use a restricted type.
+
+    Twilio's Event Types Lifecycle page: a restricted type keeps delivering to subscriptions
+    that have it, but "you cannot use it to create new subscriptions or add it to existing
+    subscriptions".
+    """
+    restricted = [r.type for r in types if r.status == RESTRICTED]
+    if restricted:
+        raise UsageError(
+            f"{', '.join(restricted)} is restricted: Twilio refuses it in {what}",
+            hint="Restricted types only keep working in subscriptions that already have them; "
+            "see `twilio-es types show TYPE` for its documentation and alternatives.",
+        )
+
+
 def _choose(chosen: dict[str, ResolvedType], candidate: ResolvedType) -> None:
     """Keep a type once: an explicit version beats a glob's latest; two explicit ones clash."""
     previous = chosen.get(candidate.type)
@@ -405,7 +438,8 @@ def _add_status_warnings(resolution: Resolution) -> None:
             resolution.warnings.append(f"{resolved.type} is deprecated; it still works for now")
         elif resolved.status == RESTRICTED:
             resolution.warnings.append(
-                f"{resolved.type} is restricted; your account may need access to it"
+                f"{resolved.type} is restricted: subscriptions that have it keep receiving it, "
+                "but Twilio refuses it in a new subscription or as an added type"
             )
 
 

@@ -99,3 +99,15 @@ def check_writable(path: str | os.PathLike[str], what: str, *, example: str) -> 
             f"{what} {target} cannot be written: {exc.strerror or exc}",
             hint=f"Choose a file in a directory you can write to, e.g. {what} {example}.",
         ) from None
+
+
+def open_private(path: str | os.PathLike[str]) -> int:
+    """A descriptor on ``path`` for reading and writing, created private (0600) if missing.
+
+    For small files held open while a process runs (``tail --checkpoint``'s lock file), not
+    for content that must survive a crash (that is :func:`write_private_atomic`). A symlink at
+    ``path`` is refused, not followed (one planted in a shared directory could otherwise point
+    it at a file of yours); the caller closes the descriptor.
+    """
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    return os.open(path, flags, PRIVATE_MODE)

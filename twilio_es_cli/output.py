@@ -59,9 +59,71 @@ def to_json(data: Any, *, indent: int | None = 2) -> str:
 
 
 def print_json(data: Any, *, file: TextIO | None = None) -> None:
-    """Write one JSON document to stdout."""
+    """Write one JSON document to stdout (through the command's ``--jq`` filter, if any)."""
     stream = file or sys.stdout
+    program = _current_jq() if file is None else None
+    if program is not None:
+        _print_jq(program, data, stream)
+        return
     stream.write(json_safe(to_json(data)) + "\n")
+    stream.flush()
+
+
+def compile_jq(expression: str) -> Any:
+    """A jq program for ``--jq`` (the jq package, imported only here); exit 2 when the
+    expression does not compile, in one line."""
+    from twilio_es_cli.errors import ConfigError, UsageError
+
+    try:
+        import jq  # type: ignore[import-not-found]  # jq ships no type information
+    except ImportError as exc:  # a trimmed install without the dependency
+        raise ConfigError(
+            "--jq needs the jq package", hint="pip install jq (or pipe --json into jq)."
+        ) from exc
+    try:
+        return jq.compile(expression)
+    except ValueError as exc:
+        raise UsageError(f"--jq {expression!r}: {_jq_error(exc)}") from exc
+
+
+def _jq_error(exc: ValueError) -> str:
+    """jq's message in one line ("syntax error, unexpected ..."), without its caret art."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0] if lines else "invalid expression"
+    return first.removeprefix("jq: error: ")
+
+
+_jq: Any = None  # the running command's compiled --jq program (see use_jq)
+
+
+def use_jq(program: Any) -> None:
+    """Filter :func:`print_json` through ``program`` (None: print as is). The --jq option
+    sets it for its command and clears it when the command ends."""
+    global _jq
+    _jq = program
+
+
+def _current_jq() -> Any:
+    return _jq
+
+
+def _print_jq(program: Any, data: Any, stream: TextIO) -> None:
+    """Each result on its own line, strings raw (as gh and `jq -r` print them), other
+    values as JSON (indented on a terminal); a runtime error is exit 2 in one line."""
+    from twilio_es_cli.errors import UsageError
+
+    try:
+        results = program.input_value(json.loads(to_json(data))).all()
+    except ValueError as exc:
+        raise UsageError(f"--jq: {_jq_error(exc)}", hint="Look at the data with --json.") from exc
+    indent = 2 if is_tty(stream) else None
+    for value in results:
+        text = (
+            visible(value, keep_lines=True)
+            if isinstance(value, str)
+            else json_safe(to_json(value, indent=indent))
+        )
+        stream.write(text + "\n")
     stream.flush()
 
 
@@ -104,9 +166,12 @@ class Column:
     """A table column and how it may give way when the terminal is narrow.
 
     ``identifier`` columns (SIDs, ARNs, names, event types) are never wrapped or cut: a SID
-    folded over four rows cannot be copied. Other columns give way in order of ``priority``
-    (0 = always shown; higher numbers are dropped first), and ``shorten`` ones are cut to one
-    line with an ellipsis instead of wrapping (so a report stays one line per row).
+    folded over four rows cannot be copied. Other columns wrap between words only, never
+    inside one, so an ARN, URL, SID or time that sits in any cell stays whole there too.
+    Columns give way in order of ``priority`` (0 = always shown; higher numbers are dropped
+    first), and ``shorten`` ones are cut to one line with an ellipsis instead of wrapping (so
+    a report stays one line per row). When what is left still does not fit, every row
+    becomes a block of ``NAME: value`` lines (the list layout).
     """
 
     name: str
@@ -136,10 +201,20 @@ def _natural(column: Column, cells: Sequence[str]) -> int:
     return max([cell_len(column.name), *lines])
 
 
-def _minimum(column: Column, natural: int) -> int:
+def _longest_word(cells: Sequence[str]) -> int:
+    """The widest run of non-blank characters: the narrowest a column may wrap to."""
+    from rich.cells import cell_len
+
+    return max((cell_len(word) for cell in cells for word in cell.split()), default=0)
+
+
+def _minimum(column: Column, natural: int, word: int = 0) -> int:
+    """How narrow a column may become: identifiers not at all, shortened columns to
+    :data:`MIN_COLUMN_WIDTH`, the others to their longest word (a word is never broken)."""
     if column.identifier:
         return natural
-    return min(natural, max(MIN_COLUMN_WIDTH, len(column.name)))
+    floor = min(natural, max(MIN_COLUMN_WIDTH, len(column.name)))
+    return floor if column.shorten else max(floor, word)
 
 
 def plan_columns(
@@ -152,15 +227,19 @@ def plan_columns(
     columns giving way first.
     """
     naturals = [_natural(c, [row[i] for row in cells]) for i, c in enumerate(columns)]
+    minimums = [
+        _minimum(c, naturals[i], _longest_word([row[i] for row in cells]))
+        for i, c in enumerate(columns)
+    ]
     shown = list(range(len(columns)))
-    while _table_width([_minimum(columns[i], naturals[i]) for i in shown], edge) > width:
+    while _table_width([minimums[i] for i in shown], edge) > width:
         droppable = [i for i in shown if columns[i].priority > 0]
         if not droppable:
             return None
         shown.remove(max(droppable, key=lambda i: (columns[i].priority, i)))
     widths = {i: naturals[i] for i in shown}
     while _table_width(list(widths.values()), edge) > width:
-        flexible = [i for i in shown if widths[i] > _minimum(columns[i], naturals[i])]
+        flexible = [i for i in shown if widths[i] > minimums[i]]
         widest = max(flexible, key=lambda i: widths[i])
         widths[widest] -= 1
     return [(i, widths[i]) for i in shown]
@@ -249,26 +328,89 @@ def _print_blocks(
                 lines.extend(f"  {part}" for part in value.splitlines())
             else:
                 lines.append(f"{column.name}:")
-                lines.extend(
-                    textwrap.wrap(
-                        value, console.width - 2, initial_indent="  ", subsequent_indent="  "
-                    )
-                    or ["  -"]
-                )
+                lines.extend(_wrap_words(value, console.width - 2, "  ") or ["  -"])
     console.file.write("\n".join(lines) + "\n")
     console.file.flush()
 
 
-def print_fields(fields: Mapping[str, Any], *, title: str | None = None) -> None:
-    """Render one resource as aligned ``key  value`` lines on stdout."""
-    from rich.table import Table
+def _wrap_words(text: str, width: int, indent: str = "") -> list[str]:
+    """``text`` wrapped to ``width`` between words only, each line prefixed by ``indent``.
 
-    table = Table(title=title, title_justify="left", show_header=False, box=None)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    for key, value in fields.items():
-        table.add_row(key, _cell(value))
-    _console(stderr=False).print(table)
+    A word wider than ``width`` (an ARN, a URL) gets a line of its own, whole: the terminal
+    may fold it, but we never cut it, so copying it from the screen gives it back intact.
+    """
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines.extend(
+            textwrap.wrap(
+                paragraph,
+                max(width, 1),
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or [indent.rstrip()]
+        )
+    return lines
+
+
+def print_prose(text: str, *, first: str = "", indent: str = "") -> None:
+    """A sentence for people on stdout (``status``'s problems): on a terminal wrapped between
+    words (after ``first``, continuation lines start with ``indent``), piped one line."""
+    text = visible(text)
+    if not is_tty(sys.stdout):
+        sys.stdout.write(f"{first}{text}\n")
+        sys.stdout.flush()
+        return
+    width = _console(stderr=False).width
+    lines = textwrap.wrap(
+        text,
+        max(width, 1),
+        initial_indent=first,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    sys.stdout.write("\n".join(lines or [first]) + "\n")
+    sys.stdout.flush()
+
+
+def field_lines(fields: Mapping[str, Any], width: int) -> list[tuple[str, str]]:
+    """``(key, value)`` screen lines of one resource, ``key`` padded (blank on continuations).
+
+    Values wrap between words in the room beside the keys; a value with a word that does not
+    fit there (an ARN, a URL) starts on the next line, indented by two, and stays whole.
+    """
+    from rich.cells import cell_len
+
+    cells = {key: _cell(value) for key, value in fields.items()}
+    key_width = max((cell_len(key) for key in cells), default=0)
+    room = width - key_width - 3  # " key  value"
+    lines: list[tuple[str, str]] = []
+    for key, value in cells.items():
+        label, blank = key.ljust(key_width), " " * key_width
+        if _longest_word([value]) <= room:
+            wrapped = _wrap_words(value, room)
+            lines.append((label, wrapped[0]))
+            lines.extend((blank, part) for part in wrapped[1:])
+        else:
+            lines.append((label, ""))
+            lines.extend(("", part) for part in _wrap_words(value, width - 3, "  "))
+    return lines
+
+
+def print_fields(fields: Mapping[str, Any], *, title: str | None = None) -> None:
+    """Render one resource as aligned ``key  value`` lines on stdout (see :func:`field_lines`:
+    words, ARNs and URLs are never broken)."""
+    from rich.markup import escape
+
+    console = _console(stderr=False)
+    if title:
+        console.print(f"[italic]{escape(title)}[/italic]", soft_wrap=True)
+    for key, value in field_lines(fields, console.width):
+        # soft_wrap: rich must not fold a long word itself; the terminal may
+        console.print(f" [bold]{escape(key)}[/bold]  {escape(value)}".rstrip(), soft_wrap=True)
 
 
 def emit(
@@ -345,17 +487,99 @@ def bounded(text: str) -> str:
     return text
 
 
+STILL_WAITING_EVERY = 30.0  # seconds between "still waiting" lines when stderr is not a TTY
+
+
+def waited_text(text: str, seconds: float, limit: float | None) -> str:
+    """``Waiting for X: 12 s of up to 120 s``: what, how long so far, how long at most."""
+    so_far = f"{seconds:.0f} s"
+    return f"{text}: {so_far} of up to {_whole(limit)}" if limit else f"{text}: {so_far}"
+
+
+def _whole(seconds: float) -> str:
+    """A limit in whole seconds (a deadline's remainder is 19.93 s; people read 20 s)."""
+    return f"{max(1, round(seconds))} s"
+
+
+@dataclass
+class _Elapsed:
+    """A spinner's text that counts the seconds each time rich redraws it (12 times a
+    second): rich renders ``__rich__`` afresh on every refresh of the status line."""
+
+    text: str
+    limit: float | None
+    started: float
+
+    def __rich__(self) -> str:
+        import time
+
+        from rich.markup import escape
+
+        return escape(waited_text(self.text, time.monotonic() - self.started, self.limit))
+
+
 @contextmanager
-def progress(text: str) -> Iterator[None]:
-    """Show ``text`` while a slow step runs: a spinner on a terminal, one line otherwise."""
+def _still_waiting(text: str, limit: float | None, started: float) -> Iterator[None]:
+    """Piped: a line every :data:`STILL_WAITING_EVERY` seconds while the wait lasts, so a log
+    (CI, ``2> file``) shows it is alive and how much is left."""
+    import threading
+    import time
+
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(STILL_WAITING_EVERY):
+            info(f"  {waited_text(text, time.monotonic() - started, limit)}")
+
+    ticker = threading.Thread(target=tick, name="still-waiting", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+
+
+_spinners: list[Any] = []  # the one status line on stderr, while a wait shows it
+
+
+@contextmanager
+def _spinner(text: _Elapsed) -> Iterator[None]:
+    """The spinner line; a wait inside another wait takes the line over until it ends
+    (rich shows one live display at a time)."""
+    if _spinners:
+        outer = _spinners[-1]
+        previous = outer.status
+        outer.update(text)
+        try:
+            yield
+        finally:
+            outer.update(previous)
+        return
+    with _console(stderr=True).status(text) as status:
+        _spinners.append(status)
+        try:
+            yield
+        finally:
+            _spinners.pop()
+
+
+@contextmanager
+def progress(text: str, *, limit: float | None = None) -> Iterator[None]:
+    """Show ``text`` while a slow step runs, with the seconds waited and ``limit`` (the most
+    it may take): a spinner on a terminal; piped, a line when it starts and one every
+    :data:`STILL_WAITING_EVERY` seconds."""
+    import time
+
     if _quiet:
         yield
         return
+    started = time.monotonic()
+    text = visible(text)
     if is_tty(sys.stderr):
-        from rich.markup import escape
-
-        with _console(stderr=True).status(escape(visible(text))):
+        with _spinner(_Elapsed(text, limit, started)):
             yield
     else:
-        info(f"{text} ...")
-        yield
+        info(f"{text} (up to {_whole(limit)}) ..." if limit else f"{text} ...")
+        with _still_waiting(text, limit, started):
+            yield

@@ -31,13 +31,16 @@ class Reporter(Protocol):
     def step(self, text: str) -> None: ...  # a finished step ("✓ ...")
     def note(self, text: str) -> None: ...  # context while working
     def warn(self, text: str) -> None: ...  # did not stop the run, but the user should know
-    def waiting(self, text: str) -> AbstractContextManager[None]: ...  # a slow step runs
+    # a slow step runs: say what for, how long so far, and ``limit`` (the most it may take)
+    def waiting(self, text: str, limit: float | None = None) -> AbstractContextManager[None]: ...
 
 
 @dataclass(frozen=True)
 class Terminal:
     """Progress on stderr through :mod:`~twilio_es_cli.output` (respects ``--quiet``):
-    steps as ``✓`` lines, notes prefixed by ``note_indent``, waits as a spinner on a TTY."""
+    steps as ``✓`` lines, notes prefixed by ``note_indent``, waits as a spinner with the
+    seconds waited and the limit on a TTY (piped: a line when it starts, and every
+    :data:`~twilio_es_cli.output.STILL_WAITING_EVERY` seconds while it lasts)."""
 
     note_indent: str = ""
 
@@ -56,10 +59,10 @@ class Terminal:
 
         output.warn(text)
 
-    def waiting(self, text: str) -> AbstractContextManager[None]:
+    def waiting(self, text: str, limit: float | None = None) -> AbstractContextManager[None]:
         from twilio_es_cli import output
 
-        return output.progress(text)
+        return output.progress(text, limit=limit)
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,8 @@ class Nested:
     def warn(self, text: str) -> None:
         self.parent.warn(text)
 
-    def waiting(self, text: str) -> AbstractContextManager[None]:
-        return self.parent.waiting(text)
+    def waiting(self, text: str, limit: float | None = None) -> AbstractContextManager[None]:
+        return self.parent.waiting(text, limit)
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,12 @@ class Indented(Nested):
 
 @dataclass(frozen=True)
 class Muted:
-    """Only warnings reach ``parent``; steps, notes and spinners are dropped."""
+    """Only warnings reach ``parent``; steps and notes are dropped, and so are waits unless
+    ``keep_waits`` (a core run whose lines would repeat the caller's, but whose waits are
+    the only sign of life while they last: ``apply``'s proof of delivery)."""
 
     parent: Reporter
+    keep_waits: bool = False
 
     def step(self, text: str) -> None:
         pass
@@ -108,8 +114,8 @@ class Muted:
     def warn(self, text: str) -> None:
         self.parent.warn(text)
 
-    def waiting(self, text: str) -> AbstractContextManager[None]:
-        return nullcontext()
+    def waiting(self, text: str, limit: float | None = None) -> AbstractContextManager[None]:
+        return self.parent.waiting(text, limit) if self.keep_waits else nullcontext()
 
 
 @dataclass
@@ -134,8 +140,8 @@ class Collect:
         self.lines.append(f"warning: {text}")
 
     @contextmanager
-    def waiting(self, text: str) -> Iterator[None]:
-        self.lines.append(f"waiting: {text}")
+    def waiting(self, text: str, limit: float | None = None) -> Iterator[None]:
+        self.lines.append(f"waiting: {text}" + (f" (up to {round(limit)} s)" if limit else ""))
         yield
 
 

@@ -16,7 +16,9 @@ run (or the user, by hand) already made, and reports "already there" instead of 
 1. ``streams.create`` recognises its own stream and role (by tag) and returns the same config;
 2. a kinesis sink whose configuration names the same stream ARN, role ARN and external id is
    reused (a sink with another external id can never validate against this role);
-3. an active sink is not validated again;
+3. a sink this run did not make is proven again (Test -> read back -> Validate): an
+   ``active`` status proves nothing, and an earlier run may have stopped before its proof,
+   so a re-run says "not proven yet" and proves it instead of claiming what never happened;
 4. types already delivered to that sink (by any subscription on it) are not subscribed again,
    since a second subscription of the same type would deliver every event twice.
 
@@ -42,6 +44,7 @@ from twilio_es_cli import arns, streams
 from twilio_es_cli.catalog import AVAILABLE, Catalog, ResolvedType, TypeSpec, parse_type_spec
 from twilio_es_cli.errors import CheckFailed, UsageError
 from twilio_es_cli.progress import Muted, Nested, Reporter
+from twilio_es_cli.subscriptions import covered_types, refuse_other_versions
 
 if TYPE_CHECKING:
     from twilio_es_cli.clients import Clients
@@ -68,6 +71,14 @@ LOCAL_TAIL_TIMEOUT = 15.0  # --local: give up showing them after this long
 STEPS = 5
 LISTENER_PATH = "/events"  # --local --webhook: the sink's destination on the listener
 CREATED, ALREADY_THERE, VALIDATED = "created", "already there", "validated"
+ADDED = "types added"  # step 4 on a sink that already has its one subscription
+# What each step leaves undone when it never finished (Ctrl-C): said in the step's own words.
+UNDONE = {
+    1: ("stream + role", "no stream or role yet (what this run had created was rolled back)"),
+    2: ("sink", "no sink yet"),
+    3: ("validated", "delivery not proven"),
+    4: ("subscribed", "nothing subscribed yet: no events are delivered"),
+}
 
 
 # --------------------------------------------------------------------------- input
@@ -125,7 +136,7 @@ class Step:
 
     number: int
     name: str
-    result: str  # CREATED | ALREADY_THERE | VALIDATED | "" (the samples)
+    result: str  # CREATED | ALREADY_THERE | ADDED | VALIDATED | "" (the samples)
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,7 +145,7 @@ class Step:
     def line(self) -> str:
         """The progress line (``1/5 stream + role: created (...)``)."""
         head = f"{self.number}/{STEPS} {self.name}"
-        if self.result in (CREATED, ALREADY_THERE):
+        if self.result in (CREATED, ALREADY_THERE, ADDED):
             return f"{head}: {self.result} ({self.detail})"
         return f"{head} ({self.detail})"
 
@@ -204,33 +215,6 @@ def matching_sinks(sinks: Sequence[Sink], config: KinesisSinkConfig) -> list[Sin
             continue
         found.append(sink)
     return sorted(found, key=lambda s: order.get(s.status or "", 4))
-
-
-def covered_types(
-    subscriptions: Sequence[Subscription], wanted: Sequence[ResolvedType]
-) -> dict[str, tuple[int | None, str]]:
-    """Wanted types some subscription already delivers: type -> (its version, subscription).
-
-    A type the user pinned must have that version; one resolved to "latest" matches any
-    version (an earlier run pinned the latest of its day, and that is still what was asked).
-    """
-
-    def fits(sub: Subscription, resolved: ResolvedType) -> bool:
-        have = {t.type: t.schema_version for t in sub.types}
-        return resolved.type in have and (
-            resolved.latest or have[resolved.type] == resolved.schema_version
-        )
-
-    # The subscription delivering most of the wanted types first: one that has them all is
-    # named alone rather than mixed with partial ones.
-    ranked = sorted(subscriptions, key=lambda sub: -sum(fits(sub, r) for r in wanted))
-    covered: dict[str, tuple[int | None, str]] = {}
-    for sub in ranked:
-        have = {t.type: t.schema_version for t in sub.types}
-        for resolved in wanted:
-            if resolved.type not in covered and fits(sub, resolved):
-                covered[resolved.type] = (have[resolved.type], sub.sid)
-    return covered
 
 
 def default_specs(catalog: Catalog) -> list[TypeSpec]:
@@ -314,7 +298,10 @@ class Quickstart:
     def stream_and_role(self, req: Request) -> KinesisSinkConfig:
         # Its own progress lines would repeat the step line: muted, but its warnings (a
         # different shard count, a rollback) still show; the spinner covers the wait.
-        with self.report.waiting(f"Stream {req.stream} and its IAM role: creating or checking"):
+        timeout = req.timeout or STREAM_TIMEOUT
+        with self.report.waiting(
+            f"Stream {req.stream} and its IAM role: creating or checking", timeout
+        ):
             made = streams.create(
                 self.clients.aws(),
                 streams.create_request(
@@ -322,7 +309,7 @@ class Quickstart:
                     req.shards,
                     on_demand=False,
                     principal=req.principal,
-                    timeout=req.timeout or STREAM_TIMEOUT,
+                    timeout=timeout,
                 ),
                 report=Muted(self.report),
             )
@@ -350,17 +337,20 @@ class Quickstart:
         return sink, True
 
     def validate(self, sink: Sink, timeout: float, *, new: bool = False) -> Sink:
-        """Validate an inactive sink (old flow), and prove delivery into a NEW sink.
+        """Prove delivery into the sink (Test -> read back -> Validate), and make an inactive
+        one active (old flow).
 
-        Today Twilio creates sinks active, so status alone says nothing about delivery: a sink
-        made by this run still goes through Test -> read -> Validate. A sink reused from an
-        earlier run that is active was proved then (or by the user) and is left alone.
+        Today Twilio creates sinks active, so status says nothing about delivery, and nothing
+        in Twilio records that an earlier run proved it (that run may have been stopped with
+        Ctrl-C half-way): a reused sink is proven again, and the run says so first.
         """
         from twilio_es_cli.sink_validation import Validator
 
-        if sink.status == "active" and not new:
-            self._done(3, "validated", ALREADY_THERE, f"sink {sink.sid} is active")
-            return sink
+        if not new:
+            self.report.note(
+                f"sink {sink.sid} ({sink.status}) was made earlier; its delivery is not proven "
+                "by this run yet: proving it now"
+            )
         result = Validator(self.sinks, self.cores).run(
             sink.sid, self.clients.stream_reader, timeout=timeout
         )
@@ -386,7 +376,7 @@ class Quickstart:
         existing = self.subscriptions.list(sink.sid)
         covered = covered_types(existing, wanted)
         missing = [r for r in wanted if r.type not in covered]
-        _refuse_other_versions(existing, missing)
+        refuse_other_versions(existing, missing)
         types: list[tuple[ResolvedType, str]] = []
         for resolved in wanted:
             if resolved.type in covered:
@@ -407,9 +397,16 @@ class Quickstart:
                 + " (not subscribed twice: each event would arrive twice)"
             )
         specs = [TypeSpec(r.type, r.schema_version) for r in missing]
-        subscription, _ = self.subscriptions.subscribe(
-            sink.sid, specs, description or DEFAULT_SUBSCRIPTION_DESCRIPTION
-        )
+        if existing:
+            # Twilio takes one subscription per sink ("Sink with SID ... is in use"): the new
+            # types join the one the sink has.
+            subscription, _ = self.subscriptions.add_types(existing[0].sid, specs)
+            result = ADDED
+        else:
+            subscription, _ = self.subscriptions.subscribe(
+                sink.sid, specs, description or DEFAULT_SUBSCRIPTION_DESCRIPTION
+            )
+            result = CREATED
         for resolved in missing:
             types.append((resolved, subscription.sid))
         pins = [r for r in missing if r.latest]
@@ -418,26 +415,8 @@ class Quickstart:
                 "pinned to today's latest schema versions, so a new release cannot change "
                 "your payloads silently (choose one with --type TYPE:VERSION)"
             )
-        self._done(4, "subscribed", CREATED, f"{_types_text(types)} via {subscription.sid}")
+        self._done(4, "subscribed", result, f"{_types_text(types)} via {subscription.sid}")
         return subscription, types
-
-
-def _refuse_other_versions(
-    existing: Sequence[Subscription], missing: Sequence[ResolvedType]
-) -> None:
-    """A pinned type the sink already gets at another version would arrive twice: refuse."""
-    for resolved in missing:
-        for sub in existing:
-            for event in sub.types:
-                if event.type == resolved.type:
-                    raise UsageError(
-                        f"sink {sub.sink_sid} already receives {event.type} at schema version "
-                        f"{event.schema_version} (subscription {sub.sid}), not "
-                        f"{resolved.schema_version}",
-                        hint=f"Change it with `twilio-es subscription set-version {sub.sid} "
-                        f"{event.type} {resolved.schema_version}`, or re-run with "
-                        f"--type {event.type}:{event.schema_version}.",
-                    )
 
 
 def _types_text(types: Sequence[tuple[ResolvedType, str]], shown: int = 3) -> str:
@@ -446,6 +425,22 @@ def _types_text(types: Sequence[tuple[ResolvedType, str]], shown: int = 3) -> st
     if len(names) <= shown:
         return ", ".join(names)
     return f"{len(names)} types: {', '.join(names[:shown])}, ..."
+
+
+def rerun_command(req: Request, out: str | None) -> str:
+    """The command line that continues an interrupted quickstart (the same request)."""
+    import shlex
+
+    words = ["twilio-es", "quickstart", req.stream]
+    if req.shards != 1:
+        words += ["--shards", str(req.shards)]
+    for spec in req.specs:
+        words += ["--type", spec.pattern + (f":{spec.version}" if spec.version else "")]
+    if req.description:
+        words += ["--description", req.description]
+    if out:
+        words += ["--out", out]
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def run(

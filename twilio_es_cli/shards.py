@@ -29,7 +29,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from twilio_es_cli import arns
-from twilio_es_cli.aws import REFUSED, backoff, classify, error_code, stream_not_found, translate
+from twilio_es_cli.aws import (
+    REFUSED,
+    backoff,
+    classify,
+    error_code,
+    sandbox_down,
+    stream_not_found,
+    translate,
+)
 from twilio_es_cli.errors import TwilioEsError
 
 if TYPE_CHECKING:
@@ -182,12 +190,17 @@ _Answer = TypeVar("_Answer")
 
 
 def _call_retrying(fn: Callable[..., _Answer], action: str, **kwargs: Any) -> _Answer:
-    """Call ``fn`` retrying throttling/5xx a few times (listing is rare and cheap to repeat)."""
+    """Call ``fn`` retrying throttling/5xx a few times (listing is rare and cheap to repeat).
+
+    A refused connection to a loopback endpoint is not retried: nothing is listening there
+    (`twilio-es local up` is not running), and waiting would only delay the answer that says
+    so (docs/configuration.md, "The offline sandbox's endpoints").
+    """
     for attempt in range(6):
         try:
             return fn(**kwargs)
         except Exception as exc:
-            if classify(exc) != REFUSED and attempt < 5:
+            if classify(exc) != REFUSED and attempt < 5 and not sandbox_down(exc):
                 time.sleep(backoff(attempt, base=0.3))
                 continue
             error = translate(exc, action)

@@ -18,7 +18,6 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 BODY_HASH_PARAM = "bodySHA256"
@@ -30,13 +29,22 @@ def body_sha256(body: bytes) -> str:
 
 
 def url_with_body_hash(url: str, body: bytes) -> str:
-    """The URL Twilio requests for a JSON body: ``url`` plus ``bodySHA256`` (replacing any)."""
-    parts = urlsplit(url)
-    query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != BODY_HASH_PARAM
+    """The URL Twilio requests for a JSON body: ``url`` as configured plus ``bodySHA256``.
+
+    The query string is kept byte for byte (``?t=%7E&flag`` stays ``?t=%7E&flag``, never
+    ``?t=~&flag=``): Twilio uses the URL as configured, and a handler validates the signature
+    against the URL it was given. Only an earlier ``bodySHA256`` pair is replaced; a fragment
+    is dropped, as no HTTP request carries one.
+    """
+    base, _, _fragment = url.partition("#")
+    path, mark, query = base.partition("?")
+    pairs = [
+        pair
+        for pair in (query.split("&") if mark else [])
+        if pair.partition("=")[0] != BODY_HASH_PARAM
     ]
-    query.append((BODY_HASH_PARAM, body_sha256(body)))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    pairs.append(f"{BODY_HASH_PARAM}={body_sha256(body)}")
+    return f"{path}?{'&'.join(pairs)}"
 
 
 def compute_signature(token: str, url: str, params: Mapping[str, str] | None = None) -> str:

@@ -298,15 +298,16 @@ class Validator:
             f"ListShards/GetShardIterator/GetRecords on {stream.arn} (region {stream.region})."
         )
 
-        self.report.note(
-            f"reading stream {stream.name} ({stream.region}) from "
-            f"{t0.isoformat(timespec='seconds')} for up to {timeout:g} s ..."
-        )
         # Everything already in the stream predates our Test: another sink on the same stream,
         # or an earlier test, would otherwise hand us a dead test id.
         seen: dict[str, str] = {}
         try:
-            earlier = sum(1 for _ in self._pass(read, t0, deadline, seen))
+            with self.report.waiting(
+                f"Reading stream {stream.name} ({stream.region}) from "
+                f"{t0.isoformat(timespec='seconds')} to its end",
+                timeout,
+            ):
+                earlier = sum(1 for _ in self._pass(read, t0, deadline, seen))
         except NotFoundError as exc:
             hint = (
                 f"Stream {stream.name} is not in region {stream.region} of the AWS account your "
@@ -329,9 +330,12 @@ class Validator:
         self.report.step(f"sent test event to sink {sid} ({answer})")
 
         try:
-            found = self._find_test_event(
-                read, t0, deadline, seen, sid, watch_failed=sink.status != "failed"
-            )
+            with self.report.waiting(
+                f"Waiting for the test event in stream {stream.name}", deadline - self.clock()
+            ):
+                found = self._find_test_event(
+                    read, t0, deadline, seen, sid, watch_failed=sink.status != "failed"
+                )
         except TwilioEsError as exc:
             hint = f"{read_hint} {_likely_causes(sid)}"
             raise _step_failed(3, "find the test event in the stream", exc, hint) from exc
@@ -476,7 +480,10 @@ class Validator:
         self.report.step(f"sent test event to sink {sid} ({result})")
         path = urlsplit(destination).path or "/"
         try:
-            found = self._find_at_listener(log, mark, path, deadline, sink)
+            with self.report.waiting(
+                f"Waiting for the test event at {log.base}{path}", deadline - self.clock()
+            ):
+                found = self._find_at_listener(log, mark, path, deadline, sink)
         except ListenerError as exc:
             raise CheckFailed(
                 f"step 3 (read the test event from the listener) failed: {exc.message}",
@@ -548,7 +555,9 @@ class Validator:
         sid = sink.sid
         test_id = self._validate_newest(sid, [tid for tid, _ in found])
         self.report.step(f"validated with test id {test_id}")
-        status = self._wait_active(sid, max(deadline, self.clock() + ACTIVE_WAIT))
+        until = max(deadline, self.clock() + ACTIVE_WAIT)
+        with self.report.waiting(f"Waiting for sink {sid} to become active", until - self.clock()):
+            status = self._wait_active(sid, until)
         self.report.step(
             f"sink {sid} is active" + (" (it already was)" if read_back.already_active else "")
         )

@@ -146,7 +146,8 @@ class SinkService:
                 f"Sink {sid} is in use by subscription {', '.join(users)}",
                 hint="A subscription cannot be moved to another sink: delete it first ("
                 + "; ".join(f"`twilio-es subscription delete {u}`" for u in users)
-                + "), then delete the sink.",
+                + f"), then delete the sink; or both at once: `twilio-es sink delete {sid} "
+                "--cascade`.",
             ) from exc
 
     def _subscriptions_of(self, sid: str) -> tuple[str, ...]:

@@ -178,8 +178,18 @@ def wait_for_active(
     timeout: float = DEFAULT_TIMEOUT,
     open_shards: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    report: Reporter | None = None,
 ) -> StreamDescriptionSummaryTypeDef:
-    """Poll until the stream is ACTIVE (with ``open_shards`` open shards, when given)."""
+    """Poll until the stream is ACTIVE (with ``open_shards`` open shards, when given).
+
+    With ``report`` the wait is shown (what for, seconds so far, ``timeout``); callers that
+    already show their own wait pass none.
+    """
+    if report is not None:
+        with report.waiting(f"Waiting for stream {name} to become ACTIVE", timeout):
+            return wait_for_active(
+                kinesis, name, timeout=timeout, open_shards=open_shards, sleep=sleep
+            )
     status = "unknown"
     for left in _polls(timeout, sleep):
         summary = stream_summary(kinesis, name)
@@ -360,7 +370,7 @@ def _ensure_stream(run: _Run) -> tuple[Mapping[str, Any], bool]:
         summary = found
 
     if req.wait and summary.get("StreamStatus") != "ACTIVE":
-        with run.report.waiting(f"Waiting for stream {name} to become ACTIVE"):
+        with run.report.waiting(f"Waiting for stream {name} to become ACTIVE", req.timeout):
             summary = wait_for_active(kinesis, name, timeout=req.timeout, sleep=run.sleep)
         run.report.step(f"Stream {name} is ACTIVE")
     if (
@@ -594,7 +604,7 @@ def scale(
         )
     status = "UPDATING"
     if wait:
-        with report.waiting(f"Resharding {name} from {current} to {target} shards"):
+        with report.waiting(f"Resharding {name} from {current} to {target} shards", timeout):
             status = wait_for_active(
                 kinesis, name, timeout=timeout, open_shards=target, sleep=sleep
             )["StreamStatus"]
@@ -823,7 +833,7 @@ def delete(
         if deleted is not None:
             deleted_roles.append(deleted)
     if wait:
-        with report.waiting(f"Waiting for stream {name} to be deleted"):
+        with report.waiting(f"Waiting for stream {name} to be deleted", timeout):
             wait_for_deleted(kinesis, name, timeout=timeout, sleep=sleep)
     report.step(f"Stream {name} deleted" if wait else f"Stream {name} is being deleted")
     return {"stream": name, "roles": deleted_roles}

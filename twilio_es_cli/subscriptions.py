@@ -22,7 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from twilio_es_cli.catalog import Catalog, Resolution, TypeSpec, resolve_specs
+from twilio_es_cli.catalog import (
+    Catalog,
+    Resolution,
+    ResolvedType,
+    TypeSpec,
+    refuse_restricted,
+    resolve_specs,
+)
 from twilio_es_cli.errors import CheckFailed, NotFoundError, UsageError, shown
 
 SUBSCRIPTION_SID = re.compile(r"^DF[0-9a-fA-F]{32}$")
@@ -84,6 +91,63 @@ def _version(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def covered_types(
+    subscriptions: Sequence[Subscription], wanted: Sequence[ResolvedType]
+) -> dict[str, tuple[int | None, str]]:
+    """Wanted types some subscription already delivers: type -> (its version, subscription).
+
+    A type the user pinned must have that version; one resolved to "latest" matches any
+    version (an earlier run pinned the latest of its day, and that is still what was asked).
+    """
+
+    def fits(sub: Subscription, resolved: ResolvedType) -> bool:
+        have = {t.type: t.schema_version for t in sub.types}
+        return resolved.type in have and (
+            resolved.latest or have[resolved.type] == resolved.schema_version
+        )
+
+    # The subscription delivering most of the wanted types first: one that has them all is
+    # named alone rather than mixed with partial ones.
+    ranked = sorted(subscriptions, key=lambda sub: -sum(fits(sub, r) for r in wanted))
+    covered: dict[str, tuple[int | None, str]] = {}
+    for sub in ranked:
+        have = {t.type: t.schema_version for t in sub.types}
+        for resolved in wanted:
+            if resolved.type not in covered and fits(sub, resolved):
+                covered[resolved.type] = (have[resolved.type], sub.sid)
+    return covered
+
+
+def refuse_other_versions(
+    existing: Sequence[Subscription], missing: Sequence[ResolvedType]
+) -> None:
+    """A pinned type the sink already gets at another version would arrive twice: refuse."""
+    for resolved in missing:
+        for sub in existing:
+            for event in sub.types:
+                if event.type == resolved.type:
+                    raise UsageError(
+                        f"sink {sub.sink_sid} already receives {event.type} at schema version "
+                        f"{event.schema_version} (subscription {sub.sid}), not "
+                        f"{resolved.schema_version}",
+                        hint=f"Change it with `twilio-es subscription set-version {sub.sid} "
+                        f"{event.type} {resolved.schema_version}`, or re-run with "
+                        f"--type {event.type}:{event.schema_version}.",
+                    )
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """What ``subscribe`` did: a new subscription of the types not delivered yet, or nothing
+    (``created`` False) when the sink already receives every one of them."""
+
+    subscription: Subscription  # the new one, the one types joined, or the one delivering most
+    resolution: Resolution
+    created: bool
+    already: dict[str, tuple[int | None, str]]  # type -> (its version, subscription sid)
+    added: tuple[str, ...] = ()  # types that joined the sink's existing subscription
+
+
 class Subscriptions:
     """Subscription operations over a twilio ``Client``."""
 
@@ -115,6 +179,18 @@ class Subscriptions:
             )
         return sink
 
+    def require_free_sink(self, sink_sid: str) -> None:
+        """Twilio takes one subscription per sink; a second is refused ("Sink with SID ... is in
+        use", live-tested): say so before asking, with the way to add types instead (exit 2)."""
+        holders = self.sids_on_sink(sink_sid)
+        if holders:
+            raise UsageError(
+                f"Sink {sink_sid} already has subscription {holders[0]}; Twilio allows one "
+                "subscription per sink",
+                hint=f"Add the types to it: twilio-es subscription add-type {holders[0]} TYPE..., "
+                "or create another sink for a separate subscription.",
+            )
+
     # -- subscriptions -------------------------------------------------------------------
     def resolve(self, specs: Sequence[TypeSpec]) -> Resolution:
         """Check ``specs`` against the catalogue and pin versions (no subscription is touched)."""
@@ -129,13 +205,49 @@ class Subscriptions:
         """
 
         resolution = self.resolve(specs)
+        refuse_restricted(resolution.types, "a new subscription")
         self.require_active_sink(sink_sid)
+        self.require_free_sink(sink_sid)
         sid = self.create(
             sink_sid,
             [(r.type, r.schema_version) for r in resolution.types],
             description or DEFAULT_DESCRIPTION,
         )
         return self.get(sid), resolution
+
+    def subscribe_once(
+        self, sink_sid: str, specs: Sequence[TypeSpec], description: str | None = None
+    ) -> Subscribed:
+        """``subscribe`` that never makes a duplicate: types the sink already receives (by
+        any subscription on it) are not subscribed again, since each event would then arrive
+        twice; when it receives all of them nothing changes. New types on a sink that has a
+        subscription join it (Twilio allows one per sink). A type it receives at another
+        pinned version is refused (exit 2) with the command that changes the version."""
+        resolution = self.resolve(specs)
+        self.require_active_sink(sink_sid)
+        existing = self.list(sink_sid)
+        already = covered_types(existing, resolution.types)
+        missing = [r for r in resolution.types if r.type not in already]
+        refuse_other_versions(existing, missing)
+        if not missing:
+            first = next(iter(already.values()))[1]
+            primary = next(s for s in existing if s.sid == first)
+            return Subscribed(primary, resolution, created=False, already=already)
+        refuse_restricted(missing, "a new subscription")
+        if existing:
+            # Twilio keeps one subscription per sink (a second is refused: "Sink with SID ... is
+            # in use"), so the new types join the one it has, as quickstart does.
+            joined, _ = self.add_types(
+                existing[0].sid, [TypeSpec(r.type, r.schema_version) for r in missing]
+            )
+            added = tuple(r.type for r in missing)
+            return Subscribed(joined, resolution, created=False, already=already, added=added)
+        sid = self.create(
+            sink_sid,
+            [(r.type, r.schema_version) for r in missing],
+            description or DEFAULT_DESCRIPTION,
+        )
+        return Subscribed(self.get(sid), resolution, created=True, already=already)
 
     # -- writes as decided (apply, sink rotate): no resolution, no extra reads ------------
     def create(
@@ -255,6 +367,7 @@ class Subscriptions:
                 f"{clash[0]} VERSION`.",
             )
         added = [r for r in resolution.types if r.type not in current]
+        refuse_restricted(added, f"subscription {sid} as an added type")
         if not added:
             raise UsageError(
                 f"Subscription {sid} already has every type that matched",

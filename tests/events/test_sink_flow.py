@@ -215,6 +215,7 @@ def test_validate_reads_every_shard_and_takes_the_newest_test_event(
     sid = create_kinesis_sink(cli, tmp_path, config)
     twilio_env.emit("com.twilio.messaging.message.sent", 5)  # noise, not subscribed: dropped
     assert cli("sink", "test", sid).exit_code == 0  # a test id that validate must NOT use
+    twilio_env.wait_deliveries()  # Test answers at once; its event is in the stream after this
 
     result: Result = cli("sink", "validate", sid, "--force", "--json")
     assert result.exit_code == 0, result.stderr
@@ -401,6 +402,7 @@ def test_sink_test_says_what_to_do_next(
     assert result.exit_code == 0, result.stderr
     assert result.json() == {"sid": sid, "result": "submitted"}
     assert f"twilio-es sink validate {sid}" in result.stderr
+    twilio_env.wait_deliveries()  # Test answers at once and delivers after, as Twilio does
     # the event really is in the stream, readable with the user's credentials
     kinesis = boto_client("kinesis", aws_env)
     it = kinesis.get_shard_iterator(
@@ -462,6 +464,7 @@ def test_webhook_sink_validated_with_the_test_id_read_at_the_receiver(
     tested: Result = cli("sink", "test", sid)
     assert tested.exit_code == 0, tested.stderr
     assert f"this test only checks delivery: it goes to {url}" in tested.stderr
+    twilio_env.wait_deliveries()
     assert len(bodies) == 1
     assert bodies[0]["type"] == "com.twilio.eventstreams.test-event"
     test_id = json.loads(bodies[0]["data"])["test_id"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import active_webhook_sink, events_client
 from tests.fixture_types import CliRunner, EventsEmulator
-from twilio_es_cli.local.catalog_data import SCHEMAS
+from twilio_es_cli.local.catalog_data import EVENT_TYPES, SCHEMAS
 
 LATEST_MESSAGE_STATUS = next(s for s in SCHEMAS if s.id == "Messaging.MessageStatus").latest_version
 DELIVERED = "com.twilio.messaging.message.delivered"
@@ -111,8 +111,11 @@ def test_glob_says_which_discontinued_types_it_left_out(
     result = cli("subscribe", "--sink", sink, "--type", f"{conversations}.*", "--json")
     assert result.exit_code == 0, result.stderr
     assert set(stored_types(twilio_env, result.json()["sid"])) == {
-        f"{conversations}.message.added",
+        t.type
+        for t in EVENT_TYPES
+        if t.type.startswith(conversations + ".") and t.status == "available"
     }
+    assert f"{conversations}.message.added" in stored_types(twilio_env, result.json()["sid"])
     assert f"(left out, discontinued: {conversations}.delivery.updated)" in result.stderr
     only = cli("subscribe", "--sink", sink, "--type", f"{conversations}.delivery.*")
     assert only.exit_code == 2
@@ -185,3 +188,64 @@ def test_human_output_lists_types_with_versions(twilio_env: EventsEmulator, cli:
     assert DELIVERED in result.stdout
     assert "Subscribed events" in result.stdout
     assert "sends 1 type(s)" in result.stderr
+
+
+def test_subscribing_twice_changes_nothing_and_says_already_subscribed(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
+    sink = active_webhook_sink()
+    first = cli("subscribe", "--sink", sink, "--type", DELIVERED, "--json")
+    assert first.exit_code == 0, first.stderr
+    assert first.json()["created"] is True
+    assert first.json()["already_subscribed"] == []
+
+    again = cli("subscribe", "--sink", sink, "--type", DELIVERED, "--json")
+    assert again.exit_code == 0, again.stderr
+    doc = again.json()
+    assert doc["created"] is False
+    assert doc["sid"] == first.json()["sid"]
+    assert doc["already_subscribed"] == [
+        {"type": DELIVERED, "schema_version": LATEST_MESSAGE_STATUS, "subscription_sid": doc["sid"]}
+    ]
+    assert f"Already subscribed: sink {sink} receives {DELIVERED}:" in again.stderr
+    assert "nothing changed" in again.stderr
+    assert len(twilio_env.service.list_subscriptions()) == 1
+
+
+def test_subscribing_more_types_adds_only_the_new_ones(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
+    sink = active_webhook_sink()
+    assert cli("subscribe", "--sink", sink, "--type", DELIVERED).exit_code == 0
+    more = cli(
+        "subscribe",
+        "--sink",
+        sink,
+        "-t",
+        DELIVERED,
+        "-t",
+        "com.twilio.messaging.message.sent",
+        "--json",
+    )
+    assert more.exit_code == 0, more.stderr
+    doc = more.json()
+    # Twilio allows one subscription per sink: the new type joins the existing one.
+    assert doc["created"] is False
+    assert doc["added"] == ["com.twilio.messaging.message.sent"]
+    assert sorted(t["type"] for t in doc["types"]) == sorted(
+        [DELIVERED, "com.twilio.messaging.message.sent"]
+    )
+    assert [a["type"] for a in doc["already_subscribed"]] == [DELIVERED]
+    assert "Already subscribed" in more.stderr and "the sink's one subscription" in more.stderr
+    assert len(twilio_env.service.list_subscriptions()) == 1
+
+
+def test_the_same_type_at_another_version_is_refused_not_doubled(
+    twilio_env: EventsEmulator, cli: CliRunner
+) -> None:
+    sink = active_webhook_sink()
+    assert cli("subscribe", "--sink", sink, "--type", f"{DELIVERED}:3").exit_code == 0
+    other = cli("subscribe", "--sink", sink, "--type", f"{DELIVERED}:4")
+    assert other.exit_code == 2, other.stderr
+    assert "already receives" in other.stderr and "set-version" in other.stderr
+    assert len(twilio_env.service.list_subscriptions()) == 1

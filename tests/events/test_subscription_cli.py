@@ -96,8 +96,8 @@ def test_add_type_checks_the_catalogue_and_pins(twilio_env: EventsEmulator, cli:
     sid = subscribe(cli, active_webhook_sink(), f"{DELIVERED}:2")
     result = cli("subscription", "add-type", sid, READ, f"{SENT}:3", "--json")
     assert result.exit_code == 0, result.stderr
-    assert stored(twilio_env, sid) == {DELIVERED: 2, READ: 7, SENT: 3}
-    assert f"using the latest: schema version 7 for {READ}" in result.stderr
+    assert stored(twilio_env, sid) == {DELIVERED: 2, READ: 8, SENT: 3}
+    assert f"using the latest: schema version 8 for {READ}" in result.stderr
     # Already there: point at set-version.
     clash = cli("subscription", "add-type", sid, DELIVERED)
     assert clash.exit_code == 2
@@ -106,7 +106,7 @@ def test_add_type_checks_the_catalogue_and_pins(twilio_env: EventsEmulator, cli:
     typo = cli("subscription", "add-type", sid, "com.twilio.messaging.message.rede")
     assert typo.exit_code == 4
     assert "Did you mean" in typo.stderr
-    assert stored(twilio_env, sid) == {DELIVERED: 2, READ: 7, SENT: 3}
+    assert stored(twilio_env, sid) == {DELIVERED: 2, READ: 8, SENT: 3}
 
 
 def test_add_type_glob_skips_types_already_there(

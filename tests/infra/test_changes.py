@@ -92,8 +92,8 @@ def test_glob_is_resolved_and_pinned_at_plan_time(
     path = _file(write_file, types='"com.twilio.studio.flow.*"')
     change = _plan(cli, path)[("subscription", "msgs")]
     assert change["details"]["types"] == [
-        "com.twilio.studio.flow.execution.ended:1",
-        "com.twilio.studio.flow.execution.started:1",
+        "com.twilio.studio.flow.execution.ended:2",  # v2 on Twilio's Studio Flow page
+        "com.twilio.studio.flow.execution.started:2",
         "com.twilio.studio.flow.step.ended:1",
     ]
     _converge(cli, path)

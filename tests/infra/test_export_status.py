@@ -134,7 +134,8 @@ def test_export_leaves_other_projects_out(
     other = cli("export", "--project", "billing")
     assert other.exit_code == 0
     assert "sinks:" not in other.stdout and "project: billing" in other.stdout
-    assert other.stderr.count("(managed by project shop)") == 4
+    assert "the account's other projects: shop (2 sink(s), 2 subscription(s))" in other.stderr
+    assert "no sink or subscription carries project billing's marker" in other.stderr
 
 
 def test_export_output_that_cannot_be_written_is_refused_up_front(
@@ -146,3 +147,42 @@ def test_export_output_that_cannot_be_written_is_refused_up_front(
     assert result.stderr.startswith(f"error: --output {tmp_path} is a directory")
     empty = cli("export", "--stream=")
     assert empty.exit_code == 2 and "--stream was given an empty value" in empty.stderr
+
+
+TEAM = """
+version: 1
+project: {team}
+sinks:
+  hook: {{type: webhook, destination: "http://127.0.0.1:9/{team}"}}
+subscriptions:
+  msgs: {{sink: hook, types: [com.twilio.messaging.message.delivered:2]}}
+"""
+
+
+def test_export_of_an_account_with_two_projects_says_what_it_wrote_and_left_out(
+    twilio_env: EventsEmulator, cli: CliRunner, write_file: FileWriter, tmp_path: Path
+) -> None:
+    import yaml
+
+    for team in ("team1", "team2"):
+        path = write_file(TEAM.format(team=team), f"{team}.yaml")
+        assert cli("apply", "-f", path, "--yes", "--timeout", "30").exit_code == 0
+    exported = cli("export")
+    assert exported.exit_code == 0, exported.stderr
+    doc = yaml.safe_load(exported.stdout)
+    written = doc["project"]
+    other = {"team1": "team2", "team2": "team1"}[written]
+    assert list(doc["sinks"]) == ["hook"] and list(doc["subscriptions"]) == ["msgs"]
+    assert f"wrote project {written} to stdout: 0 streams, 1 sink, 1 subscription" in (
+        exported.stderr
+    )
+    assert f"the account's other projects: {other} (1 sink(s), 1 subscription(s))" in (
+        exported.stderr
+    )
+    assert f"twilio-es export --project {other} -o {other}.yaml" in exported.stderr
+    # ... and that command writes the other one
+    out = tmp_path / f"{other}.yaml"
+    second = cli("export", "--project", other, "-o", str(out))
+    assert second.exit_code == 0, second.stderr
+    assert yaml.safe_load(out.read_text())["project"] == other
+    assert f"wrote project {other} to {out}: 0 streams, 1 sink, 1 subscription" in second.stderr

@@ -26,6 +26,11 @@ def _create(sdk: Any, config: dict[str, str]) -> Any:
     )
 
 
+def _delivered(emulator: EventsEmulator) -> None:
+    """Test answers at once and delivers in the background (as Twilio does): wait for it."""
+    emulator.wait_deliveries()
+
+
 def _test_ids(events: list[dict[str, Any]]) -> list[str]:
     return [
         json.loads(e["data"])["test_id"]
@@ -41,6 +46,7 @@ def test_today_a_kinesis_sink_is_active_and_test_still_writes_the_test_event(
     sink = _create(sdk, target.config())
     assert sink.status == "active"
     assert sdk.sinks(sink.sid).sink_test.create().result == "submitted"
+    _delivered(twilio_env)
     assert sdk.sinks(sink.sid).fetch().status == "active"
     (event,) = read_stream(aws_env, target.stream)
     # The Kinesis quickstart's test event: id is the account SID, data a JSON string.
@@ -63,6 +69,7 @@ def test_test_event_lands_in_stream_and_validate_activates(
     assert sink.sink_configuration == target.config()
 
     assert sdk.sinks(sink.sid).sink_test.create().result == "submitted"
+    _delivered(legacy)
     assert sdk.sinks(sink.sid).fetch().status == "validating"
 
     events = read_stream(aws_env, target.stream)
@@ -87,7 +94,9 @@ def test_new_test_replaces_previous_test_id(
     target = kinesis_target()
     sink = _create(sdk, target.config())
     sdk.sinks(sink.sid).sink_test.create()
+    _delivered(legacy)
     sdk.sinks(sink.sid).sink_test.create()
+    _delivered(legacy)
     first, second = _test_ids(read_stream(aws_env, target.stream))
     assert first != second
 
@@ -130,6 +139,7 @@ def test_untrusted_role_gets_no_record_and_logs_93102(
     sink = _create(sdk, config)
 
     assert sdk.sinks(sink.sid).sink_test.create().result == "submitted"
+    _delivered(twilio_env)
 
     assert read_stream(aws_env, target.stream) == []
     (entry,) = twilio_env.debugger_log()
@@ -147,6 +157,7 @@ def test_missing_stream_logs_93104(
     target = kinesis_target(create_stream=False)
     sink = _create(sdk, target.config())
     sdk.sinks(sink.sid).sink_test.create()
+    _delivered(legacy)
     assert [e["code"] for e in twilio_env.debugger_log()] == [93104]
     assert sdk.sinks(sink.sid).fetch().status == "failed"
 
@@ -157,6 +168,7 @@ def test_stream_in_another_region_logs_93104(
     target = kinesis_target()
     sink = _create(sdk, target.config(arn=target.arn.replace("us-east-1", "eu-west-1")))
     sdk.sinks(sink.sid).sink_test.create()
+    _delivered(twilio_env)
     assert [e["code"] for e in twilio_env.debugger_log()] == [93104]
 
 
@@ -166,6 +178,7 @@ def test_missing_role_logs_93102(
     target = kinesis_target()
     sink = _create(sdk, target.config(role_arn="arn:aws:iam::123456789012:role/nope"))
     sdk.sinks(sink.sid).sink_test.create()
+    _delivered(twilio_env)
     assert [e["code"] for e in twilio_env.debugger_log()] == [93102]
 
 
@@ -180,6 +193,7 @@ def test_configured_principal_is_honoured(
     with EventsEmulator(aws_endpoint_url=moto_server, twilio_principal=principal) as emu:
         sink = emu.service.create_sink("k", "kinesis", json.dumps(target.config()))
         emu.service.test_sink(sink.sid)
+        emu.wait_deliveries()
         assert emu.debugger_log() == []
     assert len(read_stream(moto_server, target.stream)) == 1
 
@@ -191,9 +205,12 @@ def test_emit_writes_message_status_events_that_match_the_real_schema(
 
     from jsonschema import Draft7Validator
 
+    from twilio_es_cli.local.events import raw_schema
+
     target = kinesis_target()
     sink = _create(sdk, target.config())
     sdk.sinks(sink.sid).sink_test.create()
+    _delivered(twilio_env)
     (test_id,) = _test_ids(read_stream(aws_env, target.stream))
     sdk.sinks(sink.sid).sink_validate.create(test_id=test_id)
     types = [
@@ -213,18 +230,19 @@ def test_emit_writes_message_status_events_that_match_the_real_schema(
     ]
     assert [e["type"].rsplit(".", 1)[1] for e in events] == ["delivered"] * 3 + ["failed"]
     assert len({e["id"] for e in events}) == 4
-    schema = json.loads(
+    real_v4 = json.loads(
         (
             resources.files("twilio_es_cli.local") / "schemas/Messaging.MessageStatus.4.json"
         ).read_text("utf-8")
     )
-    validator = Draft7Validator(schema)
     schemas = [event["dataschema"].rsplit("/", 2)[-2:] for event in events]
-    # No version means the latest (7); the explicit 4 is kept.
-    assert schemas == [["Messaging.MessageStatus", "7"]] * 3 + [["Messaging.MessageStatus", "4"]]
+    # No version means the latest (8, the newest Outbound Message page); the explicit 4 is kept.
+    assert schemas == [["Messaging.MessageStatus", "8"]] * 3 + [["Messaging.MessageStatus", "4"]]
     for event in events:
         assert isinstance(event["data"], str)  # Kinesis records carry data as a JSON string
-        assert not list(validator.iter_errors(json.loads(event["data"])))
+        version = int(event["dataschema"].rsplit("/", 1)[1])
+        document = real_v4 if version == 4 else raw_schema("Messaging.MessageStatus", version)
+        assert not list(Draft7Validator(document).iter_errors(json.loads(event["data"])))
     assert json.loads(events[-1]["data"])["messageStatus"] == "FAILED"
     assert isinstance(json.loads(events[-1]["data"])["errorCode"], int)
 
@@ -236,6 +254,7 @@ def test_emit_many_events_puts_one_record_each(
     target = kinesis_target()
     sink = _create(sdk, target.config())
     sdk.sinks(sink.sid).sink_test.create()
+    _delivered(twilio_env)
     (test_id,) = _test_ids(read_stream(aws_env, target.stream))
     sdk.sinks(sink.sid).sink_validate.create(test_id=test_id)
     sdk.subscriptions.create(

@@ -91,12 +91,13 @@ def test_health_and_raw_schemas_need_no_auth(twilio_env: EventsEmulator) -> None
 
 @pytest.mark.parametrize("batch", [False, True])
 def test_webhook_sink_is_active_and_test_posts_the_event(
-    api: Api, webhook_receiver: Receiver, batch: bool
+    api: Api, webhook_receiver: Receiver, batch: bool, twilio_env: EventsEmulator
 ) -> None:
     sink = _sink(api, "webhook", {"destination": webhook_receiver.url, "batch_events": batch})
     assert sink["status"] == "active"
-    assert sink["sink_configuration"]["method"] == "POST"
+    assert sink["sink_configuration"]["method"] == "post"  # omitted: "post", as the live API
     assert api.post(f"/v1/Sinks/{sink['sid']}/Test").json() == {"result": "submitted"}
+    twilio_env.wait_deliveries()
     ((method, body),) = webhook_receiver.received
     assert method == "POST"
     assert isinstance(body, list) is batch
@@ -110,6 +111,7 @@ def test_unreachable_webhook_logs_93101_and_stays_submitted(
 ) -> None:
     sink = _sink(api, "webhook", {"destination": "http://127.0.0.1:9/none"})
     assert api.post(f"/v1/Sinks/{sink['sid']}/Test").json() == {"result": "submitted"}
+    twilio_env.wait_deliveries()
     log = api.get("/emulator/debugger").json()["debugger"]
     assert [(e["code"], e["sink_sid"]) for e in log] == [(93101, sink["sid"])]
     assert twilio_env.debugger_log() == log
@@ -152,17 +154,20 @@ def test_segment_sink_validates_with_its_recorded_test(api: Api, legacy: EventsE
         ),
         ("webhook", {"destination": "ftp://x"}, "http(s)"),
         ("webhook", {"destination": "http://x", "method": "PUT"}, "POST or GET"),
-        ("segment", {}, "write_key"),
+        ("webhook", {}, "non-empty"),
+        ("segment", {}, "non-empty"),
+        ("segment", {"other": 1}, "missing: write_key"),
     ],
 )
-def test_bad_sink_configuration_is_400(
+def test_bad_sink_configuration_is_400_91000(
     api: Api, sink_type: str, config: dict[str, Any], message: str
 ) -> None:
+    """Twilio's error 91000: a sink could not be created (bad type, empty config, keys missing)."""
     response = api.post(
         "/v1/Sinks",
         {"Description": "x", "SinkType": sink_type, "SinkConfiguration": json.dumps(config)},
     )
-    assert response.status_code == 400
+    assert (response.status_code, response.json()["code"]) == (400, 91000)
     assert message in response.json()["message"]
 
 
@@ -175,7 +180,10 @@ def test_subscription_needs_an_active_sink(api: Api, legacy: EventsEmulator) -> 
     assert response.status_code == 400
     assert "not active" in response.json()["message"]
     missing = _subscribe(api, "DG" + "0" * 32, {"type": DELIVERED})
-    assert missing.status_code == 400 and "not found" in missing.json()["message"]
+    assert (missing.status_code, missing.json()["code"]) == (404, 91001)
+    assert "could not be found" in missing.json()["message"]
+    malformed = _subscribe(api, "DGnope", {"type": DELIVERED})
+    assert (malformed.status_code, malformed.json()["code"]) == (400, 91006)
 
 
 @pytest.mark.parametrize(
@@ -183,7 +191,8 @@ def test_subscription_needs_an_active_sink(api: Api, legacy: EventsEmulator) -> 
     [
         ({"type": "com.twilio.messaging.message.teleported"}, "Type not found in the system"),
         ({"type": "com.twilio.conversations.delivery.updated"}, "Type is discontinued"),
-        ({"type": DELIVERED, "schema_version": 9}, "Schema version 9 not found"),
+        ({"type": "com.twilio.messaging.message.sent", "schema_version": 9}, "Schema version 9"),
+        ({"type": "com.twilio.accountsecurity.verify.attempt-dlr.sent"}, "Type is restricted"),
         ({"schema_version": 1}, 'needs a "type"'),
     ],
 )
@@ -214,7 +223,7 @@ def test_types_arrive_as_json_fields_and_missing_version_means_latest(
         e.type: e.schema_version for e in sdk.subscriptions(sub.sid).subscribed_events.list()
     }
     assert versions == {
-        DELIVERED: 7,  # Messaging.MessageStatus's latest (Outbound Message page: v7)
+        DELIVERED: 8,  # Messaging.MessageStatus's latest (the newest Outbound Message page: /8)
         "com.twilio.messaging.inbound-message.received": 2,
         "com.twilio.voice.insights.call-summary.predicted-complete": 2,
     }
@@ -251,25 +260,26 @@ def test_subscription_update_changes_only_the_description(
     assert api.get(path).json()["sink_sid"] == first["sid"]
 
 
-def test_the_101st_sink_and_subscription_are_refused(
+def test_the_101st_sink_is_refused_with_91003_and_each_sink_takes_one_subscription(
     api: Api, twilio_env: EventsEmulator, webhook_receiver: Receiver
 ) -> None:
-    """Up to 100 sinks and 100 subscriptions per account (Event Streams overview page)."""
+    """Up to 100 sinks per account (91003, "Cannot have more than 100 sinks"); a sink holds one
+    subscription, so 100 subscriptions fill every sink and a 101st finds them all in use."""
     service = twilio_env.service
     config = json.dumps({"destination": webhook_receiver.url})
     sinks = [service.create_sink(f"s{n}", "webhook", config).sid for n in range(100)]
     refused = api.post(
         "/v1/Sinks", {"Description": "101", "SinkType": "webhook", "SinkConfiguration": config}
     )
-    assert refused.status_code == 400
     body = refused.json()
     assert set(body) == {"code", "message", "more_info", "status"}
-    assert body["status"] == 400 and "Maximum number of Sinks (100)" in body["message"]
+    assert (refused.status_code, body["code"]) == (400, 91003)
+    assert body["message"] == "Cannot have more than 100 sinks"
     for sid in sinks:
         service.create_subscription("sub", sid, [json.dumps({"type": DELIVERED})])
     too_many = _subscribe(api, sinks[0], {"type": DELIVERED})
-    assert too_many.status_code == 400
-    assert "Maximum number of Subscriptions (100)" in too_many.json()["message"]
+    assert (too_many.status_code, too_many.json()["code"]) == (400, 91101)
+    assert too_many.json()["message"] == f"Sink with SID {sinks[0]} is in use"
     api.delete(f"/v1/Subscriptions/{service.list_subscriptions(sinks[0])[0].sid}")
     assert _subscribe(api, sinks[0], {"type": DELIVERED}).status_code == 201
 
@@ -297,7 +307,15 @@ def test_emit_over_http_delivers_to_webhooks_and_reset_forgets(
     reply = api.post(
         "/emulator/emit", {"Type": DELIVERED, "Count": 2, "Data": '{"to": "+15550001111"}'}
     )
-    assert reply.json() == {"type": DELIVERED, "count": 2, "deliveries": 2}
+    assert reply.json() == {
+        "type": DELIVERED,
+        "count": 2,
+        "deliveries": 2,
+        "delivered": 2,
+        "retrying": 0,
+        "dropped": 0,
+        "pending": 0,
+    }
     ((_, batch),) = webhook_receiver.received
     assert [e["data"]["to"] for e in batch] == ["+15550001111"] * 2
     assert {e["dataschema"] for e in batch} == {
@@ -332,36 +350,6 @@ def test_state_survives_a_restart_with_a_state_dir(moto_server: str, tmp_path: P
         assert fetched.json()["description"] == "kept"
         emu.reset()
     assert json.loads(state_file.read_text())["sinks"] == {}
-
-
-def test_webhook_get_method_is_refused_clearly(api: Api, webhook_receiver: Receiver) -> None:
-    """Twilio documents no way for a GET to carry an event: refuse, never lose events."""
-    response = api.post(
-        "/v1/Sinks",
-        {
-            "Description": "x",
-            "SinkType": "webhook",
-            "SinkConfiguration": json.dumps({"destination": webhook_receiver.url, "method": "get"}),
-        },
-    )
-    assert response.status_code == 400
-    assert "method GET is not supported" in response.json()["message"]
-    assert "use POST" in response.json()["message"]
-    assert webhook_receiver.received == []
-
-
-def test_a_saved_get_sink_logs_an_error_instead_of_a_bare_get(
-    twilio_env: EventsEmulator, webhook_receiver: Receiver
-) -> None:
-    """A GET sink from older saved state: the delivery fails loudly in the debugger."""
-    sink = twilio_env.service.create_sink(
-        "hook", "webhook", json.dumps({"destination": webhook_receiver.url})
-    )
-    sink.sink_configuration["method"] = "GET"
-    twilio_env.service.test_sink(sink.sid)
-    assert webhook_receiver.received == []
-    (entry,) = twilio_env.debugger_log()
-    assert entry["code"] == 93101 and "cannot carry events" in entry["message"]
 
 
 def test_unsupported_method_on_a_known_path_is_405(api: Api) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
+from tests.fixture_types import EventsEmulator
 from tests.local.conftest import Api, Receiver
 from tests.local.spec_check import SpecChecker, operations, response_schema
 
@@ -41,7 +42,7 @@ def _webhook(
 
 
 def test_every_operation_answers_per_spec(
-    api: Api, spec_checker: SpecChecker, webhook_receiver: Receiver
+    api: Api, spec_checker: SpecChecker, webhook_receiver: Receiver, twilio_env: EventsEmulator
 ) -> None:
     spec_checker.seen.clear()
     sink = _webhook(api, destination=webhook_receiver.url)
@@ -56,6 +57,7 @@ def test_every_operation_answers_per_spec(
     updated = api.post(f"/v1/Sinks/{sid}", {"Description": "renamed"})
     assert updated.status_code == 200 and updated.json()["description"] == "renamed"
     assert api.post(f"/v1/Sinks/{sid}/Test").json() == {"result": "submitted"}
+    twilio_env.wait_deliveries()  # Test answers at once; the event follows, as on Twilio
     # Today Validate answers valid whatever the id ("to avoid disrupting existing workflows").
     other = api.post(f"/v1/Sinks/{sid}/Validate", {"TestId": "nope"})
     assert (other.status_code, other.json()) == (201, {"result": "valid"})
@@ -81,7 +83,7 @@ def test_every_operation_answers_per_spec(
     listed = api.get(events_path).json()["types"]
     assert {(t["type"], t["schema_version"]) for t in listed} == {
         ("com.twilio.messaging.message.delivered", 3),
-        ("com.twilio.messaging.message.sent", 7),  # no version: the latest
+        ("com.twilio.messaging.message.sent", 8),  # no version: the latest
     }
     added = api.post(events_path, {"Type": "com.twilio.messaging.message.read", "SchemaVersion": 2})
     assert added.status_code == 201 and added.json()["schema_version"] == 2
@@ -100,9 +102,11 @@ def test_every_operation_answers_per_spec(
     assert fetched["links"]["schema"] == f"{api.base}/v1/Schemas/Messaging.MessageStatus/Versions"
 
     schema = api.get("/v1/Schemas/Messaging.MessageStatus").json()
-    assert schema["latest_version"] == 7  # the Outbound Message page: "v7 (latest)"
+    # The newest copy of the Outbound Message page shows Messaging.MessageStatus/8 (older ones:
+    # "v7 (latest)"); the sandbox follows the newest Twilio page.
+    assert schema["latest_version"] == 8
     versions = api.get("/v1/Schemas/Messaging.MessageStatus/Versions").json()["schema_versions"]
-    assert [v["schema_version"] for v in versions] == [1, 2, 3, 4, 5, 6, 7]
+    assert [v["schema_version"] for v in versions] == [1, 2, 3, 4, 5, 6, 7, 8]
     version = api.get("/v1/Schemas/Messaging.MessageStatus/Versions/4").json()
     raw = api.get(version["raw"])
     assert raw.status_code == 200
@@ -154,7 +158,10 @@ def test_event_types_list_and_fetch_through_the_sdk(sdk: Any) -> None:
 
 def test_errors_are_twilio_error_bodies(api: Api) -> None:
     cases = [
-        (api.get("/v1/Sinks/DG" + "0" * 32), 404, 20404),
+        (api.get("/v1/Sinks/DG" + "0" * 32), 404, 91001),
+        (api.get("/v1/Sinks/DG123"), 400, 91006),
+        (api.delete("/v1/Sinks/XX" + "0" * 32), 400, 91006),
+        (api.post("/v1/Sinks/DG" + "0" * 32 + "/Test"), 404, 91001),
         (api.get("/v1/Types/com.twilio.nope"), 404, 20404),
         (api.get("/v1/Schemas/Nope.Schema"), 404, 20404),
         (api.get("/v1/Schemas/Messaging.MessageStatus/Versions/99"), 404, 20404),
@@ -166,7 +173,7 @@ def test_errors_are_twilio_error_bodies(api: Api) -> None:
                 {"Description": "x", "SinkType": "kinesis", "SinkConfiguration": "{not json"},
             ),
             400,
-            20001,
+            91000,
         ),
         (
             api.post(
@@ -174,7 +181,7 @@ def test_errors_are_twilio_error_bodies(api: Api) -> None:
                 {"Description": "x", "SinkType": "fax", "SinkConfiguration": "{}"},
             ),
             400,
-            20001,
+            91000,
         ),
         (api.get("/v1/Sinks", PageSize=0), 400, 20001),
         (api.get("/v1/Sinks", Status="asleep"), 400, 20001),

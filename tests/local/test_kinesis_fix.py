@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import boto_client
+from tests.conftest import boto_client, wait_active
 from twilio_es_cli.local.sandbox import Sandbox
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def test_writes_go_to_open_shards_and_closed_shards_end_with_children(
         kinesis.update_shard_count(
             StreamName="fix-a", TargetShardCount=target, ScalingType="UNIFORM_SCALING"
         )
+        wait_active(kinesis, "fix-a")  # UPDATING for a moment, as on AWS
     answers = [
         kinesis.put_record(StreamName="fix-a", PartitionKey=f"k{n}", Data=b"x") for n in range(20)
     ]
@@ -87,6 +88,7 @@ def test_children_number_above_their_parents(kinesis: KinesisClient) -> None:
     kinesis.update_shard_count(
         StreamName="fix-b", TargetShardCount=2, ScalingType="UNIFORM_SCALING"
     )
+    wait_active(kinesis, "fix-b")
     second = kinesis.put_record(StreamName="fix-b", PartitionKey="a", Data=b"2")
     assert second["ShardId"] != first["ShardId"]
     assert int(second["SequenceNumber"]) > int(first["SequenceNumber"])

@@ -24,7 +24,15 @@ def test_local_up_drives_the_whole_flow_and_stops_cleanly(
     build_flow(sandbox, tmp_path, "sandbox-flow")
     emitted = sandbox.run("local", "emit", DELIVERED, "--count", "5", "--json", cwd=tmp_path)
     assert emitted.exit_code == 0, emitted.stderr
-    assert emitted.json() == {"type": DELIVERED, "count": 5, "deliveries": 5}
+    assert emitted.json() == {
+        "type": DELIVERED,
+        "count": 5,
+        "deliveries": 5,
+        "delivered": 5,
+        "retrying": 0,
+        "dropped": 0,
+        "pending": 0,
+    }
 
     tail = sandbox.run(
         "tail",
@@ -142,9 +150,9 @@ def test_emit_bad_input_is_usage_error(
     assert message in result.stderr
 
 
-def test_emit_unknown_type_is_usage_error(twilio_env: EventsEmulator, cli: CliRunner) -> None:
+def test_emit_unknown_type_is_not_found(twilio_env: EventsEmulator, cli: CliRunner) -> None:
     result = cli("local", "emit", "com.twilio.nope")
-    assert result.exit_code == 2, result.stderr
+    assert result.exit_code == 4, result.stderr  # a well-formed name it lacks (docs/output.md)
     assert "error:" in result.stderr
     assert "See `twilio-es types list --search TEXT`." in result.stderr  # the catalogue's hint
 

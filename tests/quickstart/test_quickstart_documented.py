@@ -42,6 +42,7 @@ def test_the_test_event_has_the_documented_shape(twilio_env: EventsEmulator, aws
     config = make_stream_and_role(aws_env, "documented")
     sink = twilio_env.service.create_sink("k", "kinesis", json.dumps(config))
     twilio_env.service.test_sink(sink.sid)
+    twilio_env.wait_deliveries()
     (event,) = read_stream(aws_env, "documented")
     documented = DOCUMENTED["test_event"]
     assert set(event) == set(documented)

@@ -46,6 +46,8 @@ def test_step_1_reads_what_streams_create_made_from_its_result(
     ]
     assert again.steps == [f"1/5 stream + role: {ALREADY_THERE} (stream orders, IAM role {role})"]
     # streams.create's own lines are muted under the step line; the spinner is the caller's
-    assert first.lines[0] == "waiting: Stream orders and its IAM role: creating or checking"
+    assert first.lines[0] == (
+        "waiting: Stream orders and its IAM role: creating or checking (up to 600 s)"
+    )
     assert first.notes == [] and first.warnings == []
     assert capsys.readouterr().err == ""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from twilio_es_cli.catalog import ResolvedType
 from twilio_es_cli.models import KinesisSinkConfig, Sink
-from twilio_es_cli.quickstart import covered_types, matching_sinks, sample_plan
-from twilio_es_cli.subscriptions import SubscribedEvent, Subscription
+from twilio_es_cli.quickstart import matching_sinks, sample_plan
+from twilio_es_cli.subscriptions import SubscribedEvent, Subscription, covered_types
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/twilio-events"
 ROLE = "arn:aws:iam::123456789012:role/twilio-es/twilio-es-twilio-events-us-east-1"

@@ -27,9 +27,13 @@ class Received:
     valid: bool  # what the twilio SDK's RequestValidator said, as a user's handler runs it
 
     def events(self) -> list[dict[str, Any]]:
+        """The events of the request: one object (batch_events false) or an array (true)."""
         doc = json.loads(self.body)
-        assert isinstance(doc, list), "Twilio sends a JSON array"
-        return doc
+        return doc if isinstance(doc, list) else [doc]
+
+    def batched(self) -> bool:
+        """True when the body is a JSON array (batch_events true), False for one object."""
+        return isinstance(json.loads(self.body), list)
 
 
 @dataclass

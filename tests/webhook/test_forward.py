@@ -71,6 +71,8 @@ def test_every_event_is_delivered_signed_and_accepted_by_the_sdk(
     assert first.headers["Content-Type"].startswith("application/json")
     assert first.headers["I-Twilio-Idempotency-Token"] == first.events()[0]["id"]
     assert isinstance(first.events()[0]["data"], dict)  # data as an object, as webhooks get it
+    # batch_events false (Twilio's default): one CloudEvent object per request, no array.
+    assert not any(r.batched() for r in handler.received)
     assert {line["outcome"] for line in lines} == {"delivered"} and len(lines) == 40
     assert "40 delivered" in result.stderr
 
@@ -297,7 +299,11 @@ def test_requests_are_signed_exactly_as_the_signing_module_signs() -> None:
         "https://user:pw@hooks.example/a/b?z=1&a=%2F&c=",
         "https://hooks.example/x?bodySHA256=stale&k=v",
     ):
-        forwarder = Forwarder(ForwardOptions(url, TOKEN), io.StringIO())
+        single = Forwarder(ForwardOptions(url, TOKEN), io.StringIO())
+        _, one, _ = single.request([item])
+        single.close()
+        assert json.loads(one)["data"] == {"n": 3, "key": "k", "status": "delivered"}
+        forwarder = Forwarder(ForwardOptions(url, TOKEN, batch=2), io.StringIO())
         path, body, headers = forwarder.request([item, item])
         forwarder.close()
         signed_url, signature = sign_json_request(TOKEN, forwarder.target.url, body)

@@ -226,3 +226,36 @@ def test_event_log_keeps_recent_events_with_verdicts_for_local_readers_only(
     with pytest.raises(ListenerError) as nothing:
         ListenerLog(f"http://127.0.0.1:{app.port}").read()
     assert nothing.value.unreachable and "nothing answers" in nothing.value.message
+
+
+def test_sign_curl_prints_a_command_that_a_listener_accepts(
+    listener: Any, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`webhook sign --curl`: run the printed line with the real curl when the machine has it,
+    else replay what the shell would pass it (shlex) with urllib; either way the listener
+    must find the signature valid and the body byte for byte the one signed."""
+    import shlex
+    import shutil
+
+    instance, out, base = listener
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+    body = b'{"quote": "it\'s", "dollar": "$HOME `id`", "at": "@file", "line": "a\\nb"}\n'
+    body_file = tmp_path / "body.json"
+    body_file.write_bytes(body)
+    printed = cli(
+        "webhook", "sign", "--url", base + "/events", "--body-file", str(body_file), "--curl"
+    )
+    assert printed.exit_code == 0, printed.stderr
+    command = printed.stdout
+    assert command.startswith("curl ") and command.endswith("\n")
+    words = shlex.split(command)
+    if shutil.which("curl"):
+        ran = subprocess.run(["sh", "-c", command], capture_output=True, timeout=60)
+        assert ran.returncode == 0 and ran.stdout == b"ok\n", ran
+    else:  # what sh would hand curl: headers, --data-raw BODY, URL
+        headers = dict(w.split(": ", 1) for w in words[words.index("--header") + 1 :: 2][:2])
+        sent = words[words.index("--data-raw") + 1].encode()
+        assert post(words[-1], sent, headers) == (200, "ok\n")
+    assert words[words.index("--data-raw") + 1].encode() == body
+    assert instance.counts == {"accepted": 1, "rejected": 0}
+    assert json.loads(out.getvalue())["webhook"]["signature"] == "valid"

@@ -68,7 +68,15 @@ def test_sandbox_webhook_sink_to_webhook_listen_end_to_end(
         assert subscribed.exit_code == 0, subscribed.stderr
         emitted = sandbox.run("local", "emit", DELIVERED, "--count", "3", "--json", cwd=tmp_path)
         assert emitted.exit_code == 0, emitted.stderr
-        assert emitted.json() == {"type": DELIVERED, "count": 3, "deliveries": 3}
+        assert emitted.json() == {
+            "type": DELIVERED,
+            "count": 3,
+            "deliveries": 3,
+            "delivered": 3,
+            "retrying": 0,
+            "dropped": 0,
+            "pending": 0,
+        }
     finally:
         listener.send_signal(signal.SIGTERM)
         out, err = listener.communicate(timeout=30)

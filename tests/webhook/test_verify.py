@@ -163,3 +163,96 @@ def test_cli_missing_token_and_bad_input(cli: CliRunner, tmp_path: Path) -> None
     assert bad.exit_code == 2 and "Traceback" not in bad.stderr
     nothing = cli("webhook", "verify", "--token", TOKEN)
     assert nothing.exit_code == 2
+
+
+def _capture(
+    tmp_path: Path, request: CapturedRequest, headers: dict[str, str] | None = None
+) -> str:
+    path = tmp_path / "req.json"
+    path.write_text(
+        json.dumps(
+            {
+                "url": request.url,
+                "headers": {**request.headers, **(headers or {})},
+                "body": request.body.decode(),
+            }
+        )
+    )
+    return str(path)
+
+
+def test_a_valid_request_is_one_line(cli: CliRunner, tmp_path: Path) -> None:
+    ok = cli("webhook", "verify", _capture(tmp_path, signed()), "--token", TOKEN)
+    assert ok.exit_code == 0, ok.stderr
+    assert ok.stdout.splitlines() == [
+        "valid: the signature matches the URL and the body is the one Twilio hashed"
+    ]
+
+
+def test_an_invalid_request_says_the_cause_first_and_lists_variants_only_when_verbose(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    request = signed()
+    wrong = CapturedRequest(request.url.replace("https://", "http://"), BODY, request.headers)
+    capture = _capture(tmp_path, wrong)
+    short = cli("webhook", "verify", capture, "--token", TOKEN)
+    assert short.exit_code == 5
+    lines = short.stdout.splitlines()
+    assert lines[0].startswith("invalid: the signature is for https://"), lines
+    assert lines[1].startswith("fix: Build the URL with the scheme Twilio used"), lines
+    assert "no match" not in short.stdout and "--verbose lists them" in lines[-1]
+    verbose = cli("webhook", "verify", capture, "--token", TOKEN, "--verbose")
+    assert verbose.exit_code == 5
+    assert "  URL variants tried: " in verbose.stdout
+    assert "    match     other scheme" in verbose.stdout
+
+
+def test_a_cut_signature_is_not_blamed_on_the_token(cli: CliRunner, tmp_path: Path) -> None:
+    request = signed()
+    cut = CapturedRequest(request.url, BODY, {"X-Twilio-Signature": str(request.signature)[:20]})
+    result = cli("webhook", "verify", _capture(tmp_path, cut), "--token", TOKEN)
+    assert result.exit_code == 5
+    cause = result.stdout.splitlines()[1]
+    assert cause.startswith("likely cause: the X-Twilio-Signature value is not a Twilio signature")
+    assert "token" not in result.stdout.lower()
+
+
+def test_a_request_seen_at_a_local_address_blames_the_tunnel_not_the_token(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    public = signed("https://abc123.ngrok.app/twilio/events")
+    local = CapturedRequest(
+        public.url.replace("https://abc123.ngrok.app", "http://127.0.0.1:3000"),
+        BODY,
+        public.headers,
+    )
+    result = cli("webhook", "verify", _capture(tmp_path, local), "--token", TOKEN)
+    assert result.exit_code == 5
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("likely cause: the request went through a proxy or tunnel"), lines
+    assert "auth token" not in lines[1]
+
+
+def test_the_forwarded_host_is_tried_and_named_as_the_fix(cli: CliRunner, tmp_path: Path) -> None:
+    public = signed("https://abc123.ngrok.app/twilio/events")
+    local = CapturedRequest(
+        public.url.replace("https://abc123.ngrok.app", "http://127.0.0.1:3000"),
+        BODY,
+        public.headers,
+    )
+    headers = {"X-Forwarded-Host": "abc123.ngrok.app", "X-Forwarded-Proto": "https"}
+    result = cli("webhook", "verify", _capture(tmp_path, local, headers), "--token", TOKEN)
+    assert result.exit_code == 5
+    assert result.stdout.startswith("invalid: the signature is for https://abc123.ngrok.app/")
+    assert "X-Forwarded-Host" in result.stdout.splitlines()[1]
+
+
+def test_a_wrong_token_of_the_right_shape_is_then_the_likely_cause(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    request = signed(token="f" * 32)
+    result = cli("webhook", "verify", _capture(tmp_path, request), "--token", TOKEN)
+    assert result.exit_code == 5
+    assert result.stdout.splitlines()[1].startswith(
+        "likely cause: the auth token is not the one that signed this request"
+    )

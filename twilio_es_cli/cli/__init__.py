@@ -31,6 +31,7 @@ from twilio_es_cli.cli import (
     webhook,
 )
 from twilio_es_cli.cli._coerce import install as _lazy_coercion
+from twilio_es_cli.cli._common import JqOption, JsonOption
 from twilio_es_cli.cli._help import install as _plain_placeholders
 from twilio_es_cli.cli._tree import command_for as _command_for
 from twilio_es_cli.errors import ExitCode, TwilioEsError
@@ -152,7 +153,8 @@ def _debug_logging(*, wire: bool) -> None:
 
 @app.command("version")
 def version(
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Show the twilio-es version.
 

@@ -18,8 +18,46 @@ if TYPE_CHECKING:
 
 _CLIENTS = "twilio_es.clients"  # key in the root context's meta
 
+
+_JQ = "twilio_es.jq"  # set in the root context's meta when --jq was given
+
+
+def _jq_given(ctx: typer.Context, expression: str | None) -> str | None:
+    """--jq: compile the expression before anything runs (a bad one is exit 2 at once) and
+    filter this command's :func:`~twilio_es_cli.output.print_json` with it, until it ends."""
+    if expression is not None:
+        from twilio_es_cli import output
+
+        output.use_jq(output.compile_jq(expression))
+        ctx.find_root().meta[_JQ] = True
+        ctx.call_on_close(lambda: output.use_jq(None))
+    return expression
+
+
+def _json_wanted(ctx: typer.Context, value: bool) -> bool:
+    """--json, or --jq (which filters the JSON, so it implies it; --jq is eager: seen first)."""
+    return value or bool(ctx.find_root().meta.get(_JQ))
+
+
 JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON document on stdout (for scripts and jq).")
+    bool,
+    typer.Option(
+        "--json",
+        help="Print one JSON document on stdout (for scripts and jq).",
+        callback=_json_wanted,
+    ),
+]
+JqOption = Annotated[
+    str | None,
+    typer.Option(
+        "--jq",
+        metavar="EXPR",
+        help="Filter the JSON output with a jq expression, as gh does (implies --json; "
+        "strings print without quotes).",
+        is_eager=True,
+        callback=_jq_given,
+        show_default=False,
+    ),
 ]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, clients
+from twilio_es_cli.cli._common import JqOption, JsonOption, clients
 
 if TYPE_CHECKING:
     from twilio_es_cli.catalog import Catalog
@@ -49,6 +49,7 @@ def types_list(
         str | None, typer.Option("--schema", help="Only types of this schema id.")
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """List event types with their schema and status (available, deprecated, discontinued...).
 
@@ -82,6 +83,7 @@ def types_show(
     ctx: typer.Context,
     type_name: Annotated[str, typer.Argument(metavar="TYPE", help="The event type name.")],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Show one event type, its schema and the schema's latest version.
 
@@ -104,7 +106,10 @@ def types_show(
 
 @schema_app.command("versions")
 def schema_versions(
-    ctx: typer.Context, schema_id: SchemaIdArg, as_json: JsonOption = False
+    ctx: typer.Context,
+    schema_id: SchemaIdArg,
+    as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """List the versions of a schema, oldest first.
 

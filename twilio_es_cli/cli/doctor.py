@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, clients, settings
+from twilio_es_cli.cli._common import JqOption, JsonOption, clients, settings
 
 _STATUS_LABEL = {"ok": "ok", "fail": "FAIL", "skip": "skip", "warn": "warn"}
 
@@ -48,6 +48,7 @@ def doctor(
         ),
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Diagnose "events are not arriving": one line per check, with a fix.
 

@@ -6,11 +6,14 @@ any client is built; heavy modules load inside the commands.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
+from twilio_es_cli.cli._common import JqOption, JsonOption, YesOption, clients, confirm
+
+if TYPE_CHECKING:
+    from twilio_es_cli.infra.exporter import Exported
 
 FileOption = Annotated[
     str | None,
@@ -38,6 +41,7 @@ def plan(
         ),
     ] = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> int:
     """Show what `apply` would change: create, update, replace, delete, with reasons.
 
@@ -87,6 +91,7 @@ def apply(
         typer.Option("--dry-run", help="Show what would change (as `plan` does), change nothing."),
     ] = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Make the account match the file: in dependency order, proving each new sink.
 
@@ -94,8 +99,10 @@ def apply(
     table, Firehose role, Athena workgroup, delivery stream), then new sinks (each proven: a
     test event is read back from its stream and the sink validated), then subscriptions; old
     subscriptions and sinks are deleted last, so a replacement never leaves a gap. On failure
-    it says what was done and what not; run it again to continue. Asks before deleting
-    anything unless --yes; --dry-run shows the plan and stops.
+    it says what was done and what not; run it again to continue. Like `terraform apply`, it
+    shows the plan and asks before it creates, updates, replaces or deletes anything; --yes
+    (-y) approves in advance, and without a terminal to ask on, --yes is required (exit 2
+    otherwise, nothing changed); --dry-run shows the plan and stops.
 
     \b
     Examples:
@@ -108,7 +115,7 @@ def apply(
     from twilio_es_cli.infra import run
     from twilio_es_cli.infra.executor import ApplyResult
     from twilio_es_cli.infra.loader import load
-    from twilio_es_cli.infra.planner import DELETE, REPLACE
+    from twilio_es_cli.infra.planner import CREATE, DELETE, REPLACE, UPDATE
 
     if not timeout > 0:
         raise UsageError("--timeout must be a positive number of seconds")
@@ -130,13 +137,15 @@ def apply(
         return
     for line in run.plan_lines(the_plan, show_unchanged=False):
         output.info(line)
-    destructive = [c for c in the_plan.pending if c.action in (DELETE, REPLACE)]
-    if destructive:
-        confirm(
-            f"Apply {len(the_plan.pending)} change(s), deleting or replacing "
-            f"{len(destructive)} resource(s)?",
-            yes=yes,
-        )
+    # As Terraform: every change is confirmed, on a terminal by a person; without one, --yes
+    # is the approval (a script that forgot it fails with exit 2 before anything changed).
+    counts = the_plan.counts()
+    summary = ", ".join(
+        f"{counts[action]} to {action}"
+        for action in (CREATE, UPDATE, REPLACE, DELETE)
+        if counts[action]
+    )
+    confirm(f"Apply these {len(the_plan.pending)} change(s) ({summary})?", yes=yes)
     outcome = run.apply(planned)
     output.success(
         f"Applied {len(outcome.done)} step(s); run `twilio-es plan` to see nothing is left."
@@ -202,13 +211,39 @@ def export(
 
         # Secrets are ${env:...} references, so the file may be shared and committed: 0644.
         write_private_atomic(out, exported.text.encode("utf-8"), mode=0o644)
-        output.success(f"wrote {out}")
-    for item in exported.skipped:
-        output.info(f"left out: {item}")
+    _say_what_was_exported(exported, out, asked=project)  # names what was left out
     for variable, sid in sorted(exported.env.items()):
         output.info(
             f"set {variable} (from `twilio-es sink show {sid} --show-secrets`) before planning"
         )
+
+
+def _say_what_was_exported(exported: Exported, out: str | None, *, asked: str | None) -> None:
+    """Which project the file holds, what it declares, and every other project in the
+    account with the command that exports it: a file holds one project, and an account
+    shared by teams holds several."""
+    import shlex
+
+    from twilio_es_cli import output
+
+    where = out or "stdout"
+    output.success(f"wrote project {exported.project} to {where}: {exported.counts()}")
+    if asked is not None and asked not in exported.projects:
+        output.warn(
+            f"no sink or subscription carries project {asked}'s marker: the file holds only "
+            "what twilio-es did not create (adopted by sid:)"
+        )
+    others = exported.others()
+    if not others:
+        return
+    names = ", ".join(
+        f"{name} ({sinks} sink(s), {subs} subscription(s))"
+        for name, (sinks, subs) in others.items()
+    )
+    output.warn(f"left out of this file, the account's other projects: {names}; export each:")
+    for name in others:
+        target = shlex.quote(f"{name}.yaml")
+        output.info(f"  twilio-es export --project {shlex.quote(name)} -o {target}")
 
 
 def status(
@@ -217,6 +252,7 @@ def status(
         bool, typer.Option("--check", help="Exit 5 when there is any problem (for CI).")
     ] = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> int:
     """The inventory in one screen: subscription -> sink -> stream -> role, and problems.
 
@@ -246,7 +282,7 @@ def status(
         if found.problems:
             typer.echo(f"{len(found.problems)} problem(s):")
             for problem in found.problems:
-                typer.echo(f"  - {problem}")
+                output.print_prose(problem, first="  - ", indent="    ")
         else:
             typer.echo("No problems found.")
     return 5 if check and found.problems else 0

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, clients, settings
+from twilio_es_cli.cli._common import JqOption, JsonOption, clients, settings
 from twilio_es_cli.errors import ExitCode
 from twilio_es_cli.progress import Terminal
 
@@ -118,17 +118,19 @@ def quickstart(
         ),
     ] = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Stream + IAM role, kinesis sink, validation and subscription in one command.
 
     Safe to re-run: each step first looks for what an earlier run made (the stream and its
-    role, a sink with the same stream, role and external id, an active status, subscribed
-    types) and says "already there" instead of making a duplicate, so an interrupted run
-    continues where it stopped. Types are checked against the catalogue before anything is
-    created. With --local everything runs in an in-process sandbox that is gone afterwards;
-    your AWS and Twilio settings are ignored. --local --webhook is the webhook variant: a
-    listener, a webhook sink pointing at it, validation in one step (the test event is read
-    back from the listener) and sample events arriving signed.
+    role, a sink with the same stream, role and external id, subscribed types) and says
+    "already there" instead of making a duplicate, so an interrupted run continues where it
+    stopped; a reused sink's delivery is proven again (nothing records an earlier proof).
+    Ctrl-C says which steps are done and which not (exit 130). Types are checked against the
+    catalogue before anything is created. With --local everything runs in an in-process
+    sandbox that is gone afterwards; your AWS and Twilio settings are ignored. --local
+    --webhook is the webhook variant: a listener, a webhook sink pointing at it, validation in
+    one step (the test event is read back from the listener) and sample events arriving signed.
 
     \b
     Examples:
@@ -181,7 +183,11 @@ def quickstart(
         _local_summary(result)
         return
 
-    made = core.run(factory, request, REPORTER, on_config=writer)
+    try:
+        made = core.run(factory, request, REPORTER, on_config=writer, log=log)
+    except KeyboardInterrupt:
+        _interrupted(log, core.rerun_command(request, str(out) if out else None), target)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     samples_sent = core.sandbox_samples(base, made)
     _next_step(made, samples_sent)
     if as_json:
@@ -305,6 +311,33 @@ def _interrupted_local(last: Step | None, out: Path | None, *, webhook: bool = F
     output.info(
         f"{started} stopped and thrown away{kept}. Run `twilio-es {command}` again to "
         "start over, or `twilio-es local up --state-dir DIR` for a sandbox that is kept."
+    )
+
+
+def _interrupted(log: list[Step], again: str, config: Path | None) -> None:
+    """Ctrl-C during `quickstart` on real accounts: what is done, what is not, how to go on.
+
+    Nothing is rolled back (a finished step is what a re-run reuses), so the user must learn
+    what exists now and what does not: a sink that is there but unproven, no subscription.
+    """
+    from twilio_es_cli import output
+    from twilio_es_cli.quickstart import STEPS, UNDONE
+
+    if output.is_tty(sys.stderr):
+        sys.stderr.write("\n")  # the terminal echoed ^C
+    finished = {step.number: step for step in log}
+    stopped = next((n for n in UNDONE if n not in finished), STEPS)
+    output.warn(f"Interrupted: quickstart stopped during step {stopped}/{STEPS}.")
+    for number, (name, undone) in UNDONE.items():
+        if number in finished:
+            output.info(f"  done:     {finished[number].line()}")
+        else:
+            output.info(f"  not done: {number}/{STEPS} {name}: {undone}")
+    if config is not None and 1 in finished and config.exists():
+        output.info(f"The sink configuration is in {config}.")
+    output.info(
+        f"Nothing was rolled back. Continue with `{again}`: it reuses what exists and "
+        "proves delivery before it subscribes."
     )
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
+from twilio_es_cli.cli._common import JqOption, JsonOption, YesOption, clients, confirm
 
 if TYPE_CHECKING:
     from twilio_es_cli.models import Sink, StreamRef
@@ -141,6 +141,7 @@ def create(
     ] = None,
     description: DescriptionOption = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Create a kinesis, webhook or segment sink; then make it active with `sink validate`.
 
@@ -221,6 +222,7 @@ def list_sinks(
     ] = None,
     show_secrets: ShowSecretsOption = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """List sinks (secrets in their configuration are redacted).
 
@@ -249,6 +251,7 @@ def show(
     sid: SidArgument,
     show_secrets: ShowSecretsOption = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Show one sink; the external id / write key are redacted unless --show-secrets.
 
@@ -268,6 +271,7 @@ def update(
         str, typer.Option("--description", "-d", help="The new description (no PII).")
     ],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Change a sink's description (the only mutable field: other changes need a new sink).
 
@@ -286,23 +290,63 @@ def update(
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, sid: SidArgument, yes: YesOption = False) -> None:
+def delete(
+    ctx: typer.Context,
+    sid: SidArgument,
+    cascade: Annotated[
+        bool,
+        typer.Option(
+            "--cascade",
+            help="Delete the sink's subscriptions first, after one confirmation for all.",
+        ),
+    ] = False,
+    yes: YesOption = False,
+) -> None:
     """Delete a sink (asks first unless --yes; a sink used by a subscription cannot go).
 
+    With --cascade its subscriptions are deleted first (the question names them), then the
+    sink: no event is delivered to it any more from the first deletion on.
+
     \b
-    Example:
+    Examples:
       twilio-es sink delete DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --yes
+      twilio-es sink delete DGxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --cascade
     """
     from twilio_es_cli import output
 
     sid = _check_sid(sid)
-    confirm(f"Delete sink {sid}?", yes=yes)
-    _service(ctx).delete(sid)
+    service = _service(ctx)
+    if not cascade:
+        confirm(f"Delete sink {sid}?", yes=yes)
+        service.delete(sid)
+        output.success(f"deleted sink {sid}")
+        return
+    from twilio_es_cli.subscriptions import Subscriptions
+
+    service.get(sid)  # a missing sink is exit 4 before anyone is asked anything
+    subscriptions = Subscriptions(clients(ctx).twilio())
+    users = subscriptions.list(sid)
+    named = ", ".join(f"{s.sid} ({len(s.types)} type(s))" for s in users)
+    confirm(
+        f"Delete sink {sid} and its {len(users)} subscription(s){': ' + named if users else ''}?",
+        yes=yes,
+    )
+    for index, user in enumerate(users):
+        try:
+            subscriptions.delete(user.sid)
+        except BaseException:
+            left = [u.sid for u in users[index:]]
+            output.warn(f"stopped: subscription(s) {', '.join(left)} and sink {sid} are left")
+            raise
+        output.success(f"deleted subscription {user.sid}")
+    service.delete(sid)
     output.success(f"deleted sink {sid}")
 
 
 @app.command("test")
-def test(ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False) -> None:
+def test(
+    ctx: typer.Context, sid: SidArgument, as_json: JsonOption = False, jq: JqOption = None
+) -> None:
     """Ask Twilio to send a test event to the sink, and say how to validate with it.
 
     \b
@@ -369,6 +413,7 @@ def validate(
         ),
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Prove a sink delivers (and make it active): Test -> find the event -> Validate -> wait.
 
@@ -424,6 +469,7 @@ def rotate(
     ] = 120.0,
     yes: YesOption = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Replace a sink by a new one with no gap: new sink, proven, subscriptions moved, old gone.
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm, settings
+from twilio_es_cli.cli._common import JqOption, JsonOption, YesOption, clients, confirm, settings
 
 if TYPE_CHECKING:
     from twilio_es_cli.aws import AwsClients
@@ -210,6 +210,7 @@ def scale(
     no_wait: NoWaitOption = False,
     timeout: TimeoutOption = 600.0,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Change the shard count (AWS allows half to double the open shards per step).
 
@@ -281,6 +282,7 @@ def describe(
         bool, typer.Option("--show-secrets", help="Also show the role's external id.")
     ] = False,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Show status, mode, open and closed shards, retention, ARN, the role for Twilio, and
     the enhanced fan-out consumers (billed per shard hour; `tail --efo` registers one).
@@ -305,6 +307,7 @@ def describe(
 def list_(
     ctx: typer.Context,
     as_json: JsonOption = False,
+    jq: JqOption = None,
     shards: Annotated[
         bool,
         typer.Option(

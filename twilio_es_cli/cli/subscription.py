@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from twilio_es_cli.cli._common import JsonOption, YesOption, clients, confirm
+from twilio_es_cli.cli._common import JqOption, JsonOption, YesOption, clients, confirm
 
 if TYPE_CHECKING:
     from twilio_es_cli.catalog import Resolution
@@ -89,13 +89,18 @@ def subscribe(
         typer.Option("--description", help="Description (default: 'twilio-es subscription')."),
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Subscribe a sink to event types.
 
     Each type is checked against the catalogue: unknown names are refused with close matches,
     discontinued types are refused, globs expand to the matching available types, and a type
     given without :VERSION is pinned to the schema's current latest version (said on stderr),
-    so a later schema release does not change your payloads silently.
+    so a later schema release does not change your payloads silently. Types the sink already
+    receives are not subscribed twice (each event would arrive twice): when it receives all
+    of them nothing changes and it says "already subscribed" (--json: "created": false).
+    Twilio allows one subscription per sink: new types on a sink that has one join it
+    (--json: "added").
 
     Exit codes: 2 a malformed or discontinued type, 4 no such sink, type or schema version,
     5 the sink is not active yet (validate it with `twilio-es sink validate SID`).
@@ -113,15 +118,42 @@ def subscribe(
     specs = _specs(types)
     core = _core(ctx)
     with output.progress(f"Subscribing sink {sink}"):
-        subscription, resolution = core.subscribe(sink, specs, description)
+        done = core.subscribe_once(sink, specs, description)
+    subscription, resolution = done.subscription, done.resolution
     _tell(resolution)
-    output.success(
-        f"Subscription {subscription.sid} sends {len(subscription.types)} type(s) to {sink}"
+    already = [
+        {"type": name, "schema_version": version, "subscription_sid": sid}
+        for name, (version, sid) in done.already.items()
+    ]
+    listed = ", ".join(
+        f"{a['type']}:{a['schema_version']} (via {a['subscription_sid']})" for a in already
     )
+    if done.added:
+        if already:
+            output.info(f"Already subscribed: {listed}")
+        output.success(
+            f"Added {', '.join(done.added)} to subscription {subscription.sid}, the sink's one "
+            "subscription (Twilio allows one per sink)"
+        )
+    elif not done.created:
+        output.info(f"Already subscribed: sink {sink} receives {listed}; nothing changed.")
+    else:
+        if already:
+            output.info(
+                f"Already subscribed, so not again (each event would arrive twice): {listed}"
+            )
+        output.success(
+            f"Subscription {subscription.sid} sends {len(subscription.types)} type(s) to {sink}"
+        )
     _render(
         subscription,
         as_json=as_json,
-        extra={"resolved": [r.to_dict() for r in resolution.types]},
+        extra={
+            "resolved": [r.to_dict() for r in resolution.types],
+            "created": done.created,
+            "added": list(done.added),
+            "already_subscribed": already,
+        },
     )
 
 
@@ -132,6 +164,7 @@ def list_(
         str | None, typer.Option("--sink", help="Only subscriptions of this sink (DG...).")
     ] = None,
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """List subscriptions with their event types and schema versions.
 
@@ -169,7 +202,7 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, sid: SidArg, as_json: JsonOption = False) -> None:
+def show(ctx: typer.Context, sid: SidArg, as_json: JsonOption = False, jq: JqOption = None) -> None:
     """Show one subscription and its subscribed event types with their versions.
 
     \b
@@ -207,6 +240,7 @@ def update(
     sid: SidArg,
     description: Annotated[str, typer.Option("--description", help="The new description.")],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Change a subscription's description (the only field the API lets you update).
 
@@ -236,6 +270,7 @@ def add_type(
         typer.Argument(metavar="TYPE[:VERSION]...", help="Types to add (globs allowed)."),
     ],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Add event types to a subscription, checked and pinned like `subscribe`.
 
@@ -261,6 +296,7 @@ def remove_type(
     sid: SidArg,
     type_name: Annotated[str, typer.Argument(metavar="TYPE", help="The type to remove.")],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Remove one event type from a subscription (to remove the last, delete the subscription).
 
@@ -286,6 +322,7 @@ def set_version(
     type_name: Annotated[str, typer.Argument(metavar="TYPE", help="A type of the subscription.")],
     version: Annotated[str, typer.Argument(metavar="VERSION", help="Schema version to use.")],
     as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Pin one event type of a subscription to another schema version.
 

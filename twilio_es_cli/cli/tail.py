@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from twilio_es_cli.clients import Clients
+    from twilio_es_cli.tail.checkpoint import CheckpointLock
     from twilio_es_cli.tail.options import TailOptions
     from twilio_es_cli.webhook.forward import Forwarder
 
@@ -213,8 +214,10 @@ def tail(
     consumer a killed run of yours left behind.
 
     Exit status: 0 when it stopped by --no-follow, --max, --timeout, SIGTERM or a closed
-    pipe; 130 after Ctrl-C (a summary is printed on stderr first); 4 if the stream does not
-    exist or is deleted while reading.
+    pipe; 1 when --forward-to gave up on events (a handler down or failing for 60 s in a
+    run that ends by itself); 130 after Ctrl-C (a summary is printed on stderr first); 2 if
+    the --checkpoint file is held by another tail (its pid is named) or is not a
+    checkpoint; 4 if the stream does not exist or is deleted while reading.
 
     \b
     Examples:
@@ -238,7 +241,7 @@ def tail(
     if checkpoint is not None:
         from twilio_es_cli.tail.checkpoint import Checkpoint
 
-        # A new file's directory must be writable, an existing file readable and for this
+        # A new file's directory must be writable, an existing file a checkpoint for this
         # stream: said before "Tailing ..." and before any call (run_tail opens it again).
         Checkpoint.open(checkpoint, stream, StartPosition.latest())
     if stats:
@@ -259,18 +262,44 @@ def tail(
         checkpoint=checkpoint,
     )
     forward = webhook.tail_forwarding(  # --forward-to: deliveries replace event lines
-        forward_to, header, signing_token, rate, concurrency, batch, fmt
+        forward_to,
+        header,
+        signing_token,
+        rate,
+        concurrency,
+        batch,
+        fmt,
+        ends_by_itself=not follow or max_events is not None or timeout is not None,
+        run_timeout=timeout,
     )
-    code = _run(
-        _common.clients(ctx),
-        stream,
-        options,
-        forward,
-        efo=efo,
-        stats=stats_interval if stats else None,
-    )
+    lock = _lock(checkpoint)  # held from here (before any call) to the run's last save
+    try:
+        if types:
+            _check_types(_common.clients(ctx), types)
+        code = _run(
+            _common.clients(ctx),
+            stream,
+            options,
+            forward,
+            efo=efo,
+            stats=stats_interval if stats else None,
+            lock=lock,
+        )
+    finally:
+        if lock is not None:
+            lock.release()
     if code:
         raise typer.Exit(code)
+
+
+def _lock(checkpoint: Path | None) -> CheckpointLock | None:
+    """One tail per checkpoint file: a second one is refused here (exit 2, with the pid of
+    the tail holding it), before any call, an EFO consumer or a line of output."""
+    if checkpoint is None:
+        return None
+    from twilio_es_cli.tail.checkpoint import CheckpointLock
+
+    return CheckpointLock(checkpoint).acquire()
 
 
 def _run(
@@ -281,6 +310,7 @@ def _run(
     *,
     efo: bool = False,
     stats: float | None = None,
+    lock: CheckpointLock | None = None,
 ) -> int:
     """Call the runner and render what it returns; the exit code."""
     from twilio_es_cli import output
@@ -309,6 +339,7 @@ def _run(
         sink=forwarder if forward is not None else None,
         efo=efo,
         stats=stats,
+        checkpoint_lock=lock,
     )
     if summary.interrupted and output.is_tty(sys.stderr):
         sys.stderr.write("\n")  # the terminal echoed ^C: start the summary on its own line
@@ -317,7 +348,81 @@ def _run(
     output.info(summary.line())
     for sent in forwarders:
         output.info(sent.summary.line())
-    return int(ExitCode.INTERRUPTED) if summary.interrupted else 0
+    if summary.interrupted:
+        return int(ExitCode.INTERRUPTED)
+    for sent in forwarders:
+        _check_abandoned(sent, checkpoint=options.checkpoint is not None)
+    return 0
+
+
+def _check_abandoned(sent: Forwarder, *, checkpoint: bool) -> None:
+    """Exit 1 when --forward-to abandoned events that no stop or --timeout asked it to."""
+    from twilio_es_cli.errors import ApiError
+
+    done = sent.summary
+    if not done.unasked:
+        return
+    again = (
+        "run the same command again: the checkpoint sends what was not delivered"
+        if checkpoint
+        else "run it again (with --checkpoint FILE a re-run sends exactly what was not delivered)"
+    )
+    raise ApiError(
+        f"--forward-to {sent.target.url}: {done.abandoned} event(s) not delivered "
+        f"({done.why_abandoned})",
+        hint=f"Start the handler or fix what it answers, then {again}.",
+    )
+
+
+CATALOGUE_WAIT = 3.0  # seconds tail waits for the catalogue before it reads without the check
+
+
+def _check_types(factory: Clients, patterns: list[str]) -> None:
+    """Warn about --type globs that match no type in the catalogue, with close matches.
+
+    Still reading: custom and newer types exist, so this is a warning, never an error. The
+    catalogue comes from the Events API: without Twilio credentials nothing is said (tail
+    needs only AWS); when the API does not answer within :data:`CATALOGUE_WAIT` seconds, or
+    fails, one note says the check was skipped.
+    """
+    import threading
+
+    from twilio_es_cli import output
+    from twilio_es_cli.errors import TwilioEsError
+
+    answer: list[list[str] | TwilioEsError] = []
+
+    def fetch() -> None:
+        from twilio_es_cli.catalog import Catalog
+        from twilio_es_cli.sink_validation import TEST_EVENT_TYPE
+
+        try:
+            answer.append([TEST_EVENT_TYPE, *(t.type for t in Catalog(factory.twilio()).types())])
+        except TwilioEsError as exc:
+            answer.append(exc)
+
+    worker = threading.Thread(target=fetch, name="catalogue", daemon=True)
+    worker.start()
+    worker.join(CATALOGUE_WAIT)
+    if not answer:
+        output.info(
+            f"note: --type not checked (the catalogue did not answer in {CATALOGUE_WAIT:g} s)"
+        )
+        return
+    found = answer[0]
+    if isinstance(found, ConfigError):
+        return  # no Twilio credentials: tail does not need them
+    if isinstance(found, TwilioEsError):
+        output.info(f"note: --type not checked against the catalogue ({found.message})")
+        return
+    from twilio_es_cli.catalog import unmatched_globs
+
+    for pattern, close in unmatched_globs(patterns, found):
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        output.warn(
+            f"--type {pattern!r} matches no event type in the catalogue{hint} (reading "
+            "anyway: custom and newer types may exist; `twilio-es types list` shows them)"
+        )
 
 
 def _check_stats(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from twilio_es_cli.cli._common import JqOption, JsonOption
 from twilio_es_cli.errors import ConfigError, ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -95,16 +96,25 @@ def sign(
         ),
     ],
     token: TokenOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    curl: Annotated[
+        bool,
+        typer.Option(
+            "--curl", help="Print a ready-to-paste curl command that POSTs the signed body."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Print the X-Twilio-Signature and the signed URL (with bodySHA256) for a JSON body.
 
     For your handler's own tests: send the body to the printed URL with the printed header,
-    exactly as Twilio's Event Streams webhook sink does.
+    exactly as Twilio's Event Streams webhook sink does; --curl prints that request as one
+    curl command (the body inline, every part shell-quoted).
 
     \b
-    Example:
+    Examples:
       twilio-es webhook sign --url https://example.com/events --body-file event.json
+      twilio-es webhook sign --url http://127.0.0.1:7410/events --body-file event.json --curl | sh
     """
     from twilio_es_cli.signing import body_sha256, sign_json_request
     from twilio_es_cli.webhook.post import Target
@@ -113,12 +123,51 @@ def sign(
     secret = signing_token(token, purpose="sign with")
     body = _read_body(body_file)
     signed_url, signature = sign_json_request(secret, url, body)
+    if curl:
+        if as_json:
+            raise UsageError("give --curl or --json, not both")
+        sys.stdout.write(curl_command(signed_url, signature, body) + "\n")
+        return
     if as_json:
         from twilio_es_cli.output import print_json
 
         print_json({"url": signed_url, "signature": signature, "body_sha256": body_sha256(body)})
         return
     sys.stdout.write(f"X-Twilio-Signature: {signature}\nURL: {signed_url}\n")
+
+
+def curl_command(url: str, signature: str, body: bytes) -> str:
+    """One POSIX-shell line that sends ``body`` to ``url`` as Twilio's webhook sink would.
+
+    Every argument goes through :func:`shlex.quote`, so a body with quotes, ``$`` or
+    newlines arrives byte for byte; ``--data-raw`` keeps a body starting with ``@`` from
+    being read as a file name (``--data``/``--data-binary`` would).
+    """
+    import shlex
+
+    from twilio_es_cli.signing import SIGNATURE_HEADER
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError("--curl needs a UTF-8 body (Twilio sends JSON)") from exc
+    if "\x00" in text:
+        raise UsageError("--curl cannot put a body with NUL bytes on a command line")
+    words = [
+        "curl",
+        "--silent",
+        "--show-error",
+        "--request",
+        "POST",
+        "--header",
+        "Content-Type: application/json",
+        "--header",
+        f"{SIGNATURE_HEADER}: {signature}",
+        "--data-raw",
+        text,
+        url,
+    ]
+    return " ".join(shlex.quote(word) for word in words)
 
 
 @app.command("verify")
@@ -168,19 +217,30 @@ def verify(
         ),
     ] = None,
     token: TokenOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the diagnosis as JSON.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also show the body check, every URL variant tried, token notes.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    jq: JqOption = None,
 ) -> None:
     """Say whether a request's Twilio signature is valid, and if not exactly why and the fix.
 
     Tries the URL as received and its variants (bodySHA256 kept/dropped/added, http/https,
     port added/removed, trailing slash, query order), checks the body against bodySHA256
     (and spots a re-serialised JSON body), and checks the token's shape (an API key SID or
-    secret instead of the auth token). Exit status: 0 valid, 5 invalid.
+    secret instead of the auth token). A valid request is one line; an invalid one says the
+    most likely cause first and the fix (--verbose: every variant tried). Exit status: 0
+    valid, 5 invalid.
 
     \b
     Examples:
       twilio-es webhook verify request.json            # {url, headers, body}, or listen --save
-      twilio-es webhook verify dump.http --scheme https
+      twilio-es webhook verify dump.http --scheme https --verbose
       twilio-es webhook verify --url 'https://example.com/events?bodySHA256=...' \\
           --signature 'Rk5...=' --body-file body.json
     """
@@ -208,25 +268,30 @@ def verify(
     else:
         from twilio_es_cli.safe_text import visible
 
-        sys.stdout.write(visible(_describe(diag), keep_lines=True))  # a captured request
+        text = _describe(diag, verbose=verbose)
+        sys.stdout.write(visible(text, keep_lines=True))  # a captured request
     if not diag.valid:
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
 
-def _describe(diag: Diagnosis) -> str:
-    """The text verdict: result, body hash, every URL tried, token notes, the fix."""
+def _describe(diag: Diagnosis, *, verbose: bool = False) -> str:
+    """The verdict: one line when valid; else the reason, the likely cause, the fix, and
+    (with ``verbose``) the body check, every URL variant tried and the token notes."""
     lines = [("valid: " if diag.valid else "invalid: ") + diag.reason]
-    lines.append(f"  body hash (bodySHA256): {diag.body_hash}")
-    lines.append(f"  URL variants tried: {len(diag.attempts)}")
-    shown = [a for i, a in enumerate(diag.attempts) if i < 16 or a.matched]
-    for attempt in shown:
-        mark = "match   " if attempt.matched else "no match"
-        lines.append(f"    {mark}  {attempt.label:<40}  {attempt.url}")
-    if len(shown) < len(diag.attempts):
-        lines.append(f"    ... and {len(diag.attempts) - len(shown)} more (--json lists them all)")
-    lines.extend(f"  token: {note}" for note in diag.token_notes)
-    if diag.fix:
-        lines.append(f"fix: {diag.fix}")
+    if not diag.valid:
+        if diag.cause:
+            lines.append(f"likely cause: {diag.cause}")
+        if diag.fix:
+            lines.append(f"fix: {diag.fix}")
+    if verbose:
+        lines.append(f"  body hash (bodySHA256): {diag.body_hash}")
+        lines.append(f"  URL variants tried: {len(diag.attempts)}")
+        for attempt in diag.attempts:
+            mark = "match   " if attempt.matched else "no match"
+            lines.append(f"    {mark}  {attempt.label:<40}  {attempt.url}")
+        lines.extend(f"  token: {note}" for note in diag.token_notes)
+    elif not diag.valid and diag.attempts:
+        lines.append(f"({len(diag.attempts)} URL variants tried; --verbose lists them)")
     return "\n".join(lines) + "\n"
 
 
@@ -411,23 +476,37 @@ BatchOption = Annotated[
         min=1,
         max=1000,
         metavar="N",
-        help="--forward-to: events per request (1 = Twilio's default; >1 as batch_events).",
+        help="--forward-to: 1 (default) posts each event as one JSON object, as a sink "
+        "with batch_events false; N > 1 posts JSON arrays of up to N, as batch_events true.",
     ),
 ]
 
 
 def parse_headers(values: list[str] | None) -> tuple[tuple[str, str], ...]:
-    """``-H 'K: V'`` values -> pairs (a usage error for anything else)."""
+    """``-H 'K: V'`` values -> pairs (a usage error for anything else).
+
+    Checked here, before anything is read: a header that cannot be sent (a line break in
+    the value would inject another header) would otherwise fail every request of the run.
+    """
+    from twilio_es_cli.webhook.post import header_problem
+
+    hint = "For example: -H 'Authorization: Bearer abc'."
     pairs = []
     for value in values or ():
         name, colon, content = value.partition(":")
-        if not colon or not name.strip() or any(c in name for c in " \r\n"):
-            raise UsageError(
-                f"-H {value!r} is not 'Name: value'",
-                hint="For example: -H 'Authorization: Bearer abc'.",
-            )
-        pairs.append((name.strip(), content.strip()))
+        if not colon or not name.strip():
+            raise UsageError(f"-H {_short(value)!r} is not 'Name: value'", hint=hint)
+        name, content = name.strip(), content.strip(" \t")
+        problem = header_problem(name, content)
+        if problem:
+            raise UsageError(f"-H {_short(value)!r} cannot be sent: {problem}", hint=hint)
+        pairs.append((name, content))
     return tuple(pairs)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """A prefix of user input for a message (never echo a 100,000-character argument)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def tail_forwarding(
@@ -438,11 +517,17 @@ def tail_forwarding(
     concurrency: int,
     batch: int,
     output_format: str,
+    *,
+    ends_by_itself: bool = False,
+    run_timeout: float | None = None,
 ) -> Callable[..., Forwarder] | None:
     """For `tail`: a factory of the --forward-to sink (taking ``stop``), or None without it.
 
     Everything is checked here, before the stream is read; forwarding options without
-    --forward-to are a usage error (they would be silently ignored).
+    --forward-to are a usage error (they would be silently ignored). A tail that
+    ``ends_by_itself`` (--no-follow, --max, --timeout) gives up retrying after
+    :data:`~twilio_es_cli.webhook.forward.RETRY_BUDGET`; ``run_timeout`` (--timeout) ends
+    retries with the run.
     """
     if url is None:
         given = {"-H": headers, "--signing-token": token, "--rate": rate}
@@ -451,7 +536,7 @@ def tail_forwarding(
         if stray:
             raise UsageError(f"{', '.join(stray)} only apply with --forward-to URL")
         return None
-    from twilio_es_cli.webhook.forward import Forwarder, ForwardOptions
+    from twilio_es_cli.webhook.forward import RETRY_BUDGET, Forwarder, ForwardOptions
 
     if output_format == "raw":
         raise UsageError("--output raw does not apply to --forward-to", hint="Use pretty or jsonl.")
@@ -463,6 +548,8 @@ def tail_forwarding(
         concurrency=concurrency,
         batch=batch,
         output=output_format,
+        give_up_after=RETRY_BUDGET if ends_by_itself else None,
+        run_timeout=run_timeout,
     )
     Forwarder.check(options)
 

@@ -103,7 +103,7 @@ def prove(env: Env, sink: Sink, *, timeout: float | None = None) -> str:
     limit = timeout or env.proof_timeout
     if sink.status == "active":  # today's Twilio: active at once, so prove without Validate
         # Steps 1-3 of validation (test event read back); only its warnings are said.
-        validator = Validator(service, Muted(env.report))
+        validator = Validator(service, Muted(env.report, keep_waits=True))
         result = validator.read_back(sink, stream, read, timeout=limit)
     else:
         validator = Validator(service, Indented(env.report))
@@ -210,7 +210,7 @@ def _scale_to(env: Env, name: str, target: int) -> None:
 
     kinesis = env.aws.kinesis()
     while True:
-        summary = streams.wait_for_active(kinesis, name)
+        summary = streams.wait_for_active(kinesis, name, report=env.report)
         current = summary.get("OpenShardCount") or target
         if current == target:
             return
@@ -225,14 +225,14 @@ def _update_stream(env: Env, change: Change) -> None:
 
     name, details = change.name, change.details
     kinesis = env.aws.kinesis()
-    summary = streams.wait_for_active(kinesis, name)
+    summary = streams.wait_for_active(kinesis, name, report=env.report)
     arn = summary["StreamARN"]
     if "mode" in details:
         with aws_errors(f"switch stream {name} to {details['mode']}"):
             kinesis.update_stream_mode(
                 StreamARN=arn, StreamModeDetails={"StreamMode": details["mode"]}
             )
-        streams.wait_for_active(kinesis, name)
+        streams.wait_for_active(kinesis, name, report=env.report)
     if details.get("shards"):
         _scale_to(env, name, int(details["shards"]))
     if "retention_hours" in details:
@@ -478,6 +478,8 @@ class Executor:
         def run() -> None:
             details = change.details
             sink_sid = self._sink_sid(details["sink"])
+            for old in details.get("frees", []):  # one subscription per sink: make room
+                _delete_subscription(self.env, old)
             sid = create_subscription(
                 self.env.client, sink_sid, details["description"], details["specs"]
             )

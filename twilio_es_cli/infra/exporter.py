@@ -35,6 +35,35 @@ class Exported:
     env: dict[str, str] = field(default_factory=dict)  # variable -> sink SID it belongs to
     skipped: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # every project whose markers the account holds -> (sinks, subscriptions) carrying them
+    projects: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def project(self) -> str:
+        return str(self.data.get("project", DEFAULT_PROJECT))
+
+    def counts(self) -> str:
+        """``2 streams, 3 sinks, 1 subscription``: what the file declares."""
+        parts = []
+        for key in ("streams", "sinks", "subscriptions"):
+            number = len(self.data.get(key) or {})
+            parts.append(f"{number} {key if number != 1 else key[:-1]}")
+        return ", ".join(parts)
+
+    def others(self) -> dict[str, tuple[int, int]]:
+        """The account's other projects (left out of this file), with what they hold."""
+        return {name: n for name, n in sorted(self.projects.items()) if name != self.project}
+
+
+def projects_in(sinks: list[Sink], subs: list[Subscription]) -> dict[str, tuple[int, int]]:
+    """Project -> (sinks, subscriptions) whose markers name it."""
+    found: dict[str, list[int]] = {}
+    descriptions = [(0, s.description) for s in sinks] + [(1, s.description) for s in subs]
+    for index, description in descriptions:
+        mark = parse_marker(description)
+        if mark is not None:
+            found.setdefault(mark[0], [0, 0])[index] += 1
+    return {name: (n[0], n[1]) for name, n in found.items()}
 
 
 def _slug(text: str, fallback: str) -> str:
@@ -236,6 +265,7 @@ def export(
     import yaml
 
     exporter = _Exporter(aws, client, settings, project)
+    exporter.out.projects = projects_in(exporter.sinks, exporter.subs)
     data = exporter.build(streams)
     header = (
         f"# yaml-language-server: $schema={SCHEMA_URL}\n"

@@ -452,8 +452,10 @@ def build(
     types: dict[str, list[tuple[str, int]]],
     *,
     prune: bool = False,
+    restricted: set[str] | frozenset[str] = frozenset(),
 ) -> Plan:
-    """The plan; ``types`` comes from :func:`resolve_types`."""
+    """The plan; ``types`` comes from :func:`resolve_types`; ``restricted`` names the types
+    Twilio keeps delivering but refuses to add (Event Types Lifecycle page)."""
     model = desired.model
     plan = Plan(source=desired.source, project=model.project)
     for name, decl in model.streams.items():
@@ -475,8 +477,71 @@ def build(
         old_subs += _plan_subscription(plan, name, sub, types[name], live, sinks)
     gone_sinks, gone_subs = _orphans(plan, live, desired, prune)
     _plan_deletions(plan, live, old_sinks, old_subs, gone_sinks, gone_subs)
+    _check_one_subscription_per_sink(plan, model, live, sinks)
+    _check_restricted(plan, restricted)
     _check_capacity(plan, live)
     return plan
+
+
+def _check_restricted(plan: Plan, restricted: set[str] | frozenset[str]) -> None:
+    """A restricted type may stay in a live subscription, but never be added to one."""
+    for change in plan.changes:
+        if change.kind != "subscription":
+            continue
+        if change.action in (CREATE, REPLACE):
+            adding = [t for t, _ in change.details.get("specs", [])]
+        else:
+            adding = [t for t, _ in change.details.get("diff", {}).get("add", [])]
+        refused = sorted(set(adding) & restricted)
+        if refused:
+            raise UsageError(
+                f"subscription {change.name} would add {', '.join(refused)}, which is "
+                "restricted: Twilio refuses it in a new subscription or as an added type",
+                hint="Remove it from the file; a live subscription that already has it keeps "
+                "receiving it.",
+            )
+
+
+def _check_one_subscription_per_sink(plan: Plan, model: Any, live: Live, sinks: _Sinks) -> None:
+    """Twilio takes one subscription per sink ("Sink with SID ... is in use", live-tested).
+
+    Two declared subscriptions on one sink fail at plan time. A new subscription on a live sink
+    that still has one: if this plan deletes that one, it is deleted first (a short gap in
+    delivery, said in the plan); if not, planning fails, naming it.
+    """
+    users: dict[str, list[str]] = {}
+    for name, decl in model.subscriptions.items():
+        users.setdefault(decl.sink, []).append(name)
+    for sink_name, names in users.items():
+        if len(names) > 1:
+            raise UsageError(
+                f"subscriptions {', '.join(sorted(names))} all deliver to sink {sink_name}; "
+                "Twilio allows one subscription per sink",
+                hint="Merge their types into one subscription, or give each its own sink.",
+            )
+    deleted = {c.sid for c in plan.changes if c.kind == "subscription" and c.action == DELETE}
+    for change in plan.changes:
+        if change.kind != "subscription" or change.action not in (CREATE, REPLACE):
+            continue
+        target = sinks.target.get(change.details["sink"])
+        if target is None:
+            continue  # a new sink: nothing on it yet
+        holders = [s.sid for s in live.subscriptions_of(target) if s.sid != change.sid]
+        blocking = [sid for sid in holders if sid not in deleted]
+        if blocking:
+            raise UsageError(
+                f"sink {change.details['sink']} ({target}) already has subscription "
+                f"{', '.join(blocking)}, not in {plan.source}; Twilio allows one subscription "
+                "per sink",
+                hint="Declare that subscription in the file (sid: ...) and edit its types, "
+                "delete it, or re-run with --prune.",
+            )
+        if holders:
+            change.details["frees"] = holders
+            change.reasons.append(
+                f"sink {target} holds one subscription: {', '.join(holders)} is deleted first "
+                "(events are not delivered in between)"
+            )
 
 
 def _plan_deletions(

@@ -103,14 +103,27 @@ def rotate(env: Env, sid: str) -> Rotation:
     try:
         new = create_proven(env, str(old.sink_type), config, old.description or "twilio-es sink")
         rotation.new_sid = new.sid
-        for sub in subs:
-            types = [(e.type, e.schema_version) for e in sub.types]
+        if subs:
+            # Twilio takes one subscription per sink ("Sink with SID ... is in use"): the new
+            # sink gets one, with every type of the old sink's (more than one only on state
+            # made before that rule was known).
+            types: dict[str, int | None] = {}
+            for sub in subs:
+                for event in sub.types:
+                    types.setdefault(event.type, event.schema_version)
+            first = subs[0]
             new_sid = create_subscription(
-                env.client, new.sid, sub.description or "twilio-es subscription", types
+                env.client,
+                new.sid,
+                first.description or "twilio-es subscription",
+                list(types.items()),
             )
             new_subs.append(new_sid)
-            rotation.moved[sub.sid] = new_sid
-            env.report.note(f"  copied subscription {sub.sid} -> {new_sid} (duplicates possible)")
+            for sub in subs:
+                rotation.moved[sub.sid] = new_sid
+                env.report.note(
+                    f"  copied subscription {sub.sid} -> {new_sid} (duplicates possible)"
+                )
     except BaseException:
         _undo(env, new_subs, rotation.new_sid, undo_trust)
         raise

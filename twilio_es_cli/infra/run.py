@@ -65,10 +65,13 @@ def plan(clients: Clients, desired: Desired, *, prune: bool = False) -> Planned:
     env = make_env(clients, desired)
     notes: list[str] = []
     types = {}
+    restricted: set[str] = set()
     if desired.model.subscriptions:
-        types = resolve_types(desired, Catalog(env.client), notes)
+        catalog = Catalog(env.client)
+        types = resolve_types(desired, catalog, notes)
+        restricted = {t.type for t in catalog.types() if t.status == "restricted"}
     live = read_live(env)
-    result = build(desired, live, types, prune=prune)
+    result = build(desired, live, types, prune=prune, restricted=restricted)
     if desired.model.archive is not None:
         from twilio_es_cli.infra.archive.plan import plan_archive
 

@@ -12,6 +12,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from twilio_es_cli.config import DEFAULT_TWILIO_API_URL, Settings
@@ -32,13 +33,22 @@ def require_sandbox(settings: Settings) -> str:
 
 
 def _post(settings: Settings, path: str, fields: dict[str, str]) -> dict[str, Any]:
+    return _call(settings, path, urllib.parse.urlencode(fields).encode(), "POST")
+
+
+def _get(settings: Settings, path: str, query: dict[str, str]) -> dict[str, Any]:
+    suffix = f"?{urllib.parse.urlencode(query)}" if query else ""
+    return _call(settings, path + suffix, None, "GET")
+
+
+def _call(settings: Settings, path: str, data: bytes | None, method: str) -> dict[str, Any]:
     base_url = require_sandbox(settings)
     creds = settings.twilio_credentials()
     token = base64.b64encode(f"{creds.username}:{creds.secret}".encode()).decode()
     request = urllib.request.Request(
         base_url + path,
-        data=urllib.parse.urlencode(fields).encode(),
-        method="POST",
+        data=data,
+        method=method,
         headers={
             "Authorization": f"Basic {token}",
             "Content-Type": "application/x-www-form-urlencoded",
@@ -74,11 +84,78 @@ def _post(settings: Settings, path: str, fields: dict[str, str]) -> dict[str, An
         ) from exc
 
 
+@dataclass
+class EmitCounts:
+    """Deliveries an emit led to: done at the first attempt, waiting for a retry, dropped, and
+    not attempted yet when the sandbox answered."""
+
+    delivered: int = 0
+    retrying: int = 0
+    dropped: int = 0
+    pending: int = 0
+
+    def __iadd__(self, other: EmitCounts) -> EmitCounts:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+        return self
+
+    def to_dict(self) -> dict[str, int]:
+        return {"deliveries": self.delivered, **asdict(self)}
+
+
 def emit(
     settings: Settings, event_type: str, count: int, data: dict[str, Any] | None = None
-) -> int:
-    """Ask the sandbox to generate and deliver ``count`` events; returns deliveries made."""
+) -> EmitCounts:
+    """Ask the sandbox to generate and deliver ``count`` events; it answers after the first
+    attempts, with what became of them."""
     fields = {"Type": event_type, "Count": str(count)}
     if data is not None:
         fields["Data"] = json.dumps(data)
-    return int(_post(settings, "/emulator/emit", fields).get("deliveries", 0))
+    reply = _post(settings, "/emulator/emit", fields)
+    return EmitCounts(
+        delivered=int(reply.get("delivered", reply.get("deliveries", 0))),
+        retrying=int(reply.get("retrying", 0)),
+        dropped=int(reply.get("dropped", 0)),
+        pending=int(reply.get("pending", 0)),
+    )
+
+
+def deliveries(settings: Settings, state: str | None = None) -> dict[str, Any]:
+    """The sandbox's delivery queue (``GET /emulator/deliveries``)."""
+    return _get(settings, "/emulator/deliveries", {"State": state} if state else {})
+
+
+def delivery_columns() -> list[Any]:
+    """The queue view's columns (built when shown: output imports rich)."""
+    from twilio_es_cli.output import Column
+
+    return [
+        Column("STATE", identifier=True),
+        Column("TRIES"),
+        Column("SINK", identifier=True),
+        Column("TYPES", priority=2, shorten=True),
+        Column("LAST RESULT", shorten=True, priority=1),
+        Column("NEXT IN", priority=1),
+        Column("TARGET", priority=3, shorten=True),
+    ]
+
+
+def delivery_rows(items: list[dict[str, Any]]) -> list[list[Any]]:
+    """Table rows for ``twilio-es local deliveries`` (text from receivers made inert)."""
+    from twilio_es_cli.output import bounded
+
+    rows = []
+    for item in items:
+        wait = item.get("next_attempt_in_seconds")
+        rows.append(
+            [
+                item["state"],
+                item["attempts"],
+                item["sink_sid"],
+                ", ".join(item.get("event_types", [])),
+                bounded(str(item.get("last_result") or "-")),
+                "-" if wait is None else f"{wait:.1f}s",
+                bounded(str(item.get("target") or "-")),
+            ]
+        )
+    return rows

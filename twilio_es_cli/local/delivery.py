@@ -1,26 +1,35 @@
-"""Deliver CloudEvents to sinks the way Twilio does, failing with Twilio's Debugger codes.
+"""One delivery attempt to a sink, the way Twilio makes it; failures carry Twilio's codes.
 
 Kinesis: read the sink role's trust policy (IAM GetRole) and refuse unless it lets the
 configured Twilio principal assume the role with the sink's external id, as AWS would (moto's
-AssumeRole checks neither), then AssumeRole with the external id and PutRecord one CloudEvent
+AssumeRole checks neither), then AssumeRole with the external id and PutRecords one CloudEvent
 per record into the stream named by the sink's ARN, in the ARN's region, with ``data`` as a JSON
 string (the form Twilio's Kinesis quickstart shows; ``kinesis_data_as_object`` writes it as an
-object instead). Webhook: POST the JSON (a JSON array when ``batch_events``), signed as Twilio
-signs JSON bodies (:mod:`twilio_es_cli.signing`: ``bodySHA256`` added to the URL, HMAC-SHA1 of
-that URL with the account's auth token in ``X-Twilio-Signature``), so a receiver can check it
-with the twilio SDK's ``RequestValidator``. A ``method: GET`` sink is refused: Twilio does not
-document how a GET request would carry an event, and a bare GET would lose it. Every failure
-is a :class:`DeliveryError` carrying the Debugger code Twilio would log: 93101 write failed,
-93102 assume-role failed, 93104 stream or region not found.
+object instead).
+
+Webhook (:meth:`Deliverer.to_webhook`): one request carrying one CloudEvent, or a JSON array
+with ``batch_events``. The destination is used exactly as configured: its query string goes out
+byte for byte, ``bodySHA256`` is appended to it and the signature is computed over that URL
+(:mod:`twilio_es_cli.signing`), so a handler validating against its configured URL with the
+twilio SDK's ``RequestValidator`` succeeds. Credentials in the destination
+(``https://user:pass@host/...``) become a Basic ``Authorization`` header (Twilio supports basic
+auth there, not digest); the signed URL is the one without them, the only one a receiver can
+rebuild. Redirects are not followed (a POST is never silently turned into a GET that drops the
+event). ``method: GET`` sinks exist on Twilio (its sink resource page lists GET and POST) but no
+page says how a GET carries an event: the sandbox sends the same JSON body and signature with
+the GET, so nothing is lost and the handler sees what it would for a POST.
+
+Every failure is a :class:`DeliveryError` with the Debugger code Twilio logs and whether Twilio
+retries it, per its "Problems on delivery" FAQ: webhook 429, 5xx, timeouts and refused
+connections are retried, other answers dropped (93101 either way); Kinesis 93101 write failed,
+93102 assume-role failed and 93103 are retried, 93104 stream or region not found is dropped.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -34,20 +43,34 @@ if TYPE_CHECKING:
 
 WRITE_FAILED = 93101
 ASSUME_ROLE_FAILED = 93102
+SHARD_COUNT_FAILED = 93103
 STREAM_NOT_FOUND = 93104
-WEBHOOK_TIMEOUT_SECONDS = 10.0
+# "Problems on delivery" (Twilio's Event Streams FAQ): the Kinesis errors it retries.
+KINESIS_RETRIED = frozenset({WRITE_FAILED, ASSUME_ROLE_FAILED, SHARD_COUNT_FAILED})
+WEBHOOK_TIMEOUT_SECONDS = 5.0  # Twilio's webhook sink: "must respond within 5 seconds"
 PUT_RECORDS_LIMIT = 500  # Kinesis' maximum records per PutRecords call
 # Any credentials work against moto; the emulator plays "Twilio's AWS account".
 EMULATOR_AWS_CREDENTIALS = {"AccessKeyId": "testing", "SecretAccessKey": "testing"}
 
 
 class DeliveryError(Exception):
-    """A sink could not receive an event; ``code`` is the Twilio Debugger error code."""
+    """A sink could not receive an event: the Debugger ``code``, and whether Twilio retries."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, *, retry: bool | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry = code in KINESIS_RETRIED if retry is None else retry
+
+
+def redact(url: str) -> str:
+    """``url`` with the password of its credentials hidden (for logs and the queue view)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return url.replace(parts.netloc, f"{user}:***@{host}", 1)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -119,7 +142,9 @@ class Deliverer:
         *,
         auth_token: str = "",
         kinesis_data_as_object: bool = False,
+        timeout: float = WEBHOOK_TIMEOUT_SECONDS,
     ) -> None:
+        self.timeout = timeout
         self.aws_endpoint_url = aws_endpoint_url
         self.region = region
         self.twilio_principal = twilio_principal
@@ -141,13 +166,15 @@ class Deliverer:
                 )
             return self._clients[region]
 
-    def deliver(self, sink_type: str, config: dict[str, Any], events: list[dict[str, Any]]) -> None:
-        """Deliver ``events`` to a sink of ``sink_type`` with ``config``."""
+    def deliver(self, sink_type: str, config: dict[str, Any], payload: Any) -> str:
+        """One attempt: ``payload`` is a list of events (Kinesis), or the webhook body (one
+        event, or a list with ``batch_events``). Returns what happened, for the queue view."""
         if sink_type == "kinesis":
-            self.to_kinesis(config, events)
-        elif sink_type == "webhook":
-            self.to_webhook(config, events)
-        # segment/email: nothing to reach offline; the caller records the events.
+            self.to_kinesis(config, payload)
+            return f"{len(payload)} record(s) written"
+        if sink_type == "webhook":
+            return self.to_webhook(config, payload)
+        return "accepted"  # segment/email: nothing to reach offline; the caller records them
 
     def _assume(self, config: dict[str, Any], region: str) -> AwsClients:
         from twilio_es_cli.aws import aws_errors
@@ -219,37 +246,70 @@ class Deliverer:
             event = {**event, "data": json.dumps(event.get("data"), separators=(",", ":"))}
         return json.dumps(event, separators=(",", ":")).encode()
 
-    def to_webhook(self, config: dict[str, Any], events: list[dict[str, Any]]) -> None:
-        """POST each event (or one array with ``batch_events``), signed like Twilio's requests."""
+    def to_webhook(self, config: dict[str, Any], payload: Any) -> str:
+        """Send ``payload`` (one event or a batch) as Twilio does; see the module docstring.
+
+        The HTTP side is the project's own webhook poster (:mod:`twilio_es_cli.webhook.post`,
+        which ``tail --forward-to`` uses too): credentials from the URL as Basic auth, no
+        redirects followed, one timeout.
+        """
+        from twilio_es_cli.errors import UsageError
         from twilio_es_cli.signing import SIGNATURE_HEADER, sign_json_request
+        from twilio_es_cli.webhook.post import Poster, Target
 
         destination = str(config.get("destination", ""))
-        method = str(config.get("method", "POST")).upper()
-        if method != "POST":
+        try:
+            target = Target.parse(destination)
+        except UsageError as exc:
             raise DeliveryError(
                 WRITE_FAILED,
-                f"Webhook sink method {method} cannot carry events (Twilio documents no way "
-                "to put an event in a GET request); the event was not sent. Create the sink "
-                "with method POST.",
+                f"Webhook destination {redact(destination)} is not usable: {exc}",
+                retry=False,
+            ) from exc
+        method = "GET" if str(config.get("method") or "post").upper() == "GET" else "POST"
+        body = json.dumps(payload).encode()
+        url, signature = sign_json_request(self.auth_token, target.url, body)
+        parts = urllib.parse.urlsplit(url)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Twilio-EventStreams",
+            SIGNATURE_HEADER: signature,
+        }
+        poster = Poster(target, timeout=self.timeout)
+        try:
+            answer = poster.send(f"{parts.path or '/'}?{parts.query}", body, headers, method=method)
+        finally:
+            poster.close()
+        if answer.status is None:
+            raise DeliveryError(
+                WRITE_FAILED,
+                f"Webhook request to {redact(destination)} failed: {answer.error}",
+                retry=True,
             )
-        batches: list[Any] = [events] if config.get("batch_events") else list(events)
-        for payload in batches:
-            body = json.dumps(payload).encode()
-            url, signature = sign_json_request(self.auth_token, destination, body)
-            request = urllib.request.Request(
-                url,
-                data=body,
-                method="POST",
-                headers={
-                    "Content-Type": "application/json",
-                    "User-Agent": "Twilio-EventStreams",
-                    SIGNATURE_HEADER: signature,
-                },
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-                    response.read()
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                raise DeliveryError(
-                    WRITE_FAILED, f"Webhook delivery to {destination} failed: {exc}"
-                ) from exc
+        location = dict((k.lower(), v) for k, v in answer.headers).get("location")
+        return _judge(answer.status, location, redact(destination))
+
+
+def _judge(status: int, location: str | None, destination: str) -> str:
+    """What Twilio does with an answer: 2xx done; 429 and 5xx retried; the rest dropped."""
+    if 200 <= status < 300:
+        return f"HTTP {status}"
+    if status == 429 or status >= 500:
+        raise DeliveryError(
+            WRITE_FAILED, f"Webhook {destination} answered HTTP {status}; retrying", retry=True
+        )
+    if 300 <= status < 400:
+        # Twilio documents no redirect handling; following a 301/302 as a GET would drop the
+        # event, so the sandbox does not follow it and says where it pointed.
+        raise DeliveryError(
+            WRITE_FAILED,
+            f"Webhook {destination} answered HTTP {status} (redirect to {location or '?'}); "
+            "redirects are not followed, the event was dropped",
+            retry=False,
+        )
+    raise DeliveryError(
+        WRITE_FAILED,
+        f"Webhook {destination} answered HTTP {status}; Twilio drops events on a 4xx other "
+        "than 429",
+        retry=False,
+    )

@@ -7,8 +7,14 @@ with ``meta`` and absolute page URLs, ``DG``/``DF`` SIDs, Twilio error bodies
 :mod:`.service`, delivery to Kinesis/webhooks in :mod:`.delivery`.
 
 Besides the API it serves each schema version's ``raw`` document under ``/schemas/<Id>/<N>``
-(no auth, like Twilio's public schema host) and emulator-only admin endpoints a separate
-process can drive: ``POST /emulator/emit`` (Type, Count, Data), ``GET /emulator/debugger``,
+(no auth, like Twilio's public schema host ``events-schemas.twilio.com``). The ``raw`` URLs name
+that schema host, never the API host a request came through: by default the emulator's own
+address, or ``schema_url`` when the schemas are published elsewhere (behind a proxy). Absolute
+API URLs (``url``, ``next_page_url``...) use ``public_url`` when given, else what the client
+used: ``X-Forwarded-Proto``/``X-Forwarded-Host``, or RFC 7239 ``Forwarded``, or ``Host``.
+
+Emulator-only admin endpoints a separate process can drive: ``POST /emulator/emit`` (Type,
+Count, Data), ``GET /emulator/deliveries`` (the delivery queue), ``GET /emulator/debugger``,
 ``POST /emulator/reset`` and ``GET /emulator/health`` (no auth).
 
     with EventsEmulator(aws_endpoint_url="http://127.0.0.1:5000") as emu:
@@ -23,6 +29,7 @@ import hmac
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,8 +40,9 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 from twilio_es_cli.config import DEFAULT_TWILIO_PRINCIPAL
 from twilio_es_cli.local import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from twilio_es_cli.local.catalog_data import EVENT_TYPES, SCHEMAS_BY_ID, TYPES_BY_NAME
-from twilio_es_cli.local.delivery import Deliverer
+from twilio_es_cli.local.delivery import WEBHOOK_TIMEOUT_SECONDS, Deliverer
 from twilio_es_cli.local.events import raw_schema
+from twilio_es_cli.local.queue import Clock
 from twilio_es_cli.local.service import ApiFailure, EventsService, invalid, not_found
 from twilio_es_cli.local.state import Sink, Store, Subscription
 
@@ -65,9 +73,10 @@ def _one(params: Params, name: str) -> str | None:
 class _Views:
     """Resources rendered as the spec's snake_case JSON, with absolute URLs on ``base``."""
 
-    def __init__(self, base: str, account_sid: str) -> None:
+    def __init__(self, base: str, account_sid: str, schema_base: str) -> None:
         self.base = base
         self.account_sid = account_sid
+        self.schema_base = schema_base
 
     def sink(self, sink: Sink) -> dict[str, Any]:
         url = f"{self.base}/v1/Sinks/{sink.sid}"
@@ -137,7 +146,7 @@ class _Views:
             "schema_version": version,
             "date_created": spec.version_dates[version - 1],
             "url": f"{self.base}/v1/Schemas/{quote(schema_id)}/Versions/{version}",
-            "raw": f"{self.base}/schemas/{quote(schema_id)}/{version}",
+            "raw": f"{self.schema_base}/{quote(schema_id)}/{version}",
         }
 
     def page(self, path: str, key: str, items: list[Any], params: Params) -> dict[str, Any]:
@@ -213,6 +222,7 @@ class _Api:
             ("GET", re.compile(rf"/v1/Schemas/{s}/Versions/{s}"), self.fetch_version),
             ("POST", re.compile(r"/emulator/emit"), self.admin_emit),
             ("GET", re.compile(r"/emulator/debugger"), self.admin_debugger),
+            ("GET", re.compile(r"/emulator/deliveries"), self.admin_deliveries),
             ("POST", re.compile(r"/emulator/reset"), self.admin_reset),
         ]
 
@@ -343,11 +353,24 @@ class _Api:
             raise invalid(f"Count must be an integer and Data a JSON object: {exc}") from exc
         if data is not None and not isinstance(data, dict):
             raise invalid("Data must be a JSON object")
-        deliveries = self.service.emit(event_type, count, data)
-        return 200, {"type": event_type, "count": count, "deliveries": deliveries}
+        result = self.service.emit(event_type, count, data)
+        return 200, {
+            "type": event_type,
+            "count": count,
+            "deliveries": result.delivered,
+            **result.to_dict(),
+        }
 
     def admin_debugger(self, v: _Views, a: dict[str, str], p: Params) -> Reply:
         return 200, {"debugger": self.service.debugger_log()}
+
+    def admin_deliveries(self, v: _Views, a: dict[str, str], p: Params) -> Reply:
+        queue = self.service.queue
+        return 200, {
+            "time_scale": queue.clock.scale,
+            "clock": _iso_seconds(queue.clock.now()),
+            "deliveries": queue.snapshot(_one(p, "State")),
+        }
 
     def admin_reset(self, v: _Views, a: dict[str, str], p: Params) -> Reply:
         self.service.store.reset()
@@ -359,6 +382,23 @@ def _schema_version(schema_id: str, version: str, path: str) -> tuple[str, int]:
     if spec is None or not version.isdigit() or not 1 <= int(version) <= spec.latest_version:
         raise not_found(path)
     return schema_id, int(version)
+
+
+def _schema_path(path: str) -> re.Match[str] | None:
+    """``/schemas/<Id>/<N>``, or ``/<Id>/<N>`` as on Twilio's schema host (so a ``--schema-url``
+    at a host root, or a client that moves raw URLs onto the API host, finds the document)."""
+    found = re.fullmatch(r"/schemas/([^/]+)/([^/]+)", path)
+    if found is None:
+        found = re.fullmatch(r"/([^/]+)/(\d+)", path)
+        if found is not None and _unquote(found.group(1)) not in SCHEMAS_BY_ID:
+            return None
+    return found
+
+
+def _iso_seconds(moment: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _unquote(value: str) -> str:
@@ -395,6 +435,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the emulator runs inside tests and the sandbox."""
 
+    # The request log of `local up` (EventsEmulator.request_log): one line per request, with
+    # the time from the request line to the answer and, for an error, its code and message.
+    _started = 0.0
+    _detail = ""
+
+    def parse_request(self) -> bool:
+        self._started, self._detail = time.monotonic(), ""
+        return super().parse_request()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        hook = self.server.emulator.request_log
+        if hook is not None and isinstance(code, int):  # HTTPStatus is an int too
+            millis = (time.monotonic() - self._started) * 1000
+            path = urlsplit(getattr(self, "path", "") or "").path
+            hook(self.command or "?", path, int(code), millis, self._detail)
+
     def do_GET(self) -> None:
         self._handle("GET")
 
@@ -414,6 +470,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = b"" if body is None else json.dumps(body).encode()
+        if status >= 400 and isinstance(body, dict):
+            self._detail = f"{body.get('code', status)}: {body.get('message', '')}"
         self.send_response(status)
         if body is not None:
             self.send_header("Content-Type", "application/json")
@@ -449,9 +507,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _base_url(self) -> str:
         """Scheme and host the client used, so absolute URLs work behind a proxy.
 
-        ``X-Forwarded-Proto``/``X-Forwarded-Host`` (first value) or RFC 7239 ``Forwarded``
+        The configured public URL wins (``local up --public-url``: a proxy that says nothing);
+        then ``X-Forwarded-Proto``/``X-Forwarded-Host`` (first value) or RFC 7239 ``Forwarded``
         win over the Host header; without them it is ``http://`` + Host, as the client sent.
         """
+        if self.server.emulator.public_url:
+            return self.server.emulator.public_url
         proto, host = _forwarded(self.headers.get("Forwarded") or "")
         proto = _first(self.headers.get("X-Forwarded-Proto")) or proto or "http"
         host = _first(self.headers.get("X-Forwarded-Host")) or host
@@ -480,7 +541,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if method == "GET" and path == "/emulator/health":
             self._send(200, {"status": "ok"})
             return
-        raw = re.fullmatch(r"/schemas/([^/]+)/([^/]+)", path)
+        raw = _schema_path(path)
         if method == "GET" and raw:
             try:
                 schema_id, version = _schema_version(_unquote(raw.group(1)), raw.group(2), path)
@@ -504,7 +565,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if method == "POST" and body:
             for name, values in parse_qs(body, keep_blank_values=True).items():
                 params.setdefault(name, []).extend(values)
-        views = _Views(self._base_url(), self.server.emulator.account_sid)
+        emulator = self.server.emulator
+        views = _Views(self._base_url(), emulator.account_sid, emulator.schema_base_url)
         try:
             status, reply = self.server.emulator.api.dispatch(method, path, views, params)
         except ApiFailure as exc:
@@ -548,7 +610,13 @@ class EventsEmulator:
         api_key_secret: str | None = None,
         legacy_validation: bool = False,
         kinesis_data_as_object: bool = False,
+        public_url: str | None = None,
+        schema_url: str | None = None,
+        time_scale: float = 1.0,
+        delivery_timeout: float = WEBHOOK_TIMEOUT_SECONDS,
     ) -> None:
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.schema_url = schema_url.rstrip("/") if schema_url else None
         self.host = host
         self.port = port
         self.account_sid = account_sid
@@ -563,12 +631,19 @@ class EventsEmulator:
             twilio_principal,
             auth_token=auth_token,
             kinesis_data_as_object=kinesis_data_as_object,
+            timeout=delivery_timeout,
         )
         self.service = EventsService(
-            self.store, self.deliverer, account_sid, legacy_validation=legacy_validation
+            self.store,
+            self.deliverer,
+            account_sid,
+            legacy_validation=legacy_validation,
+            clock=Clock(time_scale),
         )
-        self._default_legacy = legacy_validation
+        self._defaults = (legacy_validation, time_scale, delivery_timeout)
         self.api = _Api(self.service)
+        # (method, path, status, milliseconds, error detail) per request: `local up`'s log
+        self.request_log: Callable[[str, str, int, float, str], None] | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -581,10 +656,17 @@ class EventsEmulator:
         """Base URL, e.g. ``http://127.0.0.1:54321`` (after :meth:`start`)."""
         return f"http://{self.host_port}"
 
+    @property
+    def schema_base_url(self) -> str:
+        """Where ``raw`` schema URLs point: ``schema_url``, or this server's own schema path
+        (never a proxy's host: the schema host is another service in Twilio too)."""
+        return self.schema_url or f"{self.url}/schemas"
+
     def start(self) -> EventsEmulator:
         """Bind and serve in a daemon thread; ``port=0`` picks a free port."""
         if self._server is not None:
             return self
+        self.service.queue.resume()
         server = _Server((self.host, self.port), _RequestHandler)
         server.emulator = self
         self.port = int(server.server_address[1])
@@ -601,6 +683,7 @@ class EventsEmulator:
     def stop(self) -> None:
         if self._server is None:
             return
+        self.service.queue.stop()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -639,23 +722,55 @@ class EventsEmulator:
         self.service.legacy_validation = value
 
     def reset(self) -> None:
-        """Forget all sinks, subscriptions and debugger entries (the catalogue stays).
+        """Forget all sinks, subscriptions, queued deliveries and debugger entries (the
+        catalogue stays).
 
-        The validation flow goes back to the one the emulator was started with, so a test that
-        switched to ``legacy_validation`` cannot leak it into the next one.
+        The validation flow, time scale and delivery timeout go back to the ones the emulator
+        was started with, so a test that changed them cannot leak into the next one.
         """
+        self.service.queue.clear()
         self.store.reset()
-        self.service.legacy_validation = self._default_legacy
+        legacy, scale, timeout = self._defaults
+        self.service.legacy_validation = legacy
+        self.service.queue.clock.scale = scale
+        self.deliverer.timeout = timeout
+
+    @property
+    def time_scale(self) -> float:
+        """How much faster than real time the delivery clock runs (retries, backoff)."""
+        return self.service.queue.clock.scale
+
+    @time_scale.setter
+    def time_scale(self, value: float) -> None:
+        self.service.queue.clock.scale = value
+
+    @property
+    def delivery_timeout(self) -> float:
+        return self.deliverer.timeout
+
+    @delivery_timeout.setter
+    def delivery_timeout(self, value: float) -> None:
+        self.deliverer.timeout = value
 
     def emit(self, event_type: str, count: int = 1, data: dict[str, Any] | None = None) -> int:
         """Deliver ``count`` generated events of ``event_type`` to every subscribed active sink.
 
-        Returns the number of deliveries made (events x sinks that accepted them).
+        Waits for the first attempts; returns how many events were delivered by them (events x
+        sinks). Failed ones are in :meth:`deliveries` and the debugger.
         """
         try:
-            return self.service.emit(event_type, count, data)
+            return self.service.emit(event_type, count, data).delivered
         except ApiFailure as exc:
             raise ValueError(exc.message) from exc
+
+    def deliveries(self, state: str | None = None) -> list[dict[str, Any]]:
+        """The delivery queue as ``twilio-es local deliveries --json`` shows it."""
+        return self.service.queue.snapshot(state)
+
+    def wait_deliveries(self, timeout: float = 30.0) -> None:
+        """Wait until every delivery has had its first attempt (tests: after a sink Test)."""
+        if not self.service.queue.wait_first_attempts(timeout):
+            raise TimeoutError("deliveries still waiting for their first attempt")
 
     def debugger_log(self) -> list[dict[str, Any]]:
         """Sink errors recorded so far (codes 93101-93104), oldest first."""

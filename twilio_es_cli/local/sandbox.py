@@ -3,6 +3,11 @@
 One object starts both on loopback inside this process and tells every other command how to
 reach them (:meth:`Sandbox.env`). It backs ``twilio-es local up`` (a long-running process the
 user's other shells point at) and ``twilio-es quickstart --local`` (in-process, throw-away).
+moto's Kinesis is corrected to follow AWS's documented rules and gains enhanced fan-out
+(:mod:`~twilio_es_cli.local.kinesis_fix`, served by :mod:`~twilio_es_cli.local.aws_server`);
+how long it stays UPDATING, CREATING or subscribed is its :class:`~kinesis_fix.Timing`.
+With a :class:`~twilio_es_cli.local.requestlog.RequestLog` (``local up``) both servers log one
+line per request once started.
 
 moto keeps its state in memory only. With a ``state_dir`` the sandbox snapshots what the user
 built on AWS (streams with their records, IAM roles with their policies) when it stops and
@@ -14,7 +19,6 @@ sequence numbers do not (records are re-put in order).
 from __future__ import annotations
 
 import json
-import logging
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +31,10 @@ if TYPE_CHECKING:
     from mypy_boto3_iam.type_defs import CreateRoleRequestTypeDef
 
     from twilio_es_cli.aws import AwsClients
+    from twilio_es_cli.local.aws_server import AwsServer
     from twilio_es_cli.local.emulator import EventsEmulator
+    from twilio_es_cli.local.kinesis_fix import Timing
+    from twilio_es_cli.local.requestlog import RequestLog
 
 REGION = "us-east-1"
 SANDBOX_KEY = "testing"  # moto accepts any credentials; these are not secrets
@@ -64,39 +71,46 @@ class Sandbox:
         events_port: int = 0,
         state_dir: Path | None = None,
         legacy_validation: bool = False,
+        timing: Timing | None = None,
+        emulator_options: dict[str, Any] | None = None,
     ) -> None:
         self.host = host
         self.legacy_validation = legacy_validation
+        # Passed on to EventsEmulator (local up's --time-scale, --public-url, --schema-url).
+        self.emulator_options = dict(emulator_options or {})
         self.aws_port = aws_port
         self.events_port = events_port
         self.state_dir = state_dir
-        self._moto: Any = None
+        self.timing = timing  # None: Timing.sandbox() (a second of UPDATING/CREATING)
+        self._previous_timing: Timing | None = None
+        self._moto: AwsServer | None = None
         self.emulator: EventsEmulator | None = None
         self.aws_url = ""
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        """Start both servers (and restore a saved snapshot); safe to call once."""
+        """Start both servers (and restore a saved snapshot); safe to call once.
+
+        An unsupported moto (or none) is one :class:`ConfigError` line, before anything starts.
+        """
         try:
-            from moto.server import ThreadedMotoServer
+            import moto.server  # noqa: F401 (the server extra: Flask, werkzeug)
         except ImportError as exc:
             raise ConfigError(
                 "The offline sandbox needs moto's server, which is not installed",
                 hint="Install the extra: pip install 'twilio-es[local]'",
             ) from exc
         from twilio_es_cli.local import kinesis_fix
+        from twilio_es_cli.local.aws_server import AwsServer
         from twilio_es_cli.local.emulator import EventsEmulator
 
-        kinesis_fix.install()  # moto reshards unlike Kinesis; see kinesis_fix's docstring
+        kinesis_fix.install()  # moto's Kinesis differs from AWS's; see kinesis_fix's docstring
         _check_port(self.host, self.aws_port)
         _check_port(self.host, self.events_port)
-        # moto's server is werkzeug: keep its per-request access log off the user's stderr.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.aws_url = f"http://{host}:{port}"
+        self._previous_timing = kinesis_fix.configure(self.timing or kinesis_fix.Timing.sandbox())
+        self._moto = AwsServer(self.host, self.aws_port).start()
+        self.aws_url = self._moto.url
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
             restore_aws(self.aws_clients(), self.state_dir / SNAPSHOT_FILE)
@@ -107,12 +121,23 @@ class Sandbox:
             port=self.events_port,
             state_dir=None if self.state_dir is None else self.state_dir / "events",
             legacy_validation=self.legacy_validation,
+            **self.emulator_options,
         )
         self.emulator.start()
         return self
 
+    def log_requests(self, log: RequestLog | None) -> None:
+        """Log every request to both servers on ``log`` from now on (None: stop logging)."""
+        if self._moto is not None:
+            self._moto.log = log
+        if self.emulator is not None:
+            self.emulator.request_log = None if log is None else log.events_hook
+
     def stop(self) -> None:
         """Snapshot (when keeping state) and stop both servers."""
+        from twilio_es_cli.local import kinesis_fix
+
+        self.log_requests(None)  # the snapshot's reads are the sandbox's, not the user's
         try:
             if self.state_dir is not None and self._moto is not None:
                 snapshot_aws(self.aws_clients(), self.state_dir / SNAPSHOT_FILE)
@@ -123,6 +148,9 @@ class Sandbox:
             if self._moto is not None:
                 self._moto.stop()
                 self._moto = None
+            if self._previous_timing is not None:
+                kinesis_fix.configure(self._previous_timing)
+                self._previous_timing = None
 
     def __enter__(self) -> Sandbox:
         return self.start()

@@ -41,7 +41,8 @@ the reading loop:
    save, however the run ends (roll what is open); ``close()`` ends it.
 2. Call ``runner.run(kinesis, stream, TailOptions(...), sink=lambda stop: YourSink(...),
    efo=...)``: every shard, resharding, throttling, ``--from/--since``, ``--no-follow``,
-   ``--efo``, signals and the checkpoint (``TailOptions.checkpoint``) come with it. The
+   ``--efo``, signals and the checkpoint (``TailOptions.checkpoint``, locked for the run:
+   one consumer per file) come with it. The
    checkpoint moves a shard only past records whose events, and every event written before
    them, are durable, so a ``kill -9`` repeats events and never loses one.
 3. Render the returned :class:`~twilio_es_cli.tail.pipeline.TailSummary` in the command.

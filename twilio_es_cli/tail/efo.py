@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ from twilio_es_cli.arns import stream_name
 from twilio_es_cli.aws import (
     as_connection_error,
     error_code,
+    foreign_answer,
     is_stream_interrupted,
     stream_not_found,
     translate,
@@ -49,6 +50,7 @@ from twilio_es_cli.shards import stream_kwargs, subscription_ended
 from twilio_es_cli.tail.positions import StartPosition
 from twilio_es_cli.tail.records import records_of
 from twilio_es_cli.tail.shard_reader import (
+    ArrivalGate,
     Batch,
     CaughtUp,
     Failed,
@@ -174,6 +176,14 @@ def _refused(exc: BaseException, action: str, stream: str) -> TwilioEsError:
     """Our one-line error, with a hint, for the codes enhanced fan-out brings."""
     code = error_code(exc)
     name = stream_name(stream)
+    foreign = foreign_answer(exc)
+    if foreign is not None:  # e.g. an emulator without enhanced fan-out: say so, no page
+        return ApiError(
+            f"could not {action}: the server answered {foreign}; it does not serve "
+            "enhanced fan-out (--efo)",
+            hint="Tail without --efo: it reads the same events by polling (GetRecords), "
+            "which works there.",
+        )
     if code == "ResourceNotFoundException":
         return NotFoundError(
             f"could not {action}: stream {name!r} or its consumer was not found",
@@ -372,6 +382,7 @@ class EfoConsumer:
         cursor = _Cursor(start)
         retry = Retry(ctx, f"subscribing to shard {shard_id}")
         while not ctx.halt.is_set():
+            cursor.gate.opened(cursor.position)
             events = self._subscribe(ctx, shard_id, cursor.position, retry)
             if events is None:
                 return
@@ -412,6 +423,8 @@ class EfoConsumer:
                     StartingPosition=starting_position(position),
                 )
             except Exception as exc:
+                if foreign_answer(exc) is not None:  # not a failure worth retrying
+                    raise _refused(exc, f"subscribe to shard {shard_id}", self.stream) from exc
                 if error_code(exc) == "ResourceInUseException":
                     # Within 5 s of the previous subscription (a reconnect): wait it out.
                     now = time.monotonic()
@@ -449,7 +462,8 @@ class EfoConsumer:
             raw = body.get("Records") or []
             if raw:
                 records = records_of(shard_id, raw)
-                if not ctx.put(Batch(shard_id, records)):
+                shown = cursor.gate.admit(records)
+                if shown and not ctx.put(Batch(shard_id, shown)):
                     return "halted"
                 cursor.position = StartPosition.after(records[-1].sequence_number)
             ctx.behind_latest(shard_id, int(body.get("MillisBehindLatest") or 0))
@@ -470,9 +484,11 @@ class EfoConsumer:
 
 @dataclass
 class _Cursor:
-    """One shard's resume position, shared by a subscription's reader and its retry loop."""
+    """One shard's resume position, shared by a subscription's reader and its retry loop,
+    and what it may hand over after opening at a timestamp."""
 
     position: StartPosition
+    gate: ArrivalGate = field(default_factory=ArrivalGate)
 
 
 def _transient_event(exc: BaseException) -> bool:

@@ -28,7 +28,7 @@ from twilio_es_cli.tail.records import KinesisRecord
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
 
-    from twilio_es_cli.tail.checkpoint import CheckpointSaver
+    from twilio_es_cli.tail.checkpoint import CheckpointLock, CheckpointSaver
     from twilio_es_cli.tail.options import TailOptions
     from twilio_es_cli.tail.shard_reader import ShardReader
     from twilio_es_cli.tail.sink import EventSink
@@ -179,6 +179,7 @@ def run_tail(
     sink: EventSink | None = None,
     shard_reader: ShardReader | None = None,
     observer: TailObserver | None = None,
+    checkpoint_lock: CheckpointLock | None = None,
 ) -> TailSummary:
     """Read ``stream``, filter, dedupe and hand events to ``sink`` until a stop rule fires.
 
@@ -197,11 +198,41 @@ def run_tail(
     closed here (its owner closes it).
     ``shard_reader`` chooses how shards are read (``tail --efo``: SubscribeToShard).
     ``observer`` is told of each record and of quiet moments (see :class:`TailObserver`).
+    With ``options.checkpoint`` the file is locked for the whole run (a second tail on it is
+    refused) and checked against the shards the stream lists before reading;
+    ``checkpoint_lock`` is that lock when the caller took it earlier (the CLI does, before
+    any call) and releases it itself.
 
     While the stream is quiet, ``out`` is polled for an error or hang-up (as GNU ``tail -f``
     does): when the reader of a pipe went away (``tail | head -n 2`` after its two lines),
     BrokenPipeError is raised at once instead of at the next event, which may be hours away.
     """
+    from twilio_es_cli.tail.checkpoint import CheckpointLock
+
+    lock = checkpoint_lock
+    if lock is None and options.checkpoint is not None:
+        lock = CheckpointLock(options.checkpoint)
+    try:
+        return _run(kinesis, stream, options, out, stop, report, sink, shard_reader, observer, lock)
+    finally:
+        if lock is not None and checkpoint_lock is None:  # ours, after the last save
+            lock.release()
+
+
+def _run(
+    kinesis: KinesisClient,
+    stream: str,
+    options: TailOptions,
+    out: TextIO,
+    stop: threading.Event | None,
+    report: Reporter,
+    sink: EventSink | None,
+    shard_reader: ShardReader | None,
+    observer: TailObserver | None,
+    lock: CheckpointLock | None,
+) -> TailSummary:
+    """:func:`run_tail` with the checkpoint's lock held (``lock``, acquired here)."""
+    from twilio_es_cli.shards import list_shards
     from twilio_es_cli.tail.checkpoint import CheckpointSaver, open_checkpoint
     from twilio_es_cli.tail.render import make_renderer
 
@@ -219,7 +250,12 @@ def run_tail(
         options.start,
         explicit_start=options.explicit_start,
         report=report,
+        lock=lock,
     )
+    listing = None
+    if cp is not None and cp.existed:  # what the file says, checked against the stream
+        listing = list_shards(kinesis, stream)
+        cp.reconcile(listing, start, report)
     saver = CheckpointSaver(cp, sink) if cp else None
     if saver is not None:
         saver.save(force=True)  # the starting position is on disk before the first event
@@ -238,6 +274,7 @@ def run_tail(
         report=report,
         shard_reader=shard_reader,
         behind=summary.behind,
+        listing=listing,
     )
     try:
         with contextlib.closing(records):

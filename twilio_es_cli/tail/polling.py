@@ -2,7 +2,8 @@
 
 One thread per shard, at most 5 GetRecords/s each (Kinesis' limit): polling fast while
 ``MillisBehindLatest`` > 0 and about once a second when caught up. An expired iterator is
-renewed ``AFTER_SEQUENCE_NUMBER`` of the last record read (no gap, no repeat); throttling,
+renewed ``AFTER_SEQUENCE_NUMBER`` of the last record read (no gap, no repeat); a shard opened
+at a timestamp hands over nothing from before it (:class:`~.shard_reader.ArrivalGate`); throttling,
 lost connections and 5xx back off through :class:`~twilio_es_cli.tail.shard_reader.Retry`;
 a deleted stream ends the read with :class:`~twilio_es_cli.errors.NotFoundError`.
 """
@@ -17,6 +18,7 @@ from twilio_es_cli.errors import TwilioEsError
 from twilio_es_cli.tail.positions import StartPosition
 from twilio_es_cli.tail.records import records_of
 from twilio_es_cli.tail.shard_reader import (
+    ArrivalGate,
     Batch,
     CaughtUp,
     Failed,
@@ -70,6 +72,8 @@ def _poll(ctx: ShardContext, shard_id: str, start: StartPosition) -> None:
     restart = start
     if start.kind == "LATEST":
         restart = StartPosition.at(datetime.now(timezone.utc))
+    gate = ArrivalGate()
+    gate.opened(start)
     iterator = _get_iterator(ctx, shard_id, start)
     last_seq: str | None = None
     retry = Retry(ctx, f"reading shard {shard_id}")
@@ -88,6 +92,7 @@ def _poll(ctx: ShardContext, shard_id: str, start: StartPosition) -> None:
                 # Renew right after the last record we read (or where we started): no gap,
                 # no repeat.
                 position = StartPosition.after(last_seq) if last_seq else restart
+                gate.opened(position)
                 iterator = _get_iterator(ctx, shard_id, position)
                 continue
             if retry.transient(exc):
@@ -104,8 +109,9 @@ def _poll(ctx: ShardContext, shard_id: str, start: StartPosition) -> None:
         raw = response.get("Records") or []
         if raw:
             records = records_of(shard_id, raw)
-            last_seq = records[-1].sequence_number
-            if not ctx.put(Batch(shard_id, records)):
+            last_seq = records[-1].sequence_number  # held back or not: read
+            records = gate.admit(records)
+            if records and not ctx.put(Batch(shard_id, records)):
                 return
         iterator = response.get("NextShardIterator")
         if iterator is None:  # closed and drained

@@ -132,6 +132,7 @@ def read_stream(
     batch_limit: int = BATCH_LIMIT,
     shard_reader: ShardReader | None = None,
     behind: dict[str, int] | None = None,
+    listing: list[Shard] | None = None,
 ) -> Generator[KinesisRecord, None, None]:
     """Yield every record of every shard of ``stream_name`` (a name or an ARN) from ``start``.
 
@@ -152,6 +153,8 @@ def read_stream(
     ``shard_reader`` replaces the GetRecords polling of each shard (see :class:`ShardReader`).
     ``behind``, when given, is kept up to date with each shard's ``MillisBehindLatest`` (from
     every GetRecords answer or pushed event), for a caller that shows how far behind it reads.
+    ``listing``: the stream's shards as the caller just listed them (to check its checkpoint
+    against them), so they are not listed twice.
 
     ``kinesis`` is a boto3 Kinesis client; for exact fault handling give it few botocore
     retries (``AwsClients(settings, max_attempts=1)``): this reader does its own backoff.
@@ -168,7 +171,9 @@ def read_stream(
         records_args=_records_args(stream_name),
         behind=behind,
     )
-    shards = plan(list_shards(kinesis, stream_name), start, checkpoint or {})
+    if listing is None:
+        listing = list_shards(kinesis, stream_name)
+    shards = plan(listing, start, checkpoint or {})
     consumer = _Consumer(
         ctx,
         shards,

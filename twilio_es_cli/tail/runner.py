@@ -31,6 +31,7 @@ from twilio_es_cli.progress import TERMINAL, Reporter
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
 
+    from twilio_es_cli.tail.checkpoint import CheckpointLock
     from twilio_es_cli.tail.options import TailOptions
     from twilio_es_cli.tail.pipeline import TailObserver, TailSummary
     from twilio_es_cli.tail.shard_reader import ShardReader
@@ -70,14 +71,17 @@ def run(
     stats: float | None = None,
     streams: Streams | None = None,
     report: Reporter = TERMINAL,
+    checkpoint_lock: CheckpointLock | None = None,
 ) -> TailSummary:
     """Run ``tail`` on ``stream`` until a stop rule, a signal or a closed pipe ends it.
 
     ``sink`` makes what receives the events (default: the renderer of ``options.output`` on
     stdout); ``efo`` reads through a stream consumer of our own, registered for this run only;
     ``stats`` (seconds between JSON summaries when stdout is not a terminal) shows ``--stats``
-    instead of the events. Returns the summary, with ``interrupted`` set after Ctrl-C and the
-    reason saying a SIGTERM; a closed pipe propagates as BrokenPipeError (checkpoint saved).
+    instead of the events. ``checkpoint_lock``: the lock on ``options.checkpoint`` when the
+    caller already holds it (else the run takes and releases it). Returns the summary, with
+    ``interrupted`` set after Ctrl-C and the reason saying a SIGTERM; a closed pipe
+    propagates as BrokenPipeError (checkpoint saved).
     """
     from twilio_es_cli.tail.pipeline import run_tail
 
@@ -98,6 +102,7 @@ def run(
                     shard_reader=reader,
                     observer=watch.observer,
                     report=watch.report,
+                    checkpoint_lock=checkpoint_lock,
                 )
         finally:
             if made is not None:

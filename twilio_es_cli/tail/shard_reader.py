@@ -13,7 +13,8 @@ over each batch of records in order (:class:`Batch`), and ends with exactly one 
 :class:`ShardEnded` (closed and drained, with the children it learned of), :class:`CaughtUp`
 (not following, and at the tip) or :class:`Failed` (an error that ends the read), unless the
 context is halted first. :class:`Retry` is the one policy both use for throttling, lost
-connections and 5xx. Nothing here calls AWS: it is the contract, not an implementation.
+connections and 5xx; :class:`ArrivalGate` the one rule for what a shard opened at a timestamp
+may hand over. Nothing here calls AWS: it is the contract, not an implementation.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from twilio_es_cli.aws import OUTAGE, REFUSED, classify
@@ -174,6 +176,56 @@ class Retry:
         self.attempt = 0
         self.outage_since = None
         self.announced = False
+
+
+class ArrivalGate:
+    """Holds back the records that arrived before the instant a shard was opened at.
+
+    Why: botocore before 1.43.93 sends GetShardIterator's and SubscribeToShard's ``Timestamp``
+    in whole seconds, so Kinesis (AWS as well as the emulators) starts up to a second before
+    the instant asked for, and ``--since``/``--from TIME`` or a re-open after an expired
+    iterator would show records from before it. Kinesis takes the instant "with precision in
+    milliseconds" and starts at the first record whose ``ApproximateArrivalTimestamp`` is at or
+    after it (its API reference); this makes the same comparison on our side, so whatever
+    botocore sends, a shard reader hands over what Kinesis gives for the full instant.
+
+    Each shard reader keeps one per shard: :meth:`opened` whenever it (re)opens the shard,
+    :meth:`admit` on every batch. Once a record at or after the instant was seen the gate
+    opens for good (records of a shard arrive in order), so only the first batch(es) after
+    opening at a timestamp are looked at; a re-open right after a sequence number read behind
+    a closed gate keeps it closed.
+    """
+
+    def __init__(self) -> None:
+        self.floor: datetime | None = None  # None: open, everything passes
+
+    def opened(self, position: StartPosition) -> None:
+        """The shard was (re)opened at ``position``."""
+        if position.kind == "AT_TIMESTAMP" and position.timestamp is not None:
+            self.floor = _millisecond(position.timestamp)
+        elif position.kind != "AFTER_SEQUENCE_NUMBER":  # a sequence number continues a read
+            self.floor = None
+
+    def admit(self, records: list[KinesisRecord]) -> list[KinesisRecord]:
+        """``records`` without those that arrived before the instant (in order)."""
+        floor = self.floor
+        if floor is None:
+            return records
+        for index, record in enumerate(records):
+            if _aware(record.arrival) >= floor:
+                self.floor = None
+                return records[index:] if index else records
+        return []
+
+
+def _aware(when: datetime) -> datetime:
+    """Naive times are UTC (our own and botocore's are aware; a caller's may not be)."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def _millisecond(when: datetime) -> datetime:
+    """``when`` cut to the millisecond, the precision Kinesis compares arrival times at."""
+    return _aware(when).replace(microsecond=when.microsecond - when.microsecond % 1000)
 
 
 class ShardReader(Protocol):

@@ -120,9 +120,9 @@ class _Erasing:
         self.erase()
         self.parent.warn(text)
 
-    def waiting(self, text: str) -> AbstractContextManager[None]:
+    def waiting(self, text: str, limit: float | None = None) -> AbstractContextManager[None]:
         self.erase()
-        return self.parent.waiting(text)
+        return self.parent.waiting(text, limit)
 
 
 def _terminal_width(stream: TextIO) -> Callable[[], int]:

@@ -7,9 +7,11 @@ event that was neither delivered nor dropped.
 
 Twilio's delivery semantics, reproduced so a handler meets here what it meets in production:
 
-- the body is a JSON array of CloudEvents (``data`` as an object), one event per request, or
-  up to ``batch`` (``batch_events``); ``bodySHA256`` is appended to the URL and
-  ``X-Twilio-Signature`` signed with the auth token (:mod:`twilio_es_cli.signing`);
+- the body has the shape the sink's ``batch_events`` gives it: ONE CloudEvent object per
+  request (``data`` as an object) by default, as Twilio posts with ``batch_events`` false; a
+  JSON array of up to ``batch`` events when ``--batch N`` (N > 1) asks for batching, as with
+  ``batch_events`` true. ``bodySHA256`` is appended to the URL and ``X-Twilio-Signature`` signed
+  with the auth token (:mod:`twilio_es_cli.signing`);
 - 2xx: delivered. 429 and 5xx, a refused/reset connection, no answer within 5 s: retried with
   exponential backoff (``Retry-After`` honoured), never skipped. Other 4xx: logged and dropped
   (Twilio discards them). 3xx: not followed, logged and dropped;
@@ -19,6 +21,14 @@ Twilio's delivery semantics, reproduced so a handler meets here what it meets in
 Stopping (Ctrl-C, SIGTERM) lets queued events go out once; an event that then fails is
 *abandoned*: ``flush()`` returns False and the tail keeps its previous checkpoint, so the next
 run delivers it again (at least once, never lost).
+
+A run that ends by itself (``--no-follow``, ``--max``, ``--timeout``) must end even when the
+handler never answers: ``give_up_after`` bounds its retries. An event retried that long is
+abandoned, and once nothing at all was delivered for that long the handler counts as down and
+every event still queued is abandoned without a request. ``run_timeout`` (``--timeout``) ends
+retries when the run's time is up, as a stop does. The summary says why events were
+abandoned, and whether the run asked for it (a stop, ``--timeout``) or not (the handler, a
+failure of ours): the CLI exits 1 then.
 """
 
 from __future__ import annotations
@@ -47,7 +57,11 @@ from twilio_es_cli.webhook.render import Delivery, DeliveryLog
 USER_AGENT = "Twilio-EventStreams"
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 BASE_BACKOFF = 0.5
-MAX_BACKOFF = 30.0
+MAX_BACKOFF = 30.0  # also the cap on a Retry-After wait
+#: How long a run that ends by itself keeps retrying (an event, or a handler that delivers
+#: nothing at all) before abandoning: long enough for a handler restart, short enough that
+#: `tail --no-follow` against a handler that is down ends.
+RETRY_BUDGET = 60.0
 LINGER = 0.2  # seconds a partial batch waits for more events
 QUEUE_PER_WORKER = 512
 
@@ -65,6 +79,8 @@ class ForwardOptions:
     output: str = "pretty"
     timeout: float = TWILIO_TIMEOUT
     base_backoff: float = BASE_BACKOFF
+    give_up_after: float | None = None  # None: retry as long as the run goes (following)
+    run_timeout: float | None = None  # --timeout: retries end this long after the start
 
 
 @dataclass
@@ -77,6 +93,8 @@ class ForwardSummary:
     skipped: int = 0
     retries: int = 0
     abandoned: int = 0
+    why_abandoned: str = ""  # the first reason, for the summary
+    unasked: bool = False  # abandoned without a stop or --timeout asking for it (exit 1)
 
     def line(self) -> str:
         parts = [f"{self.delivered} delivered"]
@@ -84,6 +102,8 @@ class ForwardSummary:
             value = getattr(self, name)
             if value:
                 parts.append(f"{value} {name}")
+        if self.abandoned and self.why_abandoned:
+            parts[-1] += f" ({self.why_abandoned})"
         return f"forwarded in {self.requests} request(s): " + ", ".join(parts)
 
 
@@ -169,6 +189,12 @@ class Forwarder:
         self._pending = 0
         self._abandoned = False
         self._error: Exception | None = None
+        self._deadline = (
+            time.monotonic() + options.run_timeout if options.run_timeout is not None else None
+        )
+        self._failing_since: float | None = None  # no delivery by any worker since then
+        self._failing_requests = 0  # requests that failed since then (a handler down: all)
+        self._down: str | None = None  # why the handler counts as down (then: no more tries)
         self._changed = threading.Condition()
         self._queues: list[queue.Queue[object]] = []
         self._threads: list[threading.Thread] = []
@@ -275,7 +301,18 @@ class Forwarder:
         except Exception as exc:  # BrokenPipeError writing the line (`| head`), and the like
             self._error = exc
             outcome = "abandoned"
+            self._abandon_for(f"{type(exc).__name__}: {exc}", asked=False)
         self._finish(group, outcome)
+
+    def _abandon_for(self, why: str, *, asked: bool) -> str:
+        """Note why events are abandoned (the first reason is the summary's); ``asked``: by a
+        stop or ``--timeout``, not by a failure."""
+        with self._changed:
+            if not self.summary.why_abandoned:
+                self.summary.why_abandoned = why
+            if not asked:
+                self.summary.unasked = True
+        return why
 
     def _finish(self, group: list[_Item], outcome: str) -> None:
         with self._changed:
@@ -296,7 +333,11 @@ class Forwarder:
         checks it), with the URL's unchanging part computed once: parsing and re-encoding the
         query for every event cost more than the HMAC itself.
         """
-        body = b"[" + b",".join(item.body for item in group) + b"]"
+        if self.options.batch > 1:  # batch_events true: always an array, even of one
+            body = b"[" + b",".join(item.body for item in group) + b"]"
+        else:  # batch_events false (Twilio's default): the event itself, one per request
+            (only,) = group
+            body = only.body
         digest = body_sha256(body)
         signature = compute_signature(self.options.token, self._signed_prefix + digest)
         headers = dict(self._headers)
@@ -320,14 +361,18 @@ class Forwarder:
         )
 
     def _deliver(self, poster: Poster, group: list[_Item]) -> str:
-        """Send ``group`` until it is delivered or dropped (or abandoned on stop)."""
+        """Send ``group`` until it is delivered or dropped (or abandoned: on stop, at
+        ``--timeout``, or after retrying for ``give_up_after``)."""
         path, body, headers = self.request(group)
         types, ids = [i.type for i in group], [i.id for i in group]
         attempt = 0
+        first_failure: float | None = None
         while True:
             attempt += 1
-            if self.stop.is_set() and self._abandoned:
-                return "abandoned"  # stopping and the handler is failing: do not wait on each
+            if self._not_worth_trying():  # stopping, time is up or the handler is down
+                reason = self.summary.why_abandoned or "stopping"
+                self._log(Delivery(types, ids, None, 0.0, 0, "abandoned", f"not sent: {reason}"))
+                return "abandoned"
             self._limiter.acquire(self.stop)
             response = poster.send(path, body, headers)
             with self._changed:
@@ -335,21 +380,75 @@ class Forwarder:
             outcome = classify(response)
             attempted = (types, ids, response, attempt)
             if outcome != "retry":
+                with self._changed:
+                    self._failing_since, self._failing_requests = None, 0  # it answers
                 self._log_attempt(attempted, outcome, _why(response, outcome))
                 return outcome
-            if self.stop.is_set():
-                why = _why(response, outcome) or "stopping; delivered again on resume"
-                self._log_attempt(attempted, "abandoned", why)
+            now = time.monotonic()
+            if first_failure is None:
+                first_failure = now
+                with self._changed:
+                    self._failing_requests += 1
+            ending = self._why_end(response, now - first_failure, now)
+            if ending is not None:
+                self._log_attempt(attempted, "abandoned", ending)
                 return "abandoned"
-            delay = self._backoff(attempt, response)
+            delay = self._within_limits(self._backoff(attempt, response), first_failure, now)
             self._log_attempt(attempted, "retrying", response.error, retry_in=delay)
             with self._changed:
                 self.summary.retries += 1
             self.stop.wait(delay)
 
+    def _not_worth_trying(self) -> bool:
+        """Abandon without a request: the handler is down, or the run is stopping (or out of
+        time) and an event has already failed."""
+        if self._down is not None:
+            return True
+        return self._abandoned and (self.stop.is_set() or self._timed_out())
+
+    def _timed_out(self, now: float | None = None) -> bool:
+        return self._deadline is not None and (now or time.monotonic()) >= self._deadline
+
+    def _why_end(self, response: Response, retried: float, now: float) -> str | None:
+        """Why this failed attempt is the last one (None: retry). ``retried``: how long this
+        request has been failing (the handler as a whole: since ``_failing_since``)."""
+        error = response.error or (f"HTTP {response.status}" if response.status else "no answer")
+        with self._changed:
+            if self._failing_since is None:
+                self._failing_since = now
+            silent = now - self._failing_since
+        if self.stop.is_set():
+            return self._abandon_for(f"{error}; stopping, delivered again on resume", asked=True)
+        if self._timed_out(now):
+            timeout = self.options.run_timeout
+            return self._abandon_for(f"{error}; --timeout {timeout:g}s reached", asked=True)
+        budget = self.options.give_up_after
+        if budget is None:
+            return None
+        # The handler is down when nothing was delivered for the budget and it either does
+        # not answer at all or failed more than one request meanwhile; one event it always
+        # refuses (others delivered around it) is given up alone.
+        if silent >= budget and (response.status is None or self._failing_requests > 1):
+            self._down = f"{error}; nothing delivered for {budget:g}s, gave up"
+            return self._abandon_for(self._down, asked=False)
+        if retried >= budget:
+            return self._abandon_for(f"{error}; retried for {budget:g}s, gave up", asked=False)
+        return None
+
+    def _within_limits(self, delay: float, first_failure: float, now: float) -> float:
+        """``delay``, cut so that the last try comes when the budget or ``--timeout`` ends."""
+        ends = [self._deadline] if self._deadline is not None else []
+        if self.options.give_up_after is not None:
+            ends.append(first_failure + self.options.give_up_after)
+        if ends:
+            delay = min(delay, max(0.0, min(ends) - now))
+        return delay
+
     def _backoff(self, attempt: int, response: Response) -> float:
-        if response.retry_after is not None:
-            return min(MAX_BACKOFF, response.retry_after)
+        """Retry-After when it names a wait (seconds or an HTTP date, at most MAX_BACKOFF;
+        post.py ignores 0, negative and malformed values), else exponential with jitter."""
+        if response.retry_after is not None and response.retry_after > 0:
+            return min(MAX_BACKOFF, max(self.options.base_backoff, response.retry_after))
         delay = min(MAX_BACKOFF, self.options.base_backoff * 2 ** (attempt - 1))
         return float(delay * random.uniform(0.8, 1.2))
 

@@ -43,7 +43,7 @@ from twilio_es_cli.errors import TwilioEsError
 from twilio_es_cli.signing import SIGNATURE_HEADER, sign_json_request
 from twilio_es_cli.webhook.capture import CapturedRequest
 from twilio_es_cli.webhook.post import Poster, Target
-from twilio_es_cli.webhook.render import now_iso, received_line
+from twilio_es_cli.webhook.render import now_iso, received_line, terminal_width
 from twilio_es_cli.webhook.verify import diagnose, quick_check
 
 DEFAULT_PORT = 7410
@@ -229,13 +229,13 @@ class Listener:
         path = urlsplit(request.url).path
         if self.options.output == "pretty":
             label = f"{status} {verdict}" if verdict == "valid" else f"{status} REJECTED: {reason}"
+            width = terminal_width(self.out)  # on a terminal, lines fit it like tail's
             if events is None:
-                self.out.write(
-                    received_line(None, label, path, request.body.decode("utf-8", "replace")) + "\n"
-                )
+                raw = request.body.decode("utf-8", "replace")
+                self.out.write(received_line(None, label, path, raw, width=width) + "\n")
             else:
                 for event in events:
-                    self.out.write(received_line(event, label, path) + "\n")
+                    self.out.write(received_line(event, label, path, width=width) + "\n")
         else:
             meta: dict[str, Any] = {
                 "received": now_iso(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import re
 import socket
 import time
 from collections.abc import Mapping
@@ -99,10 +100,10 @@ class Poster:
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self.close()
                 if fresh:
-                    return Response(None, time.monotonic() - started, _describe(exc))
+                    return Response(None, time.monotonic() - started, _describe(exc, self.timeout))
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
-                return Response(None, time.monotonic() - started, _describe(exc))
+                return Response(None, time.monotonic() - started, _describe(exc, self.timeout))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _exchange(
@@ -127,21 +128,71 @@ class Poster:
         )
 
 
-def _retry_after(value: str | None) -> float | None:
+def _retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` in seconds from now, or None when it says nothing usable.
+
+    RFC 9110 allows two forms: delay-seconds (digits only) or an HTTP-date. Anything else
+    (``-5``, ``NaN``, ``1e9``, ``1.5``, a date that does not parse) is None, and so is a wait
+    of 0 or a date in the past: the sender then keeps its own backoff, so a handler cannot
+    remove the pause between retries by answering ``Retry-After: 0``.
+    """
     if value is None:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
+    text = value.strip()
+    seconds: float | None
+    if text.isascii() and text.isdigit():
+        digits = text.lstrip("0") or "0"
+        seconds = float(int(digits)) if len(digits) <= 12 else 1e12  # past any cap
+    else:
+        seconds = _seconds_until(text, time.time() if now is None else now)
+    return seconds if seconds is not None and seconds > 0 else None
+
+
+def _seconds_until(http_date: str, now: float) -> float | None:
+    """Seconds from ``now`` (a Unix time) to an HTTP-date (None if it is not one)."""
+    from email.utils import parsedate_to_datetime
+
+    if not http_date or not http_date.isascii() or len(http_date) > 64:
         return None
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": RFC 5322's "zone unknown"; HTTP dates are GMT
+        from datetime import timezone
+
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp() - now
 
 
-def _describe(exc: BaseException) -> str:
+#: RFC 9110's token (a header name) and what a header value may hold here: printable ASCII,
+#: spaces and tabs (CR, LF and NUL would end the header and inject another).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_VALUE = re.compile(r"[\t\x20-\x7e]*")
+#: Headers that frame the body: set by the request itself, a second copy breaks it.
+FRAMING = frozenset({"content-length", "transfer-encoding"})
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why ``name: value`` cannot be sent as an extra header (None: it can)."""
+    if not _TOKEN.fullmatch(name):
+        return "the name may hold only letters, digits and !#$%&'*+.^_`|~- (no spaces)"
+    for char, what in (("\r", "a carriage return"), ("\n", "a line feed"), ("\x00", "a NUL")):
+        if char in value:
+            return f"the value holds {what}, which would end the header and start another"
+    if not _VALUE.fullmatch(value):
+        return "the value may hold only printable ASCII characters, spaces and tabs"
+    if name.lower() in FRAMING:
+        return f"{name} is set by the request itself (it frames the body)"
+    return None
+
+
+def _describe(exc: BaseException, timeout: float = TWILIO_TIMEOUT) -> str:
     """A short reason for a failed request, in the words people search for."""
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused"
     if isinstance(exc, socket.timeout | TimeoutError):
-        return f"no answer within {TWILIO_TIMEOUT:g}s (timeout)"
+        return f"no answer within {timeout:g}s (timeout)"
     if isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError):
         return "connection closed without an answer"
     if isinstance(exc, socket.gaierror):

@@ -15,7 +15,42 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from twilio_es_cli.safe_text import visible
-from twilio_es_cli.tail.render import short_source, short_type, summarise
+from twilio_es_cli.tail.render import WIDE, clock, narrow_type, short_source, short_type, summarise
+
+SEP = "  "
+
+
+def terminal_width(out: TextIO) -> int | None:
+    """The width of the terminal ``out`` writes to; None when it is a file or a pipe (lines
+    then keep every field, for grep and logs)."""
+    import os
+
+    try:
+        if not out.isatty():
+            return None
+        return os.get_terminal_size(out.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def fit(pieces: list[str], width: int, optional: tuple[str, ...] = ()) -> str:
+    """One screen line like ``tail``'s pretty lines: ``pieces`` joined, then each of
+    ``optional`` only when it fits whole, and a line still too long cut with an ellipsis
+    instead of wrapping into the next one."""
+    line = SEP.join(p for p in pieces if p)
+    for extra in optional:
+        if extra and len(line) + len(SEP) + len(extra) <= width:
+            line += SEP + extra
+    return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
+
+
+def _short_time(text: str, width: int) -> str:
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    return clock(text, today, millis=width >= WIDE)
+
+
+def _kind(event_type: str, width: int) -> str:
+    return narrow_type(event_type) if width < WIDE else short_type(event_type)
 
 
 def now_iso() -> str:
@@ -56,13 +91,21 @@ class Delivery:
             doc["retry_in_s"] = round(self.retry_in, 2)
         return doc
 
-    def pretty(self) -> str:
-        kind = short_type(self.types[0]) if self.types else "(not a CloudEvent)"
+    def fitted(self, width: int) -> str:
+        """The line for a terminal ``width`` columns wide: time of day, type, status,
+        latency and what happens next first; the event id only when it fits whole."""
+        kind = _kind(self.types[0], width) if self.types else "(not a CloudEvent)"
         if len(self.ids) > 1:
             kind += f" +{len(self.ids) - 1}"
         status = str(self.status) if self.status is not None else "---"
-        parts = [self.time, kind, self.ids[0] if self.ids else "-", status]
-        parts.append(f"{self.latency * 1000:.0f}ms")
+        pieces = [_short_time(self.time, width), kind, status, f"{self.latency * 1000:.0f}ms"]
+        note = self._note()
+        ids = (self.ids[0],) if self.ids else ()
+        if note and len(fit([*pieces, *ids, note], 10**6)) > width:
+            ids = ()  # what happens next matters more than the id (--output jsonl has it)
+        return visible(fit([*pieces, *ids, note], width))
+
+    def _note(self) -> str:
         note = {"delivered": "", "dropped": "dropped", "skipped": "skipped"}.get(
             self.outcome, self.outcome
         )
@@ -70,6 +113,16 @@ class Delivery:
             note = f"retry {self.attempt + 1} in {self.retry_in:.1f}s"
         if self.error:
             note = f"{note}: {self.error}" if note else self.error
+        return note
+
+    def pretty(self) -> str:
+        kind = short_type(self.types[0]) if self.types else "(not a CloudEvent)"
+        if len(self.ids) > 1:
+            kind += f" +{len(self.ids) - 1}"
+        status = str(self.status) if self.status is not None else "---"
+        parts = [self.time, kind, self.ids[0] if self.ids else "-", status]
+        parts.append(f"{self.latency * 1000:.0f}ms")
+        note = self._note()
         if note:
             parts.append(note)
         return visible("  ".join(parts))  # types, ids and errors come from events and servers
@@ -82,6 +135,7 @@ class DeliveryLog:
         self.out = out
         self.kind = kind
         self._lock = threading.Lock()
+        self._tty = terminal_width(out) is not None
 
     def write(self, delivery: Delivery) -> None:
         if self.kind in ("json", "jsonl"):
@@ -89,24 +143,46 @@ class DeliveryLog:
 
             text = pydantic_core.to_json(delivery.to_json()).decode()
         else:
-            text = delivery.pretty()
+            width = terminal_width(self.out) if self._tty else None  # resized meanwhile?
+            text = delivery.pretty() if width is None else delivery.fitted(width)
         with self._lock:
             self.out.write(text + "\n")
             self.out.flush()
 
 
-def received_line(event: dict[str, Any] | None, verdict: str, path: str, raw: str = "") -> str:
-    """A pretty line for one event received by ``webhook listen`` (like ``tail``'s)."""
+def received_line(
+    event: dict[str, Any] | None,
+    verdict: str,
+    path: str,
+    raw: str = "",
+    *,
+    width: int | None = None,
+) -> str:
+    """A pretty line for one event received by ``webhook listen`` (like ``tail``'s).
+
+    With ``width`` (a terminal) it fits that many columns as tail's lines do: time of day,
+    verdict, type (without its product part under 120 columns), the data summary in the room
+    left, the source only when it fits whole, and an ellipsis rather than a wrap.
+    """
     if event is None:
-        return "  ".join(
-            [now_iso(), verdict, visible(path), "(not a CloudEvent)", summarise(raw, 80)]
-        )
-    parts = [
-        str(event.get("time") or now_iso()),
-        verdict,
-        short_type(str(event.get("type", "?"))),
-        summarise(event.get("data"), 80),
-        short_source(str(event.get("source", ""))),
+        pieces = [now_iso(), verdict, visible(path), "(not a CloudEvent)"]
+        if width is None:
+            return "  ".join([*pieces, summarise(raw, 80)])
+        pieces[0] = _short_time(pieces[0], width)
+        room = max(20, width - len(SEP.join(pieces)) - len(SEP))
+        return fit([*pieces, visible(summarise(raw, room))], width)
+    when = str(event.get("time") or now_iso())
+    event_type = str(event.get("type", "?"))
+    source = visible(short_source(str(event.get("source", ""))))
+    if width is None:
+        parts = [when, verdict, short_type(event_type), summarise(event.get("data"), 80), source]
+        parts = [visible(p) for p in parts]  # all of it came in the request
+        return "  ".join(p for p in parts if p)
+    pieces = [
+        visible(_short_time(when, width)),
+        visible(verdict),
+        visible(_kind(event_type, width)),
     ]
-    parts = [visible(p) for p in parts]  # all of it came in the request
-    return "  ".join(p for p in parts if p)
+    room = min(80, max(20, width - len(SEP.join(pieces)) - len(SEP)))
+    summary = visible(summarise(event.get("data"), room, event_type))
+    return fit([*pieces, summary], width, optional=(source,))

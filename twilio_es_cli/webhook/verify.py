@@ -49,7 +49,11 @@ class Attempt:
 
 @dataclass
 class Diagnosis:
-    """The verdict on one request: ``valid``, or ``reason`` + ``fix`` saying why not."""
+    """The verdict on one request: ``valid``, or ``reason`` + ``fix`` saying why not.
+
+    ``cause`` is the most likely cause when nothing pins one down (no URL variant matched):
+    the token is named only when nothing else explains the mismatch.
+    """
 
     valid: bool
     reason: str
@@ -58,11 +62,13 @@ class Diagnosis:
     matched_url: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     token_notes: list[str] = field(default_factory=list)
+    cause: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
             "valid": self.valid,
             "reason": self.reason,
+            "cause": self.cause,
             "fix": self.fix,
             "body_hash": self.body_hash,
             "matched_url": self.matched_url,
@@ -154,10 +160,60 @@ def diagnose(request: CapturedRequest, token: str) -> Diagnosis:
             diag.reason += f"; and {body_reason}"
         return diag
     diag.reason = f"no URL variant matched the signature ({len(attempts)} tried)"
-    if body_state == "mismatch":
-        diag.reason += f"; {body_reason}"
-    diag.fix = _TOKEN_SHAPE_FIX if notes else _WRONG_TOKEN_FIX
+    diag.cause, diag.fix = _likely_cause(request, signature, notes)
+    if body_state == "mismatch":  # certain, and a second problem: say it first
+        diag.reason += f"; and {body_reason}"
+        diag.fix = f"{_BODY_FIX} Then: {diag.fix}"
     return diag
+
+
+_SIGNATURE = re.compile(r"^[A-Za-z0-9+/]{27}=$")  # base64 of an HMAC-SHA1 (20 bytes)
+_FORWARDED = ("X-Forwarded-Host", "X-Original-Host", "X-Forwarded-Server", "Forwarded")
+
+
+def _likely_cause(request: CapturedRequest, signature: str, notes: list[str]) -> tuple[str, str]:
+    """(cause, fix) when no URL variant matched, most likely first: a signature that is not
+    one, a token of the wrong kind, a request that reached a local or proxied address (the
+    URL Twilio signed is the public one), and only then the token itself."""
+    if not _SIGNATURE.match(signature.strip()):
+        return (
+            f"the {SIGNATURE_HEADER} value is not a Twilio signature (28 base64 characters, "
+            f"got {len(signature)}): it was cut or changed on the way",
+            "Pass the header through unchanged (check what your proxy or logger does to it).",
+        )
+    if notes:
+        return notes[0], _TOKEN_SHAPE_FIX
+    host = (urlsplit(request.url).hostname or "").lower()
+    proxied = next((h for h in _FORWARDED if request.header(h)), None)
+    tried_forwarded = forwarded_url(request) is not None  # its variants did not match either
+    if not tried_forwarded and (proxied is not None or _is_local(host)):
+        seen = f"the {proxied} header" if proxied else f"the host {host}"
+        return (
+            f"the request went through a proxy or tunnel ({seen}): Twilio signed the public "
+            f"URL it called, not {request.url}",
+            "Verify with the public URL (`webhook verify --url https://PUBLIC/PATH?...`), or "
+            "build it from X-Forwarded-Host/-Proto in your handler; `webhook listen "
+            "--public-url` does this for you.",
+        )
+    return (
+        "the auth token is not the one that signed this request (another account or "
+        "subaccount, or a rotated token), or the URL was rewritten beyond scheme, port, "
+        "slash and query order",
+        _WRONG_TOKEN_FIX,
+    )
+
+
+def _is_local(host: str) -> bool:
+    """A host Twilio cannot reach: the request arrived through a tunnel or a proxy."""
+    import ipaddress
+
+    if host in ("localhost", "") or host.endswith((".local", ".internal", ".localhost")):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local
 
 
 _BODY_FIX = (
@@ -170,15 +226,19 @@ _TOKEN_SHAPE_FIX = (
     "authenticate your calls to Twilio but never sign Twilio's webhooks."
 )
 _WRONG_TOKEN_FIX = (
-    "The auth token is wrong or the URL was rewritten beyond scheme/port/slash/query: use the "
-    "auth token of the account (or subaccount) that owns the sink (after a rotation, try the "
-    "secondary token), and the exact destination URL of the sink."
+    "Use the auth token of the account (or subaccount) that owns the sink (after a rotation, "
+    "try the secondary token), and the exact destination URL of the sink."
 )
 
 
 def _variant_fix(label: str) -> str:
     """What the handler should change, given the variant of the URL that matched."""
     fixes = []
+    if "forwarded host" in label:
+        fixes.append(
+            "build the URL from the X-Forwarded-Host and X-Forwarded-Proto headers your proxy "
+            "or tunnel adds (the public URL Twilio called)"
+        )
     if "scheme" in label:
         fixes.append(
             "build the URL with the scheme Twilio used (behind a proxy or tunnel: honour "
@@ -252,18 +312,40 @@ _REWRITES: list[tuple[str, Callable[[bytes], bytes | None]]] = [
 
 
 def _attempts(request: CapturedRequest, token: str, signature: str) -> list[Attempt]:
-    """Every URL variant signed and compared; the exact URL first."""
+    """Every URL variant signed and compared; the exact URL first, then the URL a proxy's
+    X-Forwarded-Host/-Proto headers say was called (and its variants)."""
     params = form_params(request)
     seen: set[str] = set()
     attempts = []
-    for label, url in url_variants(request.url, request.body):
-        if url in seen:
-            continue
-        seen.add(url)
-        uses_hash = BODY_HASH_PARAM in dict(parse_qsl(urlsplit(url).query))
-        expected = compute_signature(token, url, None if uses_hash else params)
-        attempts.append(Attempt(label, url, signatures_match(expected, signature)))
+    bases = [("", request.url)]
+    forwarded = forwarded_url(request)
+    if forwarded is not None:
+        bases.append(("forwarded host", forwarded))
+    for prefix, base in bases:
+        for label, url in url_variants(base, request.body):
+            if url in seen:
+                continue
+            seen.add(url)
+            uses_hash = BODY_HASH_PARAM in dict(parse_qsl(urlsplit(url).query))
+            expected = compute_signature(token, url, None if uses_hash else params)
+            name = ", ".join(p for p in (prefix, "" if label == "as received" else label) if p)
+            attempts.append(Attempt(name or label, url, signatures_match(expected, signature)))
     return attempts
+
+
+def forwarded_url(request: CapturedRequest) -> str | None:
+    """The URL the sender called, per a proxy's X-Forwarded-Host (and -Proto), when it
+    differs from the URL the handler saw; None without such a header."""
+    host = (request.header("X-Forwarded-Host") or "").split(",")[0].strip()
+    if not host:
+        return None
+    parts = urlsplit(request.url)
+    scheme = (request.header("X-Forwarded-Proto") or "").split(",")[0].strip() or "https"
+    userinfo = parts.netloc.rpartition("@")[0]
+    url = urlunsplit(
+        parts._replace(scheme=scheme, netloc=(f"{userinfo}@" if userinfo else "") + host)
+    )
+    return None if url == request.url else url
 
 
 def url_variants(url: str, body: bytes) -> Iterator[tuple[str, str]]:
