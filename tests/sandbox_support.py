@@ -93,6 +93,15 @@ def start_sandbox(
         env=up_env,
         cwd=tmp_path,
     )
+    try:
+        return _started(proc, env_file, base)
+    except BaseException:  # a failed check must not leave `local up` running after the test
+        proc.kill()
+        proc.wait()
+        raise
+
+
+def _started(proc: subprocess.Popen[str], env_file: Path, base: dict[str, str]) -> RunningSandbox:
     exports: dict[str, str] = {}
     assert proc.stdout is not None
     timer = threading.Timer(60, proc.kill)

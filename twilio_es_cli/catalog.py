@@ -621,5 +621,5 @@ class Catalog:
             raise ApiError(f"Could not {action}: HTTP {status}")
         try:
             return json.loads(response.text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ApiError(f"The schema document at {schema_version.raw} is not JSON") from exc

@@ -167,6 +167,7 @@ def resolve_settings(
     profile, region = _given("--profile", profile), _given("--region", region)
     endpoint_url = _given("--endpoint-url", endpoint_url)
     twilio_api_url = _given("--twilio-api-url", twilio_api_url)
+    twilio_profile = _given("--twilio-profile", twilio_profile)
     if endpoint_url is not None:
         check_url(endpoint_url, "AWS endpoint URL", "--endpoint-url", example=AWS_EXAMPLE)
     source = "--twilio-api-url" if twilio_api_url else "TWILIO_ES_API_URL"
@@ -183,7 +184,7 @@ def resolve_settings(
         twilio_api_url=api_url.rstrip("/"),
         twilio_principal=env.get("TWILIO_ES_TWILIO_PRINCIPAL") or DEFAULT_TWILIO_PRINCIPAL,
         debug=debug or env.get("TWILIO_ES_DEBUG", "") not in ("", "0"),
-        twilio_profile=twilio_profile.strip() if twilio_profile else None,
+        twilio_profile=twilio_profile.strip() if twilio_profile else None,  # "" refused above
         env=env,
     )
 
@@ -228,9 +229,10 @@ def _load_twilio_cli_config(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: '[' x 100,000
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
         raise ConfigError(
-            f"Could not read twilio-cli's configuration {path}: {exc}",
+            f"Could not read twilio-cli's configuration {path}: {reason}",
             hint="Fix or remove the file (`twilio profiles:list` shows what twilio-cli sees), "
             "or export TWILIO_ACCOUNT_SID with TWILIO_API_KEY/TWILIO_API_SECRET.",
         ) from exc

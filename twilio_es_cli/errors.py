@@ -79,6 +79,9 @@ def shown(value: str, limit: int = SHOWN_LIMIT) -> str:
     Errors quote what the user typed so they can see the mistake; a 100,000-character argument
     (pasted by accident, or a fuzzer's) must not come back as a 100,000-character error line.
     """
+    from twilio_es_cli.safe_text import redact_urls
+
+    value = redact_urls(value)  # before cutting: a cut URL would hide the "@" that marks it
     if len(value) <= limit:
         return repr(value)
     return f"{value[:limit]!r}… ({len(value)} characters)"

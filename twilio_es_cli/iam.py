@@ -35,9 +35,12 @@ ROLE_NAME_MAX = 64
 POLICY_NAME_MAX = 128
 EXTERNAL_ID_BYTES = 40  # Twilio's docs: 40 random bytes, hex encoded (80 characters)
 
-_IAM_NAME = re.compile(r"^[\w+=,.@-]+$")
-_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+# IAM's own patterns are ASCII: `\w` and `\d` must not match "é" or an Arabic-Indic digit
+# (re.ASCII), and
+# fullmatch, since `$` would accept a trailing newline.
+_IAM_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)
+_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+", re.ASCII)
+_ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 
 PUT_ACTIONS = ("kinesis:PutRecord", "kinesis:PutRecords")
 DISCOVERY_ACTIONS = ("kinesis:ListShards", "kinesis:DescribeLimits")
@@ -62,19 +65,19 @@ def default_policy_name(stream_name: str) -> str:
 
 
 def validate_role_name(name: str) -> str:
-    if not (1 <= len(name) <= ROLE_NAME_MAX and _IAM_NAME.match(name)):
+    if not (1 <= len(name) <= ROLE_NAME_MAX and _IAM_NAME.fullmatch(name)):
         raise UsageError(
             f"role name {name!r} is not a valid IAM role name",
-            hint="Use 1-64 characters from letters, digits and + = , . @ _ -.",
+            hint="Use 1-64 characters from ASCII letters, digits and + = , . @ _ -.",
         )
     return name
 
 
 def validate_policy_name(name: str) -> str:
-    if not (1 <= len(name) <= POLICY_NAME_MAX and _IAM_NAME.match(name)):
+    if not (1 <= len(name) <= POLICY_NAME_MAX and _IAM_NAME.fullmatch(name)):
         raise UsageError(
             f"policy name {name!r} is not a valid IAM policy name",
-            hint="Use 1-128 characters from letters, digits and + = , . @ _ -.",
+            hint="Use 1-128 characters from ASCII letters, digits and + = , . @ _ -.",
         )
     return name
 
@@ -82,9 +85,9 @@ def validate_policy_name(name: str) -> str:
 def normalize_principal(principal: str) -> str:
     """An account id becomes its root ARN (what IAM stores); anything else must be an ARN."""
     principal = principal.strip()
-    if _ACCOUNT_ID.match(principal):
+    if _ACCOUNT_ID.fullmatch(principal):
         return f"arn:aws:iam::{principal}:root"
-    if _PRINCIPAL_ARN.match(principal):
+    if _PRINCIPAL_ARN.fullmatch(principal):
         return principal
     raise UsageError(
         f"Twilio principal {principal!r} is neither an IAM ARN nor a 12-digit account id",

@@ -112,7 +112,11 @@ class WebhookSinkConfig(_Config):
     @field_validator("destination")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+        except ValueError as exc:
+            raise ValueError(f"is not a usable URL: {exc}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host")
         return value
@@ -256,9 +260,16 @@ def redact(secret: str | None, *, keep: int = 4) -> str:
 
 
 def redact_configuration(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a sink configuration with secret values shortened beyond use."""
+    """A copy of a sink configuration with secret values shortened beyond use (external id,
+    write key) or hidden (the password of a webhook destination's ``user:password@``)."""
+    from twilio_es_cli.safe_text import redact_urls
+
     return {
-        key: redact(str(value)) if key in SECRET_KEYS and value else value
+        key: redact(str(value))
+        if key in SECRET_KEYS and value
+        else redact_urls(value)
+        if key == "destination" and isinstance(value, str)
+        else value
         for key, value in config.items()
     }
 
@@ -314,7 +325,9 @@ class Sink(BaseModel):
             parsed = arns.parse_stream(config["arn"])
             return parsed.name if parsed else str(config["arn"])
         if self.sink_type == "webhook" and config.get("destination"):
-            return str(config["destination"])
+            from twilio_es_cli.safe_text import redact_urls
+
+            return redact_urls(str(config["destination"]))  # shown in tables: no password
         return self.sink_type or "-"
 
     def kinesis_stream(self) -> StreamRef | None:

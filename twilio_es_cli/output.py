@@ -9,7 +9,6 @@ streams are looked up at call time so tests (and pipes) see exactly what a user 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import textwrap
@@ -21,7 +20,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from twilio_es_cli.safe_text import json_safe, visible
+from twilio_es_cli.console import new_console, usable_columns
+from twilio_es_cli.safe_text import json_safe, redact_urls, visible
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -137,13 +137,11 @@ def is_tty(stream: TextIO | None = None) -> bool:
 
 
 def _console(stderr: bool) -> Console:
-    from rich.console import Console
-
     stream = sys.stderr if stderr else sys.stdout
     tty = is_tty(stream)
     # Piped tables must not wrap SIDs and ARNs at an imagined 80 columns: give them room.
-    width = None if tty or os.environ.get("COLUMNS") else 250
-    return Console(file=stream, stderr=stderr, highlight=False, soft_wrap=not tty, width=width)
+    width = None if tty or usable_columns() else 250
+    return new_console(stream, stderr=stderr, highlight=False, soft_wrap=not tty, width=width)
 
 
 def _cell(value: Any) -> str:
@@ -434,7 +432,7 @@ def emit(
 
 
 def _message(prefix: str, style: str, text: str) -> None:
-    text = visible(text, keep_lines=True)  # messages quote what users and servers said
+    text = redact_urls(visible(text, keep_lines=True))  # quoted text; no URL password
     if is_tty(sys.stderr):
         from rich.markup import escape
 
@@ -480,7 +478,7 @@ def bounded(text: str) -> str:
     must not drive the terminal, a newline must not make two lines), a word of 200+
     characters is cut to its start, the whole to 1000 characters.
     """
-    text = visible(text)
+    text = redact_urls(visible(text))  # and a URL's password never reaches a message
     text = _LONG_WORD.sub(lambda m: f"{m.group()[:60]}… ({len(m.group())} characters)", text)
     if len(text) > MAX_MESSAGE:
         text = f"{text[:MAX_MESSAGE]}… ({len(text)} characters)"

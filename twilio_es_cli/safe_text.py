@@ -9,6 +9,10 @@ escape (``\\x1b``, ``\\u202e``, ``\\n``); :func:`json_safe` writes the ones JSON
 as ``\\u`` escapes, the same JSON value. Human output calls :func:`visible` on every piece of
 outside text; :mod:`twilio_es_cli.output` does it for every message, table cell and error.
 
+Safe also means no secret: :func:`redact_urls` hides the password of every
+``scheme://user:password@host`` in a text (a webhook destination's Basic auth, an
+``--endpoint-url``), and output applies it to every message and error as well.
+
 Light at import (stdlib only): the renderers of ``tail`` and the CLI both use it.
 """
 
@@ -51,3 +55,44 @@ def json_safe(text: str) -> str:
     if (text.isascii() and "\x7f" not in text) or not _UNSAFE_IN_JSON.search(text):
         return text  # isascii() is O(1) on CPython: most events need no regex scan
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+# scheme://userinfo@ : the userinfo runs to the LAST "@" of the authority (as urlsplit reads
+# it: a raw "@" in a password must not leave its tail showing), never past "/", "?", "#",
+# whitespace, quotes or brackets around a URL in a message.
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#'\"<>`]*)@"
+)
+
+
+def url_secret(url: str) -> tuple[int, int] | None:
+    """Where the secret of ``url``'s ``user:password@`` (or lone ``token@``) is: a span.
+
+    None when the URL carries no credentials. The same reading as :func:`redact_urls`, so
+    what ``export`` moves into an environment variable is exactly what is never shown.
+    """
+    match = _URL_USERINFO.match(url)
+    if match is None or not match["userinfo"]:
+        return None
+    start, end = match.span("userinfo")
+    colon = match["userinfo"].find(":")
+    return (start + colon + 1, end) if colon >= 0 else (start, end)
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it hidden.
+
+    Webhook destinations carry Basic-auth credentials this way (Twilio supports it), and so
+    may an --endpoint-url or --twilio-api-url: shown as ``user:****@``, the way an external
+    id is shortened beyond use. A lone ``token@`` (a credential used as the user name)
+    becomes ``****@``. ``--show-secrets`` is the only way to see them in full.
+    """
+    if "@" not in text:
+        return text
+
+    def hide(match: re.Match[str]) -> str:
+        user, colon, _password = match["userinfo"].partition(":")
+        kept = f"{user}:****" if colon else "****"
+        return f"{match['scheme']}{kept}@"
+
+    return _URL_USERINFO.sub(hide, text)

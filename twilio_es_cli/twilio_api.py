@@ -176,7 +176,7 @@ def _page_error(exc: BaseException) -> BaseException | None:
         return None
     try:
         body = json.loads(getattr(response, "text", "") or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested beyond reading: no details
         body = {}
     body = body if isinstance(body, dict) else {}
     error: BaseException = TwilioRestException(

@@ -193,3 +193,34 @@ def test_sink_validate_works_on_both_flows(tmp_path: Path, legacy: bool) -> None
         code, stderr = sb.stop()
     assert code == 0, stderr
     assert ("Legacy validation" in stderr) is legacy
+
+
+def test_env_file_that_existed_becomes_private(tmp_path: Path) -> None:
+    """The export lines hold credentials: a --env-file that was 0644 before is 0600 after."""
+    env_file = tmp_path / "sandbox.env"
+    env_file.write_text("export OLD=1\n", encoding="utf-8")
+    env_file.chmod(0o644)
+    sandbox = start_sandbox(tmp_path)  # checks the file: 8 export lines, mode 0600
+    try:
+        assert "OLD" not in env_file.read_text(encoding="utf-8")
+    finally:
+        code, _stderr = sandbox.stop()
+    assert code == 0
+
+
+def test_env_file_that_cannot_be_written_is_refused_before_starting(tmp_path: Path) -> None:
+    result = run_subprocess(
+        ["local", "up", "--aws-port", "0", "--events-port", "0", "--env-file", str(tmp_path)]
+    )
+    assert result.exit_code == 2, result.stderr
+    assert f"--env-file {tmp_path} is a directory" in result.stderr
+    assert "Sandbox up" not in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--public-url", "--schema-url"])
+@pytest.mark.parametrize("url", ["http://[::1", "http://h:99999", "http://u:fz-secret@[::1"])
+def test_broken_base_urls_are_usage_errors(option: str, url: str) -> None:
+    result = run_subprocess(["local", "up", "--aws-port", "0", "--events-port", "0", option, url])
+    assert result.exit_code == 2, result.stderr
+    assert "is not an http(s) base URL" in result.stderr
+    assert "unexpected" not in result.stderr and "fz-secret" not in result.stderr

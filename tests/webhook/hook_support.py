@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from twilio.request_validator import RequestValidator
@@ -138,3 +139,56 @@ def create_stream(kinesis: KinesisClient, name: str, shards: int = 2) -> None:
         # tests fast (the default is 10 s).
         WaiterConfig={"Delay": 0.1, "MaxAttempts": 200},  # type: ignore[typeddict-item]
     )
+
+
+class ListenProcess:
+    """`twilio-es webhook listen --port 0` in its own interpreter, as a user starts it.
+
+    stdout goes to a file (a burst of events must never block the listener on a full pipe);
+    stderr is read line by line, so a test sees every log line. :meth:`stop` sends SIGTERM
+    (exit 0) and returns (exit code, stdout, stderr).
+    """
+
+    def __init__(self, tmp_path: Path, *args: str, token: str = TOKEN) -> None:
+        import os
+        import queue
+        import subprocess
+        import sys
+
+        self._out = (tmp_path / "listen.out").open("w+b")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "twilio_es_cli", "webhook", "listen", "--port", "0", *args],
+            env={**os.environ, "TWILIO_AUTH_TOKEN": token},
+            stdout=self._out,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.stderr: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        first = self.lines.get(timeout=60)
+        assert "Listening on http://" in first, first
+        self.base = first.split("Listening on ", 1)[1].split("/ ", 1)[0].rstrip("/")
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+            self.lines.put(line)
+
+    def stop(self) -> tuple[int, str, str]:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=60)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        self._reader.join(timeout=10)
+        self._out.seek(0)
+        out = self._out.read().decode("utf-8", "replace")
+        self._out.close()
+        return code, out, "".join(self.stderr)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 import typer
 
@@ -145,10 +145,28 @@ def _debug_logging(*, wire: bool) -> None:
     """
     import logging
 
+    from twilio_es_cli.safe_text import redact_urls
+
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_redacting_filter(redact_urls))
     if not wire:
         for name in ("botocore.endpoint", "botocore.parsers", "botocore.auth"):
             logging.getLogger(name).setLevel(logging.INFO)
+
+
+def _redacting_filter(redact: Callable[[str], str]) -> Callable[[Any], bool]:
+    """A logging filter that hides the password of any ``user:password@`` URL in a record
+    (an --endpoint-url or --twilio-api-url may carry one; SDKs log the URLs they call)."""
+
+    def scrub(record: Any) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+    return scrub
 
 
 @app.command("version")
@@ -205,15 +223,18 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the exit code; errors are rendered, never raised (unless --debug)."""
     from twilio_es_cli import output
+    from twilio_es_cli.cli import _stdio
 
+    _stdio.prepare()  # a closed stream, or one that cannot encode every character
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
     command = _command_for(app, args)
     try:
         result = command.main(args=args, prog_name="twilio-es", standalone_mode=False)
+        sys.stdout.flush()  # a full disk (/dev/full) is this command's failure, not exit's
     except TwilioEsError as exc:
         if debug:
-            raise
+            return _traceback(exc, int(exc.exit_code))
         output.error(exc.message, exc.hint)
         return int(exc.exit_code)
     except typer.TyperException as exc:  # click's usage errors (bad option, missing argument)
@@ -234,14 +255,40 @@ def run(argv: Sequence[str] | None = None) -> int:
             return int(ExitCode.OK)
         return exc.code if isinstance(exc.code, int) else int(ExitCode.FAILURE)
     except Exception as exc:
+        if _stdio.output_error(exc):
+            return _output_failed(exc)
         if debug:
-            raise
+            return _traceback(exc, int(ExitCode.FAILURE))
         output.error(
             f"unexpected {type(exc).__name__}: {exc}",
             hint="Re-run with --debug for a traceback, and please report it.",
         )
         return int(ExitCode.FAILURE)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _output_failed(exc: BaseException) -> int:
+    """stdout refused the output (closed, a full disk): one line, exit 1, nothing more."""
+    from twilio_es_cli import output
+
+    reason = getattr(exc, "strerror", None) or str(exc)
+    _silence_stdout()  # what is still buffered must not fail again at exit
+    output.error(
+        f"cannot write to standard output: {reason}",
+        hint="The output was lost: send stdout to a file or pipe that can take it.",
+    )
+    return int(ExitCode.FAILURE)
+
+
+def _traceback(exc: BaseException, code: int) -> int:
+    """--debug: the traceback asked for, as Python prints it, minus any URL's password."""
+    import traceback
+
+    from twilio_es_cli.safe_text import redact_urls
+
+    sys.stderr.write(redact_urls("".join(traceback.format_exception(exc))))
+    sys.stderr.flush()
+    return code
 
 
 def _framework_error(exc: typer.TyperException, args: Sequence[str]) -> int:

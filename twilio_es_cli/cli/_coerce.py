@@ -13,7 +13,9 @@ anything (typer's own ``coerce`` returns early for it), and the common *valid* v
 coerced with the stdlib. Anything else -- an invalid number, a value out of ``min``/``max``, a
 custom ``parser``, ``clamp``, files, datetimes, a value of an unexpected type -- is handed to
 typer's original runtime parameter, built on first need, so acceptance and error messages stay
-exactly typer's (exit 2, one line). typer is pinned ``>=0.29,<0.30``; tests/test_coerce.py
+exactly typer's (exit 2, one line). A float must be finite on either path: typer's takes
+``inf`` and ``nan``, which no option of ours means (``--timeout inf`` would wait forever).
+typer is pinned ``>=0.29,<0.30``; tests/test_coerce.py
 fails loudly if the private names patched here move.
 """
 
@@ -130,7 +132,12 @@ class LazyRuntimeParam(RuntimeParam):
         if not self._built:
             original = getattr(_typer_builder(), _ORIGINAL_ATTR)
             self._built.append(original(self.descriptor))
-        return self._built[0]._coerce_value(value, param=param, ctx=ctx)
+        result = self._built[0]._coerce_value(value, param=param, ctx=ctx)
+        if isinstance(result, float) and not math.isfinite(result):
+            # typer (float()) takes "inf" and "nan"; no option of ours means either, and
+            # `--timeout inf` would wait forever: the contract says exit 2 (docs/output.md)
+            raise typer.BadParameter(f"{value!r} is not a finite number", ctx=ctx, param=param)
+        return result
 
 
 def _lazy_build_runtime_param(descriptor: TypeDescriptor) -> RuntimeParam:

@@ -176,7 +176,8 @@ def export(
     """Write the file for what exists today (the way in from a hand-built setup).
 
     Sinks and subscriptions twilio-es did not create are adopted by sid:; secrets (external
-    ids, write keys) become ${env:NAME} references whose names are printed; `plan` on the
+    ids, write keys, passwords in webhook URLs) become ${env:NAME} references whose names are
+    printed; `plan` on the
     result shows no changes once those variables are set.
 
     \b
@@ -212,9 +213,13 @@ def export(
         # Secrets are ${env:...} references, so the file may be shared and committed: 0644.
         write_private_atomic(out, exported.text.encode("utf-8"), mode=0o644)
     _say_what_was_exported(exported, out, asked=project)  # names what was left out
+    for item in exported.skipped:
+        output.warn(f"left out: {item}")
     for variable, sid in sorted(exported.env.items()):
+        what = "the password in its destination URL, " if variable in exported.passwords else ""
         output.info(
-            f"set {variable} (from `twilio-es sink show {sid} --show-secrets`) before planning"
+            f"set {variable} ({what}from `twilio-es sink show {sid} --show-secrets`) "
+            "before planning"
         )
 
 

@@ -115,6 +115,10 @@ def up(
     for port in (aws_port, events_port):
         if not 0 <= port <= 65535:
             raise UsageError(f"Port {port} is out of range 0-65535")
+    if env_file is not None:
+        from twilio_es_cli.files import check_writable
+
+        check_writable(env_file, "--env-file", example=".sandbox.env")
     if not (math.isfinite(time_scale) and time_scale > 0):
         raise UsageError(f"--time-scale must be a positive, finite number, not {time_scale}")
     current = settings(ctx)
@@ -186,7 +190,11 @@ def _base_url(value: str | None, option: str) -> str | None:
 
     from twilio_es_cli.errors import shown
 
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError:  # "Invalid IPv6 URL" (an unclosed [), a bad port: the same answer
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise UsageError(
             f"{option} {shown(value)} is not an http(s) base URL",

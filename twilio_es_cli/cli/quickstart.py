@@ -57,7 +57,7 @@ def _same_config(text: str, config: dict[str, str]) -> bool:
 
     try:
         return bool(json.loads(text) == config)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 

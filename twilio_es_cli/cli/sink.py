@@ -37,7 +37,10 @@ DescriptionOption = Annotated[
 ]
 ShowSecretsOption = Annotated[
     bool,
-    typer.Option("--show-secrets", help="Show external ids and write keys in full."),
+    typer.Option(
+        "--show-secrets",
+        help="Show external ids, write keys and passwords in webhook URLs in full.",
+    ),
 ]
 
 
@@ -253,7 +256,7 @@ def show(
     as_json: JsonOption = False,
     jq: JqOption = None,
 ) -> None:
-    """Show one sink; the external id / write key are redacted unless --show-secrets.
+    """Show one sink; external id, write key, URL password are redacted unless --show-secrets.
 
     \b
     Example:
@@ -504,14 +507,18 @@ def _check_listener(url: str, test_id: str | None) -> str:
     from urllib.parse import urlsplit
 
     from twilio_es_cli.config import is_loopback_url
-    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.errors import UsageError, shown
 
     if test_id is not None:
         raise UsageError("give either --test-id or --listener, not both")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError:  # "Invalid IPv6 URL" (an unclosed [), a bad port: same answer
+        parts = urlsplit("")
     if parts.scheme != "http" or not parts.hostname or not is_loopback_url(url):
         raise UsageError(
-            f"--listener {url!r} is not the http:// address of a listener on this machine",
+            f"--listener {shown(url)} is not the http:// address of a listener on this machine",
             hint="For example --listener http://127.0.0.1:7410 (where `twilio-es webhook "
             "listen` runs; its event log answers only local requests).",
         )

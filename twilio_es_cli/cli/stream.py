@@ -111,6 +111,13 @@ def create(
     from twilio_es_cli import output, streams
 
     base = settings(ctx)
+    if twilio_principal is not None and not twilio_principal.strip():
+        from twilio_es_cli.errors import UsageError
+
+        raise UsageError(
+            "--twilio-principal was given an empty value",
+            hint="Give an IAM ARN or a 12-digit account id, or leave it out to use Twilio's.",
+        )
     request = streams.create_request(
         name,
         shards,

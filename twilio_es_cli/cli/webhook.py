@@ -252,6 +252,9 @@ def verify(
             raise UsageError("give either CAPTURE or --url/--signature/--body-file, not both")
         request = parse_capture(_read_body(capture), scheme=scheme, source=str(capture))
     elif url and signature:
+        from twilio_es_cli.webhook.capture import checked_url
+
+        checked_url(url, "--url")
         body = _read_body(body_file) if body_file is not None else b""
         request = CapturedRequest(url, body, {"X-Twilio-Signature": signature})
     else:
@@ -343,10 +346,18 @@ def listen(
         typer.Option(
             "--save",
             metavar="DIR",
-            help="Save every request as a capture file (for `webhook verify`).",
+            help="Save every request as a capture file (for `webhook verify`), mode 0600; "
+            "Authorization and Cookie values are hidden.",
             show_default=False,
         ),
     ] = None,
+    save_credentials: Annotated[
+        bool,
+        typer.Option(
+            "--save-credentials",
+            help="Keep Authorization and Cookie values in --save files (hidden otherwise).",
+        ),
+    ] = False,
     max_requests: Annotated[
         int | None,
         typer.Option(
@@ -385,13 +396,19 @@ def listen(
         raise UsageError(
             f"--save {save}: not a directory", hint=f"Create it first: mkdir -p {save}"
         )
+    if save_credentials and save is None:
+        raise UsageError(
+            "--save-credentials only applies with --save DIR", hint="Add --save DIR, or drop it."
+        )
     fmt = (
         output_format.value
         if output_format
         else ("pretty" if output.is_tty(sys.stdout) else "jsonl")
     )
     listener = Listener(
-        ListenOptions(secret, host, port, fmt, forward_to, public_url, save, max_requests),
+        ListenOptions(
+            secret, host, port, fmt, forward_to, public_url, save, max_requests, save_credentials
+        ),
         sys.stdout,
     )
     listener.start()

@@ -157,18 +157,52 @@ def sink_config_model(sink_type: str, config: dict[str, Any]) -> Any:
 
 
 def create_proven(env: Env, sink_type: str, config: dict[str, Any], description: str) -> Sink:
-    """Create a sink and prove it; if the proof fails, delete it again and re-raise."""
+    """Create a sink and prove it; if the proof fails, delete it again and re-raise.
+
+    A marked sink is created with its marker saying "proving" and gets its final description
+    only once the proof finished: a run killed in between (SIGKILL leaves no time to undo)
+    leaves a sink the next plan proves before anything moves to it (:func:`prove_unproven`).
+    """
+    from twilio_es_cli.infra.live import proving
     from twilio_es_cli.sinks import SinkService
 
     service = SinkService(env.client)
-    sink = service.create(sink_config_model(sink_type, config), description)
+    sink = service.create(sink_config_model(sink_type, config), proving(description))
     env.report.note(f"  created {sink_type} sink {sink.sid} ({sink.status}); proving delivery")
+    _prove_or_delete(env, sink, what="new sink")
+    if sink.description != description:
+        sink = service.update(sink.sid, description)
+    return sink
+
+
+def prove_unproven(env: Env, sid: str) -> Sink:
+    """Prove a sink an earlier apply created but stopped proving; delete it if it fails.
+
+    The same rule as for a new sink: nothing half-made is left, and no subscription moves to
+    a sink whose delivery was not shown. Its description is the caller's to finish.
+    """
+    from twilio_es_cli.sinks import SinkService
+
+    sink = SinkService(env.client).get(sid)
+    env.report.note(f"  sink {sid} ({sink.status}): its proof did not finish; proving delivery")
+    _prove_or_delete(env, sink, what="unproven sink")
+    return sink
+
+
+def _prove_or_delete(env: Env, sink: Sink, *, what: str) -> None:
+    """Prove ``sink``; when that fails (or is interrupted), delete it unless it is in use."""
+    from twilio_es_cli.sinks import SinkService
+
     try:
         proof = prove(env, sink)
     except BaseException as exc:
         try:
-            service.delete(sink.sid)
-            env.report.warn(f"deleted the new sink {sink.sid} again: it could not be proven")
+            users = _subscriptions(env.client).sids_on_sink(sink.sid)
+            if users:
+                env.report.warn(f"kept sink {sink.sid}: used by subscription(s) {', '.join(users)}")
+            else:
+                SinkService(env.client).delete(sink.sid)
+                env.report.warn(f"deleted the {what} {sink.sid} again: it could not be proven")
         except TwilioEsError as undo:
             env.report.warn(
                 f"left behind: sink {sink.sid} ({undo.message}); delete it with "
@@ -178,7 +212,6 @@ def create_proven(env: Env, sink_type: str, config: dict[str, Any], description:
             exc.message = f"sink {sink.sid} could not be proven: {exc.message}"
         raise
     env.report.step(f"sink {sink.sid}: {proof}")
-    return sink
 
 
 # ----------------------------------------------------------------------------- streams
@@ -454,11 +487,15 @@ class Executor:
 
             service = SinkService(self.env.client)
             sid = change.sid or ""
-            if "new_description" in change.details:
-                service.update(sid, change.details["new_description"])
-            if change.details.get("validate"):
+            # Proof first: an unproven sink's marker is the only record that it still needs
+            # one, so the description (which drops that mark) changes only after it passed.
+            if change.details.get("unproven"):
+                prove_unproven(self.env, sid)
+            elif change.details.get("validate"):
                 proof = prove(self.env, service.get(sid))
                 self.env.report.step(f"sink {sid}: {proof}")
+            if "new_description" in change.details:
+                service.update(sid, change.details["new_description"])
             self.outcome.sinks[change.name] = sid
 
         return Step(f"update sink {change.name} ({'; '.join(change.reasons)})", run)

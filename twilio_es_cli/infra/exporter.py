@@ -4,8 +4,8 @@ What it writes plans to "no changes": sinks and subscriptions twilio-es marked k
 names; unmarked ones are adopted explicitly by ``sid:`` (so ``apply`` never has to guess or
 rename anything); a kinesis sink whose role twilio-es made for the stream is written as
 ``stream: NAME`` with that stream declared; every secret (external ids twilio-es did not make,
-Segment write keys) becomes a ``${env:NAME}`` reference, and the names are listed so the user
-can export the values before running ``plan``.
+Segment write keys, the password in a webhook URL) becomes a ``${env:NAME}`` reference, and
+the names are listed so the user can export the values before running ``plan``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli import iam as iamdoc
-from twilio_es_cli.infra.live import LiveStream, parse_marker, read_stream, read_twilio
+from twilio_es_cli.infra.live import (
+    LiveStream,
+    is_proving,
+    parse_marker,
+    read_stream,
+    read_twilio,
+)
 from twilio_es_cli.infra.schema import DEFAULT_PROJECT
 from twilio_es_cli.models import Sink, StreamRef
 from twilio_es_cli.subscriptions import Subscription
@@ -33,6 +39,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 class Exported:
     text: str
     env: dict[str, str] = field(default_factory=dict)  # variable -> sink SID it belongs to
+    passwords: set[str] = field(default_factory=set)  # the variables that hold a URL password
     skipped: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
     # every project whose markers the account holds -> (sinks, subscriptions) carrying them
@@ -171,7 +178,7 @@ class _Exporter:
                     external_id=f"${{env:{variable}}}",
                 )
         elif sink.sink_type == "webhook":
-            entry["destination"] = config.get("destination")
+            entry["destination"] = self._destination(sink, name)
             entry["method"] = str(config.get("method") or "POST").upper()
             entry["batch_events"] = str(config.get("batch_events")).lower() == "true"
         else:
@@ -180,6 +187,20 @@ class _Exporter:
             entry["write_key"] = f"${{env:{variable}}}"
         entry.update(self._description(sink, name, marked))
         return entry
+
+    def _destination(self, sink: Sink, name: str) -> Any:
+        """The webhook URL, its Basic-auth password (``user:password@``) as ``${env:NAME}``:
+        the file is meant to be committed, and the loader puts the value back."""
+        from twilio_es_cli.safe_text import url_secret
+
+        destination = sink.sink_configuration.get("destination")
+        span = url_secret(destination) if isinstance(destination, str) else None
+        if destination is None or span is None:
+            return destination
+        variable = _env_name(name, "destination_password")
+        self.out.env[variable] = sink.sid
+        self.out.passwords.add(variable)
+        return f"{destination[: span[0]]}${{env:{variable}}}{destination[span[1] :]}"
 
     def stream_entry(self, live: LiveStream) -> dict[str, Any]:
         entry: dict[str, Any] = (
@@ -201,6 +222,12 @@ class _Exporter:
                 self.used.add(mark[1])
         for sink in sorted(self.sinks, key=lambda s: s.sid):
             if self._foreign(sink):
+                continue
+            if is_proving(sink.description):  # half-made: apply proves or deletes it
+                self.out.skipped.append(
+                    f"{sink.sid} (an interrupted apply never finished proving it; "
+                    "`twilio-es apply` proves it first)"
+                )
                 continue
             ref = sink.kinesis_stream()
             if only_streams and (ref is None or ref.name not in only_streams):

@@ -4,7 +4,9 @@ Identity, never guesswork: a sink or subscription twilio-es manages carries a ma
 end of its description, ``[twilio-es:<project>/<name>]`` (the only field Twilio lets us set
 and change), or is adopted explicitly by ``sid:`` in the file. A stream is its name (unique per
 region); its role is the one tagged ``twilio-es:stream=<ARN>`` (what ``stream create`` tags).
-Nothing is ever matched by destination or description text.
+Nothing is ever matched by destination or description text. A sink apply creates carries
+``[twilio-es:<project>/<name> proving]`` until its proof of delivery finished, so even a run
+killed mid-proof leaves a sink the next plan knows to prove before anything moves to it.
 
 Reading costs what listing costs: one paginated list of sinks, one of subscriptions plus one
 subscribed-events list per subscription (the API has no other way), and per declared stream a
@@ -26,7 +28,11 @@ if TYPE_CHECKING:
 
     from twilio_es_cli.aws import AwsClients
 
-_MARKER = re.compile(r"\s*\[twilio-es:(?P<project>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+)\]$")
+_MARKER = re.compile(
+    r"\s*\[twilio-es:(?P<project>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+)"
+    r"(?P<proving> proving)?\]$"
+)
+PROVING = " proving"  # in a new sink's marker until its proof of delivery finished
 
 
 def marker(project: str, name: str) -> str:
@@ -35,6 +41,34 @@ def marker(project: str, name: str) -> str:
 
 def with_marker(description: str, project: str, name: str) -> str:
     return f"{description} {marker(project, name)}"
+
+
+def proving(description: str) -> str:
+    """``description`` with its marker saying "proof not finished" (a new sink's first one).
+
+    The mark is in Twilio, not in a local file, so it survives a process killed with SIGKILL
+    mid-proof: the next plan proves such a sink before anything moves to it. A description
+    without a marker is returned as it is (nothing plans by it). An older twilio-es does not
+    recognise the form and so never treats the sink as the file's.
+    """
+    match = _MARKER.search(description)
+    if match is None or match["proving"]:
+        return description
+    return f"{description[: match.end() - 1]}{PROVING}]"
+
+
+def proven(description: str) -> str:
+    """``description`` with the "proof not finished" mark taken off its marker."""
+    match = _MARKER.search(description)
+    if match is None or not match["proving"]:
+        return description
+    return description[: match.start("proving")] + "]"
+
+
+def is_proving(description: str | None) -> bool:
+    """The resource carries a marker whose proof of delivery never finished."""
+    match = _MARKER.search(description or "")
+    return bool(match and match["proving"])
 
 
 def parse_marker(description: str | None) -> tuple[str, str, str] | None:

@@ -5,6 +5,12 @@ Why compose nodes instead of ``yaml.safe_load``: a user fixing a file needs ``FI
 file of sinks means a sink quietly lost). We walk PyYAML's node tree once, building plain
 values and a ``path -> line`` map, then validate with the pydantic model and translate its
 errors back to lines. Everything here runs before any remote call; problems are exit 2.
+
+The file is plain YAML and bounded, because a file may come from anywhere (a pull request, a
+pipe): at most :data:`MAX_BYTES`, UTF-8, nested at most :data:`MAX_DEPTH` deep, at most
+:data:`MAX_ALIASES` aliases and :data:`MAX_VALUES` values once aliases are expanded (an alias
+bomb of a few hundred bytes would otherwise expand to billions), no merge keys, no tags beyond
+YAML's plain types, and keys that are plain values. Each is refused at its line, at once.
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ if TYPE_CHECKING:
     from twilio_es_cli.infra.schema import InfraFile
 
 DEFAULT_FILE = "twilio-es.yaml"
+MAX_BYTES = 1024 * 1024  # a file of 100 sinks and 100 subscriptions is ~30 KB
+MAX_DEPTH = 32  # the schema nests 5 deep
+MAX_ALIASES = 100  # reuses of an anchored list or mapping (*name)
+MAX_VALUES = 100_000  # every value built, aliases expanded
+_YAML = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {f"{_YAML}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 Path_ = tuple[str | int, ...]
 
@@ -67,49 +79,166 @@ def line_of(lines: Mapping[Path_, int], path: Sequence[str | int]) -> int:
 _CONSTRUCTOR: Any = None
 
 
-def _scalar(node: Any) -> Any:
-    """A scalar's value with YAML 1.1 safe typing (ints, bools, ...); one constructor reused."""
-    global _CONSTRUCTOR
-    if _CONSTRUCTOR is None:
-        import yaml
+def _scalar(node: Any, path: Path_) -> Any:
+    """A scalar's value with YAML 1.1 safe typing (ints, bools, ...); one constructor reused.
 
+    Only YAML's plain types are read (:data:`_PLAIN_TAGS`): a language tag
+    (``!!python/name:...``), an application's (``!Ref``) or a merge key is refused at its line.
+    """
+    global _CONSTRUCTOR
+    import yaml
+
+    _check_tag(node, path, _PLAIN_TAGS)
+    if _CONSTRUCTOR is None:
         _CONSTRUCTOR = yaml.SafeLoader("")
-    value = _CONSTRUCTOR.construct_object(node, deep=True)
-    _CONSTRUCTOR.constructed_objects.clear()  # scalars only: nothing to share between nodes
+    try:
+        value = _CONSTRUCTOR.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, OverflowError):
+        raise _LocatedError(
+            path,
+            f"{node.value!r} is not a valid {_short_tag(node.tag)} value",
+            None,
+            line=node.start_mark.line + 1,
+        ) from None
+    finally:
+        _CONSTRUCTOR.constructed_objects.clear()  # scalars only: nothing to share between nodes
     return value
 
 
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_YAML) if tag.startswith(_YAML) else tag
+
+
+def _check_tag(node: Any, path: Path_, allowed: set[str]) -> None:
+    if node.tag in allowed:
+        return
+    if node.tag == f"{_YAML}merge":
+        raise _LocatedError(
+            path,
+            "merge keys (<<) are not supported",
+            "Write the keys out in each place (a twilio-es file says everything explicitly).",
+            line=node.start_mark.line + 1,
+        )
+    raise _LocatedError(
+        path,
+        f"tag {_short_tag(node.tag)} is not supported (plain YAML values only)",
+        "Remove the tag; secrets come from the environment as ${env:NAME}.",
+        line=node.start_mark.line + 1,
+    )
+
+
+@dataclass
+class _Budget:
+    """What one file may cost to build: values, alias reuses, depth (see module doc)."""
+
+    values: int = 0
+    aliases: int = 0
+    built: set[int] = field(default_factory=set)  # ids of lists/mappings built once already
+    open: set[int] = field(default_factory=set)  # ids of those being built (an alias cycle)
+
+    def count(self, node: Any, path: Path_) -> None:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise _LocatedError(
+                path,
+                f"the file expands to more than {MAX_VALUES} values (aliases of aliases?)",
+                "Write the values out instead of nesting aliases (*name).",
+                line=node.start_mark.line + 1,
+            )
+
+    def enter(self, node: Any, path: Path_) -> None:
+        line = node.start_mark.line + 1
+        self.count(node, path)
+        if len(path) > MAX_DEPTH:
+            raise _LocatedError(
+                path[:MAX_DEPTH],
+                f"nested more than {MAX_DEPTH} levels deep",
+                "A twilio-es file nests at most 5 levels; see docs/as-code.md.",
+                line=line,
+            )
+        key = id(node)
+        if key in self.open:
+            raise _LocatedError(
+                path, "an alias refers to a list or mapping it is in", None, line=line
+            )
+        if key in self.built:
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _LocatedError(
+                    path,
+                    f"more than {MAX_ALIASES} aliases (*name) to lists or mappings",
+                    "Write the values out instead.",
+                    line=line,
+                )
+        self.built.add(key)
+        self.open.add(key)
+
+
 def _build(
-    node: Any, path: Path_, lines: dict[Path_, int], env: Mapping[str, str], secrets: set[Path_]
+    node: Any,
+    path: Path_,
+    lines: dict[Path_, int],
+    env: Mapping[str, str],
+    secrets: set[Path_],
+    budget: _Budget,
 ) -> Any:
     import yaml
 
     lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            if isinstance(key, bool | int | float) or key is None:
-                key = str(key) if key is not None else "null"
-            if key in out:
-                raise _LocatedError(
-                    (*path, key),
-                    f"duplicate key (first at line {lines[(*path, key)]})",
-                    "Each name may appear once; rename or remove one of them.",
-                    line=key_node.start_mark.line + 1,
-                )
-            out[key] = _build(value_node, (*path, key), lines, env, secrets)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-        return out
+    if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        budget.count(node, path)  # scalars: counted, never expanded
+        value = _scalar(node, path)
+        if isinstance(value, str) and "${" in value:
+            return _resolve_env(value, path, lines, env, secrets)
+        return value
+    budget.enter(node, path)
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _build(item, (*path, index), lines, env, secrets)
+        _check_tag(node, path, {f"{_YAML}seq"})
+        built: list[Any] | dict[Any, Any] = [
+            _build(item, (*path, index), lines, env, secrets, budget)
             for index, item in enumerate(node.value)
         ]
-    value = _scalar(node)
-    if isinstance(value, str) and "${" in value:
-        return _resolve_env(value, path, lines, env, secrets)
-    return value
+    else:
+        _check_tag(node, path, {f"{_YAML}map"})
+        built = _build_mapping(node, path, lines, env, secrets, budget)
+    budget.open.discard(id(node))
+    return built
+
+
+def _build_mapping(
+    node: Any,
+    path: Path_,
+    lines: dict[Path_, int],
+    env: Mapping[str, str],
+    secrets: set[Path_],
+    budget: _Budget,
+) -> dict[Any, Any]:
+    import yaml
+
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise _LocatedError(
+                path,
+                "a key must be a plain name, not a list or mapping (a YAML complex key)",
+                None,
+                line=key_node.start_mark.line + 1,
+            )
+        key = _scalar(key_node, path)
+        if isinstance(key, bool | int | float) or key is None:
+            key = str(key) if key is not None else "null"
+        elif not isinstance(key, str):  # a date or time as a key
+            key = str(key_node.value)
+        if key in out:
+            raise _LocatedError(
+                (*path, key),
+                f"duplicate key (first at line {lines[(*path, key)]})",
+                "Each name may appear once; rename or remove one of them.",
+                line=key_node.start_mark.line + 1,
+            )
+        out[key] = _build(value_node, (*path, key), lines, env, secrets, budget)
+        lines[(*path, key)] = key_node.start_mark.line + 1
+    return out
 
 
 def _dotted(path: Sequence[str | int]) -> str:
@@ -147,20 +276,23 @@ def parse_text(text: str, source: str, env: Mapping[str, str] | None = None) -> 
     import yaml
 
     env = os.environ if env is None else env
+    if len(text) > MAX_BYTES:
+        raise _too_large(source)
     try:
         # libyaml's loader when PyYAML was built with it: same nodes and marks, much faster
         root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FileError(f"{source}{line}: not valid YAML: {problem}") from None
+        raise _yaml_error(exc, text, source) from None
+    except RecursionError:  # PyYAML's pure-Python composer recurses (libyaml stops at 1000)
+        raise FileError(
+            f"{source}:{_deepest_line(text)}: nested more than {MAX_DEPTH} levels deep"
+        ) from None
     lines: dict[Path_, int] = {}
     secrets: set[Path_] = set()
     if root is None:
         raise FileError(f"{source}:1: the file is empty", hint=_starter_hint())
     try:
-        data = _build(root, (), lines, env, secrets)
+        data = _build(root, (), lines, env, secrets, _Budget())
     except _LocatedError as exc:
         where = exc.line or line_of(lines, exc.path)
         raise FileError(
@@ -172,6 +304,57 @@ def parse_text(text: str, source: str, env: Mapping[str, str] | None = None) -> 
     return check(data, source, lines, secrets)
 
 
+def _yaml_error(exc: Exception, text: str, source: str) -> FileError:
+    """PyYAML's error as one located line (a reader error has a position, not a mark)."""
+    mark = getattr(exc, "problem_mark", None)
+    position = getattr(exc, "position", None)
+    if mark is not None:
+        line = f":{mark.line + 1}"
+    elif isinstance(position, int):
+        line = f":{text.count(chr(10), 0, position) + 1}"
+    else:
+        line = ""
+    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None)
+    problem = problem or str(exc).splitlines()[0]
+    return FileError(f"{source}{line}: not valid YAML: {problem}")
+
+
+def _deepest_line(text: str) -> int:
+    """The line where nesting passes :data:`MAX_DEPTH` (PyYAML's events: no recursion)."""
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH and event.start_mark is not None:
+                return int(event.start_mark.line) + 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return 1
+
+
+def _too_large(source: str) -> FileError:
+    return FileError(
+        f"{source}:1: the file is larger than {MAX_BYTES // 1024} KiB",
+        hint="A twilio-es file for 100 sinks and 100 subscriptions is about 30 KiB: is it "
+        "the right file?",
+    )
+
+
+def _decode(data: bytes, source: str) -> str:
+    """UTF-8 text, or a one-line error naming the line of the first byte that is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise FileError(
+            f"{source}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at column {column})",
+            hint="Save the file as UTF-8.",
+        ) from None
+
+
 def _starter_hint() -> str:
     return "Start from `twilio-es export > twilio-es.yaml`, or see docs/as-code.md."
 
@@ -181,15 +364,26 @@ def load(path: str | None, env: Mapping[str, str] | None = None) -> Desired:
     import sys
 
     name = path or DEFAULT_FILE
-    if name == "-":
-        return parse_text(sys.stdin.read(), "stdin", env)
     try:
-        text = Path(name).read_text(encoding="utf-8")
+        if name == "-":
+            buffer = getattr(sys.stdin, "buffer", None)  # a text-only stdin: tests, pipes in
+            data = (
+                buffer.read(MAX_BYTES + 1)
+                if buffer is not None
+                else sys.stdin.read(MAX_BYTES + 1).encode("utf-8", "surrogateescape")
+            )
+        else:
+            with Path(name).open("rb") as handle:  # read at most the limit: /dev/zero ends
+                data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise UsageError(f"{name} does not exist", hint=_starter_hint()) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {name}: {exc}") from None
-    return parse_text(text, name, env)
+    except (OSError, ValueError) as exc:  # a directory, a closed stream
+        what = "stdin" if name == "-" else name
+        raise UsageError(f"cannot read {what}: {getattr(exc, 'strerror', None) or exc}") from None
+    source = "stdin" if name == "-" else name
+    if len(data) > MAX_BYTES:
+        raise _too_large(source)
+    return parse_text(_decode(data, source), source, env)
 
 
 # ----------------------------------------------------------------------------- checks

@@ -8,7 +8,9 @@ Rules (docs/as-code.md explains them to users):
   replace too (create on the new sink first, then delete the old: a window of duplicates).
 - Types and versions of a subscription, descriptions, stream shards/retention/mode and the
   role's permissions are *updates*.
-- A sink that is not ``active`` is an update ("prove delivery and validate").
+- A sink that is not ``active`` is an update ("prove delivery and validate"), and so is one
+  whose marker says its proof never finished (an apply stopped mid-proof): proven before any
+  subscription moves to it.
 - Resources marked for this project but no longer in the file are *deleted*; unmarked ones are
   left alone unless ``--prune``; other projects' markers are never touched.
 - Two live resources with the same marker (an interrupted replacement) are resolved: keep the
@@ -24,7 +26,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twilio_es_cli.errors import ApiError, NotFoundError, UsageError
-from twilio_es_cli.infra.live import Live, LiveStream, parse_marker, with_marker
+from twilio_es_cli.infra.live import (
+    Live,
+    LiveStream,
+    is_proving,
+    parse_marker,
+    proven,
+    with_marker,
+)
 from twilio_es_cli.infra.loader import Desired
 from twilio_es_cli.models import Sink
 from twilio_es_cli.subscriptions import Subscription
@@ -205,9 +214,21 @@ def config_differences(live: Sink, sink_type: str, config: dict[str, Any]) -> li
             continue
         if key in SECRET_FIELDS:
             reasons.append(f"{key} differs")
+        elif key == "destination":
+            reasons.append(_destination_change(str(have), str(wanted)))
         else:
             reasons.append(f"{key} {have} -> {wanted}")
     return reasons
+
+
+def _destination_change(have: str, wanted: str) -> str:
+    """A webhook URL's change, its ``user:password@`` never shown (both could be secrets)."""
+    from twilio_es_cli.safe_text import redact_urls
+
+    shown_have, shown_wanted = redact_urls(have), redact_urls(wanted)
+    if shown_have == shown_wanted:
+        return "destination password differs"
+    return f"destination {shown_have} -> {shown_wanted}"
 
 
 def desired_config(decl: Any, streams: dict[str, LiveStream | None]) -> dict[str, Any] | None:
@@ -262,6 +283,19 @@ def _sink_description(decl: Any, project: str, name: str, *, marked: bool) -> st
     return with_marker(text, project, name) if marked else text
 
 
+def _keep_reasons(keep: Sink, decl: Any, details: dict[str, Any]) -> list[str]:
+    """Why a live sink that fits the file still needs work: a proof that never finished (an
+    apply stopped mid-proof, even by SIGKILL: its marker says so), or a kinesis sink that is
+    not active. Either is proven (step 3) before any subscription moves to it (step 4)."""
+    if is_proving(keep.description):
+        details["validate"] = details["unproven"] = True
+        return ["proof of delivery did not finish (apply was interrupted): prove it first"]
+    if decl.type == "kinesis" and keep.status != "active":
+        details["validate"] = True
+        return [f"status {keep.status}: prove delivery and validate"]
+    return []
+
+
 def _plan_sink(plan: Plan, name: str, decl: Any, live: Live, state: _Sinks) -> list[Sink]:
     """Plan one declared sink; returns the live sinks it leaves behind (to delete)."""
     config = desired_config(decl, live.streams)
@@ -282,7 +316,11 @@ def _plan_sink(plan: Plan, name: str, decl: Any, live: Live, state: _Sinks) -> l
 
     fitting = [s for s in found if fits(s)]
     fitting.sort(
-        key=lambda s: (s.status != "active", -(s.date_created.timestamp() if s.date_created else 0))
+        key=lambda s: (
+            is_proving(s.description),
+            s.status != "active",
+            -(s.date_created.timestamp() if s.date_created else 0),
+        )
     )
     if not found:
         why = "not found"
@@ -314,15 +352,13 @@ def _plan_sink(plan: Plan, name: str, decl: Any, live: Live, state: _Sinks) -> l
     keep = fitting[0]
     state.target[name] = keep.sid
     state.kept.add(keep.sid)
-    reasons = []
-    if decl.type == "kinesis" and keep.status != "active":
-        reasons.append(f"status {keep.status}: prove delivery and validate")
-        details["validate"] = True
+    reasons = _keep_reasons(keep, decl, details)
     wanted = _sink_description(decl, plan.project, name, marked=by_marker)
     if not by_marker and decl.description is None:
         wanted = keep.description or name
     if keep.description != wanted:
-        reasons.append("description changes")
+        if proven(keep.description or "") != wanted:
+            reasons.append("description changes")
         details["new_description"] = wanted
     plan.changes.append(
         Change(

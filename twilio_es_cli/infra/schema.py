@@ -44,7 +44,7 @@ class StreamDecl(_Strict):
     )
     role_name: str | None = Field(
         default=None,
-        pattern=r"^[\w+=,.@-]{1,64}$",
+        pattern=r"^[A-Za-z0-9_+=,.@-]{1,64}$",  # IAM's [\w+=,.@-] is ASCII only
         description="IAM role name (default: twilio-es-<stream>-<region>).",
     )
 

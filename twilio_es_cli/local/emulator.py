@@ -38,12 +38,19 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from twilio_es_cli.config import DEFAULT_TWILIO_PRINCIPAL
+from twilio_es_cli.http_body import BadRequest, ClientGone, content_length, read_body
 from twilio_es_cli.local import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from twilio_es_cli.local.catalog_data import EVENT_TYPES, SCHEMAS_BY_ID, TYPES_BY_NAME
 from twilio_es_cli.local.delivery import WEBHOOK_TIMEOUT_SECONDS, Deliverer
 from twilio_es_cli.local.events import raw_schema
 from twilio_es_cli.local.queue import Clock
-from twilio_es_cli.local.service import ApiFailure, EventsService, invalid, not_found
+from twilio_es_cli.local.service import (
+    INVALID_PARAMETER,
+    ApiFailure,
+    EventsService,
+    invalid,
+    not_found,
+)
 from twilio_es_cli.local.state import Sink, Store, Subscription
 
 __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "EventsEmulator"]
@@ -51,6 +58,8 @@ __all__ = ["DEFAULT_ACCOUNT_SID", "DEFAULT_AUTH_TOKEN", "EventsEmulator"]
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 AUTH_FAILED = 20003
+CLIENT_GONE = 499  # in the request log only: the client closed before it could be answered
+MAX_REQUEST = 10 * 1024 * 1024  # a form of 100 types is a few KB; Twilio refuses far less
 
 Params = dict[str, list[str]]
 Reply = tuple[int, Any]
@@ -526,17 +535,32 @@ class _RequestHandler(BaseHTTPRequestHandler):
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic":
             return False
-        try:
+        try:  # ValueError: not base64, or not ASCII at all (headers arrive as latin-1)
             user, _, password = base64.b64decode(encoded).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):
             return False
         secret = self.server.emulator.credentials.get(user)
-        return secret is not None and hmac.compare_digest(secret, password)
+        # as bytes: compare_digest refuses str with non-ASCII characters (a TypeError that
+        # dropped the connection), and a password may have any
+        return secret is not None and hmac.compare_digest(secret.encode(), password.encode())
 
     def _handle(self, method: str) -> None:
+        try:
+            body = read_body(self.rfile.read, content_length(self.headers, MAX_REQUEST))
+        except BadRequest as exc:  # the client's mistake: Twilio answers 4xx, so do we (and
+            # `local up`'s request log shows it as its one line, with the reason)
+            self.close_connection = True
+            self._send(exc.status, _error_body(exc.status, INVALID_PARAMETER, exc.reason))
+            return
+        except ClientGone as exc:  # nobody to answer: the log line says so (nginx's 499)
+            self.close_connection = True
+            self._detail = f"client closed the connection before its body arrived ({exc})"
+            self.log_request(CLIENT_GONE)
+            return
+        self._route(method, body.decode("utf-8", "replace"))
+
+    def _route(self, method: str, body: str) -> None:
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
         path = parts.path.rstrip("/") or "/"
         if method == "GET" and path == "/emulator/health":
             self._send(200, {"status": "ok"})
@@ -569,8 +593,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         views = _Views(self._base_url(), emulator.account_sid, emulator.schema_base_url)
         try:
             status, reply = self.server.emulator.api.dispatch(method, path, views, params)
+            json.dumps(reply)  # what _send writes: a reply too deep to encode is the request's
         except ApiFailure as exc:
             self._send(exc.status, _error_body(exc.status, exc.code, exc.message))
+            return
+        except RecursionError:  # a JSON parameter nested deeper than Python parses
+            self._send(
+                400, _error_body(400, INVALID_PARAMETER, "Invalid parameter: nested too deeply")
+            )
             return
         except Exception as exc:  # a bug in the emulator: answer like Twilio's 500
             self._send(500, _error_body(500, 20500, f"Internal error: {exc!r}"))
@@ -584,12 +614,14 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-request (Ctrl-C on a command) is not the emulator's
-        failure: no traceback on the user's terminal. Anything else is still reported."""
+        failure: nothing on the user's terminal. Anything else is one line, no traceback."""
         import sys
 
-        if isinstance(sys.exc_info()[1], ConnectionError):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
             return
-        super().handle_error(request, client_address)
+        peer = ":".join(str(part) for part in client_address[:2])
+        sys.stderr.write(f"events emulator: request from {peer} failed: {exc!r}\n")
 
 
 class EventsEmulator:

@@ -109,6 +109,32 @@ def _utf8_buffer(out: TextIO) -> BinaryIO | None:
     return buffer if utf8 and os.linesep == "\n" and buffer is not None else None
 
 
+def _encodes_everything(out: TextIO) -> bool:
+    """``out`` can encode any character (UTF-8 and its kin), so no escape is needed."""
+    try:
+        "\U0001f642\u00e9".encode(getattr(out, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _as_json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a UTF-16 surrogate pair, as JSON spells characters beyond the BMP
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def _ascii_json(text: str) -> str:
+    """JSON text with every non-ASCII character as a ``\\u`` escape: the same JSON value
+    (such characters only occur inside strings), writable to an ASCII-only stream."""
+    return text if text.isascii() else _NON_ASCII.sub(_as_json_escape, text)
+
+
 class JsonLines(TextSink):
     """One compact JSON document per line (or indented ones for ``json``), buffered (see above).
 
@@ -134,6 +160,7 @@ class JsonLines(TextSink):
         self._arrival: datetime | None = None  # the last arrival time seen, and its text
         self._arrival_text = ""
         self._buffer = _utf8_buffer(out)
+        self._ascii = self._buffer is None and not _encodes_everything(out)
 
     def drain(self) -> None:
         """Write the gathered lines to ``out`` (tail calls this before flushing or saving).
@@ -151,6 +178,8 @@ class JsonLines(TextSink):
         if self._buffer is not None:
             self.out.flush()  # whatever text another writer left in the text layer goes first
             self._buffer.write(data)
+        elif self._ascii:  # PYTHONIOENCODING=ascii, a C locale: \u escapes, the same JSON
+            self.out.write(_ascii_json(data.decode(errors="surrogatepass")))
         else:
             self.out.write(data.decode(errors="surrogatepass"))
 
@@ -438,10 +467,10 @@ class RichPretty(TextSink):
     SEP = "  "
 
     def __init__(self, out: TextIO) -> None:
-        from rich.console import Console
+        from twilio_es_cli.console import new_console
 
         super().__init__(out)
-        self.console = Console(file=out, highlight=False)
+        self.console = new_console(out, highlight=False)
         self.type_width = 0
 
     def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:

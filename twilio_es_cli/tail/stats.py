@@ -192,10 +192,11 @@ class LiveStats:
         self._saved: Any = None
 
     def __enter__(self) -> LiveStats:
-        from rich.console import Console
         from rich.live import Live
 
-        console = Console(file=self.out, highlight=False)
+        from twilio_es_cli.console import new_console
+
+        console = new_console(self.out, highlight=False)
         self.live = Live(console=console, screen=True, auto_refresh=False, transient=True)
         self._cbreak()
         self.live.__enter__()

@@ -47,18 +47,33 @@ class CapturedRequest:
     def signature(self) -> str | None:
         return self.header(SIGNATURE_HEADER)
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON capture format (``body`` as text when it is UTF-8, else ``body_base64``)."""
-        doc: dict[str, Any] = {
-            "method": self.method,
-            "url": self.url,
-            "headers": dict(self.headers),
-        }
+    def to_json(self, *, credentials: bool = True) -> dict[str, Any]:
+        """The JSON capture format (``body`` as text when it is UTF-8, else ``body_base64``).
+
+        ``credentials=False`` hides the values of :data:`CREDENTIAL_HEADERS` (the Basic auth
+        Twilio sends for a ``user:pass@`` destination): a capture is for replaying the
+        signature check, which never needs them.
+        """
+        headers = dict(self.headers)
+        if not credentials:
+            headers = {k: _hidden(k, v) for k, v in headers.items()}
+        doc: dict[str, Any] = {"method": self.method, "url": self.url, "headers": headers}
         try:
             doc["body"] = self.body.decode("utf-8")
         except UnicodeDecodeError:
             doc["body_base64"] = base64.b64encode(self.body).decode("ascii")
         return doc
+
+
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def _hidden(name: str, value: str) -> str:
+    """A credential header's value with the secret replaced (the scheme kept: ``Basic ****``)."""
+    if name.lower() not in CREDENTIAL_HEADERS:
+        return value
+    scheme, space, _secret = value.partition(" ")
+    return f"{scheme} ****" if space and name.lower() != "cookie" else "****"
 
 
 def parse_capture(
@@ -79,16 +94,41 @@ def _from_json(data: bytes, source: str) -> CapturedRequest:
             body = base64.b64decode(doc["body_base64"], validate=True)
         else:
             body = str(doc.get("body", "")).encode("utf-8")
+    except RecursionError:
+        raise UsageError(
+            f"{source} is not a JSON capture (nested too deeply to read)",
+            hint='Expected {"url": "https://...", "headers": {...}, "body": "..."}.',
+        ) from None
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise UsageError(
             f"{source} is not a JSON capture ({type(exc).__name__}: {exc})",
             hint='Expected {"url": "https://...", "headers": {...}, "body": "..."}.',
         ) from exc
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+    if not isinstance(url, str):
         raise UsageError(f"{source}: url {url!r} is not an http(s) URL")
     return CapturedRequest(
-        url=url, body=body, headers=headers, method=str(doc.get("method", "POST"))
+        url=checked_url(url, f"{source}: url"),
+        body=body,
+        headers=headers,
+        method=str(doc.get("method", "POST")),
     )
+
+
+def checked_url(url: str, what: str) -> str:
+    """``url`` when it is an http(s) URL with a host that parses, else a one-line usage error
+    (``http://[::1`` made every later step fail with ValueError)."""
+    from urllib.parse import urlsplit
+
+    from twilio_es_cli.errors import shown
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+    except ValueError as exc:
+        raise UsageError(f"{what} {shown(url)} is not a usable URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{what} {shown(url)} is not an http(s) URL with a host")
+    return url
 
 
 def _from_http(data: bytes, scheme: str | None, source: str) -> CapturedRequest:
@@ -119,6 +159,7 @@ def _from_http(data: bytes, scheme: str | None, source: str) -> CapturedRequest:
         proto = scheme or lowered.get("x-forwarded-proto", "https").split(",")[0].strip()
         url = f"{proto}://{host}{target}"
     length = lowered.get("content-length")
-    if length is not None and length.isdigit():
+    if length is not None and length.isascii() and length.isdigit():
         body = body[: int(length)]
+    url = checked_url(url, f"{source}: the request's URL")
     return CapturedRequest(url=url, body=body, headers=headers, method=method)

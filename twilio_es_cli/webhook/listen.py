@@ -14,7 +14,14 @@ A ``ThreadingHTTPServer`` on 127.0.0.1 (``--host`` to widen it) that, for every 
    end to end (app down: 502, the sender retries).
 
 Bodies over :data:`MAX_BODY` (a Kinesis record's limit, more than Twilio sends) get a 413
-without being read.
+without being read. A request that cannot be read (a bad ``Content-Length``, a chunked body, a
+body that stops arriving, JSON nested deeper than Python parses) gets its 4xx and one line on
+stderr, and a client that leaves before its answer one line too: never a traceback.
+
+A burst of deliveries is served concurrently: a thread per connection, and a listen backlog
+of :data:`BACKLOG` (the kernel caps it at ``net.core.somaxconn``), so a few hundred requests
+arriving at once all wait for their answer instead of being refused or left unanswered (a slow
+answer becomes a duplicate: Twilio retries).
 
 The listener also keeps the last :data:`RECENT_EVENTS` events it received (with their verdicts)
 and serves them read-only at ``GET`` :data:`EVENTS_PATH` (``?after=SEQ&type=T``), so that
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import errno
 import json
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -40,6 +48,8 @@ from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 from twilio_es_cli.errors import TwilioEsError
+from twilio_es_cli.http_body import BadRequest, ClientGone, content_length, read_body
+from twilio_es_cli.progress import TERMINAL, Reporter
 from twilio_es_cli.signing import SIGNATURE_HEADER, sign_json_request
 from twilio_es_cli.webhook.capture import CapturedRequest
 from twilio_es_cli.webhook.post import Poster, Target
@@ -50,6 +60,9 @@ DEFAULT_PORT = 7410
 MAX_BODY = 1024 * 1024
 EVENTS_PATH = "/__twilio-es/events"  # the read-only log of recent events (GET, loopback only)
 RECENT_EVENTS = 500
+BACKLOG = 1024  # connections the kernel queues before the server accepts them
+MAX_JSON_DEPTH = 64  # a CloudEvent nests a handful of levels; json.dumps fails near 1000
+READ_TIMEOUT = 30.0  # seconds a connection may stay silent mid-request (Twilio waits 5)
 LOG_FORMAT = "twilio-es webhook listen events v1"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _PROXY_HEADERS = {
@@ -73,6 +86,7 @@ class ListenOptions:
     public_url: str | None = None
     save: Path | None = None
     max_requests: int | None = None
+    save_credentials: bool = False  # keep Authorization/Cookie values in --save files
 
 
 @dataclass(frozen=True)
@@ -85,9 +99,10 @@ class Answer:
 class Listener:
     """The receiver; :meth:`start` binds and serves in a thread, :meth:`close` stops it."""
 
-    def __init__(self, options: ListenOptions, out: TextIO) -> None:
+    def __init__(self, options: ListenOptions, out: TextIO, report: Reporter = TERMINAL) -> None:
         self.options = options
         self.out = out
+        self.report = report  # one line per request that could not be read or answered
         self.target = Target.parse(options.forward_to) if options.forward_to else None
         self.counts = {"accepted": 0, "rejected": 0}
         self.done = threading.Event()  # set after --max requests
@@ -106,10 +121,9 @@ class Listener:
 
     def start(self) -> None:
         try:
-            server = ThreadingHTTPServer((self.options.host, self.options.port), _handler_for(self))
+            server = _Server((self.options.host, self.options.port), _handler_for(self), self)
         except OSError as exc:
             raise _bind_error(self.options.host, self.options.port, exc) from exc
-        server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, name="webhook-listen", daemon=True
@@ -133,8 +147,31 @@ class Listener:
         host = lowered.get("host") or f"{self.options.host}:{self.options.port}"
         return f"http://{host}{path}"
 
+    def unreadable(self, peer: str, request_line: str, status: int, reason: str) -> None:
+        """A request answered ``status`` before it could be checked: one line, counted."""
+        self.report.warn(f"{status} to {peer} for {_shown(request_line)}: {reason}")
+        self._tally("rejected")
+
+    def gone(self, peer: str, request_line: str, what: str) -> None:
+        """The client left (before sending all of its body, or before its answer)."""
+        self.report.warn(f"{peer} closed the connection {what} ({_shown(request_line)})")
+
+    def _tally(self, verdict: str) -> int:
+        with self._lock:
+            self.counts[verdict] += 1
+            number = sum(self.counts.values())
+        if self.options.max_requests is not None and number >= self.options.max_requests:
+            self.done.set()
+        return number
+
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
         request = CapturedRequest(self.signed_url(path, headers), body, headers, method)
+        try:
+            too_deep = _too_deep(_events(body), MAX_JSON_DEPTH)
+        except RecursionError:
+            too_deep = True
+        if too_deep:  # showing, logging or forwarding it would fail further on
+            raise BadRequest(400, f"JSON body nested more than {MAX_JSON_DEPTH} levels deep")
         if quick_check(request, self.options.token):
             answer, verdict, reason = self._accept(request), "valid", None
         else:
@@ -146,18 +183,21 @@ class Listener:
             answer = Answer(403, f"invalid signature: {reason}\n".encode())
             verdict = "invalid"
         with self._lock:
-            self.counts["accepted" if verdict == "valid" else "rejected"] += 1
-            number = sum(self.counts.values())
             self._show(request, verdict, answer.status, reason)
             self._record(request, verdict, answer.status, reason)
-            if self.options.save is not None:
-                name = f"{number:05d}-{answer.status}.json"
-                (self.options.save / name).write_text(
-                    json.dumps(request.to_json(), indent=2) + "\n"
-                )
-            if self.options.max_requests is not None and number >= self.options.max_requests:
-                self.done.set()
+        number = self._tally("accepted" if verdict == "valid" else "rejected")
+        if self.options.save is not None:  # outside the lock: one fsync per file
+            self._save(request, f"{number:05d}-{answer.status}.json")
         return answer
+
+    def _save(self, request: CapturedRequest, name: str) -> None:
+        """One capture file, private (0600: it holds personal data, and the request's Basic
+        auth when ``--save-credentials`` keeps it), complete or absent after a crash."""
+        from twilio_es_cli.files import write_private_atomic
+
+        doc = request.to_json(credentials=self.options.save_credentials)
+        assert self.options.save is not None
+        write_private_atomic(self.options.save / name, (json.dumps(doc, indent=2) + "\n").encode())
 
     def _record(
         self, request: CapturedRequest, verdict: str, status: int, reason: str | None
@@ -252,14 +292,39 @@ class Listener:
         self.out.flush()
 
 
+def _too_deep(value: Any, limit: int) -> bool:
+    """``value`` nests lists/objects more than ``limit`` deep (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
+
+
 def _events(body: bytes) -> list[dict[str, Any]] | None:
-    """The CloudEvents in a webhook body (an array, or one object); None if it is not JSON."""
+    """The CloudEvents in a webhook body (an array, or one object); None if it is not JSON.
+
+    RecursionError (JSON nested deeper than Python parses) is the caller's: a 400.
+    """
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
     items = doc if isinstance(doc, list) else [doc]
     return [item for item in items if isinstance(item, dict)] or None
+
+
+def _shown(request_line: str) -> str:
+    """A request line for a log line: control characters escaped, cut to a readable length."""
+    from twilio_es_cli.safe_text import visible
+
+    text = visible(request_line)
+    return text if len(text) <= 120 else text[:120] + "…"
 
 
 def _loopback(host: str) -> bool:
@@ -287,36 +352,77 @@ def _bind_error(host: str, port: int, exc: OSError) -> TwilioEsError:
     return TwilioEsError(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
+class _Server(ThreadingHTTPServer):
+    """A thread per connection, a deep accept queue, and no tracebacks on the terminal."""
+
+    daemon_threads = True
+    request_queue_size = BACKLOG
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], listener: Listener
+    ) -> None:
+        self.listener = listener
+        super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """What the handler did not answer itself: one line (a client gone is no failure)."""
+        exc = sys.exc_info()[1]
+        peer = ":".join(str(part) for part in client_address[:2])
+        if isinstance(exc, ConnectionError | TimeoutError):
+            self.listener.gone(peer, "-", f"mid-request ({type(exc).__name__})")
+            return
+        self.listener.report.warn(f"request from {peer} failed: {type(exc).__name__}: {exc}")
+
+
 def _handler_for(listener: Listener) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as Twilio and the forwarder use it
         # Headers and body leave in two writes: with Nagle on, each answer waits for the
         # client's delayed ACK (~40 ms).
         disable_nagle_algorithm = True
+        timeout = READ_TIMEOUT  # a client that stops mid-request frees its thread
+
+        @property
+        def peer(self) -> str:
+            return ":".join(str(part) for part in self.client_address[:2])
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
+            try:
+                body = self._body()
+                headers = dict(self.headers.items())
+                if self.command == "GET" and urlsplit(self.path).path == EVENTS_PATH:
+                    answer = listener.read_log(self.path, headers, self.client_address[0])
+                else:
+                    answer = listener.handle(self.command, self.path, headers, body)
+            except BadRequest as exc:
                 self.close_connection = True
-                if length <= 16 * MAX_BODY:  # read it away so the sender sees the answer
-                    for _ in range(0, length, 65536):
-                        self.rfile.read(min(65536, length))
-                        length -= 65536
-                self._answer(Answer(413, f"body over {MAX_BODY} bytes\n".encode()))
+                listener.unreadable(self.peer, self.requestline, exc.status, exc.reason)
+                answer = Answer(exc.status, f"{exc.reason}\n".encode())
+            except ClientGone as exc:
+                self.close_connection = True
+                listener.gone(self.peer, self.requestline, f"before its body arrived: {exc}")
                 return
-            body = self.rfile.read(length) if length else b""
-            headers = dict(self.headers.items())
-            if self.command == "GET" and urlsplit(self.path).path == EVENTS_PATH:
-                self._answer(listener.read_log(self.path, headers, self.client_address[0]))
-                return
-            self._answer(listener.handle(self.command, self.path, headers, body))
+            self._answer(answer)
+
+        def _body(self) -> bytes:
+            length = content_length(self.headers, 16 * MAX_BODY)
+            if length > MAX_BODY:
+                while length > 0:  # read it away so the sender sees the answer
+                    chunk = read_body(self.rfile.read, min(65536, length))
+                    length -= len(chunk)
+                raise BadRequest(413, f"body over {MAX_BODY} bytes")
+            return read_body(self.rfile.read, length)
 
         def _answer(self, answer: Answer) -> None:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", answer.content_type)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
+            try:
+                self.send_response(answer.status)
+                self.send_header("Content-Type", answer.content_type)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+            except (ConnectionError, TimeoutError):  # the client did not wait for it
+                self.close_connection = True
+                listener.gone(self.peer, self.requestline, f"before its answer ({answer.status})")
 
         do_POST = do_GET = do_PUT = _serve
 
@@ -374,7 +480,7 @@ class ListenerLog:
             ) from exc
         try:
             doc = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         if not isinstance(doc, dict) or doc.get("format") != LOG_FORMAT:
             raise ListenerError(

@@ -35,16 +35,20 @@ class Target:
 
     @classmethod
     def parse(cls, url: str) -> Target:
-        parts = urlsplit(url)
+        """Split ``url``, or a one-line usage error quoting it (its password hidden)."""
+        from twilio_es_cli.errors import shown
+
+        example = "For example: --forward-to http://localhost:3000/webhooks/twilio"
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:  # "Invalid IPv6 URL": an unclosed [
+            raise UsageError(f"{shown(url)} is not a usable URL: {exc}", hint=example) from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(
-                f"{url!r} is not an http(s) URL",
-                hint="For example: --forward-to http://localhost:3000/webhooks/twilio",
-            )
+            raise UsageError(f"{shown(url)} is not an http(s) URL", hint=example)
         try:
             port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError as exc:
-            raise UsageError(f"{url!r} has an invalid port") from exc
+        except ValueError:
+            raise UsageError(f"{shown(url)} has an invalid port", hint=example) from None
         auth = None
         if parts.username is not None:  # Twilio sends Basic auth for user info in the URL
             pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"

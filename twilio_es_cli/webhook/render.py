@@ -160,14 +160,17 @@ def received_line(
 ) -> str:
     """A pretty line for one event received by ``webhook listen`` (like ``tail``'s).
 
+    Every piece passes through :func:`~twilio_es_cli.safe_text.visible`, as tail's do:
+    the request path, the verdict's reason and the event all come from whoever sent it.
+
     With ``width`` (a terminal) it fits that many columns as tail's lines do: time of day,
     verdict, type (without its product part under 120 columns), the data summary in the room
     left, the source only when it fits whole, and an ellipsis rather than a wrap.
     """
     if event is None:
-        pieces = [now_iso(), verdict, visible(path), "(not a CloudEvent)"]
+        pieces = [now_iso(), visible(verdict), visible(path), "(not a CloudEvent)"]
         if width is None:
-            return "  ".join([*pieces, summarise(raw, 80)])
+            return "  ".join([*pieces, visible(summarise(raw, 80))])
         pieces[0] = _short_time(pieces[0], width)
         room = max(20, width - len(SEP.join(pieces)) - len(SEP))
         return fit([*pieces, visible(summarise(raw, room))], width)

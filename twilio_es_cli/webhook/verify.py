@@ -292,7 +292,7 @@ def _json_rewrite(
                 sort_keys=sort_keys,
             )
             return text.encode("utf-8")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON, or too deep to read
             return None
 
     return rewrite
