@@ -31,6 +31,7 @@ SECTIONS = (
     ("SegmentSinkDecl", "`sinks.<name>` with `type: segment`"),
     ("SubscriptionDecl", "`subscriptions.<name>`"),
     ("TypeEntry", "`subscriptions.<name>.types[]` as an object"),
+    ("ArchiveDecl", "`archive`: the archive at scale (Firehose -> S3 -> Glue -> Athena)"),
 )
 
 

@@ -33,8 +33,12 @@ from tests.beside_clone import ROOT as ROOT  # tests import it from here
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSResponse
+    from mypy_boto3_athena import AthenaClient
+    from mypy_boto3_firehose import FirehoseClient
+    from mypy_boto3_glue import GlueClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sts import STSClient
     from twilio.rest import Client
 
@@ -155,13 +159,21 @@ def boto_client(service: Literal["kinesis"], endpoint_url: str) -> KinesisClient
 def boto_client(service: Literal["iam"], endpoint_url: str) -> IAMClient: ...
 @overload
 def boto_client(service: Literal["sts"], endpoint_url: str) -> STSClient: ...
-def boto_client(service: str, endpoint_url: str) -> KinesisClient | IAMClient | STSClient:
+@overload
+def boto_client(service: Literal["s3"], endpoint_url: str) -> S3Client: ...
+@overload
+def boto_client(service: Literal["glue"], endpoint_url: str) -> GlueClient: ...
+@overload
+def boto_client(service: Literal["firehose"], endpoint_url: str) -> FirehoseClient: ...
+@overload
+def boto_client(service: Literal["athena"], endpoint_url: str) -> AthenaClient: ...
+def boto_client(service: str, endpoint_url: str) -> Any:
     """A plain boto3 client for arranging and checking state behind the CLI's back."""
     import boto3
 
     # The stubs overload boto3.client per service name; the overloads above pick ours.
     make: Any = boto3.client
-    client: KinesisClient | IAMClient | STSClient = make(
+    client = make(
         service,
         endpoint_url=endpoint_url,
         region_name=REGION,
@@ -294,6 +306,44 @@ def ministack() -> Iterator[str]:
 def ministack_env(ministack: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point boto3 (ours and the test's) at ministack (Kinesis only)."""
     return point_aws_at(ministack, monkeypatch)
+
+
+#: The services of ministack's analytics test bed: the archive at scale (``archive:`` in
+#: twilio-es.yaml, ``query --athena``, ``archive --dir s3://``).
+MINISTACK_ANALYTICS = "kinesis,firehose,s3,glue,athena,iam,sts,logs"
+
+
+@pytest.fixture(scope="session")
+def ministack_analytics(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second ministack with Firehose, S3, Glue, Athena, IAM, STS and Logs beside Kinesis.
+
+    With duckdb installed (the analytics extra) it delivers Kinesis records through Firehose
+    (dynamic partitioning, Parquet conversion through the Glue table) into its S3 and runs
+    Athena queries with DuckDB. Its differences from AWS are docs/analytics.md's ("Tested on
+    ministack"); each test that meets one says so. Its files and log stay in a temporary
+    directory of its own. Reset per test by ``ministack_analytics_env``.
+    """
+    work = tmp_path_factory.mktemp("ministack-analytics")
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(GATEWAY_PORT=str(port), BIND_HOST="127.0.0.1", SERVICES=MINISTACK_ANALYTICS)
+    env.update(LOG_LEVEL="WARNING", SFTP_ENABLED="0", TMPDIR=str(work))
+    env.update(S3_DATA_DIR=str(work / "s3"), STATE_DIR=str(work / "state"))
+    code = "from ministack.app import main; main()"
+    yield from _serve("ministack", [sys.executable, "-c", code], env, port)
+
+
+def reset_ministack(url: str) -> None:
+    request = urllib.request.Request(f"{url}/_ministack/reset", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+
+
+@pytest.fixture
+def ministack_analytics_env(ministack_analytics: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point boto3 (ours and the test's) at a freshly reset analytics ministack."""
+    reset_ministack(ministack_analytics)
+    return point_aws_at(ministack_analytics, monkeypatch)
 
 
 @pytest.fixture
@@ -491,6 +541,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     fill the gaps, instead of one long test running alone at the end.
     """
     for item in items:
-        if "ministack" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "ministack" in names or "ministack_analytics" in names:
             item.add_marker(pytest.mark.ministack)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: same order

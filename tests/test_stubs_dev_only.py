@@ -24,7 +24,7 @@ for module in pkgutil.walk_packages(twilio_es_cli.__path__, "twilio_es_cli."):
 env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 settings = Settings(region="eu-west-1", endpoint_url="http://127.0.0.1:9", env=env)
 aws = AwsClients(settings)
-aws.kinesis(), aws.iam(), aws.sts()
+aws.kinesis(), aws.iam(), aws.sts(), aws.firehose(), aws.glue(), aws.athena(), aws.s3(), aws.logs()
 Clients(settings).stream_kinesis("arn:aws:kinesis:us-west-2:123456789012:stream/x")
 print(sorted(m for m in sys.modules if m.startswith(("mypy_boto3", "botocore_stubs"))))
 """

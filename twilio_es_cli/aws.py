@@ -29,16 +29,44 @@ if TYPE_CHECKING:
 
     # Type-checking only: the stubs (boto3-stubs, a test/dev dependency) are never imported
     # at run time, so production installs need nothing but botocore (tests/test_stubs_dev_only.py).
+    from mypy_boto3_athena import AthenaClient
+    from mypy_boto3_firehose import FirehoseClient
+    from mypy_boto3_glue import GlueClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sts import STSClient
     from mypy_boto3_sts.type_defs import AssumeRoleRequestTypeDef
 
-#: The AWS services twilio-es talks to (each has its client type from boto3-stubs).
-Service = Literal["kinesis", "iam", "sts"]
+    AnyClient = (
+        KinesisClient
+        | IAMClient
+        | STSClient
+        | FirehoseClient
+        | GlueClient
+        | AthenaClient
+        | S3Client
+        | CloudWatchLogsClient
+    )
 
-# Error codes that mean "it is not there" across Kinesis, IAM and STS.
-_NOT_FOUND_CODES = {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException"}
+#: The AWS services twilio-es talks to (each has its client type from boto3-stubs): Kinesis,
+#: IAM and STS for streams and sinks; Firehose, Glue, Athena, S3 and CloudWatch Logs for the
+#: archive at scale (the ``archive:`` block, ``query --athena``, ``archive --dir s3://``).
+Service = Literal["kinesis", "iam", "sts", "firehose", "glue", "athena", "s3", "logs"]
+
+# Error codes that mean "it is not there" across the services (Glue's EntityNotFound, S3's
+# NoSuchBucket/NoSuchKey and the bare 404 of a HEAD request).
+_NOT_FOUND_CODES = {
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+    "NoSuchEntityException",
+    "EntityNotFoundException",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "404",
+    "NotFound",
+}
 _AUTH_CODES = {
     "UnrecognizedClientException",
     "InvalidClientTokenId",
@@ -70,7 +98,8 @@ class AwsClients:
         self._credentials = credentials
         self._max_attempts = max_attempts
         self._session: BotocoreSession | None = None
-        self._clients: dict[str, KinesisClient | IAMClient | STSClient] = {}
+        self._account: str | None = None
+        self._clients: dict[str, AnyClient] = {}
 
     @property
     def session(self) -> BotocoreSession:
@@ -126,7 +155,17 @@ class AwsClients:
     def client(self, service: Literal["iam"]) -> IAMClient: ...
     @overload
     def client(self, service: Literal["sts"]) -> STSClient: ...
-    def client(self, service: Service) -> KinesisClient | IAMClient | STSClient:
+    @overload
+    def client(self, service: Literal["firehose"]) -> FirehoseClient: ...
+    @overload
+    def client(self, service: Literal["glue"]) -> GlueClient: ...
+    @overload
+    def client(self, service: Literal["athena"]) -> AthenaClient: ...
+    @overload
+    def client(self, service: Literal["s3"]) -> S3Client: ...
+    @overload
+    def client(self, service: Literal["logs"]) -> CloudWatchLogsClient: ...
+    def client(self, service: Service) -> AnyClient:
         """A cached client for ``service`` honouring region, endpoint override and retries."""
         if service not in self._clients:
             from botocore.config import Config
@@ -140,6 +179,10 @@ class AwsClients:
                 retries={"max_attempts": self._max_attempts, "mode": "standard"},
                 user_agent_extra="twilio-es",
             )
+            if endpoint and service == "s3":
+                # An endpoint override (an emulator, a VPC endpoint) has no bucket subdomains:
+                # address buckets in the path there.
+                config = config.merge(Config(s3={"addressing_style": "path"}))
             kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
             if self.settings.endpoint_url:
                 kwargs["endpoint_url"] = self.settings.endpoint_url
@@ -149,10 +192,7 @@ class AwsClients:
 
             try:
                 with config_file_errors():
-                    client = cast(
-                        "KinesisClient | IAMClient | STSClient",
-                        self.session.create_client(service, **kwargs),
-                    )
+                    client = cast("AnyClient", self.session.create_client(service, **kwargs))
             except InvalidRegionError as exc:
                 raise ConfigError(
                     f"AWS region {self.region!r} is not a valid region name",
@@ -186,6 +226,28 @@ class AwsClients:
 
     def sts(self) -> STSClient:
         return self.client("sts")
+
+    def firehose(self) -> FirehoseClient:
+        return self.client("firehose")
+
+    def glue(self) -> GlueClient:
+        return self.client("glue")
+
+    def athena(self) -> AthenaClient:
+        return self.client("athena")
+
+    def s3(self) -> S3Client:
+        return self.client("s3")
+
+    def logs(self) -> CloudWatchLogsClient:
+        return self.client("logs")
+
+    def account_id(self) -> str:
+        """The account these credentials act in (STS GetCallerIdentity, asked once): the
+        archive's Glue, Logs and IAM ARNs and Firehose's trust condition name it."""
+        if self._account is None:
+            self._account = str(self.caller_identity()["Account"])
+        return self._account
 
     def assume_role(
         self, role_arn: str, external_id: str | None, session_name: str = "twilio-es"
@@ -452,8 +514,9 @@ def config_file_errors() -> Iterator[None]:
         ) from exc
 
 
-def error_code(exc: BaseException) -> str | None:
-    """The AWS error code of a botocore ``ClientError`` (None for anything else)."""
+def error_code(exc: BaseException | None) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (None for anything else, and for no
+    exception: ``error_code(translated.__cause__)`` reads the code behind a translated error)."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         code = response.get("Error", {}).get("Code")

@@ -14,6 +14,7 @@ from twilio_es_cli.errors import ExitCode, UsageError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from twilio_es_cli.analytics.s3_archive import S3Location
     from twilio_es_cli.tail.options import TailOptions
 
 DEFAULT_DIR = Path("twilio-events")  # analytics.layout.DEFAULT_DIR (not imported for --help)
@@ -32,8 +33,13 @@ def archive(
         ),
     ] = None,
     directory: Annotated[
-        Path, typer.Option("--dir", metavar="DIR", help="Where the Parquet files go.")
-    ] = DEFAULT_DIR,
+        str,
+        typer.Option(
+            "--dir",
+            metavar="DIR",
+            help="Where the Parquet files go: a folder, or s3://BUCKET/PREFIX.",
+        ),
+    ] = str(DEFAULT_DIR),
     from_: Annotated[
         str | None,
         typer.Option(
@@ -105,6 +111,12 @@ def archive(
     again what was not, and `query`'s views remove the repeats. One archiver per DIR.
     Needs the analytics extra: pip install 'twilio-es[analytics]'.
 
+    With --dir s3://BUCKET/PREFIX the same layout goes straight to S3 (the layout the
+    archive: block's Glue table reads: `query --athena` sees it): each file is PUT whole
+    (atomic) and its events count as kept only then. The checkpoint stays in a local work
+    directory (~/.cache/twilio-es/archive/...) and is copied to PREFIX/.archive/ as it
+    moves, so another machine goes on from there.
+
     Exit status: 0 when it stopped by --no-follow, --timeout or SIGTERM; 130 after Ctrl-C;
     1 when DIR is being archived by another process; 3 without DuckDB; 4 if the stream does
     not exist.
@@ -115,10 +127,12 @@ def archive(
       twilio-es archive twilio-events --no-follow         # all the stream holds, then stop
       twilio-es archive twilio-events --from latest       # only what arrives from now on
       twilio-es archive twilio-events --dir /data/twilio --buffer-interval 300
+      twilio-es archive twilio-events --dir s3://acme-twilio/events/
       twilio-es query delivery-status --dir /data/twilio --chart
     """
     from twilio_es_cli import output
     from twilio_es_cli.analytics.engine import require_duckdb
+    from twilio_es_cli.analytics.s3_archive import S3Location
     from twilio_es_cli.cli.tail import resolve_stream
     from twilio_es_cli.tail.options import TailOptions
     from twilio_es_cli.tail.positions import StartPosition, parse_start
@@ -127,7 +141,9 @@ def archive(
     stream = resolve_stream(stream, sink_config)
     max_bytes = _buffer_size(buffer_size)
     _check_interval(buffer_interval)
-    _check_dir(directory, stream)
+    location = S3Location.parse(directory)
+    if location is None:
+        _check_dir(Path(directory), stream)
     require_duckdb()
     options = TailOptions(
         start=start or StartPosition.trim_horizon(),  # an archive keeps all it can
@@ -140,7 +156,8 @@ def archive(
         if follow and timeout is None:
             output.info(f"Archiving {stream} into {directory} (Ctrl-C to stop) ...")
 
-    code = _run(ctx, stream, directory, options, max_bytes, buffer_interval, efo, started)
+    where = location or Path(directory)
+    code = _run(ctx, stream, where, options, max_bytes, buffer_interval, efo, started)
     if code:
         raise typer.Exit(code)
 
@@ -148,7 +165,7 @@ def archive(
 def _run(
     ctx: typer.Context,
     stream: str,
-    directory: Path,
+    directory: Path | S3Location,
     options: TailOptions,
     max_bytes: int,
     max_age: float,
@@ -158,19 +175,36 @@ def _run(
     import sys
 
     from twilio_es_cli import output
-    from twilio_es_cli.analytics.archive import run_archive
+    from twilio_es_cli.analytics.archive import ArchiveSummary, run_archive
 
-    kinesis = _common.clients(ctx).stream_kinesis(stream)
-    summary = run_archive(
-        kinesis,
-        stream,
-        directory,
-        options,
-        max_bytes=max_bytes,
-        max_age=max_age,
-        efo=efo,
-        started=started,
-    )
+    made = _common.clients(ctx)
+    kinesis = made.stream_kinesis(stream)
+    summary: ArchiveSummary
+    if isinstance(directory, Path):
+        summary = run_archive(
+            kinesis,
+            stream,
+            directory,
+            options,
+            max_bytes=max_bytes,
+            max_age=max_age,
+            efo=efo,
+            started=started,
+        )
+    else:
+        from twilio_es_cli.analytics.s3_archive import run_s3_archive
+
+        summary = run_s3_archive(
+            kinesis,
+            made.aws().s3(),
+            stream,
+            directory,
+            options,
+            max_bytes=max_bytes,
+            max_age=max_age,
+            efo=efo,
+            started=started,
+        )
     if summary.read.interrupted and output.is_tty(sys.stderr):
         sys.stderr.write("\n")  # the terminal echoed ^C
     if summary.written.not_cloudevents:

@@ -29,6 +29,24 @@ def doctor(
         str | None,
         typer.Option("--role-arn", help="With --stream: the role to check (default: find it)."),
     ] = None,
+    archive: Annotated[
+        bool,
+        typer.Option(
+            "--archive",
+            help="Check the archive: block of twilio-es.yaml (Firehose, its role, the Glue "
+            "table, the files in S3, the Athena workgroup).",
+        ),
+    ] = False,
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            "-f",
+            metavar="FILE",
+            help="With --archive: the file (default: twilio-es.yaml).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
     jq: JqOption = None,
 ) -> None:
@@ -45,22 +63,38 @@ def doctor(
     credentials and a list of your sinks with their status (a sink that is not active is a
     warning naming the --sink check to run).
 
+    With --archive: the archive at scale of the file's archive: block: the delivery stream is
+    ACTIVE and reads the stream, its role trusts Firehose and may read the stream, write the
+    prefixes and read the table, the table projects its partitions on type and date (every
+    type that arrives), the newest file and its age, and records in the error prefix.
+
     Exit codes: 0 every check passed, 5 a check failed, 2 bad options.
 
     \b
     Examples:
       twilio-es doctor --sink DGxxxxxxxx
       twilio-es doctor --stream twilio-events --json
+      twilio-es doctor --archive
       twilio-es doctor
     """
     from twilio_es_cli import doctor as core
     from twilio_es_cli.errors import CheckFailed
 
     _check_options(sink, stream, role_arn)
+    if file is not None and not archive:
+        from twilio_es_cli.errors import UsageError
+
+        raise UsageError("--file goes with --archive")
+    if archive and (sink is not None or stream is not None):
+        from twilio_es_cli.errors import UsageError
+
+        raise UsageError("Give --archive alone", hint="The file's archive: block names the stream.")
 
     factory = clients(ctx)
     principal = settings(ctx).twilio_principal
-    if sink is not None:
+    if archive:
+        report = _archive_report(factory, file)
+    elif sink is not None:
         report = core.diagnose_sink(factory, sink.strip(), principal)
     elif stream is not None:
         report = core.diagnose_stream(factory, stream, principal, role_arn)
@@ -75,6 +109,20 @@ def doctor(
             f"{len(failed)} of {len(report.checks)} checks failed; first: {first.name}{code}",
             hint=first.fix,
         )
+
+
+def _archive_report(factory: Any, file: str | None) -> Any:
+    from twilio_es_cli.errors import UsageError
+    from twilio_es_cli.infra.archive.checks import diagnose
+    from twilio_es_cli.infra.archive.target import DEFAULT_FILE, block
+
+    found = block(file)
+    if found is None:
+        raise UsageError(
+            f"{file or DEFAULT_FILE} has no archive: block",
+            hint="Declare one (docs/as-code.md), or name the file with --file.",
+        )
+    return diagnose(factory.aws(), found)
 
 
 def _check_options(sink: str | None, stream: str | None, role_arn: str | None) -> None:

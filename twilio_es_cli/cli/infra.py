@@ -86,21 +86,28 @@ def apply(
         typer.Option("--timeout", help="Seconds to wait for each sink's test event."),
     ] = 120.0,
     yes: YesOption = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what would change (as `plan` does), change nothing."),
+    ] = False,
     as_json: JsonOption = False,
     jq: JqOption = None,
 ) -> None:
     """Make the account match the file: in dependency order, proving each new sink.
 
-    Streams and roles first, then new sinks (each proven: a test event is read back from its
-    stream and the sink validated), then subscriptions; old subscriptions and sinks are deleted
-    last, so a replacement never leaves a gap. On failure it says what was done and what not;
-    run it again to continue. Like `terraform apply`, it shows the plan and asks before it
-    creates, updates, replaces or deletes anything; --yes (-y) approves in advance, and
-    without a terminal to ask on, --yes is required (exit 2 otherwise, nothing changed).
+    Streams and roles first, then the archive: block's resources (bucket, Glue database and
+    table, Firehose role, Athena workgroup, delivery stream), then new sinks (each proven: a
+    test event is read back from its stream and the sink validated), then subscriptions; old
+    subscriptions and sinks are deleted last, so a replacement never leaves a gap. On failure
+    it says what was done and what not; run it again to continue. Like `terraform apply`, it
+    shows the plan and asks before it creates, updates, replaces or deletes anything; --yes
+    (-y) approves in advance, and without a terminal to ask on, --yes is required (exit 2
+    otherwise, nothing changed); --dry-run shows the plan and stops.
 
     \b
     Examples:
       twilio-es apply
+      twilio-es apply --dry-run
       twilio-es apply -f prod.yaml --yes
     """
     from twilio_es_cli import output
@@ -116,6 +123,13 @@ def apply(
     planned = run.plan(clients(ctx), desired, prune=prune)
     planned.env.proof_timeout = timeout
     the_plan = planned.plan
+    if dry_run:
+        if as_json:
+            output.print_json(the_plan.to_dict())
+        else:
+            for line in run.plan_lines(the_plan):
+                typer.echo(line)
+        return
     if not the_plan.pending:
         output.success(f"No changes: the account already matches {the_plan.source}.")
         if as_json:
@@ -249,7 +263,8 @@ def status(
 
     Problems: sinks no subscription uses, subscriptions on sinks that are not active, roles
     whose trust or permissions no longer match the sink, streams with a twilio-es role that no
-    sink writes to, and counts against Twilio's 100 sinks / 100 subscriptions.
+    sink writes to, and counts against Twilio's 100 sinks / 100 subscriptions. The archives
+    apply made (Firehose to S3, from an archive: block) are listed below, with their state.
 
     \b
     Examples:
@@ -257,7 +272,7 @@ def status(
       twilio-es status --check --json > inventory.json
     """
     from twilio_es_cli import output
-    from twilio_es_cli.infra.inventory import COLUMNS, inventory
+    from twilio_es_cli.infra.inventory import ARCHIVE_COLUMNS, COLUMNS, inventory
 
     made = clients(ctx)
     found = inventory(made.aws(), made.twilio(), made.settings.twilio_principal)
@@ -265,6 +280,8 @@ def status(
         output.print_json(found.to_dict())
     else:
         output.print_table(COLUMNS, found.table(), title="Event Streams")
+        if found.archives:
+            output.print_table(ARCHIVE_COLUMNS, found.archive_table(), title="Archive (Firehose)")
         counts = found.counts
         typer.echo(f"sinks {counts['sinks']}, subscriptions {counts['subscriptions']}")
         if found.problems:

@@ -2,7 +2,9 @@
 
 Order (each phase only after the previous one finished):
 
-1. streams and roles (create, reshard, retention, repair), waiting for ``ACTIVE``;
+1. streams and roles (create, reshard, retention, repair), waiting for ``ACTIVE``; then the
+   archive block's resources (:mod:`twilio_es_cli.infra.archive.steps`: bucket, Glue, role,
+   workgroup, Firehose), so Firehose reads the stream before the first event arrives;
 2. new sinks (creates, and the new half of replacements), each *proven*: for a kinesis sink a
    test event is read back from its stream and the sink validated
    (:mod:`twilio_es_cli.sink_validation`);
@@ -407,6 +409,7 @@ class Executor:
         changes = self.plan.pending
         for change in [c for c in changes if c.kind == "stream"]:
             steps.append(self._stream_step(change))
+        steps.extend(self._archive_steps(changes))
         for change in changes:
             if change.kind == "sink" and change.action in (CREATE, REPLACE):
                 steps.append(self._new_sink_step(change))
@@ -445,6 +448,15 @@ class Executor:
                     )
                 )
         return steps
+
+    def _archive_steps(self, changes: list[Change]) -> list[Step]:
+        """The archive block's resources, after the streams and before any sink, so that
+        Firehose reads the stream before Twilio writes its first event there."""
+        from twilio_es_cli.infra.archive.steps import archive_steps
+
+        return [
+            Step(text, run) for text, run in archive_steps(changes, self.env.aws, self.env.report)
+        ]
 
     def _stream_step(self, change: Change) -> Step:
         if change.action == CREATE:

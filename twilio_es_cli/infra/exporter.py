@@ -260,7 +260,29 @@ class _Exporter:
         ):
             if value:
                 data[key] = value
+        archive = self._archive(only_streams, sinks_out, subs_out)
+        if archive is not None:
+            data["archive"] = archive
         return data
+
+    def _archive(
+        self, only_streams: list[str], sinks: dict[str, Any], subs: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The project's archive block (infra/archive/export.py); credentials that may not
+        list Firehose export none, said on stderr."""
+        from twilio_es_cli.errors import TwilioEsError
+        from twilio_es_cli.infra.archive.export import block
+
+        subscribed: dict[str, set[str]] = {}
+        for entry in subs.values():
+            sink = sinks.get(entry["sink"], {})
+            stream = sink.get("stream") or str(sink.get("arn") or "").rsplit("/", 1)[-1]
+            subscribed.setdefault(stream, set()).update(t.split(":")[0] for t in entry["types"])
+        try:
+            return block(self.aws, self.project, only_streams, subscribed)
+        except TwilioEsError as exc:
+            self.out.skipped.append(f"the archive block ({exc.message})")
+            return None
 
 
 def export(

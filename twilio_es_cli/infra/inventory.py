@@ -26,14 +26,36 @@ if TYPE_CHECKING:
 COLUMNS = ("SUBSCRIPTION", "TYPES", "SINK", "SINK STATUS", "TARGET", "STREAM", "ROLE")
 
 
+ARCHIVE_COLUMNS = ("DELIVERY STREAM", "STATUS", "STREAM", "DESTINATION", "TABLE", "PROJECT")
+
+
 @dataclass
 class Inventory:
     rows: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     counts: dict[str, str] = field(default_factory=dict)
+    archives: list[dict[str, Any]] = field(default_factory=list)  # twilio-es's Firehoses
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "problems": self.problems, "counts": self.counts}
+        return {
+            "rows": self.rows,
+            "problems": self.problems,
+            "counts": self.counts,
+            "archives": self.archives,
+        }
+
+    def archive_table(self) -> list[tuple[Any, ...]]:
+        return [
+            (
+                a["name"],
+                a["status"],
+                a["stream"],
+                f"s3://{a['bucket']}/{a['prefix']}",
+                f"{a['database']}.{a['table']}",
+                a["project"],
+            )
+            for a in self.archives
+        ]
 
     def table(self) -> list[tuple[Any, ...]]:
         return [tuple(row[c.lower().replace(" ", "_")] for c in COLUMNS) for row in self.rows]
@@ -146,6 +168,35 @@ def _orphan_streams(aws: AwsClients, written: set[str]) -> list[str]:
     return found
 
 
+def _archives(aws: AwsClients, problems: list[str]) -> list[dict[str, Any]]:
+    """The archives at scale twilio-es made (Firehose delivery streams it tagged).
+
+    Credentials that may not list Firehose show none, and no problem: most accounts have no
+    archive, and ``status --check`` must not fail for it (``doctor --archive`` checks one).
+    """
+    from twilio_es_cli.errors import ConfigError
+    from twilio_es_cli.infra.archive.live import tagged
+    from twilio_es_cli.infra.archive.spec import PROJECT_TAG, summary
+
+    try:
+        found = tagged(aws)
+    except ConfigError:
+        return []
+    except TwilioEsError as exc:
+        problems.append(f"could not list Firehose delivery streams: {exc.message}")
+        return []
+    archives = []
+    for description, tags in found:
+        item = {**summary(description), "project": tags.get(PROJECT_TAG)}
+        archives.append(item)
+        if item["status"] != "ACTIVE":
+            problems.append(
+                f"archive delivery stream {item['name']} is {item['status']}: nothing is "
+                "archived (fix: twilio-es apply; details: twilio-es doctor --archive)"
+            )
+    return archives
+
+
 def inventory(aws: AwsClients, client: Any, principal: str) -> Inventory:
     sinks, subs = read_twilio(client)
     by_sid = {s.sid: s for s in sinks}
@@ -183,6 +234,7 @@ def inventory(aws: AwsClients, client: Any, principal: str) -> Inventory:
             )
     except TwilioEsError as exc:
         out.problems.append(f"could not list twilio-es roles: {exc.message}")
+    out.archives = _archives(aws, out.problems)
     out.counts = {
         "sinks": f"{len(sinks)}/{MAX_SINKS}",
         "subscriptions": f"{len(subs)}/{MAX_SUBSCRIPTIONS}",

@@ -405,6 +405,7 @@ def check(
     _check_references(desired)
     _check_limits(desired)
     _check_sids(desired)
+    _check_archive(desired)
     _parse_specs(desired)
     return desired
 
@@ -419,6 +420,8 @@ def _fields_at(path: Sequence[str | int]) -> Sequence[str]:
     }
     if len(path) == 1:
         return s.FIELDS_TOP
+    if len(path) == 2 and path[0] == "archive":
+        return s.FIELDS_ARCHIVE
     if len(path) == 3 and path[0] in kinds:
         return kinds[str(path[0])]
     if len(path) == 5 and path[0] == "subscriptions" and path[2] == "types":
@@ -550,6 +553,28 @@ def _check_sids(desired: Desired) -> None:
                     (kind, name, "sid"), f"{sid} is already adopted by {kind}.{seen[sid]}"
                 )
             seen[sid] = name
+
+
+def _check_archive(desired: Desired) -> None:
+    """The archive's three prefixes share a bucket: none may hold another, or Athena would
+    read error records or query results as Parquet files of the table."""
+    archive = desired.model.archive
+    if archive is None:
+        return
+    prefixes = {
+        "prefix": archive.prefix,
+        "error_prefix": archive.error_prefix,
+        "results_prefix": archive.results_prefix,
+    }
+    for key, value in prefixes.items():
+        for other, inside in prefixes.items():
+            if other != key and value.startswith(inside):
+                raise desired.error(
+                    ("archive", key),
+                    f"{value!r} is inside {other} {inside!r}",
+                    hint="Give prefix, error_prefix and results_prefix folders side by side, "
+                    "e.g. twilio-events/, twilio-events-errors/, athena-results/.",
+                )
 
 
 def _parse_specs(desired: Desired) -> None:

@@ -72,6 +72,10 @@ def plan(clients: Clients, desired: Desired, *, prune: bool = False) -> Planned:
         restricted = {t.type for t in catalog.types() if t.status == "restricted"}
     live = read_live(env)
     result = build(desired, live, types, prune=prune, restricted=restricted)
+    if desired.model.archive is not None:
+        from twilio_es_cli.infra.archive.plan import plan_archive
+
+        plan_archive(result, desired, env.aws, live, types)
     result.notes.extend(notes)
     return Planned(desired, result, env)
 

@@ -173,6 +173,99 @@ class SubscriptionDecl(_Strict):
     )
 
 
+S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+S3_PREFIX = r"^(?:[A-Za-z0-9_.=-]+/)+$"
+GLUE_NAME = r"^[a-z0-9_]{1,255}$"
+DELIVERY_STREAM = r"^[a-zA-Z0-9_.-]{1,64}$"
+WORKGROUP = r"^[a-zA-Z0-9._-]{1,128}$"
+EVENT_TYPE = r"^[A-Za-z0-9_.-]{1,200}$"
+
+
+class ArchiveDecl(_Strict):
+    """The archive at scale: Firehose reads the stream and writes Parquet files into S3 in
+    the layout of ``twilio-es archive``; Glue describes them and Athena answers SQL on them
+    (``twilio-es query --athena``). docs/analytics.md has the picture and what each part costs.
+    """
+
+    stream: str = Field(
+        pattern=STREAM_NAME,
+        description="The Kinesis stream to archive: one declared under `streams`, or an "
+        "existing one in the region.",
+    )
+    bucket: str = Field(pattern=S3_BUCKET, description="The S3 bucket the files go to.")
+    create_bucket: bool = Field(
+        default=True,
+        description="Create the bucket when it does not exist (private, public access "
+        "blocked); false: it must exist already. An existing bucket is never changed.",
+    )
+    prefix: str = Field(
+        default="twilio-events/",
+        pattern=S3_PREFIX,
+        description="Where the files go in the bucket: PREFIX/type=TYPE/date=YYYY-MM-DD/.",
+    )
+    error_prefix: str = Field(
+        default="twilio-events-errors/",
+        pattern=S3_PREFIX,
+        description="Where Firehose puts records it could not deliver (not CloudEvents, no "
+        "time), by error type and day. Outside `prefix`.",
+    )
+    database: str = Field(
+        default="twilio_events", pattern=GLUE_NAME, description="The Glue database."
+    )
+    table: str = Field(
+        default="archive",
+        pattern=GLUE_NAME,
+        description="The Glue table over the files: the archive's columns, partitions "
+        "projected on type and date.",
+    )
+    delivery_stream: str | None = Field(
+        default=None,
+        pattern=DELIVERY_STREAM,
+        description="The Firehose delivery stream's name (default: <stream>-archive).",
+    )
+    role_name: str | None = Field(
+        default=None,
+        pattern=r"^[\w+=,.@-]{1,64}$",
+        description="The IAM role Firehose uses (default: twilio-es-firehose-<delivery "
+        "stream>-<region>).",
+    )
+    buffer_size_mb: int = Field(
+        default=128,
+        ge=64,
+        le=128,
+        description="Firehose writes a file when this many MB are buffered (64 to 128 with "
+        "dynamic partitioning) ...",
+    )
+    buffer_interval_seconds: int = Field(
+        default=300,
+        ge=60,
+        le=900,
+        description="... or when the oldest buffered record is this old (60 to 900).",
+    )
+    workgroup: str = Field(
+        default="twilio-es",
+        pattern=WORKGROUP,
+        description="The Athena workgroup `query --athena` runs in.",
+    )
+    results_prefix: str = Field(
+        default="athena-results/",
+        pattern=S3_PREFIX,
+        description="Where Athena writes query results, in the same bucket. Outside `prefix`.",
+    )
+    scan_limit_gb: float | None = Field(
+        default=None,
+        ge=0.01,
+        description="Cancel a query of the workgroup that would scan more than this many GB "
+        "(Athena bills per TB scanned). Default: no limit.",
+    )
+    extra_types: list[Annotated[str, Field(pattern=EVENT_TYPE)]] = Field(
+        default_factory=list,
+        description="Event types written to the stream by subscriptions not in this file: "
+        "Athena's partition projection lists the types it reads (those of the file's "
+        "subscriptions on the stream, and these).",
+    )
+
+
 class InfraFile(_Strict):
     """The whole file."""
 
@@ -199,6 +292,10 @@ class InfraFile(_Strict):
     subscriptions: dict[Annotated[str, Field(pattern=NAME)], SubscriptionDecl] = Field(
         default_factory=dict, description="Subscriptions by name."
     )
+    archive: ArchiveDecl | None = Field(
+        default=None,
+        description="The archive at scale: Firehose -> S3 (Parquet) -> Glue -> Athena.",
+    )
 
 
 # Field names at each level, for "did you mean" on unknown keys.
@@ -215,6 +312,7 @@ FIELDS_SINK = tuple(
 )
 FIELDS_SUBSCRIPTION = tuple(SubscriptionDecl.model_fields)
 FIELDS_TYPE = tuple(TypeEntry.model_fields)
+FIELDS_ARCHIVE = tuple(ArchiveDecl.model_fields)
 
 
 def json_schema() -> dict[str, Any]:
