@@ -136,6 +136,34 @@ def test_cli_listen_port_in_use_and_missing_token(
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 2
 
 
+def test_max_is_reached_only_after_the_last_answer_is_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``webhook listen --max N`` exits on ``done``: set any earlier and the last sender gets
+    its status line but a body cut short (IncompleteRead), as CI once saw."""
+    out = io.StringIO()
+    instance = Listener(ListenOptions(TOKEN, port=0, output="jsonl", max_requests=2), out)
+    seen_while_answering: list[bool] = []
+    handle = Listener.handle
+
+    def observed(self: Listener, *args: Any) -> Any:
+        answer = handle(self, *args)
+        seen_while_answering.append(self.done.is_set())
+        return answer
+
+    monkeypatch.setattr(Listener, "handle", observed)
+    instance.start()
+    try:
+        base = "http://{}:{}".format(*instance.address)
+        assert send_signed(base)[0] == 200
+        status, text = send_signed(base, token="f" * 32)
+        assert status == 403 and "invalid signature" in text
+        assert instance.done.wait(5)
+    finally:
+        instance.close()
+    assert seen_while_answering == [False, False]
+
+
 def test_cli_listen_in_a_fresh_process(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -112,6 +112,7 @@ class Listener:
         self._thread: threading.Thread | None = None
         self._recent: deque[dict[str, Any]] = deque(maxlen=RECENT_EVENTS)
         self._seq = 0  # of the last event recorded
+        self._answered = 0  # counted requests whose answer has been written
 
     @property
     def address(self) -> tuple[str, int]:
@@ -159,10 +160,17 @@ class Listener:
     def _tally(self, verdict: str) -> int:
         with self._lock:
             self.counts[verdict] += 1
-            number = sum(self.counts.values())
+            return sum(self.counts.values())
+
+    def answered(self) -> None:
+        """A counted request has had its answer written. ``--max`` is reached only here, not
+        when it is counted: the process exits on :attr:`done`, and an answer still being
+        written would reach the sender cut short."""
+        with self._lock:
+            self._answered += 1
+            number = self._answered
         if self.options.max_requests is not None and number >= self.options.max_requests:
             self.done.set()
-        return number
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
         request = CapturedRequest(self.signed_url(path, headers), body, headers, method)
@@ -387,10 +395,12 @@ def _handler_for(listener: Listener) -> type[BaseHTTPRequestHandler]:
             return ":".join(str(part) for part in self.client_address[:2])
 
         def _serve(self) -> None:
+            counted = True  # every request but a read of the event log counts toward --max
             try:
                 body = self._body()
                 headers = dict(self.headers.items())
                 if self.command == "GET" and urlsplit(self.path).path == EVENTS_PATH:
+                    counted = False
                     answer = listener.read_log(self.path, headers, self.client_address[0])
                 else:
                     answer = listener.handle(self.command, self.path, headers, body)
@@ -402,7 +412,11 @@ def _handler_for(listener: Listener) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 listener.gone(self.peer, self.requestline, f"before its body arrived: {exc}")
                 return
-            self._answer(answer)
+            try:
+                self._answer(answer)
+            finally:
+                if counted:
+                    listener.answered()
 
         def _body(self) -> bytes:
             length = content_length(self.headers, 16 * MAX_BODY)
