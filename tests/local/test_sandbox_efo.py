@@ -115,6 +115,13 @@ def test_tail_efo_reads_every_event_once_while_the_sandbox_reshards_1_2_4_2(
         start = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         tail = [STREAM, "--efo", "--timeout", "300", "--type", DELIVERED, "-o", "jsonl"]
         follower = tail_process(sandbox, *tail, "--from", start, "--max", str(EMITTED))
+        # Let the first subscription outlive its 3 s before any event: a renewal is then
+        # certain, however fast the machine reads the rest.
+        deadline = time.monotonic() + 60
+        while "ACTIVE" not in consumers(kinesis, STREAM).values():
+            assert time.monotonic() < deadline, "the tail registered no consumer"
+            time.sleep(0.2)
+        time.sleep(4)
         emitted: list[Result] = []
         emitter = threading.Thread(
             target=lambda: emitted.append(
