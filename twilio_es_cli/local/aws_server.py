@@ -61,13 +61,12 @@ class AwsServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> AwsServer:
-        from moto.moto_server import werkzeug_app
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-        from werkzeug.serving import WSGIRequestHandler, make_server
-
-        # moto 5.2.5 added its own handler (S3 metadata headers spelt with "_"); the sandbox
-        # serves no S3, so werkzeug's own handler does for 5.2.0-5.2.4.
-        handler = getattr(werkzeug_app, "MotoRequestHandler", WSGIRequestHandler)
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
 
         # Our Front logs each request (and each failure) once; werkzeug's own access lines and
         # "Error on request" tracebacks would repeat them, unasked, on the user's terminal.
@@ -79,7 +78,7 @@ class AwsServer:
             self.port,
             Front(moto_app, self),
             threaded=True,
-            request_handler=handler,
+            request_handler=MotoRequestHandler,
         )
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(

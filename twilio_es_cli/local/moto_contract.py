@@ -102,6 +102,7 @@ NAMES: dict[str, dict[str, Sequence[str] | None]] = {
     "moto.utilities.utils": {"md5_hash": None},
     "moto.moto_server.werkzeug_app": {
         "DomainDispatcherApplication.__init__": ("self", "create_app"),
+        "MotoRequestHandler": None,
         "create_backend_app": ("service",),
     },
 }
