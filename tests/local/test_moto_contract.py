@@ -34,7 +34,7 @@ def test_pyproject_caps_moto_to_the_supported_versions() -> None:
     local = re.search(r"^local = \[(.*)\]", (ROOT / "pyproject.toml").read_text(), re.M)
     assert local is not None, "pyproject.toml has no `local` extra"
     assert f'"{moto_contract.EXTRA_PIN}"' in local[1]
-    low = re.search(r">=(\d+)\.(\d+)", moto_contract.EXTRA_PIN)
+    low = re.search(r">=(\d+)\.(\d+)\.(\d+)", moto_contract.EXTRA_PIN)
     high = re.search(r"<(\d+)\.(\d+)", moto_contract.EXTRA_PIN)
     assert low and high
     allowed = (
@@ -43,6 +43,7 @@ def test_pyproject_caps_moto_to_the_supported_versions() -> None:
         else set()
     )
     assert allowed == set(moto_contract.SUPPORTED), "pyproject's cap and SUPPORTED disagree"
+    assert (int(low[1]), int(low[2]), int(low[3])) == moto_contract.OLDEST
 
 
 def test_every_moto_name_the_corrections_use_is_there_as_they_call_it() -> None:
@@ -76,7 +77,7 @@ def test_the_name_check_finds_what_is_missing_or_changed() -> None:
     assert "moto.no_such_module.x is missing" in problems
 
 
-@pytest.mark.parametrize("version", ["5.3.0", "6.0.1", "5.1.9", "garbage"])
+@pytest.mark.parametrize("version", ["5.3.0", "6.0.1", "5.1.9", "5.2.5", "garbage"])
 def test_an_unsupported_moto_makes_local_up_refuse_in_one_line(
     version: str, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -85,10 +86,10 @@ def test_an_unsupported_moto_makes_local_up_refuse_in_one_line(
     assert result.exit_code == 3, result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert error == [
-        f"error: the offline sandbox needs moto 5.2.x, but moto {version} is installed "
-        "(its Kinesis corrections were tested on those only)"
+        f"error: the offline sandbox needs moto 5.2.x from 5.2.6 on, but moto {version} is "
+        "installed (its Kinesis corrections were tested on those only)"
     ]
-    assert "hint: Install the supported moto: pip install 'moto[server]>=5.2,<5.3'" in (
+    assert "hint: Install the supported moto: pip install 'moto[server]>=5.2.6,<5.3'" in (
         result.stderr
     )
     assert "Traceback" not in result.stderr and "Sandbox up" not in result.stderr

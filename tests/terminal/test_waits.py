@@ -113,10 +113,13 @@ def test_apply_says_what_its_proof_waits_for(
 def test_a_wait_inside_a_wait_takes_the_spinner_over_on_a_terminal() -> None:
     """rich shows one live display at a time: the inner wait borrows the line, then gives it
     back (no LiveError, both counted)."""
+    import fcntl
     import os
     import pty
+    import struct
     import subprocess
     import sys
+    import termios
 
     code = (
         "import time\n"
@@ -129,6 +132,8 @@ def test_a_wait_inside_a_wait_takes_the_spinner_over_on_a_terminal() -> None:
         "print('done')\n"
     )
     leader, follower = pty.openpty()
+    # A terminal has a size; a bare pty says 0x0, and rich before 15 then crops its live line.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=follower, stderr=follower)
     os.close(follower)
     seen = b""

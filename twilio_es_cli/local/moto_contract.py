@@ -4,8 +4,10 @@ The corrections (:mod:`~twilio_es_cli.local.kinesis_fix` and its siblings) repla
 methods and read moto's models; a minor moto release may rename any of them, and then the
 sandbox would break at the first GetRecords with a traceback. So:
 
-- moto is capped in ``pyproject.toml`` (the ``local`` extra: ``moto[server]>=5.2,<5.3``) to
-  the minor versions in :data:`SUPPORTED`, the ones the corrections were tested on;
+- moto is held in ``pyproject.toml`` (the ``local`` extra: ``moto[server]>=5.2.6,<5.3``) to
+  the minor versions in :data:`SUPPORTED`, from :data:`OLDEST` on: the corrections were tested
+  there, and moto's internals move even between patch releases (5.2.0-5.2.5 serve no
+  SubscribeToShard through them);
 - :data:`NAMES` lists every moto name they use, with the parameters they call it with;
 - :func:`check` (run by ``kinesis_fix.install``, so by ``local up``, ``quickstart --local``
   and the tests' moto server) refuses, in one line, a moto outside :data:`SUPPORTED` or one
@@ -23,7 +25,9 @@ from twilio_es_cli.errors import ConfigError
 
 #: (major, minor) versions of moto the corrections were tested on; keep pyproject's cap equal.
 SUPPORTED: tuple[tuple[int, int], ...] = ((5, 2),)
-EXTRA_PIN = "moto[server]>=5.2,<5.3"
+#: The oldest release the corrections pass on (``.ci/lowest`` installs it).
+OLDEST = (5, 2, 6)
+EXTRA_PIN = "moto[server]>=5.2.6,<5.3"
 
 #: module -> {dotted attribute: parameter names (None: only that it exists)}.
 NAMES: dict[str, dict[str, Sequence[str] | None]] = {
@@ -138,16 +142,17 @@ def installed_version() -> str:
 
 def version_problem(found: str) -> str | None:
     """Why moto ``found`` is not supported (None: it is)."""
-    parts = found.split(".")
     try:
-        major_minor = (int(parts[0]), int(parts[1]))
-    except (IndexError, ValueError):
-        major_minor = (-1, -1)
-    if major_minor in SUPPORTED:
+        release = tuple(int(part) for part in found.split(".")[:3])
+    except ValueError:
+        release = (-1, -1, -1)
+    if release[:2] in SUPPORTED and release >= OLDEST:
         return None
+    oldest = ".".join(str(part) for part in OLDEST)
+    minors = ", ".join(f"{a}.{b}.x" for a, b in SUPPORTED)
     return (
-        f"the offline sandbox needs moto {', '.join(f'{a}.{b}.x' for a, b in SUPPORTED)}, "
-        f"but moto {found} is installed (its Kinesis corrections were tested on those only)"
+        f"the offline sandbox needs moto {minors} from {oldest} on, but moto {found} is "
+        "installed (its Kinesis corrections were tested on those only)"
     )
 
 
