@@ -58,6 +58,14 @@ AGE_CHECK_EVERY = 256  # events between two looks at the clock
 # reads JSON in buffers of twice this size, so it is most of the writer's memory.
 MAX_OBJECT = 11 * MB
 ROW_GROUP = 32_768  # rows a file's writer holds in memory at once (DuckDB: 122,880)
+# ... and at most this many bytes of them: what DuckDB holds while it converts a spool is about
+# one row group, so a bound in bytes keeps its memory the same for a 2 MB spool or a 32 MB one
+# (by rows alone it grew with the spool: 119 -> 163 MB for a 31 -> 125 MB spool; with it,
+# 100 -> 105 MB; bench/README.md). Rows of 10 MiB still make a group of one row each.
+ROW_GROUP_BYTES = 4 * MB
+# zstd's fastest level: ~1 us less CPU per event than its default (3), and on Twilio's events
+# the files came out no larger (bench/README.md, "Parquet writer").
+ZSTD_LEVEL = 1
 
 _ATTRIBUTES: tuple[str, ...] = ("id", "source", "specversion", "type", "time")
 _ATTRIBUTES += ("datacontenttype", "dataschema", "subject", "data")
@@ -401,7 +409,8 @@ class ArchiveWriter:
             f"COPY (SELECT {select} FROM read_json({_literal(part.spool)}, "
             f"format = 'newline_delimited', columns = {_struct(columns)}, "
             f"maximum_object_size = {MAX_OBJECT})) "
-            f"TO {_literal(temp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})"
+            f"TO {_literal(temp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL "
+            f"{ZSTD_LEVEL}, ROW_GROUP_SIZE {ROW_GROUP}, ROW_GROUP_SIZE_BYTES {ROW_GROUP_BYTES})"
         )
         try:
             self.con.execute(sql)
