@@ -270,3 +270,53 @@ def test_dedupe_is_exact_when_keys_collide_or_are_missing() -> None:
     rows = con.execute("SELECT event_id, status FROM messages ORDER BY event_id").fetchall()
     assert rows == [("A", "sent"), ("B", "failed"), ("C", "queued"), ("D", "delivered"),
                     ("E", "read")]  # fmt: skip
+
+
+def test_each_family_view_reads_its_own_files_and_answers_as_over_the_whole_archive(
+    tmp_path: Path,
+) -> None:
+    """The embedded engine binds a family's view to its family's files only (start-up: the
+    footers of the other files are never read). Same rows as the view over ``archive``, and
+    the files it reads are exactly its family's, types sharing a prefix included."""
+    from twilio_es_cli.analytics import layout
+    from twilio_es_cli.analytics.engine import connect, create_views
+    from twilio_es_cli.analytics.views import FAMILIES, family_view
+
+    root = tmp_path / "a"
+    docs = [
+        message_status("sent", event_id="M1"),
+        message_status("failed", event_id="M2", error=30007),
+        cloudevent("com.twilio.messaging.message-not-a-status", {"a": 1}, event_id="X1"),
+        cloudevent("com.twilio.messaging.message.odd type/ü", {"messageSid": "SM9"}, event_id="X2"),
+        cloudevent("com.twilio.error-logs.error.logged.more", {"sid": "NO"}, event_id="X3"),
+        inbound("I1"),
+        call_status("C1"),
+        call_summary("S1"),
+        taskrouter("T1"),
+        error_log("E1"),
+    ]
+    build(root, [record(doc, n) for n, doc in enumerate(docs, start=1)])
+    every = open_archive(root)  # every view, and the whole archive's relation
+    type_of = {
+        path: every.execute(f"SELECT DISTINCT type FROM '{path}'").fetchall()[0][0]
+        for path in root.glob(layout.EVENT_FILES)
+    }
+    for family in FAMILIES:
+        files = set(root.glob(layout.family_files(family.types)))
+        expected = {path for path, kind in type_of.items() if family.matches(kind)}
+        assert files == expected and files, family.view
+        con = connect()
+        create_views(con, root, f"SELECT * FROM {family.view}")
+        sql = f"SELECT * FROM {family.view} ORDER BY event_id"
+        whole = family_view(family).sql  # the same view over the whole archive
+        assert (
+            con.execute(sql).fetchall()
+            == every.execute(f"SELECT * FROM ({whole}) ORDER BY event_id").fetchall()
+        )
+        tables = {
+            row[0]
+            for row in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+            ).fetchall()
+        }
+        assert tables == {family.view, f"archive_{family.view}"}
