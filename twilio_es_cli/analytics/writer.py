@@ -540,7 +540,8 @@ class _Plucker:
         return found
 
     def __call__(self, row: dict[str, Any], event_type: str, data: Any) -> None:
-        for parent, columns, keys in self.fields(event_type):
+        found = self._by_type.get(event_type)  # (fields() only for a type not seen yet)
+        for parent, columns, keys in found if found is not None else self.fields(event_type):
             holder = data
             for key in parent:
                 holder = holder.get(key) if type(holder) is dict else None
@@ -548,9 +549,11 @@ class _Plucker:
                 row.update(dict.fromkeys(columns))
                 continue
             values = list(map(holder.get, keys))
+            row.update(zip(columns, values, strict=False))  # equal lengths (see fields)
             if not _NOT_SCALAR.isdisjoint(map(type, values)):  # an object where a scalar goes
-                values = [None if type(v) in _NOT_SCALAR else v for v in values]
-            row.update(zip(columns, values, strict=True))
+                for column, value in zip(columns, values, strict=True):
+                    if type(value) in _NOT_SCALAR:
+                        row[column] = None
 
 
 def _event_row(
