@@ -320,3 +320,21 @@ def test_each_family_view_reads_its_own_files_and_answers_as_over_the_whole_arch
             ).fetchall()
         }
         assert tables == {family.view, f"archive_{family.view}"}
+
+
+def test_an_object_where_a_family_column_expects_a_scalar_is_null(tmp_path: Path) -> None:
+    """A producer's odd event: an object or array where the schema has a scalar gives NULL
+    in that column, the event's other columns as usual."""
+    root = tmp_path / "a"
+    data = {
+        "messageSid": "SM1",
+        "messageStatus": {"not": "a status"},
+        "errorCode": [30007],
+        "from": "+15550001000",
+        "numberOfSegments": True,
+    }
+    doc = cloudevent("com.twilio.messaging.message.failed", data, event_id="O1")
+    build(root, [record(doc, 1)])
+    [row] = _rows(root, "SELECT * FROM messages")
+    assert (row["message_sid"], row["status"], row["error_code"]) == ("SM1", None, None)
+    assert (row["sender"], row["recipient"], row["segments"]) == ("+15550001000", None, None)
