@@ -30,6 +30,7 @@ read_json(spool)) TO ... (FORMAT parquet)``), beside pyarrow (``pa.table`` of Py
     .venv/bin/python bench/analytics.py --query-only --events 200000 --rounds 3
     .venv/bin/python bench/analytics.py --archive-only --archive-events 50000
     .venv/bin/python bench/analytics.py --writers --writer-events 200000
+    .venv/bin/python bench/analytics.py --memory-curve 50000,100000,200000,300000
 """
 
 from __future__ import annotations
@@ -429,8 +430,25 @@ def archive_part(count: int, rounds: int) -> None:
     print(
         f"archive speed vs tail: {wall['tail'] / wall['archive']:.2f}x (target >= 0.8x); peak RSS "
         f"{few.max_rss_mb:.0f} MB over {small:,} events, {peak['archive']:.0f} MB over "
-        f"{count:,} (flat: the spools are files, the writer's queue is bounded)"
+        f"{count:,} (bounded, not flat until its buffers fill: see --memory-curve)"
     )
+
+
+def memory_part(counts: list[int]) -> None:
+    """Peak RSS of ``archive`` over growing streams (one ministack): flat once its bounds are
+    reached (spools, row groups, the reader's queue, the checkpoint's records in waiting)."""
+    from emulators import bench_env, emulator
+
+    with emulator("ministack") as endpoint, tempfile.TemporaryDirectory() as tmp:
+        env = bench_env(endpoint)
+        for count in counts:
+            _fill(endpoint, f"bench-memory-{count}", count)
+        print(f"\n{'events':>9} {'archive peak MB':>16} {'seconds':>8}")
+        for count in counts:
+            argv = [*TWILIO_ES, "archive", f"bench-memory-{count}", "--from", "trim-horizon"]
+            argv += ["--no-follow", "--dir", str(Path(tmp) / f"a{count}")]
+            run = _timed_to(argv, env, Path(tmp) / f"{count}.out")
+            print(f"{count:>9,} {run.max_rss_mb:>16.0f} {run.seconds:>8.1f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -442,7 +460,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archive-events", type=int, default=200_000)
     parser.add_argument("--writers", action="store_true", help="only the writer comparison")
     parser.add_argument("--writer-events", type=int, default=200_000)
+    parser.add_argument(
+        "--memory-curve",
+        metavar="N,N,...",
+        help="only archive's peak RSS over streams of these sizes, e.g. 50000,100000,200000,300000",
+    )
     args = parser.parse_args(argv)
+    if args.memory_curve:
+        memory_part([int(n) for n in args.memory_curve.split(",")])
+        return 0
     if args.writers:
         writers_part(args.writer_events, args.rounds)
         return 0
