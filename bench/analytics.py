@@ -272,7 +272,9 @@ def writers_part(count: int, rounds: int) -> None:
             con.execute(
                 f"COPY (SELECT {w._EVENT_SELECT} FROM read_json({_literal(spool)}, "
                 f"format = 'newline_delimited', columns = {w._struct(w._EVENT_COLUMNS)})) "
-                f"TO {_literal(target)} (FORMAT parquet, COMPRESSION zstd)"
+                f"TO {_literal(target)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL "
+                f"{w.ZSTD_LEVEL}, ROW_GROUP_SIZE {w.ROW_GROUP}, ROW_GROUP_SIZE_BYTES "
+                f"{w.ROW_GROUP_BYTES})"
             )
             after = _cpu()
             line = (

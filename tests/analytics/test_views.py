@@ -338,3 +338,20 @@ def test_an_object_where_a_family_column_expects_a_scalar_is_null(tmp_path: Path
     [row] = _rows(root, "SELECT * FROM messages")
     assert (row["message_sid"], row["status"], row["error_code"]) == ("SM1", None, None)
     assert (row["sender"], row["recipient"], row["segments"]) == ("+15550001000", None, None)
+
+
+def test_only_the_views_a_query_reads_are_bound_and_the_rest_on_demand(archive: Path) -> None:
+    """``AS events`` is a column's name, not the events view (binding that view binds the
+    whole archive); a view the guess missed is created when the engine asks for it."""
+    from twilio_es_cli.analytics.engine import connect, create_views, run
+
+    sql = "SELECT status, count(*) AS events FROM messages GROUP BY status ORDER BY status"
+    con = connect()
+    create_views(con, archive, sql)
+    names = "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1"
+    assert [r[0] for r in con.execute(names).fetchall()] == ["archive_messages", "messages"]
+    assert run(con, sql, archive).cursor.fetchall() == [("failed", 1), ("sent", 1)]
+    # The guess missed a view (here: never asked): the engine's catalog error creates them all.
+    rows = run(con, "SELECT count(*) AS n FROM events", archive).cursor.fetchall()
+    assert rows == [(7,)]
+    assert {"events", "archive", "calls"} <= {r[0] for r in con.execute(names).fetchall()}
