@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from emulators import Run, byte_compile, median, timed  # noqa: E402  (bench/ is no package)
+from emulators import Run, byte_compile, median  # noqa: E402  (bench/ is no package)
 from twilio_mix import events  # noqa: E402
 
 TWILIO_ES = [sys.executable, "-m", "twilio_es_cli"]
@@ -190,7 +190,7 @@ def query_part(count: int, rounds: int) -> None:
             for key, argv in argvs.items():
                 if key == "jq" and len(runs["jq"]) >= max(1, rounds // 3):
                     continue  # jq takes a minute a run: fewer rounds of it
-                runs[key].append(timed(argv, dict(os.environ)))
+                runs[key].append(_timed_to(argv, dict(os.environ), Path(os.devnull)))
         inproc = _in_process(built, rounds)
     _print_query(count, runs, inproc)
 
@@ -374,18 +374,37 @@ def _fill(endpoint: str, stream: str, count: int, shards: int = 4) -> float:
     return size / max(1, count)
 
 
+# Starts the measured command from a small process of its own and reports that command's
+# rusage: on Linux a child's ru_maxrss includes its parent's RSS when it was spawned (exec
+# keeps the larger of the two), so a command spawned straight from this script, which holds
+# its emulator client (and in part 1 a million events), showed this script's peak, not its own.
+_LAUNCH = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\n@rusage {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _timed_to(argv: list[str], env: dict[str, str], out: Path) -> Run:
-    """Like emulators.timed, with stdout to a file (``tail -o jsonl > file``)."""
+    """Like emulators.timed, with stdout to a file (``tail -o jsonl > file``), and the peak
+    RSS of the command itself (see _LAUNCH)."""
     with open(out, "wb") as stdout, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=stdout, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        launch = [sys.executable, "-S", "-c", _LAUNCH, *argv]
+        proc = subprocess.Popen(launch, stdout=stdout, stderr=err, env=env)
+        _, status, _usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
-    if os.waitstatus_to_exitcode(status) != 0:
+    text, _, tail = text.rpartition("\n@rusage ")
+    if os.waitstatus_to_exitcode(status) != 0 or not tail:
         raise SystemExit(f"`{' '.join(argv[2:6])} ...` failed: {text[-2000:]}")
-    return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text)
+    cpu, maxrss = tail.split()
+    return Run(elapsed, float(cpu), int(maxrss) / 1024, text)
 
 
 def archive_part(count: int, rounds: int) -> None:
