@@ -378,13 +378,17 @@ def _fill(endpoint: str, stream: str, count: int, shards: int = 4) -> float:
 # rusage: on Linux a child's ru_maxrss includes its parent's RSS when it was spawned (exec
 # keeps the larger of the two), so a command spawned straight from this script, which holds
 # its emulator client (and in part 1 a million events), showed this script's peak, not its own.
+# Its wall time is taken there too, so the launcher's own start is not counted.
 _LAUNCH = """
-import os, sys
+import os, sys, time
+start = time.perf_counter()
 pid = os.fork()
 if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
-sys.stderr.write(f"\\n@rusage {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}\\n")
+took = time.perf_counter() - start
+cpu = usage.ru_utime + usage.ru_stime
+sys.stderr.write(f"\\n@rusage {cpu} {usage.ru_maxrss} {took}\\n")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -393,18 +397,16 @@ def _timed_to(argv: list[str], env: dict[str, str], out: Path) -> Run:
     """Like emulators.timed, with stdout to a file (``tail -o jsonl > file``), and the peak
     RSS of the command itself (see _LAUNCH)."""
     with open(out, "wb") as stdout, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
         launch = [sys.executable, "-S", "-c", _LAUNCH, *argv]
         proc = subprocess.Popen(launch, stdout=stdout, stderr=err, env=env)
         _, status, _usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
     text, _, tail = text.rpartition("\n@rusage ")
     if os.waitstatus_to_exitcode(status) != 0 or not tail:
         raise SystemExit(f"`{' '.join(argv[2:6])} ...` failed: {text[-2000:]}")
-    cpu, maxrss = tail.split()
-    return Run(elapsed, float(cpu), int(maxrss) / 1024, text)
+    cpu, maxrss, elapsed = tail.split()
+    return Run(float(elapsed), float(cpu), int(maxrss) / 1024, text)
 
 
 def archive_part(count: int, rounds: int) -> None:
