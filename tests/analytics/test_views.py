@@ -355,3 +355,11 @@ def test_only_the_views_a_query_reads_are_bound_and_the_rest_on_demand(archive: 
     rows = run(con, "SELECT count(*) AS n FROM events", archive).cursor.fetchall()
     assert rows == [(7,)]
     assert {"events", "archive", "calls"} <= {r[0] for r in con.execute(names).fetchall()}
+
+
+@pytest.mark.parametrize("named", NAMED, ids=[n.name for n in NAMED])
+def test_a_named_query_runs_on_the_views_guessed_from_its_text(archive: Path, named: Any) -> None:
+    """quickstart runs a named query on open_archive(sql=...) with no second chance: the
+    views guessed from the text must be all it reads."""
+    sql = named.render(datetime(1970, 1, 1, tzinfo=timezone.utc))
+    open_archive(archive, sql=sql).execute(sql).fetchall()
