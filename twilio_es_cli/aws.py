@@ -9,7 +9,7 @@ retry policy are decided in one place, and every botocore failure becomes a one-
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -687,6 +687,30 @@ def backoff(attempt: int, base: float = 0.2) -> float:
     import random
 
     return random.uniform(0, min(MAX_BACKOFF, base * (2**attempt)))
+
+
+def polls(
+    timeout: float,
+    sleep: Callable[[float], None] | None = None,
+    *,
+    growth: float = 1.6,
+    cap: float = 5.0,
+) -> Iterator[float]:
+    """Yield the seconds left before each poll of something AWS is still making (a stream, a
+    role, a delivery stream, a query), pausing between polls from 0.2 s up to ``cap``; the
+    last yield is <= 0, and the caller then says what it waited for."""
+    import time
+
+    pause = sleep or time.sleep
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        left = deadline - time.monotonic()
+        yield left
+        if left <= 0:
+            return
+        pause(min(delay, left))
+        delay = min(delay * growth, cap)
 
 
 def stream_not_found(stream: str) -> NotFoundError:

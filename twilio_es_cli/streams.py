@@ -17,12 +17,12 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from twilio_es_cli import iam as iamdoc
-from twilio_es_cli.aws import aws_errors, error_code
+from twilio_es_cli.aws import aws_errors, error_code, polls
 from twilio_es_cli.errors import (
     ApiError,
     CheckFailed,
@@ -158,19 +158,6 @@ def stream_summary(kinesis: KinesisClient, name: str) -> StreamDescriptionSummar
         return None
 
 
-def _polls(timeout: float, sleep: Callable[[float], None]) -> Iterator[float]:
-    """Yield the time left before each poll; back off from 0.2 s to 5 s between polls."""
-    deadline = time.monotonic() + timeout
-    delay = 0.2
-    while True:
-        left = deadline - time.monotonic()
-        yield left
-        if left <= 0:
-            return
-        sleep(min(delay, left))
-        delay = min(delay * 1.6, 5.0)
-
-
 def wait_for_active(
     kinesis: KinesisClient,
     name: str,
@@ -191,7 +178,7 @@ def wait_for_active(
                 kinesis, name, timeout=timeout, open_shards=open_shards, sleep=sleep
             )
     status = "unknown"
-    for left in _polls(timeout, sleep):
+    for left in polls(timeout, sleep):
         summary = stream_summary(kinesis, name)
         if summary is None:
             raise NotFoundError(f"stream {name} disappeared while waiting for it")
@@ -216,7 +203,7 @@ def wait_for_deleted(
     timeout: float = DEFAULT_TIMEOUT,
     sleep: Callable[[float], None],
 ) -> None:
-    for left in _polls(timeout, sleep):
+    for left in polls(timeout, sleep):
         if stream_summary(kinesis, name) is None:
             return
         if left <= 0:
@@ -521,7 +508,7 @@ def _put_permissions(run: _Run, role_name: str, policy_name: str, stream_arn: st
 
 def _wait_role_visible(iam: IAMClient, role_name: str, sleep: Callable[[float], None]) -> None:
     """A bounded check that the new role can be read back (IAM is eventually consistent)."""
-    for left in _polls(_ROLE_VISIBLE_TIMEOUT, sleep):
+    for left in polls(_ROLE_VISIBLE_TIMEOUT, sleep):
         if get_role(iam, role_name) is not None:
             return
         if left <= 0:

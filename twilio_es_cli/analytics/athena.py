@@ -15,13 +15,13 @@ in DuckDB's words, values as Python values (Athena sends text), so the table, ``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from twilio_es_cli.aws import aws_errors
+from twilio_es_cli.aws import aws_errors, polls
 from twilio_es_cli.errors import ApiError, ConfigError, TwilioEsError, UsageError
 from twilio_es_cli.progress import TERMINAL, Reporter
 
@@ -177,18 +177,6 @@ class Pages:
         return taken
 
 
-def _polls(timeout: float, sleep: Callable[[float], None]) -> Iterator[float]:
-    deadline = time.monotonic() + timeout
-    delay = 0.2
-    while True:
-        left = deadline - time.monotonic()
-        yield left
-        if left <= 0:
-            return
-        sleep(min(delay, left))
-        delay = min(delay * 1.5, 2.0)
-
-
 class AthenaRunner:
     """One workgroup and database: start, wait (visibly), stop, results."""
 
@@ -240,7 +228,7 @@ class AthenaRunner:
         execution = Execution(query_id)
         seen = ""
         with self.report.waiting(f"Athena query {query_id} in workgroup {self.workgroup}"):
-            for left in _polls(timeout, self.sleep):
+            for left in polls(timeout, self.sleep, growth=1.5, cap=2.0):
                 execution = self.status(query_id)
                 if execution.state != seen:
                     seen = execution.state

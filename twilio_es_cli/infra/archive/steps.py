@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from twilio_es_cli.aws import aws_errors, error_code
+from twilio_es_cli.aws import aws_errors, error_code, polls
 from twilio_es_cli.errors import ApiError, NotFoundError, TwilioEsError
 from twilio_es_cli.infra.archive import plan as kinds
 from twilio_es_cli.infra.planner import CREATE, REPLACE, UPDATE, Change
@@ -32,19 +32,6 @@ if TYPE_CHECKING:
 ROLE_PROPAGATION = 90.0  # seconds a new role may take to reach Firehose (IAM propagation)
 ACTIVE_TIMEOUT = 600.0  # seconds a delivery stream may take to become ACTIVE
 Sleep = Callable[[float], None]
-
-
-def _polls(timeout: float, sleep: Sleep = time.sleep) -> Iterator[float]:
-    """Yield the time left before each poll; back off from 0.2 s to 5 s."""
-    deadline = time.monotonic() + timeout
-    delay = 0.2
-    while True:
-        left = deadline - time.monotonic()
-        yield left
-        if left <= 0:
-            return
-        sleep(min(delay, max(left, 0.0)))
-        delay = min(delay * 2, 5.0)
 
 
 # ----------------------------------------------------------------------------- bucket
@@ -230,7 +217,7 @@ def create_delivery(
         "ExtendedS3DestinationConfiguration": spec.destination(),
         "Tags": spec.tags(),
     }
-    for left in _polls(role_wait, sleep):
+    for left in polls(role_wait, sleep, growth=2, cap=5.0):
         try:
             with aws_errors(f"create Firehose delivery stream {name}"):
                 firehose.create_delivery_stream(**request)
@@ -254,7 +241,7 @@ def wait_active(
     firehose, name = aws.firehose(), spec.delivery_name
     status = "unknown"
     with report.waiting(f"waiting for delivery stream {name} to become ACTIVE"):
-        for left in _polls(timeout, sleep):
+        for left in polls(timeout, sleep, growth=2, cap=5.0):
             with aws_errors(f"describe Firehose delivery stream {name}"):
                 found = firehose.describe_delivery_stream(DeliveryStreamName=name)
             description = found["DeliveryStreamDescription"]
@@ -330,7 +317,7 @@ def replace_delivery(aws: AwsClients, spec: ArchiveSpec, report: Reporter = TERM
     except NotFoundError:
         pass
     with report.waiting(f"waiting for the old delivery stream {name} to be deleted"):
-        for left in _polls(ACTIVE_TIMEOUT):
+        for left in polls(ACTIVE_TIMEOUT, growth=2, cap=5.0):
             try:
                 with aws_errors(f"describe Firehose delivery stream {name}"):
                     firehose.describe_delivery_stream(DeliveryStreamName=name)
