@@ -30,6 +30,7 @@ read_json(spool)) TO ... (FORMAT parquet)``), beside pyarrow (``pa.table`` of Py
     .venv/bin/python bench/analytics.py --query-only --events 200000 --rounds 3
     .venv/bin/python bench/analytics.py --archive-only --archive-events 50000
     .venv/bin/python bench/analytics.py --writers --writer-events 200000
+    .venv/bin/python bench/analytics.py --memory-curve 50000,100000,200000,300000
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from emulators import Run, byte_compile, median, timed  # noqa: E402  (bench/ is no package)
+from emulators import Run, byte_compile, median  # noqa: E402  (bench/ is no package)
 from twilio_mix import events  # noqa: E402
 
 TWILIO_ES = [sys.executable, "-m", "twilio_es_cli"]
@@ -189,7 +190,7 @@ def query_part(count: int, rounds: int) -> None:
             for key, argv in argvs.items():
                 if key == "jq" and len(runs["jq"]) >= max(1, rounds // 3):
                     continue  # jq takes a minute a run: fewer rounds of it
-                runs[key].append(timed(argv, dict(os.environ)))
+                runs[key].append(_timed_to(argv, dict(os.environ), Path(os.devnull)))
         inproc = _in_process(built, rounds)
     _print_query(count, runs, inproc)
 
@@ -271,7 +272,9 @@ def writers_part(count: int, rounds: int) -> None:
             con.execute(
                 f"COPY (SELECT {w._EVENT_SELECT} FROM read_json({_literal(spool)}, "
                 f"format = 'newline_delimited', columns = {w._struct(w._EVENT_COLUMNS)})) "
-                f"TO {_literal(target)} (FORMAT parquet, COMPRESSION zstd)"
+                f"TO {_literal(target)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL "
+                f"{w.ZSTD_LEVEL}, ROW_GROUP_SIZE {w.ROW_GROUP}, ROW_GROUP_SIZE_BYTES "
+                f"{w.ROW_GROUP_BYTES})"
             )
             after = _cpu()
             line = (
@@ -371,18 +374,39 @@ def _fill(endpoint: str, stream: str, count: int, shards: int = 4) -> float:
     return size / max(1, count)
 
 
+# Starts the measured command from a small process of its own and reports that command's
+# rusage: on Linux a child's ru_maxrss includes its parent's RSS when it was spawned (exec
+# keeps the larger of the two), so a command spawned straight from this script, which holds
+# its emulator client (and in part 1 a million events), showed this script's peak, not its own.
+# Its wall time is taken there too, so the launcher's own start is not counted.
+_LAUNCH = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+took = time.perf_counter() - start
+cpu = usage.ru_utime + usage.ru_stime
+sys.stderr.write(f"\\n@rusage {cpu} {usage.ru_maxrss} {took}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _timed_to(argv: list[str], env: dict[str, str], out: Path) -> Run:
-    """Like emulators.timed, with stdout to a file (``tail -o jsonl > file``)."""
+    """Like emulators.timed, with stdout to a file (``tail -o jsonl > file``), and the peak
+    RSS of the command itself (see _LAUNCH)."""
     with open(out, "wb") as stdout, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=stdout, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
+        launch = [sys.executable, "-S", "-c", _LAUNCH, *argv]
+        proc = subprocess.Popen(launch, stdout=stdout, stderr=err, env=env)
+        _, status, _usage = os.wait4(proc.pid, 0)
         err.seek(0)
         text = err.read().decode("utf-8", "replace")
-    if os.waitstatus_to_exitcode(status) != 0:
+    text, _, tail = text.rpartition("\n@rusage ")
+    if os.waitstatus_to_exitcode(status) != 0 or not tail:
         raise SystemExit(f"`{' '.join(argv[2:6])} ...` failed: {text[-2000:]}")
-    return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text)
+    cpu, maxrss, elapsed = tail.split()
+    return Run(float(elapsed), float(cpu), int(maxrss) / 1024, text)
 
 
 def archive_part(count: int, rounds: int) -> None:
@@ -429,8 +453,25 @@ def archive_part(count: int, rounds: int) -> None:
     print(
         f"archive speed vs tail: {wall['tail'] / wall['archive']:.2f}x (target >= 0.8x); peak RSS "
         f"{few.max_rss_mb:.0f} MB over {small:,} events, {peak['archive']:.0f} MB over "
-        f"{count:,} (flat: the spools are files, the writer's queue is bounded)"
+        f"{count:,} (bounded, not flat until its buffers fill: see --memory-curve)"
     )
+
+
+def memory_part(counts: list[int]) -> None:
+    """Peak RSS of ``archive`` over growing streams (one ministack): flat once its bounds are
+    reached (spools, row groups, the reader's queue, the checkpoint's records in waiting)."""
+    from emulators import bench_env, emulator
+
+    with emulator("ministack") as endpoint, tempfile.TemporaryDirectory() as tmp:
+        env = bench_env(endpoint)
+        for count in counts:
+            _fill(endpoint, f"bench-memory-{count}", count)
+        print(f"\n{'events':>9} {'archive peak MB':>16} {'seconds':>8}")
+        for count in counts:
+            argv = [*TWILIO_ES, "archive", f"bench-memory-{count}", "--from", "trim-horizon"]
+            argv += ["--no-follow", "--dir", str(Path(tmp) / f"a{count}")]
+            run = _timed_to(argv, env, Path(tmp) / f"{count}.out")
+            print(f"{count:>9,} {run.max_rss_mb:>16.0f} {run.seconds:>8.1f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -442,7 +483,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archive-events", type=int, default=200_000)
     parser.add_argument("--writers", action="store_true", help="only the writer comparison")
     parser.add_argument("--writer-events", type=int, default=200_000)
+    parser.add_argument(
+        "--memory-curve",
+        metavar="N,N,...",
+        help="only archive's peak RSS over streams of these sizes, e.g. 50000,100000,200000,300000",
+    )
     args = parser.parse_args(argv)
+    if args.memory_curve:
+        memory_part([int(n) for n in args.memory_curve.split(",")])
+        return 0
     if args.writers:
         writers_part(args.writer_events, args.rounds)
         return 0

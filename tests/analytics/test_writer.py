@@ -226,3 +226,34 @@ def test_all_buffers_together_stay_bounded(tmp_path: Path) -> None:
         writer.add(item, decode(item.data))
         assert writer.buffered_bytes() < 2 * 10 * size + size
     assert writer.stats.files >= 2
+
+
+def test_row_groups_are_bounded_in_bytes_not_only_in_rows(tmp_path: Path) -> None:
+    """What DuckDB holds while it turns a spool into a file is about one row group: bounded in
+    bytes, that memory is the same for a small spool and a full one (issue 24, "memory flat").
+    3,000 events of ~3 KB (~9 MB of rows) are far fewer rows than ROW_GROUP, so without the
+    byte bound the file would be one row group."""
+    from twilio_es_cli.analytics.writer import ROW_GROUP, ROW_GROUP_BYTES
+
+    items = []
+    for n in range(3000):
+        doc = message_status("sent", event_id=f"E{n}")
+        body = f"{n:06d}" + "x" * 3000  # each its own: no dictionary makes them small
+        doc["data"] = doc["data"][:-1] + f', "body": "{body}"}}'
+        items.append(record(doc, n))
+    root = tmp_path / "a"
+    writer = build(root, items, max_bytes=64 * 1024 * 1024)
+    assert writer.stats.files == 1 and len(items) < ROW_GROUP
+    (path,) = root.rglob("part-*.parquet")
+    con = connect()
+    groups = con.execute(
+        "SELECT row_group_id, any_value(row_group_num_rows), sum(total_uncompressed_size) "
+        f"FROM parquet_metadata('{path}') GROUP BY row_group_id ORDER BY row_group_id"
+    ).fetchall()
+    assert len(groups) >= 2
+    assert sum(rows for _, rows, _ in groups) == len(items)
+    # DuckDB closes a group once it passes the bound: at most one more chunk of rows (2,048).
+    assert all(size <= ROW_GROUP_BYTES + 2048 * 3200 for _, _, size in groups)
+    assert con.execute(f"SELECT count(*) FROM '{path}' WHERE length(data) > 3000").fetchone() == (
+        len(items),
+    )

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from twilio_es_cli.analytics import layout
-from twilio_es_cli.analytics.views import ARCHIVE, FAMILY_COLUMNS, RAW, VIEWS
+from twilio_es_cli.analytics.views import (
+    ARCHIVE,
+    FAMILY_BY_VIEW,
+    FAMILY_COLUMNS,
+    RAW,
+    VIEWS,
+    family_view,
+)
 from twilio_es_cli.errors import ConfigError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -88,9 +95,9 @@ def _files(root: Path, pattern: str, columns: Columns) -> str:
 def open_archive(
     root: Path, *, must_exist: bool = True, sql: str | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """A connection with the base relations and the views over the archive in ``root``:
-    every view, or with ``sql`` only those whose names it mentions (each view costs its
-    binding, ~10 ms, a good part of a small query's time)."""
+    """A connection with the views over the archive in ``root``: every view, or with ``sql``
+    only those whose names it mentions, and the base relations they read (see
+    :func:`create_views`)."""
     if must_exist and not root.is_dir():
         raise NotFoundError(
             f"no archive at {root}",
@@ -98,25 +105,60 @@ def open_archive(
             f"{root}` (or point --dir at an existing one).",
         )
     con = connect()
-    base = tuple((name, kind) for name, kind, _ in ARCHIVE) + FAMILY_COLUMNS
-    raw = tuple((name, kind) for name, kind, _ in RAW)
-    con.execute(f"CREATE VIEW archive AS {_files(root, layout.EVENT_FILES, base)}")
-    con.execute(f"CREATE VIEW raw_records AS {_files(root, layout.RAW_FILES, raw)}")
-    for view in VIEWS:
-        if sql is None or _mentions(sql, view.name):
-            con.execute(f"CREATE VIEW {view.name} AS {view.sql}")
+    # Each binding of a relation reads its files' footers, and a view binds its relation
+    # once per mention (three in each view) and again for the query: cached, they are read
+    # once (files are never changed once renamed into place). Half the views' start-up over
+    # 1M events (bench/README.md).
+    con.execute("SET parquet_metadata_cache = true")
+    create_views(con, root, sql)
     return con
 
 
-def _all_views(con: duckdb.DuckDBPyConnection) -> None:
-    for view in VIEWS:
+def create_views(con: duckdb.DuckDBPyConnection, root: Path, sql: str | None = None) -> None:
+    """Every view (``sql`` None) or those ``sql`` mentions, each with what it reads.
+
+    Start-up is most of a small query's time, so only what is needed is bound: binding a
+    relation reads the footer of each of its files (``union_by_name``) and each view costs
+    ~10 ms. A family's view reads a relation of its family's files only (their folders are
+    named by type): over 1M events, ``messages`` then binds without the whole archive's
+    ~110 files and ~60 columns (bench/README.md). ``archive`` and ``raw_records`` are made
+    when ``sql`` names them or a view reads them.
+    """
+
+    def wanted(name: str) -> bool:
+        return sql is None or _mentions(sql, name)
+
+    views = [view for view in VIEWS if wanted(view.name)]
+    base = tuple((name, kind) for name, kind, _ in ARCHIVE)
+    if wanted("archive") or any(view.name not in FAMILY_BY_VIEW for view in views):
+        relation = _files(root, layout.EVENT_FILES, base + FAMILY_COLUMNS)
+        con.execute(f"CREATE VIEW IF NOT EXISTS archive AS {relation}")
+    if wanted("raw_records") or any(view.name == "not_cloudevents" for view in views):
+        raw = tuple((name, kind) for name, kind, _ in RAW)
+        relation = _files(root, layout.RAW_FILES, raw)
+        con.execute(f"CREATE VIEW IF NOT EXISTS raw_records AS {relation}")
+    for view in views:
+        family = FAMILY_BY_VIEW.get(view.name)
+        if family is not None:
+            source = f"archive_{family.view}"
+            columns = base + tuple((f.column, f.kind) for f in family.fields)
+            relation = _files(root, layout.family_files(family.types), columns)
+            con.execute(f"CREATE VIEW IF NOT EXISTS {source} AS {relation}")
+            view = family_view(family, source)
         con.execute(f"CREATE VIEW IF NOT EXISTS {view.name} AS {view.sql}")
 
 
 def _mentions(sql: str, name: str) -> bool:
+    """Whether ``sql`` may read the view ``name``: that word, except as an alias (``count(*)
+    AS events`` names a column, and binding ``events`` and the whole archive for it cost
+    ~45 ms over 1M events). A wrong guess is safe: a view it missed is created when the
+    engine asks for it (see :func:`run`)."""
     import re
 
-    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", sql, re.IGNORECASE) is not None
+    for found in re.finditer(rf"(?<![\w$]){re.escape(name)}(?![\w$])", sql, re.IGNORECASE):
+        if not re.search(r"(?<![\w$])AS\s*[\"`]?\Z", sql[: found.start()], re.IGNORECASE):
+            return True
+    return False
 
 
 @dataclass
@@ -134,17 +176,20 @@ class Result:
             yield rows
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str) -> Result:
-    """Run ``sql``; an error of the query is a one-line :class:`UsageError` (exit 2)."""
+def run(con: duckdb.DuckDBPyConnection, sql: str, root: Path | None = None) -> Result:
+    """Run ``sql``; an error of the query is a one-line :class:`UsageError` (exit 2).
+    ``root``: the archive ``con`` was opened on with only the views ``sql`` names."""
     duckdb = require_duckdb()
     if not sql.strip():
         raise UsageError("the SQL is empty", hint='Example: twilio-es query "SELECT 1"')
     try:
         cursor = con.execute(sql)
-    except duckdb.CatalogException:
+    except duckdb.CatalogException as exc:
         # A name the views were not created for (open_archive(sql=...) guessed from the
         # text): create them all and ask again, so the engine's "Did you mean" knows them.
-        _all_views(con)
+        if root is None:
+            raise UsageError(f"query failed: {first_line(exc)}", hint=_hint(exc)) from None
+        create_views(con, root)
         try:
             cursor = con.execute(sql)
         except duckdb.Error as exc:

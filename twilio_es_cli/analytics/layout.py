@@ -38,6 +38,18 @@ NOT_CLOUDEVENTS = "not-cloudevents"
 EVENT_FILES = "type=*/date=*/*.parquet"
 RAW_FILES = f"{NOT_CLOUDEVENTS}/date=*/*.parquet"
 
+
+def family_files(types: str) -> str:
+    """The files of the events whose type is ``types``, or begins with it when it ends in
+    ``.`` (a view's family, see views.Family): a type's folder name is its encoding, which
+    keeps a prefix of plain characters as it is; other prefixes get every event file."""
+    if not types.endswith("."):
+        return f"type={encode(types)}/date=*/*.parquet"
+    if encode(types) != types:
+        return EVENT_FILES
+    return f"type={types}*/date=*/*.parquet"
+
+
 _SAFE = re.compile(r"[A-Za-z0-9._-]")
 MAX_VALUE = 200  # a folder name stays well below the 255 bytes file systems allow
 

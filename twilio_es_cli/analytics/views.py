@@ -327,14 +327,16 @@ class View:
     columns: tuple[tuple[str, str], ...] = ()  # (column, meaning) beyond the common ones
 
 
-def _family_view(family: Family) -> View:
+def family_view(family: Family, source: str = "archive") -> View:
+    """``family``'s view over ``source`` (the base relation, or one holding only the
+    family's files: the embedded engine's, see engine.open_archive)."""
     names = [f.column for f in family.fields]
     plain = ["id AS event_id", "time", "type", '"date"', *names]
     firsts = ["id AS event_id", *(_first(c) for c in ("time", "type", '"date"', *names))]
     return View(
         family.view,
         family.description,
-        first_copies(f"type {family.where}", plain, firsts),
+        first_copies(f"type {family.where}", plain, firsts, source=source),
         family.source,
         tuple((f.column, f.meaning) for f in family.fields),
     )
@@ -376,8 +378,9 @@ NOT_CLOUDEVENTS = View(
 )
 
 #: Every view, in the order they are created.
-VIEWS: tuple[View, ...] = (EVENTS, *(_family_view(f) for f in FAMILIES), NOT_CLOUDEVENTS)
+VIEWS: tuple[View, ...] = (EVENTS, *(family_view(f) for f in FAMILIES), NOT_CLOUDEVENTS)
 BY_NAME = {view.name: view for view in VIEWS}
+FAMILY_BY_VIEW = {family.view: family for family in FAMILIES}
 
 
 def archive_from_events(relation: str) -> str:

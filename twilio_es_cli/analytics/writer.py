@@ -58,6 +58,14 @@ AGE_CHECK_EVERY = 256  # events between two looks at the clock
 # reads JSON in buffers of twice this size, so it is most of the writer's memory.
 MAX_OBJECT = 11 * MB
 ROW_GROUP = 32_768  # rows a file's writer holds in memory at once (DuckDB: 122,880)
+# ... and at most this many bytes of them: what DuckDB holds while it converts a spool is about
+# one row group, so a bound in bytes keeps its memory the same for a 2 MB spool or a 32 MB one
+# (by rows alone it grew with the spool: 119 -> 163 MB for a 31 -> 125 MB spool; with it,
+# 100 -> 105 MB; bench/README.md). Rows of 10 MiB still make a group of one row each.
+ROW_GROUP_BYTES = 4 * MB
+# zstd's fastest level: ~1 us less CPU per event than its default (3), and on Twilio's events
+# the files came out no larger (bench/README.md, "Parquet writer").
+ZSTD_LEVEL = 1
 
 _ATTRIBUTES: tuple[str, ...] = ("id", "source", "specversion", "type", "time")
 _ATTRIBUTES += ("datacontenttype", "dataschema", "subject", "data")
@@ -148,7 +156,11 @@ class _Dumper:
 
 
 class _Arrival:
-    """The arrival time's text and day, reused while records share it (a batch does)."""
+    """The arrival time's text and day, reused while records share it (a batch does).
+
+    Compared by value: each record of a batch has a datetime of its own (the identity test
+    this replaces never matched, ~1 us per event in archive's profile). Kinesis' times are
+    UTC already (aws.parse_timestamp): converted only when they are not."""
 
     def __init__(self) -> None:
         self.last: datetime | None = None
@@ -156,8 +168,11 @@ class _Arrival:
         self.day = ""
 
     def __call__(self, when: datetime) -> tuple[str, str]:
-        if when is not self.last:
-            utc = when.astimezone(timezone.utc) if when.tzinfo is not None else when
+        if when != self.last or self.last is None:
+            tz = when.tzinfo
+            utc = (
+                when.astimezone(timezone.utc) if tz is not None and tz is not timezone.utc else when
+            )
             self.last = when
             self.text = utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
             self.day = self.text[:10]
@@ -199,11 +214,13 @@ _EVENT_COLUMNS = (
 )
 _EVENT_SELECT = (
     "id, source, specversion, "
-    "CAST(TRY_CAST(time AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) AS time, "
+    # The writer hands DuckDB UTC times only (``...Z``, see event_time and _Arrival): a
+    # plain TIMESTAMP cast reads them as they are, cheaper than through TIMESTAMPTZ.
+    "TRY_CAST(time AS TIMESTAMP) AS time, "
     "datacontenttype, dataschema, subject, CAST(data AS VARCHAR) AS data, "
     "CAST(extensions AS VARCHAR) AS extensions, shard_id, sequence_number, subsequence, "
     "partition_key, "
-    "CAST(TRY_CAST(arrival_time AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) AS arrival_time, "
+    "TRY_CAST(arrival_time AS TIMESTAMP) AS arrival_time, "
     # views.ARCHIVE's event_key: stable (SHA-256 is a standard), computed here in DuckDB's
     # threads rather than per event in Python.
     "CAST(('0x' || left(sha256(source || chr(0) || id), 15)) AS BIGINT) AS event_key"
@@ -214,7 +231,7 @@ _RAW_COLUMNS = (
 )
 _RAW_SELECT = (
     "from_base64(raw) AS raw, error, shard_id, sequence_number, subsequence, partition_key, "
-    "CAST(TRY_CAST(arrival_time AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP) AS arrival_time"
+    "TRY_CAST(arrival_time AS TIMESTAMP) AS arrival_time"
 )
 
 
@@ -401,7 +418,8 @@ class ArchiveWriter:
             f"COPY (SELECT {select} FROM read_json({_literal(part.spool)}, "
             f"format = 'newline_delimited', columns = {_struct(columns)}, "
             f"maximum_object_size = {MAX_OBJECT})) "
-            f"TO {_literal(temp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})"
+            f"TO {_literal(temp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL "
+            f"{ZSTD_LEVEL}, ROW_GROUP_SIZE {ROW_GROUP}, ROW_GROUP_SIZE_BYTES {ROW_GROUP_BYTES})"
         )
         try:
             self.con.execute(sql)
@@ -522,7 +540,8 @@ class _Plucker:
         return found
 
     def __call__(self, row: dict[str, Any], event_type: str, data: Any) -> None:
-        for parent, columns, keys in self.fields(event_type):
+        found = self._by_type.get(event_type)  # (fields() only for a type not seen yet)
+        for parent, columns, keys in found if found is not None else self.fields(event_type):
             holder = data
             for key in parent:
                 holder = holder.get(key) if type(holder) is dict else None
@@ -530,9 +549,11 @@ class _Plucker:
                 row.update(dict.fromkeys(columns))
                 continue
             values = list(map(holder.get, keys))
+            row.update(zip(columns, values, strict=False))  # equal lengths (see fields)
             if not _NOT_SCALAR.isdisjoint(map(type, values)):  # an object where a scalar goes
-                values = [None if type(v) in _NOT_SCALAR else v for v in values]
-            row.update(zip(columns, values, strict=True))
+                for column, value in zip(columns, values, strict=True):
+                    if type(value) in _NOT_SCALAR:
+                        row[column] = None
 
 
 def _event_row(

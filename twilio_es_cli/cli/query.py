@@ -165,7 +165,7 @@ def query(
         return
     con = engine.open_archive(directory, sql=text)
     started = time.monotonic()
-    result = engine.run(con, text)
+    result = engine.run(con, text, directory)
     _show(result, label, started, as_json=as_json, as_csv=as_csv, chart=chart)
 
 
