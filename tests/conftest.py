@@ -531,6 +531,15 @@ def pytest_configure(config: pytest.Config) -> None:
         compileall.compile_dir(ROOT / "twilio_es_cli", quiet=1)
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers per core, at most 8.
+
+    Most tests wait on a server or a subprocess rather than compute, so one worker per core
+    leaves the cores half idle: on 2 cores, 4 workers took 4 min 44 s where 2 took 5 min 31 s.
+    Each worker starts its own servers, hence the cap."""
+    return min(8, 2 * (os.cpu_count() or 1))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that starts ministack, so ``.ci/lowest`` can leave them out; run the
     tests marked ``slow`` first.
