@@ -279,6 +279,9 @@ class ArchiveWriter:
     ) -> None:
         self.root = root
         self.con = con
+        # DuckDB before 2.0 accepts ROW_GROUP_SIZE_BYTES only without insertion order kept; the
+        # archive's writer runs one thread, so each file's rows stay in spool order either way.
+        con.execute("SET preserve_insertion_order = false")
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.clock = clock

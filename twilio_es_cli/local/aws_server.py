@@ -129,6 +129,11 @@ class Front:
             return self._crashed(environ, start_response, method, operation, started, exc)
         status = int(str(captured.get("status", "500")).split()[0])
         headers = list(captured.get("headers", []))
+        if status == 404 and not any(chunks) and environ.get("HTTP_X_AMZ_TARGET"):
+            # moto's answer to a target its botocore does not know: an empty 404. AWS says
+            # UnknownOperationException, which every SDK turns into a readable error.
+            status, headers, chunks = _unknown_operation(operation)
+            captured["status"] = _status_line(status)
         detail = error_detail(headers, b"".join(chunks)) if status >= 400 else ""
         self._log(Entry(method, operation, status, _millis(started), detail))
         start_response(str(captured.get("status", "500 Internal Server Error")), headers)
@@ -226,6 +231,18 @@ def _millis(started: float) -> float:
 
 def _status_line(status: int) -> str:
     return f"{status} {_STATUS_TEXT.get(status, 'Error')}"
+
+
+def _unknown_operation(operation: str) -> tuple[int, list[tuple[str, str]], list[bytes]]:
+    """AWS's answer (JSON protocol) to an ``X-Amz-Target`` it does not know."""
+    code = "UnknownOperationException"
+    body = json.dumps({"__type": code, "message": f"Unknown operation {operation}"}).encode()
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("x-amzn-ErrorType", code),
+        ("Content-Length", str(len(body))),
+    ]
+    return 400, headers, [body]
 
 
 def _xml_error(code: str, message: str) -> bytes:
