@@ -60,6 +60,15 @@ JqOption = Annotated[
     ),
 ]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+# tail's and archive's STREAM: both read the stream a Kinesis sink config names by default.
+StreamReadArgument = Annotated[
+    str | None,
+    typer.Argument(
+        help="Stream name or ARN (default: the arn in ./twilio-sink.json).",
+        show_default=False,
+        metavar="STREAM",
+    ),
+]
 
 
 def settings(ctx: typer.Context) -> Settings:

@@ -24,14 +24,7 @@ MAX_INTERVAL = 900.0  # and IntervalInSeconds 0-900
 
 def archive(
     ctx: typer.Context,
-    stream: Annotated[
-        str | None,
-        typer.Argument(
-            help="Stream name or ARN (default: the arn in ./twilio-sink.json).",
-            show_default=False,
-            metavar="STREAM",
-        ),
-    ] = None,
+    stream: _common.StreamReadArgument = None,
     directory: Annotated[
         str,
         typer.Option(

@@ -67,14 +67,7 @@ def _stream_from_sink_config(path: Path, *, explicit: bool) -> str:
 
 def tail(
     ctx: typer.Context,
-    stream: Annotated[
-        str | None,
-        typer.Argument(
-            help="Stream name or ARN (default: the arn in ./twilio-sink.json).",
-            show_default=False,
-            metavar="STREAM",
-        ),
-    ] = None,
+    stream: _common.StreamReadArgument = None,
     from_: Annotated[
         str | None,
         typer.Option(
