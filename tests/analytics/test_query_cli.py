@@ -203,6 +203,7 @@ def test_without_duckdb_one_line_says_how_to_install_it(
     cli: CliRunner, archive: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "duckdb", None)  # what `import duckdb` sees uninstalled
+    monkeypatch.setitem(sys.modules, "_duckdb", None)  # and its compiled engine
     result = cli("query", "SELECT 1", "--dir", str(archive))
     assert result.exit_code == 3
     assert result.stderr.splitlines() == [

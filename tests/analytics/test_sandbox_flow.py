@@ -61,6 +61,7 @@ def test_quickstart_local_without_duckdb_says_how_to_get_it(
     cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "duckdb", None)  # as if the extra were not installed
+    monkeypatch.setitem(sys.modules, "_duckdb", None)  # and its compiled engine
     result = cli("quickstart", "--local", "--json", "--out", str(tmp_path / "sink.json"))
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["answer"] is None

@@ -20,10 +20,8 @@ are ``.part-*.parquet.tmp`` until they are complete and renamed.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
-import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -69,6 +67,8 @@ def encode(value: str) -> str:
     if not encoded:  # an empty type: a folder value must not be empty
         return "_"
     if len(encoded) > MAX_VALUE:
+        import hashlib  # rare: only for types too long for a folder (query imports this module)
+
         digest = hashlib.sha256(value.encode()).hexdigest()[:16]
         cut = encoded[: MAX_VALUE - 20]
         cut = cut[: cut.rfind("%")] if "%" in cut[-2:] else cut  # never split an escape
@@ -86,7 +86,7 @@ def partition(root: Path, event_type: str | None, day: str) -> Path:
 def part_name(now: datetime | None = None) -> str:
     """A new file's name: when it was written (UTC, sortable) and a random tail (unique)."""
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return f"part-{moment.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(6)}.parquet"
+    return f"part-{moment.strftime('%Y%m%dT%H%M%SZ')}-{os.urandom(6).hex()}.parquet"
 
 
 def hidden_temp(final: Path) -> Path:
