@@ -99,7 +99,8 @@ def test_missing_stream_is_exit_4(aws_env: str, cli: CliRunner, tmp_path: Path) 
 def test_without_duckdb(
     aws_env: str, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "duckdb", None)
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # as if the extra were not installed
+    monkeypatch.setitem(sys.modules, "_duckdb", None)  # and its compiled engine
     result = cli("archive", "arch-x", "--dir", str(tmp_path / "d"), "--no-follow")
     assert result.exit_code == 3
     assert "pip install 'twilio-es[analytics]'" in result.stderr

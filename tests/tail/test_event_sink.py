@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import boto_client
 from tests.tail.tail_support import SENT, create_stream, event, put, reader_client
 from twilio_es_cli.progress import Collect
-from twilio_es_cli.tail.checkpoint import Checkpoint, CheckpointSaver
+from twilio_es_cli.tail.checkpoint import WAITING_BLOCK, Checkpoint, CheckpointSaver
 from twilio_es_cli.tail.decode import DecodedEvent, decode
 from twilio_es_cli.tail.options import TailOptions
 from twilio_es_cli.tail.pipeline import run_tail
@@ -89,6 +89,55 @@ def test_the_saver_moves_each_shard_only_past_durable_events(tmp_path: Path) -> 
     assert json.loads((tmp_path / "cp.json").read_text())["shards"] == {
         "s0": SHARD_END,
         "s1": "21",
+    }
+
+
+class Upto(BaseSink):
+    """Events are durable below ``oldest`` (None: all of them), as a test sets it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.oldest: int | None = 0
+
+    def write(self, record: KinesisRecord, decoded: DecodedEvent) -> None:
+        self.count += 1
+
+    def settle(self) -> int | None:
+        return self.oldest
+
+
+def test_the_saver_keeps_one_entry_per_block_of_a_shard_and_never_moves_too_far(
+    tmp_path: Path,
+) -> None:
+    """Memory: an archive holds ~150k records pending; one entry each grew its peak by ~30 MB.
+    Consecutive records of a shard share an entry, which can only hold a shard back."""
+    cp = Checkpoint.open(tmp_path / "cp.json", STREAM, StartPosition.trim_horizon())
+    sink = Upto()
+    saver = CheckpointSaver(cp, sink)
+    saver.save(force=True)
+    body = decode(event(1))
+    positions: dict[int, int] = {}  # events written when the record was handled -> its seq
+    for n in range(5000):  # a batch of s0, one of s1, one of s0 again
+        record = _record("s0" if n < 2000 or n >= 3000 else "s1", 10_000 + n)
+        sink.write(record, body)
+        saver.pending = -(10**9)  # no save from handled(): the test saves when it chooses
+        saver.handled(record, sink.count)
+        positions[sink.count] = 10_000 + n
+    assert len(saver.waiting) <= 5000 // WAITING_BLOCK + 3, len(saver.waiting)
+    for oldest in (1, 700, 1999, 2500, 3001, 4321):
+        sink.oldest = oldest
+        saver.save()
+        shards = json.loads((tmp_path / "cp.json").read_text())["shards"]
+        durable_s0 = [positions[w] for w in positions if w <= oldest and not 2000 < w <= 3000]
+        got = int(shards.get("s0", 10_000 - 1))  # absent: still at its start
+        assert got <= max(durable_s0), (oldest, got)  # never past an event not durable
+        behind = sum(1 for position in durable_s0 if position > got)
+        assert behind <= WAITING_BLOCK, (oldest, got)  # at most a block of records behind
+    sink.oldest = None  # everything durable: exactly where it would be without blocks
+    saver.save()
+    assert json.loads((tmp_path / "cp.json").read_text())["shards"] == {
+        "s0": str(10_000 + 4999),
+        "s1": str(10_000 + 2999),
     }
 
 

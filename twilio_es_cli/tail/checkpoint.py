@@ -56,6 +56,9 @@ _FIX = "Fix or delete the file (deleting starts again from --from)."
 # (no record for 0.2 s): after `kill -9` at most that much is shown again, never less.
 CHECKPOINT_EVERY = 1.0
 CHECKPOINT_EVERY_RECORDS = 1000
+# Consecutive records of one shard share one entry in waiting while they span at most this
+# many events (see CheckpointSaver.handled).
+WAITING_BLOCK = 256
 
 
 @dataclass
@@ -449,6 +452,12 @@ class CheckpointSaver:
     each save the sink is settled (:meth:`~twilio_es_cli.tail.sink.EventSink.settle`: a
     renderer flushes and fsyncs its output) and says which events are durable, and only the
     records and shard ends whose every earlier event is durable move their shard forward.
+
+    Consecutive records of one shard share one entry while they span at most WAITING_BLOCK
+    events: the entry takes the later record's position and count, so it is released no
+    earlier than the later record would be (a shard moves a little less far, never further).
+    An archive keeps up to ~150k events pending (its spools); one entry each was ~30 MB of
+    its peak memory, growing with the stream until they filled (bench/README.md).
     """
 
     def __init__(self, cp: Checkpoint, sink: EventSink) -> None:
@@ -457,13 +466,23 @@ class CheckpointSaver:
         self.written = 0  # events written to the sink so far (the last handled record's count)
         # (events written by then, shard id, sequence number or SHARD_END), oldest first
         self.waiting: deque[tuple[int, str, str]] = deque()
+        self._block = -1  # events written when the last entry's block began (-1: none open)
         self.pending = 0
         self.last_save = time.monotonic()
 
     def handled(self, record: KinesisRecord, written: int) -> None:
         """``record`` was handled, and ``written`` events went to the sink so far."""
         self.written = written
-        self.waiting.append((written, record.shard_id, record.sequence_number))
+        waiting, shard_id = self.waiting, record.shard_id
+        if (
+            self._block >= 0
+            and waiting[-1][1] == shard_id
+            and written - self._block <= WAITING_BLOCK
+        ):
+            waiting[-1] = (written, shard_id, record.sequence_number)
+        else:
+            waiting.append((written, shard_id, record.sequence_number))
+            self._block = written
         self.pending += 1
         if (
             self.pending >= CHECKPOINT_EVERY_RECORDS
@@ -474,6 +493,7 @@ class CheckpointSaver:
     def shard_ended(self, shard_id: str) -> None:
         """``shard_id`` was drained to its end (after its last record was handled)."""
         self.waiting.append((self.written, shard_id, SHARD_END))
+        self._block = -1  # a shard's end is never merged into
 
     def idle(self) -> None:
         """The stream is quiet: record where we are now, so a kill while idle repeats nothing."""
@@ -490,6 +510,8 @@ class CheckpointSaver:
             _, shard_id, position = waiting.popleft()
             shards[shard_id] = position
             moved = True
+        if not waiting:
+            self._block = -1
         if moved or force:
             self.cp.save()
         self.pending = 0
