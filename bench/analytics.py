@@ -453,7 +453,7 @@ def archive_part(count: int, rounds: int) -> None:
     print(
         f"archive speed vs tail: {wall['tail'] / wall['archive']:.2f}x (target >= 0.8x); peak RSS "
         f"{few.max_rss_mb:.0f} MB over {small:,} events, {peak['archive']:.0f} MB over "
-        f"{count:,} (bounded, not flat until its buffers fill: see --memory-curve)"
+        f"{count:,} (flat once its buffers fill, ~100k events: see --memory-curve)"
     )
 
 
