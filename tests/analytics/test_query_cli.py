@@ -102,6 +102,32 @@ def test_json_is_a_list_of_row_objects_with_typed_values(cli: CliRunner, archive
     assert empty.json() == []
 
 
+def _strict_json(text: str) -> object:
+    """json.loads that refuses Infinity and NaN, as JSON parsers outside Python do."""
+
+    def refuse(word: str) -> object:
+        raise AssertionError(f"not JSON: {word}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_infinity_and_nan_are_null_in_json_and_jq(cli: CliRunner, archive: Path) -> None:
+    sql = (
+        "SELECT 'inf'::DOUBLE AS a, 'nan'::DOUBLE AS b, ['-inf'::DOUBLE, 1.5] AS c, "
+        "{'x': 'nan'::DOUBLE} AS d, 2.5::DOUBLE AS e"
+    )
+    want = [{"a": None, "b": None, "c": [None, 1.5], "d": {"x": None}, "e": 2.5}]
+    result = cli("query", sql, "--dir", str(archive), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert _strict_json(result.stdout) == want
+    jq = cli("query", sql, "--dir", str(archive), "--jq", ".")
+    assert jq.exit_code == 0, jq.stderr
+    assert _strict_json(jq.stdout) == want
+    csv_out = cli("query", sql, "--dir", str(archive), "--csv")
+    assert csv_out.exit_code == 0, csv_out.stderr  # CSV has words for them; nested JSON not
+    assert csv_out.stdout.splitlines()[1] == 'inf,nan,"[null, 1.5]","{""x"": null}",2.5'
+
+
 def test_jq_filters_the_rows_as_gh_does(cli: CliRunner, archive: Path) -> None:
     """--jq sees the same list of row objects as --json; strings print raw, one per line."""
     result = cli(

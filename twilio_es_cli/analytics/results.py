@@ -89,7 +89,27 @@ def _row_objects(result: Result) -> Iterator[dict[str, Any]]:
 
 def json_rows(result: Result) -> list[dict[str, Any]]:
     """Every row at once, for ``--jq`` (a filter needs the whole document)."""
-    return [json.loads(json.dumps(doc, default=_json_value)) for doc in _row_objects(result)]
+    return [json.loads(_dumps(doc)) for doc in _row_objects(result)]
+
+
+def _dumps(value: Any) -> str:
+    """``value`` as JSON, infinities and NaN as null: JSON has no word for them (Python
+    would write ``Infinity``, which JSON parsers refuse), and null is what JavaScript's
+    JSON.stringify writes. The table and CSV show them as ``inf`` and ``nan``."""
+    try:
+        return json.dumps(value, default=_json_value, allow_nan=False)
+    except ValueError:  # one somewhere, maybe inside a list or struct: rare, so done again
+        return json.dumps(_finite(value), default=_json_value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def write_json(result: Result, out: TextIO) -> int:
@@ -97,7 +117,7 @@ def write_json(result: Result, out: TextIO) -> int:
     out.write("[")
     count = 0
     for doc in _row_objects(result):
-        out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(doc, default=_json_value))
+        out.write(("\n  " if count == 0 else ",\n  ") + _dumps(doc))
         count += 1
     out.write("\n]\n" if count else "]\n")
     out.flush()
@@ -166,7 +186,7 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=_json_value)
+        return json.dumps(_finite(value), ensure_ascii=False, default=_json_value)
     return str(value)
 
 
