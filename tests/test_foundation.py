@@ -171,6 +171,24 @@ def test_json_renderer_handles_dates_and_models() -> None:
     assert json.loads(to_json(value)) == {"when": "2026-01-02T03:04:05+00:00", "n": 1}
 
 
+def test_json_renderer_writes_infinity_and_nan_as_null() -> None:
+    """Python's json would write Infinity and NaN, which jq, JavaScript and Go refuse."""
+    from twilio_es_cli.output import to_json
+
+    value = {"rate": float("inf"), "nested": [float("nan"), {"x": -float("inf")}], "n": 1.5}
+
+    def refuse(word: str) -> object:
+        raise AssertionError(f"not JSON: {word}")
+
+    for indent in (2, None):
+        text = to_json(value, indent=indent)
+        assert json.loads(text, parse_constant=refuse) == {
+            "rate": None,
+            "nested": [None, {"x": None}],
+            "n": 1.5,
+        }
+
+
 def test_closed_stdout_pipe_ends_quietly_with_zero() -> None:
     """`twilio-es ... | head`: a reader that went away is not an error (exit 0, no traceback)."""
     import os

@@ -9,6 +9,7 @@ streams are looked up at call time so tests (and pipes) see exactly what a user 
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import textwrap
@@ -53,9 +54,29 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(data: Any, *, indent: int | None = 2) -> str:
-    """Serialise ``data`` the way every command does (ISO dates, enums by value)."""
+    """Serialise ``data`` the way every command does (ISO dates, enums by value, infinities
+    and NaN as null: see :func:`finite`)."""
     separators = (",", ":") if indent is None else None
-    return json.dumps(data, indent=indent, default=_json_default, separators=separators)
+    try:
+        return json.dumps(
+            data, indent=indent, default=_json_default, separators=separators, allow_nan=False
+        )
+    except ValueError:  # an infinity or NaN somewhere: rare, so encoded again
+        return json.dumps(finite(data), indent=indent, default=_json_default, separators=separators)
+
+
+def finite(value: Any) -> Any:
+    """``value`` with each infinity and NaN in it (in lists and objects too) made None.
+
+    JSON has no word for them: Python's json writes ``Infinity`` and ``NaN``, which other
+    parsers (jq, JavaScript, Go) refuse; null is what JavaScript's JSON.stringify writes."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
 
 
 def print_json(data: Any, *, file: TextIO | None = None) -> None:

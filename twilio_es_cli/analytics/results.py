@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from twilio_es_cli.analytics.engine import Result
+from twilio_es_cli.output import finite
 
 MAX_TABLE_ROWS = 1000
 _IDENTIFIERS = ("id", "sid", "type", "event_id", "sender", "recipient", "shard_id")
@@ -93,23 +94,12 @@ def json_rows(result: Result) -> list[dict[str, Any]]:
 
 
 def _dumps(value: Any) -> str:
-    """``value`` as JSON, infinities and NaN as null: JSON has no word for them (Python
-    would write ``Infinity``, which JSON parsers refuse), and null is what JavaScript's
-    JSON.stringify writes. The table and CSV show them as ``inf`` and ``nan``."""
+    """``value`` as JSON, infinities and NaN as null (see :func:`~twilio_es_cli.output.finite`;
+    the table and CSV show them as ``inf`` and ``nan``)."""
     try:
         return json.dumps(value, default=_json_value, allow_nan=False)
     except ValueError:  # one somewhere, maybe inside a list or struct: rare, so done again
-        return json.dumps(_finite(value), default=_json_value)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
+        return json.dumps(finite(value), default=_json_value)
 
 
 def write_json(result: Result, out: TextIO) -> int:
@@ -186,7 +176,7 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, dict | list):
-        return json.dumps(_finite(value), ensure_ascii=False, default=_json_value)
+        return json.dumps(finite(value), ensure_ascii=False, default=_json_value)
     return str(value)
 
 
