@@ -91,9 +91,18 @@ def test_dir_that_is_a_file_or_another_streams(
     assert other.exit_code == 2 and "belongs to stream 'arch-one'" in other.stderr
 
 
-def test_missing_stream_is_exit_4(aws_env: str, cli: CliRunner, tmp_path: Path) -> None:
-    result = cli("archive", "no-such-stream", "--dir", str(tmp_path / "d"), "--no-follow")
+def test_missing_stream_is_exit_4_and_leaves_no_folder(
+    aws_env: str, cli: CliRunner, tmp_path: Path
+) -> None:
+    """A mistyped name makes nothing: a folder holding a checkpoint of a stream that does not
+    exist would refuse the right name afterwards ("belongs to stream 'no-such-stream'")."""
+    root = tmp_path / "d"
+    result = cli("archive", "no-such-stream", "--dir", str(root), "--no-follow")
     assert result.exit_code == 4, result.stderr
+    assert "Kinesis stream 'no-such-stream' was not found" in result.stderr
+    assert not root.exists()
+    create_stream(boto_client("kinesis", aws_env), "arch-typo", 1)
+    assert cli("archive", "arch-typo", "--dir", str(root), "--no-follow").exit_code == 0
 
 
 def test_without_duckdb(

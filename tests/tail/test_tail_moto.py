@@ -259,6 +259,19 @@ def test_checkpoint_of_another_stream_is_refused(
     assert "belongs to stream 'other'" in result.stderr
 
 
+def test_a_mistyped_stream_leaves_no_checkpoint_to_refuse_the_right_one(
+    kinesis: KinesisClient, cli: CliRunner, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    typo = cli("tail", "no-such-stream", "--checkpoint", str(state), "--no-follow")
+    assert typo.exit_code == 4, typo.stderr
+    assert "Kinesis stream 'no-such-stream' was not found" in typo.stderr
+    assert not state.exists()
+    right = _tail(cli, "--checkpoint", str(state))
+    assert right.exit_code == 0, right.stderr
+    assert json.loads(state.read_text())["stream"] == STREAM
+
+
 def test_type_filter_globs_are_repeatable(kinesis: KinesisClient, cli: CliRunner) -> None:
     put(
         kinesis,

@@ -118,8 +118,13 @@ def run_archive(
     from twilio_es_cli.analytics.engine import connect
     from twilio_es_cli.analytics.lock import DirectoryLock
     from twilio_es_cli.analytics.writer import ArchiveWriter, clean_leftovers
+    from twilio_es_cli.shards import list_shards
     from twilio_es_cli.tail import runner
 
+    if not layout.state_dir(root).is_dir():
+        # A new archive: the stream is asked for before its folder is made, so a mistyped
+        # name (exit 4) or missing credentials leave no folder behind. One ListShards call.
+        list_shards(kinesis, stream)
     state = layout.state_dir(root)
     layout.ensure_dir(state)
     with DirectoryLock(state / layout.LOCK, what=str(root)):

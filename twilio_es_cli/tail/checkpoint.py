@@ -103,7 +103,8 @@ class Checkpoint:
             raise UsageError(
                 f"checkpoint file {path} belongs to stream {stream_name(saved_stream)!r}, "
                 f"not {stream_name(stream)!r}",
-                hint="Use one checkpoint file per stream.",
+                hint="Each stream needs a checkpoint file of its own (with archive: a --dir "
+                "of its own).",
             )
         return cls(
             path=path,

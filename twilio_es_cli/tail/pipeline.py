@@ -253,9 +253,13 @@ def _run(
         lock=lock,
     )
     listing = None
-    if cp is not None and cp.existed:  # what the file says, checked against the stream
+    if cp is not None:
+        # The stream is listed before a new file is written: a mistyped name would otherwise
+        # leave a checkpoint of a stream that does not exist, refused for the right one
+        # ("belongs to stream ...") until deleted. A file that exists is checked against it.
         listing = list_shards(kinesis, stream)
-        cp.reconcile(listing, start, report)
+        if cp.existed:
+            cp.reconcile(listing, start, report)
     saver = CheckpointSaver(cp, sink) if cp else None
     if saver is not None:
         saver.save(force=True)  # the starting position is on disk before the first event
