@@ -77,7 +77,7 @@ def test_usage_errors(
 
 
 def test_dir_that_is_a_file_or_another_streams(
-    aws_env: str, cli: CliRunner, tmp_path: Path
+    aws_env: str, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kinesis = boto_client("kinesis", aws_env)
     create_stream(kinesis, "arch-one", 1)
@@ -85,6 +85,9 @@ def test_dir_that_is_a_file_or_another_streams(
     a_file = tmp_path / "file"
     a_file.write_text("x")
     assert cli("archive", "arch-one", "--dir", str(a_file), "--no-follow").exit_code == 2
+    monkeypatch.chdir(tmp_path)  # were it taken as a folder, it would be made here
+    empty = cli("archive", "arch-one", "--dir", "", "--no-follow")  # not the current folder
+    assert empty.exit_code == 2 and empty.stderr.startswith("error: --dir is empty"), empty.stderr
     root = tmp_path / "d"
     assert cli("archive", "arch-one", "--dir", str(root), "--no-follow").exit_code == 0
     other = cli("archive", "arch-two", "--dir", str(root), "--no-follow")

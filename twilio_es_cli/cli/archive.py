@@ -134,6 +134,10 @@ def archive(
     stream = resolve_stream(stream, sink_config)
     max_bytes = _buffer_size(buffer_size)
     _check_interval(buffer_interval)
+    if not directory.strip():  # Path("") is the current folder: its files would be mixed in
+        raise UsageError(
+            "--dir is empty", hint=f"Name a folder for the archive (default {DEFAULT_DIR})."
+        )
     location = S3Location.parse(directory)
     if location is None:
         _check_dir(Path(directory), stream)
