@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from emulators import Run, byte_compile, median  # noqa: E402  (bench/ is no package)
+from emulators import Run, byte_compile, machine, median  # noqa: E402  (bench/ is no package)
 from twilio_mix import events  # noqa: E402
 
 TWILIO_ES = [sys.executable, "-m", "twilio_es_cli"]
@@ -489,6 +489,15 @@ def main(argv: list[str] | None = None) -> int:
         help="only archive's peak RSS over streams of these sizes, e.g. 50000,100000,200000,300000",
     )
     args = parser.parse_args(argv)
+    print(f"{machine()} (at the start)", flush=True)
+    try:
+        _run(args)
+    finally:
+        print(f"{machine()} (at the end)")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.memory_curve:
         memory_part([int(n) for n in args.memory_curve.split(",")])
         return 0

@@ -221,3 +221,10 @@ def median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def machine() -> str:
+    """Cores and load average, printed beside a bench's figures: ratios against a
+    one-threaded baseline (jq) move with the load, so a figure without it cannot be read."""
+    one, five, fifteen = os.getloadavg()
+    return f"machine: {os.cpu_count()} cores, load average {one:.2f} / {five:.2f} / {fifteen:.2f}"
