@@ -173,6 +173,8 @@ def test_json_renderer_handles_dates_and_models() -> None:
 
 def test_json_renderer_writes_infinity_and_nan_as_null() -> None:
     """Python's json would write Infinity and NaN, which jq, JavaScript and Go refuse."""
+    import pydantic
+
     from twilio_es_cli.output import to_json
 
     value = {"rate": float("inf"), "nested": [float("nan"), {"x": -float("inf")}], "n": 1.5}
@@ -187,6 +189,12 @@ def test_json_renderer_writes_infinity_and_nan_as_null() -> None:
             "nested": [None, {"x": None}],
             "n": 1.5,
         }
+
+    class Model(pydantic.BaseModel):  # what default= expands: a model's fields, a set
+        rate: float
+
+    text = to_json({"model": Model(rate=float("inf")), "set": {float("nan")}})
+    assert json.loads(text, parse_constant=refuse) == {"model": {"rate": None}, "set": [None]}
 
 
 def test_closed_stdout_pipe_ends_quietly_with_zero() -> None:

@@ -62,7 +62,14 @@ def to_json(data: Any, *, indent: int | None = 2) -> str:
             data, indent=indent, default=_json_default, separators=separators, allow_nan=False
         )
     except ValueError:  # an infinity or NaN somewhere: rare, so encoded again
-        return json.dumps(finite(data), indent=indent, default=_json_default, separators=separators)
+        return json.dumps(
+            finite(data), indent=indent, default=_finite_default, separators=separators
+        )
+
+
+def _finite_default(value: Any) -> Any:
+    """:func:`_json_default`, with what it returns made finite too (a model's fields, a set)."""
+    return finite(_json_default(value))
 
 
 def finite(value: Any) -> Any:

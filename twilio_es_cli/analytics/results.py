@@ -99,7 +99,7 @@ def _dumps(value: Any) -> str:
     try:
         return json.dumps(value, default=_json_value, allow_nan=False)
     except ValueError:  # one somewhere, maybe inside a list or struct: rare, so done again
-        return json.dumps(finite(value), default=_json_value)
+        return json.dumps(finite(value), default=lambda item: finite(_json_value(item)))
 
 
 def write_json(result: Result, out: TextIO) -> int:
@@ -176,7 +176,9 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, dict | list):
-        return json.dumps(finite(value), ensure_ascii=False, default=_json_value)
+        return json.dumps(
+            finite(value), ensure_ascii=False, default=lambda item: finite(_json_value(item))
+        )
     return str(value)
 
 
