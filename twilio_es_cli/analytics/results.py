@@ -99,7 +99,7 @@ def _dumps(value: Any) -> str:
     try:
         return json.dumps(value, default=_json_value, allow_nan=False)
     except ValueError:  # one somewhere, maybe inside a list or struct: rare, so done again
-        return json.dumps(finite(value), default=lambda item: finite(_json_value(item)))
+        return json.dumps(finite(value), default=_finite_value)
 
 
 def write_json(result: Result, out: TextIO) -> int:
@@ -132,6 +132,11 @@ def _parse_json(value: Any) -> Any:
         return json.loads(value)
     except ValueError:
         return value
+
+
+def _finite_value(value: Any) -> Any:
+    """:func:`_json_value`, with what it returns made finite too (a set of floats)."""
+    return finite(_json_value(value))
 
 
 def _json_value(value: Any) -> Any:
@@ -176,9 +181,7 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, dict | list):
-        return json.dumps(
-            finite(value), ensure_ascii=False, default=lambda item: finite(_json_value(item))
-        )
+        return json.dumps(finite(value), ensure_ascii=False, default=_finite_value)
     return str(value)
 
 
